@@ -1,0 +1,4 @@
+export * from './block.js';
+export * from './errors.js';
+export * from './genesis.js';
+export * from './chainStore.js';

@@ -1,0 +1,3 @@
+export * from './issuance.js';
+export * from './params.js';
+export * from './authority.js';

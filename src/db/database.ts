@@ -1,0 +1,79 @@
+// classic-level (LevelDB) controller. One keyspace, split into buckets by a leading byte; every chain
+// import is one atomic batch. A read-through cache serves hot small values (state, tree nodes, indexes)
+// and is updated only after a batch has committed.
+import { ClassicLevel } from 'classic-level';
+import { concatBytes, hexKey } from '../primitives/index.js';
+
+/** Leading byte of every key. 0x10-0x1f belong to the state (flat values 0x10, tree nodes 0x11). */
+export const Bucket = {
+  meta: 0x00,
+  block: 0x01,
+  canonical: 0x02,
+  txIndex: 0x03,
+  receipts: 0x04,
+  undo: 0x05,
+} as const;
+
+export function bucketKey(bucket: number, key: Uint8Array): Uint8Array {
+  return concatBytes(new Uint8Array([bucket]), key);
+}
+
+export interface BatchWrite {
+  key: Uint8Array;
+  value: Uint8Array | null;
+}
+
+const CACHE_LIMIT = 500_000;
+const CACHEABLE_VALUE_BYTES = 1024;
+
+export class Database {
+  private readonly cache = new Map<string, Uint8Array | null>();
+
+  private constructor(private readonly level: ClassicLevel<Uint8Array, Uint8Array>) {}
+
+  static async open(path: string): Promise<Database> {
+    const level = new ClassicLevel<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' });
+    await level.open();
+    return new Database(level);
+  }
+
+  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
+    const hex = hexKey(key);
+    const cached = this.cache.get(hex);
+    if (cached !== undefined) return cached ?? undefined;
+    const raw = await this.level.get(key);
+    const value = raw === undefined ? undefined : new Uint8Array(raw);
+    if (value === undefined || value.length <= CACHEABLE_VALUE_BYTES) this.remember(hex, value ?? null);
+    return value;
+  }
+
+  /** Writes all changes atomically; `sync` waits for the OS to persist them (head updates). */
+  async write(writes: BatchWrite[], sync = true): Promise<void> {
+    const ops = writes.map((w) =>
+      w.value === null ? { type: 'del' as const, key: w.key } : { type: 'put' as const, key: w.key, value: w.value },
+    );
+    await this.level.batch(ops, { sync });
+    for (const w of writes) {
+      if (w.value === null || w.value.length <= CACHEABLE_VALUE_BYTES) this.remember(hexKey(w.key), w.value);
+      else this.cache.delete(hexKey(w.key));
+    }
+  }
+
+  private remember(hex: string, value: Uint8Array | null): void {
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(hex, value);
+  }
+
+  /** Every key/value in a bucket, in key order (for inspection and rebuilding). */
+  async *entries(bucket: number): AsyncGenerator<[Uint8Array, Uint8Array]> {
+    const gte = new Uint8Array([bucket]);
+    const lt = new Uint8Array([bucket + 1]);
+    for await (const [key, value] of this.level.iterator({ gte, lt })) {
+      yield [new Uint8Array(key), new Uint8Array(value)];
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.level.close();
+  }
+}

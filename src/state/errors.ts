@@ -1,0 +1,31 @@
+import { BcrError, type ErrorMeta } from '../primitives/index.js';
+
+/** Why a transaction is invalid: it cannot enter a block (the block carrying it is invalid). */
+export type TxErrorCode =
+  | 'MALFORMED'
+  | 'TOO_LARGE'
+  | 'WRONG_CHAIN'
+  | 'BAD_SIGNATURE'
+  | 'UNKNOWN_KIND'
+  | 'MALFORMED_PAYLOAD'
+  | 'GAS_TOO_LOW'
+  | 'GAS_LIMIT_ABOVE_BLOCK'
+  | 'GAS_PRICE_TOO_LOW'
+  | 'NONCE_TOO_LOW'
+  | 'NONCE_GAP'
+  | 'INSUFFICIENT_FUNDS';
+
+export class TxError extends BcrError<TxErrorCode> {
+  constructor(code: TxErrorCode, message: string, meta: ErrorMeta = {}) {
+    super(code, message, meta);
+    this.name = 'TxError';
+  }
+}
+
+/** A valid tx whose effect failed: it stays in the block, pays its fee, and its receipt says why. */
+export class TxFailure extends BcrError {
+  constructor(code: string, message: string, meta: ErrorMeta = {}) {
+    super(code, message, meta);
+    this.name = 'TxFailure';
+  }
+}

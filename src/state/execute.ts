@@ -1,0 +1,118 @@
+// Pure block execution: (state, block environment, verified txs) -> receipts. No clock, no IO
+// beyond the state interface; the chain layer decides what to do with the result.
+import { amount, encode, str, struct, uint, type Infer } from '../primitives/index.js';
+import { blockIssuance, type ChainParams } from '../consensus/index.js';
+import { credit, getAccount, putAccount, spendableAt } from './accounts.js';
+import { TxError, TxFailure } from './errors.js';
+import type { StateDb } from './stateDb.js';
+import { maxFee, type VerifiedTx } from './tx.js';
+
+export const receiptCodec = struct({ status: uint(1), gasUsed: uint(), fee: amount(), error: str(64) });
+export type Receipt = Infer<typeof receiptCodec>;
+export const ReceiptStatus = { ok: 0, failed: 1 } as const;
+
+export interface BlockEnv {
+  params: ChainParams;
+  height: number;
+  slot: number;
+  parentSlot: number;
+  /** Receives fees and the block's issuance. */
+  producer: Uint8Array;
+}
+
+export function encodeReceipt(receipt: Receipt): Uint8Array {
+  return encode(receiptCodec, receipt);
+}
+
+/**
+ * Applies one tx. Throws TxError if the tx cannot be in this block at all (nonce, funds for the
+ * maximum fee); a handler failure is caught, reverted, and reported in the receipt.
+ */
+export async function applyTx(state: StateDb, env: BlockEnv, tx: VerifiedTx): Promise<Receipt> {
+  const account = await getAccount(state, tx.sender);
+  if (tx.body.nonce < account.nonce) {
+    throw new TxError('NONCE_TOO_LOW', `nonce ${tx.body.nonce} already used (next is ${account.nonce})`);
+  }
+  if (tx.body.nonce > account.nonce) {
+    throw new TxError('NONCE_GAP', `nonce ${tx.body.nonce} leaves a gap (next is ${account.nonce})`);
+  }
+  const spendable = await spendableAt(state, tx.sender, env.slot);
+  const ceiling = maxFee(tx.body);
+  if (spendable < ceiling) {
+    throw new TxError('INSUFFICIENT_FUNDS', `spendable ${spendable} atto cannot cover the maximum fee ${ceiling} atto`);
+  }
+  const fee = BigInt(tx.gas) * tx.body.gasPrice;
+  await putAccount(state, tx.sender, { balance: account.balance - fee, nonce: account.nonce + 1 });
+  await credit(state, env.producer, fee);
+
+  const checkpoint = state.checkpoint();
+  try {
+    await tx.kind.apply(
+      { state, params: env.params, sender: tx.sender, txId: tx.id, height: env.height, slot: env.slot },
+      tx.payload,
+    );
+    return { status: ReceiptStatus.ok, gasUsed: tx.gas, fee, error: '' };
+  } catch (error) {
+    if (!(error instanceof TxFailure)) throw error;
+    state.revertTo(checkpoint);
+    return { status: ReceiptStatus.failed, gasUsed: tx.gas, fee, error: error.code.slice(0, 64) };
+  }
+}
+
+export interface BlockResult {
+  receipts: Receipt[];
+  gasUsed: number;
+  issued: bigint;
+}
+
+/** Import mode: every tx must apply, in order; the block's issuance goes to the producer last. */
+export async function applyBlockTxs(state: StateDb, env: BlockEnv, txs: VerifiedTx[]): Promise<BlockResult> {
+  const receipts: Receipt[] = [];
+  let gasUsed = 0;
+  for (const tx of txs) {
+    gasUsed += tx.body.gasLimit;
+    if (gasUsed > env.params.blockGasLimit) {
+      throw new TxError('GAS_LIMIT_ABOVE_BLOCK', `txs declare more gas than the block gas limit ${env.params.blockGasLimit}`);
+    }
+    receipts.push(await applyTx(state, env, tx));
+  }
+  const issued = await applyIssuance(state, env);
+  return { receipts, gasUsed, issued };
+}
+
+export async function applyIssuance(state: StateDb, env: BlockEnv): Promise<bigint> {
+  const issued = blockIssuance(env.parentSlot, env.slot, env.params);
+  await credit(state, env.producer, issued);
+  return issued;
+}
+
+/**
+ * Producer mode: applies as many candidate txs as fit, skipping any the state rejects, and reports
+ * which were taken (the mempool keeps the rest).
+ */
+export async function packBlockTxs(
+  state: StateDb,
+  env: BlockEnv,
+  candidates: Iterable<VerifiedTx>,
+): Promise<{ included: VerifiedTx[]; rejected: { tx: VerifiedTx; error: TxError }[] } & BlockResult> {
+  const included: VerifiedTx[] = [];
+  const rejected: { tx: VerifiedTx; error: TxError }[] = [];
+  const receipts: Receipt[] = [];
+  let gasUsed = 0;
+  for (const tx of candidates) {
+    if (included.length >= env.params.maxTxsPerBlock) break;
+    if (gasUsed + tx.body.gasLimit > env.params.blockGasLimit) continue;
+    const checkpoint = state.checkpoint();
+    try {
+      receipts.push(await applyTx(state, env, tx));
+      included.push(tx);
+      gasUsed += tx.body.gasLimit;
+    } catch (error) {
+      if (!(error instanceof TxError)) throw error;
+      state.revertTo(checkpoint);
+      rejected.push({ tx, error });
+    }
+  }
+  const issued = await applyIssuance(state, env);
+  return { included, rejected, receipts, gasUsed, issued };
+}

@@ -1,0 +1,116 @@
+// The transaction envelope: [chainId, nonce, gasLimit, gasPrice, kind, payload, signature].
+// The signature covers the first six fields under the tx domain tag; the sender is recovered.
+import {
+  Domain,
+  amount,
+  bytes,
+  decode,
+  encode,
+  hexKey,
+  isBcrError,
+  recoverSigner,
+  sha256,
+  sign,
+  struct,
+  uint,
+  varBytes,
+  type Infer,
+} from '../primitives/index.js';
+import type { ChainParams } from '../consensus/index.js';
+import { TxError } from './errors.js';
+import { txKindById, type TxKind } from './txKinds/index.js';
+
+export const MAX_PAYLOAD_BYTES = 64 * 1024;
+
+const bodyShape = {
+  chainId: uint(),
+  nonce: uint(),
+  gasLimit: uint(),
+  gasPrice: amount(),
+  kind: uint(255),
+  payload: varBytes(MAX_PAYLOAD_BYTES),
+};
+export const txBodyCodec = struct(bodyShape);
+export const signedTxCodec = struct({ ...bodyShape, signature: bytes(65) });
+
+export type TxBody = Infer<typeof txBodyCodec>;
+export type SignedTxFields = Infer<typeof signedTxCodec>;
+
+/** A tx that passed every check that needs no state: decoded, signed, of a known kind, gas-sane. */
+export interface VerifiedTx {
+  id: Uint8Array;
+  bytes: Uint8Array;
+  body: TxBody;
+  sender: Uint8Array;
+  kind: TxKind;
+  payload: unknown;
+  gas: number;
+}
+
+export function signTx(privateKey: Uint8Array, body: TxBody): Uint8Array {
+  const signature = sign(privateKey, Domain.tx, body.chainId, encode(txBodyCodec, body));
+  return encode(signedTxCodec, { ...body, signature });
+}
+
+export function txId(txBytes: Uint8Array): Uint8Array {
+  return sha256(txBytes);
+}
+
+// Recovery is the costliest check; a tx seen in the mempool is not recovered again in its block.
+const senderCache = new Map<string, Uint8Array>();
+const SENDER_CACHE_LIMIT = 100_000;
+
+function recoverSender(id: Uint8Array, body: TxBody, signature: Uint8Array): Uint8Array {
+  const key = hexKey(id);
+  const cached = senderCache.get(key);
+  if (cached) return cached;
+  const sender = recoverSigner(Domain.tx, body.chainId, encode(txBodyCodec, body), signature);
+  if (senderCache.size >= SENDER_CACHE_LIMIT) senderCache.clear();
+  senderCache.set(key, sender);
+  return sender;
+}
+
+/** Stateless validation, cheapest checks first. Throws TxError with a precise code. */
+export function verifyTx(txBytes: Uint8Array, params: ChainParams): VerifiedTx {
+  if (txBytes.length > params.maxTxBytes) {
+    throw new TxError('TOO_LARGE', `tx is ${txBytes.length} bytes, above ${params.maxTxBytes}`);
+  }
+  let fields: SignedTxFields;
+  try {
+    fields = decode(signedTxCodec, txBytes, 'tx');
+  } catch (error) {
+    throw new TxError('MALFORMED', isBcrError(error) ? error.message : 'undecodable tx');
+  }
+  const { signature, ...body } = fields;
+  if (body.chainId !== params.chainId) {
+    throw new TxError('WRONG_CHAIN', `tx is for chain ${body.chainId}, this is chain ${params.chainId}`);
+  }
+  const kind = txKindById(body.kind);
+  if (!kind) throw new TxError('UNKNOWN_KIND', `unknown tx kind ${body.kind}`);
+  let payload: unknown;
+  try {
+    payload = kind.decodePayload(body.payload);
+  } catch (error) {
+    throw new TxError('MALFORMED_PAYLOAD', isBcrError(error) ? error.message : `bad ${kind.name} payload`);
+  }
+  const gas = kind.gas(payload);
+  if (body.gasLimit < gas) throw new TxError('GAS_TOO_LOW', `gas limit ${body.gasLimit} below the ${gas} a ${kind.name} uses`);
+  if (body.gasLimit > params.blockGasLimit) {
+    throw new TxError('GAS_LIMIT_ABOVE_BLOCK', `gas limit ${body.gasLimit} above the block gas limit ${params.blockGasLimit}`);
+  }
+  if (body.gasPrice < params.minGasPrice) {
+    throw new TxError('GAS_PRICE_TOO_LOW', `gas price ${body.gasPrice} below the minimum ${params.minGasPrice}`);
+  }
+  const id = txId(txBytes);
+  let sender: Uint8Array;
+  try {
+    sender = recoverSender(id, body, signature);
+  } catch (error) {
+    throw new TxError('BAD_SIGNATURE', isBcrError(error) ? error.message : 'bad signature');
+  }
+  return { id, bytes: txBytes, body, sender, kind, payload, gas };
+}
+
+export function maxFee(body: TxBody): bigint {
+  return BigInt(body.gasLimit) * body.gasPrice;
+}

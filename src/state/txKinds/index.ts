@@ -1,0 +1,3 @@
+// Importing this module registers every tx kind.
+export * from './registry.js';
+export * from './transfer.js';

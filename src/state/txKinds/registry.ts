@@ -1,0 +1,55 @@
+// The registry of transaction kinds: each kind brings its payload codec, gas cost and state handler.
+// Later issues add miner, market, governance and attestation kinds here without touching the envelope.
+import { decode, type Field } from '../../primitives/index.js';
+import type { ChainParams } from '../../consensus/index.js';
+import type { StateDb } from '../stateDb.js';
+
+export interface TxContext {
+  state: StateDb;
+  params: ChainParams;
+  sender: Uint8Array;
+  txId: Uint8Array;
+  height: number;
+  slot: number;
+}
+
+export interface TxKindSpec<P> {
+  id: number;
+  name: string;
+  payload: Field<P>;
+  maxPayloadBytes: number;
+  gas(payload: P): number;
+  apply(ctx: TxContext, payload: P): Promise<void>;
+}
+
+/** A kind with its payload type erased; decodePayload is the only way in, so types stay sound. */
+export interface TxKind {
+  id: number;
+  name: string;
+  decodePayload(bytes: Uint8Array): unknown;
+  gas(payload: unknown): number;
+  apply(ctx: TxContext, payload: unknown): Promise<void>;
+}
+
+const kinds = new Map<number, TxKind>();
+
+export function defineTxKind<P>(spec: TxKindSpec<P>): TxKind {
+  const kind: TxKind = {
+    id: spec.id,
+    name: spec.name,
+    decodePayload: (bytes) => decode(spec.payload, bytes, `${spec.name} payload`, spec.maxPayloadBytes),
+    gas: (payload) => spec.gas(payload as P),
+    apply: (ctx, payload) => spec.apply(ctx, payload as P),
+  };
+  if (kinds.has(spec.id)) throw new Error(`tx kind id ${spec.id} registered twice`);
+  kinds.set(spec.id, kind);
+  return kind;
+}
+
+export function txKindById(id: number): TxKind | undefined {
+  return kinds.get(id);
+}
+
+export function txKinds(): TxKind[] {
+  return [...kinds.values()];
+}
