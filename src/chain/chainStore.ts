@@ -208,6 +208,11 @@ export class ChainStore {
     return run;
   }
 
+  /** Resolves when no import is running (before closing the db). */
+  async idle(): Promise<void> {
+    await this.queue;
+  }
+
   private async importNow(block: Block, nowMs: number): Promise<ImportOutcome> {
     const { header } = block;
     const id = blockId(header);

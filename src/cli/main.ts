@@ -1,0 +1,27 @@
+// `bcr` command line. Commands are thin: parse flags, call into the node or libraries.
+import { Command, CommanderError } from 'commander';
+import { BcrError, errorMessage } from '../primitives/index.js';
+import { registerGenesis } from './commands/genesis.js';
+import { registerIssuance } from './commands/issuance.js';
+import { registerNode } from './commands/node.js';
+import { registerTx } from './commands/tx.js';
+import { registerWallet } from './commands/wallet.js';
+
+const program = new Command();
+program.name('bcr').description('BCR proof-of-storage chain: node, wallet and tools').version('0.1.0').exitOverride();
+registerNode(program);
+registerWallet(program);
+registerTx(program);
+registerGenesis(program);
+registerIssuance(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) process.exit(error.exitCode);
+  // User mistakes get one clear line; anything else is a bug and keeps its stack.
+  if (error instanceof BcrError) console.error(`error: ${error.message}`);
+  else if (error instanceof Error) console.error(`error: ${errorMessage(error)}\n${error.stack ?? ''}`);
+  else console.error(`error: ${String(error)}`);
+  process.exit(1);
+}

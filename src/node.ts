@@ -1,0 +1,121 @@
+// Composition root: builds the node's parts in order (db, chain, mempool, rpc, producer) and closes
+// them in reverse.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ChainStore, genesisToJson, parseGenesis, readGenesisJson, type Genesis } from './chain/index.js';
+import { Database } from './db/index.js';
+import { Mempool } from './mempool/index.js';
+import { BlockProducer } from './miner/producer.js';
+import { BcrError, addressOf, bytesEqual, errorMessage, fromHex, hexKey, toChecksumAddress } from './primitives/index.js';
+import { bcrMethods } from './rpc/bcrMethods.js';
+import { RpcDispatcher } from './rpc/jsonRpc.js';
+import { RpcServer } from './rpc/server.js';
+import { Overlay, StateDb, spendableAt } from './state/index.js';
+import { systemClock, type Clock } from './util/clock.js';
+import type { Logger } from './util/logger.js';
+
+/** The well-known devnet key (Hardhat/Anvil account #0). DEVNET AND TEST NETWORKS ONLY. */
+export const DEV_PRIVATE_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+
+export interface NodeOptions {
+  network: string;
+  dataDir: string;
+  rpcHost: string;
+  rpcPort: number;
+  mine: boolean;
+  /** Producer key; defaults to the dev key on devnet/test networks. */
+  producerKey?: Uint8Array;
+  clock?: Clock;
+  log: Logger;
+}
+
+export interface BcrNode {
+  chain: ChainStore;
+  mempool: Mempool;
+  rpcUrl: string;
+  producer: BlockProducer | null;
+  stop(): Promise<void>;
+}
+
+/** The data dir keeps the resolved genesis (an "auto" time fixed at first start) so restarts agree. */
+export function resolveGenesis(dataDir: string, network: string, nowMs: number): Genesis {
+  const stored = join(dataDir, 'genesis.json');
+  if (existsSync(stored)) {
+    const genesis = parseGenesis(JSON.parse(readFileSync(stored, 'utf8')));
+    if (genesis.params.network !== network && !network.endsWith('.json')) {
+      throw new BcrError('WRONG_NETWORK', `data dir ${dataDir} belongs to network "${genesis.params.network}", not "${network}"`);
+    }
+    return genesis;
+  }
+  const genesis = parseGenesis(readGenesisJson(network), nowMs);
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(stored, JSON.stringify(genesisToJson(genesis), null, 2) + '\n');
+  return genesis;
+}
+
+export async function startNode(options: NodeOptions): Promise<BcrNode> {
+  const { log } = options;
+  const clock = options.clock ?? systemClock;
+  mkdirSync(options.dataDir, { recursive: true });
+  const genesis = resolveGenesis(options.dataDir, options.network, clock.now());
+  let db: Database;
+  try {
+    db = await Database.open(join(options.dataDir, 'chain'));
+  } catch (error) {
+    throw new BcrError('DB_LOCKED', `cannot open the chain database in ${options.dataDir} (is another node using it?): ${errorMessage(error)}`);
+  }
+  const chain = await ChainStore.open({ db, genesis, log: log.child({ component: 'chain' }) });
+  log.info({ network: genesis.params.network, chainId: genesis.params.chainId, genesis: `0x${hexKey(chain.genesisId)}`, height: chain.head.header.height }, 'Chain opened');
+
+  const mempool = new Mempool({
+    params: genesis.params,
+    async accountState(address) {
+      const state = new StateDb(new Overlay(chain.stateReader));
+      const account = await chain.getAccount(address);
+      return { nonce: account.nonce, spendable: await spendableAt(state, address, chain.head.header.slot) };
+    },
+  });
+  const mempoolLog = log.child({ component: 'mempool' });
+  chain.onHeadChange((change) => {
+    if (change.reverted.length === 0 && change.applied.every((b) => b.txs.length === 0)) return;
+    mempool.onHeadChange(change).then(
+      (r) => r.reinjected + r.dropped > 0 && mempoolLog.info(r, 'Mempool updated after head change'),
+      (error) => mempoolLog.error({ err: errorMessage(error) }, 'Mempool update failed'),
+    );
+  });
+
+  const dispatcher = new RpcDispatcher();
+  dispatcher.register(bcrMethods({ chain, mempool }));
+  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort }, log.child({ component: 'rpc' }));
+  const { url: rpcUrl } = await rpc.start();
+  log.info({ url: rpcUrl }, 'JSON-RPC listening');
+
+  let producer: BlockProducer | null = null;
+  if (options.mine) {
+    const key = options.producerKey ?? (genesis.params.network === 'mainnet' ? undefined : fromHex(DEV_PRIVATE_KEY));
+    if (!key || !genesis.authorities.some((a) => bytesEqual(a, addressOf(key)))) {
+      log.warn('Mining disabled: no producer key for this network');
+    } else {
+      producer = new BlockProducer({ chain, mempool, producerKey: key, clock, log: log.child({ component: 'producer' }) });
+      producer.start();
+      log.info({ producer: toChecksumAddress(addressOf(key)) }, 'Block production started');
+    }
+  }
+
+  let stopped = false;
+  return {
+    chain,
+    mempool,
+    rpcUrl,
+    producer,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await producer?.stop();
+      await rpc.stop();
+      await chain.idle();
+      await db.close();
+      log.info('Node stopped');
+    },
+  };
+}

@@ -1,0 +1,129 @@
+// The bcr_* namespace (the minimal set a miner and a wallet need first; issue 6 extends it).
+import type { ChainStore } from '../chain/index.js';
+import { issuanceSchedule, mintedAtSlot } from '../consensus/index.js';
+import type { Mempool } from '../mempool/index.js';
+import { toChecksumAddress, toHex } from '../primitives/index.js';
+import { accountKey, verifyTx } from '../state/index.js';
+import { formatBlock, formatHeader, formatReceipt, formatTx } from './format.js';
+import type { MethodDescriptor } from './jsonRpc.js';
+import { addressParam, boolParam, enumParam, hexDataParam, uintParam } from './params.js';
+
+export interface BcrRpcContext {
+  chain: ChainStore;
+  mempool: Mempool;
+}
+
+export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[] {
+  const blockJson = async (id: Uint8Array | undefined, full: boolean) => {
+    const block = id ? await chain.getBlock(id) : undefined;
+    if (!id || !block) return null;
+    return formatBlock(id, block, full ? block.txs.map((t) => verifyTx(t, chain.params)) : null);
+  };
+  return [
+    {
+      name: 'bcr_chainHead',
+      description: 'The canonical head: height, id, slot, timestamp, state root and the finalized height.',
+      params: [],
+      handler: async () => ({ ...formatHeader(chain.head.id, chain.head.header), finalizedHeight: chain.finalizedHeight }),
+    },
+    {
+      name: 'bcr_getBlockByHeight',
+      description: 'The canonical block at a height, optionally with its txs.',
+      params: [uintParam('height'), boolParam('fullTxs')],
+      handler: async ([height, full]) => blockJson(await chain.canonicalId(height as number), full === true),
+    },
+    {
+      name: 'bcr_getBlockById',
+      description: 'A block by id (canonical or side chain), optionally with its txs.',
+      params: [hexDataParam('id', 32), boolParam('fullTxs')],
+      handler: async ([id, full]) => blockJson(id as Uint8Array, full === true),
+    },
+    {
+      name: 'bcr_getBalance',
+      description: 'Balance of an address at the head in atto (decimal string), with the vesting-locked part.',
+      params: [addressParam()],
+      handler: async ([address]) => {
+        const account = await chain.getAccount(address as Uint8Array);
+        const locked = await chain.getLocked(address as Uint8Array);
+        return { balance: account.balance.toString(), locked: locked.toString(), spendable: (account.balance > locked ? account.balance - locked : 0n).toString() };
+      },
+    },
+    {
+      name: 'bcr_getNonce',
+      description: 'Next nonce of an address: "latest" (chain) or "pending" (counting pooled txs).',
+      params: [addressParam(), enumParam('tag', ['latest', 'pending'] as const)],
+      handler: async ([address, tag]) => {
+        const { nonce } = await chain.getAccount(address as Uint8Array);
+        return tag === 'pending' ? mempool.nextPendingNonce(address as Uint8Array, nonce) : nonce;
+      },
+    },
+    {
+      name: 'bcr_sendRawTransaction',
+      description: 'Submits a signed tx (0x-hex of its canonical bytes); returns its id.',
+      params: [hexDataParam('tx')],
+      handler: async ([bytes]) => toHex((await mempool.add(bytes as Uint8Array)).id),
+    },
+    {
+      name: 'bcr_getTransaction',
+      description: 'A tx by id, from the chain or the pool, with its block position.',
+      params: [hexDataParam('id', 32)],
+      handler: async ([id]) => {
+        const pooled = mempool.get(id as Uint8Array);
+        if (pooled) return { ...formatTx(pooled), status: 'pending' };
+        const loc = await chain.getTxLocation(id as Uint8Array);
+        if (!loc) return null;
+        const block = (await chain.getBlock(loc.blockId))!;
+        const tx = verifyTx(block.txs[loc.index]!, chain.params);
+        return { ...formatTx(tx), status: 'included', blockId: toHex(loc.blockId), height: loc.height, index: loc.index };
+      },
+    },
+    {
+      name: 'bcr_getTransactionReceipt',
+      description: 'Receipt of an included tx: status, gas used, fee, block.',
+      params: [hexDataParam('id', 32)],
+      handler: async ([id]) => {
+        const loc = await chain.getTxLocation(id as Uint8Array);
+        if (!loc) return null;
+        const receipts = await chain.getReceipts(loc.blockId);
+        return { ...formatReceipt(receipts![loc.index]!), blockId: toHex(loc.blockId), height: loc.height, index: loc.index };
+      },
+    },
+    {
+      name: 'bcr_issuance',
+      description: 'Mining issuance: minted at the head (or a slot) and the per-quarter schedule, in atto.',
+      params: [uintParam('slot', true)],
+      handler: async ([slot]) => {
+        const at = (slot as number | undefined) ?? chain.head.header.slot;
+        return {
+          slot: at,
+          minted: mintedAtSlot(at, chain.params).toString(),
+          schedule: issuanceSchedule(chain.params).map((q) => ({ quarter: q.quarter, firstSlot: q.firstSlot, issued: q.issued.toString(), cumulative: q.cumulative.toString() })),
+        };
+      },
+    },
+    {
+      name: 'bcr_getProof',
+      description: "Merkle proof of an account's state (or its absence) against the head's state root.",
+      params: [addressParam()],
+      handler: async ([address]) => {
+        const proof = await chain.getStateProof(accountKey(address as Uint8Array));
+        return {
+          address: toChecksumAddress(address as Uint8Array),
+          stateRoot: toHex(chain.head.header.stateRoot),
+          height: chain.head.header.height,
+          stateKey: toHex(proof.stateKey),
+          value: proof.value ? toHex(proof.value) : null,
+          siblings: proof.proof.siblings.map(toHex),
+          terminal: proof.proof.terminal ? { key: toHex(proof.proof.terminal.key), valueHash: toHex(proof.proof.terminal.valueHash) } : null,
+        };
+      },
+    },
+    {
+      name: 'bcr_mempoolStatus',
+      description: 'Number of pooled txs.',
+      params: [],
+      handler: async () => ({ size: mempool.size }),
+    },
+  ];
+}
+

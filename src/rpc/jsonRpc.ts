@@ -1,0 +1,127 @@
+// JSON-RPC 2.0 envelope handling: parse, validate, dispatch, batch, exact error codes.
+import { BcrError, errorMessage } from '../primitives/index.js';
+
+export const RpcErrorCode = {
+  parseError: -32700,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  invalidParams: -32602,
+  internal: -32603,
+  /** Application: the tx or block was rejected (data.code says why). */
+  rejected: -32000,
+  /** Application: the requested object does not exist. */
+  notFound: -32001,
+} as const;
+
+export class RpcError extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+    readonly data?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export interface ParamSpec {
+  name: string;
+  /** Returns the parsed value or throws with a reason. */
+  parse(value: unknown): unknown;
+  optional?: boolean;
+}
+
+export interface MethodDescriptor {
+  name: string;
+  description: string;
+  params: ParamSpec[];
+  handler(params: unknown[]): Promise<unknown>;
+}
+
+interface RpcResponse {
+  jsonrpc: '2.0';
+  id: string | number | null;
+  result?: unknown;
+  error?: { code: number; message: string; data?: unknown };
+}
+
+export const MAX_BATCH = 1000;
+
+export class RpcDispatcher {
+  private readonly methods = new Map<string, MethodDescriptor>();
+
+  register(methods: MethodDescriptor[]): void {
+    for (const method of methods) this.methods.set(method.name, method);
+  }
+
+  list(): MethodDescriptor[] {
+    return [...this.methods.values()];
+  }
+
+  /** Handles a raw request body; returns the response body, or null when nothing is owed (notifications). */
+  async handleBody(body: string): Promise<string | null> {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return JSON.stringify(errorResponse(null, RpcErrorCode.parseError, 'parse error'));
+    }
+    if (Array.isArray(parsed)) {
+      if (parsed.length === 0) return JSON.stringify(errorResponse(null, RpcErrorCode.invalidRequest, 'empty batch'));
+      if (parsed.length > MAX_BATCH) return JSON.stringify(errorResponse(null, RpcErrorCode.invalidRequest, `batch above ${MAX_BATCH} calls`));
+      const responses = (await Promise.all(parsed.map((call) => this.handleCall(call)))).filter((r): r is RpcResponse => r !== null);
+      return responses.length ? JSON.stringify(responses) : null;
+    }
+    const response = await this.handleCall(parsed);
+    return response ? JSON.stringify(response) : null;
+  }
+
+  private async handleCall(call: unknown): Promise<RpcResponse | null> {
+    if (!call || typeof call !== 'object' || Array.isArray(call)) return errorResponse(null, RpcErrorCode.invalidRequest, 'request must be an object');
+    const { jsonrpc, method, params, id } = call as Record<string, unknown>;
+    const validId = id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+    const echoId = validId && id !== undefined ? (id as string | number | null) : null;
+    if (jsonrpc !== '2.0' || typeof method !== 'string' || !validId) {
+      return errorResponse(echoId, RpcErrorCode.invalidRequest, 'invalid request: needs jsonrpc "2.0", a string method and a string/number/null id');
+    }
+    const isNotification = id === undefined;
+    const response = await this.invoke(method, params, echoId);
+    return isNotification ? null : response;
+  }
+
+  private async invoke(name: string, params: unknown, id: string | number | null): Promise<RpcResponse> {
+    const method = this.methods.get(name);
+    if (!method) return errorResponse(id, RpcErrorCode.methodNotFound, `method not found: ${name}`);
+    if (params !== undefined && !Array.isArray(params)) {
+      return errorResponse(id, RpcErrorCode.invalidParams, 'params must be an array (positional)');
+    }
+    const raw = (params as unknown[] | undefined) ?? [];
+    if (raw.length > method.params.length) {
+      return errorResponse(id, RpcErrorCode.invalidParams, `too many params: ${name} takes ${method.params.length}`);
+    }
+    const parsed: unknown[] = [];
+    for (const [index, spec] of method.params.entries()) {
+      const value = raw[index];
+      if (value === undefined || value === null) {
+        if (!spec.optional) return errorResponse(id, RpcErrorCode.invalidParams, `missing param ${index} (${spec.name})`);
+        parsed.push(undefined);
+        continue;
+      }
+      try {
+        parsed.push(spec.parse(value));
+      } catch (error) {
+        return errorResponse(id, RpcErrorCode.invalidParams, `invalid param ${index} (${spec.name}): ${errorMessage(error)}`);
+      }
+    }
+    try {
+      return { jsonrpc: '2.0', id, result: (await method.handler(parsed)) ?? null };
+    } catch (error) {
+      if (error instanceof RpcError) return errorResponse(id, error.code, error.message, error.data);
+      if (error instanceof BcrError) return errorResponse(id, RpcErrorCode.rejected, error.message, { code: error.code });
+      return errorResponse(id, RpcErrorCode.internal, 'internal error');
+    }
+  }
+}
+
+function errorResponse(id: string | number | null, code: number, message: string, data?: unknown): RpcResponse {
+  return { jsonrpc: '2.0', id, error: data === undefined ? { code, message } : { code, message, data } };
+}

@@ -1,0 +1,86 @@
+// HTTP transport for JSON-RPC: POST on "/", body limit, Host allow-list, loopback by default.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../util/logger.js';
+import type { RpcDispatcher } from './jsonRpc.js';
+
+export interface RpcServerOptions {
+  host: string;
+  port: number;
+  /** Largest request body in bytes (geth: 5 MiB). */
+  maxBodyBytes?: number;
+  /** Host header names accepted (besides loopback names); '*' accepts all. */
+  allowedHosts?: string[];
+}
+
+export const DEFAULT_MAX_BODY = 5 * 1024 * 1024;
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '::1']);
+
+function hostAllowed(header: string | undefined, allowed: string[]): boolean {
+  if (allowed.includes('*')) return true;
+  if (!header) return false;
+  const name = header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.split(':')[0]!;
+  return LOOPBACK_HOSTS.has(name) || allowed.includes(name);
+}
+
+export class RpcServer {
+  private server: Server | null = null;
+
+  constructor(
+    private readonly dispatcher: RpcDispatcher,
+    private readonly options: RpcServerOptions,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<{ host: string; port: number; url: string }> {
+    const server = createServer((req, res) => void this.handle(req, res));
+    this.server = server;
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.options.port, this.options.host, () => resolve());
+    });
+    const { port } = server.address() as AddressInfo;
+    const host = this.options.host;
+    return { host, port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/` };
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    this.server = null;
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!hostAllowed(req.headers.host, this.options.allowedHosts ?? [])) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('invalid host specified\n');
+      return;
+    }
+    if (req.method !== 'POST' || (req.url ?? '/') !== '/') {
+      res.writeHead(req.method === 'POST' ? 404 : 405, { 'content-type': 'text/plain' }).end('JSON-RPC answers POST on /\n');
+      return;
+    }
+    const limit = this.options.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length;
+      if (size > limit) {
+        res.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end(`request body above ${limit} bytes\n`);
+        req.destroy();
+        return;
+      }
+      chunks.push(chunk as Buffer);
+    }
+    try {
+      const body = await this.dispatcher.handleBody(Buffer.concat(chunks).toString('utf8'));
+      if (body === null) res.writeHead(204).end();
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(body);
+    } catch (error) {
+      this.log.error({ err: error instanceof Error ? error.message : String(error) }, 'RPC handler crashed');
+      res.writeHead(500).end();
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export * from './keystore.js';
+export * from './walletDir.js';
