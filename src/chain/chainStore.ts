@@ -6,6 +6,7 @@ import { bytes, bytesEqual, compareBytes, decode, encode, hexKey, isBcrError, li
 import { authorityElectionProof, slotAt, slotStart, verifyAuthorityElection, type ChainParams } from '../consensus/index.js';
 import { Bucket, bucketKey, type Database } from '../db/index.js';
 import {
+  MemoryKv,
   Overlay,
   StateDb,
   TxError,
@@ -107,7 +108,7 @@ export class ChainStore {
 
   /** Opens the chain in `db`, writing genesis on first use and refusing a db of another network. */
   static async open({ db, genesis, log }: ChainStoreOptions): Promise<ChainStore> {
-    const built = await buildGenesis(genesis, db);
+    const built = await buildGenesis(genesis, new MemoryKv());
     const storedGenesis = await db.get(META_GENESIS);
     if (!storedGenesis) {
       const writes = built.overlay.entries();

@@ -194,7 +194,8 @@ export function decode<T>(field: Field<T>, data: Uint8Array, what = 'value', max
   if (maxBytes !== undefined && data.length > maxBytes) throw new CodecError(`${data.length} bytes above maximum ${maxBytes}`, what);
   let wire: unknown;
   try {
-    wire = packr.unpack(data);
+    // A fresh view: msgpackr caches a DataView on the buffer it reads, which must not leak to callers.
+    wire = packr.unpack(Buffer.from(data.buffer, data.byteOffset, data.length));
   } catch (error) {
     throw new CodecError(`not valid msgpack (${error instanceof Error ? error.message : String(error)})`, what);
   }
