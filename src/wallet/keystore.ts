@@ -1,7 +1,8 @@
 // Web3 Secret Storage (keystore v3): scrypt + aes-128-ctr, MAC = keccak256(dk[16..32] || ciphertext).
 // Files are interchangeable with geth, ethers and MetaMask exports. Reads pbkdf2 keystores too.
 import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes, randomUUID, scryptSync, timingSafeEqual } from 'node:crypto';
-import { BcrError, addressOf, bytesEqual, concatBytes, fromHex, hexKey, isValidPrivateKey, keccak256 } from '../primitives/index.js';
+import { scrypt as nobleScrypt } from '@noble/hashes/scrypt.js';
+import { BcrError, addressOf, bytesEqual, concatBytes, fromHex, hexKey, isValidPrivateKey, keccak256, utf8 } from '../primitives/index.js';
 
 export interface KeystoreV3 {
   version: 3;
@@ -39,7 +40,13 @@ function deriveKey(password: string, kdf: string, params: ScryptParams | Pbkdf2P
   const salt = fromHex((params as { salt: string }).salt);
   if (kdf === 'scrypt') {
     const { n, r, p, dklen } = params as ScryptParams;
-    return new Uint8Array(scryptSync(password.normalize('NFKD'), salt, dklen, { N: n, r, p, maxmem: 256 * n * r + 1024 * 1024 }));
+    const secret = password.normalize('NFKD');
+    try {
+      return new Uint8Array(scryptSync(secret, salt, dklen, { N: n, r, p, maxmem: 256 * r * (n + p + 2) + 32 * 1024 * 1024 }));
+    } catch {
+      // OpenSSL refuses N >= 2^(16r) (some published keystores use r = 1); the JS scrypt has no such bound.
+      return nobleScrypt(utf8(secret), salt, { N: n, r, p, dkLen: dklen });
+    }
   }
   if (kdf === 'pbkdf2') {
     const { c, dklen, prf } = params as Pbkdf2Params;

@@ -1,0 +1,85 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseGenesis, readGenesisJson } from '../../src/chain/index.js';
+import { fromHex, parseBcr, toChecksumAddress } from '../../src/primitives/index.js';
+import { transferPayload, verifyTx } from '../../src/state/index.js';
+import { decode } from '../../src/primitives/index.js';
+import { tempDir } from '../helpers/chain.js';
+import { runCli } from '../helpers/process.js';
+
+const dir = tempDir('bcr-cli-');
+afterAll(() => dir.cleanup());
+
+describe('bcr CLI', () => {
+  it('prints the mainnet issuance schedule with an exact cumulative total', async () => {
+    const { code, stdout } = await runCli(['issuance', '--network', 'mainnet', '--json']);
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.quarters).toHaveLength(12);
+    expect(out.cumulative).toBe('45000000000000000000000000');
+    expect(out.quarters.reduce((s: bigint, q: { issued: string }) => s + BigInt(q.issued), 0n)).toBe(45_000_000n * 10n ** 18n);
+    const human = await runCli(['issuance', '--network', 'mainnet', '--at-slot', '7889400']);
+    expect(human.stdout).toMatch(/minted by slot 7889400: 22505494\.5/);
+  });
+
+  it('inspects genesis allocations', async () => {
+    const { code, stdout } = await runCli(['genesis', 'inspect', '--network', 'devnet', '--json']);
+    expect(code).toBe(0);
+    const info = JSON.parse(stdout);
+    expect(info.allocations.map((a: { label: string }) => a.label)).toEqual(['foundation', 'team', 'tech']);
+    expect(info.allocations[0].governed).toBe(true);
+  });
+
+  it('creates, lists and exports keystore keys, and signs a transfer offline', async () => {
+    const keystore = join(dir.path, 'keys');
+    const env = { BCR_PASSWORD: 'correct horse' };
+    const created = await runCli(['wallet', 'new', '--keystore', keystore, '--light-kdf', '--json'], env);
+    expect(created.code).toBe(0);
+    const { address, file } = JSON.parse(created.stdout);
+    expect(toChecksumAddress(fromHex(address))).toBe(address);
+    const listed = await runCli(['wallet', 'list', '--keystore', keystore, '--json']);
+    expect(JSON.parse(listed.stdout)).toEqual([{ address, file }]);
+    const out = join(dir.path, 'key.txt');
+    expect((await runCli(['wallet', 'export', address, '--keystore', keystore, '--out', out], env)).code).toBe(0);
+    const printed = await runCli(['wallet', 'address', '--key-file', out]);
+    expect(printed.stdout.trim()).toBe(address);
+    const wrong = await runCli(['wallet', 'export', address, '--keystore', keystore, '--out', out], { BCR_PASSWORD: 'nope' });
+    expect(wrong.code).not.toBe(0);
+    expect(wrong.stderr.trim()).toBe('error: wrong password (keystore MAC mismatch)');
+
+    const to = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+    const signed = await runCli(['tx', 'transfer', '--from', address, '--to', to, '--amount', '1.5', '--nonce', '3', '--network', 'devnet', '--keystore', keystore, '--json'], env);
+    expect(signed.code).toBe(0);
+    const { raw } = JSON.parse(signed.stdout);
+    const tx = verifyTx(fromHex(raw), parseGenesis(readGenesisJson('devnet'), 1).params);
+    expect(toChecksumAddress(tx.sender)).toBe(address);
+    expect(tx.body.nonce).toBe(3);
+    expect(decode(transferPayload, tx.body.payload).value).toBe(parseBcr('1.5'));
+  });
+
+  it('imports a raw key and round-trips it', async () => {
+    const keystore = join(dir.path, 'keys2');
+    const keyFile = join(dir.path, 'raw.txt');
+    writeFileSync(keyFile, '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d\n');
+    const imported = await runCli(['wallet', 'import', '--key-file', keyFile, '--keystore', keystore, '--light-kdf', '--json'], { BCR_PASSWORD: 'pw' });
+    expect(JSON.parse(imported.stdout).address).toBe('0x70997970C51812dc3A010C7d01b50e0d17dc79C8');
+    const ks = JSON.parse(readFileSync(JSON.parse(imported.stdout).file, 'utf8'));
+    expect(ks.crypto.kdf).toBe('scrypt');
+  });
+
+  it('reports user mistakes as one line with a non-zero exit and no stack trace', async () => {
+    const cases = [
+      ['tx', 'transfer', '--from', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '--to', '0x1234', '--amount', '1', '--nonce', '0', '--keystore', dir.path],
+      ['tx', 'transfer', '--from', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '--to', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '--amount', '1.0000000000000000001', '--nonce', '0', '--keystore', dir.path],
+      ['issuance', '--network', 'nosuchnet'],
+      ['issuance', '--at-slot', '-3'],
+    ];
+    for (const args of cases) {
+      const { code, stderr } = await runCli(args);
+      expect(code).not.toBe(0);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).toMatch(/^error: /);
+    }
+  });
+});

@@ -1,0 +1,74 @@
+// End to end: a real `bcr node` process on a temp data dir, driven over JSON-RPC on 127.0.0.1.
+import { afterAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../src/primitives/index.js';
+import { DEV_KEY, TEAM_ADDRESS, tempDir, transferTx } from '../helpers/chain.js';
+import { rawPost, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+
+const dir = tempDir('bcr-e2e-');
+const nodes: RunningNode[] = [];
+afterAll(async () => {
+  for (const node of nodes) await stopProcess(node, 'SIGKILL');
+  dir.cleanup();
+});
+
+type Head = { height: number; id: string; slot: number; stateRoot: string };
+const DEV = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
+const TEAM = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+
+describe('bcr node (process)', () => {
+  it('mines, accepts a transfer, survives SIGKILL and resumes', async () => {
+    const args = ['--network', 'test', '--data-dir', dir.path, '--rpc-port', '0', '--log-level', 'info'];
+    const first = await startNodeProcess(args);
+    nodes.push(first);
+    const url = first.rpcUrl;
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
+    await waitFor('two blocks', async () => (await rpc<Head>(url, 'bcr_chainHead')).height >= 2);
+    const block1 = await rpc<{ id: string; height: number }>(url, 'bcr_getBlockByHeight', [1]);
+    expect(block1.height).toBe(1);
+    expect(block1.id).toMatch(/^0x[0-9a-f]{64}$/);
+
+    const teamBefore = BigInt((await rpc<{ balance: string }>(url, 'bcr_getBalance', [TEAM])).balance);
+    const nonce = await rpc<number>(url, 'bcr_getNonce', [DEV, 'pending']);
+    const raw = transferTx(DEV_KEY, nonce, TEAM_ADDRESS, 12_345n, 2n);
+    const txId = await rpc<string>(url, 'bcr_sendRawTransaction', [toHex(raw)]);
+    const receipt = await waitFor('receipt', () => rpc<{ status: string; height: number; fee: string } | null>(url, 'bcr_getTransactionReceipt', [txId]));
+    expect(receipt).toMatchObject({ status: 'ok', fee: '42000' });
+    const teamAfter = BigInt((await rpc<{ balance: string }>(url, 'bcr_getBalance', [TEAM])).balance);
+    expect(teamAfter - teamBefore).toBe(12_345n);
+    await expect(rpc(url, 'bcr_sendRawTransaction', [toHex(raw)])).rejects.toThrow(/NONCE_TOO_LOW|already/i);
+
+    const headBeforeKill = await rpc<Head>(url, 'bcr_chainHead');
+    await stopProcess(first, 'SIGKILL');
+
+    const second = await startNodeProcess(args);
+    nodes.push(second);
+    const restarted = await rpc<Head>(second.rpcUrl, 'bcr_chainHead');
+    expect(restarted.height).toBeGreaterThanOrEqual(headBeforeKill.height);
+    const kept = await rpc<{ id: string }>(second.rpcUrl, 'bcr_getBlockByHeight', [headBeforeKill.height]);
+    expect(kept.id).toBe(headBeforeKill.id);
+    expect(BigInt((await rpc<{ balance: string }>(second.rpcUrl, 'bcr_getBalance', [TEAM])).balance)).toBe(teamAfter);
+    expect(await rpc(second.rpcUrl, 'bcr_getTransactionReceipt', [txId])).toMatchObject({ status: 'ok', height: receipt.height });
+    await waitFor('mining to resume', async () => (await rpc<Head>(second.rpcUrl, 'bcr_chainHead')).height > restarted.height + 1);
+    expect(await stopProcess(second, 'SIGTERM')).toBe(0);
+  });
+
+  it('answers bad JSON-RPC input with exact error codes', async () => {
+    const node = await startNodeProcess(['--network', 'test', '--data-dir', `${dir.path}-rpc`, '--rpc-port', '0', '--no-mine']);
+    nodes.push(node);
+    const post = (body: string, headers: Record<string, string> = {}) => rawPost(node.rpcUrl, body, headers);
+    expect(JSON.parse((await post('{not json')).text).error.code).toBe(-32700);
+    expect(JSON.parse((await post('[]')).text).error.code).toBe(-32600);
+    expect(JSON.parse((await post('{"jsonrpc":"2.0","id":1,"method":"nope"}')).text).error.code).toBe(-32601);
+    const badParam = JSON.parse((await post('{"jsonrpc":"2.0","id":"x","method":"bcr_getBalance","params":["0x12"]}')).text);
+    expect(badParam).toMatchObject({ id: 'x', error: { code: -32602 } });
+    expect(badParam.error.message).toMatch(/address/);
+    const rejected = JSON.parse((await post('{"jsonrpc":"2.0","id":2,"method":"bcr_sendRawTransaction","params":["0x0102"]}')).text);
+    expect(rejected.error).toMatchObject({ code: -32000, data: { code: 'MALFORMED' } });
+    const batch = JSON.parse((await post('[{"jsonrpc":"2.0","id":1,"method":"bcr_chainHead"},{"jsonrpc":"2.0","method":"bcr_chainHead"}]')).text);
+    expect(batch).toHaveLength(1);
+    expect((await post('{"jsonrpc":"2.0","method":"bcr_chainHead"}')).status).toBe(204);
+    expect((await post('{}', { host: 'evil.example' })).status).toBe(403);
+    expect((await post('x'.repeat(6 * 1024 * 1024))).status).toBe(413);
+    expect((await rpc<Head>(node.rpcUrl, 'bcr_chainHead')).height).toBe(0);
+  });
+});

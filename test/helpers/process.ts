@@ -1,0 +1,99 @@
+// Starting `bcr` as a real process and talking to it over JSON-RPC, as a user would.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { request } from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+export interface RunningNode {
+  process: ChildProcessWithoutNullStreams;
+  rpcUrl: string;
+  logs: string[];
+}
+
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Starts `bcr node` and resolves once its JSON-RPC address is logged. */
+export function startNodeProcess(args: string[], timeoutMs = 20_000): Promise<RunningNode> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'node', ...args]);
+    const logs: string[] = [];
+    let buffer = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`node did not start in ${timeoutMs} ms:\n${logs.join('\n')}`));
+    }, timeoutMs);
+    child.stdout.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        logs.push(line);
+        try {
+          const entry = JSON.parse(line) as { msg?: string; url?: string };
+          if (entry.msg === 'JSON-RPC listening' && entry.url) {
+            clearTimeout(timer);
+            resolve({ process: child, rpcUrl: entry.url, logs });
+          }
+        } catch {
+          // not a log line
+        }
+      }
+    });
+    child.stderr.on('data', (d: Buffer) => logs.push(d.toString()));
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited with ${code}:\n${logs.join('\n')}`));
+    });
+  });
+}
+
+export async function stopProcess(node: RunningNode, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  if (node.process.exitCode !== null || node.process.signalCode !== null) return node.process.exitCode;
+  node.process.removeAllListeners('exit');
+  return new Promise((resolve) => {
+    node.process.once('exit', (code) => resolve(code));
+    node.process.kill(signal);
+  });
+}
+
+/** A raw POST with full control of headers (fetch forbids setting Host). */
+export function rawPost(url: string, body: string, headers: Record<string, string> = {}): Promise<{ status: number; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+let nextId = 1;
+export async function rpc<T = unknown>(url: string, method: string, params: unknown[] = []): Promise<T> {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }) });
+  const body = (await response.json()) as { result?: T; error?: { code: number; message: string } };
+  if (body.error) throw Object.assign(new Error(`${method}: ${body.error.message}`), { rpcCode: body.error.code });
+  return body.result as T;
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | null | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { Mempool } from '../../src/mempool/index.js';
+import { addressOf, bcr, hexKey, sha256 } from '../../src/primitives/index.js';
+import { testGenesis, transferTx } from '../helpers/chain.js';
+
+const params = testGenesis().params;
+const keyOf = (i: number) => sha256(new Uint8Array([0x77, i]));
+const to = new Uint8Array(20).fill(1);
+
+function poolWith(nonces: Map<string, number> = new Map(), options = {}, balance = bcr(1000)) {
+  return new Mempool(
+    { params, accountState: async (address) => ({ nonce: nonces.get(hexKey(address)) ?? 0, spendable: balance }) },
+    options,
+  );
+}
+
+describe('Mempool', () => {
+  it('orders by gas price across senders while keeping each sender in nonce order', async () => {
+    const pool = poolWith();
+    const [a, b] = [keyOf(1), keyOf(2)];
+    await pool.add(transferTx(a, 1, to, 1n, 50n));
+    await pool.add(transferTx(a, 0, to, 1n, 5n));
+    await pool.add(transferTx(b, 0, to, 1n, 20n));
+    await pool.add(transferTx(b, 1, to, 1n, 10n));
+    const order = (await pool.selectForBlock(10)).map((t) => `${t.sender[19] === addressOf(a)[19] ? 'a' : 'b'}${t.body.nonce}`);
+    expect(order).toEqual(['b0', 'b1', 'a0', 'a1']);
+  });
+
+  it('holds future nonces back until the gap is filled', async () => {
+    const pool = poolWith();
+    const a = keyOf(3);
+    await pool.add(transferTx(a, 2, to, 1n));
+    expect(await pool.selectForBlock(10)).toHaveLength(0);
+    await pool.add(transferTx(a, 0, to, 1n));
+    expect((await pool.selectForBlock(10)).map((t) => t.body.nonce)).toEqual([0]);
+    await pool.add(transferTx(a, 1, to, 1n));
+    expect((await pool.selectForBlock(10)).map((t) => t.body.nonce)).toEqual([0, 1, 2]);
+  });
+
+  it('replaces by fee only with at least a 10% bump', async () => {
+    const pool = poolWith();
+    const a = keyOf(4);
+    await pool.add(transferTx(a, 0, to, 1n, 100n));
+    await expect(pool.add(transferTx(a, 0, to, 2n, 109n))).rejects.toMatchObject({ code: 'REPLACEMENT_UNDERPRICED' });
+    const replacement = await pool.add(transferTx(a, 0, to, 2n, 110n));
+    expect(pool.size).toBe(1);
+    expect(pool.has(replacement.id)).toBe(true);
+  });
+
+  it('rejects with precise codes', async () => {
+    const a = keyOf(5);
+    const pool = poolWith(new Map([[hexKey(addressOf(a)), 3]]), { maxPerSender: 4 });
+    await expect(pool.add(transferTx(a, 2, to, 1n))).rejects.toMatchObject({ code: 'NONCE_TOO_LOW' });
+    await expect(pool.add(transferTx(a, 7, to, 1n))).rejects.toMatchObject({ code: 'NONCE_TOO_FAR' });
+    const tx = transferTx(a, 3, to, 1n);
+    await pool.add(tx);
+    await expect(pool.add(tx)).rejects.toMatchObject({ code: 'ALREADY_KNOWN' });
+    await expect(pool.add(transferTx(a, 3, to, 1n, 1n, 1))).rejects.toMatchObject({ code: 'WRONG_CHAIN' });
+    await expect(pool.add(new Uint8Array([1, 2, 3]))).rejects.toMatchObject({ code: 'MALFORMED' });
+    const poor = poolWith(new Map(), {}, 100n);
+    await expect(poor.add(transferTx(a, 0, to, 1n))).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS' });
+  });
+
+  it('when full, evicts the cheapest tail tx for a better-paying one, else refuses', async () => {
+    const pool = poolWith(new Map(), { maxTotal: 3 });
+    await pool.add(transferTx(keyOf(10), 0, to, 1n, 10n));
+    await pool.add(transferTx(keyOf(11), 0, to, 1n, 3n));
+    await pool.add(transferTx(keyOf(12), 0, to, 1n, 7n));
+    await expect(pool.add(transferTx(keyOf(13), 0, to, 1n, 3n))).rejects.toMatchObject({ code: 'POOL_FULL' });
+    await pool.add(transferTx(keyOf(13), 0, to, 1n, 4n));
+    expect(pool.size).toBe(3);
+    const prices = (await pool.selectForBlock(10)).map((t) => t.body.gasPrice);
+    expect(prices).toEqual([10n, 7n, 4n]);
+  });
+
+  it('drops included and stale txs after a head change', async () => {
+    const nonces = new Map<string, number>();
+    const pool = poolWith(nonces);
+    const a = keyOf(20);
+    const t0 = transferTx(a, 0, to, 1n);
+    const t1 = transferTx(a, 1, to, 1n);
+    const t2 = transferTx(a, 2, to, 1n);
+    for (const t of [t0, t1, t2]) await pool.add(t);
+    nonces.set(hexKey(addressOf(a)), 2); // t0 included in a block, t1 included elsewhere
+    const result = await pool.onHeadChange({ reverted: [], applied: [{ txs: [t0] }] });
+    expect(result.dropped).toBe(1);
+    expect(pool.size).toBe(1);
+    expect(pool.has(sha256(t2))).toBe(true);
+    expect(pool.nextPendingNonce(addressOf(a), 2)).toBe(3);
+  });
+});
