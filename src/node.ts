@@ -10,7 +10,7 @@ import { BcrError, addressOf, bytesEqual, errorMessage, fromHex, hexKey, toCheck
 import { bcrMethods } from './rpc/bcrMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
-import { Overlay, StateDb, spendableAt } from './state/index.js';
+import { spendable } from './state/index.js';
 import { systemClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 
@@ -70,9 +70,8 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   const mempool = new Mempool({
     params: genesis.params,
     async accountState(address) {
-      const state = new StateDb(new Overlay(chain.stateReader));
       const account = await chain.getAccount(address);
-      return { nonce: account.nonce, spendable: await spendableAt(state, address, chain.head.header.slot) };
+      return { nonce: account.nonce, spendable: spendable(account, chain.head.header.slot) };
     },
   });
   const mempoolLog = log.child({ component: 'mempool' });

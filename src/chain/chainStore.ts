@@ -11,8 +11,9 @@ import {
   StateDb,
   TxError,
   applyBlockTxs,
+  blockStateKeys,
   getAccount,
-  lockedAt,
+  lockedAmount,
   packBlockTxs,
   proveState,
   readStateRoot,
@@ -193,9 +194,9 @@ export class ChainStore {
     return getAccount(new StateDb(new Overlay(this.db)), address);
   }
 
-  /** Balance that can move now (balance minus vesting locks at the head slot). */
+  /** Vesting-locked part of an address's balance at the head slot. */
   async getLocked(address: Uint8Array): Promise<bigint> {
-    return lockedAt(new StateDb(new Overlay(this.db)), address, this.headInfo.header.slot);
+    return lockedAmount((await this.getAccount(address)).vesting, this.headInfo.header.slot);
   }
 
   async getStateProof(stateKey: Uint8Array): Promise<StateProof> {
@@ -287,6 +288,7 @@ export class ChainStore {
 
   /** Executes `block` on the state in `overlay` (which must be its parent's state) and records it as canonical. */
   private async applyCanonical(overlay: Overlay, block: Block, id: Uint8Array, parent: BlockHeader, txs: VerifiedTx[]): Promise<void> {
+    await this.db.prefetch(blockStateKeys(block.header.producer, txs));
     const state = new StateDb(overlay);
     let receipts: Receipt[];
     try {

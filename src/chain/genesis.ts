@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BcrError, bcr, parseAddress, systemAddress, toChecksumAddress } from '../primitives/index.js';
 import { MINING_SUPPLY, type ChainParams } from '../consensus/index.js';
-import { Overlay, StateDb, accountKey, encodeAccount, encodeVesting, vestingKey, type KvReader } from '../state/index.js';
+import { Overlay, StateDb, accountKey, encodeAccount, type KvReader, type Vesting } from '../state/index.js';
 import { ZERO_ID, blockId, receiptsRootOf, txRootOf, type Block, type BlockHeader } from './block.js';
 
 export const TOTAL_SUPPLY = bcr(100_000_000);
@@ -144,18 +144,14 @@ export function genesisToJson(genesis: Genesis): GenesisJson {
 export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ block: Block; id: Uint8Array; overlay: Overlay }> {
   const overlay = new Overlay(base);
   const state = new StateDb(overlay);
-  const balances = new Map<string, { address: Uint8Array; balance: bigint }>();
+  const accounts = new Map<string, { address: Uint8Array; balance: bigint; vesting: Vesting | null }>();
   for (const a of genesis.allocations) {
     const key = Buffer.from(a.address).toString('hex');
-    const entry = balances.get(key) ?? { address: a.address, balance: 0n };
-    entry.balance += a.balance;
-    balances.set(key, entry);
-    if (a.vesting) {
-      await state.set(vestingKey(a.address), encodeVesting({ total: a.balance, startSlot: 0, ...a.vesting }));
-    }
+    if (accounts.has(key)) throw new BcrError('BAD_GENESIS', `address ${toChecksumAddress(a.address)} is allocated twice`);
+    accounts.set(key, { address: a.address, balance: a.balance, vesting: a.vesting ? { total: a.balance, startSlot: 0, ...a.vesting } : null });
   }
-  for (const { address, balance } of balances.values()) {
-    await state.set(accountKey(address), encodeAccount({ balance, nonce: 0 }));
+  for (const { address, balance, vesting } of accounts.values()) {
+    await state.set(accountKey(address), encodeAccount({ balance, nonce: 0, vesting }));
   }
   const { stateRoot } = await state.commit();
   const header: BlockHeader = {

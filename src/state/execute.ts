@@ -2,9 +2,9 @@
 // beyond the state interface; the chain layer decides what to do with the result.
 import { amount, encode, str, struct, uint, type Infer } from '../primitives/index.js';
 import { blockIssuance, type ChainParams } from '../consensus/index.js';
-import { credit, getAccount, putAccount, spendableAt } from './accounts.js';
+import { accountKey, credit, getAccount, putAccount, spendable } from './accounts.js';
 import { TxError, TxFailure } from './errors.js';
-import type { StateDb } from './stateDb.js';
+import { flatKey, type StateDb } from './stateDb.js';
 import { maxFee, type VerifiedTx } from './tx.js';
 
 export const receiptCodec = struct({ status: uint(1), gasUsed: uint(), fee: amount(), error: str(64) });
@@ -36,13 +36,13 @@ export async function applyTx(state: StateDb, env: BlockEnv, tx: VerifiedTx): Pr
   if (tx.body.nonce > account.nonce) {
     throw new TxError('NONCE_GAP', `nonce ${tx.body.nonce} leaves a gap (next is ${account.nonce})`);
   }
-  const spendable = await spendableAt(state, tx.sender, env.slot);
+  const free = spendable(account, env.slot);
   const ceiling = maxFee(tx.body);
-  if (spendable < ceiling) {
-    throw new TxError('INSUFFICIENT_FUNDS', `spendable ${spendable} atto cannot cover the maximum fee ${ceiling} atto`);
+  if (free < ceiling) {
+    throw new TxError('INSUFFICIENT_FUNDS', `spendable ${free} atto cannot cover the maximum fee ${ceiling} atto`);
   }
   const fee = BigInt(tx.gas) * tx.body.gasPrice;
-  await putAccount(state, tx.sender, { balance: account.balance - fee, nonce: account.nonce + 1 });
+  await putAccount(state, tx.sender, { ...account, balance: account.balance - fee, nonce: account.nonce + 1 });
   await credit(state, env.producer, fee);
 
   const checkpoint = state.checkpoint();
@@ -57,6 +57,16 @@ export async function applyTx(state: StateDb, env: BlockEnv, tx: VerifiedTx): Pr
     state.revertTo(checkpoint);
     return { status: ReceiptStatus.failed, gasUsed: tx.gas, fee, error: error.code.slice(0, 64) };
   }
+}
+
+/** Every state key a block's txs are known to read (senders, producer, declared touches). */
+export function blockStateKeys(producer: Uint8Array, txs: VerifiedTx[]): Uint8Array[] {
+  const keys = [flatKey(accountKey(producer))];
+  for (const tx of txs) {
+    keys.push(flatKey(accountKey(tx.sender)));
+    for (const key of tx.kind.touches(tx.payload)) keys.push(flatKey(key));
+  }
+  return keys;
 }
 
 export interface BlockResult {

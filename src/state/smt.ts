@@ -3,7 +3,7 @@
 // sha256(left || right). The shape depends only on the set of (key, valueHash), never on history, so
 // undoing writes restores the exact earlier root. Nodes are stored by position (depth + key prefix),
 // so an update rewrites only the paths of the keys it changes: cost O(changed keys * log n).
-import { bytesEqual, compareBytes, concatBytes, hashPair, sha256 } from '../primitives/index.js';
+import { bytesEqual, compareBytes, concatBytes, hashPair, hexKey, sha256 } from '../primitives/index.js';
 import type { KvReader } from './kv.js';
 
 export const ZERO_HASH = new Uint8Array(32);
@@ -11,7 +11,8 @@ export const SMT_NODE_PREFIX = 0x11;
 
 type EmptyNode = { readonly t: 'empty' };
 type LeafNode = { readonly t: 'leaf'; readonly key: Uint8Array; readonly valueHash: Uint8Array; readonly hash: Uint8Array };
-type InnerNode = { readonly t: 'inner'; readonly hash: Uint8Array };
+/** `children`: bit 0 set if the left subtree is non-empty, bit 1 for the right: empty children are never read. */
+type InnerNode = { readonly t: 'inner'; readonly hash: Uint8Array; readonly children: number };
 export type SmtNode = EmptyNode | LeafNode | InnerNode;
 
 const EMPTY: EmptyNode = { t: 'empty' };
@@ -61,13 +62,13 @@ function positionKey(depth: number, key: Uint8Array): Uint8Array {
 }
 
 function encodeNode(node: LeafNode | InnerNode): Uint8Array {
-  if (node.t === 'inner') return concatBytes(new Uint8Array([2]), node.hash);
+  if (node.t === 'inner') return concatBytes(new Uint8Array([2, node.children]), node.hash);
   return concatBytes(new Uint8Array([1]), node.key, node.valueHash, node.hash);
 }
 
 function decodeNode(bytes: Uint8Array | undefined): SmtNode {
   if (!bytes) return EMPTY;
-  if (bytes[0] === 2 && bytes.length === 33) return { t: 'inner', hash: bytes.subarray(1, 33) };
+  if (bytes[0] === 2 && bytes.length === 34) return { t: 'inner', children: bytes[1] as number, hash: bytes.subarray(2, 34) };
   if (bytes[0] === 1 && bytes.length === 97) {
     return { t: 'leaf', key: bytes.subarray(1, 33), valueHash: bytes.subarray(33, 65), hash: bytes.subarray(65, 97) };
   }
@@ -93,8 +94,9 @@ export async function smtRoot(store: KvReader): Promise<Uint8Array> {
 /** Applies changes (any order; the last change of a key wins) and returns the new root. */
 export async function smtUpdate(store: NodeWriter, changes: SmtChange[]): Promise<Uint8Array> {
   const byKey = new Map<string, SmtChange>();
-  for (const change of changes) byKey.set(Buffer.from(change.key).toString('hex'), change);
-  const sorted = [...byKey.values()].sort((a, b) => compareBytes(a.key, b.key));
+  for (const change of changes) byKey.set(hexKey(change.key), change);
+  // Hex strings sort like the bytes they spell, without allocating per comparison.
+  const sorted = [...byKey.keys()].sort().map((hex) => byKey.get(hex)!);
   if (sorted.length === 0) return smtRoot(store);
   const root = await readNode(store, 0, ZERO_HASH);
   return nodeHash(await updateAt(store, 0, sorted[0]!.key, root, sorted));
@@ -114,7 +116,7 @@ async function updateAt(store: NodeWriter, depth: number, pathKey: Uint8Array, c
   const keys = [withBit(pathKey, depth, 0), withBit(pathKey, depth, 1)] as const;
   const children: SmtNode[] = [];
   for (const side of [0, 1] as const) {
-    const existing = await readNode(store, depth + 1, keys[side]);
+    const existing = current.children & (1 << side) ? await readNode(store, depth + 1, keys[side]) : EMPTY;
     const sideChanges = split[side];
     children.push(sideChanges.length ? await updateAt(store, depth + 1, keys[side], existing, sideChanges) : existing);
   }
@@ -131,9 +133,14 @@ async function updateAt(store: NodeWriter, depth: number, pathKey: Uint8Array, c
     store.put(here, encodeNode(lone));
     return lone;
   }
-  const inner: InnerNode = { t: 'inner', hash: hashPair(nodeHash(left), nodeHash(right)) };
+  const inner = makeInner(left, right);
   store.put(here, encodeNode(inner));
   return inner;
+}
+
+function makeInner(left: SmtNode, right: SmtNode): InnerNode {
+  const children = (left.t === 'empty' ? 0 : 1) | (right.t === 'empty' ? 0 : 2);
+  return { t: 'inner', hash: hashPair(nodeHash(left), nodeHash(right)), children };
 }
 
 function partition(changes: SmtChange[], depth: number): [SmtChange[], SmtChange[]] {
@@ -157,7 +164,7 @@ function build(store: NodeWriter, depth: number, pathKey: Uint8Array, leaves: Le
   const right = leaves.filter((leaf) => bitAt(leaf.key, depth) === 1);
   const l = build(store, depth + 1, withBit(pathKey, depth, 0), left, false);
   const r = build(store, depth + 1, withBit(pathKey, depth, 1), right, false);
-  const inner: InnerNode = { t: 'inner', hash: hashPair(nodeHash(l), nodeHash(r)) };
+  const inner = makeInner(l, r);
   store.put(here, encodeNode(inner));
   return inner;
 }
@@ -168,9 +175,10 @@ export async function smtProve(store: KvReader, key: Uint8Array): Promise<SmtPro
   let node = await readNode(store, 0, key);
   let depth = 0;
   while (node.t === 'inner') {
-    const sibling = await readNode(store, depth + 1, withBit(key, depth, bitAt(key, depth) ^ 1));
+    const side = bitAt(key, depth);
+    const sibling = node.children & (1 << (side ^ 1)) ? await readNode(store, depth + 1, withBit(key, depth, side ^ 1)) : EMPTY;
     siblings.push(nodeHash(sibling));
-    node = await readNode(store, depth + 1, key);
+    node = node.children & (1 << side) ? await readNode(store, depth + 1, key) : EMPTY;
     depth++;
   }
   return { siblings, terminal: node.t === 'leaf' ? { key: node.key.slice(), valueHash: node.valueHash.slice() } : null };

@@ -19,7 +19,7 @@ interface JournalEntry {
   hadPrevious: boolean;
 }
 
-function flatKey(stateKey: Uint8Array): Uint8Array {
+export function flatKey(stateKey: Uint8Array): Uint8Array {
   return concatBytes(new Uint8Array([STATE_VALUE_PREFIX]), stateKey);
 }
 

@@ -9,7 +9,6 @@ import {
   TxError,
   applyBlockTxs,
   applyTx,
-  encodeVesting,
   getAccount,
   lockedAmount,
   putAccount,
@@ -17,7 +16,6 @@ import {
   signedTxCodec,
   transferPayload,
   verifyTx,
-  vestingKey,
   type BlockEnv,
 } from '../../src/state/index.js';
 import { DEV_KEY, testGenesis, transferTx } from '../helpers/chain.js';
@@ -31,7 +29,7 @@ async function fundedState(keys: Uint8Array[], amount = bcr(100)): Promise<Memor
   const kv = new MemoryKv();
   const overlay = new Overlay(kv);
   const state = new StateDb(overlay);
-  for (const k of keys) await putAccount(state, addressOf(k), { balance: amount, nonce: 0 });
+  for (const k of keys) await putAccount(state, addressOf(k), { balance: amount, nonce: 0, vesting: null });
   await state.commit();
   kv.apply(overlay.entries());
   return kv;
@@ -83,7 +81,7 @@ describe('applying txs', () => {
     const state = new StateDb(new Overlay(await fundedState([a!])));
     const receipt = await applyTx(state, env(), verifyTx(transferTx(a!, 0, addressOf(b!), bcr(3), 2n), params));
     expect(receipt).toEqual({ status: 0, gasUsed: 21_000, fee: 42_000n, error: '' });
-    expect(await getAccount(state, addressOf(a!))).toEqual({ balance: bcr(97) - 42_000n, nonce: 1 });
+    expect(await getAccount(state, addressOf(a!))).toEqual({ balance: bcr(97) - 42_000n, nonce: 1, vesting: null });
     expect((await getAccount(state, addressOf(b!))).balance).toBe(bcr(3));
     expect((await getAccount(state, producer)).balance).toBe(42_000n);
   });
@@ -94,7 +92,7 @@ describe('applying txs', () => {
     const receipt = await applyTx(state, env(), verifyTx(transferTx(a!, 0, addressOf(b!), bcr(1000)), params));
     expect(receipt.status).toBe(1);
     expect(receipt.error).toBe('INSUFFICIENT_FUNDS');
-    expect(await getAccount(state, addressOf(a!))).toEqual({ balance: bcr(100) - 21_000n, nonce: 1 });
+    expect(await getAccount(state, addressOf(a!))).toEqual({ balance: bcr(100) - 21_000n, nonce: 1, vesting: null });
     expect((await getAccount(state, addressOf(b!))).balance).toBe(0n);
   });
 
@@ -110,11 +108,11 @@ describe('applying txs', () => {
 
   it('vesting-locked funds cannot move until they vest', async () => {
     const a = keyOf(3);
-    const kv = await fundedState([a], bcr(1000));
+    const kv = new MemoryKv();
     const overlay = new Overlay(kv);
     const setup = new StateDb(overlay);
     const vesting = { total: bcr(900), startSlot: 0, cliffSlots: 100, durationSlots: 400 };
-    await setup.set(vestingKey(addressOf(a)), encodeVesting(vesting));
+    await putAccount(setup, addressOf(a), { balance: bcr(1000), nonce: 0, vesting });
     await setup.commit();
     kv.apply(overlay.entries());
     const before = new StateDb(new Overlay(kv));

@@ -19,6 +19,8 @@ export interface TxKindSpec<P> {
   payload: Field<P>;
   maxPayloadBytes: number;
   gas(payload: P): number;
+  /** State keys the tx will read besides its sender's account (prefetched before execution). */
+  touches?(payload: P): Uint8Array[];
   apply(ctx: TxContext, payload: P): Promise<void>;
 }
 
@@ -28,6 +30,7 @@ export interface TxKind {
   name: string;
   decodePayload(bytes: Uint8Array): unknown;
   gas(payload: unknown): number;
+  touches(payload: unknown): Uint8Array[];
   apply(ctx: TxContext, payload: unknown): Promise<void>;
 }
 
@@ -39,6 +42,7 @@ export function defineTxKind<P>(spec: TxKindSpec<P>): TxKind {
     name: spec.name,
     decodePayload: (bytes) => decode(spec.payload, bytes, `${spec.name} payload`, spec.maxPayloadBytes),
     gas: (payload) => spec.gas(payload as P),
+    touches: (payload) => spec.touches?.(payload as P) ?? [],
     apply: (ctx, payload) => spec.apply(ctx, payload as P),
   };
   if (kinds.has(spec.id)) throw new Error(`tx kind id ${spec.id} registered twice`);

@@ -1,5 +1,5 @@
 import { amount, bytes, struct, type Infer } from '../../primitives/index.js';
-import { credit, debit } from '../accounts.js';
+import { accountKey, credit, debit } from '../accounts.js';
 import { defineTxKind } from './registry.js';
 
 export const TRANSFER_GAS = 21_000;
@@ -13,6 +13,7 @@ export const transferKind = defineTxKind({
   payload: transferPayload,
   maxPayloadBytes: 64,
   gas: () => TRANSFER_GAS,
+  touches: (payload) => [accountKey(payload.to)],
   async apply(ctx, payload) {
     await debit(ctx.state, ctx.sender, payload.value, ctx.slot);
     await credit(ctx.state, payload.to, payload.value);

@@ -1,0 +1,14 @@
+// `npm run bench -- AREA [--json]`: runs one benchmark area and prints its table (and JSON).
+import { printReport, type BenchArea } from './report.js';
+import { stateBench } from './state.js';
+
+const areas: Record<string, BenchArea> = { state: stateBench };
+
+const [area, ...rest] = process.argv.slice(2);
+const selected = area ? areas[area] : undefined;
+if (!selected) {
+  console.error(`usage: npm run bench -- <${Object.keys(areas).join('|')}> [--json]`);
+  process.exit(2);
+}
+const { rows, json } = await selected.run(rest);
+printReport(`bench ${selected.name}`, rows, json, rest.includes('--json'));
