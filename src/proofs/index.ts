@@ -1,0 +1,3 @@
+export * from './params.js';
+export * from './merkle.js';
+export * from './multiproof.js';
