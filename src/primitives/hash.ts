@@ -1,14 +1,15 @@
 // SHA-256 for ids, trees and randomness; Keccak-256 only for addresses.
 // 64-byte pair hashing (Merkle nodes) goes through @chainsafe/hashtree (native SHA-NI, batched) when it
 // loads, with node:crypto as the portable fallback; both are covered by the same tests.
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 
 export type PairHasher = (input: Uint8Array, output: Uint8Array) => void;
 
 export function sha256(data: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(data).digest());
+  const digest = hash('sha256', data, 'buffer');
+  return new Uint8Array(digest.buffer, digest.byteOffset, 32);
 }
 
 export function sha256Parts(...parts: Uint8Array[]): Uint8Array {

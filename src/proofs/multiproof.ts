@@ -52,11 +52,6 @@ export interface MultiproofJob {
   siblings: Uint8Array;
 }
 
-function words(bytes: Uint8Array): Uint32Array {
-  const aligned = bytes.byteOffset % 4 === 0 ? bytes : bytes.slice();
-  return new Uint32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength >>> 2);
-}
-
 let input = new Uint8Array(0);
 let input32 = new Uint32Array(0);
 let output = new Uint8Array(0);
@@ -82,92 +77,229 @@ function validShape(job: MultiproofJob): boolean {
   return true;
 }
 
+/** All jobs packed into flat word arrays, so the level loop touches only typed arrays. */
+interface Packed {
+  n: number;
+  depth: Int32Array;
+  known: Int32Array;
+  knownOff: Int32Array;
+  count: Int32Array;
+  leaves: Uint32Array;
+  sibs: Uint32Array;
+  sibNext: Int32Array;
+  sibEnd: Int32Array;
+  roots: Uint32Array;
+  ok: Uint8Array;
+  totalLeaves: number;
+  maxDepth: number;
+}
+
+function pack(jobs: MultiproofJob[]): Packed {
+  const n = jobs.length;
+  const ok = new Uint8Array(n);
+  let totalLeaves = 0;
+  let totalSibs = 0;
+  for (let j = 0; j < n; j++) {
+    const job = jobs[j]!;
+    if (!validShape(job)) continue;
+    ok[j] = 1;
+    totalLeaves += job.indices.length;
+    totalSibs += job.siblings.length / LEAF_BYTES;
+  }
+  const p: Packed = {
+    n,
+    depth: new Int32Array(n),
+    known: new Int32Array(totalLeaves),
+    knownOff: new Int32Array(n),
+    count: new Int32Array(n),
+    leaves: new Uint32Array(totalLeaves * 8),
+    sibs: new Uint32Array(totalSibs * 8),
+    sibNext: new Int32Array(n),
+    sibEnd: new Int32Array(n),
+    roots: new Uint32Array(n * 8),
+    ok,
+    totalLeaves,
+    maxDepth: 0,
+  };
+  const leaves8 = new Uint8Array(p.leaves.buffer);
+  const sibs8 = new Uint8Array(p.sibs.buffer);
+  const roots8 = new Uint8Array(p.roots.buffer);
+  let leafAt = 0;
+  let sibAt = 0;
+  for (let j = 0; j < n; j++) {
+    if (!ok[j]) continue;
+    const job = jobs[j]!;
+    p.depth[j] = job.depth;
+    if (job.depth > p.maxDepth) p.maxDepth = job.depth;
+    p.knownOff[j] = leafAt;
+    p.count[j] = job.indices.length;
+    for (let i = 0; i < job.indices.length; i++) p.known[leafAt + i] = job.indices[i]!;
+    leaves8.set(job.leaves, leafAt * LEAF_BYTES);
+    leafAt += job.indices.length;
+    p.sibNext[j] = sibAt;
+    sibs8.set(job.siblings, sibAt * LEAF_BYTES);
+    sibAt += job.siblings.length / LEAF_BYTES;
+    p.sibEnd[j] = sibAt;
+    roots8.set(job.root, j * LEAF_BYTES);
+    if (job.depth === 0) ok[j] = p.sibNext[j] === p.sibEnd[j] && equal32(p.leaves, p.knownOff[j]! * 8, p.roots, j * 8) ? 1 : 0;
+  }
+  return p;
+}
+
 /**
  * Verifies many multiproofs at once. A proof passes only if it consumes exactly its siblings and
  * reaches exactly its root at exactly its depth.
  */
 export function verifyMultiproofs(jobs: MultiproofJob[]): boolean[] {
-  const n = jobs.length;
-  const ok = jobs.map(validShape);
-  const known: Int32Array[] = [];
-  const counts = new Int32Array(n);
-  const base = new Int32Array(n);
-  const sibUsed = new Int32Array(n);
-  const sibTotal = new Int32Array(n);
-  const leafWords: Uint32Array[] = [];
-  const sibWords: Uint32Array[] = [];
-  let totalLeaves = 0;
-  let maxDepth = 0;
-  for (let j = 0; j < n; j++) {
-    const job = jobs[j]!;
-    if (!ok[j]) {
-      known.push(new Int32Array(0));
-      leafWords.push(new Uint32Array(0));
-      sibWords.push(new Uint32Array(0));
-      continue;
-    }
-    known.push(Int32Array.from(job.indices));
-    counts[j] = job.indices.length;
-    sibTotal[j] = job.siblings.length / LEAF_BYTES;
-    leafWords.push(words(job.leaves));
-    sibWords.push(words(job.siblings));
-    totalLeaves += job.indices.length;
-    if (job.depth > maxDepth) maxDepth = job.depth;
-    if (job.depth === 0) ok[j] = sibTotal[j] === 0 && equal32(leafWords[j]!, 0, words(job.root), 0);
-  }
-  ensureScratch(Math.max(1, totalLeaves));
+  const p = pack(jobs);
+  if (p.totalLeaves === p.n && p.n > 1 && p.depth.every((d) => d === p.maxDepth)) return verifySinglePaths(p);
+  const { n, depth, known, knownOff, count, sibs, sibNext, sibEnd, ok } = p;
+  const base = new Int32Array(n); // where each job's current-level hashes start, in words
+  for (let j = 0; j < n; j++) base[j] = knownOff[j]! * 8;
+  ensureScratch(Math.max(1, p.totalLeaves));
   const in32 = input32;
-  for (let level = 0; level < maxDepth; level++) {
+  for (let level = 0; level < p.maxDepth; level++) {
+    const src = level === 0 ? p.leaves : output32;
     let pairs = 0;
-    const fromLeaves = level === 0;
     for (let j = 0; j < n; j++) {
-      if (!ok[j] || jobs[j]!.depth <= level) continue;
-      const src = fromLeaves ? leafWords[j]! : output32;
-      const srcBase = fromLeaves ? 0 : base[j]! * 8;
-      const sib = sibWords[j]!;
-      const list = known[j]!;
-      const count = counts[j]!;
+      if (ok[j] === 0 || depth[j]! <= level) continue;
+      const off = knownOff[j]!;
+      const c = count[j]!;
       const start = pairs;
-      let used = sibUsed[j]!;
+      let here = base[j]!;
+      let next = sibNext[j]!;
+      const end = sibEnd[j]!;
+      if (c === 1) {
+        // One path left (single-leaf proofs, and every proof near its root): no pairing to look for.
+        if (next >= end) {
+          ok[j] = 0;
+          continue;
+        }
+        const index = known[off]!;
+        const d = pairs << 4;
+        const odd = (index & 1) << 3;
+        const h = d + odd;
+        const g = d + 8 - odd;
+        const b = next << 3;
+        in32[h] = src[here]!;
+        in32[h + 1] = src[here + 1]!;
+        in32[h + 2] = src[here + 2]!;
+        in32[h + 3] = src[here + 3]!;
+        in32[h + 4] = src[here + 4]!;
+        in32[h + 5] = src[here + 5]!;
+        in32[h + 6] = src[here + 6]!;
+        in32[h + 7] = src[here + 7]!;
+        in32[g] = sibs[b]!;
+        in32[g + 1] = sibs[b + 1]!;
+        in32[g + 2] = sibs[b + 2]!;
+        in32[g + 3] = sibs[b + 3]!;
+        in32[g + 4] = sibs[b + 4]!;
+        in32[g + 5] = sibs[b + 5]!;
+        in32[g + 6] = sibs[b + 6]!;
+        in32[g + 7] = sibs[b + 7]!;
+        known[off] = index >>> 1;
+        sibNext[j] = next + 1;
+        base[j] = d >>> 1;
+        pairs++;
+        continue;
+      }
       let kept = 0;
-      for (let k = 0; k < count; k++) {
-        const index = list[k]!;
-        const dst = pairs * 16;
-        const here = srcBase + k * 8;
-        if ((index & 1) === 0 && k + 1 < count && list[k + 1] === index + 1) {
-          for (let w = 0; w < 16; w++) in32[dst + w] = src[here + w]!;
+      for (let k = 0; k < c; k++) {
+        const index = known[off + k]!;
+        const d = pairs << 4;
+        if ((index & 1) === 0 && k + 1 < c && known[off + k + 1] === index + 1) {
+          for (let w = 0; w < 16; w++) in32[d + w] = src[here + w]!;
+          here += 16;
           k++;
         } else {
-          if (used >= sibTotal[j]!) {
-            ok[j] = false;
+          if (next >= end) {
+            ok[j] = 0;
             break;
           }
-          const s = used * 8;
           const odd = (index & 1) << 3;
-          const left = dst + odd;
-          const right = dst + 8 - odd;
-          for (let w = 0; w < 8; w++) {
-            in32[left + w] = src[here + w]!;
-            in32[right + w] = sib[s + w]!;
-          }
-          used++;
+          const h = d + odd;
+          const g = d + 8 - odd;
+          const b = next << 3;
+          in32[h] = src[here]!;
+          in32[h + 1] = src[here + 1]!;
+          in32[h + 2] = src[here + 2]!;
+          in32[h + 3] = src[here + 3]!;
+          in32[h + 4] = src[here + 4]!;
+          in32[h + 5] = src[here + 5]!;
+          in32[h + 6] = src[here + 6]!;
+          in32[h + 7] = src[here + 7]!;
+          in32[g] = sibs[b]!;
+          in32[g + 1] = sibs[b + 1]!;
+          in32[g + 2] = sibs[b + 2]!;
+          in32[g + 3] = sibs[b + 3]!;
+          in32[g + 4] = sibs[b + 4]!;
+          in32[g + 5] = sibs[b + 5]!;
+          in32[g + 6] = sibs[b + 6]!;
+          in32[g + 7] = sibs[b + 7]!;
+          here += 8;
+          next++;
         }
-        list[kept++] = index >>> 1;
+        known[off + kept++] = index >>> 1;
         pairs++;
       }
-      sibUsed[j] = used;
-      counts[j] = kept;
-      base[j] = start;
+      sibNext[j] = next;
+      count[j] = kept;
+      base[j] = start << 3;
     }
     if (pairs === 0) break;
     hashPairsInto(input.subarray(0, pairs * 64), output.subarray(0, pairs * 32));
     for (let j = 0; j < n; j++) {
-      if (ok[j] && jobs[j]!.depth === level + 1) {
-        ok[j] = counts[j] === 1 && sibUsed[j] === sibTotal[j] && equal32(output32, base[j]! * 8, words(jobs[j]!.root), 0);
+      if (ok[j] === 1 && depth[j] === level + 1) {
+        ok[j] = count[j] === 1 && sibNext[j] === sibEnd[j] && equal32(output32, base[j]!, p.roots, j * 8) ? 1 : 0;
       }
     }
   }
-  return ok;
+  return Array.from(ok, (v) => v === 1);
+}
+
+/**
+ * Fast path: every job opens one leaf at the same depth, so job p's sibling for level l sits at word
+ * (p * depth + l) * 8 and the only per-job state is its index.
+ */
+function verifySinglePaths(p: Packed): boolean[] {
+  const { n, known, sibs, ok, sibNext, sibEnd } = p;
+  const depth = p.maxDepth;
+  for (let j = 0; j < n; j++) if (ok[j] === 1 && sibEnd[j]! - sibNext[j]! !== depth) ok[j] = 0;
+  ensureScratch(n);
+  const in32 = input32;
+  const out32 = output32;
+  const leaves = p.leaves;
+  for (let level = 0; level < depth; level++) {
+    const src = level === 0 ? leaves : out32;
+    for (let j = 0; j < n; j++) {
+      const odd = ((known[j]! >>> level) & 1) << 3;
+      const d = j << 4;
+      const s = j << 3;
+      const b = (j * depth + level) << 3;
+      const h = d + odd;
+      const g = d + 8 - odd;
+      in32[h] = src[s]!;
+      in32[h + 1] = src[s + 1]!;
+      in32[h + 2] = src[s + 2]!;
+      in32[h + 3] = src[s + 3]!;
+      in32[h + 4] = src[s + 4]!;
+      in32[h + 5] = src[s + 5]!;
+      in32[h + 6] = src[s + 6]!;
+      in32[h + 7] = src[s + 7]!;
+      in32[g] = sibs[b]!;
+      in32[g + 1] = sibs[b + 1]!;
+      in32[g + 2] = sibs[b + 2]!;
+      in32[g + 3] = sibs[b + 3]!;
+      in32[g + 4] = sibs[b + 4]!;
+      in32[g + 5] = sibs[b + 5]!;
+      in32[g + 6] = sibs[b + 6]!;
+      in32[g + 7] = sibs[b + 7]!;
+    }
+    hashPairsInto(input.subarray(0, n * 64), output.subarray(0, n * 32));
+  }
+  const result: boolean[] = new Array(n);
+  for (let j = 0; j < n; j++) result[j] = ok[j] === 1 && equal32(out32, j << 3, p.roots, j << 3);
+  return result;
 }
 
 function equal32(a: Uint32Array, aStart: number, b: Uint32Array, bStart: number): boolean {

@@ -115,3 +115,17 @@ describe('multiproofs', () => {
     expect(jobFor(6, 9, [0, 63]).siblings.length / 32).toBe(10);
   });
 });
+
+describe('single-path batches (the fast path)', () => {
+  test.prop([fc.integer({ min: 1, max: 12 }), fc.array(fc.nat(), { minLength: 2, maxLength: 20 }), fc.nat()])('verify all honest paths and reject exactly the corrupted one', (depth, picks, corrupt) => {
+    const jobs = picks.map((pick, i) => jobFor(depth, i, [pick % 2 ** depth]));
+    expect(verifyMultiproofs(jobs).every(Boolean)).toBe(true);
+    const victim = corrupt % jobs.length;
+    const siblings = jobs[victim]!.siblings.slice();
+    siblings[corrupt % siblings.length] ^= 1;
+    const results = verifyMultiproofs(jobs.map((j, i) => (i === victim ? { ...j, siblings } : j)));
+    expect(results).toEqual(jobs.map((_, i) => i !== victim));
+    const short = verifyMultiproofs(jobs.map((j, i) => (i === victim ? { ...j, siblings: j.siblings.subarray(32) } : j)));
+    expect(short[victim]).toBe(false);
+  });
+});
