@@ -4,6 +4,7 @@ import { BcrError, errorMessage } from '../primitives/index.js';
 import { registerGenesis } from './commands/genesis.js';
 import { registerIssuance } from './commands/issuance.js';
 import { registerNode } from './commands/node.js';
+import { registerPiece } from './commands/piece.js';
 import { registerTx } from './commands/tx.js';
 import { registerWallet } from './commands/wallet.js';
 
@@ -14,13 +15,15 @@ registerWallet(program);
 registerTx(program);
 registerGenesis(program);
 registerIssuance(program);
+registerPiece(program);
 
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
   // User mistakes get one clear line; anything else is a bug and keeps its stack.
-  if (error instanceof BcrError) console.error(`error: ${error.message}`);
+  const systemError = error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((error as NodeJS.ErrnoException).code!);
+  if (error instanceof BcrError || systemError) console.error(`error: ${errorMessage(error)}`);
   else if (error instanceof Error) console.error(`error: ${errorMessage(error)}\n${error.stack ?? ''}`);
   else console.error(`error: ${String(error)}`);
   process.exit(1);

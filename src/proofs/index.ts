@@ -6,3 +6,4 @@ export * from './graph.js';
 export * from './seal.js';
 export * from './porep.js';
 export * from './post.js';
+export * from './verifier.js';

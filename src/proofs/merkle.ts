@@ -12,7 +12,7 @@ export interface LeafSource {
   readLeaves(start: number, count: number, into?: Uint8Array): Promise<Uint8Array>;
 }
 
-export function bufferSource(data: Uint8Array, leafCount = nextPowerOfTwo(Math.max(1, Math.ceil(data.length / LEAF_BYTES)))): LeafSource {
+export function bufferSource(data: Uint8Array, leafCount = paddedLeafCount(data.length)): LeafSource {
   return {
     leafCount,
     async readLeaves(start, count, into) {
@@ -30,7 +30,7 @@ export function bufferSource(data: Uint8Array, leafCount = nextPowerOfTwo(Math.m
 export async function fileSource(path: string, leafCount?: number): Promise<LeafSource & { close(): Promise<void>; size: number }> {
   const handle: FileHandle = await open(path, 'r');
   const { size } = await handle.stat();
-  const leaves = leafCount ?? nextPowerOfTwo(Math.max(1, Math.ceil(size / LEAF_BYTES)));
+  const leaves = leafCount ?? paddedLeafCount(size);
   return {
     leafCount: leaves,
     size,
@@ -43,6 +43,11 @@ export async function fileSource(path: string, leafCount?: number): Promise<Leaf
     },
     close: () => handle.close(),
   };
+}
+
+/** Leaves of a piece of `bytes` bytes: zero-padded to a power of two, at least 2 (a root is never raw data). */
+export function paddedLeafCount(bytes: number): number {
+  return nextPowerOfTwo(Math.max(2, Math.ceil(bytes / LEAF_BYTES)));
 }
 
 export function nextPowerOfTwo(n: number): number {

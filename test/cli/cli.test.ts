@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -68,12 +69,28 @@ describe('bcr CLI', () => {
     expect(ks.crypto.kdf).toBe('scrypt');
   });
 
+  it('prints the piece commitment of a file, matching an independent computation', async () => {
+    const file = join(dir.path, 'piece.bin');
+    const data = Buffer.alloc(100, 7);
+    writeFileSync(file, data);
+    const { code, stdout } = await runCli(['piece', 'commit', file, '--json']);
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out).toMatchObject({ size: 100, paddedSize: 128, depth: 2 });
+    const sha = (b: Buffer) => createHash('sha256').update(b).digest();
+    const padded = Buffer.concat([data, Buffer.alloc(28)]);
+    const leaf = (i: number) => padded.subarray(i * 32, i * 32 + 32);
+    const root = sha(Buffer.concat([sha(Buffer.concat([leaf(0), leaf(1)])), sha(Buffer.concat([leaf(2), leaf(3)]))]));
+    expect(out.commD).toBe('0x' + root.toString('hex'));
+  });
+
   it('reports user mistakes as one line with a non-zero exit and no stack trace', async () => {
     const cases = [
       ['tx', 'transfer', '--from', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '--to', '0x1234', '--amount', '1', '--nonce', '0', '--keystore', dir.path],
       ['tx', 'transfer', '--from', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '--to', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '--amount', '1.0000000000000000001', '--nonce', '0', '--keystore', dir.path],
       ['issuance', '--network', 'nosuchnet'],
       ['issuance', '--at-slot', '-3'],
+      ['piece', 'commit', '/nonexistent/file'],
     ];
     for (const args of cases) {
       const { code, stderr } = await runCli(args);

@@ -43,9 +43,10 @@ describe('Merkle trees', () => {
   test.prop([fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 14 }), fc.nat({ max: 1000 })])('a tree cache gives the same root and nodes at any cache level', async (depth, cacheLevel, seed) => {
     const leaves = randomLeaves(2 ** depth, seed);
     const levels = buildLevels(leaves);
-    const cache = await buildTreeCache(bufferSource(leaves), cacheLevel);
+    const source = bufferSource(leaves, 2 ** depth);
+    const cache = await buildTreeCache(source, cacheLevel);
     expect(cache.root).toEqual(levels[depth]);
-    const reader = new TreeReader(bufferSource(leaves), cache);
+    const reader = new TreeReader(source, cache);
     const probe = seed % 2 ** depth;
     await reader.load([probe]);
     for (let level = 0; level <= depth; level++) expect(reader.node(level, probe >> level)).toEqual(levels[level]!.subarray((probe >> level) * 32, (probe >> level) * 32 + 32));
