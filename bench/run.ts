@@ -1,8 +1,9 @@
 // `npm run bench -- AREA [--json]`: runs one benchmark area and prints its table (and JSON).
 import { printReport, type BenchArea } from './report.js';
+import { proofsBench } from './proofs.js';
 import { stateBench } from './state.js';
 
-const areas: Record<string, BenchArea> = { state: stateBench };
+const areas: Record<string, BenchArea> = { proofs: proofsBench, state: stateBench };
 
 const [area, ...rest] = process.argv.slice(2);
 const selected = area ? areas[area] : undefined;

@@ -7,3 +7,4 @@ export * from './seal.js';
 export * from './porep.js';
 export * from './post.js';
 export * from './verifier.js';
+export * from './jobWire.js';

@@ -1,72 +1,68 @@
-// Multiproof jobs packed into a few flat buffers, so a batch crosses a thread boundary as
-// transferable bytes (no structured clone of thousands of small arrays).
+// Multiproof jobs packed into a few flat buffers: the verifier's input format. Packed once (when
+// proofs are decoded), a batch can be verified in place by any thread: with `shared` the buffers
+// are SharedArrayBuffers that worker threads read without a copy.
 import type { MultiproofJob } from './multiproof.js';
 
 export interface PackedJobs {
+  count: number;
   depths: Int32Array;
+  /** End (exclusive) of job j's indices/leaves, in leaves. */
   indexEnds: Int32Array;
-  indices: Float64Array;
+  indices: Uint32Array;
   leaves: Uint8Array;
+  /** End (exclusive) of job j's siblings, in hashes. */
   siblingEnds: Int32Array;
   siblings: Uint8Array;
   roots: Uint8Array;
 }
 
-export function packJobs(jobs: MultiproofJob[]): PackedJobs {
+export const MAX_TREE_DEPTH = 32;
+
+function alloc<T>(make: (buffer: ArrayBufferLike) => T, bytes: number, shared: boolean): T {
+  return make(shared ? new SharedArrayBuffer(Math.max(bytes, 8)) : new ArrayBuffer(Math.max(bytes, 8)));
+}
+
+export function packJobs(jobs: MultiproofJob[], shared = false): PackedJobs {
   let indexCount = 0;
   let siblingBytes = 0;
   for (const job of jobs) {
     indexCount += job.indices.length;
-    siblingBytes += job.siblings.length;
+    siblingBytes += job.siblings.length - (job.siblings.length % 32);
   }
+  const n = jobs.length;
   const packed: PackedJobs = {
-    depths: new Int32Array(jobs.length),
-    indexEnds: new Int32Array(jobs.length),
-    indices: new Float64Array(indexCount),
-    leaves: new Uint8Array(indexCount * 32),
-    siblingEnds: new Int32Array(jobs.length),
-    siblings: new Uint8Array(siblingBytes),
-    roots: new Uint8Array(jobs.length * 32),
+    count: n,
+    depths: alloc((b) => new Int32Array(b, 0, n), n * 4, shared),
+    indexEnds: alloc((b) => new Int32Array(b, 0, n), n * 4, shared),
+    indices: alloc((b) => new Uint32Array(b, 0, indexCount), indexCount * 4, shared),
+    leaves: alloc((b) => new Uint8Array(b, 0, indexCount * 32), indexCount * 32, shared),
+    siblingEnds: alloc((b) => new Int32Array(b, 0, n), n * 4, shared),
+    siblings: alloc((b) => new Uint8Array(b, 0, siblingBytes), siblingBytes, shared),
+    roots: alloc((b) => new Uint8Array(b, 0, n * 32), n * 32, shared),
   };
   let i = 0;
   let s = 0;
-  jobs.forEach((job, j) => {
-    packed.depths[j] = job.depth;
-    // Malformed jobs keep their shape errors: a leaf buffer of the wrong size is recorded as empty.
-    const shapeOk = job.leaves.length === job.indices.length * 32 && job.root.length === 32;
-    for (let k = 0; k < job.indices.length; k++) packed.indices[i + k] = job.indices[k]!;
-    if (shapeOk) packed.leaves.set(job.leaves, i * 32);
-    else packed.depths[j] = -1;
+  for (let j = 0; j < n; j++) {
+    const job = jobs[j]!;
+    let depth = job.depth;
+    const ok = job.leaves.length === job.indices.length * 32 && job.root.length === 32 && job.siblings.length % 32 === 0;
+    for (let k = 0; k < job.indices.length; k++) {
+      const index = job.indices[k]!;
+      // Out-of-range indices cannot be stored: the job is marked invalid instead.
+      if (!Number.isInteger(index) || index < 0 || index > 0xffffffff) depth = -1;
+      else packed.indices[i + k] = index;
+    }
+    if (!ok) depth = -1;
+    else {
+      packed.leaves.set(job.leaves, i * 32);
+      packed.siblings.set(job.siblings, s * 32);
+      packed.roots.set(job.root, j * 32);
+      s += job.siblings.length / 32;
+    }
+    packed.depths[j] = depth;
     i += job.indices.length;
     packed.indexEnds[j] = i;
-    packed.siblings.set(job.siblings, s);
-    s += job.siblings.length;
     packed.siblingEnds[j] = s;
-    if (job.root.length === 32) packed.roots.set(job.root, j * 32);
-  });
-  return packed;
-}
-
-export function unpackJobs(p: PackedJobs): MultiproofJob[] {
-  const jobs: MultiproofJob[] = [];
-  let i = 0;
-  let s = 0;
-  for (let j = 0; j < p.depths.length; j++) {
-    const iEnd = p.indexEnds[j]!;
-    const sEnd = p.siblingEnds[j]!;
-    jobs.push({
-      depth: p.depths[j]!,
-      indices: p.indices.subarray(i, iEnd),
-      leaves: p.leaves.subarray(i * 32, iEnd * 32),
-      siblings: p.siblings.subarray(s, sEnd),
-      root: p.roots.subarray(j * 32, j * 32 + 32),
-    });
-    i = iEnd;
-    s = sEnd;
   }
-  return jobs;
-}
-
-export function transferList(p: PackedJobs): ArrayBuffer[] {
-  return [p.depths, p.indexEnds, p.indices, p.leaves, p.siblingEnds, p.siblings, p.roots].map((a) => a.buffer as ArrayBuffer);
+  return packed;
 }

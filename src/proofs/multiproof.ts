@@ -3,6 +3,7 @@
 // runs many proofs in lockstep, one batched native hash call per tree level for all of them, with
 // every copy a 32-byte word loop into preallocated buffers.
 import { hashPairsInto } from '../primitives/index.js';
+import { MAX_TREE_DEPTH, packJobs, type PackedJobs } from './jobWire.js';
 import { LEAF_BYTES } from './params.js';
 
 export interface NodeReader {
@@ -65,101 +66,65 @@ function ensureScratch(pairs: number): void {
   output32 = new Uint32Array(output.buffer);
 }
 
-function validShape(job: MultiproofJob): boolean {
-  const { depth, indices } = job;
-  if (!Number.isInteger(depth) || depth < 0 || depth > 40 || job.root.length !== 32) return false;
-  if (indices.length === 0 || job.leaves.length !== indices.length * LEAF_BYTES || job.siblings.length % LEAF_BYTES !== 0) return false;
-  const size = 2 ** depth;
-  for (let i = 0; i < indices.length; i++) {
-    const index = indices[i]!;
-    if (!Number.isInteger(index) || index < 0 || index >= size || (i > 0 && index <= indices[i - 1]!)) return false;
-  }
-  return true;
+function words(bytes: Uint8Array): Uint32Array {
+  return new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength >>> 2);
 }
 
-/** All jobs packed into flat word arrays, so the level loop touches only typed arrays. */
-interface Packed {
-  n: number;
-  depth: Int32Array;
-  known: Int32Array;
-  knownOff: Int32Array;
-  count: Int32Array;
-  leaves: Uint32Array;
-  sibs: Uint32Array;
-  sibNext: Int32Array;
-  sibEnd: Int32Array;
-  roots: Uint32Array;
-  ok: Uint8Array;
-  totalLeaves: number;
-  maxDepth: number;
-}
-
-function pack(jobs: MultiproofJob[]): Packed {
-  const n = jobs.length;
-  const ok = new Uint8Array(n);
-  let totalLeaves = 0;
-  let totalSibs = 0;
-  for (let j = 0; j < n; j++) {
-    const job = jobs[j]!;
-    if (!validShape(job)) continue;
-    ok[j] = 1;
-    totalLeaves += job.indices.length;
-    totalSibs += job.siblings.length / LEAF_BYTES;
-  }
-  const p: Packed = {
-    n,
-    depth: new Int32Array(n),
-    known: new Int32Array(totalLeaves),
-    knownOff: new Int32Array(n),
-    count: new Int32Array(n),
-    leaves: new Uint32Array(totalLeaves * 8),
-    sibs: new Uint32Array(totalSibs * 8),
-    sibNext: new Int32Array(n),
-    sibEnd: new Int32Array(n),
-    roots: new Uint32Array(n * 8),
-    ok,
-    totalLeaves,
-    maxDepth: 0,
-  };
-  const leaves8 = new Uint8Array(p.leaves.buffer);
-  const sibs8 = new Uint8Array(p.sibs.buffer);
-  const roots8 = new Uint8Array(p.roots.buffer);
-  let leafAt = 0;
-  let sibAt = 0;
-  for (let j = 0; j < n; j++) {
-    if (!ok[j]) continue;
-    const job = jobs[j]!;
-    p.depth[j] = job.depth;
-    if (job.depth > p.maxDepth) p.maxDepth = job.depth;
-    p.knownOff[j] = leafAt;
-    p.count[j] = job.indices.length;
-    for (let i = 0; i < job.indices.length; i++) p.known[leafAt + i] = job.indices[i]!;
-    leaves8.set(job.leaves, leafAt * LEAF_BYTES);
-    leafAt += job.indices.length;
-    p.sibNext[j] = sibAt;
-    sibs8.set(job.siblings, sibAt * LEAF_BYTES);
-    sibAt += job.siblings.length / LEAF_BYTES;
-    p.sibEnd[j] = sibAt;
-    roots8.set(job.root, j * LEAF_BYTES);
-    if (job.depth === 0) ok[j] = p.sibNext[j] === p.sibEnd[j] && equal32(p.leaves, p.knownOff[j]! * 8, p.roots, j * 8) ? 1 : 0;
-  }
-  return p;
+/** Verifies many multiproofs at once (packs them first). */
+export function verifyMultiproofs(jobs: MultiproofJob[]): boolean[] {
+  return Array.from(verifyPacked(packJobs(jobs)), (v) => v === 1);
 }
 
 /**
- * Verifies many multiproofs at once. A proof passes only if it consumes exactly its siblings and
+ * Verifies jobs [from, to) of a packed batch in place; 1 = valid. A proof passes only if its
+ * indices are strictly increasing and inside its tree, it consumes exactly its siblings, and it
  * reaches exactly its root at exactly its depth.
  */
-export function verifyMultiproofs(jobs: MultiproofJob[]): boolean[] {
-  const p = pack(jobs);
-  if (p.totalLeaves === p.n && p.n > 1 && p.depth.every((d) => d === p.maxDepth)) return verifySinglePaths(p);
-  const { n, depth, known, knownOff, count, sibs, sibNext, sibEnd, ok } = p;
-  const base = new Int32Array(n); // where each job's current-level hashes start, in words
-  for (let j = 0; j < n; j++) base[j] = knownOff[j]! * 8;
-  ensureScratch(Math.max(1, p.totalLeaves));
+export function verifyPacked(p: PackedJobs, from = 0, to = p.count): Uint8Array {
+  const n = to - from;
+  const ok = new Uint8Array(n);
+  const depth = new Int32Array(n);
+  const knownOff = new Int32Array(n);
+  const count = new Int32Array(n);
+  const base = new Int32Array(n);
+  const sibNext = new Int32Array(n);
+  const sibEnd = new Int32Array(n);
+  const firstLeaf = from === 0 ? 0 : p.indexEnds[from - 1]!;
+  const lastLeaf = to === 0 ? 0 : p.indexEnds[to - 1]!;
+  const known = Int32Array.from(p.indices.subarray(firstLeaf, lastLeaf));
+  let maxDepth = 0;
+  let singlePaths = true;
+  for (let j = 0; j < n; j++) {
+    const g = from + j;
+    const start = (g === 0 ? 0 : p.indexEnds[g - 1]!) - firstLeaf;
+    const end = p.indexEnds[g]! - firstLeaf;
+    const d = p.depths[g]!;
+    depth[j] = d;
+    knownOff[j] = start;
+    count[j] = end - start;
+    base[j] = (start + firstLeaf) * 8;
+    sibNext[j] = g === 0 ? 0 : p.siblingEnds[g - 1]!;
+    sibEnd[j] = p.siblingEnds[g]!;
+    let valid = d >= 0 && d <= MAX_TREE_DEPTH && end > start;
+    for (let k = start; valid && k < end; k++) {
+      const index = p.indices[firstLeaf + k]!;
+      if (index >= 2 ** d || (k > start && index <= p.indices[firstLeaf + k - 1]!)) valid = false;
+    }
+    ok[j] = valid ? 1 : 0;
+    if (d > maxDepth) maxDepth = d;
+    if (end - start !== 1 || sibEnd[j]! - sibNext[j]! !== d) singlePaths = false;
+  }
+  const leaves = words(p.leaves);
+  const sibs = words(p.siblings);
+  const roots = words(p.roots);
+  for (let j = 0; j < n; j++) {
+    if (ok[j] === 1 && depth[j] === 0) ok[j] = sibNext[j] === sibEnd[j] && equal32(leaves, base[j]!, roots, (from + j) * 8) ? 1 : 0;
+  }
+  if (singlePaths && n > 1 && depth.every((d) => d === maxDepth)) return verifySinglePaths(n, maxDepth, known, leaves, firstLeaf, sibs, sibNext[0]!, roots, from, ok);
+  ensureScratch(Math.max(1, lastLeaf - firstLeaf));
   const in32 = input32;
-  for (let level = 0; level < p.maxDepth; level++) {
-    const src = level === 0 ? p.leaves : output32;
+  for (let level = 0; level < maxDepth; level++) {
+    const src = level === 0 ? leaves : output32;
     let pairs = 0;
     for (let j = 0; j < n; j++) {
       if (ok[j] === 0 || depth[j]! <= level) continue;
@@ -220,22 +185,10 @@ export function verifyMultiproofs(jobs: MultiproofJob[]): boolean[] {
           const h = d + odd;
           const g = d + 8 - odd;
           const b = next << 3;
-          in32[h] = src[here]!;
-          in32[h + 1] = src[here + 1]!;
-          in32[h + 2] = src[here + 2]!;
-          in32[h + 3] = src[here + 3]!;
-          in32[h + 4] = src[here + 4]!;
-          in32[h + 5] = src[here + 5]!;
-          in32[h + 6] = src[here + 6]!;
-          in32[h + 7] = src[here + 7]!;
-          in32[g] = sibs[b]!;
-          in32[g + 1] = sibs[b + 1]!;
-          in32[g + 2] = sibs[b + 2]!;
-          in32[g + 3] = sibs[b + 3]!;
-          in32[g + 4] = sibs[b + 4]!;
-          in32[g + 5] = sibs[b + 5]!;
-          in32[g + 6] = sibs[b + 6]!;
-          in32[g + 7] = sibs[b + 7]!;
+          for (let w = 0; w < 8; w++) {
+            in32[h + w] = src[here + w]!;
+            in32[g + w] = sibs[b + w]!;
+          }
           here += 8;
           next++;
         }
@@ -250,32 +203,29 @@ export function verifyMultiproofs(jobs: MultiproofJob[]): boolean[] {
     hashPairsInto(input.subarray(0, pairs * 64), output.subarray(0, pairs * 32));
     for (let j = 0; j < n; j++) {
       if (ok[j] === 1 && depth[j] === level + 1) {
-        ok[j] = count[j] === 1 && sibNext[j] === sibEnd[j] && equal32(output32, base[j]!, p.roots, j * 8) ? 1 : 0;
+        ok[j] = count[j] === 1 && sibNext[j] === sibEnd[j] && equal32(output32, base[j]!, roots, (from + j) * 8) ? 1 : 0;
       }
     }
   }
-  return Array.from(ok, (v) => v === 1);
+  return ok;
 }
 
 /**
- * Fast path: every job opens one leaf at the same depth, so job p's sibling for level l sits at word
- * (p * depth + l) * 8 and the only per-job state is its index.
+ * Fast path: every job opens one leaf at the same depth, so job j's sibling for level l sits at
+ * hash (firstSibling + j * depth + l) and the only per-job state is its index.
  */
-function verifySinglePaths(p: Packed): boolean[] {
-  const { n, known, sibs, ok, sibNext, sibEnd } = p;
-  const depth = p.maxDepth;
-  for (let j = 0; j < n; j++) if (ok[j] === 1 && sibEnd[j]! - sibNext[j]! !== depth) ok[j] = 0;
+function verifySinglePaths(n: number, depth: number, known: Int32Array, leaves: Uint32Array, firstLeaf: number, sibs: Uint32Array, firstSibling: number, roots: Uint32Array, from: number, ok: Uint8Array): Uint8Array {
   ensureScratch(n);
   const in32 = input32;
   const out32 = output32;
-  const leaves = p.leaves;
   for (let level = 0; level < depth; level++) {
     const src = level === 0 ? leaves : out32;
+    const srcBase = level === 0 ? firstLeaf * 8 : 0;
     for (let j = 0; j < n; j++) {
       const odd = ((known[j]! >>> level) & 1) << 3;
       const d = j << 4;
-      const s = j << 3;
-      const b = (j * depth + level) << 3;
+      const s = srcBase + (j << 3);
+      const b = (firstSibling + j * depth + level) << 3;
       const h = d + odd;
       const g = d + 8 - odd;
       in32[h] = src[s]!;
@@ -297,9 +247,8 @@ function verifySinglePaths(p: Packed): boolean[] {
     }
     hashPairsInto(input.subarray(0, n * 64), output.subarray(0, n * 32));
   }
-  const result: boolean[] = new Array(n);
-  for (let j = 0; j < n; j++) result[j] = ok[j] === 1 && equal32(out32, j << 3, p.roots, j << 3);
-  return result;
+  for (let j = 0; j < n; j++) if (ok[j] === 1) ok[j] = equal32(out32, j << 3, roots, (from + j) << 3) ? 1 : 0;
+  return ok;
 }
 
 function equal32(a: Uint32Array, aStart: number, b: Uint32Array, bStart: number): boolean {

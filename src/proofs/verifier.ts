@@ -5,18 +5,25 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { packJobs, transferList } from './jobWire.js';
-import { verifyMultiproofs, type MultiproofJob } from './multiproof.js';
+import { packJobs, type PackedJobs } from './jobWire.js';
+import { verifyPacked, type MultiproofJob } from './multiproof.js';
 
 export interface ProofVerifier {
   readonly name: string;
   verifyMultiproofs(jobs: MultiproofJob[]): Promise<boolean[]>;
+  /** Verifies a packed batch (packed with shared buffers, workers read it without a copy); 1 = valid. */
+  verifyPacked(jobs: PackedJobs): Promise<Uint8Array>;
   close(): Promise<void>;
+}
+
+function toBooleans(results: Uint8Array): boolean[] {
+  return Array.from(results, (v) => v === 1);
 }
 
 export const mainThreadVerifier: ProofVerifier = {
   name: 'main-thread',
-  verifyMultiproofs: async (jobs) => verifyMultiproofs(jobs),
+  verifyMultiproofs: async (jobs) => toBooleans(verifyPacked(packJobs(jobs))),
+  verifyPacked: async (jobs) => verifyPacked(jobs),
   close: async () => undefined,
 };
 
@@ -56,6 +63,8 @@ export class WorkerPoolVerifier implements ProofVerifier {
       worker.on('message', (m: { id: number; results: Uint8Array }) => {
         this.pending.get(m.id)?.resolve(m.results);
         this.pending.delete(m.id);
+        // Idle workers must not keep the process alive; busy ones must.
+        if (this.pending.size === 0) for (const w of this.workers) w.unref();
       });
       worker.on('error', (error) => {
         for (const p of this.pending.values()) p.reject(error);
@@ -67,21 +76,33 @@ export class WorkerPoolVerifier implements ProofVerifier {
   }
 
   async verifyMultiproofs(jobs: MultiproofJob[]): Promise<boolean[]> {
-    if (jobs.length < this.minBatch || this.workers.length === 0) return verifyMultiproofs(jobs);
-    const per = Math.ceil(jobs.length / this.workers.length);
+    if (jobs.length < this.minBatch || this.workers.length === 0) return toBooleans(verifyPacked(packJobs(jobs)));
+    return toBooleans(await this.verifyPacked(packJobs(jobs, true)));
+  }
+
+  async verifyPacked(jobs: PackedJobs): Promise<Uint8Array> {
+    if (jobs.count < this.minBatch || this.workers.length === 0) return verifyPacked(jobs);
+    const per = Math.ceil(jobs.count / this.workers.length);
     const parts = await Promise.all(
       this.workers.map((worker, w) => {
-        const slice = jobs.slice(w * per, (w + 1) * per);
-        if (slice.length === 0) return Promise.resolve(new Uint8Array(0));
+        const from = Math.min(jobs.count, w * per);
+        const to = Math.min(jobs.count, from + per);
+        if (from === to) return Promise.resolve(new Uint8Array(0));
         const id = this.nextId++;
-        const packed = packJobs(slice);
         return new Promise<Uint8Array>((resolve, reject) => {
           this.pending.set(id, { resolve, reject });
-          worker.postMessage({ id, jobs: packed }, transferList(packed));
+          worker.ref();
+          worker.postMessage({ id, jobs, from, to });
         });
       }),
     );
-    return parts.flatMap((part) => Array.from(part, (v) => v === 1));
+    const out = new Uint8Array(jobs.count);
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
   }
 
   async close(): Promise<void> {

@@ -1,9 +1,9 @@
-// Worker thread body of the proof verifier pool: verifies packed multiproof batches.
+// Worker thread body of the proof verifier pool: verifies a range of a shared packed batch in place.
 import { parentPort } from 'node:worker_threads';
-import { unpackJobs, type PackedJobs } from './jobWire.js';
-import { verifyMultiproofs } from './multiproof.js';
+import type { PackedJobs } from './jobWire.js';
+import { verifyPacked } from './multiproof.js';
 
-parentPort!.on('message', (message: { id: number; jobs: PackedJobs }) => {
-  const results = Uint8Array.from(verifyMultiproofs(unpackJobs(message.jobs)), (ok) => (ok ? 1 : 0));
-  parentPort!.postMessage({ id: message.id, results }, [results.buffer]);
+parentPort!.on('message', (message: { id: number; jobs: PackedJobs; from: number; to: number }) => {
+  const results = verifyPacked(message.jobs, message.from, message.to);
+  parentPort!.postMessage({ id: message.id, results }, [results.buffer as ArrayBuffer]);
 });

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { WorkerPoolVerifier, buildLevels, createMultiproof, levelsReader, mainThreadVerifier, uniqueSorted, type MultiproofJob } from '../../src/proofs/index.js';
+import { WorkerPoolVerifier, buildLevels, packJobs, verifyPacked, createMultiproof, levelsReader, mainThreadVerifier, uniqueSorted, type MultiproofJob } from '../../src/proofs/index.js';
 import { sha256, uintToBytesBE } from '../../src/primitives/index.js';
 
 function job(seed: number, depth: number, indices: number[]): MultiproofJob {
@@ -22,5 +22,17 @@ describe('proof verifiers', () => {
     const expected = jobs.map((_, i) => i !== 17 && i !== 30);
     expect(await mainThreadVerifier.verifyMultiproofs(jobs)).toEqual(expected);
     expect(await pool.verifyMultiproofs(jobs)).toEqual(expected);
+  });
+
+  it('split single-path batches (the fast path) agree too, whatever range a worker gets', async () => {
+    const jobs = Array.from({ length: 41 }, (_, i) => job(100 + i, 7, [(i * 13) % 128]));
+    const bad = jobs[33]!.siblings.slice();
+    bad[40] ^= 1;
+    jobs[33] = { ...jobs[33]!, siblings: bad };
+    const expected = jobs.map((_, i) => i !== 33);
+    const packed = packJobs(jobs, true);
+    expect(Array.from(await pool.verifyPacked(packed))).toEqual(expected.map(Number));
+    expect(Array.from(verifyPacked(packed, 30, 41))).toEqual(expected.slice(30).map(Number));
+    expect(await mainThreadVerifier.verifyMultiproofs(jobs)).toEqual(expected);
   });
 });
