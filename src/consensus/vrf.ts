@@ -1,0 +1,95 @@
+// ECVRF-EDWARDS25519-SHA512-TAI (RFC 9381, suite 0x03): the election's verifiable random function.
+// Unique per (key, input): a producer cannot choose among several outputs. Proof = Gamma (32) ||
+// c (16) || s (32) = 80 bytes; output beta = 64 bytes (the election uses its first 32).
+import { ed25519 } from '@noble/curves/ed25519.js';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { bytesEqual, concatBytes } from '../primitives/index.js';
+
+const SUITE = 0x03;
+const C_LEN = 16;
+const Q = ed25519.Point.CURVE().n;
+type Point = InstanceType<typeof ed25519.Point>;
+const BASE = ed25519.Point.BASE;
+
+export const VRF_PROOF_BYTES = 80;
+export const VRF_PUBLIC_KEY_BYTES = 32;
+
+function leToInt(bytes: Uint8Array): bigint {
+  let v = 0n;
+  for (let i = bytes.length - 1; i >= 0; i--) v = (v << 8n) | BigInt(bytes[i]!);
+  return v;
+}
+
+function intToLe(v: bigint, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    out[i] = Number(v & 0xffn);
+    v >>= 8n;
+  }
+  return out;
+}
+
+function decodePoint(bytes: Uint8Array): Point | null {
+  try {
+    return ed25519.Point.fromBytes(bytes, false);
+  } catch {
+    return null;
+  }
+}
+
+/** encode_to_curve by try-and-increment, salted with the public key. */
+function encodeToCurve(publicKey: Uint8Array, alpha: Uint8Array): Point {
+  for (let ctr = 0; ctr < 256; ctr++) {
+    const hash = sha512(concatBytes(new Uint8Array([SUITE, 0x01]), publicKey, alpha, new Uint8Array([ctr, 0x00])));
+    const point = decodePoint(hash.subarray(0, 32));
+    if (point) return point.clearCofactor();
+  }
+  throw new Error('encode_to_curve failed'); // probability 2^-256
+}
+
+function challenge(points: Point[]): bigint {
+  const hash = sha512(concatBytes(new Uint8Array([SUITE, 0x02]), ...points.map((p) => p.toBytes()), new Uint8Array([0x00])));
+  return leToInt(hash.subarray(0, C_LEN));
+}
+
+function proofToHash(gamma: Point): Uint8Array {
+  return sha512(concatBytes(new Uint8Array([SUITE, 0x03]), gamma.clearCofactor().toBytes(), new Uint8Array([0x00])));
+}
+
+export function vrfPublicKey(secretKey: Uint8Array): Uint8Array {
+  return ed25519.getPublicKey(secretKey);
+}
+
+export function vrfProve(secretKey: Uint8Array, alpha: Uint8Array): { proof: Uint8Array; output: Uint8Array } {
+  const { scalar: x, pointBytes: publicKey } = ed25519.utils.getExtendedPublicKey(secretKey);
+  const h = encodeToCurve(publicKey, alpha);
+  const gamma = h.multiply(x);
+  const truncated = sha512(secretKey).subarray(32, 64);
+  const k = leToInt(sha512(concatBytes(truncated, h.toBytes()))) % Q;
+  const c = challenge([ed25519.Point.fromBytes(publicKey), h, gamma, BASE.multiply(k), h.multiply(k)]);
+  const s = (k + c * x) % Q;
+  const proof = concatBytes(gamma.toBytes(), intToLe(c, C_LEN), intToLe(s, 32));
+  return { proof, output: proofToHash(gamma) };
+}
+
+/** Verifies a proof; returns the 64-byte output, or null when invalid. */
+export function vrfVerify(publicKey: Uint8Array, alpha: Uint8Array, proof: Uint8Array): Uint8Array | null {
+  if (publicKey.length !== VRF_PUBLIC_KEY_BYTES || proof.length !== VRF_PROOF_BYTES) return null;
+  const y = decodePoint(publicKey);
+  if (!y || y.isSmallOrder()) return null;
+  const gamma = decodePoint(proof.subarray(0, 32));
+  if (!gamma) return null;
+  const c = leToInt(proof.subarray(32, 48));
+  const s = leToInt(proof.subarray(48, 80));
+  if (s >= Q) return null;
+  const h = encodeToCurve(publicKey, alpha);
+  const u = BASE.multiplyUnsafe(s).subtract(y.multiplyUnsafe(c));
+  const v = h.multiplyUnsafe(s).subtract(gamma.multiplyUnsafe(c));
+  if (challenge([y, h, gamma, u, v]) !== c) return null;
+  return proofToHash(gamma);
+}
+
+export function vrfOutputMatches(publicKey: Uint8Array, alpha: Uint8Array, proof: Uint8Array, output: Uint8Array): boolean {
+  const beta = vrfVerify(publicKey, alpha, proof);
+  return beta !== null && bytesEqual(beta.subarray(0, output.length), output);
+}
