@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import { ChainStore, genesisToJson, parseGenesis, readGenesisJson, type Genesis } from './chain/index.js';
 import { Database } from './db/index.js';
 import { Mempool } from './mempool/index.js';
-import { BlockProducer } from './miner/producer.js';
-import { BcrError, addressOf, bytesEqual, errorMessage, fromHex, hexKey, toChecksumAddress } from './primitives/index.js';
+import { MinerService } from './miner/miner.js';
+import { SectorStore } from './miner/sectorStore.js';
+import { PROOF_PROFILES } from './proofs/index.js';
+import { BcrError, addressOf, bytesEqual, concatBytes, errorMessage, fromHex, hexKey, sha256, toChecksumAddress, utf8 } from './primitives/index.js';
 import { bcrMethods } from './rpc/bcrMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
@@ -17,14 +19,19 @@ import type { Logger } from './util/logger.js';
 /** The well-known devnet key (Hardhat/Anvil account #0). DEVNET AND TEST NETWORKS ONLY. */
 export const DEV_PRIVATE_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
 
+/** VRF key of a genesis miner derived from its public seed. DEVNET AND TEST NETWORKS ONLY. */
+export function devVrfSecret(seed: string): Uint8Array {
+  return sha256(concatBytes(utf8('bcr/dev-vrf-key/v1'), utf8(seed)));
+}
+
 export interface NodeOptions {
   network: string;
   dataDir: string;
   rpcHost: string;
   rpcPort: number;
   mine: boolean;
-  /** Producer key; defaults to the dev key on devnet/test networks. */
-  producerKey?: Uint8Array;
+  /** Worker key of the local miner; defaults to the dev key on devnet/test networks. */
+  workerKey?: Uint8Array;
   clock?: Clock;
   log: Logger;
 }
@@ -33,7 +40,7 @@ export interface BcrNode {
   chain: ChainStore;
   mempool: Mempool;
   rpcUrl: string;
-  producer: BlockProducer | null;
+  miner: MinerService | null;
   stop(): Promise<void>;
 }
 
@@ -89,15 +96,21 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   const { url: rpcUrl } = await rpc.start();
   log.info({ url: rpcUrl }, 'JSON-RPC listening');
 
-  let producer: BlockProducer | null = null;
+  let miner: MinerService | null = null;
   if (options.mine) {
-    const key = options.producerKey ?? (genesis.params.network === 'mainnet' ? undefined : fromHex(DEV_PRIVATE_KEY));
-    if (!key || !genesis.authorities.some((a) => bytesEqual(a, addressOf(key)))) {
-      log.warn('Mining disabled: no producer key for this network');
+    const key = options.workerKey ?? (genesis.params.network === 'mainnet' ? undefined : fromHex(DEV_PRIVATE_KEY));
+    const index = key ? genesis.miners.findIndex((m) => bytesEqual(m.worker, addressOf(key))) : -1;
+    if (!key || index < 0) {
+      log.warn('Mining disabled: no genesis miner uses this node\'s worker key');
+    } else if (genesis.miners[index]!.sectors.length === 0) {
+      log.warn('Mining disabled: the genesis miner has no sectors');
     } else {
-      producer = new BlockProducer({ chain, mempool, producerKey: key, clock, log: log.child({ component: 'producer' }) });
-      producer.start();
-      log.info({ producer: toChecksumAddress(addressOf(key)) }, 'Block production started');
+      const genesisMiner = genesis.miners[index]!;
+      const store = new SectorStore(join(options.dataDir, 'miner'), PROOF_PROFILES[genesis.params.miners.proofProfile]);
+      miner = new MinerService({ chain, mempool, store, minerId: index + 1, workerKey: key, vrfSecret: devVrfSecret(genesisMiner.seed), clock, log: log.child({ component: 'miner' }) });
+      await miner.ensureGenesisSectors(genesisMiner);
+      miner.start();
+      log.info({ miner: index + 1, worker: toChecksumAddress(addressOf(key)), sectors: genesisMiner.sectors.length }, 'Mining started');
     }
   }
 
@@ -106,11 +119,11 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     chain,
     mempool,
     rpcUrl,
-    producer,
+    miner,
     async stop() {
       if (stopped) return;
       stopped = true;
-      await producer?.stop();
+      await miner?.stop();
       await rpc.stop();
       await chain.idle();
       await db.close();

@@ -3,7 +3,7 @@
 // LevelDB batch with the new head (sync). A crash at any moment leaves either the old or the new head,
 // never a mix. In-memory state (head, finalized) changes only after the batch commits.
 import { bytes, bytesEqual, compareBytes, decode, encode, hexKey, isBcrError, list, optional, struct, uint, uintToBytesBE, varBytes } from '../primitives/index.js';
-import { authorityElectionProof, slotAt, slotStart, verifyAuthorityElection, type ChainParams } from '../consensus/index.js';
+import { slotAt, slotStart, type ChainParams } from '../consensus/index.js';
 import { Bucket, bucketKey, type Database } from '../db/index.js';
 import {
   MemoryKv,
@@ -13,6 +13,7 @@ import {
   applyBlockTxs,
   blockStateKeys,
   getAccount,
+  getMiner,
   lockedAmount,
   packBlockTxs,
   proveState,
@@ -39,6 +40,7 @@ import {
   type Block,
   type BlockHeader,
 } from './block.js';
+import { verifyElection, type Ticket } from './election.js';
 import { BlockError } from './errors.js';
 import { buildGenesis, type Genesis } from './genesis.js';
 
@@ -97,7 +99,7 @@ export class ChainStore {
 
   private constructor(
     private readonly db: Database,
-    private readonly genesis: Genesis,
+    readonly genesis: Genesis,
     private readonly log: Logger,
     genesisId: Uint8Array,
     head: HeadInfo,
@@ -255,17 +257,10 @@ export class ChainStore {
     if (header.timestamp < start || header.timestamp >= start + params.slotMs) {
       throw new BlockError('BAD_TIMESTAMP', `timestamp ${header.timestamp} outside slot ${header.slot}`);
     }
-    let signer: Uint8Array;
     try {
-      signer = headerSigner(params.chainId, header);
+      headerSigner(params.chainId, header);
     } catch {
       throw new BlockError('BAD_SIGNATURE', 'header signature cannot be recovered');
-    }
-    if (!bytesEqual(signer, header.producer)) throw new BlockError('BAD_SIGNATURE', 'header is not signed by its producer');
-    try {
-      verifyAuthorityElection(this.genesis.authorities, header);
-    } catch (error) {
-      throw new BlockError('NOT_ELIGIBLE', isBcrError(error) ? error.message : 'not eligible');
     }
   }
 
@@ -282,17 +277,18 @@ export class ChainStore {
     return txs;
   }
 
-  private env(header: BlockHeader, parent: BlockHeader): BlockEnv {
-    return { params: this.params, height: header.height, slot: header.slot, parentSlot: parent.slot, producer: header.producer };
+  private env(header: Pick<BlockHeader, 'height' | 'slot' | 'vrfOutput'>, parent: BlockHeader, owner: Uint8Array): BlockEnv {
+    return { params: this.params, height: header.height, slot: header.slot, parentSlot: parent.slot, producer: owner, vrfOutput: header.vrfOutput };
   }
 
   /** Executes `block` on the state in `overlay` (which must be its parent's state) and records it as canonical. */
   private async applyCanonical(overlay: Overlay, block: Block, id: Uint8Array, parent: BlockHeader, txs: VerifiedTx[]): Promise<void> {
-    await this.db.prefetch(blockStateKeys(block.header.producer, txs));
     const state = new StateDb(overlay);
+    const miner = await verifyElection(state, this.params, block.header, headerSigner(this.params.chainId, block.header));
+    await this.db.prefetch(blockStateKeys(miner.owner, txs));
     let receipts: Receipt[];
     try {
-      ({ receipts } = await applyBlockTxs(state, this.env(block.header, parent), txs));
+      ({ receipts } = await applyBlockTxs(state, this.env(block.header, parent, miner.owner), txs));
     } catch (error) {
       if (error instanceof TxError) throw new BlockError('BAD_TX', `${error.code}: ${error.message}`);
       throw error;
@@ -373,26 +369,40 @@ export class ChainStore {
     return { status: 'head', change };
   }
 
+  /** The head state, for one read-only look (eligibility, accounts). */
+  headState(): StateDb {
+    return new StateDb(new Overlay(this.db));
+  }
+
   /**
-   * Builds and signs a block on the current head from candidate txs (invalid ones are skipped).
-   * The caller imports it like any other block.
+   * Builds and signs a block on the current head for a won slot, from candidate txs (invalid ones
+   * are skipped). The caller imports it like any other block.
    */
-  async buildBlock(opts: { producerKey: Uint8Array; producer: Uint8Array; slot: number; timestamp: number; candidates: Iterable<VerifiedTx> }): Promise<{ block: Block; rejected: { tx: VerifiedTx; error: TxError }[] }> {
+  async buildBlock(opts: {
+    workerKey: Uint8Array;
+    minerId: number;
+    slot: number;
+    timestamp: number;
+    ticket: Pick<Ticket, 'vrfProof' | 'vrfOutput'>;
+    winningPost: Uint8Array;
+    candidates: Iterable<VerifiedTx>;
+  }): Promise<{ block: Block; rejected: { tx: VerifiedTx; error: TxError }[] }> {
     const parent = this.headInfo.header;
-    const state = new StateDb(new Overlay(this.db));
-    const header0 = { height: parent.height + 1, slot: opts.slot, producer: opts.producer };
-    const result = await packBlockTxs(state, this.env({ ...parent, ...header0 }, parent), opts.candidates);
+    const state = this.headState();
+    const miner = await getMiner(state, opts.minerId);
+    if (!miner) throw new BlockError('NOT_ELIGIBLE', `miner ${opts.minerId} does not exist`);
+    const header0 = { height: parent.height + 1, slot: opts.slot, vrfOutput: opts.ticket.vrfOutput };
+    const result = await packBlockTxs(state, this.env(header0, parent, miner.owner), opts.candidates);
     const { stateRoot } = await state.commit();
-    const election = authorityElectionProof(opts.slot, opts.producer);
-    const header = signHeader(opts.producerKey, this.params.chainId, {
+    const header = signHeader(opts.workerKey, this.params.chainId, {
       parentId: this.headInfo.id,
       height: header0.height,
       slot: opts.slot,
       timestamp: opts.timestamp,
-      producer: opts.producer,
-      vrfProof: election.vrfProof,
-      vrfOutput: election.vrfOutput,
-      winningPost: new Uint8Array(0),
+      miner: opts.minerId,
+      vrfProof: opts.ticket.vrfProof,
+      vrfOutput: opts.ticket.vrfOutput,
+      winningPost: opts.winningPost,
       txRoot: txRootOf(result.included.map((t) => t.id)),
       receiptsRoot: receiptsRootOf(result.receipts),
       stateRoot,

@@ -15,6 +15,8 @@ export type BlockErrorCode =
   | 'BAD_TIMESTAMP'
   | 'BAD_SIGNATURE'
   | 'NOT_ELIGIBLE'
+  | 'BAD_ELECTION_PROOF'
+  | 'BAD_WINNING_POST'
   | 'BAD_TX_ROOT'
   | 'BAD_TX'
   | 'BAD_STATE_ROOT'

@@ -1,11 +1,26 @@
-// Genesis files (genesis/*.json): network, chain id, profile parameters, allocations. Builds the
-// genesis state and block. Supply is checked: allocations must be exactly 55M BCR (foundation 35M,
-// team 12M, tech 8M); the 45M mining supply is unminted and issued by the curve.
+// Genesis files (genesis/*.json): network, chain id, profile parameters, allocations and pre-sealed
+// genesis miners. Builds the genesis state and block. Supply is checked: allocations must be exactly
+// 55M BCR (foundation 35M, team 12M, tech 8M); the 45M mining supply is unminted.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BcrError, bcr, parseAddress, systemAddress, toChecksumAddress } from '../primitives/index.js';
-import { MINING_SUPPLY, type ChainParams } from '../consensus/index.js';
-import { Overlay, StateDb, accountKey, encodeAccount, type KvReader, type Vesting } from '../state/index.js';
+import { BcrError, bcr, concatBytes, fromHex, parseAddress, sha256, systemAddress, toChecksumAddress, toHex, uintToBytesBE, utf8 } from '../primitives/index.js';
+import { MINING_SUPPLY, type ChainParams, type MinerParams } from '../consensus/index.js';
+import { PROOF_PROFILES } from '../proofs/index.js';
+import {
+  Overlay,
+  SectorState,
+  StateDb,
+  accountKey,
+  encodeAccount,
+  putBeacon,
+  putDeadlineSectors,
+  putMiner,
+  putMinerIds,
+  putSector,
+  putTotalPowerLog,
+  type KvReader,
+  type Vesting,
+} from '../state/index.js';
 import { ZERO_ID, blockId, receiptsRootOf, txRootOf, type Block, type BlockHeader } from './block.js';
 
 export const TOTAL_SUPPLY = bcr(100_000_000);
@@ -23,21 +38,39 @@ export interface Allocation {
   vesting: { cliffSlots: number; durationSlots: number } | null;
 }
 
+export interface GenesisMiner {
+  owner: Uint8Array;
+  worker: Uint8Array;
+  vrfKey: Uint8Array;
+  /** The sectors are regenerated from this seed by the miner's node (zero data, committed capacity). */
+  seed: string;
+  sectors: { commR: Uint8Array }[];
+}
+
 export interface Genesis {
   params: ChainParams;
   allocations: Allocation[];
-  authorities: Uint8Array[];
+  miners: GenesisMiner[];
   /** True when genesis/*.json says "auto": the node fixes the time when it first creates its data dir. */
   autoTime: boolean;
 }
+
+type MinerParamsJson = Omit<MinerParams, 'activeSlotCoeff' | 'preCommitDeposit' | 'initialPledge' | 'faultFee' | 'terminationFee' | 'equivocationSlash'> & {
+  activeSlotCoeff: string;
+  preCommitDeposit: string;
+  initialPledge: string;
+  faultFee: string;
+  terminationFee: string;
+  equivocationSlash: string;
+};
 
 interface GenesisJson {
   network: string;
   chainId: number;
   genesisTime: number | 'auto';
-  params: Omit<ChainParams, 'network' | 'chainId' | 'genesisTime' | 'minGasPrice'> & { minGasPrice: string };
+  params: Omit<ChainParams, 'network' | 'chainId' | 'genesisTime' | 'minGasPrice' | 'miners'> & { minGasPrice: string; miners: MinerParamsJson };
   allocations: { label: AllocationLabel; address: string; balance: string; vesting?: { cliffSlots: number; durationSlots: number } }[];
-  authorities: string[];
+  miners: { owner: string; worker: string; vrfKey: string; seed: string; sectors: { commR: string }[] }[];
 }
 
 export const FOUNDATION_ADDRESS = systemAddress('foundation');
@@ -51,9 +84,57 @@ function positiveInt(value: unknown, name: string): number {
   return value;
 }
 
+function amountOf(value: unknown, name: string): bigint {
+  if (typeof value !== 'string' || !/^\d+$/.test(value)) fail(`${name} must be a decimal string of atto`);
+  return BigInt(value);
+}
+
 function resolveAddress(text: string): Uint8Array {
   if (text.startsWith('system:')) return systemAddress(text.slice('system:'.length));
   return parseAddress(text);
+}
+
+function parseMinerParams(m: MinerParamsJson | undefined): MinerParams {
+  if (!m) fail('params.miners missing');
+  if (!(m.proofProfile in PROOF_PROFILES)) fail(`unknown proof profile ${m.proofProfile}`);
+  const coeff = /^(\d+)\/(\d+)$/.exec(m.activeSlotCoeff ?? '');
+  if (!coeff) fail('params.miners.activeSlotCoeff must be "numerator/denominator"');
+  const params: MinerParams = {
+    proofProfile: m.proofProfile,
+    activeSlotCoeff: { numerator: BigInt(coeff[1]!), denominator: BigInt(coeff[2]!) },
+    powerLookback: positiveInt(m.powerLookback, 'powerLookback'),
+    randomnessLookback: positiveInt(m.randomnessLookback, 'randomnessLookback'),
+    beaconWindow: positiveInt(m.beaconWindow, 'beaconWindow'),
+    preCommitDeposit: amountOf(m.preCommitDeposit, 'preCommitDeposit'),
+    initialPledge: amountOf(m.initialPledge, 'initialPledge'),
+    faultFee: amountOf(m.faultFee, 'faultFee'),
+    terminationFee: amountOf(m.terminationFee, 'terminationFee'),
+    seedDelay: positiveInt(m.seedDelay, 'seedDelay'),
+    maxProveCommitDelay: positiveInt(m.maxProveCommitDelay, 'maxProveCommitDelay'),
+    maxSealRandAge: positiveInt(m.maxSealRandAge, 'maxSealRandAge'),
+    provingPeriod: positiveInt(m.provingPeriod, 'provingPeriod'),
+    deadlines: positiveInt(m.deadlines, 'deadlines'),
+    faultMaxPeriods: positiveInt(m.faultMaxPeriods, 'faultMaxPeriods'),
+    equivocationSlash: amountOf(m.equivocationSlash, 'equivocationSlash'),
+    equivocationIneligibleSlots: positiveInt(m.equivocationIneligibleSlots, 'equivocationIneligibleSlots'),
+  };
+  const c = params.activeSlotCoeff;
+  if (c.numerator <= 0n || c.numerator * 2n > c.denominator) fail('activeSlotCoeff must be in (0, 1/2]');
+  if (params.provingPeriod % params.deadlines !== 0) fail('provingPeriod must be a multiple of deadlines');
+  if (params.beaconWindow <= Math.max(params.maxProveCommitDelay, params.maxSealRandAge, params.randomnessLookback)) fail('beaconWindow must cover every randomness lookup');
+  return params;
+}
+
+function minerParamsToJson(m: MinerParams): MinerParamsJson {
+  return {
+    ...m,
+    activeSlotCoeff: `${m.activeSlotCoeff.numerator}/${m.activeSlotCoeff.denominator}`,
+    preCommitDeposit: m.preCommitDeposit.toString(),
+    initialPledge: m.initialPledge.toString(),
+    faultFee: m.faultFee.toString(),
+    terminationFee: m.terminationFee.toString(),
+    equivocationSlash: m.equivocationSlash.toString(),
+  };
 }
 
 export function parseGenesis(json: unknown, nowMs?: number): Genesis {
@@ -78,25 +159,32 @@ export function parseGenesis(json: unknown, nowMs?: number): Genesis {
     maxBlockBytes: positiveInt(p.maxBlockBytes, 'params.maxBlockBytes'),
     maxTxBytes: positiveInt(p.maxTxBytes, 'params.maxTxBytes'),
     maxTxsPerBlock: positiveInt(p.maxTxsPerBlock, 'params.maxTxsPerBlock'),
-    minGasPrice: BigInt(p.minGasPrice),
+    minGasPrice: amountOf(p.minGasPrice, 'params.minGasPrice'),
     maxFutureSlots: positiveInt(p.maxFutureSlots, 'params.maxFutureSlots'),
+    miners: parseMinerParams(p.miners),
   };
   const allocations: Allocation[] = (g.allocations ?? []).map((a) => ({
     label: a.label,
     address: resolveAddress(a.address),
-    balance: BigInt(a.balance),
+    balance: amountOf(a.balance, 'allocation balance'),
     vesting: a.vesting ? { cliffSlots: a.vesting.cliffSlots, durationSlots: positiveInt(a.vesting.durationSlots, 'vesting.durationSlots') } : null,
   }));
+  if (allocations.some((a) => !(a.label in ALLOCATION_TARGETS))) fail('unknown allocation label');
   for (const label of Object.keys(ALLOCATION_TARGETS) as AllocationLabel[]) {
     const sum = allocations.filter((a) => a.label === label).reduce((s, a) => s + a.balance, 0n);
     if (sum !== ALLOCATION_TARGETS[label]) fail(`${label} allocations sum to ${sum} atto, expected ${ALLOCATION_TARGETS[label]}`);
   }
-  if (allocations.some((a) => !(a.label in ALLOCATION_TARGETS))) fail('unknown allocation label');
   const allocated = allocations.reduce((s, a) => s + a.balance, 0n);
   if (allocated + MINING_SUPPLY !== TOTAL_SUPPLY) fail('allocations plus mining supply must equal 100,000,000 BCR');
-  const authorities = (g.authorities ?? []).map(parseAddress);
-  if (authorities.length === 0) fail('at least one block producer is needed');
-  return { params, allocations, authorities, autoTime };
+  const miners: GenesisMiner[] = (g.miners ?? []).map((m) => ({
+    owner: parseAddress(m.owner),
+    worker: parseAddress(m.worker),
+    vrfKey: fromHex(m.vrfKey),
+    seed: String(m.seed),
+    sectors: m.sectors.map((s) => ({ commR: fromHex(s.commR) })),
+  }));
+  if (miners.some((m) => m.vrfKey.length !== 32 || m.sectors.some((s) => s.commR.length !== 32))) fail('bad genesis miner key or CommR');
+  return { params, allocations, miners, autoTime };
 }
 
 export function genesisDir(): string {
@@ -115,35 +203,43 @@ export function readGenesisJson(networkOrPath: string): unknown {
 
 export function genesisToJson(genesis: Genesis): GenesisJson {
   const { params } = genesis;
+  const { network: _n, chainId: _c, genesisTime: _t, minGasPrice, miners, ...rest } = params;
   return {
     network: params.network,
     chainId: params.chainId,
     genesisTime: params.genesisTime,
-    params: {
-      slotMs: params.slotMs,
-      slotsPerQuarter: params.slotsPerQuarter,
-      finality: params.finality,
-      blockGasLimit: params.blockGasLimit,
-      maxBlockBytes: params.maxBlockBytes,
-      maxTxBytes: params.maxTxBytes,
-      maxTxsPerBlock: params.maxTxsPerBlock,
-      minGasPrice: params.minGasPrice.toString(),
-      maxFutureSlots: params.maxFutureSlots,
-    },
+    params: { ...rest, minGasPrice: minGasPrice.toString(), miners: minerParamsToJson(miners) },
     allocations: genesis.allocations.map((a) => ({
       label: a.label,
       address: toChecksumAddress(a.address),
       balance: a.balance.toString(),
       ...(a.vesting ? { vesting: a.vesting } : {}),
     })),
-    authorities: genesis.authorities.map(toChecksumAddress),
+    miners: genesis.miners.map((m) => ({
+      owner: toChecksumAddress(m.owner),
+      worker: toChecksumAddress(m.worker),
+      vrfKey: toHex(m.vrfKey),
+      seed: m.seed,
+      sectors: m.sectors.map((s) => ({ commR: toHex(s.commR) })),
+    })),
   };
 }
 
-/** Writes the genesis state into `store` and returns the genesis block. */
+/** Seal randomness of genesis sector `n` of the miner with `seed`. */
+export function genesisSealRandomness(seed: string, sector: number): Uint8Array {
+  return sha256(concatBytes(utf8('bcr/genesis-seal/v1'), utf8(seed), uintToBytesBE(sector, 8)));
+}
+
+/** The beacon (VRF output) recorded for genesis: all randomness starts from it. */
+export function genesisBeacon(params: ChainParams): Uint8Array {
+  return sha256(concatBytes(utf8('bcr/genesis-beacon/v1'), utf8(params.network), uintToBytesBE(params.chainId, 8)));
+}
+
+/** Writes the genesis state into an overlay over `base` and returns the genesis block. */
 export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ block: Block; id: Uint8Array; overlay: Overlay }> {
   const overlay = new Overlay(base);
   const state = new StateDb(overlay);
+  const { params } = genesis;
   const accounts = new Map<string, { address: Uint8Array; balance: bigint; vesting: Vesting | null }>();
   for (const a of genesis.allocations) {
     const key = Buffer.from(a.address).toString('hex');
@@ -153,15 +249,68 @@ export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ 
   for (const { address, balance, vesting } of accounts.values()) {
     await state.set(accountKey(address), encodeAccount({ balance, nonce: 0, vesting }));
   }
+  const sectorSize = PROOF_PROFILES[params.miners.proofProfile].sectorSize;
+  const commD = zeroCommD(sectorSize);
+  let total = 0n;
+  const ids: number[] = [];
+  for (const [i, m] of genesis.miners.entries()) {
+    const id = i + 1;
+    ids.push(id);
+    const power = BigInt(m.sectors.length * sectorSize);
+    total += power;
+    const byDeadline = new Map<number, number[]>();
+    for (const [number] of m.sectors.entries()) {
+      const deadline = number % params.miners.deadlines;
+      byDeadline.set(deadline, [...(byDeadline.get(deadline) ?? []), number]);
+      await putSector(state, id, number, {
+        state: SectorState.active,
+        commD,
+        commR: m.sectors[number]!.commR,
+        sealRandHeight: 0,
+        precommitHeight: 0,
+        activation: 0,
+        expiration: Number.MAX_SAFE_INTEGER,
+        deadline,
+        provenPeriod: 1, // the first proving period is free: the node regenerates its sectors
+        faultyPeriods: 0,
+        declaredFaulty: false,
+        recovering: false,
+        deposit: 0n,
+        pledge: 0n,
+        dealIds: [],
+      });
+    }
+    for (const [deadline, list] of byDeadline) await putDeadlineSectors(state, id, deadline, list);
+    await putMiner(state, id, {
+      owner: m.owner,
+      worker: m.worker,
+      vrfKey: m.vrfKey,
+      peerId: '',
+      multiaddrs: [],
+      sectorSize,
+      collateral: 0n,
+      pledge: 0n,
+      deposits: 0n,
+      power,
+      powerLog: power > 0n ? [{ height: 0, power }] : [],
+      periodStart: 1,
+      nextSector: m.sectors.length,
+      ineligibleUntil: 0,
+    });
+  }
+  await putMinerIds(state, ids);
+  await putTotalPowerLog(state, [{ height: 0, power: total }]);
+  const beacon = genesisBeacon(params);
+  await putBeacon(state, 0, { slot: 0, vrfOutput: beacon });
   const { stateRoot } = await state.commit();
   const header: BlockHeader = {
     parentId: ZERO_ID,
     height: 0,
     slot: 0,
-    timestamp: genesis.params.genesisTime,
-    producer: new Uint8Array(20),
+    timestamp: params.genesisTime,
+    miner: 0,
     vrfProof: new Uint8Array(0),
-    vrfOutput: new Uint8Array(32),
+    vrfOutput: beacon,
     winningPost: new Uint8Array(0),
     txRoot: txRootOf([]),
     receiptsRoot: receiptsRootOf([]),
@@ -169,4 +318,16 @@ export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ 
     signature: new Uint8Array(65),
   };
   return { block: { header, txs: [] }, id: blockId(header), overlay };
+}
+
+const zeroCommDs = new Map<number, Uint8Array>();
+
+/** CommD of an all-zero sector (committed capacity), by hashing one level at a time. */
+export function zeroCommD(sectorSize: number): Uint8Array {
+  const cached = zeroCommDs.get(sectorSize);
+  if (cached) return cached;
+  let node: Uint8Array = new Uint8Array(32);
+  for (let size = 32; size < sectorSize; size *= 2) node = sha256(concatBytes(node, node));
+  zeroCommDs.set(sectorSize, node);
+  return node;
 }

@@ -1,4 +1,5 @@
 export * from './block.js';
 export * from './errors.js';
 export * from './genesis.js';
+export * from './election.js';
 export * from './chainStore.js';

@@ -1,4 +1,27 @@
 // Chain parameters: one profile per network, read from genesis/*.json.
+import type { ActiveSlotCoefficient } from './election.js';
+
+/** Miner, sector and proof-of-spacetime rules (amounts in atto; lookbacks in blocks; periods in slots). */
+export interface MinerParams {
+  proofProfile: 'test' | 'devnet' | 'mainnet';
+  activeSlotCoeff: ActiveSlotCoefficient;
+  powerLookback: number;
+  randomnessLookback: number;
+  /** Recent (slot, VRF output) beacon entries kept in the state. */
+  beaconWindow: number;
+  preCommitDeposit: bigint;
+  initialPledge: bigint;
+  faultFee: bigint;
+  terminationFee: bigint;
+  seedDelay: number;
+  maxProveCommitDelay: number;
+  maxSealRandAge: number;
+  provingPeriod: number;
+  deadlines: number;
+  faultMaxPeriods: number;
+  equivocationSlash: bigint;
+  equivocationIneligibleSlots: number;
+}
 
 export interface ChainParams {
   network: string;
@@ -17,6 +40,7 @@ export interface ChainParams {
   minGasPrice: bigint;
   /** How many slots ahead of the local clock a block may be. */
   maxFutureSlots: number;
+  miners: MinerParams;
 }
 
 export function slotAt(params: Pick<ChainParams, 'genesisTime' | 'slotMs'>, unixMs: number): number {

@@ -11,7 +11,7 @@ export function formatHeader(id: Uint8Array, header: BlockHeader) {
     height: header.height,
     slot: header.slot,
     timestamp: header.timestamp,
-    producer: toChecksumAddress(header.producer),
+    miner: header.miner,
     vrfOutput: toHex(header.vrfOutput),
     txRoot: toHex(header.txRoot),
     receiptsRoot: toHex(header.receiptsRoot),

@@ -4,6 +4,8 @@ import { amount, encode, str, struct, uint, type Infer } from '../primitives/ind
 import { blockIssuance, type ChainParams } from '../consensus/index.js';
 import { accountKey, credit, getAccount, putAccount, spendable } from './accounts.js';
 import { TxError, TxFailure } from './errors.js';
+import { recordBeacon } from './miners/beacon.js';
+import { runDeadlineCron } from './miners/cron.js';
 import { flatKey, type StateDb } from './stateDb.js';
 import { maxFee, type VerifiedTx } from './tx.js';
 
@@ -16,8 +18,10 @@ export interface BlockEnv {
   height: number;
   slot: number;
   parentSlot: number;
-  /** Receives fees and the block's issuance. */
+  /** Receives fees and the block's issuance (the producing miner's owner). */
   producer: Uint8Array;
+  /** The block's VRF output, recorded as the chain's randomness beacon. */
+  vrfOutput: Uint8Array;
 }
 
 export function encodeReceipt(receipt: Receipt): Uint8Array {
@@ -86,13 +90,16 @@ export async function applyBlockTxs(state: StateDb, env: BlockEnv, txs: Verified
     }
     receipts.push(await applyTx(state, env, tx));
   }
-  const issued = await applyIssuance(state, env);
+  const issued = await finishBlock(state, env);
   return { receipts, gasUsed, issued };
 }
 
-export async function applyIssuance(state: StateDb, env: BlockEnv): Promise<bigint> {
+/** After the txs: the block's issuance to the producer, the deadline cron, the beacon entry. */
+export async function finishBlock(state: StateDb, env: BlockEnv): Promise<bigint> {
   const issued = blockIssuance(env.parentSlot, env.slot, env.params);
   await credit(state, env.producer, issued);
+  await runDeadlineCron(state, env);
+  await recordBeacon(state, env.height, { slot: env.slot, vrfOutput: env.vrfOutput }, env.params.miners.beaconWindow);
   return issued;
 }
 
@@ -123,6 +130,6 @@ export async function packBlockTxs(
       rejected.push({ tx, error });
     }
   }
-  const issued = await applyIssuance(state, env);
+  const issued = await finishBlock(state, env);
   return { included, rejected, receipts, gasUsed, issued };
 }

@@ -6,3 +6,4 @@ export * from './accounts.js';
 export * from './txKinds/index.js';
 export * from './tx.js';
 export * from './execute.js';
+export * from './miners/index.js';

@@ -1,3 +1,4 @@
 // Importing this module registers every tx kind.
 export * from './registry.js';
 export * from './transfer.js';
+import '../miners/txs.js';

@@ -1,0 +1,86 @@
+// Checking and claiming the right to make a block, against the parent's state: the miner's power
+// and the network's at `powerLookback` blocks back, the beacon `randomnessLookback` blocks back,
+// the ECVRF ticket, and the WinningPoSt over the sectors the slot's randomness picks.
+import { bytesEqual } from '../primitives/index.js';
+import { electionInput, isWinner, slotRandomness, vrfProve, vrfVerify, winThreshold, type BlockHeader, type ChainParams } from '../consensus/index.js';
+import { PROOF_PROFILES, verifyPost, winningSectorPicks, type PostSector } from '../proofs/index.js';
+import { SectorState, deadlineSectors, getBeacon, getMiner, getSector, getTotalPowerLog, powerAt, type Miner, type StateDb } from '../state/index.js';
+import { BlockError } from './errors.js';
+
+export interface SlotContext {
+  randomness: Uint8Array;
+  postRandomness: Uint8Array;
+  power: bigint;
+  totalPower: bigint;
+  threshold: bigint;
+}
+
+/** What the election of `slot` on a parent at `parentHeight` depends on, for one miner. */
+export async function slotContext(state: StateDb, params: ChainParams, miner: Miner, parentHeight: number, slot: number): Promise<SlotContext> {
+  const m = params.miners;
+  const lookback = Math.max(0, parentHeight - m.powerLookback);
+  const power = powerAt(miner.powerLog, lookback);
+  const totalPower = powerAt(await getTotalPowerLog(state), lookback);
+  const beacon = await getBeacon(state, Math.max(0, parentHeight - m.randomnessLookback));
+  if (!beacon) throw new BlockError('NOT_ELIGIBLE', 'randomness beacon unavailable');
+  return {
+    randomness: slotRandomness(beacon.vrfOutput, slot),
+    postRandomness: slotRandomness(beacon.vrfOutput, slot, 'winning-post'),
+    power,
+    totalPower,
+    threshold: winThreshold(power, totalPower, m.activeSlotCoeff),
+  };
+}
+
+/** A miner's active sectors in sector-number order (the list WinningPoSt picks from). */
+export async function activeSectors(state: StateDb, params: ChainParams, minerId: number): Promise<PostSector[]> {
+  const numbers: number[] = [];
+  for (let d = 0; d < params.miners.deadlines; d++) numbers.push(...(await deadlineSectors(state, minerId, d)));
+  numbers.sort((a, b) => a - b);
+  const out: PostSector[] = [];
+  for (const number of numbers) {
+    const sector = (await getSector(state, minerId, number))!;
+    if (sector.state === SectorState.active) out.push({ sectorNumber: number, commR: sector.commR });
+  }
+  return out;
+}
+
+export async function winningSectors(state: StateDb, params: ChainParams, minerId: number, postRandomness: Uint8Array): Promise<PostSector[]> {
+  const sectors = await activeSectors(state, params, minerId);
+  return winningSectorPicks(PROOF_PROFILES[params.miners.proofProfile], postRandomness, sectors.length).map((i) => sectors[i]!);
+}
+
+/** Verifies the header's election against its parent's state; returns the miner (for its owner). */
+export async function verifyElection(state: StateDb, params: ChainParams, header: BlockHeader, signer: Uint8Array): Promise<Miner> {
+  const miner = await getMiner(state, header.miner);
+  if (!miner) throw new BlockError('NOT_ELIGIBLE', `miner ${header.miner} does not exist`);
+  if (!bytesEqual(signer, miner.worker)) throw new BlockError('BAD_SIGNATURE', "header is not signed by the miner's worker key");
+  if (header.slot < miner.ineligibleUntil) throw new BlockError('NOT_ELIGIBLE', `miner ${header.miner} is ineligible until slot ${miner.ineligibleUntil}`);
+  const ctx = await slotContext(state, params, miner, header.height - 1, header.slot);
+  const beta = vrfVerify(miner.vrfKey, electionInput(ctx.randomness, header.slot), header.vrfProof);
+  if (!beta || !bytesEqual(beta.subarray(0, 32), header.vrfOutput)) throw new BlockError('BAD_ELECTION_PROOF', 'VRF proof or output does not verify');
+  if (!isWinner(header.vrfOutput, ctx.threshold)) throw new BlockError('NOT_ELIGIBLE', `miner ${header.miner} did not win slot ${header.slot}`);
+  const sectors = await winningSectors(state, params, header.miner, ctx.postRandomness);
+  const failure = verifyPost(PROOF_PROFILES[params.miners.proofProfile], 'winning', ctx.postRandomness, sectors, header.winningPost);
+  if (failure) throw new BlockError('BAD_WINNING_POST', `WinningPoSt rejected: ${failure}`);
+  return miner;
+}
+
+export interface Ticket {
+  vrfProof: Uint8Array;
+  vrfOutput: Uint8Array;
+  postRandomness: Uint8Array;
+  sectors: PostSector[];
+}
+
+/** The producer's side: does `minerId` win `slot` on this parent state? Returns its ticket if so. */
+export async function claimSlot(state: StateDb, params: ChainParams, minerId: number, vrfSecret: Uint8Array, parentHeight: number, slot: number): Promise<Ticket | null> {
+  const miner = await getMiner(state, minerId);
+  if (!miner || slot < miner.ineligibleUntil) return null;
+  const ctx = await slotContext(state, params, miner, parentHeight, slot);
+  if (ctx.threshold === 0n) return null;
+  const { proof, output } = vrfProve(vrfSecret, electionInput(ctx.randomness, slot));
+  const vrfOutput = output.slice(0, 32);
+  if (!isWinner(vrfOutput, ctx.threshold)) return null;
+  return { vrfProof: proof, vrfOutput, postRandomness: ctx.postRandomness, sectors: await winningSectors(state, params, minerId, ctx.postRandomness) };
+}

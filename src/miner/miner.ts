@@ -1,0 +1,138 @@
+// The miner loop: a slot clock; in each slot, try to win the election (VRF ticket + WinningPoSt from
+// the local replicas) and make a block; watch the miner's deadlines and submit each WindowPoSt in its
+// window. Consensus rules live in chain/ and state/; this is scheduling and IO.
+import { slotAt, slotStart } from '../consensus/index.js';
+import { claimSlot, zeroCommD, type ChainStore, type GenesisMiner } from '../chain/index.js';
+import type { Mempool } from '../mempool/index.js';
+import { addressOf, encode, errorMessage, hexKey, isBcrError } from '../primitives/index.js';
+import { provePost } from '../proofs/index.js';
+import {
+  currentDeadline,
+  genesisSealRandomnessOf,
+  getMiner,
+  provableSectors,
+  signTx,
+  submitWindowPostKind,
+  submitWindowPostPayload,
+  windowPostRandomness,
+} from './minerDeps.js';
+import type { SectorStore } from './sectorStore.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+
+export interface MinerOptions {
+  chain: ChainStore;
+  mempool: Mempool;
+  store: SectorStore;
+  minerId: number;
+  workerKey: Uint8Array;
+  vrfSecret: Uint8Array;
+  clock: Clock;
+  log: Logger;
+}
+
+export class MinerService {
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private inFlight: Promise<void> = Promise.resolve();
+  /** "period:deadline" windows already proven (or being proven) by this node. */
+  private readonly submitted = new Set<string>();
+  readonly worker: Uint8Array;
+
+  constructor(private readonly opts: MinerOptions) {
+    this.worker = addressOf(opts.workerKey);
+  }
+
+  /** Regenerates the genesis miner's sectors from its seed (first start) and checks their CommRs. */
+  async ensureGenesisSectors(genesis: GenesisMiner): Promise<void> {
+    const { store, minerId, log } = this.opts;
+    const commD = zeroCommD(store.params.sectorSize);
+    for (const [number, expected] of genesis.sectors.entries()) {
+      if (await store.has(number)) continue;
+      log.info({ sector: number, of: genesis.sectors.length, bytes: store.params.sectorSize }, 'Sealing genesis sector');
+      const sealed = await store.sealCommittedCapacity(minerId, number, genesisSealRandomnessOf(genesis.seed, number), commD);
+      if (sealed.meta.commR !== hexKey(expected.commR)) throw new Error(`genesis sector ${number} regenerated to another CommR: wrong seed for this genesis`);
+    }
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.scheduleNext();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.inFlight;
+  }
+
+  private scheduleNext(): void {
+    if (this.stopped) return;
+    const { chain, clock } = this.opts;
+    const now = clock.now();
+    const nextSlot = Math.max(slotAt(chain.params, now) + 1, chain.head.header.slot + 1);
+    const delay = Math.max(0, slotStart(chain.params, nextSlot) - now);
+    this.timer = setTimeout(() => {
+      this.inFlight = this.onSlot(nextSlot).finally(() => this.scheduleNext());
+    }, delay);
+  }
+
+  async onSlot(slot: number): Promise<void> {
+    await this.tryProduce(slot);
+    await this.proveDeadline(slot);
+  }
+
+  /** Makes a block for `slot` if this miner wins it on the current head. */
+  async tryProduce(slot: number): Promise<boolean> {
+    const { chain, mempool, store, clock, log, minerId } = this.opts;
+    if (chain.head.header.slot >= slot) return false;
+    try {
+      const ticket = await claimSlot(chain.headState(), chain.params, minerId, this.opts.vrfSecret, chain.head.header.height, slot);
+      if (!ticket) return false;
+      const sectors = await Promise.all(ticket.sectors.map((s) => store.provable(s.sectorNumber)));
+      const winningPost = await provePost(store.params, 'winning', ticket.postRandomness, sectors);
+      const candidates = await mempool.selectForBlock(chain.params.maxTxsPerBlock);
+      const start = slotStart(chain.params, slot);
+      const timestamp = Math.max(start, Math.min(clock.now(), start + chain.params.slotMs - 1));
+      const { block, rejected } = await chain.buildBlock({ workerKey: this.opts.workerKey, minerId, slot, timestamp, ticket, winningPost, candidates });
+      for (const { tx, error } of rejected) log.debug({ tx: hexKey(tx.id), code: error.code }, 'Skipped tx while packing');
+      const outcome = await chain.importBlock(block, clock.now());
+      if (outcome.status === 'head') log.info({ height: block.header.height, slot, txs: block.txs.length }, 'Won slot, produced block');
+      return outcome.status === 'head';
+    } catch (error) {
+      log.warn({ slot, err: errorMessage(error) }, 'Block production failed');
+      return false;
+    }
+  }
+
+  /** Submits the WindowPoSt of the open deadline once per window. */
+  async proveDeadline(slot: number): Promise<void> {
+    const { chain, mempool, store, log, minerId } = this.opts;
+    const state = chain.headState();
+    const miner = await getMiner(state, minerId);
+    if (!miner) return;
+    const window = currentDeadline(chain.params.miners, miner, slot);
+    if (!window) return;
+    const key = `${window.period}:${window.deadline}`;
+    if (this.submitted.has(key)) return;
+    const sectors = await provableSectors(state, minerId, window.deadline);
+    if (sectors.length === 0) return;
+    const randomness = await windowPostRandomness(state, chain.head.header.height + 1, minerId, window.period, window.deadline, window.open);
+    if (!randomness) return;
+    this.submitted.add(key);
+    try {
+      const proof = await provePost(store.params, 'window', randomness, await Promise.all(sectors.map((s) => store.provable(s.number))));
+      const account = await chain.getAccount(this.worker);
+      const nonce = mempool.nextPendingNonce(this.worker, account.nonce);
+      const payload = encode(submitWindowPostPayload, { miner: minerId, deadline: window.deadline, proof });
+      const gas = submitWindowPostKind.gas(submitWindowPostKind.decodePayload(payload));
+      const tx = signTx(this.opts.workerKey, { chainId: chain.params.chainId, nonce, gasLimit: gas, gasPrice: chain.params.minGasPrice, kind: submitWindowPostKind.id, payload });
+      await mempool.add(tx);
+      log.info({ period: window.period, deadline: window.deadline, sectors: sectors.length }, 'Submitted WindowPoSt');
+    } catch (error) {
+      this.submitted.delete(key);
+      log.warn({ deadline: window.deadline, err: isBcrError(error) ? `${error.code}: ${error.message}` : errorMessage(error) }, 'WindowPoSt failed');
+    }
+  }
+}

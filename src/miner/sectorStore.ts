@@ -1,0 +1,71 @@
+// The miner's sectors on disk: one directory per sector with its replica (and, for sectors sealed
+// here, the label layers for the PoRep). Replica trees are built on first use and kept in memory
+// (the cached levels only: 2 MiB per GiB of sector).
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BcrError, fromHex, hexKey } from '../primitives/index.js';
+import { SectorFiles, TreeReader, buildTreeCache, fileSource, replicaIdOf, sealFile, type ProofParams, type ProvableSector, type SealProgress, type SealedSectorMeta } from '../proofs/index.js';
+
+export interface StoredSector {
+  number: number;
+  dir: string;
+  meta: SealedSectorMeta;
+}
+
+export class SectorStore {
+  private readonly trees = new Map<number, ProvableSector>();
+
+  constructor(
+    readonly dir: string,
+    readonly params: ProofParams,
+  ) {}
+
+  sectorDir(number: number): string {
+    return join(this.dir, 'sectors', String(number));
+  }
+
+  async has(number: number): Promise<boolean> {
+    return existsSync(join(this.sectorDir(number), SectorFiles.meta));
+  }
+
+  async get(number: number): Promise<StoredSector> {
+    const dir = this.sectorDir(number);
+    try {
+      return { number, dir, meta: JSON.parse(await readFile(join(dir, SectorFiles.meta), 'utf8')) as SealedSectorMeta };
+    } catch {
+      throw new BcrError('NO_SUCH_SECTOR', `sector ${number} is not in the local store ${this.dir}`);
+    }
+  }
+
+  /** A file of zeros of one sector (committed-capacity data). */
+  private async zeroData(): Promise<string> {
+    const path = join(this.dir, `zeros-${this.params.sectorSize}.bin`);
+    if (!existsSync(path)) {
+      await mkdir(this.dir, { recursive: true });
+      await writeFile(path, new Uint8Array(this.params.sectorSize));
+    }
+    return path;
+  }
+
+  /** Seals a committed-capacity sector (zero data) with the given seal randomness. */
+  async sealCommittedCapacity(minerId: number, number: number, sealRandomness: Uint8Array, commD: Uint8Array, onProgress?: (p: SealProgress) => void): Promise<StoredSector> {
+    const replicaId = replicaIdOf(minerId, number, sealRandomness, commD);
+    await sealFile({ params: this.params, replicaId, dataPath: await this.zeroData(), dir: this.sectorDir(number), onProgress });
+    this.trees.delete(number);
+    return this.get(number);
+  }
+
+  /** Everything needed to prove a sector from its replica. */
+  async provable(number: number): Promise<ProvableSector> {
+    const cached = this.trees.get(number);
+    if (cached) return cached;
+    const { dir, meta } = await this.get(number);
+    const source = await fileSource(join(dir, SectorFiles.replica), this.params.sectorSize / 32);
+    const cache = await buildTreeCache(source);
+    if (hexKey(cache.root) !== meta.commRLast) throw new BcrError('SECTOR_CORRUPT', `replica of sector ${number} no longer matches its CommRLast`);
+    const sector: ProvableSector = { sectorNumber: number, commC: fromHex(meta.commC), commRLast: cache.root, replica: new TreeReader(source, cache) };
+    this.trees.set(number, sector);
+    return sector;
+  }
+}

@@ -1,0 +1,60 @@
+// End-of-block cron: every miner deadline window that closed since the parent block is settled.
+// Sectors not proven in their window become faulty (power removed, fault fee); sectors faulty for
+// more than `faultMaxPeriods` proving periods are terminated (termination fee); expired sectors end.
+import type { ChainParams } from '../../consensus/index.js';
+import type { StateDb } from '../stateDb.js';
+import { changePower, penalize } from './accounting.js';
+import { deadlineSectors, getMiner, getSector, minerIds, putMiner, putSector, SectorState, type Miner } from './records.js';
+import { terminateSector } from './txs.js';
+
+/** Longest gap between blocks the cron settles window by window (beyond, faults are certain). */
+const MAX_WINDOWS_PER_BLOCK = 4096;
+
+export interface CronEnv {
+  params: ChainParams;
+  height: number;
+  slot: number;
+  parentSlot: number;
+}
+
+export async function runDeadlineCron(state: StateDb, env: CronEnv): Promise<void> {
+  const params = env.params.miners;
+  const width = Math.floor(params.provingPeriod / params.deadlines);
+  for (const id of await minerIds(state)) {
+    const miner = (await getMiner(state, id))!;
+    if (env.slot < miner.periodStart + width) continue;
+    const first = Math.max(0, Math.floor((env.parentSlot - miner.periodStart) / width));
+    for (let j = first, n = 0; n < MAX_WINDOWS_PER_BLOCK; j++, n++) {
+      const open = miner.periodStart + j * width;
+      const close = open + width;
+      if (close > env.slot) break;
+      if (close <= env.parentSlot) continue;
+      await settleWindow(state, env, id, miner, Math.floor(j / params.deadlines), j % params.deadlines, open);
+    }
+  }
+}
+
+async function settleWindow(state: StateDb, env: CronEnv, id: number, miner: Miner, period: number, deadline: number, open: number): Promise<void> {
+  const params = env.params.miners;
+  let lost = 0n;
+  for (const number of await deadlineSectors(state, id, deadline)) {
+    const sector = (await getSector(state, id, number))!;
+    if (env.slot >= sector.expiration) {
+      await terminateSector({ state, params: env.params, height: env.height }, id, miner, number);
+      continue;
+    }
+    if (sector.state === SectorState.active) {
+      if (sector.provenPeriod >= period + 1 || sector.activation >= open) continue;
+      sector.state = SectorState.faulty;
+      sector.faultyPeriods = 1;
+      lost += BigInt(miner.sectorSize);
+    } else if (sector.state === SectorState.faulty) {
+      sector.faultyPeriods += 1;
+    } else continue;
+    await penalize(state, miner, params.faultFee);
+    await putSector(state, id, number, sector);
+    if (sector.faultyPeriods > params.faultMaxPeriods) await terminateSector({ state, params: env.params, height: env.height }, id, miner, number);
+  }
+  if (lost > 0n) await changePower(state, id, miner, -lost, env.height, params);
+  else await putMiner(state, id, miner);
+}

@@ -1,0 +1,6 @@
+export * from './records.js';
+export * from './accounting.js';
+export * from './beacon.js';
+export * from './equivocation.js';
+export * from './txs.js';
+export * from './cron.js';

@@ -1,0 +1,131 @@
+// Miner, sector and network records in the state, and their keys.
+import { amount, bool, bytes, concatBytes, decode, encode, list, str, struct, uint, uintToBytesBE, type Infer } from '../../primitives/index.js';
+import type { StateDb } from '../stateDb.js';
+
+export const MinerKeyPrefix = { miner: 0x03, sector: 0x04, deadline: 0x05, network: 0x06 } as const;
+
+const powerEntry = struct({ height: uint(), power: amount() });
+export type PowerEntry = Infer<typeof powerEntry>;
+
+export const minerCodec = struct({
+  owner: bytes(20),
+  worker: bytes(20),
+  vrfKey: bytes(32),
+  peerId: str(128),
+  multiaddrs: list(str(256), 16),
+  sectorSize: uint(),
+  /** Free collateral: withdrawable, and what fees are taken from first. */
+  collateral: amount(),
+  /** Initial pledges locked by active sectors. */
+  pledge: amount(),
+  /** Pre-commit deposits awaiting prove-commit. */
+  deposits: amount(),
+  /** Proven power in bytes (active, non-faulty sectors). */
+  power: amount(),
+  /** Power changes over the lookback window, oldest first, for the election. */
+  powerLog: list(powerEntry, 256),
+  periodStart: uint(),
+  nextSector: uint(),
+  ineligibleUntil: uint(),
+});
+export type Miner = Infer<typeof minerCodec>;
+
+export const SectorState = { precommitted: 0, active: 1, faulty: 2, terminated: 3 } as const;
+
+export const sectorCodec = struct({
+  state: uint(3),
+  commD: bytes(32),
+  commR: bytes(32),
+  sealRandHeight: uint(),
+  precommitHeight: uint(),
+  activation: uint(),
+  expiration: uint(),
+  deadline: uint(),
+  /** Proving period index + 1 of the last valid WindowPoSt (0 = none yet). */
+  provenPeriod: uint(),
+  faultyPeriods: uint(),
+  declaredFaulty: bool(),
+  recovering: bool(),
+  deposit: amount(),
+  pledge: amount(),
+  dealIds: list(uint(), 256),
+});
+export type Sector = Infer<typeof sectorCodec>;
+
+const beaconCodec = struct({ slot: uint(), vrfOutput: bytes(32) });
+export type BeaconEntry = Infer<typeof beaconCodec>;
+const idListCodec = list(uint(), 1 << 20);
+
+export const minerKey = (id: number) => concatBytes(new Uint8Array([MinerKeyPrefix.miner]), uintToBytesBE(id, 8));
+export const sectorKey = (id: number, sector: number) => concatBytes(new Uint8Array([MinerKeyPrefix.sector]), uintToBytesBE(id, 8), uintToBytesBE(sector, 8));
+export const deadlineKey = (id: number, deadline: number) => concatBytes(new Uint8Array([MinerKeyPrefix.deadline]), uintToBytesBE(id, 8), uintToBytesBE(deadline, 2));
+const networkKey = (name: string, n?: number) => concatBytes(new Uint8Array([MinerKeyPrefix.network]), new TextEncoder().encode(name), n === undefined ? new Uint8Array(0) : uintToBytesBE(n, 8));
+
+export async function getMiner(state: StateDb, id: number): Promise<Miner | null> {
+  const bytes = await state.get(minerKey(id));
+  return bytes ? decode(minerCodec, bytes, 'miner') : null;
+}
+
+export async function putMiner(state: StateDb, id: number, miner: Miner): Promise<void> {
+  await state.set(minerKey(id), encode(minerCodec, miner));
+}
+
+export async function getSector(state: StateDb, id: number, sector: number): Promise<Sector | null> {
+  const bytes = await state.get(sectorKey(id, sector));
+  return bytes ? decode(sectorCodec, bytes, 'sector') : null;
+}
+
+export async function putSector(state: StateDb, id: number, number: number, sector: Sector): Promise<void> {
+  await state.set(sectorKey(id, number), encode(sectorCodec, sector));
+}
+
+async function getIds(state: StateDb, key: Uint8Array): Promise<number[]> {
+  const bytes = await state.get(key);
+  return bytes ? decode(idListCodec, bytes, 'id list') : [];
+}
+
+async function putIds(state: StateDb, key: Uint8Array, ids: number[]): Promise<void> {
+  await state.set(key, ids.length ? encode(idListCodec, ids) : null);
+}
+
+export const deadlineSectors = (state: StateDb, id: number, deadline: number) => getIds(state, deadlineKey(id, deadline));
+export const putDeadlineSectors = (state: StateDb, id: number, deadline: number, sectors: number[]) => putIds(state, deadlineKey(id, deadline), sectors);
+export const minerIds = (state: StateDb) => getIds(state, networkKey('miners'));
+export const putMinerIds = (state: StateDb, ids: number[]) => putIds(state, networkKey('miners'), ids);
+
+export async function getTotalPowerLog(state: StateDb): Promise<PowerEntry[]> {
+  const bytes = await state.get(networkKey('power'));
+  return bytes ? decode(list(powerEntry, 256), bytes, 'power log') : [];
+}
+
+export async function putTotalPowerLog(state: StateDb, log: PowerEntry[]): Promise<void> {
+  await state.set(networkKey('power'), encode(list(powerEntry, 256), log));
+}
+
+export async function getBeacon(state: StateDb, height: number): Promise<BeaconEntry | null> {
+  const bytes = await state.get(networkKey('beacon', height));
+  return bytes ? decode(beaconCodec, bytes, 'beacon') : null;
+}
+
+export async function putBeacon(state: StateDb, height: number, entry: BeaconEntry | null): Promise<void> {
+  await state.set(networkKey('beacon', height), entry ? encode(beaconCodec, entry) : null);
+}
+
+/** Power at `height` from a log of changes (the last entry at or before it). */
+export function powerAt(log: PowerEntry[], height: number): bigint {
+  let power = 0n;
+  for (const entry of log) {
+    if (entry.height > height) break;
+    power = entry.power;
+  }
+  return power;
+}
+
+/** Appends a change and drops entries no lookback can reach (keeping the one in force at the cutoff). */
+export function logPower(log: PowerEntry[], height: number, power: bigint, keepFrom: number): PowerEntry[] {
+  const next = log.filter((e) => e.height < height);
+  next.push({ height, power });
+  let firstKept = 0;
+  for (let i = 0; i < next.length; i++) if (next[i]!.height <= keepFrom) firstKept = i;
+  return next.slice(firstKept);
+}

@@ -1,0 +1,316 @@
+// Miner tx kinds: create miner, collateral, sector pre-commit / prove-commit (PoRep verified on
+// chain), WindowPoSt, fault and recovery declarations, termination, equivocation evidence.
+import { amount, bytes, bytesEqual, list, str, struct, uint, varBytes } from '../../primitives/index.js';
+import { PROOF_PROFILES, replicaIdOf, verifyPorep, verifyPost } from '../../proofs/index.js';
+import { credit, debit } from '../accounts.js';
+import { TxFailure } from '../errors.js';
+import { defineTxKind, type TxContext } from '../txKinds/registry.js';
+import { BURN_ADDRESS, changePower, currentDeadline, penalize, periodIndex } from './accounting.js';
+import { beaconBefore, derivedRandomness } from './beacon.js';
+import { verifyEquivocation } from './equivocation.js';
+import { deadlineSectors, getBeacon, getMiner, getSector, minerIds, putDeadlineSectors, putMiner, putMinerIds, putSector, SectorState, type Miner } from './records.js';
+
+function fail(code: string, message: string): never {
+  throw new TxFailure(code, message);
+}
+
+async function loadMiner(ctx: TxContext, id: number, who: 'owner' | 'worker' | 'any'): Promise<Miner> {
+  const miner = await getMiner(ctx.state, id);
+  if (!miner) fail('NO_SUCH_MINER', `miner ${id} does not exist`);
+  const isOwner = bytesEqual(ctx.sender, miner.owner);
+  const isWorker = bytesEqual(ctx.sender, miner.worker);
+  if (who === 'owner' && !isOwner) fail('NOT_OWNER', 'only the owner may do this');
+  if (who === 'worker' && !isOwner && !isWorker) fail('NOT_WORKER', 'only the worker or owner may do this');
+  return miner;
+}
+
+const proofParamsOf = (ctx: TxContext) => ({ ...PROOF_PROFILES[ctx.params.miners.proofProfile] });
+const minerRef = { miner: uint() };
+
+export const createMinerKind = defineTxKind({
+  id: 1,
+  name: 'createMiner',
+  payload: struct({ worker: bytes(20), vrfKey: bytes(32), peerId: str(128), multiaddrs: list(str(256), 16) }),
+  maxPayloadBytes: 8192,
+  gas: () => 200_000,
+  async apply(ctx, p) {
+    const ids = await minerIds(ctx.state);
+    const id = ids.length ? ids[ids.length - 1]! + 1 : 1;
+    await putMinerIds(ctx.state, [...ids, id]);
+    await putMiner(ctx.state, id, {
+      owner: ctx.sender,
+      worker: p.worker,
+      vrfKey: p.vrfKey,
+      peerId: p.peerId,
+      multiaddrs: p.multiaddrs,
+      sectorSize: PROOF_PROFILES[ctx.params.miners.proofProfile].sectorSize,
+      collateral: 0n,
+      pledge: 0n,
+      deposits: 0n,
+      power: 0n,
+      powerLog: [],
+      periodStart: ctx.slot + 1,
+      nextSector: 0,
+      ineligibleUntil: 0,
+    });
+  },
+});
+
+export const addCollateralKind = defineTxKind({
+  id: 2,
+  name: 'addCollateral',
+  payload: struct({ ...minerRef, value: amount() }),
+  maxPayloadBytes: 64,
+  gas: () => 30_000,
+  touches: () => [],
+  async apply(ctx, p) {
+    const miner = await loadMiner(ctx, p.miner, 'any');
+    await debit(ctx.state, ctx.sender, p.value, ctx.slot);
+    miner.collateral += p.value;
+    await putMiner(ctx.state, p.miner, miner);
+  },
+});
+
+export const withdrawCollateralKind = defineTxKind({
+  id: 3,
+  name: 'withdrawCollateral',
+  payload: struct({ ...minerRef, value: amount() }),
+  maxPayloadBytes: 64,
+  gas: () => 30_000,
+  async apply(ctx, p) {
+    const miner = await loadMiner(ctx, p.miner, 'owner');
+    // Locked pledge and pre-commit deposits are separate balances: only free collateral leaves.
+    if (p.value > miner.collateral) fail('COLLATERAL_LOCKED', `only ${miner.collateral} atto of collateral is free`);
+    miner.collateral -= p.value;
+    await putMiner(ctx.state, p.miner, miner);
+    await credit(ctx.state, miner.owner, p.value);
+  },
+});
+
+export const preCommitKind = defineTxKind({
+  id: 4,
+  name: 'preCommitSector',
+  payload: struct({ ...minerRef, sector: uint(), commD: bytes(32), commR: bytes(32), sealRandHeight: uint(), expiration: uint(), dealIds: list(uint(), 256) }),
+  maxPayloadBytes: 4096,
+  gas: () => 100_000,
+  async apply(ctx, p) {
+    const params = ctx.params.miners;
+    const miner = await loadMiner(ctx, p.miner, 'worker');
+    if (await getSector(ctx.state, p.miner, p.sector)) fail('SECTOR_EXISTS', `sector ${p.sector} already exists`);
+    if (p.sealRandHeight >= ctx.height || ctx.height - p.sealRandHeight > params.maxSealRandAge) fail('BAD_SEAL_RANDOMNESS', 'seal randomness height out of range');
+    if (p.expiration <= ctx.slot + params.provingPeriod) fail('BAD_EXPIRATION', 'sector must live at least one proving period');
+    if (miner.collateral < params.preCommitDeposit) fail('INSUFFICIENT_COLLATERAL', `pre-commit needs a deposit of ${params.preCommitDeposit} atto`);
+    miner.collateral -= params.preCommitDeposit;
+    miner.deposits += params.preCommitDeposit;
+    miner.nextSector = Math.max(miner.nextSector, p.sector + 1);
+    await putMiner(ctx.state, p.miner, miner);
+    await putSector(ctx.state, p.miner, p.sector, {
+      state: SectorState.precommitted,
+      commD: p.commD,
+      commR: p.commR,
+      sealRandHeight: p.sealRandHeight,
+      precommitHeight: ctx.height,
+      activation: 0,
+      expiration: p.expiration,
+      deadline: p.sector % params.deadlines,
+      provenPeriod: 0,
+      faultyPeriods: 0,
+      declaredFaulty: false,
+      recovering: false,
+      deposit: params.preCommitDeposit,
+      pledge: 0n,
+      dealIds: p.dealIds,
+    });
+  },
+});
+
+/** Seal randomness and the interactive seed of a pre-committed sector, from the state's beacon. */
+export async function sealInputs(ctx: Pick<TxContext, 'state'>, sealRandHeight: number, seedHeight: number): Promise<{ sealRandomness: Uint8Array; seed: Uint8Array } | null> {
+  const sealBeacon = await getBeacon(ctx.state, sealRandHeight);
+  const seedBeacon = await getBeacon(ctx.state, seedHeight);
+  if (!sealBeacon || !seedBeacon) return null;
+  return { sealRandomness: derivedRandomness('seal', sealBeacon.vrfOutput, sealRandHeight), seed: derivedRandomness('porep-seed', seedBeacon.vrfOutput, seedHeight) };
+}
+
+export const proveCommitKind = defineTxKind({
+  id: 5,
+  name: 'proveCommitSector',
+  payload: struct({ ...minerRef, sector: uint(), proof: varBytes(4 * 1024 * 1024) }),
+  maxPayloadBytes: 4 * 1024 * 1024 + 64,
+  gas: (p) => 500_000 + p.proof.length * 4,
+  async apply(ctx, p) {
+    const params = ctx.params.miners;
+    const miner = await loadMiner(ctx, p.miner, 'worker');
+    const sector = await getSector(ctx.state, p.miner, p.sector);
+    if (!sector || sector.state !== SectorState.precommitted) fail('NOT_PRECOMMITTED', `sector ${p.sector} is not pre-committed`);
+    const seedHeight = sector.precommitHeight + params.seedDelay;
+    if (ctx.height <= seedHeight) fail('TOO_EARLY', `prove-commit allowed after height ${seedHeight}`);
+    if (ctx.height > sector.precommitHeight + params.maxProveCommitDelay) fail('TOO_LATE', 'the prove-commit window has passed');
+    const inputs = await sealInputs(ctx, sector.sealRandHeight, seedHeight);
+    if (!inputs) fail('NO_RANDOMNESS', 'seal randomness is no longer in the beacon window');
+    const replicaId = replicaIdOf(p.miner, p.sector, inputs.sealRandomness, sector.commD);
+    const failure = verifyPorep({ params: proofParamsOf(ctx), replicaId, commD: sector.commD, commR: sector.commR, seed: inputs.seed }, p.proof);
+    if (failure) fail(`INVALID_POREP_${failure}`, `proof of replication rejected: ${failure}`);
+    if (miner.collateral + sector.deposit < params.initialPledge) fail('INSUFFICIENT_COLLATERAL', `activation locks an initial pledge of ${params.initialPledge} atto`);
+    // The deposit returns to free collateral; the pledge is locked from it.
+    miner.deposits -= sector.deposit;
+    miner.collateral += sector.deposit - params.initialPledge;
+    miner.pledge += params.initialPledge;
+    sector.state = SectorState.active;
+    sector.activation = ctx.slot;
+    sector.deposit = 0n;
+    sector.pledge = params.initialPledge;
+    sector.provenPeriod = Math.max(0, periodIndex(params, miner, ctx.slot)) + 1;
+    await putSector(ctx.state, p.miner, p.sector, sector);
+    const list = await deadlineSectors(ctx.state, p.miner, sector.deadline);
+    await putDeadlineSectors(ctx.state, p.miner, sector.deadline, [...list, p.sector].sort((a, b) => a - b));
+    await changePower(ctx.state, p.miner, miner, BigInt(miner.sectorSize), ctx.height, params);
+  },
+});
+
+/** Randomness of a miner's deadline: the beacon just before the window opened. */
+export async function windowPostRandomness(state: TxContext['state'], height: number, minerId: number, period: number, deadline: number, open: number): Promise<Uint8Array | null> {
+  const beacon = await beaconBefore(state, height, open);
+  return beacon ? derivedRandomness('window-post', beacon.vrfOutput, minerId, period, deadline) : null;
+}
+
+/** Sectors a WindowPoSt of this deadline must cover, in order: active ones and declared recoveries. */
+export async function provableSectors(state: TxContext['state'], minerId: number, deadline: number): Promise<{ number: number; commR: Uint8Array; faulty: boolean }[]> {
+  const out = [];
+  for (const number of await deadlineSectors(state, minerId, deadline)) {
+    const sector = (await getSector(state, minerId, number))!;
+    if (sector.state === SectorState.active || (sector.state === SectorState.faulty && sector.recovering)) out.push({ number, commR: sector.commR, faulty: sector.state === SectorState.faulty });
+  }
+  return out;
+}
+
+export const submitWindowPostPayload = struct({ ...minerRef, deadline: uint(), proof: varBytes(8 * 1024 * 1024) });
+
+export const submitWindowPostKind = defineTxKind({
+  id: 6,
+  name: 'submitWindowPost',
+  payload: submitWindowPostPayload,
+  maxPayloadBytes: 8 * 1024 * 1024 + 64,
+  gas: (p) => 200_000 + p.proof.length * 2,
+  async apply(ctx, p) {
+    const params = ctx.params.miners;
+    const miner = await loadMiner(ctx, p.miner, 'worker');
+    const now = currentDeadline(params, miner, ctx.slot);
+    if (!now || now.deadline !== p.deadline) fail('DEADLINE_NOT_OPEN', `deadline ${p.deadline} is not open at slot ${ctx.slot}`);
+    const sectors = await provableSectors(ctx.state, p.miner, p.deadline);
+    if (sectors.length === 0) fail('NOTHING_TO_PROVE', 'no sectors in this deadline');
+    const randomness = await windowPostRandomness(ctx.state, ctx.height, p.miner, now.period, now.deadline, now.open);
+    if (!randomness) fail('NO_RANDOMNESS', 'deadline randomness unavailable');
+    const failure = verifyPost(proofParamsOf(ctx), 'window', randomness, sectors.map((s) => ({ sectorNumber: s.number, commR: s.commR })), p.proof);
+    if (failure) fail(`INVALID_POST_${failure}`, `WindowPoSt rejected: ${failure}`);
+    let recovered = 0n;
+    for (const s of sectors) {
+      const sector = (await getSector(ctx.state, p.miner, s.number))!;
+      sector.provenPeriod = now.period + 1;
+      if (sector.state === SectorState.faulty) {
+        sector.state = SectorState.active;
+        sector.faultyPeriods = 0;
+        sector.recovering = false;
+        sector.declaredFaulty = false;
+        recovered += BigInt(miner.sectorSize);
+      }
+      await putSector(ctx.state, p.miner, s.number, sector);
+    }
+    await changePower(ctx.state, p.miner, miner, recovered, ctx.height, params);
+  },
+});
+
+const sectorListPayload = struct({ ...minerRef, sectors: list(uint(), 2349) });
+
+export const declareFaultsKind = defineTxKind({
+  id: 7,
+  name: 'declareFaults',
+  payload: sectorListPayload,
+  maxPayloadBytes: 32 * 1024,
+  gas: (p) => 50_000 + p.sectors.length * 5_000,
+  async apply(ctx, p) {
+    const miner = await loadMiner(ctx, p.miner, 'worker');
+    let lost = 0n;
+    for (const number of p.sectors) {
+      const sector = await getSector(ctx.state, p.miner, number);
+      if (!sector || sector.state !== SectorState.active) fail('NOT_ACTIVE', `sector ${number} is not active`);
+      sector.state = SectorState.faulty;
+      sector.declaredFaulty = true;
+      sector.recovering = false;
+      lost += BigInt(miner.sectorSize);
+      await putSector(ctx.state, p.miner, number, sector);
+    }
+    await changePower(ctx.state, p.miner, miner, -lost, ctx.height, ctx.params.miners);
+  },
+});
+
+export const declareRecoveriesKind = defineTxKind({
+  id: 8,
+  name: 'declareRecoveries',
+  payload: sectorListPayload,
+  maxPayloadBytes: 32 * 1024,
+  gas: (p) => 50_000 + p.sectors.length * 5_000,
+  async apply(ctx, p) {
+    await loadMiner(ctx, p.miner, 'worker');
+    for (const number of p.sectors) {
+      const sector = await getSector(ctx.state, p.miner, number);
+      if (!sector || sector.state !== SectorState.faulty) fail('NOT_FAULTY', `sector ${number} is not faulty`);
+      sector.recovering = true;
+      await putSector(ctx.state, p.miner, number, sector);
+    }
+  },
+});
+
+/** Ends a sector: power removed, termination fee taken, the rest of its pledge freed. */
+export async function terminateSector(ctx: Pick<TxContext, 'state' | 'params' | 'height'>, minerId: number, miner: Miner, number: number): Promise<void> {
+  const params = ctx.params.miners;
+  const sector = (await getSector(ctx.state, minerId, number))!;
+  if (sector.state === SectorState.active) await changePower(ctx.state, minerId, miner, -BigInt(miner.sectorSize), ctx.height, params);
+  const fee = params.terminationFee < sector.pledge ? params.terminationFee : sector.pledge;
+  miner.pledge -= sector.pledge;
+  miner.collateral += sector.pledge - fee;
+  await credit(ctx.state, BURN_ADDRESS, fee);
+  sector.state = SectorState.terminated;
+  sector.pledge = 0n;
+  await putSector(ctx.state, minerId, number, sector);
+  const list = await deadlineSectors(ctx.state, minerId, sector.deadline);
+  await putDeadlineSectors(ctx.state, minerId, sector.deadline, list.filter((n) => n !== number));
+  await putMiner(ctx.state, minerId, miner);
+}
+
+export const terminateSectorsKind = defineTxKind({
+  id: 9,
+  name: 'terminateSectors',
+  payload: sectorListPayload,
+  maxPayloadBytes: 32 * 1024,
+  gas: (p) => 50_000 + p.sectors.length * 10_000,
+  async apply(ctx, p) {
+    const miner = await loadMiner(ctx, p.miner, 'owner');
+    for (const number of p.sectors) {
+      const sector = await getSector(ctx.state, p.miner, number);
+      if (!sector || (sector.state !== SectorState.active && sector.state !== SectorState.faulty)) fail('NOT_LIVE', `sector ${number} is not active or faulty`);
+      await terminateSector(ctx, p.miner, miner, number);
+    }
+  },
+});
+
+export const reportEquivocationKind = defineTxKind({
+  id: 10,
+  name: 'reportEquivocation',
+  payload: struct({ first: varBytes(128 * 1024), second: varBytes(128 * 1024) }),
+  maxPayloadBytes: 256 * 1024 + 64,
+  gas: () => 150_000,
+  async apply(ctx, p) {
+    const params = ctx.params.miners;
+    const evidence = verifyEquivocation(ctx.params.chainId, p.first, p.second);
+    if (typeof evidence === 'string') fail('BAD_EVIDENCE', evidence);
+    const miner = await getMiner(ctx.state, evidence.miner);
+    if (!miner) fail('NO_SUCH_MINER', `miner ${evidence.miner} does not exist`);
+    if (!bytesEqual(evidence.signer, miner.worker)) fail('BAD_EVIDENCE', 'headers are not signed by the miner\'s worker');
+    if (miner.ineligibleUntil >= evidence.slot + params.equivocationIneligibleSlots) fail('ALREADY_SLASHED', 'this equivocation was already punished');
+    await penalize(ctx.state, miner, params.equivocationSlash);
+    miner.ineligibleUntil = evidence.slot + params.equivocationIneligibleSlots;
+    await putMiner(ctx.state, evidence.miner, miner);
+  },
+});
+
