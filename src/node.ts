@@ -16,8 +16,10 @@ import { spendable } from './state/index.js';
 import { systemClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 
-/** The well-known devnet key (Hardhat/Anvil account #0). DEVNET AND TEST NETWORKS ONLY. */
+/** The well-known devnet key (Hardhat/Anvil account #0): funded, owns the genesis miner. DEVNET AND TEST ONLY. */
 export const DEV_PRIVATE_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+/** Worker key of the devnet/test genesis miner (Hardhat/Anvil account #2). DEVNET AND TEST ONLY. */
+export const DEV_WORKER_KEY = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a';
 
 /** VRF key of a genesis miner derived from its public seed. DEVNET AND TEST NETWORKS ONLY. */
 export function devVrfSecret(seed: string): Uint8Array {
@@ -98,7 +100,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
 
   let miner: MinerService | null = null;
   if (options.mine) {
-    const key = options.workerKey ?? (genesis.params.network === 'mainnet' ? undefined : fromHex(DEV_PRIVATE_KEY));
+    const key = options.workerKey ?? (genesis.params.network === 'mainnet' ? undefined : fromHex(DEV_WORKER_KEY));
     const index = key ? genesis.miners.findIndex((m) => bytesEqual(m.worker, addressOf(key))) : -1;
     if (!key || index < 0) {
       log.warn('Mining disabled: no genesis miner uses this node\'s worker key');

@@ -4,7 +4,7 @@ import type { Database } from '../../src/db/index.js';
 import { Mempool } from '../../src/mempool/index.js';
 import { addressOf, bcr, hexKey, sha256 } from '../../src/primitives/index.js';
 import { accountKey, verifyStateProof } from '../../src/state/index.js';
-import { DEV_ADDRESS, DEV_KEY, TEAM_ADDRESS, nextBlock, nowForSlot, openChain, tempDir, transferTx } from '../helpers/chain.js';
+import { DEV_KEY, TEAM_ADDRESS, WORKER_KEY, nextBlock, nowForSlot, openChain, tempDir, transferTx } from '../helpers/chain.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -18,24 +18,25 @@ async function freshChain(): Promise<{ chain: ChainStore; db: Database; path: st
   return { ...opened, path: dir.path };
 }
 
-async function extend(chain: ChainStore, slots: number[], txsAt: Record<number, Uint8Array[]> = {}): Promise<Block[]> {
+/** Adds `count` blocks from slot `from` on (the miner wins about every other slot); txsAt[i] go in block i. */
+async function extend(chain: ChainStore, from: number, count: number, txsAt: Record<number, Uint8Array[]> = {}): Promise<Block[]> {
   const blocks: Block[] = [];
-  for (const slot of slots) {
-    const block = await nextBlock(chain, slot, txsAt[slot] ?? []);
-    await chain.importBlock(block, nowForSlot(chain, slot));
+  for (let i = 0; i < count; i++) {
+    const block = await nextBlock(chain, from, txsAt[i] ?? []);
+    await chain.importBlock(block, nowForSlot(chain, block.header.slot));
     blocks.push(block);
   }
   return blocks;
 }
 
 const other = addressOf(sha256(new Uint8Array([42])));
-const LATER = 10_000; // a "now" slot far enough ahead that no test block is in the future
+const LATER = 100_000; // a "now" slot far enough ahead that no test block is in the future
 
 describe('ChainStore', () => {
   it('imports blocks, indexes txs and receipts, and serves state proofs', async () => {
     const { chain } = await freshChain();
     const tx = transferTx(DEV_KEY, 0, other, bcr(5));
-    const [b1] = await extend(chain, [1], { 1: [tx] });
+    const [b1] = await extend(chain, 1, 1, { 0: [tx] });
     expect(chain.head.header.height).toBe(1);
     const loc = await chain.getTxLocation(sha256(tx));
     expect(loc).toMatchObject({ height: 1, index: 0 });
@@ -50,24 +51,29 @@ describe('ChainStore', () => {
 
   it('rejects bad blocks with a precise code and leaves the store untouched', async () => {
     const { chain } = await freshChain();
-    await extend(chain, [1]);
+    await extend(chain, 1, 1);
     const headBefore = hexKey(chain.head.id);
     const good = await nextBlock(chain, 2, [transferTx(DEV_KEY, 0, other, 1n)]);
+    const otherKey = sha256(new Uint8Array([7]));
     const now = nowForSlot(chain, LATER);
     const { signature: _s, ...unsigned } = good.header;
-    const resign = (changes: Partial<typeof unsigned>, key = DEV_KEY): Block => ({ ...good, header: signHeader(key, chain.params.chainId, { ...unsigned, ...changes }) });
+    const resign = (changes: Partial<typeof unsigned>, key = WORKER_KEY): Block => ({ ...good, header: signHeader(key, chain.params.chainId, { ...unsigned, ...changes }) });
     const cases: [Block, string, number?][] = [
       [resign({ stateRoot: new Uint8Array(32) }), 'BAD_STATE_ROOT'],
       [resign({ receiptsRoot: new Uint8Array(32) }), 'BAD_RECEIPTS_ROOT'],
       [resign({ txRoot: new Uint8Array(32) }), 'BAD_TX_ROOT'],
       [resign({ height: 5 }), 'BAD_HEIGHT'],
-      [resign({ slot: 1, timestamp: nowForSlot(chain, 1) }), 'BAD_SLOT'],
+      [resign({ slot: chain.head.header.slot, timestamp: nowForSlot(chain, chain.head.header.slot) }), 'BAD_SLOT'],
       [resign({ timestamp: good.header.timestamp + 10_000 }), 'BAD_TIMESTAMP'],
-      [resign({}, sha256(new Uint8Array([7]))), 'BAD_SIGNATURE'],
-      [resign({ producer: addressOf(sha256(new Uint8Array([7]))) }, sha256(new Uint8Array([7]))), 'NOT_ELIGIBLE'],
+      [resign({}, otherKey), 'BAD_SIGNATURE'],
+      [resign({ miner: 7 }), 'NOT_ELIGIBLE'],
+      [resign({ vrfOutput: sha256(good.header.vrfOutput) }), 'BAD_ELECTION_PROOF'],
+      [resign({ vrfProof: good.header.vrfProof.map((b, i) => (i === 40 ? b ^ 1 : b)) }), 'BAD_ELECTION_PROOF'],
+      [resign({ slot: good.header.slot + 1, timestamp: nowForSlot(chain, good.header.slot + 1) }), 'BAD_ELECTION_PROOF'],
+      [resign({ winningPost: good.header.winningPost.subarray(1) }), 'BAD_WINNING_POST'],
       [resign({ parentId: new Uint8Array(32).fill(3) }), 'PARENT_UNKNOWN'],
       [{ ...good, txs: [transferTx(DEV_KEY, 0, other, 1n, 1n, 1)] }, 'BAD_TX'],
-      [await nextBlock(chain, 10), 'FUTURE_SLOT', nowForSlot(chain, 2)],
+      [await nextBlock(chain, 10), 'FUTURE_SLOT', nowForSlot(chain, 3)],
     ];
     for (const [block, code, at] of cases) {
       await expect(chain.importBlock(block, at ?? now), code).rejects.toMatchObject({ code });
@@ -76,10 +82,10 @@ describe('ChainStore', () => {
     await chain.importBlock(good, now);
     await expect(chain.importBlock(good, now)).rejects.toMatchObject({ code: 'ALREADY_KNOWN', action: 'IGNORE' });
     // A block that double-spends a nonce is invalid as a whole.
-    const replay = await nextBlock(chain, 3);
+    const replay = await nextBlock(chain, good.header.slot + 1);
     const { signature: _r, ...u3 } = replay.header;
     const replayed = transferTx(DEV_KEY, 0, other, 1n);
-    const withReplay: Block = { header: signHeader(DEV_KEY, chain.params.chainId, { ...u3, txRoot: txRootOf([sha256(replayed)]) }), txs: [replayed] };
+    const withReplay: Block = { header: signHeader(WORKER_KEY, chain.params.chainId, { ...u3, txRoot: txRootOf([sha256(replayed)]) }), txs: [replayed] };
     await expect(chain.importBlock(withReplay, now)).rejects.toMatchObject({ code: 'BAD_TX', message: expect.stringMatching(/NONCE_TOO_LOW/) });
   });
 
@@ -87,7 +93,7 @@ describe('ChainStore', () => {
     const dir = tempDir();
     cleanups.push(dir.cleanup);
     const first = await openChain(dir.path);
-    await extend(first.chain, [1, 2, 3], { 2: [transferTx(DEV_KEY, 0, other, 7n)] });
+    await extend(first.chain, 1, 3, { 1: [transferTx(DEV_KEY, 0, other, 7n)] });
     const head = hexKey(first.chain.head.id);
     await first.db.close();
     const second = await openChain(dir.path);
@@ -99,12 +105,12 @@ describe('ChainStore', () => {
   it('reorganises to a longer branch, restoring balances and reporting dropped txs', async () => {
     const a = await freshChain();
     const b = await freshChain();
-    const [common] = await extend(a.chain, [1]);
-    await b.chain.importBlock(common!, nowForSlot(b.chain, 1));
+    const [common] = await extend(a.chain, 1, 1);
+    await b.chain.importBlock(common!, nowForSlot(b.chain, common!.header.slot));
     const txA = transferTx(DEV_KEY, 0, other, bcr(1));
     const txB = transferTx(DEV_KEY, 0, TEAM_ADDRESS, bcr(2));
-    await extend(a.chain, [2, 3], { 2: [txA] });
-    const branch = await extend(b.chain, [4, 5, 6], { 4: [txB] });
+    await extend(a.chain, 2, 2, { 0: [txA] });
+    const branch = await extend(b.chain, 40, 3, { 0: [txB] });
     const mempool = new Mempool({
       params: a.chain.params,
       accountState: async (address) => {
@@ -133,8 +139,8 @@ describe('ChainStore', () => {
     const a = await freshChain();
     const b = await freshChain();
     const txA = transferTx(DEV_KEY, 0, other, bcr(1));
-    await extend(a.chain, [1], { 1: [txA] });
-    const branch = await extend(b.chain, [2, 3]);
+    await extend(a.chain, 1, 1, { 0: [txA] });
+    const branch = await extend(b.chain, 40, 2);
     const mempool = new Mempool({
       params: a.chain.params,
       accountState: async (address) => {
@@ -152,8 +158,8 @@ describe('ChainStore', () => {
     const a = await freshChain();
     const b = await freshChain();
     const finality = a.chain.params.finality;
-    await extend(a.chain, Array.from({ length: finality + 2 }, (_, i) => i + 1));
-    const branch = await extend(b.chain, Array.from({ length: finality + 3 }, (_, i) => 100 + i));
+    await extend(a.chain, 1, finality + 2);
+    const branch = await extend(b.chain, 200, finality + 3);
     expect(a.chain.finalizedHeight).toBe(2);
     let refused = 0;
     for (const block of branch) {
@@ -167,6 +173,6 @@ describe('ChainStore', () => {
     }
     expect(refused).toBeGreaterThan(0);
     expect(a.chain.head.header.height).toBe(finality + 2);
-    expect(a.chain.head.header.producer).toEqual(DEV_ADDRESS);
+    expect(a.chain.head.header.miner).toBe(1);
   });
 });

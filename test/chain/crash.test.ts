@@ -40,7 +40,7 @@ beforeAll(async () => {
   for (let slot = 1; slot <= BLOCKS; slot++) {
     const txs = [0, 1, 2].map((i) => transferTx(DEV_KEY, nonce++, addressOf(sha256(new Uint8Array([slot & 0xff, slot >> 8, i]))), BigInt(slot * 10 + i)));
     const block = await nextBlock(chain, slot, txs);
-    await chain.importBlock(block, nowForSlot(chain, slot));
+    await chain.importBlock(block, nowForSlot(chain, block.header.slot));
     referenceIds.push(hexKey(blockId(block.header)));
     const bytes = encodeBlock(block);
     const length = Buffer.alloc(4);

@@ -28,7 +28,8 @@ describe('bcr CLI', () => {
     const { code, stdout } = await runCli(['genesis', 'inspect', '--network', 'devnet', '--json']);
     expect(code).toBe(0);
     const info = JSON.parse(stdout);
-    expect(info.allocations.map((a: { label: string }) => a.label)).toEqual(['foundation', 'team', 'tech']);
+    expect(info.allocations.map((a: { label: string }) => a.label)).toEqual(['foundation', 'team', 'tech', 'tech']);
+    expect(info.miners).toEqual([expect.objectContaining({ id: 1, sectors: 4 })]);
     expect(info.allocations[0].governed).toBe(true);
   });
 

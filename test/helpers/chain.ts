@@ -1,19 +1,24 @@
-// Test fixtures: a chain on a temp LevelDB with the test genesis and the dev key as producer.
+// Test fixtures: a chain on a temp LevelDB with the test genesis; blocks made by its genesis miner
+// (the dev key as worker), with real VRF tickets and WinningPoSts from sectors sealed in memory.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChainStore, parseGenesis, readGenesisJson, type Block, type Genesis } from '../../src/chain/index.js';
+import { ChainStore, claimSlot, genesisSealRandomness, parseGenesis, readGenesisJson, zeroCommD, type Block, type Genesis } from '../../src/chain/index.js';
 import { slotStart } from '../../src/consensus/index.js';
 import { Database } from '../../src/db/index.js';
-import { addressOf, fromHex, parseAddress } from '../../src/primitives/index.js';
-import { signTx, transferPayload, verifyTx, type VerifiedTx } from '../../src/state/index.js';
-import { encode } from '../../src/primitives/index.js';
+import { DEV_WORKER_KEY, devVrfSecret } from '../../src/node.js';
+import { addressOf, encode, fromHex, parseAddress } from '../../src/primitives/index.js';
+import { PROOF_PROFILES, TreeReader, bufferSource, buildTreeCache, provePost, replicaIdOf, sealInMemory, type ProvableSector } from '../../src/proofs/index.js';
+import { SectorState, currentDeadline, getMiner, getSector, provableSectors, signTx, submitWindowPostKind, transferPayload, verifyTx, windowPostRandomness, type VerifiedTx } from '../../src/state/index.js';
+import { submitWindowPostPayload } from '../../src/state/miners/txs.js';
 import { silentLogger } from '../../src/util/logger.js';
 
 export const DEV_KEY = fromHex('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80');
 export const DEV_ADDRESS = addressOf(DEV_KEY);
+export const WORKER_KEY = fromHex(DEV_WORKER_KEY);
 export const TEAM_ADDRESS = parseAddress('0x70997970C51812dc3A010C7d01b50e0d17dc79C8');
 export const GENESIS_TIME = 1_700_000_000_000;
+export const TEST_PROOFS = PROOF_PROFILES.test;
 
 export function testGenesis(): Genesis {
   return parseGenesis(readGenesisJson('test'), GENESIS_TIME);
@@ -34,18 +39,62 @@ export function transferTx(key: Uint8Array, nonce: number, to: Uint8Array, value
   return signTx(key, { chainId, nonce, gasLimit: 21_000, gasPrice, kind: 0, payload: encode(transferPayload, { to, value }) });
 }
 
-/** Builds (does not import) the next block at `slot` on the chain's head. */
-export async function nextBlock(chain: ChainStore, slot: number, txs: Uint8Array[] = []): Promise<Block> {
-  const candidates: VerifiedTx[] = txs.map((t) => verifyTx(t, chain.params));
-  const { block, rejected } = await chain.buildBlock({
-    producerKey: DEV_KEY,
-    producer: DEV_ADDRESS,
-    slot,
-    timestamp: slotStart(chain.params, slot),
-    candidates,
-  });
-  if (rejected.length) throw new Error(`rejected txs: ${rejected.map((r) => r.error.code).join(',')}`);
-  return block;
+let genesisSectors: Promise<Map<number, ProvableSector>> | null = null;
+
+/** The test genesis miner's sectors, regenerated from its seed (as its node would). */
+export function genesisMinerSectors(genesis = testGenesis()): Promise<Map<number, ProvableSector>> {
+  genesisSectors ??= (async () => {
+    const miner = genesis.miners[0]!;
+    const out = new Map<number, ProvableSector>();
+    for (const [n] of miner.sectors.entries()) {
+      const sealed = sealInMemory(TEST_PROOFS, replicaIdOf(1, n, genesisSealRandomness(miner.seed, n), zeroCommD(TEST_PROOFS.sectorSize)), new Uint8Array(TEST_PROOFS.sectorSize));
+      const source = bufferSource(sealed.replica);
+      out.set(n, { sectorNumber: n, commC: sealed.commC, commRLast: sealed.commRLast, replica: new TreeReader(source, await buildTreeCache(source, 3)) });
+    }
+    return out;
+  })();
+  return genesisSectors;
+}
+
+/** A WindowPoSt tx for the miner's open deadline at `slot`, if one is due and not yet proven. */
+export async function dueWindowPost(chain: ChainStore, slot: number, provable: Map<number, ProvableSector>): Promise<Uint8Array | null> {
+  const state = chain.headState();
+  const miner = (await getMiner(state, 1))!;
+  const window = currentDeadline(chain.params.miners, miner, slot);
+  if (!window) return null;
+  const due = [];
+  for (const s of await provableSectors(state, 1, window.deadline)) {
+    const sector = (await getSector(state, 1, s.number))!;
+    if (sector.provenPeriod < window.period + 1 || sector.state === SectorState.faulty) due.push(s);
+  }
+  if (due.length === 0) return null;
+  const all = await provableSectors(state, 1, window.deadline);
+  const randomness = (await windowPostRandomness(state, chain.head.header.height + 1, 1, window.period, window.deadline, window.open))!;
+  const proof = await provePost(TEST_PROOFS, 'window', randomness, all.map((s) => provable.get(s.number)!));
+  const payload = encode(submitWindowPostPayload, { miner: 1, deadline: window.deadline, proof });
+  const nonce = (await chain.getAccount(addressOf(WORKER_KEY))).nonce;
+  return signTx(WORKER_KEY, { chainId: chain.params.chainId, nonce, gasLimit: 400_000 + proof.length * 2, gasPrice: 1n, kind: submitWindowPostKind.id, payload });
+}
+
+/**
+ * Builds (does not import) the next block on the head, in the first slot >= minSlot the miner wins,
+ * adding the miner's WindowPoSt when one is due (as its node would).
+ */
+export async function nextBlock(chain: ChainStore, minSlot: number, txs: Uint8Array[] = [], options: { windowPost?: boolean } = {}): Promise<Block> {
+  const provable = await genesisMinerSectors(chain.genesis);
+  const vrfSecret = devVrfSecret(chain.genesis.miners[0]!.seed);
+  const first = Math.max(minSlot, chain.head.header.slot + 1);
+  for (let slot = first; ; slot++) {
+    if (slot > first + 200) throw new Error(`the test miner won no slot in ${first}..${slot}: has it lost its power?`);
+    const ticket = await claimSlot(chain.headState(), chain.params, 1, vrfSecret, chain.head.header.height, slot);
+    if (!ticket) continue;
+    const post = options.windowPost === false ? null : await dueWindowPost(chain, slot, provable);
+    const candidates: VerifiedTx[] = [...txs, ...(post ? [post] : [])].map((t) => verifyTx(t, chain.params));
+    const winningPost = await provePost(TEST_PROOFS, 'winning', ticket.postRandomness, ticket.sectors.map((s) => provable.get(s.sectorNumber)!));
+    const { block, rejected } = await chain.buildBlock({ workerKey: WORKER_KEY, minerId: 1, slot, timestamp: slotStart(chain.params, slot), ticket, winningPost, candidates });
+    if (rejected.length) throw new Error(`rejected txs: ${rejected.map((r) => r.error.code).join(',')}`);
+    return block;
+  }
 }
 
 export function nowForSlot(chain: ChainStore, slot: number): number {
