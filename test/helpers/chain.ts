@@ -3,13 +3,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChainStore, claimSlot, genesisSealRandomness, parseGenesis, readGenesisJson, zeroCommD, type Block, type Genesis } from '../../src/chain/index.js';
+import { ChainStore, claimSlot, encodeHeader, genesisSealRandomness, parseGenesis, readGenesisJson, zeroCommD, type Block, type Genesis } from '../../src/chain/index.js';
 import { slotStart } from '../../src/consensus/index.js';
 import { Database } from '../../src/db/index.js';
 import { DEV_WORKER_KEY, devVrfSecret } from '../../src/node.js';
-import { addressOf, encode, fromHex, parseAddress } from '../../src/primitives/index.js';
+import { addressOf, bytesEqual, encode, fromHex, parseAddress, type Field } from '../../src/primitives/index.js';
 import { PROOF_PROFILES, TreeReader, bufferSource, buildTreeCache, provePost, replicaIdOf, sealInMemory, type ProvableSector } from '../../src/proofs/index.js';
-import { SectorState, currentDeadline, getMiner, getSector, provableSectors, signTx, submitWindowPostKind, transferPayload, verifyTx, windowPostRandomness, type VerifiedTx } from '../../src/state/index.js';
+import { currentDeadline, getMiner, getSector, provableSectors, signTx, submitWindowPostKind, transferPayload, verifyTx, windowPostRandomness, type VerifiedTx } from '../../src/state/index.js';
 import { submitWindowPostPayload } from '../../src/state/miners/txs.js';
 import { silentLogger } from '../../src/util/logger.js';
 
@@ -39,6 +39,12 @@ export function transferTx(key: Uint8Array, nonce: number, to: Uint8Array, value
   return signTx(key, { chainId, nonce, gasLimit: 21_000, gasPrice, kind: 0, payload: encode(transferPayload, { to, value }) });
 }
 
+/** Signs a tx of any kind. */
+export function kindTx<P>(key: Uint8Array, nonce: number, kind: { id: number; gas(p: unknown): number; decodePayload(b: Uint8Array): unknown }, codec: Field<P>, payload: P, chainId = 3012): Uint8Array {
+  const bytes = encode(codec, payload);
+  return signTx(key, { chainId, nonce, gasLimit: kind.gas(kind.decodePayload(bytes)), gasPrice: 1n, kind: kind.id, payload: bytes });
+}
+
 let genesisSectors: Promise<Map<number, ProvableSector>> | null = null;
 
 /** The test genesis miner's sectors, regenerated from its seed (as its node would). */
@@ -57,22 +63,19 @@ export function genesisMinerSectors(genesis = testGenesis()): Promise<Map<number
 }
 
 /** A WindowPoSt tx for the miner's open deadline at `slot`, if one is due and not yet proven. */
-export async function dueWindowPost(chain: ChainStore, slot: number, provable: Map<number, ProvableSector>): Promise<Uint8Array | null> {
+export async function dueWindowPost(chain: ChainStore, slot: number, provable: Map<number, ProvableSector>, skip: ReadonlySet<number> = new Set(), pendingWorkerTxs = 0): Promise<Uint8Array | null> {
   const state = chain.headState();
   const miner = (await getMiner(state, 1))!;
   const window = currentDeadline(chain.params.miners, miner, slot);
-  if (!window) return null;
-  const due = [];
-  for (const s of await provableSectors(state, 1, window.deadline)) {
-    const sector = (await getSector(state, 1, s.number))!;
-    if (sector.provenPeriod < window.period + 1 || sector.state === SectorState.faulty) due.push(s);
-  }
-  if (due.length === 0) return null;
+  if (!window || skip.has(window.deadline)) return null;
   const all = await provableSectors(state, 1, window.deadline);
+  let due = false;
+  for (const s of all) if ((await getSector(state, 1, s.number))!.provenPeriod < window.period + 1) due = true;
+  if (!due) return null;
   const randomness = (await windowPostRandomness(state, chain.head.header.height + 1, 1, window.period, window.deadline, window.open))!;
   const proof = await provePost(TEST_PROOFS, 'window', randomness, all.map((s) => provable.get(s.number)!));
   const payload = encode(submitWindowPostPayload, { miner: 1, deadline: window.deadline, proof });
-  const nonce = (await chain.getAccount(addressOf(WORKER_KEY))).nonce;
+  const nonce = (await chain.getAccount(addressOf(WORKER_KEY))).nonce + pendingWorkerTxs;
   return signTx(WORKER_KEY, { chainId: chain.params.chainId, nonce, gasLimit: 400_000 + proof.length * 2, gasPrice: 1n, kind: submitWindowPostKind.id, payload });
 }
 
@@ -80,15 +83,17 @@ export async function dueWindowPost(chain: ChainStore, slot: number, provable: M
  * Builds (does not import) the next block on the head, in the first slot >= minSlot the miner wins,
  * adding the miner's WindowPoSt when one is due (as its node would).
  */
-export async function nextBlock(chain: ChainStore, minSlot: number, txs: Uint8Array[] = [], options: { windowPost?: boolean } = {}): Promise<Block> {
-  const provable = await genesisMinerSectors(chain.genesis);
+export async function nextBlock(chain: ChainStore, minSlot: number, txs: Uint8Array[] = [], options: { windowPost?: boolean; skipDeadlines?: ReadonlySet<number>; sectors?: Map<number, ProvableSector> } = {}): Promise<Block> {
+  const provable = options.sectors ?? (await genesisMinerSectors(chain.genesis));
+  const worker = addressOf(WORKER_KEY);
+  const pendingWorkerTxs = txs.filter((t) => bytesEqual(verifyTx(t, chain.params).sender, worker)).length;
   const vrfSecret = devVrfSecret(chain.genesis.miners[0]!.seed);
   const first = Math.max(minSlot, chain.head.header.slot + 1);
   for (let slot = first; ; slot++) {
     if (slot > first + 200) throw new Error(`the test miner won no slot in ${first}..${slot}: has it lost its power?`);
     const ticket = await claimSlot(chain.headState(), chain.params, 1, vrfSecret, chain.head.header.height, slot);
     if (!ticket) continue;
-    const post = options.windowPost === false ? null : await dueWindowPost(chain, slot, provable);
+    const post = options.windowPost === false ? null : await dueWindowPost(chain, slot, provable, options.skipDeadlines, pendingWorkerTxs);
     const candidates: VerifiedTx[] = [...txs, ...(post ? [post] : [])].map((t) => verifyTx(t, chain.params));
     const winningPost = await provePost(TEST_PROOFS, 'winning', ticket.postRandomness, ticket.sectors.map((s) => provable.get(s.sectorNumber)!));
     const { block, rejected } = await chain.buildBlock({ workerKey: WORKER_KEY, minerId: 1, slot, timestamp: slotStart(chain.params, slot), ticket, winningPost, candidates });
@@ -99,4 +104,8 @@ export async function nextBlock(chain: ChainStore, minSlot: number, txs: Uint8Ar
 
 export function nowForSlot(chain: ChainStore, slot: number): number {
   return slotStart(chain.params, slot);
+}
+
+export function encodeHeaderBytes(block: Block): Uint8Array {
+  return encodeHeader(block.header);
 }

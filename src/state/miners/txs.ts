@@ -26,11 +26,16 @@ async function loadMiner(ctx: TxContext, id: number, who: 'owner' | 'worker' | '
 
 const proofParamsOf = (ctx: TxContext) => ({ ...PROOF_PROFILES[ctx.params.miners.proofProfile] });
 const minerRef = { miner: uint() };
+export const createMinerPayload = struct({ worker: bytes(20), vrfKey: bytes(32), peerId: str(128), multiaddrs: list(str(256), 16) });
+export const collateralPayload = struct({ ...minerRef, value: amount() });
+export const preCommitPayload = struct({ ...minerRef, sector: uint(), commD: bytes(32), commR: bytes(32), sealRandHeight: uint(), expiration: uint(), dealIds: list(uint(), 256) });
+export const proveCommitPayload = struct({ ...minerRef, sector: uint(), proof: varBytes(4 * 1024 * 1024) });
+export const equivocationPayload = struct({ first: varBytes(128 * 1024), second: varBytes(128 * 1024) });
 
 export const createMinerKind = defineTxKind({
   id: 1,
   name: 'createMiner',
-  payload: struct({ worker: bytes(20), vrfKey: bytes(32), peerId: str(128), multiaddrs: list(str(256), 16) }),
+  payload: createMinerPayload,
   maxPayloadBytes: 8192,
   gas: () => 200_000,
   async apply(ctx, p) {
@@ -59,7 +64,7 @@ export const createMinerKind = defineTxKind({
 export const addCollateralKind = defineTxKind({
   id: 2,
   name: 'addCollateral',
-  payload: struct({ ...minerRef, value: amount() }),
+  payload: collateralPayload,
   maxPayloadBytes: 64,
   gas: () => 30_000,
   touches: () => [],
@@ -74,7 +79,7 @@ export const addCollateralKind = defineTxKind({
 export const withdrawCollateralKind = defineTxKind({
   id: 3,
   name: 'withdrawCollateral',
-  payload: struct({ ...minerRef, value: amount() }),
+  payload: collateralPayload,
   maxPayloadBytes: 64,
   gas: () => 30_000,
   async apply(ctx, p) {
@@ -90,7 +95,7 @@ export const withdrawCollateralKind = defineTxKind({
 export const preCommitKind = defineTxKind({
   id: 4,
   name: 'preCommitSector',
-  payload: struct({ ...minerRef, sector: uint(), commD: bytes(32), commR: bytes(32), sealRandHeight: uint(), expiration: uint(), dealIds: list(uint(), 256) }),
+  payload: preCommitPayload,
   maxPayloadBytes: 4096,
   gas: () => 100_000,
   async apply(ctx, p) {
@@ -135,7 +140,7 @@ export async function sealInputs(ctx: Pick<TxContext, 'state'>, sealRandHeight: 
 export const proveCommitKind = defineTxKind({
   id: 5,
   name: 'proveCommitSector',
-  payload: struct({ ...minerRef, sector: uint(), proof: varBytes(4 * 1024 * 1024) }),
+  payload: proveCommitPayload,
   maxPayloadBytes: 4 * 1024 * 1024 + 64,
   gas: (p) => 500_000 + p.proof.length * 4,
   async apply(ctx, p) {
@@ -220,7 +225,7 @@ export const submitWindowPostKind = defineTxKind({
   },
 });
 
-const sectorListPayload = struct({ ...minerRef, sectors: list(uint(), 2349) });
+export const sectorListPayload = struct({ ...minerRef, sectors: list(uint(), 2349) });
 
 export const declareFaultsKind = defineTxKind({
   id: 7,
@@ -297,7 +302,7 @@ export const terminateSectorsKind = defineTxKind({
 export const reportEquivocationKind = defineTxKind({
   id: 10,
   name: 'reportEquivocation',
-  payload: struct({ first: varBytes(128 * 1024), second: varBytes(128 * 1024) }),
+  payload: equivocationPayload,
   maxPayloadBytes: 256 * 1024 + 64,
   gas: () => 150_000,
   async apply(ctx, p) {

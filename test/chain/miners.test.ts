@@ -1,0 +1,175 @@
+// Miner and sector lifecycle on a real chain (temp LevelDB, test genesis, real proofs).
+import { afterEach, describe, expect, it } from 'vitest';
+import { claimSlot, zeroCommD, type Block, type ChainStore } from '../../src/chain/index.js';
+import { devVrfSecret } from '../../src/node.js';
+import { mintedAtSlot } from '../../src/consensus/index.js';
+import type { Database } from '../../src/db/index.js';
+import { addressOf, bcr, decode, encode } from '../../src/primitives/index.js';
+import { TreeReader, bufferSource, buildTreeCache, provePorep, replicaIdOf, sealInMemory } from '../../src/proofs/index.js';
+import {
+  BURN_ADDRESS,
+  SectorState,
+  addCollateralKind,
+  collateralPayload,
+  declareRecoveriesKind,
+  decodeAccount,
+  equivocationPayload,
+  getMiner,
+  getSector,
+  minerIds,
+  preCommitKind,
+  preCommitPayload,
+  proveCommitKind,
+  proveCommitPayload,
+  reportEquivocationKind,
+  sealInputs,
+  sectorListPayload,
+  submitWindowPostKind,
+  submitWindowPostPayload,
+  minerCodec,
+} from '../../src/state/index.js';
+import { DEV_KEY, TEST_PROOFS, WORKER_KEY, encodeHeaderBytes, kindTx, nextBlock, nowForSlot, openChain, tempDir } from '../helpers/chain.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function freshChain(): Promise<{ chain: ChainStore; db: Database }> {
+  const dir = tempDir();
+  const opened = await openChain(dir.path);
+  cleanups.push(dir.cleanup, () => opened.db.close());
+  return opened;
+}
+
+async function add(chain: ChainStore, txs: Uint8Array[] = [], options: Parameters<typeof nextBlock>[3] = {}): Promise<Block> {
+  const block = await nextBlock(chain, chain.head.header.slot + 1, txs, options);
+  await chain.importBlock(block, nowForSlot(chain, block.header.slot));
+  return block;
+}
+
+async function receiptOf(chain: ChainStore, block: Block, index = 0) {
+  const { blockId } = await import('../../src/chain/index.js');
+  return (await chain.getReceipts(blockId(block.header)))![index]!;
+}
+
+const miner = async (chain: ChainStore) => (await getMiner(chain.headState(), 1))!;
+const nonceOf = async (chain: ChainStore, key: Uint8Array) => (await chain.getAccount(addressOf(key))).nonce;
+
+describe('miners and sectors', () => {
+  it('a miner that stops proving loses power and pays fault fees, recovers on a valid proof, and is terminated past the limit', async () => {
+    const { chain } = await freshChain();
+    const params = chain.params.miners;
+    await add(chain, [kindTx(DEV_KEY, 0, addCollateralKind, collateralPayload, { miner: 1, value: bcr(10) })]);
+    const full = (await miner(chain)).power;
+    expect(full).toBe(4n * BigInt(TEST_PROOFS.sectorSize));
+    const skip = new Set([0]); // sector 0 lives in deadline 0
+    // Run until deadline 0 of period 1 has closed unproven.
+    const firstClose = 1 + params.provingPeriod + params.provingPeriod / params.deadlines;
+    while (chain.head.header.slot < firstClose) await add(chain, [], { skipDeadlines: skip });
+    let sector0 = (await getSector(chain.headState(), 1, 0))!;
+    expect(sector0.state).toBe(SectorState.faulty);
+    let m = await miner(chain);
+    expect(m.power).toBe(full - BigInt(TEST_PROOFS.sectorSize));
+    expect(m.collateral).toBe(bcr(10) - params.faultFee);
+    expect((await chain.getAccount(BURN_ADDRESS)).balance).toBe(params.faultFee);
+
+    // Declare the recovery; the next WindowPoSt of deadline 0 covers the sector again.
+    await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), declareRecoveriesKind, sectorListPayload, { miner: 1, sectors: [0] })]);
+    const period = Math.floor((chain.head.header.slot - 1) / params.provingPeriod);
+    while ((await getSector(chain.headState(), 1, 0))!.state !== SectorState.active) {
+      expect(chain.head.header.slot).toBeLessThan(1 + (period + 3) * params.provingPeriod);
+      await add(chain);
+    }
+    expect((await miner(chain)).power).toBe(full);
+
+    // Now stop proving it for good: it is terminated after faultMaxPeriods faulty periods.
+    while ((await getSector(chain.headState(), 1, 0))!.state !== SectorState.terminated) {
+      expect(chain.head.header.slot).toBeLessThan(1 + (period + 10) * params.provingPeriod);
+      await add(chain, [], { skipDeadlines: skip });
+    }
+    sector0 = (await getSector(chain.headState(), 1, 0))!;
+    expect(sector0.faultyPeriods).toBe(params.faultMaxPeriods + 1);
+    m = await miner(chain);
+    expect(m.power).toBe(full - BigInt(TEST_PROOFS.sectorSize));
+    expect(m.collateral).toBe(bcr(10) - BigInt(params.faultMaxPeriods + 2) * params.faultFee);
+  }, 120_000);
+
+  it('pre-commits and prove-commits a new sector with a real PoRep, and rejects a bad one with a reason', async () => {
+    const { chain } = await freshChain();
+    const params = chain.params.miners;
+    await add(chain, [kindTx(DEV_KEY, 0, addCollateralKind, collateralPayload, { miner: 1, value: bcr(20) })]);
+    await add(chain);
+    const sealRandHeight = chain.head.header.height - 1;
+    const commD = zeroCommD(TEST_PROOFS.sectorSize);
+    const { sealRandomness } = (await sealInputs({ state: chain.headState() }, sealRandHeight, sealRandHeight))!;
+    const replicaId = replicaIdOf(1, 10, sealRandomness, commD);
+    const data = new Uint8Array(TEST_PROOFS.sectorSize);
+    const sealed = sealInMemory(TEST_PROOFS, replicaId, data);
+    const precommit = { miner: 1, sector: 10, commD, commR: sealed.commR, sealRandHeight, expiration: 1_000_000, dealIds: [] };
+    const pre = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), preCommitKind, preCommitPayload, precommit)]);
+    expect(await receiptOf(chain, pre)).toMatchObject({ status: 0 });
+    expect((await miner(chain)).deposits).toBe(params.preCommitDeposit);
+    // A bogus proof is refused with its reason; the sector stays pre-committed.
+    for (let i = 0; i < params.seedDelay; i++) await add(chain);
+    const bad = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), proveCommitKind, proveCommitPayload, { miner: 1, sector: 10, proof: new Uint8Array(100) })]);
+    expect(await receiptOf(chain, bad)).toMatchObject({ status: 1, error: 'INVALID_POREP_MALFORMED' });
+    const precommitHeight = (await getSector(chain.headState(), 1, 10))!.precommitHeight;
+    const { seed } = (await sealInputs({ state: chain.headState() }, sealRandHeight, precommitHeight + params.seedDelay))!;
+    const reader = async (bytes: Uint8Array) => new TreeReader(bufferSource(bytes), await buildTreeCache(bufferSource(bytes), 3));
+    const proof = await provePorep({ params: TEST_PROOFS, replicaId, commC: sealed.commC, commRLast: sealed.commRLast, data: await reader(data), replica: await reader(sealed.replica), columns: await reader(sealed.columns), layers: sealed.layers.map((l) => bufferSource(l)) }, seed);
+    const powerBefore = (await miner(chain)).power;
+    const good = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), proveCommitKind, proveCommitPayload, { miner: 1, sector: 10, proof })]);
+    expect(await receiptOf(chain, good)).toMatchObject({ status: 0 });
+    const m = await miner(chain);
+    expect(m.power).toBe(powerBefore + BigInt(TEST_PROOFS.sectorSize));
+    expect(m.pledge).toBe(params.initialPledge);
+    expect(m.deposits).toBe(0n);
+    expect(m.collateral).toBe(bcr(20) - params.initialPledge);
+    expect((await getSector(chain.headState(), 1, 10))!.state).toBe(SectorState.active);
+  }, 60_000);
+
+  it('rejects an invalid WindowPoSt with a reason', async () => {
+    const { chain } = await freshChain();
+    const params = chain.params.miners;
+    // Move into period 1 where deadline proofs are due, without the helper's own proof.
+    while (chain.head.header.slot < 1 + params.provingPeriod) await add(chain);
+    const block = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), submitWindowPostKind, submitWindowPostPayload, { miner: 1, deadline: 0, proof: new Uint8Array([0x90]) })], { windowPost: false });
+    const receipt = await receiptOf(chain, block);
+    expect(receipt.status).toBe(1);
+    expect(receipt.error).toMatch(/^(INVALID_POST_WRONG_SECTOR_COUNT|DEADLINE_NOT_OPEN)$/);
+  }, 60_000);
+
+  it('equivocation evidence slashes the miner and makes it ineligible', async () => {
+    const { chain } = await freshChain();
+    const params = chain.params.miners;
+    await add(chain, [kindTx(DEV_KEY, 0, addCollateralKind, collateralPayload, { miner: 1, value: bcr(50) })]);
+    // Two different blocks for the same slot by the same miner.
+    const a = await nextBlock(chain, chain.head.header.slot + 1, []);
+    const b = await nextBlock(chain, a.header.slot, [kindTx(DEV_KEY, 1, addCollateralKind, collateralPayload, { miner: 1, value: 1n })]);
+    expect(b.header.slot).toBe(a.header.slot);
+    await chain.importBlock(a, nowForSlot(chain, a.header.slot));
+    const evidence = { first: encodeHeaderBytes(a), second: encodeHeaderBytes(b) };
+    await add(chain, [kindTx(DEV_KEY, 1, reportEquivocationKind, equivocationPayload, evidence)]);
+    const m = await miner(chain);
+    expect(m.collateral).toBe(0n); // slash (100 BCR) above the 50 BCR of collateral
+    expect(m.ineligibleUntil).toBe(a.header.slot + params.equivocationIneligibleSlots);
+    const vrf = devVrfSecret(chain.genesis.miners[0]!.seed);
+    for (let slot = chain.head.header.slot + 1; slot < chain.head.header.slot + 40; slot++) {
+      expect(await claimSlot(chain.headState(), chain.params, 1, vrf, chain.head.header.height, slot)).toBeNull();
+    }
+  }, 60_000);
+
+  it('issuance on chain equals M(head slot), and supply is conserved', async () => {
+    const { chain, db } = await freshChain();
+    for (let i = 0; i < 30; i++) await add(chain, i === 3 ? [kindTx(DEV_KEY, 0, addCollateralKind, collateralPayload, { miner: 1, value: bcr(5) })] : []);
+    let accounts = 0n;
+    for await (const [key, value] of db.entries(0x10)) if (key[1] === 0x01) accounts += decodeAccount(value).balance;
+    let locked = 0n;
+    for (const id of await minerIds(chain.headState())) {
+      const m = decode(minerCodec, encode(minerCodec, (await getMiner(chain.headState(), id))!));
+      locked += m.collateral + m.pledge + m.deposits;
+    }
+    expect(accounts + locked).toBe(bcr(55_000_000) + mintedAtSlot(chain.head.header.slot, chain.params));
+  }, 60_000);
+});
