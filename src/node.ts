@@ -10,6 +10,7 @@ import { SectorStore } from './miner/sectorStore.js';
 import { PROOF_PROFILES } from './proofs/index.js';
 import { BcrError, addressOf, bytesEqual, concatBytes, errorMessage, fromHex, hexKey, sha256, toChecksumAddress, utf8 } from './primitives/index.js';
 import { bcrMethods } from './rpc/bcrMethods.js';
+import { minerMethods } from './rpc/minerMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
 import { spendable } from './state/index.js';
@@ -92,12 +93,6 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     );
   });
 
-  const dispatcher = new RpcDispatcher();
-  dispatcher.register(bcrMethods({ chain, mempool }));
-  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort }, log.child({ component: 'rpc' }));
-  const { url: rpcUrl } = await rpc.start();
-  log.info({ url: rpcUrl }, 'JSON-RPC listening');
-
   let miner: MinerService | null = null;
   if (options.mine) {
     const key = options.workerKey ?? (genesis.params.network === 'mainnet' ? undefined : fromHex(DEV_WORKER_KEY));
@@ -115,6 +110,13 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       log.info({ miner: index + 1, worker: toChecksumAddress(addressOf(key)), sectors: genesisMiner.sectors.length }, 'Mining started');
     }
   }
+
+  const dispatcher = new RpcDispatcher();
+  dispatcher.register(bcrMethods({ chain, mempool }));
+  dispatcher.register(minerMethods({ chain, miner }));
+  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort }, log.child({ component: 'rpc' }));
+  const { url: rpcUrl } = await rpc.start();
+  log.info({ url: rpcUrl }, 'JSON-RPC listening');
 
   let stopped = false;
   return {

@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { BcrError, errorMessage } from '../primitives/index.js';
 import { registerGenesis } from './commands/genesis.js';
 import { registerIssuance } from './commands/issuance.js';
+import { registerMiner } from './commands/miner.js';
 import { registerNode } from './commands/node.js';
 import { registerPiece } from './commands/piece.js';
 import { registerTx } from './commands/tx.js';
@@ -16,6 +17,7 @@ registerTx(program);
 registerGenesis(program);
 registerIssuance(program);
 registerPiece(program);
+registerMiner(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -16,6 +16,7 @@ import {
   submitWindowPostPayload,
   windowPostRandomness,
 } from './minerDeps.js';
+import { SealingPipeline } from './sealing.js';
 import type { SectorStore } from './sectorStore.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -38,9 +39,15 @@ export class MinerService {
   /** "period:deadline" windows already proven (or being proven) by this node. */
   private readonly submitted = new Set<string>();
   readonly worker: Uint8Array;
+  readonly sealing: SealingPipeline;
 
   constructor(private readonly opts: MinerOptions) {
     this.worker = addressOf(opts.workerKey);
+    this.sealing = new SealingPipeline(opts.chain, opts.mempool, opts.store, opts.minerId, opts.workerKey, opts.log);
+  }
+
+  get minerId(): number {
+    return this.opts.minerId;
   }
 
   /** Regenerates the genesis miner's sectors from its seed (first start) and checks their CommRs. */
@@ -81,6 +88,7 @@ export class MinerService {
   async onSlot(slot: number): Promise<void> {
     await this.tryProduce(slot);
     await this.proveDeadline(slot);
+    await this.sealing.tick();
   }
 
   /** Makes a block for `slot` if this miner wins it on the current head. */

@@ -20,7 +20,8 @@ import type { ChainParams } from '../consensus/index.js';
 import { TxError } from './errors.js';
 import { txKindById, type TxKind } from './txKinds/index.js';
 
-export const MAX_PAYLOAD_BYTES = 64 * 1024;
+/** Proof-carrying txs (prove-commit, WindowPoSt) need room; transfers stay tiny. */
+export const MAX_PAYLOAD_BYTES = 2 * 1024 * 1024;
 
 const bodyShape = {
   chainId: uint(),

@@ -37,6 +37,14 @@ describe('bcr node (process)', () => {
     expect(teamAfter - teamBefore).toBe(12_345n);
     await expect(rpc(url, 'bcr_sendRawTransaction', [toHex(raw)])).rejects.toThrow(/NONCE_TOO_LOW|already/i);
 
+    const table = await rpc<{ total: string; miners: { miner: number; power: string }[] }>(url, 'bcr_getPowerTable');
+    expect(table.miners).toEqual([expect.objectContaining({ miner: 1, power: String(4 * 2048) })]);
+    expect(table.total).toBe(String(4 * 2048));
+    expect(await rpc(url, 'bcr_getMiner', [1])).toMatchObject({ miner: 1, sectorSize: 2048, sectors: { active: 4 } });
+    await expect(rpc(url, 'bcr_getMiner', [99])).rejects.toThrow(/does not exist/);
+    const issuance = await rpc<{ minted: string; slot: number }>(url, 'bcr_issuance');
+    expect(BigInt(issuance.minted)).toBeGreaterThan(0n);
+
     const headBeforeKill = await rpc<Head>(url, 'bcr_chainHead');
     await stopProcess(first, 'SIGKILL');
 

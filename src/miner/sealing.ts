@@ -1,0 +1,162 @@
+// Committed-capacity sealing pipeline: seal locally, pre-commit, wait for the seed, prove-commit.
+import { join } from 'node:path';
+import type { ChainStore } from '../chain/index.js';
+import { zeroCommD } from '../chain/index.js';
+import type { Mempool } from '../mempool/index.js';
+import { addressOf, encode, errorMessage, fromHex, hexKey } from '../primitives/index.js';
+import { SectorFiles, TreeReader, buildTreeCache, fileSource, provePorep, type LeafSource } from '../proofs/index.js';
+import { addCollateralKind, collateralPayload, getMiner, getSector, preCommitKind, preCommitPayload, proveCommitKind, proveCommitPayload, sealInputs, signTx, SectorState, type TxKind } from '../state/index.js';
+import type { Field } from '../primitives/index.js';
+import type { Logger } from '../util/logger.js';
+import type { SectorStore } from './sectorStore.js';
+
+export interface SealJob {
+  sector: number;
+  status: 'sealing' | 'precommitted' | 'proving' | 'active' | 'failed';
+  error?: string;
+  /** The last tx sent for this sector, to read its receipt. */
+  txId?: string;
+}
+
+export class SealingPipeline {
+  readonly jobs = new Map<number, SealJob>();
+  private busy: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly chain: ChainStore,
+    private readonly mempool: Mempool,
+    private readonly store: SectorStore,
+    private readonly minerId: number,
+    private readonly workerKey: Uint8Array,
+    private readonly log: Logger,
+  ) {}
+
+  /** Queues `count` new committed-capacity sectors; returns their numbers. */
+  async request(count: number): Promise<number[]> {
+    const miner = await getMiner(this.chain.headState(), this.minerId);
+    if (!miner) throw new Error(`miner ${this.minerId} does not exist`);
+    let next = Math.max(miner.nextSector, ...[...this.jobs.keys()].map((n) => n + 1));
+    const numbers: number[] = [];
+    for (let i = 0; i < count; i++) {
+      const number = next++;
+      numbers.push(number);
+      this.jobs.set(number, { sector: number, status: 'sealing' });
+      this.busy = this.busy.then(() => this.sealAndPrecommit(number));
+    }
+    return numbers;
+  }
+
+  private async submit<P>(kind: TxKind, codec: Field<P>, payload: P): Promise<string> {
+    const worker = addressOf(this.workerKey);
+    const nonce = this.mempool.nextPendingNonce(worker, (await this.chain.getAccount(worker)).nonce);
+    const bytes = encode(codec, payload);
+    const gasLimit = kind.gas(kind.decodePayload(bytes));
+    const tx = await this.mempool.add(signTx(this.workerKey, { chainId: this.chain.params.chainId, nonce, gasLimit, gasPrice: this.chain.params.minGasPrice, kind: kind.id, payload: bytes }));
+    return hexKey(tx.id);
+  }
+
+  /** Tops up free collateral (from the worker's balance) to cover a deposit and a pledge. */
+  private async ensureCollateral(): Promise<void> {
+    const params = this.chain.params.miners;
+    const miner = (await getMiner(this.chain.headState(), this.minerId))!;
+    const needed = params.preCommitDeposit + params.initialPledge;
+    if (miner.collateral >= needed) return;
+    await this.submit(addCollateralKind, collateralPayload, { miner: this.minerId, value: needed - miner.collateral });
+    this.log.info({ value: (needed - miner.collateral).toString() }, 'Added collateral from the worker account');
+  }
+
+  /** The failure reason of a sector's last tx, once it is in a block. */
+  private async failedReceipt(job: SealJob): Promise<string | null> {
+    if (!job.txId) return null;
+    const location = await this.chain.getTxLocation(fromHex(job.txId));
+    if (!location) return null;
+    const receipt = (await this.chain.getReceipts(location.blockId))![location.index]!;
+    return receipt.status === 0 ? null : receipt.error;
+  }
+
+  private async sealAndPrecommit(number: number): Promise<void> {
+    const job = this.jobs.get(number)!;
+    try {
+      const sealRandHeight = Math.max(0, this.chain.head.header.height - 1);
+      const inputs = await sealInputs({ state: this.chain.headState() }, sealRandHeight, sealRandHeight);
+      if (!inputs) throw new Error('no seal randomness');
+      const commD = zeroCommD(this.store.params.sectorSize);
+      this.log.info({ sector: number }, 'Sealing sector');
+      const sealed = await this.store.sealCommittedCapacity(this.minerId, number, inputs.sealRandomness, commD, (p) => {
+        if (p.phase === 'labels' && p.done === 0) this.log.info({ sector: number, layer: p.layer }, 'Sealing: labelling layer');
+      });
+      const expiration = this.chain.head.header.slot + 1000 * this.chain.params.miners.provingPeriod;
+      await this.ensureCollateral();
+      job.txId = await this.submit(preCommitKind, preCommitPayload, { miner: this.minerId, sector: number, commD, commR: fromHex(sealed.meta.commR), sealRandHeight, expiration, dealIds: [] });
+      job.status = 'precommitted';
+      this.log.info({ sector: number }, 'Pre-committed sector');
+    } catch (error) {
+      job.status = 'failed';
+      job.error = errorMessage(error);
+      this.log.warn({ sector: number, err: job.error }, 'Sealing failed');
+    }
+  }
+
+  /** Called on every slot: prove-commits sectors whose seed is now known. */
+  async tick(): Promise<void> {
+    const params = this.chain.params.miners;
+    for (const job of this.jobs.values()) {
+      if (job.status !== 'precommitted' && job.status !== 'proving') continue;
+      const failure = await this.failedReceipt(job);
+      if (failure) {
+        job.status = 'failed';
+        job.error = failure;
+        this.log.warn({ sector: job.sector, err: failure }, 'Sector tx failed on chain');
+        continue;
+      }
+      const sector = await getSector(this.chain.headState(), this.minerId, job.sector);
+      if (!sector) continue; // pre-commit not yet in a block
+      if (sector.state === SectorState.active) {
+        job.status = 'active';
+        this.log.info({ sector: job.sector }, 'Sector active: power added');
+        continue;
+      }
+      if (job.status === 'proving') continue;
+      const seedHeight = sector.precommitHeight + params.seedDelay;
+      if (this.chain.head.header.height <= seedHeight) continue;
+      job.status = 'proving';
+      try {
+        const inputs = (await sealInputs({ state: this.chain.headState() }, sector.sealRandHeight, seedHeight))!;
+        const { dir, meta } = await this.store.get(job.sector);
+        const leaves = this.store.params.sectorSize / 32;
+        const opened: { close(): Promise<void> }[] = [];
+        const open = async (path: string) => {
+          const source = await fileSource(path, leaves);
+          opened.push(source);
+          return source;
+        };
+        const reader = async (source: LeafSource) => new TreeReader(source, await buildTreeCache(source));
+        let proof: Uint8Array;
+        try {
+          proof = await provePorep(
+            {
+              params: this.store.params,
+              replicaId: fromHex(meta.replicaId),
+              commC: fromHex(meta.commC),
+              commRLast: fromHex(meta.commRLast),
+              data: await reader(await open(join(this.store.dir, `zeros-${this.store.params.sectorSize}.bin`))),
+              replica: await reader(await open(join(dir, SectorFiles.replica))),
+              columns: await reader(await open(join(dir, SectorFiles.columns))),
+              layers: await Promise.all(Array.from({ length: this.store.params.layers }, (_, l) => open(join(dir, SectorFiles.layer(l + 1))))),
+            },
+            inputs.seed,
+          );
+        } finally {
+          await Promise.all(opened.map((s) => s.close()));
+        }
+        await this.ensureCollateral();
+        job.txId = await this.submit(proveCommitKind, proveCommitPayload, { miner: this.minerId, sector: job.sector, proof });
+        this.log.info({ sector: job.sector, proofBytes: proof.length }, 'Submitted prove-commit');
+      } catch (error) {
+        job.status = 'failed';
+        job.error = errorMessage(error);
+        this.log.warn({ sector: job.sector, err: job.error }, 'Prove-commit failed');
+      }
+    }
+  }
+}

@@ -1,0 +1,100 @@
+// Miner, sector and power-table methods of the bcr_* namespace, and the local miner's controls.
+import type { ChainStore } from '../chain/index.js';
+import type { MinerService } from '../miner/miner.js';
+import { toChecksumAddress, toHex } from '../primitives/index.js';
+import { getMiner, getSector, getTotalPowerLog, minerIds, powerAt, type Miner, type StateDb } from '../state/index.js';
+import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
+import { uintParam } from './params.js';
+
+const STATE_NAMES = ['precommitted', 'active', 'faulty', 'terminated'] as const;
+
+function minerJson(id: number, m: Miner) {
+  return {
+    miner: id,
+    owner: toChecksumAddress(m.owner),
+    worker: toChecksumAddress(m.worker),
+    vrfKey: toHex(m.vrfKey),
+    peerId: m.peerId,
+    multiaddrs: m.multiaddrs,
+    sectorSize: m.sectorSize,
+    power: m.power.toString(),
+    collateral: m.collateral.toString(),
+    pledge: m.pledge.toString(),
+    deposits: m.deposits.toString(),
+    periodStart: m.periodStart,
+    ineligibleUntil: m.ineligibleUntil,
+  };
+}
+
+async function sectorsOf(state: StateDb, id: number, miner: Miner) {
+  const out = [];
+  for (let n = 0; n < miner.nextSector; n++) {
+    const s = await getSector(state, id, n);
+    if (!s) continue;
+    out.push({ sector: n, state: STATE_NAMES[s.state], commR: toHex(s.commR), commD: toHex(s.commD), deadline: s.deadline, activation: s.activation, expiration: s.expiration, faultyPeriods: s.faultyPeriods, pledge: s.pledge.toString() });
+  }
+  return out;
+}
+
+export function minerMethods({ chain, miner }: { chain: ChainStore; miner: MinerService | null }): MethodDescriptor[] {
+  const load = async (id: number) => {
+    const m = await getMiner(chain.headState(), id);
+    if (!m) throw new RpcError(RpcErrorCode.notFound, `miner ${id} does not exist`);
+    return m;
+  };
+  return [
+    {
+      name: 'bcr_getMiner',
+      description: "A miner's record: owner, worker, keys, power (bytes), collateral, pledge, deposits, and sector counts by state.",
+      params: [uintParam('miner')],
+      handler: async ([id]) => {
+        const m = await load(id as number);
+        const sectors = await sectorsOf(chain.headState(), id as number, m);
+        const counts = Object.fromEntries(STATE_NAMES.map((name) => [name, sectors.filter((s) => s.state === name).length]));
+        return { ...minerJson(id as number, m), sectors: counts };
+      },
+    },
+    {
+      name: 'bcr_getSectors',
+      description: "A miner's sectors with their state, commitments, deadline and faults.",
+      params: [uintParam('miner')],
+      handler: async ([id]) => sectorsOf(chain.headState(), id as number, await load(id as number)),
+    },
+    {
+      name: 'bcr_getPowerTable',
+      description: 'Proven power (bytes, decimal strings) of every miner and the network total, at the head.',
+      params: [],
+      handler: async () => {
+        const state = chain.headState();
+        const height = chain.head.header.height;
+        const miners = [];
+        for (const id of await minerIds(state)) {
+          const m = (await getMiner(state, id))!;
+          miners.push({ miner: id, power: m.power.toString(), owner: toChecksumAddress(m.owner), sectorSize: m.sectorSize });
+        }
+        return { height, total: powerAt(await getTotalPowerLog(state), height).toString(), miners };
+      },
+    },
+    {
+      name: 'bcr_minerInfo',
+      description: "This node's miner: id, sealing jobs and the local sector store.",
+      params: [],
+      handler: async () => {
+        if (!miner) throw new RpcError(RpcErrorCode.notFound, 'this node runs no miner');
+        const m = await load(miner.minerId);
+        return { ...minerJson(miner.minerId, m), sealing: [...miner.sealing.jobs.values()] };
+      },
+    },
+    {
+      name: 'bcr_minerSeal',
+      description: 'Seals, pre-commits and prove-commits `count` new committed-capacity sectors (local miner; loopback RPC only).',
+      params: [uintParam('count')],
+      handler: async ([count]) => {
+        if (!miner) throw new RpcError(RpcErrorCode.notFound, 'this node runs no miner');
+        if ((count as number) < 1 || (count as number) > 64) throw new RpcError(RpcErrorCode.invalidParams, 'count must be 1..64');
+        return { sectors: await miner.sealing.request(count as number) };
+      },
+    },
+  ];
+}
+
