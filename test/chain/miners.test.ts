@@ -4,7 +4,8 @@ import { claimSlot, zeroCommD, type Block, type ChainStore } from '../../src/cha
 import { devVrfSecret } from '../../src/node.js';
 import { mintedAtSlot } from '../../src/consensus/index.js';
 import type { Database } from '../../src/db/index.js';
-import { addressOf, bcr, decode, encode } from '../../src/primitives/index.js';
+import { addressOf, bcr, decode, encode, sha256 } from '../../src/primitives/index.js';
+import { Mempool } from '../../src/mempool/index.js';
 import { TreeReader, bufferSource, buildTreeCache, provePorep, replicaIdOf, sealInMemory } from '../../src/proofs/index.js';
 import {
   BURN_ADDRESS,
@@ -159,6 +160,40 @@ describe('miners and sectors', () => {
       expect(await claimSlot(chain.headState(), chain.params, 1, vrf, chain.head.header.height, slot)).toBeNull();
     }
   }, 60_000);
+
+  it('a reorg across a deadline restores power, balances and the mempool exactly', async () => {
+    const a = await freshChain();
+    const b = await freshChain();
+    const params = a.chain.params.miners;
+    const open = 1 + params.provingPeriod; // deadline 0 of period 1
+    // A common prefix up to shortly before the window opens.
+    while (a.chain.head.header.slot < open - 6) {
+      const block = await nextBlock(a.chain, a.chain.head.header.slot + 1, [], { skipDeadlines: new Set([0]) });
+      await a.chain.importBlock(block, nowForSlot(a.chain, block.header.slot));
+      await b.chain.importBlock(block, nowForSlot(b.chain, block.header.slot));
+    }
+    // Branch A skips the proof past the deadline (sector 0 turns faulty) and pays someone.
+    const payment = kindTx(DEV_KEY, 0, addCollateralKind, collateralPayload, { miner: 1, value: bcr(3) });
+    await add(a.chain, [payment], { skipDeadlines: new Set([0]) });
+    while (a.chain.head.header.slot < open + params.provingPeriod / params.deadlines) await add(a.chain, [], { skipDeadlines: new Set([0]) });
+    expect((await getSector(a.chain.headState(), 1, 0))!.state).toBe(SectorState.faulty);
+    // Branch B proves in time and grows longer.
+    const branch: Block[] = [];
+    const target = a.chain.head.header.height + 1;
+    while (b.chain.head.header.height < target) branch.push(await add(b.chain));
+    expect((await getSector(b.chain.headState(), 1, 0))!.state).toBe(SectorState.active);
+    const mempool = new Mempool({ params: a.chain.params, accountState: async (address) => ({ nonce: (await a.chain.getAccount(address)).nonce, spendable: bcr(1_000_000) }) });
+    const changes: Promise<unknown>[] = [];
+    a.chain.onHeadChange((change) => changes.push(mempool.onHeadChange(change)));
+    for (const block of branch) await a.chain.importBlock(block, nowForSlot(a.chain, block.header.slot + 5));
+    await Promise.all(changes);
+    expect(a.chain.head.id).toEqual(b.chain.head.id);
+    expect(a.chain.head.header.stateRoot).toEqual(b.chain.head.header.stateRoot);
+    expect((await miner(a.chain)).power).toBe((await miner(b.chain)).power);
+    expect((await a.chain.getAccount(BURN_ADDRESS)).balance).toBe(0n);
+    expect((await a.chain.getAccount(addressOf(DEV_KEY))).balance).toBe((await b.chain.getAccount(addressOf(DEV_KEY))).balance);
+    expect(mempool.has(sha256(payment))).toBe(true);
+  }, 120_000);
 
   it('issuance on chain equals M(head slot), and supply is conserved', async () => {
     const { chain, db } = await freshChain();
