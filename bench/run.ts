@@ -1,9 +1,10 @@
 // `npm run bench -- AREA [--json]`: runs one benchmark area and prints its table (and JSON).
 import { printReport, type BenchArea } from './report.js';
+import { consensusBench } from './consensus.js';
 import { proofsBench } from './proofs.js';
 import { stateBench } from './state.js';
 
-const areas: Record<string, BenchArea> = { proofs: proofsBench, state: stateBench };
+const areas: Record<string, BenchArea> = { consensus: consensusBench, proofs: proofsBench, state: stateBench };
 
 const [area, ...rest] = process.argv.slice(2);
 const selected = area ? areas[area] : undefined;

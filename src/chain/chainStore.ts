@@ -40,7 +40,7 @@ import {
   type Block,
   type BlockHeader,
 } from './block.js';
-import { verifyElection, type Ticket } from './election.js';
+import { ImportStats, elapsedMs, verifyElection, type Ticket } from './election.js';
 import { BlockError } from './errors.js';
 import { buildGenesis, type Genesis } from './genesis.js';
 
@@ -96,6 +96,8 @@ export class ChainStore {
   private readonly invalid = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners: ((change: HeadChange) => void)[] = [];
+  /** Time spent per validation step, for benchmarks and metrics. */
+  readonly stats = new ImportStats();
 
   private constructor(
     private readonly db: Database,
@@ -284,7 +286,8 @@ export class ChainStore {
   /** Executes `block` on the state in `overlay` (which must be its parent's state) and records it as canonical. */
   private async applyCanonical(overlay: Overlay, block: Block, id: Uint8Array, parent: BlockHeader, txs: VerifiedTx[]): Promise<void> {
     const state = new StateDb(overlay);
-    const miner = await verifyElection(state, this.params, block.header, headerSigner(this.params.chainId, block.header));
+    const miner = await verifyElection(state, this.params, block.header, headerSigner(this.params.chainId, block.header), this.stats);
+    let t = process.hrtime.bigint();
     await this.db.prefetch(blockStateKeys(miner.owner, txs));
     let receipts: Receipt[];
     try {
@@ -293,7 +296,11 @@ export class ChainStore {
       if (error instanceof TxError) throw new BlockError('BAD_TX', `${error.code}: ${error.message}`);
       throw error;
     }
+    this.stats.txsMs += elapsedMs(t);
+    t = process.hrtime.bigint();
     const { stateRoot, undo } = await state.commit();
+    this.stats.stateRootMs += elapsedMs(t);
+    this.stats.blocks++;
     if (!bytesEqual(stateRoot, block.header.stateRoot)) throw new BlockError('BAD_STATE_ROOT', 'state root does not match execution');
     if (!bytesEqual(receiptsRootOf(receipts), block.header.receiptsRoot)) throw new BlockError('BAD_RECEIPTS_ROOT', 'receipts root does not match execution');
     overlay.put(canonicalKey(block.header.height), id);
@@ -361,7 +368,9 @@ export class ChainStore {
 
   private async commitHead(overlay: Overlay, head: HeadInfo, reverted: Block[], applied: Block[]): Promise<ImportOutcome> {
     overlay.put(META_HEAD, head.id);
+    const t = process.hrtime.bigint();
     await this.db.write(overlay.entries(), true);
+    this.stats.writeMs += elapsedMs(t);
     this.headInfo = head;
     this.headerCache.set(hexKey(head.id), head.header);
     const change: HeadChange = { head, reverted, applied };

@@ -50,18 +50,36 @@ export async function winningSectors(state: StateDb, params: ChainParams, minerI
   return winningSectorPicks(PROOF_PROFILES[params.miners.proofProfile], postRandomness, sectors.length).map((i) => sectors[i]!);
 }
 
+/** Where block validation spends its time (milliseconds, summed over imports). */
+export class ImportStats {
+  blocks = 0;
+  vrfMs = 0;
+  winningPostMs = 0;
+  txsMs = 0;
+  stateRootMs = 0;
+  writeMs = 0;
+}
+
+export function elapsedMs(start: bigint): number {
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
 /** Verifies the header's election against its parent's state; returns the miner (for its owner). */
-export async function verifyElection(state: StateDb, params: ChainParams, header: BlockHeader, signer: Uint8Array): Promise<Miner> {
+export async function verifyElection(state: StateDb, params: ChainParams, header: BlockHeader, signer: Uint8Array, stats?: ImportStats): Promise<Miner> {
   const miner = await getMiner(state, header.miner);
   if (!miner) throw new BlockError('NOT_ELIGIBLE', `miner ${header.miner} does not exist`);
   if (!bytesEqual(signer, miner.worker)) throw new BlockError('BAD_SIGNATURE', "header is not signed by the miner's worker key");
   if (header.slot < miner.ineligibleUntil) throw new BlockError('NOT_ELIGIBLE', `miner ${header.miner} is ineligible until slot ${miner.ineligibleUntil}`);
   const ctx = await slotContext(state, params, miner, header.height - 1, header.slot);
+  let t = process.hrtime.bigint();
   const beta = vrfVerify(miner.vrfKey, electionInput(ctx.randomness, header.slot), header.vrfProof);
+  if (stats) stats.vrfMs += elapsedMs(t);
   if (!beta || !bytesEqual(beta.subarray(0, 32), header.vrfOutput)) throw new BlockError('BAD_ELECTION_PROOF', 'VRF proof or output does not verify');
   if (!isWinner(header.vrfOutput, ctx.threshold)) throw new BlockError('NOT_ELIGIBLE', `miner ${header.miner} did not win slot ${header.slot}`);
+  t = process.hrtime.bigint();
   const sectors = await winningSectors(state, params, header.miner, ctx.postRandomness);
   const failure = verifyPost(PROOF_PROFILES[params.miners.proofProfile], 'winning', ctx.postRandomness, sectors, header.winningPost);
+  if (stats) stats.winningPostMs += elapsedMs(t);
   if (failure) throw new BlockError('BAD_WINNING_POST', `WinningPoSt rejected: ${failure}`);
   return miner;
 }

@@ -72,6 +72,7 @@ export class MinerService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.inFlight;
+    await this.opts.store.close();
   }
 
   private scheduleNext(): void {

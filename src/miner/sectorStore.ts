@@ -15,6 +15,7 @@ export interface StoredSector {
 
 export class SectorStore {
   private readonly trees = new Map<number, ProvableSector>();
+  private readonly open: { close(): Promise<void> }[] = [];
 
   constructor(
     readonly dir: string,
@@ -56,12 +57,19 @@ export class SectorStore {
     return this.get(number);
   }
 
+  /** Closes the replica files kept open for proving. */
+  async close(): Promise<void> {
+    await Promise.all(this.open.splice(0).map((s) => s.close()));
+    this.trees.clear();
+  }
+
   /** Everything needed to prove a sector from its replica. */
   async provable(number: number): Promise<ProvableSector> {
     const cached = this.trees.get(number);
     if (cached) return cached;
     const { dir, meta } = await this.get(number);
     const source = await fileSource(join(dir, SectorFiles.replica), this.params.sectorSize / 32);
+    this.open.push(source);
     const cache = await buildTreeCache(source);
     if (hexKey(cache.root) !== meta.commRLast) throw new BcrError('SECTOR_CORRUPT', `replica of sector ${number} no longer matches its CommRLast`);
     const sector: ProvableSector = { sectorNumber: number, commC: fromHex(meta.commC), commRLast: cache.root, replica: new TreeReader(source, cache) };
