@@ -90,6 +90,21 @@ export class MinerService {
     await this.tryProduce(slot);
     await this.proveDeadline(slot);
     await this.sealing.tick();
+    await this.watchPower();
+  }
+
+  private lastPower: bigint | null = null;
+
+  /** Tells the operator when proven power changes (faults, recoveries, new sectors). */
+  private async watchPower(): Promise<void> {
+    const miner = await getMiner(this.opts.chain.headState(), this.opts.minerId);
+    if (!miner) return;
+    if (this.lastPower !== null && miner.power !== this.lastPower) {
+      const fields = { from: this.lastPower.toString(), to: miner.power.toString(), height: this.opts.chain.head.header.height };
+      if (miner.power < this.lastPower) this.opts.log.warn(fields, 'Proven power dropped: sectors faulty or terminated');
+      else this.opts.log.info(fields, 'Proven power grew');
+    }
+    this.lastPower = miner.power;
   }
 
   /** Makes a block for `slot` if this miner wins it on the current head. */
