@@ -8,7 +8,7 @@ import { Mempool } from './mempool/index.js';
 import { MinerService } from './miner/miner.js';
 import { SectorStore } from './miner/sectorStore.js';
 import { PROOF_PROFILES } from './proofs/index.js';
-import { BcrError, addressOf, bytesEqual, concatBytes, errorMessage, fromHex, hexKey, sha256, toChecksumAddress, utf8 } from './primitives/index.js';
+import { BcrError, addressOf, bytesEqual, concatBytes, errorMessage, fromHex, hexKey, pairHashBackend, sha256, signatureBackend, toChecksumAddress, utf8 } from './primitives/index.js';
 import { bcrMethods } from './rpc/bcrMethods.js';
 import { minerMethods } from './rpc/minerMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
@@ -75,7 +75,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     throw new BcrError('DB_LOCKED', `cannot open the chain database in ${options.dataDir} (is another node using it?): ${errorMessage(error)}`);
   }
   const chain = await ChainStore.open({ db, genesis, log: log.child({ component: 'chain' }) });
-  log.info({ network: genesis.params.network, chainId: genesis.params.chainId, genesis: `0x${hexKey(chain.genesisId)}`, height: chain.head.header.height }, 'Chain opened');
+  log.info({ network: genesis.params.network, chainId: genesis.params.chainId, genesis: `0x${hexKey(chain.genesisId)}`, height: chain.head.header.height, sha256: pairHashBackend, secp256k1: signatureBackend() }, 'Chain opened');
 
   const mempool = new Mempool({
     params: genesis.params,

@@ -1,5 +1,5 @@
 // Blocks: the header (src/consensus/header.ts) and the txs, ids and roots.
-import { bytesEqual, decode, encode, list, listRoot, sha256, struct, varBytes, type Infer } from '../primitives/index.js';
+import { decode, encode, list, listRoot, sha256, struct, varBytes, type Infer } from '../primitives/index.js';
 import { headerCodec, headerId, type BlockHeader } from '../consensus/index.js';
 import { encodeReceipt, type Receipt } from '../state/index.js';
 
@@ -31,8 +31,4 @@ export function txRootOf(txIds: Uint8Array[]): Uint8Array {
 
 export function receiptsRootOf(receipts: Receipt[]): Uint8Array {
   return listRoot(receipts.map((r) => sha256(encodeReceipt(r))));
-}
-
-export function sameId(a: Uint8Array, b: Uint8Array): boolean {
-  return bytesEqual(a, b);
 }

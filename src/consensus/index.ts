@@ -1,6 +1,5 @@
 export * from './issuance.js';
 export * from './params.js';
-export * from './authority.js';
 export * from './election.js';
 export * from './vrf.js';
 export * from './header.js';

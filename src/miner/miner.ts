@@ -6,16 +6,8 @@ import { claimSlot, zeroCommD, type ChainStore, type GenesisMiner } from '../cha
 import type { Mempool } from '../mempool/index.js';
 import { addressOf, encode, errorMessage, hexKey, isBcrError } from '../primitives/index.js';
 import { provePost } from '../proofs/index.js';
-import {
-  currentDeadline,
-  genesisSealRandomnessOf,
-  getMiner,
-  provableSectors,
-  signTx,
-  submitWindowPostKind,
-  submitWindowPostPayload,
-  windowPostRandomness,
-} from './minerDeps.js';
+import { genesisSealRandomness } from '../chain/index.js';
+import { currentDeadline, getMiner, provableSectors, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness } from '../state/index.js';
 import { SealingPipeline } from './sealing.js';
 import type { SectorStore } from './sectorStore.js';
 import type { Clock } from '../util/clock.js';
@@ -57,7 +49,7 @@ export class MinerService {
     for (const [number, expected] of genesis.sectors.entries()) {
       if (await store.has(number)) continue;
       log.info({ sector: number, of: genesis.sectors.length, bytes: store.params.sectorSize }, 'Sealing genesis sector');
-      const sealed = await store.sealCommittedCapacity(minerId, number, genesisSealRandomnessOf(genesis.seed, number), commD);
+      const sealed = await store.sealCommittedCapacity(minerId, number, genesisSealRandomness(genesis.seed, number), commD);
       if (sealed.meta.commR !== hexKey(expected.commR)) throw new Error(`genesis sector ${number} regenerated to another CommR: wrong seed for this genesis`);
     }
   }

@@ -38,11 +38,6 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return Buffer.from(a.buffer, a.byteOffset, a.length).compare(Buffer.from(b.buffer, b.byteOffset, b.length));
 }
 
-/** A Node Buffer (as returned by msgpackr or LevelDB) as a plain, independent Uint8Array. */
-export function asBytes(value: Uint8Array): Uint8Array {
-  return new Uint8Array(value);
-}
-
 export function bigintToBytes(value: bigint): Uint8Array {
   if (value < 0n) throw new RangeError('negative bigint cannot be encoded as unsigned bytes');
   if (value === 0n) return new Uint8Array(0);

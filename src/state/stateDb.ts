@@ -90,10 +90,6 @@ export async function readStateRoot(store: Overlay | { get(key: Uint8Array): Pro
   return smtRoot(store);
 }
 
-export async function readStateValue(store: { get(key: Uint8Array): Promise<Uint8Array | undefined> }, stateKey: Uint8Array): Promise<Uint8Array | undefined> {
-  return store.get(flatKey(stateKey));
-}
-
 export interface StateProof {
   stateKey: Uint8Array;
   value: Uint8Array | null;
