@@ -7,3 +7,4 @@ export * from './txKinds/index.js';
 export * from './tx.js';
 export * from './execute.js';
 export * from './miners/index.js';
+export * from './ethTx.js';

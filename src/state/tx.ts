@@ -18,6 +18,7 @@ import {
 } from '../primitives/index.js';
 import type { ChainParams } from '../consensus/index.js';
 import { TxError } from './errors.js';
+import { isEthTx, verifyEthTx } from './ethTx.js';
 import { txKindById, type TxKind } from './txKinds/index.js';
 
 /** Proof-carrying txs (prove-commit, WindowPoSt) need room; transfers stay tiny. */
@@ -91,6 +92,7 @@ export function verifyTx(txBytes: Uint8Array, params: ChainParams): VerifiedTx {
   if (txBytes.length > params.maxTxBytes) {
     throw new TxError('TOO_LARGE', `tx is ${txBytes.length} bytes, above ${params.maxTxBytes}`);
   }
+  if (isEthTx(txBytes)) return verifyEthTx(txBytes, params);
   let fields: SignedTxFields;
   try {
     fields = decode(signedTxCodec, txBytes, 'tx');

@@ -1,0 +1,56 @@
+import { Wallet, Transaction } from 'ethers';
+import { describe, expect, it } from 'vitest';
+import { fromHex, hexKey, keccak256, toChecksumAddress } from '../../src/primitives/index.js';
+import { verifyTx } from '../../src/state/index.js';
+import { testGenesis } from '../helpers/chain.js';
+
+const params = testGenesis().params;
+const wallet = new Wallet('0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d');
+const to = '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC';
+const base = { to, value: 12345n, nonce: 7, gasLimit: 21000n, chainId: 3012n };
+
+async function signed(fields: Record<string, unknown>): Promise<Uint8Array> {
+  return fromHex(await wallet.signTransaction(fields));
+}
+
+function code(fn: () => unknown): string {
+  try {
+    fn();
+    return 'ok';
+  } catch (error) {
+    return (error as { code?: string }).code ?? 'thrown';
+  }
+}
+
+describe('Ethereum-signed transfers', () => {
+  it.each([
+    ['legacy EIP-155', { type: 0, gasPrice: 5n }],
+    ['EIP-2930', { type: 1, gasPrice: 5n, accessList: [] }],
+    ['EIP-1559', { type: 2, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n }],
+  ])('%s verifies as a native transfer with its keccak hash', async (_name, extra) => {
+    const raw = await signed({ ...base, ...extra });
+    const tx = verifyTx(raw, params);
+    expect(toChecksumAddress(tx.sender)).toBe(wallet.address);
+    expect(tx.kind.name).toBe('transfer');
+    expect(tx.payload).toEqual({ to: fromHex(to), value: 12345n });
+    expect(tx.body.nonce).toBe(7);
+    expect(hexKey(tx.id)).toBe(hexKey(keccak256(raw)));
+    expect(hexKey(tx.id)).toBe(Transaction.from('0x' + hexKey(raw)).hash!.slice(2));
+    if ((extra as { type: number }).type === 2) expect(tx.body.gasPrice).toBe(params.minGasPrice + 2n);
+  });
+
+  it('refuses other chains, replayable legacy txs, contract calls and creation, and garbage', async () => {
+    expect(code(() => verifyTx(fromHex('0x' + 'f8' + '00'), params))).toBe('MALFORMED');
+    expect(code(() => verifyTx(new Uint8Array([0x02, 0xc0]), params))).toBe('MALFORMED');
+    const other = await signed({ ...base, chainId: 1n, type: 2, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n });
+    expect(code(() => verifyTx(other, params))).toBe('WRONG_CHAIN');
+    const call = await signed({ ...base, type: 2, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n, data: '0x1234', gasLimit: 50_000n });
+    expect(code(() => verifyTx(call, params))).toBe('MALFORMED_PAYLOAD');
+    const create = await signed({ ...base, to: null, type: 2, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n, data: '0x', gasLimit: 50_000n });
+    expect(code(() => verifyTx(create, params))).toBe('MALFORMED_PAYLOAD');
+    const preEip155 = fromHex(Transaction.from({ ...base, chainId: 0n, type: 0, gasPrice: 5n, signature: wallet.signingKey.sign(Transaction.from({ ...base, chainId: 0n, type: 0, gasPrice: 5n }).unsignedHash) }).serialized);
+    expect(code(() => verifyTx(preEip155, params))).toBe('WRONG_CHAIN');
+    const low = await signed({ ...base, type: 0, gasPrice: 0n });
+    expect(code(() => verifyTx(low, params))).toBe('GAS_PRICE_TOO_LOW');
+  });
+});
