@@ -11,6 +11,8 @@ import { PROOF_PROFILES } from './proofs/index.js';
 import { BcrError, addressOf, bytesEqual, concatBytes, errorMessage, fromHex, hexKey, pairHashBackend, sha256, signatureBackend, toChecksumAddress, utf8 } from './primitives/index.js';
 import { bcrMethods } from './rpc/bcrMethods.js';
 import { ethMethods } from './rpc/ethMethods.js';
+import { discoverMethod } from './rpc/openrpc.js';
+import { NODE_VERSION } from './version.js';
 import { minerMethods } from './rpc/minerMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
@@ -116,6 +118,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   dispatcher.register(bcrMethods({ chain, mempool }));
   dispatcher.register(minerMethods({ chain, miner }));
   dispatcher.register(ethMethods({ chain, mempool }));
+  dispatcher.register([discoverMethod(() => dispatcher.list(), NODE_VERSION)]);
   const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort }, log.child({ component: 'rpc' }));
   const { url: rpcUrl } = await rpc.start();
   log.info({ url: rpcUrl }, 'JSON-RPC listening');

@@ -1,9 +1,10 @@
 // The bcr_* namespace (the minimal set a miner and a wallet need first; issue 6 extends it).
-import type { ChainStore } from '../chain/index.js';
-import { issuanceSchedule, mintedAtSlot } from '../consensus/index.js';
+import { FOUNDATION_ADDRESS, TOTAL_SUPPLY, type ChainStore } from '../chain/index.js';
+import { MINING_SUPPLY, issuanceSchedule, mintedAtSlot } from '../consensus/index.js';
 import type { Mempool } from '../mempool/index.js';
-import { toChecksumAddress, toHex } from '../primitives/index.js';
-import { accountKey, verifyTx } from '../state/index.js';
+import { pairHashBackend, signatureBackend, toChecksumAddress, toHex } from '../primitives/index.js';
+import { BURN_ADDRESS, accountKey, getMiner, lockedAmount, minerIds, verifyTx } from '../state/index.js';
+import { NODE_VERSION } from '../version.js';
 import { formatBlock, formatHeader, formatReceipt, formatTx } from './format.js';
 import type { MethodDescriptor } from './jsonRpc.js';
 import { addressParam, boolParam, enumParam, hexDataParam, uintParam } from './params.js';
@@ -11,6 +12,18 @@ import { addressParam, boolParam, enumParam, hexDataParam, uintParam } from './p
 export interface BcrRpcContext {
   chain: ChainStore;
   mempool: Mempool;
+}
+
+/** Median gas price of the txs in the last 20 blocks, never below the chain's minimum. */
+export async function suggestedGasPrice(chain: ChainStore): Promise<bigint> {
+  const prices: bigint[] = [];
+  for (let h = chain.head.header.height; h > Math.max(0, chain.head.header.height - 20); h--) {
+    const block = await chain.getBlockByHeight(h);
+    for (const raw of block?.txs ?? []) prices.push(verifyTx(raw, chain.params).body.gasPrice);
+  }
+  prices.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const median = prices.length ? prices[Math.floor(prices.length / 2)]! : 0n;
+  return median > chain.params.minGasPrice ? median : chain.params.minGasPrice;
 }
 
 export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[] {
@@ -123,6 +136,97 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
       description: 'Number of pooled txs.',
       params: [],
       handler: async () => ({ size: mempool.size }),
+    },
+    {
+      name: 'bcr_mempoolContent',
+      description: 'Every pooled tx, grouped by sender in nonce order.',
+      params: [],
+      handler: async () => mempool.content().map(({ sender, txs }) => ({ sender: toChecksumAddress(sender), txs: txs.map(formatTx) })),
+    },
+    {
+      name: 'bcr_finalizedHead',
+      description: 'The newest final block (reorgs never go below it).',
+      params: [],
+      handler: async () => {
+        const id = (await chain.canonicalId(chain.finalizedHeight))!;
+        return formatHeader(id, (await chain.getHeader(id))!);
+      },
+    },
+    {
+      name: 'bcr_gasPrice',
+      description: 'Suggested gas price (atto per gas): the minimum, or the median price of txs in the last 20 blocks if higher.',
+      params: [],
+      handler: async () => (await suggestedGasPrice(chain)).toString(),
+    },
+    {
+      name: 'bcr_estimateGas',
+      description: 'Gas a signed or unsigned-but-encoded tx of a known kind will use.',
+      params: [hexDataParam('tx')],
+      handler: async ([bytes]) => verifyTx(bytes as Uint8Array, chain.params).gas,
+    },
+    {
+      name: 'bcr_feeHistory',
+      description: 'Per block over the last `count` blocks: height, txs, gas used and the lowest and highest gas price paid.',
+      params: [uintParam('count')],
+      handler: async ([count]) => {
+        const out = [];
+        const last = chain.head.header.height;
+        for (let h = Math.max(1, last - Math.min(1024, count as number) + 1); h <= last; h++) {
+          const block = (await chain.getBlockByHeight(h))!;
+          const prices = block.txs.map((t) => verifyTx(t, chain.params).body.gasPrice).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+          const gasUsed = block.txs.reduce((s, t) => s + verifyTx(t, chain.params).gas, 0);
+          out.push({ height: h, txs: block.txs.length, gasUsed, minGasPrice: prices[0]?.toString() ?? null, maxGasPrice: prices[prices.length - 1]?.toString() ?? null });
+        }
+        return out;
+      },
+    },
+    {
+      name: 'bcr_supply',
+      description: 'Supply breakdown in atto: total, minted by issuance so far, foundation (governed), vesting-locked, miner collateral and pledge, burned, circulating.',
+      params: [],
+      handler: async () => {
+        const state = chain.headState();
+        const slot = chain.head.header.slot;
+        const foundation = (await chain.getAccount(FOUNDATION_ADDRESS)).balance;
+        const burned = (await chain.getAccount(BURN_ADDRESS)).balance;
+        let vesting = 0n;
+        for (const a of chain.genesis.allocations) if (a.vesting) vesting += lockedAmount((await chain.getAccount(a.address)).vesting, slot);
+        let collateral = 0n;
+        let pledge = 0n;
+        for (const id of await minerIds(state)) {
+          const m = (await getMiner(state, id))!;
+          collateral += m.collateral + m.deposits;
+          pledge += m.pledge;
+        }
+        const minted = mintedAtSlot(slot, chain.params);
+        const total = TOTAL_SUPPLY - MINING_SUPPLY + minted;
+        return {
+          maxSupply: TOTAL_SUPPLY.toString(),
+          total: total.toString(),
+          minted: minted.toString(),
+          foundation: foundation.toString(),
+          vestingLocked: vesting.toString(),
+          minerCollateral: collateral.toString(),
+          minerPledge: pledge.toString(),
+          burned: burned.toString(),
+          circulating: (total - foundation - vesting - collateral - pledge - burned).toString(),
+        };
+      },
+    },
+    {
+      name: 'bcr_nodeInfo',
+      description: 'Node version, network, chain id, genesis id, head, and the live crypto backends.',
+      params: [],
+      handler: async () => ({
+        version: NODE_VERSION,
+        network: chain.params.network,
+        chainId: chain.params.chainId,
+        genesis: toHex(chain.genesisId),
+        head: chain.head.header.height,
+        finalizedHeight: chain.finalizedHeight,
+        sha256: pairHashBackend,
+        secp256k1: signatureBackend(),
+      }),
     },
   ];
 }

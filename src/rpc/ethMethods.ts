@@ -8,7 +8,7 @@ import type { Mempool } from '../mempool/index.js';
 import { toChecksumAddress, toHex } from '../primitives/index.js';
 import { TRANSFER_GAS, decodeEthTx, getMiner, isEthTx, verifyTx, type VerifiedTx } from '../state/index.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor, type ParamSpec } from './jsonRpc.js';
-import { addressParam, hexDataParam } from './params.js';
+import { addressParam, anyParam, boolParam, hexDataParam } from './params.js';
 
 const q = (n: number | bigint) => '0x' + n.toString(16);
 const ZERO32 = '0x' + '00'.repeat(32);
@@ -20,6 +20,7 @@ function blockTagParam(name = 'block', optional = true): ParamSpec {
   return {
     name,
     optional,
+    schema: { oneOf: [{ type: 'string', enum: ['latest', 'pending', 'safe', 'finalized', 'earliest'] }, { type: 'string', pattern: '^0x[0-9a-fA-F]+$' }] },
     parse(value) {
       if (typeof value === 'string' && ['latest', 'pending', 'safe', 'finalized', 'earliest'].includes(value)) return value;
       if (typeof value === 'string' && /^0x[0-9a-fA-F]+$/.test(value)) return Number(BigInt(value));
@@ -29,13 +30,6 @@ function blockTagParam(name = 'block', optional = true): ParamSpec {
   };
 }
 
-function anyParam(name: string, optional = true): ParamSpec {
-  return { name, optional, parse: (v) => v };
-}
-
-function boolParam(name: string): ParamSpec {
-  return { name, optional: true, parse: (v) => { if (typeof v !== 'boolean') throw new Error('expected true or false'); return v; } };
-}
 
 export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mempool }): MethodDescriptor[] {
   const heightOf = (tag: unknown): number => {
@@ -142,7 +136,7 @@ export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mem
     {
       name: 'eth_feeHistory',
       description: 'Base fee (constant: the minimum gas price) and gas used ratio of recent blocks.',
-      params: [anyParam('blockCount', false), blockTagParam('newestBlock', false), anyParam('rewardPercentiles')],
+      params: [anyParam('blockCount', false, { type: ['string', 'integer'] }), blockTagParam('newestBlock', false), anyParam('rewardPercentiles', true, { type: 'array', items: { type: 'number' } })],
       handler: async ([count, newest, percentiles]) => {
         const n = Math.min(1024, Math.max(1, Number(BigInt(String(count)))));
         const last = heightOf(newest);
@@ -160,7 +154,7 @@ export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mem
     {
       name: 'eth_estimateGas',
       description: '21000 for a plain value transfer; contract calls are refused.',
-      params: [anyParam('call', false), blockTagParam()],
+      params: [anyParam('call', false, { type: 'object' }), blockTagParam()],
       handler: async ([call]) => {
         transferCheck(call);
         return q(TRANSFER_GAS);
@@ -169,7 +163,7 @@ export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mem
     {
       name: 'eth_call',
       description: 'A plain value transfer returns 0x; contract calls are refused.',
-      params: [anyParam('call', false), blockTagParam()],
+      params: [anyParam('call', false, { type: 'object' }), blockTagParam()],
       handler: async ([call]) => {
         transferCheck(call);
         return '0x';
@@ -222,7 +216,7 @@ export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mem
     {
       name: 'eth_getBlockByNumber',
       description: 'A canonical block in Ethereum shape (hashes or full txs).',
-      params: [blockTagParam('block', false), boolParam('fullTransactions')],
+      params: [blockTagParam('block', false), boolParam('fullTransactions', true)],
       handler: async ([tag, full]) => {
         const block = await chain.getBlockByHeight(heightOf(tag));
         return block ? blockJson(block, full === true) : null;
@@ -231,7 +225,7 @@ export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mem
     {
       name: 'eth_getBlockByHash',
       description: 'A block by id in Ethereum shape.',
-      params: [hexDataParam('hash', 32), boolParam('fullTransactions')],
+      params: [hexDataParam('hash', 32), boolParam('fullTransactions', true)],
       handler: async ([hash, full]) => {
         const block = await chain.getBlock(hash as Uint8Array);
         return block ? blockJson(block, full === true) : null;

@@ -23,11 +23,15 @@ export class RpcError extends Error {
   }
 }
 
+export type JsonSchema = Record<string, unknown>;
+
 export interface ParamSpec {
   name: string;
   /** Returns the parsed value or throws with a reason. */
   parse(value: unknown): unknown;
   optional?: boolean;
+  /** JSON Schema of the accepted value: the same one documents it in OpenRPC. */
+  schema?: JsonSchema;
 }
 
 export interface MethodDescriptor {

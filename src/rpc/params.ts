@@ -2,9 +2,12 @@
 import { fromHex, parseAddress } from '../primitives/index.js';
 import type { ParamSpec } from './jsonRpc.js';
 
+const HEX = '^0x([0-9a-fA-F]{2})*$';
+
 export function addressParam(name = 'address'): ParamSpec {
   return {
     name,
+    schema: { type: 'string', pattern: '^0x[0-9a-fA-F]{40}$', description: '20-byte address, EIP-55 checksum checked when mixed-case' },
     parse(value) {
       if (typeof value !== 'string') throw new Error('expected a 0x-hex address string');
       return parseAddress(value);
@@ -15,6 +18,7 @@ export function addressParam(name = 'address'): ParamSpec {
 export function hexDataParam(name: string, length?: number): ParamSpec {
   return {
     name,
+    schema: length === undefined ? { type: 'string', pattern: HEX } : { type: 'string', pattern: `^0x[0-9a-fA-F]{${length * 2}}$` },
     parse(value) {
       if (typeof value !== 'string' || !/^0x([0-9a-fA-F]{2})*$/.test(value)) throw new Error('expected 0x-prefixed hex bytes');
       const bytes = fromHex(value);
@@ -27,6 +31,7 @@ export function hexDataParam(name: string, length?: number): ParamSpec {
 export function uintParam(name: string, optional = false): ParamSpec {
   return {
     name,
+    schema: { oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^(0x[0-9a-fA-F]+|[0-9]+)$' }] },
     optional,
     parse(value) {
       if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
@@ -42,6 +47,7 @@ export function uintParam(name: string, optional = false): ParamSpec {
 export function boolParam(name: string, optional = true): ParamSpec {
   return {
     name,
+    schema: { type: 'boolean' },
     optional,
     parse(value) {
       if (typeof value !== 'boolean') throw new Error('expected true or false');
@@ -53,10 +59,16 @@ export function boolParam(name: string, optional = true): ParamSpec {
 export function enumParam<T extends string>(name: string, values: readonly T[], optional = true): ParamSpec {
   return {
     name,
+    schema: { type: 'string', enum: [...values] },
     optional,
     parse(value) {
       if (typeof value !== 'string' || !values.includes(value as T)) throw new Error(`expected one of ${values.join(', ')}`);
       return value;
     },
   };
+}
+
+/** Any JSON value (shape checked by the handler). */
+export function anyParam(name: string, optional = true, schema: Record<string, unknown> = {}): ParamSpec {
+  return { name, optional, schema, parse: (v) => v };
 }

@@ -1,4 +1,6 @@
 // End to end: a real `bcr node` process on a temp data dir, driven over JSON-RPC on 127.0.0.1.
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/primitives/index.js';
 import { DEV_KEY, TEAM_ADDRESS, tempDir, transferTx } from '../helpers/chain.js';
@@ -42,6 +44,12 @@ describe('bcr node (process)', () => {
     expect(table.total).toBe(String(4 * 2048));
     expect(await rpc(url, 'bcr_getMiner', [1])).toMatchObject({ miner: 1, sectorSize: 2048, sectors: { active: 4 } });
     await expect(rpc(url, 'bcr_getMiner', [99])).rejects.toThrow(/does not exist/);
+    const supply = await rpc<{ total: string; minted: string; circulating: string; foundation: string }>(url, 'bcr_supply');
+    expect(BigInt(supply.total)).toBe(55_000_000n * 10n ** 18n + BigInt(supply.minted));
+    expect(supply.foundation).toBe((35_000_000n * 10n ** 18n).toString());
+    expect(await rpc(url, 'bcr_nodeInfo')).toMatchObject({ network: 'test', chainId: 3012 });
+    expect(BigInt(await rpc<string>(url, 'bcr_gasPrice'))).toBeGreaterThanOrEqual(1n);
+    expect(await rpc(url, 'bcr_finalizedHead')).toMatchObject({ height: expect.any(Number) });
     const issuance = await rpc<{ minted: string; slot: number }>(url, 'bcr_issuance');
     expect(BigInt(issuance.minted)).toBeGreaterThan(0n);
 
@@ -78,5 +86,15 @@ describe('bcr node (process)', () => {
     expect((await post('{}', { host: 'evil.example' })).status).toBe(403);
     expect((await post('x'.repeat(6 * 1024 * 1024))).status).toBe(413);
     expect((await rpc<Head>(node.rpcUrl, 'bcr_chainHead')).height).toBe(0);
+  });
+
+  it('documents every method in OpenRPC, and docs/rpc.json is that document', async () => {
+    const node = nodes[nodes.length - 1]!;
+    const doc = await rpc<{ methods: { name: string; params: { name: string; schema: object }[] }[] }>(node.rpcUrl, 'rpc.discover');
+    const names = doc.methods.map((m) => m.name);
+    for (const name of ['bcr_chainHead', 'bcr_getPowerTable', 'eth_sendRawTransaction', 'rpc.discover']) expect(names).toContain(name);
+    for (const m of doc.methods) for (const p of m.params) expect(Object.keys(p.schema).length).toBeGreaterThan(0);
+    const committed = JSON.parse(readFileSync(fileURLToPath(new URL('../../docs/rpc.json', import.meta.url)), 'utf8'));
+    expect(committed).toEqual(doc);
   });
 });
