@@ -12,6 +12,7 @@ import { BcrError, addressOf, bytesEqual, concatBytes, errorMessage, fromHex, he
 import { bcrMethods } from './rpc/bcrMethods.js';
 import { ethMethods } from './rpc/ethMethods.js';
 import { discoverMethod } from './rpc/openrpc.js';
+import { loadOrCreateSecret } from './rpc/auth.js';
 import { NODE_VERSION } from './version.js';
 import { minerMethods } from './rpc/minerMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
@@ -36,6 +37,8 @@ export interface NodeOptions {
   rpcHost: string;
   rpcPort: number;
   mine: boolean;
+  /** Origins allowed to call the RPC from a browser (CORS); none by default. */
+  corsOrigins?: string[];
   /** Worker key of the local miner; defaults to the dev key on devnet/test networks. */
   workerKey?: Uint8Array;
   clock?: Clock;
@@ -119,7 +122,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   dispatcher.register(minerMethods({ chain, miner }));
   dispatcher.register(ethMethods({ chain, mempool }));
   dispatcher.register([discoverMethod(() => dispatcher.list(), NODE_VERSION)]);
-  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort }, log.child({ component: 'rpc' }));
+  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}) }, log.child({ component: 'rpc' }));
   const { url: rpcUrl } = await rpc.start();
   log.info({ url: rpcUrl }, 'JSON-RPC listening');
 

@@ -1,6 +1,7 @@
 // `bcr` command line. Commands are thin: parse flags, call into the node or libraries.
 import { Command, CommanderError } from 'commander';
 import { BcrError, errorMessage } from '../primitives/index.js';
+import { registerAuth } from './commands/auth.js';
 import { registerGenesis } from './commands/genesis.js';
 import { registerIssuance } from './commands/issuance.js';
 import { registerMiner } from './commands/miner.js';
@@ -18,6 +19,7 @@ registerGenesis(program);
 registerIssuance(program);
 registerPiece(program);
 registerMiner(program);
+registerAuth(program);
 
 try {
   await program.parseAsync(process.argv);

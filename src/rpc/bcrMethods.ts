@@ -73,6 +73,7 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
     {
       name: 'bcr_sendRawTransaction',
       description: 'Submits a signed tx (0x-hex of its canonical bytes); returns its id.',
+      permission: 'write',
       params: [hexDataParam('tx')],
       handler: async ([bytes]) => toHex((await mempool.add(bytes as Uint8Array)).id),
     },

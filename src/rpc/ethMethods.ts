@@ -171,6 +171,7 @@ export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mem
     },
     {
       name: 'eth_sendRawTransaction',
+      permission: 'write',
       description: 'Submits an Ethereum-signed value transfer (legacy EIP-155, EIP-2930 or EIP-1559) or a native BCR tx; returns its hash.',
       params: [hexDataParam('tx')],
       handler: async ([bytes]) => toHex((await mempool.add(bytes as Uint8Array)).id),

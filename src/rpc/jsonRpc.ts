@@ -1,5 +1,6 @@
 // JSON-RPC 2.0 envelope handling: parse, validate, dispatch, batch, exact error codes.
 import { BcrError, errorMessage } from '../primitives/index.js';
+import type { Permission } from './auth.js';
 
 export const RpcErrorCode = {
   parseError: -32700,
@@ -11,6 +12,8 @@ export const RpcErrorCode = {
   rejected: -32000,
   /** Application: the requested object does not exist. */
   notFound: -32001,
+  /** Application: the caller lacks the permission the method needs (data.needed names it). */
+  forbidden: -32002,
 } as const;
 
 export class RpcError extends Error {
@@ -38,8 +41,17 @@ export interface MethodDescriptor {
   name: string;
   description: string;
   params: ParamSpec[];
+  /** Needed permission (default read). */
+  permission?: Permission;
   handler(params: unknown[]): Promise<unknown>;
 }
+
+/** What a caller may do: the permissions of its token (or its connection). */
+export interface CallContext {
+  permissions: ReadonlySet<Permission>;
+}
+
+const OPEN: CallContext = { permissions: new Set<Permission>(['read', 'write', 'sign', 'admin']) };
 
 interface RpcResponse {
   jsonrpc: '2.0';
@@ -62,7 +74,7 @@ export class RpcDispatcher {
   }
 
   /** Handles a raw request body; returns the response body, or null when nothing is owed (notifications). */
-  async handleBody(body: string): Promise<string | null> {
+  async handleBody(body: string, context: CallContext = OPEN): Promise<string | null> {
     let parsed: unknown;
     try {
       parsed = JSON.parse(body);
@@ -72,14 +84,14 @@ export class RpcDispatcher {
     if (Array.isArray(parsed)) {
       if (parsed.length === 0) return JSON.stringify(errorResponse(null, RpcErrorCode.invalidRequest, 'empty batch'));
       if (parsed.length > MAX_BATCH) return JSON.stringify(errorResponse(null, RpcErrorCode.invalidRequest, `batch above ${MAX_BATCH} calls`));
-      const responses = (await Promise.all(parsed.map((call) => this.handleCall(call)))).filter((r): r is RpcResponse => r !== null);
+      const responses = (await Promise.all(parsed.map((call) => this.handleCall(call, context)))).filter((r): r is RpcResponse => r !== null);
       return responses.length ? JSON.stringify(responses) : null;
     }
-    const response = await this.handleCall(parsed);
+    const response = await this.handleCall(parsed, context);
     return response ? JSON.stringify(response) : null;
   }
 
-  private async handleCall(call: unknown): Promise<RpcResponse | null> {
+  async handleCall(call: unknown, context: CallContext = OPEN): Promise<RpcResponse | null> {
     if (!call || typeof call !== 'object' || Array.isArray(call)) return errorResponse(null, RpcErrorCode.invalidRequest, 'request must be an object');
     const { jsonrpc, method, params, id } = call as Record<string, unknown>;
     const validId = id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
@@ -88,13 +100,17 @@ export class RpcDispatcher {
       return errorResponse(echoId, RpcErrorCode.invalidRequest, 'invalid request: needs jsonrpc "2.0", a string method and a string/number/null id');
     }
     const isNotification = id === undefined;
-    const response = await this.invoke(method, params, echoId);
+    const response = await this.invoke(method, params, echoId, context);
     return isNotification ? null : response;
   }
 
-  private async invoke(name: string, params: unknown, id: string | number | null): Promise<RpcResponse> {
+  private async invoke(name: string, params: unknown, id: string | number | null, context: CallContext): Promise<RpcResponse> {
     const method = this.methods.get(name);
     if (!method) return errorResponse(id, RpcErrorCode.methodNotFound, `method not found: ${name}`);
+    const needed = method.permission ?? 'read';
+    if (!context.permissions.has(needed)) {
+      return errorResponse(id, RpcErrorCode.forbidden, `permission denied: ${name} needs a token with '${needed}' permission (bcr auth create-token --perm ${needed})`, { needed });
+    }
     if (params !== undefined && !Array.isArray(params)) {
       return errorResponse(id, RpcErrorCode.invalidParams, 'params must be an array (positional)');
     }

@@ -87,7 +87,8 @@ export function minerMethods({ chain, miner }: { chain: ChainStore; miner: Miner
     },
     {
       name: 'bcr_minerSeal',
-      description: 'Seals, pre-commits and prove-commits `count` new committed-capacity sectors (local miner; loopback RPC only).',
+      description: 'Seals, pre-commits and prove-commits `count` new committed-capacity sectors (local miner; needs admin).',
+      permission: 'admin',
       params: [uintParam('count')],
       handler: async ([count]) => {
         if (!miner) throw new RpcError(RpcErrorCode.notFound, 'this node runs no miner');

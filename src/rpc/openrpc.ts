@@ -17,6 +17,7 @@ export function openRpcDocument(methods: MethodDescriptor[], version: string) {
         name: m.name,
         description: m.description,
         paramStructure: 'by-position',
+        'x-permission': m.permission ?? 'read',
         params: m.params.map((p) => ({ name: p.name, required: !p.optional, schema: p.schema ?? {} })),
         result: { name: 'result', schema: {} },
       })),

@@ -2,11 +2,16 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../util/logger.js';
-import type { RpcDispatcher } from './jsonRpc.js';
+import { PERMISSIONS, requestPermissions } from './auth.js';
+import { RpcErrorCode, type CallContext, type RpcDispatcher } from './jsonRpc.js';
 
 export interface RpcServerOptions {
   host: string;
   port: number;
+  /** JWT secret; without one every caller has every permission (tests, embedded use). */
+  secret?: Uint8Array;
+  /** Allowed CORS origins; none by default (no CORS headers). */
+  corsOrigins?: string[];
   /** Largest request body in bytes (geth: 5 MiB). */
   maxBodyBytes?: number;
   /** Host header names accepted (besides loopback names); '*' accepts all. */
@@ -53,9 +58,30 @@ export class RpcServer {
     this.server = null;
   }
 
+  /** Permissions of a request (token or loopback defaults); null when its token is invalid. */
+  async callContext(req: IncomingMessage): Promise<CallContext | null> {
+    if (!this.options.secret) return { permissions: new Set(PERMISSIONS) };
+    const address = req.socket.remoteAddress ?? '';
+    const loopback = address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+    const permissions = await requestPermissions(this.options.secret, req.headers.authorization, loopback);
+    return permissions === 'BAD_TOKEN' ? null : { permissions };
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     if (!hostAllowed(req.headers.host, this.options.allowedHosts ?? [])) {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('invalid host specified\n');
+      return;
+    }
+    const origin = req.headers.origin;
+    const cors = origin && this.options.corsOrigins && (this.options.corsOrigins.includes('*') || this.options.corsOrigins.includes(origin));
+    if (cors) {
+      res.setHeader('access-control-allow-origin', origin);
+      res.setHeader('access-control-allow-headers', 'content-type, authorization');
+      res.setHeader('access-control-allow-methods', 'POST, OPTIONS');
+      res.setHeader('vary', 'origin');
+    }
+    if (req.method === 'OPTIONS' && cors) {
+      res.writeHead(204).end();
       return;
     }
     if (req.method !== 'POST' || (req.url ?? '/') !== '/') {
@@ -74,8 +100,13 @@ export class RpcServer {
       }
       chunks.push(chunk as Buffer);
     }
+    const context = await this.callContext(req);
+    if (!context) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.forbidden, message: 'invalid or expired token' } }));
+      return;
+    }
     try {
-      const body = await this.dispatcher.handleBody(Buffer.concat(chunks).toString('utf8'));
+      const body = await this.dispatcher.handleBody(Buffer.concat(chunks).toString('utf8'), context);
       if (body === null) res.writeHead(204).end();
       else res.writeHead(200, { 'content-type': 'application/json' }).end(body);
     } catch (error) {

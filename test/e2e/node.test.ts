@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/primitives/index.js';
 import { DEV_KEY, TEAM_ADDRESS, tempDir, transferTx } from '../helpers/chain.js';
-import { rawPost, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+import { createToken, readSecret, requestPermissions } from '../../src/rpc/auth.js';
+import { rawPost, rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const dir = tempDir('bcr-e2e-');
 const nodes: RunningNode[] = [];
@@ -86,6 +87,26 @@ describe('bcr node (process)', () => {
     expect((await post('{}', { host: 'evil.example' })).status).toBe(403);
     expect((await post('x'.repeat(6 * 1024 * 1024))).status).toBe(413);
     expect((await rpc<Head>(node.rpcUrl, 'bcr_chainHead')).height).toBe(0);
+  });
+
+  it('enforces permissions: read and signed sends open on loopback, admin needs a token', async () => {
+    const node = nodes[nodes.length - 1]!;
+    const call = (method: string, token?: string) =>
+      rawPost(node.rpcUrl, JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: [1] }), token ? { authorization: `Bearer ${token}` } : {});
+    const denied = JSON.parse((await call('bcr_minerSeal')).text);
+    expect(denied.error).toMatchObject({ code: -32002, data: { needed: 'admin' } });
+    expect(denied.error.message).toMatch(/needs a token with 'admin'/);
+    const secret = readSecret(`${dir.path}-rpc`);
+    const write = JSON.parse((await call('bcr_minerSeal', await createToken(secret, 'write'))).text);
+    expect(write.error.code).toBe(-32002);
+    const admin = JSON.parse((await call('bcr_minerSeal', await createToken(secret, 'admin'))).text);
+    expect(admin.error).toMatchObject({ code: -32001, message: 'this node runs no miner' });
+    expect((await call('bcr_minerSeal', 'not-a-jwt')).status).toBe(401);
+    expect((await call('bcr_minerSeal', await createToken(new Uint8Array(32), 'admin'))).status).toBe(401);
+    const cli = await runCli(['auth', 'create-token', '--perm', 'sign', '--data-dir', `${dir.path}-rpc`]);
+    expect(cli.stdout.trim().split('.')).toHaveLength(3);
+    expect(await requestPermissions(secret, undefined, false)).toEqual(new Set(['read']));
+    expect(await requestPermissions(secret, undefined, true)).toEqual(new Set(['read', 'write']));
   });
 
   it('documents every method in OpenRPC, and docs/rpc.json is that document', async () => {

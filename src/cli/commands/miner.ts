@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatBcr } from '../../primitives/index.js';
 import { parseIntOption, printJson } from '../io.js';
+import { createToken, readSecret } from '../../rpc/auth.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
 
 interface MinerInfo {
@@ -40,8 +41,11 @@ export function registerMiner(program: Command): void {
     .description('seal, pre-commit and prove-commit new committed-capacity sectors')
     .requiredOption('--count <n>', 'how many sectors')
     .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-    .action(async (opts: { count: string; rpc: string }) => {
-      const { sectors } = await callRpc<{ sectors: number[] }>(opts.rpc, 'bcr_minerSeal', [parseIntOption(opts.count, '--count')]);
+    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
+    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
+    .action(async (opts: { count: string; rpc: string; dataDir: string; token?: string }) => {
+      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin'));
+      const { sectors } = await callRpc<{ sectors: number[] }>(opts.rpc, 'bcr_minerSeal', [parseIntOption(opts.count, '--count')], token);
       console.log(`sealing sectors ${sectors.join(', ')}; follow with: bcr miner info`);
     });
 }
