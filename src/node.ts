@@ -2,7 +2,7 @@
 // them in reverse.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChainStore, genesisToJson, parseGenesis, readGenesisJson, type Genesis } from './chain/index.js';
+import { ChainStore, blockId, genesisToJson, parseGenesis, readGenesisJson, type Genesis } from './chain/index.js';
 import { Database } from './db/index.js';
 import { Mempool } from './mempool/index.js';
 import { MinerService } from './miner/miner.js';
@@ -13,11 +13,13 @@ import { bcrMethods } from './rpc/bcrMethods.js';
 import { ethMethods } from './rpc/ethMethods.js';
 import { discoverMethod } from './rpc/openrpc.js';
 import { loadOrCreateSecret } from './rpc/auth.js';
+import { formatHeader } from './rpc/format.js';
+import { SubscriptionHub } from './rpc/subscriptions.js';
 import { NODE_VERSION } from './version.js';
 import { minerMethods } from './rpc/minerMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
-import { spendable } from './state/index.js';
+import { spendable, verifyTx } from './state/index.js';
 import { systemClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 
@@ -122,7 +124,19 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   dispatcher.register(minerMethods({ chain, miner }));
   dispatcher.register(ethMethods({ chain, mempool }));
   dispatcher.register([discoverMethod(() => dispatcher.list(), NODE_VERSION)]);
-  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}) }, log.child({ component: 'rpc' }));
+  const subscriptions = new SubscriptionHub({
+    onHead: (listener) =>
+      chain.onHeadChange((change) => {
+        const includedTxs = change.applied.flatMap((block) => {
+          const id = blockId(block.header);
+          return block.txs.map((raw) => ({ txId: verifyTx(raw, chain.params).id, blockId: id, height: block.header.height }));
+        });
+        listener({ id: change.head.id, height: change.head.header.height, slot: change.head.header.slot, json: formatHeader(change.head.id, change.head.header), includedTxs });
+      }),
+    onPendingTx: (listener) => mempool.onAdd((tx) => listener(tx.id)),
+    onMinerEvent: (listener) => miner?.onEvent(listener),
+  });
+  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), subscriptions, ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}) }, log.child({ component: 'rpc' }));
   const { url: rpcUrl } = await rpc.start();
   log.info({ url: rpcUrl }, 'JSON-RPC listening');
 

@@ -39,12 +39,18 @@ export class Mempool {
   private readonly bySender = new Map<string, Map<number, VerifiedTx>>();
   private readonly byId = new Map<string, VerifiedTx>();
   private readonly options: MempoolOptions;
+  private readonly addListeners: ((tx: VerifiedTx) => void)[] = [];
 
   constructor(
     private readonly chain: MempoolChainView,
     options: Partial<MempoolOptions> = {},
   ) {
     this.options = { ...DEFAULT_MEMPOOL_OPTIONS, ...options };
+  }
+
+  /** Called for every tx admitted (not for re-injections after a reorg). */
+  onAdd(listener: (tx: VerifiedTx) => void): void {
+    this.addListeners.push(listener);
   }
 
   get size(): number {
@@ -89,6 +95,7 @@ export class Mempool {
       this.remove(cheapest);
     }
     this.insert(tx);
+    for (const listener of this.addListeners) listener(tx);
     return tx;
   }
 

@@ -10,6 +10,7 @@ import { genesisSealRandomness } from '../chain/index.js';
 import { currentDeadline, getMiner, provableSectors, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness } from '../state/index.js';
 import { SealingPipeline } from './sealing.js';
 import type { SectorStore } from './sectorStore.js';
+import type { MinerEvent } from '../rpc/subscriptions.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 
@@ -32,6 +33,16 @@ export class MinerService {
   private readonly submitted = new Set<string>();
   readonly worker: Uint8Array;
   readonly sealing: SealingPipeline;
+  private readonly listeners: ((event: MinerEvent) => void)[] = [];
+
+  /** Won slots, WindowPoSts, faults and recoveries, for subscribers. */
+  onEvent(listener: (event: MinerEvent) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private emit(kind: MinerEvent['kind'], fields: Record<string, unknown>): void {
+    for (const listener of this.listeners) listener({ miner: this.opts.minerId, kind, ...fields });
+  }
 
   constructor(private readonly opts: MinerOptions) {
     this.worker = addressOf(opts.workerKey);
@@ -93,8 +104,13 @@ export class MinerService {
     if (!miner) return;
     if (this.lastPower !== null && miner.power !== this.lastPower) {
       const fields = { from: this.lastPower.toString(), to: miner.power.toString(), height: this.opts.chain.head.header.height };
-      if (miner.power < this.lastPower) this.opts.log.warn(fields, 'Proven power dropped: sectors faulty or terminated');
-      else this.opts.log.info(fields, 'Proven power grew');
+      if (miner.power < this.lastPower) {
+        this.opts.log.warn(fields, 'Proven power dropped: sectors faulty or terminated');
+        this.emit('fault', fields);
+      } else {
+        this.opts.log.info(fields, 'Proven power grew');
+        this.emit('recovery', fields);
+      }
     }
     this.lastPower = miner.power;
   }
@@ -114,7 +130,10 @@ export class MinerService {
       const { block, rejected } = await chain.buildBlock({ workerKey: this.opts.workerKey, minerId, slot, timestamp, ticket, winningPost, candidates });
       for (const { tx, error } of rejected) log.debug({ tx: hexKey(tx.id), code: error.code }, 'Skipped tx while packing');
       const outcome = await chain.importBlock(block, clock.now());
-      if (outcome.status === 'head') log.info({ height: block.header.height, slot, txs: block.txs.length }, 'Won slot, produced block');
+      if (outcome.status === 'head') {
+        log.info({ height: block.header.height, slot, txs: block.txs.length }, 'Won slot, produced block');
+        this.emit('wonSlot', { slot, height: block.header.height, txs: block.txs.length });
+      }
       return outcome.status === 'head';
     } catch (error) {
       log.warn({ slot, err: errorMessage(error) }, 'Block production failed');
@@ -146,6 +165,7 @@ export class MinerService {
       const tx = signTx(this.opts.workerKey, { chainId: chain.params.chainId, nonce, gasLimit: gas, gasPrice: chain.params.minGasPrice, kind: submitWindowPostKind.id, payload });
       await mempool.add(tx);
       log.info({ period: window.period, deadline: window.deadline, sectors: sectors.length }, 'Submitted WindowPoSt');
+      this.emit('windowPost', { period: window.period, deadline: window.deadline, sectors: sectors.length });
     } catch (error) {
       this.submitted.delete(key);
       log.warn({ deadline: window.deadline, err: isBcrError(error) ? `${error.code}: ${error.message}` : errorMessage(error) }, 'WindowPoSt failed');

@@ -1,6 +1,8 @@
 // HTTP transport for JSON-RPC: POST on "/", body limit, Host allow-list, loopback by default.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import { SubscriptionHub } from './subscriptions.js';
 import type { Logger } from '../util/logger.js';
 import { PERMISSIONS, requestPermissions } from './auth.js';
 import { RpcErrorCode, type CallContext, type RpcDispatcher } from './jsonRpc.js';
@@ -12,6 +14,8 @@ export interface RpcServerOptions {
   secret?: Uint8Array;
   /** Allowed CORS origins; none by default (no CORS headers). */
   corsOrigins?: string[];
+  /** WebSocket subscriptions on the same port. */
+  subscriptions?: SubscriptionHub;
   /** Largest request body in bytes (geth: 5 MiB). */
   maxBodyBytes?: number;
   /** Host header names accepted (besides loopback names); '*' accepts all. */
@@ -31,6 +35,7 @@ function hostAllowed(header: string | undefined, allowed: string[]): boolean {
 
 export class RpcServer {
   private server: Server | null = null;
+  private wss: WebSocketServer | null = null;
 
   constructor(
     private readonly dispatcher: RpcDispatcher,
@@ -41,6 +46,25 @@ export class RpcServer {
   async start(): Promise<{ host: string; port: number; url: string }> {
     const server = createServer((req, res) => void this.handle(req, res));
     this.server = server;
+    if (this.options.subscriptions) {
+      const hub = this.options.subscriptions;
+      const wss = new WebSocketServer({ noServer: true, maxPayload: this.options.maxBodyBytes ?? DEFAULT_MAX_BODY });
+      this.wss = wss;
+      server.on('upgrade', (req, socket, head) => {
+        void (async () => {
+          if (!hostAllowed(req.headers.host, this.options.allowedHosts ?? [])) {
+            socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
+            return;
+          }
+          const context = await this.callContext(req, SubscriptionHub.tokenOf(req));
+          if (!context) {
+            socket.end('HTTP/1.1 401 Unauthorized\r\n\r\n');
+            return;
+          }
+          wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, context, this.dispatcher, this.options.maxBodyBytes ?? DEFAULT_MAX_BODY));
+        })();
+      });
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(this.options.port, this.options.host, () => resolve());
@@ -53,17 +77,19 @@ export class RpcServer {
   async stop(): Promise<void> {
     const server = this.server;
     if (!server) return;
+    for (const client of this.wss?.clients ?? []) client.terminate();
+    this.wss?.close();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
     this.server = null;
   }
 
   /** Permissions of a request (token or loopback defaults); null when its token is invalid. */
-  async callContext(req: IncomingMessage): Promise<CallContext | null> {
+  async callContext(req: IncomingMessage, authorization = req.headers.authorization): Promise<CallContext | null> {
     if (!this.options.secret) return { permissions: new Set(PERMISSIONS) };
     const address = req.socket.remoteAddress ?? '';
     const loopback = address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
-    const permissions = await requestPermissions(this.options.secret, req.headers.authorization, loopback);
+    const permissions = await requestPermissions(this.options.secret, authorization, loopback);
     return permissions === 'BAD_TOKEN' ? null : { permissions };
   }
 

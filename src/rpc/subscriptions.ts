@@ -1,0 +1,127 @@
+// JSON-RPC over WebSocket on the RPC port, with subscriptions: new heads, pending txs, a tx's
+// inclusion, and a miner's events. The same dispatcher (and permissions) serves ordinary calls.
+import type { IncomingMessage } from 'node:http';
+import type { WebSocket } from 'ws';
+import { errorMessage, hexKey, toHex } from '../primitives/index.js';
+import type { CallContext, RpcDispatcher } from './jsonRpc.js';
+import { RpcErrorCode } from './jsonRpc.js';
+
+export type Topic = 'newHeads' | 'pendingTransactions' | 'txInclusion' | 'minerEvents';
+
+export interface HeadEvent {
+  id: Uint8Array;
+  height: number;
+  slot: number;
+  json: unknown;
+  /** Ids of the txs the new canonical blocks carry. */
+  includedTxs: { txId: Uint8Array; blockId: Uint8Array; height: number }[];
+}
+
+export interface MinerEvent {
+  miner: number;
+  kind: 'wonSlot' | 'windowPost' | 'fault' | 'recovery';
+  [field: string]: unknown;
+}
+
+/** Where events come from (wired by node.ts). */
+export interface EventSources {
+  onHead(listener: (event: HeadEvent) => void): void;
+  onPendingTx(listener: (txId: Uint8Array) => void): void;
+  onMinerEvent(listener: (event: MinerEvent) => void): void;
+}
+
+interface Subscription {
+  socket: WebSocket;
+  topic: Topic;
+  method: string;
+  arg: string | number | null;
+}
+
+const MAX_SUBSCRIPTIONS_PER_SOCKET = 128;
+
+export class SubscriptionHub {
+  private readonly subs = new Map<string, Subscription>();
+  private next = 1;
+
+  constructor(sources: EventSources) {
+    sources.onHead((event) => {
+      this.publish('newHeads', null, event.json);
+      for (const tx of event.includedTxs) this.publish('txInclusion', hexKey(tx.txId), { txId: toHex(tx.txId), blockId: toHex(tx.blockId), height: tx.height });
+    });
+    sources.onPendingTx((txId) => this.publish('pendingTransactions', null, toHex(txId)));
+    sources.onMinerEvent((event) => this.publish('minerEvents', event.miner, event));
+  }
+
+  private publish(topic: Topic, key: string | number | null, result: unknown): void {
+    for (const [id, sub] of this.subs) {
+      if (sub.topic !== topic || (key !== null && sub.arg !== key)) continue;
+      if (sub.socket.readyState !== sub.socket.OPEN) {
+        this.subs.delete(id);
+        continue;
+      }
+      sub.socket.send(JSON.stringify({ jsonrpc: '2.0', method: sub.method, params: { subscription: id, result } }));
+    }
+  }
+
+  /** Serves one socket: calls go to the dispatcher, *_subscribe / *_unsubscribe are handled here. */
+  attach(socket: WebSocket, context: CallContext, dispatcher: RpcDispatcher, maxMessageBytes: number): void {
+    socket.on('message', (data, isBinary) => {
+      const text = isBinary ? '' : data.toString();
+      if (text.length > maxMessageBytes) {
+        socket.close(1009, 'message too big');
+        return;
+      }
+      void this.onMessage(socket, context, dispatcher, text).catch((error) => socket.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.internal, message: errorMessage(error) } })));
+    });
+    socket.on('close', () => {
+      for (const [id, sub] of this.subs) if (sub.socket === socket) this.subs.delete(id);
+    });
+  }
+
+  private async onMessage(socket: WebSocket, context: CallContext, dispatcher: RpcDispatcher, text: string): Promise<void> {
+    let call: { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
+    try {
+      call = JSON.parse(text);
+    } catch {
+      socket.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.parseError, message: 'parse error' } }));
+      return;
+    }
+    const method = typeof call?.method === 'string' ? call.method : '';
+    const id = typeof call?.id === 'string' || typeof call?.id === 'number' ? call.id : null;
+    const reply = (result: unknown) => socket.send(JSON.stringify({ jsonrpc: '2.0', id, result }));
+    const fail = (code: number, message: string) => socket.send(JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }));
+    if (method === 'bcr_subscribe' || method === 'eth_subscribe') {
+      const [topic, arg] = Array.isArray(call.params) ? (call.params as unknown[]) : [];
+      const known: Topic[] = ['newHeads', 'pendingTransactions', 'txInclusion', 'minerEvents'];
+      if (typeof topic !== 'string' || !known.includes(topic as Topic)) return fail(RpcErrorCode.invalidParams, `invalid param 0 (topic): one of ${known.join(', ')}`);
+      let key: string | number | null = null;
+      if (topic === 'txInclusion') {
+        if (typeof arg !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(arg)) return fail(RpcErrorCode.invalidParams, 'invalid param 1 (txId): a 32-byte 0x-hex tx id');
+        key = arg.slice(2).toLowerCase();
+      }
+      if (topic === 'minerEvents') {
+        if (typeof arg !== 'number' || !Number.isSafeInteger(arg)) return fail(RpcErrorCode.invalidParams, 'invalid param 1 (miner): a miner id');
+        key = arg;
+      }
+      if ([...this.subs.values()].filter((s) => s.socket === socket).length >= MAX_SUBSCRIPTIONS_PER_SOCKET) return fail(RpcErrorCode.rejected, `at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection`);
+      const subId = `0x${(this.next++).toString(16)}`;
+      this.subs.set(subId, { socket, topic: topic as Topic, method: method === 'eth_subscribe' ? 'eth_subscription' : 'bcr_subscription', arg: key });
+      return reply(subId);
+    }
+    if (method === 'bcr_unsubscribe' || method === 'eth_unsubscribe') {
+      const [subId] = Array.isArray(call.params) ? (call.params as unknown[]) : [];
+      const sub = typeof subId === 'string' ? this.subs.get(subId) : undefined;
+      if (sub && sub.socket === socket) this.subs.delete(subId as string);
+      return reply(Boolean(sub && sub.socket === socket));
+    }
+    const response = await dispatcher.handleBody(text, context);
+    if (response !== null) socket.send(response);
+  }
+
+  /** Upgrade requests carry their token as a header or as ?token=... (browsers cannot set headers). */
+  static tokenOf(req: IncomingMessage): string | undefined {
+    if (req.headers.authorization) return req.headers.authorization;
+    const token = new URL(req.url ?? '/', 'http://localhost').searchParams.get('token');
+    return token ? `Bearer ${token}` : undefined;
+  }
+}
