@@ -1,7 +1,9 @@
 // `bcr` command line. Commands are thin: parse flags, call into the node or libraries.
 import { Command, CommanderError } from 'commander';
 import { BcrError, errorMessage } from '../primitives/index.js';
+import { NODE_VERSION } from '../version.js';
 import { registerAuth } from './commands/auth.js';
+import { registerChain } from './commands/chain.js';
 import { registerGenesis } from './commands/genesis.js';
 import { registerIssuance } from './commands/issuance.js';
 import { registerMiner } from './commands/miner.js';
@@ -11,7 +13,7 @@ import { registerTx } from './commands/tx.js';
 import { registerWallet } from './commands/wallet.js';
 
 const program = new Command();
-program.name('bcr').description('BCR proof-of-storage chain: node, wallet and tools').version('0.1.0').exitOverride();
+program.name('bcr').description('BCR proof-of-storage chain: node, wallet and tools').version(NODE_VERSION).exitOverride();
 registerNode(program);
 registerWallet(program);
 registerTx(program);
@@ -20,6 +22,7 @@ registerIssuance(program);
 registerPiece(program);
 registerMiner(program);
 registerAuth(program);
+registerChain(program);
 
 try {
   await program.parseAsync(process.argv);

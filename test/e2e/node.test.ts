@@ -1,5 +1,5 @@
 // End to end: a real `bcr node` process on a temp data dir, driven over JSON-RPC on 127.0.0.1.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/primitives/index.js';
@@ -40,6 +40,21 @@ describe('bcr node (process)', () => {
     expect(teamAfter - teamBefore).toBe(12_345n);
     await expect(rpc(url, 'bcr_sendRawTransaction', [toHex(raw)])).rejects.toThrow(/NONCE_TOO_LOW|already/i);
 
+    // The CLI on top of RPC, as a user would run it.
+    const balance = await runCli(['wallet', 'balance', TEAM, '--rpc', url, '--json']);
+    expect(JSON.parse(balance.stdout)).toMatchObject({ address: TEAM, balance: teamAfter.toString() });
+    expect(JSON.parse((await runCli(['chain', 'tx', txId, '--rpc', url, '--json'])).stdout)).toMatchObject({ id: txId, receipt: { status: 'ok' } });
+    expect(JSON.parse((await runCli(['chain', 'head', '--rpc', url, '--json'])).stdout).height).toBeGreaterThan(0);
+    const history = JSON.parse((await runCli(['wallet', 'history', TEAM, '--blocks', '500', '--rpc', url, '--json'])).stdout);
+    expect(history).toContainEqual(expect.objectContaining({ id: txId, direction: 'in', value: '12345' }));
+    const keys = `${dir.path}-keys`;
+    const keyFile = `${dir.path}-dev.key`;
+    writeFileSync(keyFile, toHex(DEV_KEY));
+    await runCli(['wallet', 'import', '--key-file', keyFile, '--keystore', keys, '--light-kdf'], { BCR_PASSWORD: 'pw' });
+    const sent = await runCli(['wallet', 'send', '--from', DEV, '--to', TEAM, '--amount', '0.5', '--rpc', url, '--keystore', keys, '--wait', '--json'], { BCR_PASSWORD: 'pw' });
+    expect(JSON.parse(sent.stdout)).toMatchObject({ receipt: { status: 'ok' } });
+    expect((await runCli(['chain', 'block', 'nope', '--rpc', url])).stderr).toMatch(/^error: not a height/);
+
     const table = await rpc<{ total: string; miners: { miner: number; power: string }[] }>(url, 'bcr_getPowerTable');
     expect(table.miners).toEqual([expect.objectContaining({ miner: 1, power: String(4 * 2048) })]);
     expect(table.total).toBe(String(4 * 2048));
@@ -53,6 +68,8 @@ describe('bcr node (process)', () => {
     expect(await rpc(url, 'bcr_finalizedHead')).toMatchObject({ height: expect.any(Number) });
     const issuance = await rpc<{ minted: string; slot: number }>(url, 'bcr_issuance');
     expect(BigInt(issuance.minted)).toBeGreaterThan(0n);
+    const teamNow = BigInt((await rpc<{ balance: string }>(url, 'bcr_getBalance', [TEAM])).balance);
+    expect(teamNow).toBe(teamAfter + 5n * 10n ** 17n);
 
     const headBeforeKill = await rpc<Head>(url, 'bcr_chainHead');
     await stopProcess(first, 'SIGKILL');
@@ -63,7 +80,7 @@ describe('bcr node (process)', () => {
     expect(restarted.height).toBeGreaterThanOrEqual(headBeforeKill.height);
     const kept = await rpc<{ id: string }>(second.rpcUrl, 'bcr_getBlockByHeight', [headBeforeKill.height]);
     expect(kept.id).toBe(headBeforeKill.id);
-    expect(BigInt((await rpc<{ balance: string }>(second.rpcUrl, 'bcr_getBalance', [TEAM])).balance)).toBe(teamAfter);
+    expect(BigInt((await rpc<{ balance: string }>(second.rpcUrl, 'bcr_getBalance', [TEAM])).balance)).toBe(teamAfter + 5n * 10n ** 17n);
     expect(await rpc(second.rpcUrl, 'bcr_getTransactionReceipt', [txId])).toMatchObject({ status: 'ok', height: receipt.height });
     await waitFor('mining to resume', async () => (await rpc<Head>(second.rpcUrl, 'bcr_chainHead')).height > restarted.height + 1);
     expect(await stopProcess(second, 'SIGTERM')).toBe(0);
@@ -107,6 +124,42 @@ describe('bcr node (process)', () => {
     expect(cli.stdout.trim().split('.')).toHaveLength(3);
     expect(await requestPermissions(secret, undefined, false)).toEqual(new Set(['read']));
     expect(await requestPermissions(secret, undefined, true)).toEqual(new Set(['read', 'write']));
+  });
+
+  it('validates every method\'s params and answers a 100-call batch', async () => {
+    const node = nodes[nodes.length - 1]!;
+    const doc = await rpc<{ methods: { name: string; params: { name: string; required: boolean; schema: { type?: string | string[]; oneOf?: unknown; pattern?: string } }[] }[] }>(node.rpcUrl, 'rpc.discover');
+    const batch: object[] = [];
+    let id = 0;
+    const expectations: { id: number; what: string }[] = [];
+    for (const m of doc.methods) {
+      const required = m.params.filter((p) => p.required);
+      if (required.length > 0) {
+        batch.push({ jsonrpc: '2.0', id: ++id, method: m.name, params: [] });
+        expectations.push({ id, what: `${m.name} without params` });
+      }
+      m.params.forEach((p, index) => {
+        const typed = p.schema.oneOf || p.schema.pattern || p.schema.type === 'boolean' || p.schema.type === 'string';
+        if (!typed) return;
+        const params = m.params.map(() => null) as unknown[];
+        params[index] = { wrong: 'type' };
+        batch.push({ jsonrpc: '2.0', id: ++id, method: m.name, params });
+        expectations.push({ id, what: `${m.name} with a bad ${p.name}` });
+      });
+    }
+    const admin = { authorization: `Bearer ${await createToken(readSecret(`${dir.path}-rpc`), 'admin')}` };
+    const answers = JSON.parse((await rawPost(node.rpcUrl, JSON.stringify(batch), admin)).text) as { id: number; error?: { code: number; message: string } }[];
+    for (const e of expectations) {
+      const answer = answers.find((a) => a.id === e.id);
+      expect(answer?.error?.code, e.what).toBe(-32602);
+      expect(answer?.error?.message, e.what).toMatch(/param \d+ \(/);
+    }
+    expect(expectations.length).toBeGreaterThan(30);
+    const hundred = Array.from({ length: 100 }, (_, i) => ({ jsonrpc: '2.0', id: i, method: 'bcr_chainHead' }));
+    const replies = JSON.parse((await rawPost(node.rpcUrl, JSON.stringify(hundred))).text) as { id: number; result: unknown }[];
+    expect(replies.map((r) => r.id).sort((a, b) => a - b)).toEqual(hundred.map((c) => c.id));
+    const tooMany = JSON.parse((await rawPost(node.rpcUrl, JSON.stringify(Array.from({ length: 1001 }, () => hundred[0])))).text);
+    expect(tooMany.error.code).toBe(-32600);
   });
 
   it('documents every method in OpenRPC, and docs/rpc.json is that document', async () => {

@@ -1,8 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { BcrError, addressOf, fromHex, generatePrivateKey, isValidPrivateKey, parseAddress, toChecksumAddress, toHex } from '../../primitives/index.js';
+import { BcrError, addressOf, bytesEqual, decode, encode, formatBcr, fromHex, generatePrivateKey, isValidPrivateKey, parseAddress, parseBcr, toChecksumAddress, toHex } from '../../primitives/index.js';
+import { TRANSFER_GAS, signTx, transferPayload } from '../../state/index.js';
+import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
 import { defaultKeystoreDir, findKeystore, listKeystores, saveKeystore, unlockKeystore } from '../../wallet/index.js';
-import { printJson, readPassword } from '../io.js';
+import { parseIntOption, printJson, readPassword } from '../io.js';
 
 interface KeystoreOpts {
   keystore: string;
@@ -66,6 +68,72 @@ export function registerWallet(program: Command): void {
       writeFileSync(opts.out, toHex(key) + '\n', { mode: 0o600 });
       if (opts.json) printJson({ address: entry.address, out: opts.out });
       else console.log(`private key of ${entry.address} written to ${opts.out}`);
+    });
+
+  wallet
+    .command('balance')
+    .description('balance of an address at the head of a running node')
+    .argument('<address>')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--json', 'machine-readable output')
+    .action(async (address: string, opts: { rpc: string; json?: boolean }) => {
+      const checksummed = toChecksumAddress(parseAddress(address));
+      const b = await callRpc<{ balance: string; locked: string; spendable: string }>(opts.rpc, 'bcr_getBalance', [checksummed]);
+      if (opts.json) return printJson({ address: checksummed, ...b });
+      console.log(`${checksummed}: ${formatBcr(BigInt(b.balance))} BCR${b.locked !== '0' ? ` (${formatBcr(BigInt(b.locked))} locked by vesting)` : ''}`);
+    });
+
+  withKeystore(wallet.command('send').description('sign a transfer with a keystore key and send it to a running node'))
+    .requiredOption('--from <address>', 'sender (its key must be in the keystore)')
+    .requiredOption('--to <address>', 'recipient')
+    .requiredOption('--amount <bcr>', 'amount in BCR (up to 18 decimals)')
+    .option('--gas-price <atto>', 'gas price in atto per gas (default: the node\'s suggestion)')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--wait', 'wait until the tx is in a block and print its receipt')
+    .action(async (opts: KeystoreOpts & { from: string; to: string; amount: string; gasPrice?: string; rpc: string; wait?: boolean }) => {
+      const to = parseAddress(opts.to);
+      const value = parseBcr(opts.amount);
+      const entry = findKeystore(opts.keystore, opts.from);
+      const key = unlockKeystore(entry.file, await readPassword(opts.passwordFile, `Password for ${entry.address}: `));
+      const { chainId } = await callRpc<{ chainId: number }>(opts.rpc, 'bcr_nodeInfo');
+      const nonce = await callRpc<number>(opts.rpc, 'bcr_getNonce', [entry.address, 'pending']);
+      const gasPrice = BigInt(opts.gasPrice ?? (await callRpc<string>(opts.rpc, 'bcr_gasPrice')));
+      const raw = signTx(key, { chainId, nonce, gasLimit: TRANSFER_GAS, gasPrice, kind: 0, payload: encode(transferPayload, { to, value }) });
+      const id = await callRpc<string>(opts.rpc, 'bcr_sendRawTransaction', [toHex(raw)]);
+      let receipt: unknown = null;
+      for (let i = 0; opts.wait && !receipt && i < 600; i++) {
+        receipt = await callRpc(opts.rpc, 'bcr_getTransactionReceipt', [id]);
+        if (!receipt) await new Promise((r) => setTimeout(r, 500));
+      }
+      if (opts.json) return printJson({ id, nonce, receipt });
+      console.log(id);
+      if (receipt) console.log(`included: ${JSON.stringify(receipt)}`);
+    });
+
+  wallet
+    .command('history')
+    .description('transfers from or to an address in the last blocks of a running node')
+    .argument('<address>')
+    .option('--blocks <n>', 'how many recent blocks to scan', '1000')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--json', 'machine-readable output')
+    .action(async (address: string, opts: { blocks: string; rpc: string; json?: boolean }) => {
+      const me = parseAddress(address);
+      const head = await callRpc<{ height: number }>(opts.rpc, 'bcr_chainHead');
+      const out: { height: number; id: string; from: string; to: string; value: string; direction: 'in' | 'out' }[] = [];
+      for (let h = head.height; h > Math.max(0, head.height - parseIntOption(opts.blocks, '--blocks')); h--) {
+        const block = await callRpc<{ txs: { id: string; from: string; kind: string; payload: string }[] }>(opts.rpc, 'bcr_getBlockByHeight', [h, true]);
+        for (const tx of block.txs) {
+          if (tx.kind !== 'transfer') continue;
+          const { to, value } = decode(transferPayload, fromHex(tx.payload));
+          const out_ = bytesEqual(parseAddress(tx.from), me);
+          if (!out_ && !bytesEqual(to, me)) continue;
+          out.push({ height: h, id: tx.id, from: tx.from, to: toChecksumAddress(to), value: value.toString(), direction: out_ ? 'out' : 'in' });
+        }
+      }
+      if (opts.json) return printJson(out);
+      if (out.length === 0) console.log('no transfers in the scanned blocks');
+      for (const t of out) console.log(`${String(t.height).padStart(8)}  ${t.direction === 'out' ? '->' : '<-'} ${t.direction === 'out' ? t.to : t.from}  ${formatBcr(BigInt(t.value))} BCR  ${t.id}`);
     });
 
   wallet
