@@ -2,9 +2,10 @@
 import { printReport, type BenchArea } from './report.js';
 import { consensusBench } from './consensus.js';
 import { proofsBench } from './proofs.js';
+import { rpcBench } from './rpc.js';
 import { stateBench } from './state.js';
 
-const areas: Record<string, BenchArea> = { consensus: consensusBench, proofs: proofsBench, state: stateBench };
+const areas: Record<string, BenchArea> = { consensus: consensusBench, proofs: proofsBench, rpc: rpcBench, state: stateBench };
 
 const [area, ...rest] = process.argv.slice(2);
 const selected = area ? areas[area] : undefined;
