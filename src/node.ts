@@ -17,6 +17,7 @@ import { formatHeader } from './rpc/format.js';
 import { SubscriptionHub } from './rpc/subscriptions.js';
 import { NODE_VERSION } from './version.js';
 import { minerMethods } from './rpc/minerMethods.js';
+import { walletMethods } from './rpc/walletMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
 import { spendable, verifyTx } from './state/index.js';
@@ -41,6 +42,10 @@ export interface NodeOptions {
   mine: boolean;
   /** Origins allowed to call the RPC from a browser (CORS); none by default. */
   corsOrigins?: string[];
+  /** Host header names accepted besides loopback ('*' for any). */
+  allowedHosts?: string[];
+  /** Keys the node may sign with (bcr_sendTransaction, `sign` permission). */
+  signingKeys?: Uint8Array[];
   /** Worker key of the local miner; defaults to the dev key on devnet/test networks. */
   workerKey?: Uint8Array;
   clock?: Clock;
@@ -123,6 +128,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   dispatcher.register(bcrMethods({ chain, mempool }));
   dispatcher.register(minerMethods({ chain, miner }));
   dispatcher.register(ethMethods({ chain, mempool }));
+  dispatcher.register(walletMethods({ chain, mempool, keys: options.signingKeys ?? [] }));
   dispatcher.register([discoverMethod(() => dispatcher.list(), NODE_VERSION)]);
   const subscriptions = new SubscriptionHub({
     onHead: (listener) =>
@@ -136,7 +142,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     onPendingTx: (listener) => mempool.onAdd((tx) => listener(tx.id)),
     onMinerEvent: (listener) => miner?.onEvent(listener),
   });
-  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), subscriptions, ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}) }, log.child({ component: 'rpc' }));
+  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), subscriptions, ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}), ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) }, log.child({ component: 'rpc' }));
   const { url: rpcUrl } = await rpc.start();
   log.info({ url: rpcUrl }, 'JSON-RPC listening');
 

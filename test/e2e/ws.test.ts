@@ -3,7 +3,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { toHex } from '../../src/primitives/index.js';
 import { DEV_KEY, TEAM_ADDRESS, tempDir, transferTx } from '../helpers/chain.js';
-import { rpc, startNodeProcess, stopProcess, type RunningNode } from '../helpers/process.js';
+import { rawPost, rawRequest, rpc, runCli, startNodeProcess, stopProcess, type RunningNode } from '../helpers/process.js';
+import { createToken, readSecret } from '../../src/rpc/auth.js';
+import { writeFileSync } from 'node:fs';
+
+const DEV = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
 
 const dir = tempDir('bcr-ws-');
 let node: RunningNode | null = null;
@@ -87,5 +91,40 @@ describe('WebSocket JSON-RPC', () => {
     expect((await c.call('bcr_unsubscribe', [heads])).result).toBe(false);
     expect((await c.call('bcr_minerSeal', [1])).error?.code).toBe(-32002);
     c.ws.close();
+  }, 60_000);
+});
+
+describe('node-side signing, CORS and notification batches', () => {
+  it('signs only with a `sign` token, answers CORS for configured origins, and owes nothing to notifications', async () => {
+    const keys = `${dir.path}-keys`;
+    const keyFile = `${dir.path}-dev.key`;
+    writeFileSync(keyFile, toHex(DEV_KEY));
+    await runCli(['wallet', 'import', '--key-file', keyFile, '--keystore', keys, '--light-kdf'], { BCR_PASSWORD: 'pw' });
+    const dataDir = `${dir.path}-signer`;
+    const signer = await startNodeProcess(['--network', 'test', '--data-dir', dataDir, '--rpc-port', '0', '--no-mine', '--unlock', DEV, '--keystore', keys, '--rpc-cors', 'http://wallet.example'], 20_000, { BCR_PASSWORD: 'pw' });
+    try {
+      const url = signer.rpcUrl;
+      expect(await rpc(url, 'bcr_accounts')).toEqual([DEV]);
+      const send = (token?: string) =>
+        rawPost(url, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'bcr_sendTransaction', params: [DEV, '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '1000'] }), token ? { authorization: `Bearer ${token}` } : {});
+      expect(JSON.parse((await send()).text).error).toMatchObject({ code: -32002, data: { needed: 'sign' } });
+      const secret = readSecret(dataDir);
+      expect(JSON.parse((await send(await createToken(secret, 'write'))).text).error.code).toBe(-32002);
+      const ok = JSON.parse((await send(await createToken(secret, 'sign'))).text);
+      expect(ok.result).toMatch(/^0x[0-9a-f]{64}$/);
+      expect(await rpc(url, 'bcr_mempoolStatus')).toEqual({ size: 1 });
+
+      const preflight = await rawRequest(url, 'OPTIONS', { origin: 'http://wallet.example', 'access-control-request-method': 'POST' });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers['access-control-allow-origin']).toBe('http://wallet.example');
+      const foreign = await rawRequest(url, 'OPTIONS', { origin: 'http://evil.example' });
+      expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
+
+      const notes = await rawPost(url, JSON.stringify([{ jsonrpc: '2.0', method: 'bcr_chainHead' }, { jsonrpc: '2.0', method: 'bcr_chainHead' }]));
+      expect(notes.status).toBe(204);
+      expect(notes.text).toBe('');
+    } finally {
+      await stopProcess(signer, 'SIGKILL');
+    }
   }, 60_000);
 });

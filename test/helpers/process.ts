@@ -24,9 +24,9 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 }
 
 /** Starts `bcr node` and resolves once its JSON-RPC address is logged. */
-export function startNodeProcess(args: string[], timeoutMs = 20_000): Promise<RunningNode> {
+export function startNodeProcess(args: string[], timeoutMs = 20_000, env: Record<string, string> = {}): Promise<RunningNode> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'node', ...args]);
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'node', ...args], { env: { ...process.env, ...env } });
     const logs: string[] = [];
     let buffer = '';
     const timer = setTimeout(() => {
@@ -77,6 +77,18 @@ export function rawPost(url: string, body: string, headers: Record<string, strin
     });
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+/** Any method, no body: for CORS preflights. */
+export function rawRequest(url: string, method: string, headers: Record<string, string>): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
   });
 }
 

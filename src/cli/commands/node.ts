@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import { startNode } from '../../node.js';
 import { createLogger } from '../../util/logger.js';
-import { parseIntOption } from '../io.js';
+import { defaultKeystoreDir, findKeystore, unlockKeystore } from '../../wallet/index.js';
+import { parseIntOption, readPassword } from '../io.js';
 
 export function registerNode(program: Command): void {
   program
@@ -13,14 +14,28 @@ export function registerNode(program: Command): void {
     .option('--rpc-port <port>', 'JSON-RPC port (0 = any free port)', '8645')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--no-mine', 'do not produce blocks')
-    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean }) => {
+    .option('--rpc-cors <origins>', 'comma-separated origins allowed to call the RPC from browsers (none by default)')
+    .option('--rpc-allowed-hosts <hosts>', "comma-separated Host names accepted besides loopback ('*' for any)")
+    .option('--unlock <addresses>', 'comma-separated keystore addresses the node may sign with (bcr_sendTransaction)')
+    .option('--keystore <dir>', 'keystore for --unlock', defaultKeystoreDir())
+    .option('--password-file <file>', 'password of the --unlock keys (else env BCR_PASSWORD, else a prompt)')
+    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string }) => {
       const log = createLogger({ level: opts.logLevel });
+      const list = (text?: string) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+      const signingKeys: Uint8Array[] = [];
+      for (const address of list(opts.unlock) ?? []) {
+        const entry = findKeystore(opts.keystore, address);
+        signingKeys.push(unlockKeystore(entry.file, await readPassword(opts.passwordFile, `Password for ${entry.address}: `)));
+      }
       const node = await startNode({
         network: opts.network,
         dataDir: opts.dataDir,
         rpcHost: opts.rpcHost,
         rpcPort: parseIntOption(opts.rpcPort, '--rpc-port'),
         mine: opts.mine,
+        signingKeys,
+        ...(list(opts.rpcCors) ? { corsOrigins: list(opts.rpcCors)! } : {}),
+        ...(list(opts.rpcAllowedHosts) ? { allowedHosts: list(opts.rpcAllowedHosts)! } : {}),
         log,
       });
       let stopping = false;
