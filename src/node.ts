@@ -6,6 +6,7 @@ import { ChainStore, blockId, genesisToJson, parseGenesis, readGenesisJson, type
 import { Database } from './db/index.js';
 import { Mempool } from './mempool/index.js';
 import { MinerService } from './miner/miner.js';
+import { Network } from './p2p/network.js';
 import { SectorStore } from './miner/sectorStore.js';
 import { PROOF_PROFILES } from './proofs/index.js';
 import { BcrError, addressOf, bytesEqual, concatBytes, errorMessage, fromHex, hexKey, pairHashBackend, sha256, signatureBackend, toChecksumAddress, utf8 } from './primitives/index.js';
@@ -46,6 +47,8 @@ export interface NodeOptions {
   allowedHosts?: string[];
   /** Keys the node may sign with (bcr_sendTransaction, `sign` permission). */
   signingKeys?: Uint8Array[];
+  /** libp2p networking; none when absent (a lone node). */
+  p2p?: { host: string; port: number; bootstrap: string[] };
   /** Worker key of the local miner; defaults to the dev key on devnet/test networks. */
   workerKey?: Uint8Array;
   clock?: Clock;
@@ -57,6 +60,7 @@ export interface BcrNode {
   mempool: Mempool;
   rpcUrl: string;
   miner: MinerService | null;
+  network: Network | null;
   stop(): Promise<void>;
 }
 
@@ -106,6 +110,12 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     );
   });
 
+  let network: Network | null = null;
+  if (options.p2p) {
+    network = await Network.start({ dataDir: options.dataDir, ...options.p2p, chain, mempool, clock, log: log.child({ component: 'p2p' }) });
+    log.info({ peerId: network.peerId.toString(), addresses: network.addresses() }, 'P2P listening');
+  }
+
   let miner: MinerService | null = null;
   if (options.mine) {
     const key = options.workerKey ?? (genesis.params.network === 'mainnet' ? undefined : fromHex(DEV_WORKER_KEY));
@@ -152,10 +162,12 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     mempool,
     rpcUrl,
     miner,
+    network,
     async stop() {
       if (stopped) return;
       stopped = true;
       await miner?.stop();
+      await network?.stop();
       await rpc.stop();
       await chain.idle();
       await db.close();

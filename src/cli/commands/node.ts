@@ -1,3 +1,4 @@
+import '../../util/polyfills.js';
 import type { Command } from 'commander';
 import { startNode } from '../../node.js';
 import { createLogger } from '../../util/logger.js';
@@ -14,12 +15,15 @@ export function registerNode(program: Command): void {
     .option('--rpc-port <port>', 'JSON-RPC port (0 = any free port)', '8645')
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--no-mine', 'do not produce blocks')
+    .option('--p2p-host <host>', 'libp2p listen address', '127.0.0.1')
+    .option('--p2p-port <port>', 'libp2p TCP port (0 = any free port)', '0')
+    .option('--bootstrap <multiaddrs>', 'comma-separated peer multiaddrs to connect to (/ip4/.../tcp/.../p2p/...)')
     .option('--rpc-cors <origins>', 'comma-separated origins allowed to call the RPC from browsers (none by default)')
     .option('--rpc-allowed-hosts <hosts>', "comma-separated Host names accepted besides loopback ('*' for any)")
     .option('--unlock <addresses>', 'comma-separated keystore addresses the node may sign with (bcr_sendTransaction)')
     .option('--keystore <dir>', 'keystore for --unlock', defaultKeystoreDir())
     .option('--password-file <file>', 'password of the --unlock keys (else env BCR_PASSWORD, else a prompt)')
-    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string }) => {
+    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string }) => {
       const log = createLogger({ level: opts.logLevel });
       const list = (text?: string) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
       const signingKeys: Uint8Array[] = [];
@@ -34,6 +38,7 @@ export function registerNode(program: Command): void {
         rpcPort: parseIntOption(opts.rpcPort, '--rpc-port'),
         mine: opts.mine,
         signingKeys,
+        p2p: { host: opts.p2pHost, port: parseIntOption(opts.p2pPort, '--p2p-port'), bootstrap: list(opts.bootstrap) ?? [] },
         ...(list(opts.rpcCors) ? { corsOrigins: list(opts.rpcCors)! } : {}),
         ...(list(opts.rpcAllowedHosts) ? { allowedHosts: list(opts.rpcAllowedHosts)! } : {}),
         log,

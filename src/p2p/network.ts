@@ -1,0 +1,247 @@
+// The node's libp2p host: TCP + noise + yamux + identify + ping + gossipsub. Blocks and txs travel
+// by gossip, each message validated before it is forwarded (the ONE place that maps our typed
+// errors to gossipsub's accept / ignore / reject); a status and a blocks-by-range protocol let a
+// node catch up from its peers.
+import '../util/polyfills.js';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { bootstrap } from '@libp2p/bootstrap';
+import { TopicValidatorResult, gossipsub } from '@libp2p/gossipsub';
+import { identify } from '@libp2p/identify';
+import type { PeerId, Stream } from '@libp2p/interface';
+import { ping } from '@libp2p/ping';
+import { tcp } from '@libp2p/tcp';
+import { lpStream } from '@libp2p/utils';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p, type Libp2p } from 'libp2p';
+import { BlockError, decodeBlock, encodeBlock, type Block, type ChainStore } from '../chain/index.js';
+import type { Mempool } from '../mempool/index.js';
+import { MempoolError } from '../mempool/index.js';
+import { bytesEqual, decode, encode, errorMessage, hexKey, isBcrError, sha256 } from '../primitives/index.js';
+import { TxError } from '../state/index.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/logger.js';
+import { loadOrCreatePeerKey } from './identity.js';
+import { MAX_RANGE_BLOCKS, rangeRequestCodec, statusCodec, topicNames, type Status } from './protocols.js';
+
+export interface NetworkOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  bootstrap: string[];
+  chain: ChainStore;
+  mempool: Mempool;
+  clock: Clock;
+  log: Logger;
+}
+
+const ACCEPT = TopicValidatorResult.Accept;
+const IGNORE = TopicValidatorResult.Ignore;
+const REJECT = TopicValidatorResult.Reject;
+type Verdict = TopicValidatorResult;
+
+export class Network {
+  private constructor(
+    readonly libp2p: Libp2p<{ pubsub: ReturnType<ReturnType<typeof gossipsub>> }>,
+    private readonly opts: NetworkOptions,
+    private readonly topics: ReturnType<typeof topicNames>,
+  ) {}
+
+  static async start(opts: NetworkOptions): Promise<Network> {
+    const { chain } = opts;
+    const privateKey = await loadOrCreatePeerKey(opts.dataDir);
+    const topics = topicNames(chain.params.network, chain.genesisId);
+    const libp2p = await createLibp2p({
+      privateKey,
+      addresses: { listen: [`/ip4/${opts.host}/tcp/${opts.port}`] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      peerDiscovery: opts.bootstrap.length ? [bootstrap({ list: opts.bootstrap })] : [],
+      services: {
+        identify: identify(),
+        ping: ping(),
+        pubsub: gossipsub({
+          emitSelf: false,
+          fallbackToFloodsub: false,
+          // Content-addressed ids: the same block or tx from two peers is one message.
+          msgIdFn: (msg) => sha256(msg.data),
+          maxInboundDataLength: chain.params.maxBlockBytes + 1024,
+        }),
+      },
+    });
+    const network = new Network(libp2p, opts, topics);
+    network.wire();
+    return network;
+  }
+
+  get peerId(): PeerId {
+    return this.libp2p.peerId;
+  }
+
+  addresses(): string[] {
+    return this.libp2p.getMultiaddrs().map((a) => a.toString());
+  }
+
+  peerCount(): number {
+    return this.libp2p.getPeers().length;
+  }
+
+  private wire(): void {
+    const { chain, mempool, log } = this.opts;
+    const pubsub = this.libp2p.services.pubsub;
+    pubsub.subscribe(this.topics.blocks);
+    pubsub.subscribe(this.topics.txs);
+    pubsub.topicValidators.set(this.topics.blocks, async (peer, message) => this.validateBlock(peer, message.data));
+    pubsub.topicValidators.set(this.topics.txs, async (_peer, message) => this.validateTx(message.data));
+    void this.libp2p.handle(this.topics.status, (stream) => void this.serveStatus(stream));
+    void this.libp2p.handle(this.topics.blocksByRange, (stream) => void this.serveRange(stream));
+    this.libp2p.addEventListener('peer:identify', (event) => {
+      if (event.detail.protocols.includes(this.topics.status)) void this.syncFrom(event.detail.peerId);
+    });
+    // Publish what this node adds: its own blocks and the txs it admitted.
+    chain.onHeadChange((change) => {
+      for (const block of change.applied) this.publish(this.topics.blocks, encodeBlock(block));
+    });
+    mempool.onAdd((tx) => this.publish(this.topics.txs, tx.bytes));
+    log.debug({ topics: this.topics }, 'Gossip topics');
+  }
+
+  private publish(topic: string, data: Uint8Array): void {
+    const pubsub = this.libp2p.services.pubsub;
+    if (pubsub.getSubscribers(topic).length === 0) return;
+    pubsub.publish(topic, data).catch((error: unknown) => {
+      // Already seen (it came from the network): nothing to do.
+      if (!/duplicate/i.test(errorMessage(error))) this.opts.log.debug({ err: errorMessage(error) }, 'Publish failed');
+    });
+  }
+
+  private async validateBlock(peer: PeerId, data: Uint8Array): Promise<Verdict> {
+    const { chain, clock, log } = this.opts;
+    let block: Block;
+    try {
+      block = decodeBlock(new Uint8Array(data), chain.params.maxBlockBytes);
+    } catch {
+      return REJECT;
+    }
+    try {
+      await chain.importBlock(block, clock.now());
+      return ACCEPT;
+    } catch (error) {
+      if (error instanceof BlockError) {
+        if (error.code === 'PARENT_UNKNOWN') void this.syncFrom(peer);
+        if (error.action === 'REJECT') log.debug({ peer: peer.toString(), code: error.code }, 'Rejected gossip block');
+        return error.action === 'REJECT' ? REJECT : IGNORE;
+      }
+      log.warn({ err: errorMessage(error) }, 'Block import failed');
+      return IGNORE;
+    }
+  }
+
+  private async validateTx(data: Uint8Array): Promise<Verdict> {
+    try {
+      await this.opts.mempool.add(new Uint8Array(data));
+      return ACCEPT;
+    } catch (error) {
+      if (error instanceof TxError) return REJECT;
+      if (error instanceof MempoolError) return IGNORE;
+      return IGNORE;
+    }
+  }
+
+  private status(): Status {
+    const { chain } = this.opts;
+    return { genesisId: chain.genesisId, headHeight: chain.head.header.height, headId: chain.head.id, finalizedHeight: chain.finalizedHeight };
+  }
+
+  private async serveStatus(stream: Stream): Promise<void> {
+    try {
+      const lp = lpStream(stream);
+      await lp.write(encode(statusCodec, this.status()));
+      await stream.close();
+    } catch (error) {
+      stream.abort(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private async serveRange(stream: Stream): Promise<void> {
+    const { chain } = this.opts;
+    try {
+      const lp = lpStream(stream, { maxDataLength: 1024 });
+      const request = decode(rangeRequestCodec, (await lp.read()).subarray(), 'range request');
+      const out = lpStream(stream, { maxDataLength: chain.params.maxBlockBytes + 1024 });
+      for (let h = request.start; h < request.start + request.count && h <= chain.head.header.height; h++) {
+        const block = await chain.getBlockByHeight(h);
+        if (!block) break;
+        await out.write(encodeBlock(block));
+      }
+      await stream.close();
+    } catch (error) {
+      stream.abort(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private syncing = false;
+
+  /** Catches up from a peer whose head is higher: ranges from just below our finalized height. */
+  async syncFrom(peer: PeerId): Promise<void> {
+    if (this.syncing) return;
+    this.syncing = true;
+    const { chain, clock, log } = this.opts;
+    try {
+      const statusStream = await this.libp2p.dialProtocol(peer, this.topics.status);
+      const theirs = decode(statusCodec, (await lpStream(statusStream).read()).subarray(), 'status');
+      await statusStream.close();
+      if (!bytesEqual(theirs.genesisId, chain.genesisId)) {
+        log.warn({ peer: peer.toString() }, 'Peer is on another chain; disconnecting');
+        await this.libp2p.hangUp(peer);
+        return;
+      }
+      if (theirs.headHeight <= chain.head.header.height) return;
+      const start = process.hrtime.bigint();
+      const from = Math.max(1, chain.finalizedHeight);
+      let height = from;
+      let imported = 0;
+      log.info({ peer: peer.toString(), from, to: theirs.headHeight }, 'Syncing');
+      while (height <= theirs.headHeight) {
+        const stream = await this.libp2p.dialProtocol(peer, this.topics.blocksByRange);
+        const lp = lpStream(stream, { maxDataLength: chain.params.maxBlockBytes + 1024 });
+        const count = Math.min(MAX_RANGE_BLOCKS, theirs.headHeight - height + 1);
+        await lp.write(encode(rangeRequestCodec, { start: height, count }));
+        let got = 0;
+        for (; got < count; got++) {
+          let bytes: Uint8Array;
+          try {
+            bytes = (await lp.read()).subarray();
+          } catch {
+            break; // the peer closed: it had fewer blocks
+          }
+          try {
+            await chain.importBlock(decodeBlock(new Uint8Array(bytes), chain.params.maxBlockBytes), clock.now());
+            imported++;
+          } catch (error) {
+            if (!isBcrError(error, 'ALREADY_KNOWN')) throw error;
+          }
+        }
+        await stream.close().catch(() => undefined);
+        if (got === 0) break;
+        height += got;
+        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+        log.info({ height: chain.head.header.height, target: theirs.headHeight, blocksPerSecond: Math.round(imported / Math.max(seconds, 1e-3)) }, 'Sync progress');
+      }
+      log.info({ height: chain.head.header.height, imported, head: `0x${hexKey(chain.head.id).slice(0, 16)}` }, 'Synced');
+    } catch (error) {
+      log.warn({ peer: peer.toString(), err: errorMessage(error) }, 'Sync failed');
+    } finally {
+      this.syncing = false;
+    }
+  }
+
+  async dial(address: string): Promise<void> {
+    await this.libp2p.dial(multiaddr(address));
+  }
+
+  async stop(): Promise<void> {
+    await this.libp2p.stop();
+  }
+}

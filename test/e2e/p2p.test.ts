@@ -1,0 +1,56 @@
+// Two real node processes on 127.0.0.1: a miner and a follower that bootstraps to it, catches up
+// over blocks-by-range, then follows gossip; a tx sent to the follower reaches the miner's blocks.
+import { copyFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { toHex } from '../../src/primitives/index.js';
+import { DEV_KEY, TEAM_ADDRESS, tempDir, transferTx } from '../helpers/chain.js';
+import { rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+
+const dir = tempDir('bcr-p2p-');
+const nodes: RunningNode[] = [];
+afterAll(async () => {
+  for (const node of nodes) await stopProcess(node, 'SIGKILL');
+  dir.cleanup();
+});
+
+type Head = { height: number; id: string };
+
+function p2pAddress(node: RunningNode): string {
+  for (const line of node.logs) {
+    try {
+      const entry = JSON.parse(line) as { msg?: string; addresses?: string[] };
+      if (entry.msg === 'P2P listening' && entry.addresses?.length) return entry.addresses[0]!;
+    } catch {
+      // not JSON
+    }
+  }
+  throw new Error('no P2P address logged');
+}
+
+describe('two nodes over libp2p', () => {
+  it('a follower syncs from a miner, follows its gossip, and gossips txs back', async () => {
+    const minerDir = join(dir.path, 'miner');
+    const miner = await startNodeProcess(['--network', 'test', '--data-dir', minerDir, '--rpc-port', '0', '--p2p-port', '0']);
+    nodes.push(miner);
+    await waitFor('the miner to make 8 blocks', async () => (await rpc<Head>(miner.rpcUrl, 'bcr_chainHead')).height >= 8);
+    // The follower joins the same chain: same genesis (with its fixed start time).
+    const followerDir = join(dir.path, 'follower');
+    mkdirSync(followerDir, { recursive: true });
+    copyFileSync(join(minerDir, 'genesis.json'), join(followerDir, 'genesis.json'));
+    const follower = await startNodeProcess(['--network', 'test', '--data-dir', followerDir, '--rpc-port', '0', '--p2p-port', '0', '--no-mine', '--bootstrap', p2pAddress(miner)]);
+    nodes.push(follower);
+    await waitFor('the follower to sync', async () => (await rpc<Head>(follower.rpcUrl, 'bcr_chainHead')).height >= 8, 30_000);
+    // Then it follows new blocks by gossip.
+    const target = (await rpc<Head>(miner.rpcUrl, 'bcr_chainHead')).height + 3;
+    await waitFor('gossip to bring new blocks', async () => (await rpc<Head>(follower.rpcUrl, 'bcr_chainHead')).height >= target, 30_000);
+    const headOf = async (url: string, height: number) => (await rpc<{ id: string }>(url, 'bcr_getBlockByHeight', [height])).id;
+    expect(await headOf(follower.rpcUrl, target)).toBe(await headOf(miner.rpcUrl, target));
+    // A tx sent to the follower is gossiped to the miner and included.
+    const raw = transferTx(DEV_KEY, await rpc<number>(follower.rpcUrl, 'bcr_getNonce', ['0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', 'pending']), TEAM_ADDRESS, 77n);
+    const txId = await rpc<string>(follower.rpcUrl, 'bcr_sendRawTransaction', [toHex(raw)]);
+    const receipt = await waitFor('the tx in a block', () => rpc<{ status: string; height: number } | null>(follower.rpcUrl, 'bcr_getTransactionReceipt', [txId]), 30_000);
+    expect(receipt.status).toBe('ok');
+    expect(await rpc(miner.rpcUrl, 'bcr_getTransactionReceipt', [txId])).toMatchObject({ height: receipt.height });
+  }, 90_000);
+});
