@@ -19,6 +19,7 @@ import { SubscriptionHub } from './rpc/subscriptions.js';
 import { NODE_VERSION } from './version.js';
 import { minerMethods } from './rpc/minerMethods.js';
 import { walletMethods } from './rpc/walletMethods.js';
+import { netMethods } from './rpc/netMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
 import { spendable, verifyTx } from './state/index.js';
@@ -139,6 +140,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   dispatcher.register(minerMethods({ chain, miner }));
   dispatcher.register(ethMethods({ chain, mempool }));
   dispatcher.register(walletMethods({ chain, mempool, keys: options.signingKeys ?? [] }));
+  dispatcher.register(netMethods({ chain, network }));
   dispatcher.register([discoverMethod(() => dispatcher.list(), NODE_VERSION)]);
   const subscriptions = new SubscriptionHub({
     onHead: (listener) =>

@@ -7,6 +7,7 @@ import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
 import { bootstrap } from '@libp2p/bootstrap';
 import { TopicValidatorResult, gossipsub } from '@libp2p/gossipsub';
+import { createTopicScoreParams } from '@libp2p/gossipsub/score';
 import { identify } from '@libp2p/identify';
 import type { PeerId, Stream } from '@libp2p/interface';
 import { ping } from '@libp2p/ping';
@@ -35,24 +36,46 @@ export interface NetworkOptions {
   log: Logger;
 }
 
+const MAX_CONNECTIONS = 64;
 const ACCEPT = TopicValidatorResult.Accept;
 const IGNORE = TopicValidatorResult.Ignore;
 const REJECT = TopicValidatorResult.Reject;
 type Verdict = TopicValidatorResult;
 
 export class Network {
+  /** Highest head a peer told us about (sync status). */
+  highestSeen = 0;
+
   private constructor(
     readonly libp2p: Libp2p<{ pubsub: ReturnType<ReturnType<typeof gossipsub>> }>,
     private readonly opts: NetworkOptions,
     private readonly topics: ReturnType<typeof topicNames>,
+    private readonly denied: Set<string>,
   ) {}
 
   static async start(opts: NetworkOptions): Promise<Network> {
     const { chain } = opts;
     const privateKey = await loadOrCreatePeerKey(opts.dataDir);
     const topics = topicNames(chain.params.network, chain.genesisId);
+    const denied = new Set<string>();
+    const isDenied = (peer: PeerId) => denied.has(peer.toString());
+    // Peers whose messages we reject lose score fast; below the graylist threshold they are ignored.
+    const topicScore = createTopicScoreParams({
+      topicWeight: 1,
+      timeInMeshWeight: 0.01,
+      timeInMeshQuantum: 1000,
+      timeInMeshCap: 3600,
+      invalidMessageDeliveriesWeight: -100,
+      invalidMessageDeliveriesDecay: 0.5,
+    });
     const libp2p = await createLibp2p({
       privateKey,
+      connectionManager: { maxConnections: MAX_CONNECTIONS },
+      connectionGater: {
+        denyDialPeer: isDenied,
+        denyInboundEncryptedConnection: isDenied,
+        denyOutboundEncryptedConnection: isDenied,
+      },
       addresses: { listen: [`/ip4/${opts.host}/tcp/${opts.port}`] },
       transports: [tcp()],
       connectionEncrypters: [noise()],
@@ -67,10 +90,12 @@ export class Network {
           // Content-addressed ids: the same block or tx from two peers is one message.
           msgIdFn: (msg) => sha256(msg.data),
           maxInboundDataLength: chain.params.maxBlockBytes + 1024,
+          scoreParams: { topics: { [topics.blocks]: topicScore, [topics.txs]: topicScore } },
+          scoreThresholds: { gossipThreshold: -100, publishThreshold: -200, graylistThreshold: -300 },
         }),
       },
     });
-    const network = new Network(libp2p, opts, topics);
+    const network = new Network(libp2p, opts, topics, denied);
     network.wire();
     return network;
   }
@@ -85,6 +110,28 @@ export class Network {
 
   peerCount(): number {
     return this.libp2p.getPeers().length;
+  }
+
+  peers(): { peerId: string; address: string; direction: string }[] {
+    return this.libp2p.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), address: c.remoteAddr.toString(), direction: c.direction }));
+  }
+
+  get isSyncing(): boolean {
+    return this.syncing;
+  }
+
+  /** Refuses a peer from now on and drops its connections (admin). */
+  async deny(peerId: string): Promise<void> {
+    this.denied.add(peerId);
+    for (const connection of this.libp2p.getConnections()) if (connection.remotePeer.toString() === peerId) await connection.close();
+  }
+
+  allow(peerId: string): void {
+    this.denied.delete(peerId);
+  }
+
+  deniedPeers(): string[] {
+    return [...this.denied];
   }
 
   private wire(): void {
@@ -197,6 +244,7 @@ export class Network {
         await this.libp2p.hangUp(peer);
         return;
       }
+      this.highestSeen = Math.max(this.highestSeen, theirs.headHeight);
       if (theirs.headHeight <= chain.head.header.height) return;
       const start = process.hrtime.bigint();
       const from = Math.max(1, chain.finalizedHeight);

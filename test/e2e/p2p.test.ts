@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { toHex } from '../../src/primitives/index.js';
 import { DEV_KEY, TEAM_ADDRESS, tempDir, transferTx } from '../helpers/chain.js';
-import { rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+import { rawPost, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+import { createToken, readSecret } from '../../src/rpc/auth.js';
 
 const dir = tempDir('bcr-p2p-');
 const nodes: RunningNode[] = [];
@@ -52,5 +53,15 @@ describe('two nodes over libp2p', () => {
     const receipt = await waitFor('the tx in a block', () => rpc<{ status: string; height: number } | null>(follower.rpcUrl, 'bcr_getTransactionReceipt', [txId]), 30_000);
     expect(receipt.status).toBe('ok');
     expect(await rpc(miner.rpcUrl, 'bcr_getTransactionReceipt', [txId])).toMatchObject({ height: receipt.height });
+    // Peers and sync status; an admin can deny a peer, which drops it.
+    const minerStatus = await rpc<{ peerId: string; peers: number }>(miner.rpcUrl, 'bcr_syncStatus');
+    expect(minerStatus.peers).toBe(1);
+    expect(await rpc<{ peerId: string }[]>(follower.rpcUrl, 'bcr_peers')).toEqual([expect.objectContaining({ peerId: minerStatus.peerId })]);
+    expect(await rpc(follower.rpcUrl, 'bcr_syncStatus')).toMatchObject({ syncing: false, peers: 1 });
+    await expect(rpc(follower.rpcUrl, 'bcr_denyPeer', [minerStatus.peerId])).rejects.toThrow(/needs a token with 'admin'/);
+    const admin = await createToken(readSecret(followerDir), 'admin');
+    const denied = JSON.parse((await rawPost(follower.rpcUrl, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'bcr_denyPeer', params: [minerStatus.peerId] }), { authorization: `Bearer ${admin}` })).text);
+    expect(denied.result).toEqual([minerStatus.peerId]);
+    await waitFor('the denied peer to be gone', async () => (await rpc<unknown[]>(follower.rpcUrl, 'bcr_peers')).length === 0, 10_000);
   }, 90_000);
 });
