@@ -4,6 +4,7 @@ import { BcrError, errorMessage } from '../primitives/index.js';
 import { NODE_VERSION } from '../version.js';
 import { registerAuth } from './commands/auth.js';
 import { registerChain } from './commands/chain.js';
+import { registerDevnet } from './commands/devnet.js';
 import { registerGenesis } from './commands/genesis.js';
 import { registerIssuance } from './commands/issuance.js';
 import { registerMiner } from './commands/miner.js';
@@ -23,6 +24,7 @@ registerPiece(program);
 registerMiner(program);
 registerAuth(program);
 registerChain(program);
+registerDevnet(program);
 
 try {
   await program.parseAsync(process.argv);
