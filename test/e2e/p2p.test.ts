@@ -39,7 +39,8 @@ describe('two nodes over libp2p', () => {
     const followerDir = join(dir.path, 'follower');
     mkdirSync(followerDir, { recursive: true });
     copyFileSync(join(minerDir, 'genesis.json'), join(followerDir, 'genesis.json'));
-    const follower = await startNodeProcess(['--network', 'test', '--data-dir', followerDir, '--rpc-port', '0', '--p2p-port', '0', '--no-mine', '--bootstrap', p2pAddress(miner)]);
+    const followerArgs = ['--network', 'test', '--data-dir', followerDir, '--rpc-port', '0', '--p2p-port', '0', '--no-mine', '--bootstrap', p2pAddress(miner)];
+    let follower = await startNodeProcess(followerArgs);
     nodes.push(follower);
     await waitFor('the follower to sync', async () => (await rpc<Head>(follower.rpcUrl, 'bcr_chainHead')).height >= 8, 30_000);
     // Then it follows new blocks by gossip.
@@ -53,11 +54,21 @@ describe('two nodes over libp2p', () => {
     const receipt = await waitFor('the tx in a block', () => rpc<{ status: string; height: number } | null>(follower.rpcUrl, 'bcr_getTransactionReceipt', [txId]), 30_000);
     expect(receipt.status).toBe('ok');
     expect(await rpc(miner.rpcUrl, 'bcr_getTransactionReceipt', [txId])).toMatchObject({ height: receipt.height });
+    // Killed and restarted, the follower catches up again.
+    await stopProcess(follower, 'SIGKILL');
+    const beforeRestart = (await rpc<Head>(miner.rpcUrl, 'bcr_chainHead')).height;
+    await waitFor('the miner to move on', async () => (await rpc<Head>(miner.rpcUrl, 'bcr_chainHead')).height >= beforeRestart + 4, 30_000);
+    follower = await startNodeProcess(followerArgs);
+    nodes.push(follower);
+    await waitFor('the restarted follower to catch up', async () => (await rpc<Head>(follower.rpcUrl, 'bcr_chainHead')).height >= beforeRestart + 4, 30_000);
     // Peers and sync status; an admin can deny a peer, which drops it.
     const minerStatus = await rpc<{ peerId: string; peers: number }>(miner.rpcUrl, 'bcr_syncStatus');
     expect(minerStatus.peers).toBe(1);
     expect(await rpc<{ peerId: string }[]>(follower.rpcUrl, 'bcr_peers')).toEqual([expect.objectContaining({ peerId: minerStatus.peerId })]);
-    expect(await rpc(follower.rpcUrl, 'bcr_syncStatus')).toMatchObject({ syncing: false, peers: 1 });
+    await waitFor('the follower to settle', async () => {
+      const status = await rpc<{ syncing: boolean; peers: number }>(follower.rpcUrl, 'bcr_syncStatus');
+      return !status.syncing && status.peers === 1;
+    }, 20_000);
     await expect(rpc(follower.rpcUrl, 'bcr_denyPeer', [minerStatus.peerId])).rejects.toThrow(/needs a token with 'admin'/);
     const admin = await createToken(readSecret(followerDir), 'admin');
     const denied = JSON.parse((await rawPost(follower.rpcUrl, JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'bcr_denyPeer', params: [minerStatus.peerId] }), { authorization: `Bearer ${admin}` })).text);
