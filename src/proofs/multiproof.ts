@@ -146,22 +146,7 @@ export function verifyPacked(p: PackedJobs, from = 0, to = p.count): Uint8Array 
         const h = d + odd;
         const g = d + 8 - odd;
         const b = next << 3;
-        in32[h] = src[here]!;
-        in32[h + 1] = src[here + 1]!;
-        in32[h + 2] = src[here + 2]!;
-        in32[h + 3] = src[here + 3]!;
-        in32[h + 4] = src[here + 4]!;
-        in32[h + 5] = src[here + 5]!;
-        in32[h + 6] = src[here + 6]!;
-        in32[h + 7] = src[here + 7]!;
-        in32[g] = sibs[b]!;
-        in32[g + 1] = sibs[b + 1]!;
-        in32[g + 2] = sibs[b + 2]!;
-        in32[g + 3] = sibs[b + 3]!;
-        in32[g + 4] = sibs[b + 4]!;
-        in32[g + 5] = sibs[b + 5]!;
-        in32[g + 6] = sibs[b + 6]!;
-        in32[g + 7] = sibs[b + 7]!;
+        putPair(in32, h, src, here, g, sibs, b);
         known[off] = index >>> 1;
         sibNext[j] = next + 1;
         base[j] = d >>> 1;
@@ -228,27 +213,32 @@ function verifySinglePaths(n: number, depth: number, known: Int32Array, leaves: 
       const b = (firstSibling + j * depth + level) << 3;
       const h = d + odd;
       const g = d + 8 - odd;
-      in32[h] = src[s]!;
-      in32[h + 1] = src[s + 1]!;
-      in32[h + 2] = src[s + 2]!;
-      in32[h + 3] = src[s + 3]!;
-      in32[h + 4] = src[s + 4]!;
-      in32[h + 5] = src[s + 5]!;
-      in32[h + 6] = src[s + 6]!;
-      in32[h + 7] = src[s + 7]!;
-      in32[g] = sibs[b]!;
-      in32[g + 1] = sibs[b + 1]!;
-      in32[g + 2] = sibs[b + 2]!;
-      in32[g + 3] = sibs[b + 3]!;
-      in32[g + 4] = sibs[b + 4]!;
-      in32[g + 5] = sibs[b + 5]!;
-      in32[g + 6] = sibs[b + 6]!;
-      in32[g + 7] = sibs[b + 7]!;
+      putPair(in32, h, src, s, g, sibs, b);
     }
     hashPairsInto(input.subarray(0, n * 64), output.subarray(0, n * 32));
   }
   for (let j = 0; j < n; j++) if (ok[j] === 1) ok[j] = equal32(out32, j << 3, roots, (from + j) << 3) ? 1 : 0;
   return ok;
+}
+
+/** Writes a computed hash (8 words at src[s]) and a sibling (8 words at sibs[b]) into a pair slot. */
+function putPair(in32: Uint32Array, h: number, src: Uint32Array, s: number, g: number, sibs: Uint32Array, b: number): void {
+  in32[h] = src[s]!;
+  in32[h + 1] = src[s + 1]!;
+  in32[h + 2] = src[s + 2]!;
+  in32[h + 3] = src[s + 3]!;
+  in32[h + 4] = src[s + 4]!;
+  in32[h + 5] = src[s + 5]!;
+  in32[h + 6] = src[s + 6]!;
+  in32[h + 7] = src[s + 7]!;
+  in32[g] = sibs[b]!;
+  in32[g + 1] = sibs[b + 1]!;
+  in32[g + 2] = sibs[b + 2]!;
+  in32[g + 3] = sibs[b + 3]!;
+  in32[g + 4] = sibs[b + 4]!;
+  in32[g + 5] = sibs[b + 5]!;
+  in32[g + 6] = sibs[b + 6]!;
+  in32[g + 7] = sibs[b + 7]!;
 }
 
 function equal32(a: Uint32Array, aStart: number, b: Uint32Array, bStart: number): boolean {
