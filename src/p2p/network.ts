@@ -15,7 +15,7 @@ import { tcp } from '@libp2p/tcp';
 import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
-import { BlockError, decodeBlock, encodeBlock, type Block, type ChainStore } from '../chain/index.js';
+import { BlockError, blockId, decodeBlock, encodeBlock, type Block, type ChainStore } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
 import { MempoolError } from '../mempool/index.js';
 import { bytesEqual, decode, encode, errorMessage, hexKey, isBcrError, sha256 } from '../primitives/index.js';
@@ -45,6 +45,13 @@ type Verdict = TopicValidatorResult;
 export class Network {
   /** Highest head a peer told us about (sync status). */
   highestSeen = 0;
+  /** Ids of blocks received from peers (gossip or sync): never re-published by us. */
+  private readonly fromPeers = new Set<string>();
+
+  private rememberFromPeers(block: Block): void {
+    if (this.fromPeers.size > 10_000) this.fromPeers.clear();
+    this.fromPeers.add(hexKey(blockId(block.header)));
+  }
 
   private constructor(
     readonly libp2p: Libp2p<{ pubsub: ReturnType<ReturnType<typeof gossipsub>> }>,
@@ -146,9 +153,13 @@ export class Network {
     this.libp2p.addEventListener('peer:identify', (event) => {
       if (event.detail.protocols.includes(this.topics.status)) void this.syncFrom(event.detail.peerId);
     });
-    // Publish what this node adds: its own blocks and the txs it admitted.
+    // Publish what this node adds: its own blocks (not ones that came from peers) and admitted txs.
     chain.onHeadChange((change) => {
-      for (const block of change.applied) this.publish(this.topics.blocks, encodeBlock(block));
+      for (const block of change.applied) {
+        const key = hexKey(blockId(block.header));
+        if (this.fromPeers.has(key)) continue;
+        this.publish(this.topics.blocks, encodeBlock(block));
+      }
     });
     mempool.onAdd((tx) => this.publish(this.topics.txs, tx.bytes));
     log.debug({ topics: this.topics }, 'Gossip topics');
@@ -171,6 +182,7 @@ export class Network {
     } catch {
       return REJECT;
     }
+    this.rememberFromPeers(block);
     try {
       await chain.importBlock(block, clock.now());
       return ACCEPT;
@@ -265,7 +277,9 @@ export class Network {
             break; // the peer closed: it had fewer blocks
           }
           try {
-            await chain.importBlock(decodeBlock(new Uint8Array(bytes), chain.params.maxBlockBytes), clock.now());
+            const block = decodeBlock(new Uint8Array(bytes), chain.params.maxBlockBytes);
+            this.rememberFromPeers(block);
+            await chain.importBlock(block, clock.now());
             imported++;
           } catch (error) {
             if (!isBcrError(error, 'ALREADY_KNOWN')) throw error;

@@ -5,6 +5,7 @@ import { decode as rlpDecode, encode as rlpEncode, type NestedUint8Array } from 
 import { bytesToBigint, concatBytes, encode, keccak256, recoverAddress } from '../primitives/index.js';
 import type { ChainParams } from '../consensus/index.js';
 import { TxError } from './errors.js';
+import { cachedSender } from './senderCache.js';
 import type { VerifiedTx } from './tx.js';
 import { TRANSFER_GAS, transferKind, transferPayload } from './txKinds/index.js';
 
@@ -128,19 +129,20 @@ function pad32(v: bigint): Uint8Array {
 /** Stateless checks of an Ethereum-signed transfer; the result executes like a native transfer. */
 export function verifyEthTx(raw: Uint8Array, params: ChainParams): VerifiedTx {
   const { fields, signingHash, signature } = decodeEthTx(raw);
+  const id = keccak256(raw);
   if (fields.chainId !== params.chainId) fail('WRONG_CHAIN', `tx is for chain ${fields.chainId}, this is chain ${params.chainId}`);
   if (fields.gasLimit < TRANSFER_GAS) throw new TxError('GAS_TOO_LOW', `gas limit ${fields.gasLimit} below the ${TRANSFER_GAS} a transfer uses`);
   if (fields.gasLimit > params.blockGasLimit) throw new TxError('GAS_LIMIT_ABOVE_BLOCK', `gas limit ${fields.gasLimit} above the block gas limit`);
   if (fields.maxFeePerGas < params.minGasPrice) throw new TxError('GAS_PRICE_TOO_LOW', `gas price ${fields.maxFeePerGas} below the minimum ${params.minGasPrice}`);
   let sender: Uint8Array;
   try {
-    sender = recoverAddress(signingHash, signature);
+    sender = cachedSender(id, () => recoverAddress(signingHash, signature));
   } catch (error) {
     throw new TxError('BAD_SIGNATURE', error instanceof Error ? error.message : 'bad signature');
   }
   const payload = { to: fields.to, value: fields.value };
   return {
-    id: keccak256(raw),
+    id,
     bytes: raw,
     body: { chainId: fields.chainId, nonce: fields.nonce, gasLimit: fields.gasLimit, gasPrice: effectiveGasPrice(fields, params.minGasPrice), kind: transferKind.id, payload: encode(transferPayload, payload) },
     sender,

@@ -6,7 +6,6 @@ import {
   bytes,
   decode,
   encode,
-  hexKey,
   isBcrError,
   recoverSigner,
   sha256,
@@ -19,6 +18,8 @@ import {
 import type { ChainParams } from '../consensus/index.js';
 import { TxError } from './errors.js';
 import { isEthTx, verifyEthTx } from './ethTx.js';
+import { cachedSender } from './senderCache.js';
+export { clearSenderCache } from './senderCache.js';
 import { txKindById, type TxKind } from './txKinds/index.js';
 
 /** Proof-carrying txs (prove-commit, WindowPoSt) need room; transfers stay tiny. */
@@ -58,14 +59,6 @@ export function txId(txBytes: Uint8Array): Uint8Array {
   return sha256(txBytes);
 }
 
-// Recovery is the costliest check; a tx seen in the mempool is not recovered again in its block.
-const senderCache = new Map<string, Uint8Array>();
-const SENDER_CACHE_LIMIT = 100_000;
-
-/** For benchmarks: forget recovered senders so every tx pays for its recovery. */
-export function clearSenderCache(): void {
-  senderCache.clear();
-}
 
 /**
  * The canonical body encoding is the signed encoding minus its last field: a 6-item array header
@@ -78,13 +71,7 @@ function unsignedBodyBytes(txBytes: Uint8Array): Uint8Array {
 }
 
 function recoverSender(id: Uint8Array, txBytes: Uint8Array, chainId: number, signature: Uint8Array): Uint8Array {
-  const key = hexKey(id);
-  const cached = senderCache.get(key);
-  if (cached) return cached;
-  const sender = recoverSigner(Domain.tx, chainId, unsignedBodyBytes(txBytes), signature);
-  if (senderCache.size >= SENDER_CACHE_LIMIT) senderCache.clear();
-  senderCache.set(key, sender);
-  return sender;
+  return cachedSender(id, () => recoverSigner(Domain.tx, chainId, unsignedBodyBytes(txBytes), signature));
 }
 
 /** Stateless validation, cheapest checks first. Throws TxError with a precise code. */
