@@ -37,6 +37,9 @@ export interface NetworkOptions {
 }
 
 const MAX_CONNECTIONS = 64;
+/** Invalid gossip messages a peer may send before it is banned, and for how long. */
+const MAX_STRIKES = 10;
+const BAN_MS = 10 * 60_000;
 const ACCEPT = TopicValidatorResult.Accept;
 const IGNORE = TopicValidatorResult.Ignore;
 const REJECT = TopicValidatorResult.Reject;
@@ -47,6 +50,20 @@ export class Network {
   highestSeen = 0;
   /** Ids of blocks received from peers (gossip or sync): never re-published by us. */
   private readonly fromPeers = new Set<string>();
+
+  /** Rejected messages per peer; past the limit the peer is banned for a while. */
+  private readonly strikes = new Map<string, number>();
+
+  private strike(peer: PeerId): void {
+    const key = peer.toString();
+    const count = (this.strikes.get(key) ?? 0) + 1;
+    this.strikes.set(key, count);
+    if (count < MAX_STRIKES) return;
+    this.strikes.delete(key);
+    this.opts.log.warn({ peer: key, rejected: count, banMs: BAN_MS }, 'Banning peer that sent invalid messages');
+    void this.deny(key);
+    setTimeout(() => this.allow(key), BAN_MS).unref();
+  }
 
   private rememberFromPeers(block: Block): void {
     if (this.fromPeers.size > 10_000) this.fromPeers.clear();
@@ -147,7 +164,7 @@ export class Network {
     pubsub.subscribe(this.topics.blocks);
     pubsub.subscribe(this.topics.txs);
     pubsub.topicValidators.set(this.topics.blocks, async (peer, message) => this.validateBlock(peer, message.data));
-    pubsub.topicValidators.set(this.topics.txs, async (_peer, message) => this.validateTx(message.data));
+    pubsub.topicValidators.set(this.topics.txs, async (peer, message) => this.validateTx(peer, message.data));
     void this.libp2p.handle(this.topics.status, (stream) => void this.serveStatus(stream));
     void this.libp2p.handle(this.topics.blocksByRange, (stream) => void this.serveRange(stream));
     this.libp2p.addEventListener('peer:identify', (event) => {
@@ -180,6 +197,7 @@ export class Network {
     try {
       block = decodeBlock(new Uint8Array(data), chain.params.maxBlockBytes);
     } catch {
+      this.strike(peer);
       return REJECT;
     }
     this.rememberFromPeers(block);
@@ -189,7 +207,10 @@ export class Network {
     } catch (error) {
       if (error instanceof BlockError) {
         if (error.code === 'PARENT_UNKNOWN') void this.syncFrom(peer);
-        if (error.action === 'REJECT') log.debug({ peer: peer.toString(), code: error.code }, 'Rejected gossip block');
+        if (error.action === 'REJECT') {
+          log.debug({ peer: peer.toString(), code: error.code }, 'Rejected gossip block');
+          this.strike(peer);
+        }
         return error.action === 'REJECT' ? REJECT : IGNORE;
       }
       log.warn({ err: errorMessage(error) }, 'Block import failed');
@@ -197,12 +218,15 @@ export class Network {
     }
   }
 
-  private async validateTx(data: Uint8Array): Promise<Verdict> {
+  private async validateTx(peer: PeerId, data: Uint8Array): Promise<Verdict> {
     try {
       await this.opts.mempool.add(new Uint8Array(data));
       return ACCEPT;
     } catch (error) {
-      if (error instanceof TxError) return REJECT;
+      if (error instanceof TxError) {
+        this.strike(peer);
+        return REJECT;
+      }
       if (error instanceof MempoolError) return IGNORE;
       return IGNORE;
     }

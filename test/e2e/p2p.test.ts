@@ -1,9 +1,18 @@
 // Two real node processes on 127.0.0.1: a miner and a follower that bootstraps to it, catches up
 // over blocks-by-range, then follows gossip; a tx sent to the follower reaches the miner's blocks.
+import '../../src/util/polyfills.js';
 import { copyFileSync, mkdirSync } from 'node:fs';
+import { noise } from '@chainsafe/libp2p-noise';
+import { yamux } from '@chainsafe/libp2p-yamux';
+import { gossipsub } from '@libp2p/gossipsub';
+import { identify } from '@libp2p/identify';
+import { tcp } from '@libp2p/tcp';
+import { multiaddr } from '@multiformats/multiaddr';
+import { createLibp2p } from 'libp2p';
+import { topicNames } from '../../src/p2p/protocols.js';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { toHex } from '../../src/primitives/index.js';
+import { fromHex, toHex } from '../../src/primitives/index.js';
 import { DEV_KEY, TEAM_ADDRESS, tempDir, transferTx } from '../helpers/chain.js';
 import { rawPost, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 import { createToken, readSecret } from '../../src/rpc/auth.js';
@@ -75,4 +84,37 @@ describe('two nodes over libp2p', () => {
     expect(denied.result).toEqual([minerStatus.peerId]);
     await waitFor('the denied peer to be gone', async () => (await rpc<unknown[]>(follower.rpcUrl, 'bcr_peers')).length === 0, 10_000);
   }, 90_000);
+});
+
+describe('a peer flooding invalid blocks', () => {
+  it('is banned and disconnected while the node keeps making blocks', async () => {
+    const nodeDir = join(dir.path, 'victim');
+    const victim = await startNodeProcess(['--network', 'test', '--data-dir', nodeDir, '--rpc-port', '0', '--p2p-port', '0']);
+    nodes.push(victim);
+    const info = await rpc<{ genesis: string; network: string }>(victim.rpcUrl, 'bcr_nodeInfo');
+    const topic = topicNames(info.network, fromHex(info.genesis)).blocks;
+    const attacker = await createLibp2p({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify(), pubsub: gossipsub({ emitSelf: false }) },
+    });
+    try {
+      await attacker.dial(multiaddr(p2pAddress(victim)));
+      attacker.services.pubsub.subscribe(topic);
+      await waitFor('the victim to see the attacker subscribed', async () => attacker.services.pubsub.getSubscribers(topic).length > 0, 10_000, 50);
+      expect(await rpc<unknown[]>(victim.rpcUrl, 'bcr_peers')).toHaveLength(1);
+      const before = (await rpc<Head>(victim.rpcUrl, 'bcr_chainHead')).height;
+      for (let i = 0; i < 15; i++) await attacker.services.pubsub.publish(topic, new Uint8Array([0x92, 0xc0, i])).catch(() => undefined);
+      await waitFor('the attacker to be dropped', async () => attacker.getConnections().length === 0 && (await rpc<unknown[]>(victim.rpcUrl, 'bcr_peers')).length === 0, 15_000);
+      // While banned it cannot come back.
+      await attacker.dial(multiaddr(p2pAddress(victim))).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await rpc<unknown[]>(victim.rpcUrl, 'bcr_peers')).toHaveLength(0);
+      await waitFor('honest blocks to keep coming', async () => (await rpc<Head>(victim.rpcUrl, 'bcr_chainHead')).height > before + 2, 20_000);
+    } finally {
+      await attacker.stop();
+    }
+  }, 60_000);
 });
