@@ -2,11 +2,13 @@
 // them in reverse.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ChainStore, blockId, genesisToJson, parseGenesis, readGenesisJson, type Genesis } from './chain/index.js';
+import { BlockPreverifier, ChainStore, blockId, genesisToJson, parseGenesis, readGenesisJson, type Genesis } from './chain/index.js';
 import { Database } from './db/index.js';
 import { Mempool } from './mempool/index.js';
 import { MinerService } from './miner/miner.js';
 import { Network } from './p2p/network.js';
+import { SyncManager, type SyncTransport } from './sync/index.js';
+import { OrderBook } from './market/index.js';
 import { SectorStore } from './miner/sectorStore.js';
 import { PROOF_PROFILES } from './proofs/index.js';
 import { BcrError, addressOf, bytesEqual, concatBytes, errorMessage, fromHex, hexKey, pairHashBackend, sha256, signatureBackend, toChecksumAddress, utf8 } from './primitives/index.js';
@@ -22,7 +24,8 @@ import { walletMethods } from './rpc/walletMethods.js';
 import { netMethods } from './rpc/netMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
-import { spendable, verifyTx } from './state/index.js';
+import { getMiner, spendable, verifyTx } from './state/index.js';
+import { slotAt } from './consensus/index.js';
 import { systemClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 
@@ -49,7 +52,7 @@ export interface NodeOptions {
   /** Keys the node may sign with (bcr_sendTransaction, `sign` permission). */
   signingKeys?: Uint8Array[];
   /** libp2p networking; none when absent (a lone node). */
-  p2p?: { host: string; port: number; bootstrap: string[] };
+  p2p?: { host: string; port: number; bootstrap: string[]; mdns?: boolean };
   /** Worker key of the local miner; defaults to the dev key on devnet/test networks. */
   workerKey?: Uint8Array;
   clock?: Clock;
@@ -62,6 +65,8 @@ export interface BcrNode {
   rpcUrl: string;
   miner: MinerService | null;
   network: Network | null;
+  sync: SyncManager | null;
+  orders: OrderBook;
   stop(): Promise<void>;
 }
 
@@ -79,6 +84,17 @@ export function resolveGenesis(dataDir: string, network: string, nowMs: number):
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(stored, JSON.stringify(genesisToJson(genesis), null, 2) + '\n');
   return genesis;
+}
+
+/** The network as sync sees it. */
+function networkTransport(network: Network): SyncTransport {
+  return {
+    blocksByRange: (peer, start, count) => network.reqresp.blocksByRange(peer, start, count),
+    blocksById: (peer, ids) => network.reqresp.blocksById(peer, ids),
+    exchangeStatus: (peer) => network.exchangeStatus(peer),
+    penalise: (peer, offence) => network.penalise(peer, offence),
+    rememberFromPeers: (block) => network.rememberFromPeers(block),
+  };
 }
 
 export async function startNode(options: NodeOptions): Promise<BcrNode> {
@@ -111,10 +127,26 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     );
   });
 
+  const orders = new OrderBook({
+    chainId: genesis.params.chainId,
+    currentSlot: () => slotAt(genesis.params, clock.now()),
+    minerWorker: async (id) => (await getMiner(chain.headState(), id))?.worker,
+  });
   let network: Network | null = null;
+  let sync: SyncManager | null = null;
+  let preverifier: BlockPreverifier | null = null;
   if (options.p2p) {
     network = await Network.start({ dataDir: options.dataDir, ...options.p2p, chain, mempool, clock, log: log.child({ component: 'p2p' }) });
-    log.info({ peerId: network.peerId.toString(), addresses: network.addresses() }, 'P2P listening');
+    preverifier = new BlockPreverifier(chain);
+    const syncManager = new SyncManager({ chain, transport: networkTransport(network), preverifier, clock, log: log.child({ component: 'sync' }) });
+    network.onPeerStatus((peer, status) => syncManager.addPeer(peer, status));
+    network.onPeerGone((peer) => syncManager.removePeer(peer));
+    network.onUnknownParent((peer, block) => void syncManager.resolveUnknownParent(peer, block));
+    network.handleMarketTopic('storageAsks', (data) => orders.admit('storageAsk', data));
+    network.handleMarketTopic('storageOrders', (data) => orders.admit('storageOrder', data));
+    network.handleMarketTopic('retrievalOrders', (data) => orders.admit('retrievalOrder', data));
+    sync = syncManager;
+    log.info({ peerId: network.peerId.toString(), addresses: network.addresses(), mdns: options.p2p.mdns ?? false }, 'P2P listening');
   }
 
   let miner: MinerService | null = null;
@@ -140,7 +172,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   dispatcher.register(minerMethods({ chain, miner }));
   dispatcher.register(ethMethods({ chain, mempool }));
   dispatcher.register(walletMethods({ chain, mempool, keys: options.signingKeys ?? [] }));
-  dispatcher.register(netMethods({ chain, network }));
+  dispatcher.register(netMethods({ chain, network, sync }));
   dispatcher.register([discoverMethod(() => dispatcher.list(), NODE_VERSION)]);
   const subscriptions = new SubscriptionHub({
     onHead: (listener) =>
@@ -165,11 +197,16 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     rpcUrl,
     miner,
     network,
+    sync,
+    orders,
     async stop() {
       if (stopped) return;
       stopped = true;
+      sync?.stop();
       await miner?.stop();
       await network?.stop();
+      await sync?.idle();
+      await preverifier?.close();
       await rpc.stop();
       await chain.idle();
       await db.close();

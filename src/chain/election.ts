@@ -2,10 +2,11 @@
 // and the network's at `powerLookback` blocks back, the beacon `randomnessLookback` blocks back,
 // the ECVRF ticket, and the WinningPoSt over the sectors the slot's randomness picks.
 import { bytesEqual } from '../primitives/index.js';
-import { electionInput, isWinner, slotRandomness, vrfProve, vrfVerify, winThreshold, type BlockHeader, type ChainParams } from '../consensus/index.js';
+import { electionInput, isWinner, slotRandomness, vrfProve, winThreshold, type BlockHeader, type ChainParams } from '../consensus/index.js';
 import { PROOF_PROFILES, verifyPost, winningSectorPicks, type PostSector } from '../proofs/index.js';
 import { SectorState, deadlineSectors, getBeacon, getMiner, getSector, getTotalPowerLog, powerAt, type Miner, type StateDb } from '../state/index.js';
 import { BlockError } from './errors.js';
+import { cachedVrfVerify } from './vrfCache.js';
 
 export interface SlotContext {
   randomness: Uint8Array;
@@ -15,13 +16,18 @@ export interface SlotContext {
   threshold: bigint;
 }
 
+/** Height of the block whose VRF output seeds the election of a block on a parent at `parentHeight`. */
+export function randomnessAnchorHeight(params: ChainParams, parentHeight: number): number {
+  return Math.max(0, parentHeight - params.miners.randomnessLookback);
+}
+
 /** What the election of `slot` on a parent at `parentHeight` depends on, for one miner. */
 export async function slotContext(state: StateDb, params: ChainParams, miner: Miner, parentHeight: number, slot: number): Promise<SlotContext> {
   const m = params.miners;
   const lookback = Math.max(0, parentHeight - m.powerLookback);
   const power = powerAt(miner.powerLog, lookback);
   const totalPower = powerAt(await getTotalPowerLog(state), lookback);
-  const beacon = await getBeacon(state, Math.max(0, parentHeight - m.randomnessLookback));
+  const beacon = await getBeacon(state, randomnessAnchorHeight(params, parentHeight));
   if (!beacon) throw new BlockError('NOT_ELIGIBLE', 'randomness beacon unavailable');
   return {
     randomness: slotRandomness(beacon.vrfOutput, slot),
@@ -72,7 +78,7 @@ export async function verifyElection(state: StateDb, params: ChainParams, header
   if (header.slot < miner.ineligibleUntil) throw new BlockError('NOT_ELIGIBLE', `miner ${header.miner} is ineligible until slot ${miner.ineligibleUntil}`);
   const ctx = await slotContext(state, params, miner, header.height - 1, header.slot);
   let t = process.hrtime.bigint();
-  const beta = vrfVerify(miner.vrfKey, electionInput(ctx.randomness, header.slot), header.vrfProof);
+  const beta = cachedVrfVerify(miner.vrfKey, electionInput(ctx.randomness, header.slot), header.vrfProof);
   if (stats) stats.vrfMs += elapsedMs(t);
   if (!beta || !bytesEqual(beta.subarray(0, 32), header.vrfOutput)) throw new BlockError('BAD_ELECTION_PROOF', 'VRF proof or output does not verify');
   if (!isWinner(header.vrfOutput, ctx.threshold)) throw new BlockError('NOT_ELIGIBLE', `miner ${header.miner} did not win slot ${header.slot}`);

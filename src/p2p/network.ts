@@ -1,7 +1,8 @@
-// The node's libp2p host: TCP + noise + yamux + identify + ping + gossipsub. Blocks and txs travel
-// by gossip, each message validated before it is forwarded (the ONE place that maps our typed
-// errors to gossipsub's accept / ignore / reject); a status and a blocks-by-range protocol let a
-// node catch up from its peers.
+// The node's libp2p host: TCP + noise + yamux + identify + ping + gossipsub (+ mDNS when asked).
+// Blocks, txs and market orders travel by gossip, each message validated before it is forwarded;
+// `verdictOf` is the ONE place that maps our typed errors to gossipsub's accept / ignore / reject.
+// Peers that misbehave (invalid gossip, request floods, bad sync answers) lose reputation, which
+// lowers their gossipsub score, and are banned for a while past a threshold.
 import '../util/polyfills.js';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -9,73 +10,88 @@ import { bootstrap } from '@libp2p/bootstrap';
 import { TopicValidatorResult, gossipsub } from '@libp2p/gossipsub';
 import { createTopicScoreParams } from '@libp2p/gossipsub/score';
 import { identify } from '@libp2p/identify';
-import type { PeerId, Stream } from '@libp2p/interface';
+import type { PeerId } from '@libp2p/interface';
+import { mdns } from '@libp2p/mdns';
 import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
-import { lpStream } from '@libp2p/utils';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { BlockError, blockId, decodeBlock, encodeBlock, type Block, type ChainStore } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
-import { MempoolError } from '../mempool/index.js';
-import { bytesEqual, decode, encode, errorMessage, hexKey, isBcrError, sha256 } from '../primitives/index.js';
+import { bytesEqual, errorMessage, hexKey, isBcrError, sha256 } from '../primitives/index.js';
 import { TxError } from '../state/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { loadOrCreatePeerKey } from './identity.js';
-import { MAX_RANGE_BLOCKS, rangeRequestCodec, statusCodec, topicNames, type Status } from './protocols.js';
+import { topicNames, type Status, type TopicNames } from './protocols.js';
+import { ReqResp } from './reqresp.js';
+import { DEFAULT_REPUTATION, PeerReputation, type OffenceKind, type ReputationOptions } from './reputation.js';
 
 export interface NetworkOptions {
   dataDir: string;
   host: string;
   port: number;
   bootstrap: string[];
+  /** LAN discovery by multicast DNS; off unless asked for. */
+  mdns?: boolean;
   chain: ChainStore;
   mempool: Mempool;
   clock: Clock;
   log: Logger;
+  reputation?: ReputationOptions;
 }
 
 const MAX_CONNECTIONS = 64;
-/** Invalid gossip messages a peer may send before it is banned, and for how long. */
-const MAX_STRIKES = 10;
-const BAN_MS = 10 * 60_000;
+const MAX_ORDER_MESSAGE_BYTES = 4096;
 const ACCEPT = TopicValidatorResult.Accept;
 const IGNORE = TopicValidatorResult.Ignore;
 const REJECT = TopicValidatorResult.Reject;
-type Verdict = TopicValidatorResult;
+export type Verdict = TopicValidatorResult;
+
+/** A typed error that says what gossip should do with the message that caused it. */
+interface ActionableError {
+  action: 'IGNORE' | 'REJECT';
+}
+
+function hasAction(error: unknown): error is ActionableError {
+  return error instanceof Error && 'action' in error && (error.action === 'IGNORE' || error.action === 'REJECT');
+}
+
+/** The one mapping from validation errors to gossip verdicts. */
+export function verdictOf(error: unknown): Verdict {
+  if (hasAction(error)) return error.action === 'REJECT' ? REJECT : IGNORE;
+  if (error instanceof TxError || isBcrError(error, 'MALFORMED')) return REJECT;
+  return IGNORE; // mempool limits, duplicates, our own failures: not the sender's fault
+}
+
+export type MarketTopic = 'storageAsks' | 'storageOrders' | 'retrievalOrders';
+/** Validates one gossip message: resolves to accept, throws a typed error otherwise. */
+export type GossipHandler = (data: Uint8Array, from: PeerId) => Promise<unknown>;
+
+type Pubsub = ReturnType<ReturnType<typeof gossipsub>>;
 
 export class Network {
   /** Highest head a peer told us about (sync status). */
   highestSeen = 0;
+  readonly reqresp: ReqResp;
+  readonly reputation: PeerReputation;
   /** Ids of blocks received from peers (gossip or sync): never re-published by us. */
   private readonly fromPeers = new Set<string>();
-
-  /** Rejected messages per peer; past the limit the peer is banned for a while. */
-  private readonly strikes = new Map<string, number>();
-
-  private strike(peer: PeerId): void {
-    const key = peer.toString();
-    const count = (this.strikes.get(key) ?? 0) + 1;
-    this.strikes.set(key, count);
-    if (count < MAX_STRIKES) return;
-    this.strikes.delete(key);
-    this.opts.log.warn({ peer: key, rejected: count, banMs: BAN_MS }, 'Banning peer that sent invalid messages');
-    void this.deny(key);
-    setTimeout(() => this.allow(key), BAN_MS).unref();
-  }
-
-  private rememberFromPeers(block: Block): void {
-    if (this.fromPeers.size > 10_000) this.fromPeers.clear();
-    this.fromPeers.add(hexKey(blockId(block.header)));
-  }
+  private readonly statusListeners: ((peer: PeerId, status: Status) => void)[] = [];
+  private readonly unknownParentListeners: ((peer: PeerId, block: Block) => void)[] = [];
+  private readonly goneListeners: ((peer: PeerId) => void)[] = [];
+  private readonly gossipCounts = { accept: 0, ignore: 0, reject: 0 };
 
   private constructor(
-    readonly libp2p: Libp2p<{ pubsub: ReturnType<ReturnType<typeof gossipsub>> }>,
+    readonly libp2p: Libp2p<{ pubsub: Pubsub }>,
     private readonly opts: NetworkOptions,
-    private readonly topics: ReturnType<typeof topicNames>,
+    readonly topics: TopicNames,
     private readonly denied: Set<string>,
-  ) {}
+    reputation: PeerReputation,
+  ) {
+    this.reputation = reputation;
+    this.reqresp = new ReqResp({ libp2p, topics, chain: opts.chain, now: () => opts.clock.now(), penalise: (peer, offence) => this.penalise(peer, offence), log: opts.log });
+  }
 
   static async start(opts: NetworkOptions): Promise<Network> {
     const { chain } = opts;
@@ -83,6 +99,8 @@ export class Network {
     const topics = topicNames(chain.params.network, chain.genesisId);
     const denied = new Set<string>();
     const isDenied = (peer: PeerId) => denied.has(peer.toString());
+    let network: Network | undefined;
+    const reputation = new PeerReputation(opts.reputation ?? DEFAULT_REPUTATION, () => opts.clock.now(), (peer, offence) => network?.ban(peer, offence));
     // Peers whose messages we reject lose score fast; below the graylist threshold they are ignored.
     const topicScore = createTopicScoreParams({
       topicWeight: 1,
@@ -92,6 +110,9 @@ export class Network {
       invalidMessageDeliveriesWeight: -100,
       invalidMessageDeliveriesDecay: 0.5,
     });
+    const discovery: (ReturnType<typeof bootstrap> | ReturnType<typeof mdns>)[] = [];
+    if (opts.bootstrap.length) discovery.push(bootstrap({ list: opts.bootstrap }));
+    if (opts.mdns) discovery.push(mdns({ serviceTag: `bcr-${chain.params.network}.local` }));
     const libp2p = await createLibp2p({
       privateKey,
       connectionManager: { maxConnections: MAX_CONNECTIONS },
@@ -104,7 +125,7 @@ export class Network {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      peerDiscovery: opts.bootstrap.length ? [bootstrap({ list: opts.bootstrap })] : [],
+      peerDiscovery: discovery,
       services: {
         identify: identify(),
         ping: ping(),
@@ -114,13 +135,17 @@ export class Network {
           // Content-addressed ids: the same block or tx from two peers is one message.
           msgIdFn: (msg) => sha256(msg.data),
           maxInboundDataLength: chain.params.maxBlockBytes + 1024,
-          scoreParams: { topics: { [topics.blocks]: topicScore, [topics.txs]: topicScore } },
+          scoreParams: {
+            topics: Object.fromEntries([topics.blocks, topics.txs, topics.storageAsks, topics.storageOrders, topics.retrievalOrders].map((t) => [t, topicScore])),
+            appSpecificScore: (peer) => reputation.score(peer),
+            appSpecificWeight: 10,
+          },
           scoreThresholds: { gossipThreshold: -100, publishThreshold: -200, graylistThreshold: -300 },
         }),
       },
     });
-    const network = new Network(libp2p, opts, topics, denied);
-    network.wire();
+    network = new Network(libp2p, opts, topics, denied, reputation);
+    await network.wire();
     return network;
   }
 
@@ -136,50 +161,158 @@ export class Network {
     return this.libp2p.getPeers().length;
   }
 
-  peers(): { peerId: string; address: string; direction: string }[] {
-    return this.libp2p.getConnections().map((c) => ({ peerId: c.remotePeer.toString(), address: c.remoteAddr.toString(), direction: c.direction }));
+  peers(): { peerId: string; address: string; direction: string; penalty: number }[] {
+    return this.libp2p.getConnections().map((c) => ({
+      peerId: c.remotePeer.toString(),
+      address: c.remoteAddr.toString(),
+      direction: c.direction,
+      penalty: Math.round(this.reputation.penalty(c.remotePeer.toString()) * 100) / 100,
+    }));
   }
 
-  get isSyncing(): boolean {
-    return this.syncing;
+  gossipStats(): { accept: number; ignore: number; reject: number } {
+    return { ...this.gossipCounts };
   }
 
-  /** Refuses a peer from now on and drops its connections (admin). */
+  /** Refuses a peer from now on and drops its connections (admin, or a ban). */
   async deny(peerId: string): Promise<void> {
     this.denied.add(peerId);
-    for (const connection of this.libp2p.getConnections()) if (connection.remotePeer.toString() === peerId) await connection.close();
+    for (const connection of this.libp2p.getConnections()) if (connection.remotePeer.toString() === peerId) await connection.close().catch(() => undefined);
   }
 
   allow(peerId: string): void {
     this.denied.delete(peerId);
+    this.reputation.unban(peerId);
   }
 
   deniedPeers(): string[] {
     return [...this.denied];
   }
 
-  private wire(): void {
+  penalise(peer: string, offence: OffenceKind): void {
+    this.reputation.penalise(peer, offence);
+  }
+
+  private ban(peer: string, offence: OffenceKind): void {
+    const { banMs } = this.opts.reputation ?? DEFAULT_REPUTATION;
+    this.opts.log.warn({ peer, offence, banMs }, 'Banning misbehaving peer');
+    void this.deny(peer);
+    setTimeout(() => this.allow(peer), banMs).unref();
+  }
+
+  /** A peer told us its status (on connect, or when asked). */
+  onPeerStatus(listener: (peer: PeerId, status: Status) => void): void {
+    this.statusListeners.push(listener);
+  }
+
+  /** A gossip block arrived whose parent we do not have. */
+  onUnknownParent(listener: (peer: PeerId, block: Block) => void): void {
+    this.unknownParentListeners.push(listener);
+  }
+
+  onPeerGone(listener: (peer: PeerId) => void): void {
+    this.goneListeners.push(listener);
+  }
+
+  /** Asks a peer for its status; a peer of another chain is dropped. */
+  async exchangeStatus(peer: PeerId): Promise<Status | null> {
+    const { chain, log } = this.opts;
+    try {
+      const status = await this.reqresp.requestStatus(peer);
+      if (!bytesEqual(status.genesisId, chain.genesisId)) {
+        log.warn({ peer: peer.toString() }, 'Peer is on another chain; disconnecting');
+        await this.libp2p.hangUp(peer);
+        return null;
+      }
+      this.highestSeen = Math.max(this.highestSeen, status.headHeight);
+      for (const listener of this.statusListeners) listener(peer, status);
+      return status;
+    } catch (error) {
+      log.debug({ peer: peer.toString(), err: errorMessage(error) }, 'Status exchange failed');
+      return null;
+    }
+  }
+
+  /** Registers the validator of a market topic (the market module owns the order logic). */
+  handleMarketTopic(topic: MarketTopic, handler: GossipHandler): void {
+    const name = this.topics[topic];
+    const pubsub = this.libp2p.services.pubsub;
+    pubsub.subscribe(name);
+    pubsub.topicValidators.set(name, async (peer, message) => {
+      if (message.data.length > MAX_ORDER_MESSAGE_BYTES) return this.count(REJECT, peer);
+      return this.validate(peer, () => handler(new Uint8Array(message.data), peer));
+    });
+  }
+
+  /** Publishes a message this node created on a market topic. */
+  publishMarket(topic: MarketTopic, data: Uint8Array): void {
+    this.publish(this.topics[topic], data);
+  }
+
+  private async wire(): Promise<void> {
     const { chain, mempool, log } = this.opts;
     const pubsub = this.libp2p.services.pubsub;
     pubsub.subscribe(this.topics.blocks);
     pubsub.subscribe(this.topics.txs);
-    pubsub.topicValidators.set(this.topics.blocks, async (peer, message) => this.validateBlock(peer, message.data));
-    pubsub.topicValidators.set(this.topics.txs, async (peer, message) => this.validateTx(peer, message.data));
-    void this.libp2p.handle(this.topics.status, (stream) => void this.serveStatus(stream));
-    void this.libp2p.handle(this.topics.blocksByRange, (stream) => void this.serveRange(stream));
+    pubsub.topicValidators.set(this.topics.blocks, async (peer, message) => this.validate(peer, () => this.importGossipBlock(peer, message.data)));
+    pubsub.topicValidators.set(this.topics.txs, async (peer, message) => this.validate(peer, () => mempool.add(new Uint8Array(message.data))));
+    await this.reqresp.register();
     this.libp2p.addEventListener('peer:identify', (event) => {
-      if (event.detail.protocols.includes(this.topics.status)) void this.syncFrom(event.detail.peerId);
+      if (event.detail.protocols.includes(this.topics.status)) void this.exchangeStatus(event.detail.peerId);
+    });
+    this.libp2p.addEventListener('peer:disconnect', (event) => {
+      for (const listener of this.goneListeners) listener(event.detail);
     });
     // Publish what this node adds: its own blocks (not ones that came from peers) and admitted txs.
     chain.onHeadChange((change) => {
       for (const block of change.applied) {
-        const key = hexKey(blockId(block.header));
-        if (this.fromPeers.has(key)) continue;
+        if (this.fromPeers.has(hexKey(blockId(block.header)))) continue;
         this.publish(this.topics.blocks, encodeBlock(block));
       }
     });
     mempool.onAdd((tx) => this.publish(this.topics.txs, tx.bytes));
     log.debug({ topics: this.topics }, 'Gossip topics');
+  }
+
+  /** Runs a validation step and turns its outcome into a verdict, penalising rejected senders. */
+  private async validate(peer: PeerId, step: () => Promise<unknown>): Promise<Verdict> {
+    try {
+      await step();
+      return this.count(ACCEPT, peer);
+    } catch (error) {
+      const verdict = verdictOf(error);
+      if (verdict === REJECT) this.opts.log.debug({ peer: peer.toString(), code: isBcrError(error) ? error.code : undefined, err: errorMessage(error) }, 'Rejected gossip message');
+      else if (!isBcrError(error)) this.opts.log.warn({ err: errorMessage(error) }, 'Gossip validation failed');
+      return this.count(verdict, peer);
+    }
+  }
+
+  private count(verdict: Verdict, peer: PeerId): Verdict {
+    if (verdict === ACCEPT) this.gossipCounts.accept++;
+    else if (verdict === IGNORE) this.gossipCounts.ignore++;
+    else {
+      this.gossipCounts.reject++;
+      this.penalise(peer.toString(), 'invalidGossip');
+    }
+    return verdict;
+  }
+
+  private async importGossipBlock(peer: PeerId, data: Uint8Array): Promise<void> {
+    const { chain, clock } = this.opts;
+    const block = decodeBlock(new Uint8Array(data), chain.params.maxBlockBytes);
+    this.rememberFromPeers(block);
+    try {
+      await chain.importBlock(block, clock.now());
+    } catch (error) {
+      if (error instanceof BlockError && error.code === 'PARENT_UNKNOWN') for (const listener of this.unknownParentListeners) listener(peer, block);
+      throw error;
+    }
+  }
+
+  /** Blocks that came from peers are theirs to gossip, not ours to re-publish. */
+  rememberFromPeers(block: Block): void {
+    if (this.fromPeers.size > 10_000) this.fromPeers.clear();
+    this.fromPeers.add(hexKey(blockId(block.header)));
   }
 
   private publish(topic: string, data: Uint8Array): void {
@@ -191,140 +324,12 @@ export class Network {
     });
   }
 
-  private async validateBlock(peer: PeerId, data: Uint8Array): Promise<Verdict> {
-    const { chain, clock, log } = this.opts;
-    let block: Block;
-    try {
-      block = decodeBlock(new Uint8Array(data), chain.params.maxBlockBytes);
-    } catch {
-      this.strike(peer);
-      return REJECT;
-    }
-    this.rememberFromPeers(block);
-    try {
-      await chain.importBlock(block, clock.now());
-      return ACCEPT;
-    } catch (error) {
-      if (error instanceof BlockError) {
-        if (error.code === 'PARENT_UNKNOWN') void this.syncFrom(peer);
-        if (error.action === 'REJECT') {
-          log.debug({ peer: peer.toString(), code: error.code }, 'Rejected gossip block');
-          this.strike(peer);
-        }
-        return error.action === 'REJECT' ? REJECT : IGNORE;
-      }
-      log.warn({ err: errorMessage(error) }, 'Block import failed');
-      return IGNORE;
-    }
-  }
-
-  private async validateTx(peer: PeerId, data: Uint8Array): Promise<Verdict> {
-    try {
-      await this.opts.mempool.add(new Uint8Array(data));
-      return ACCEPT;
-    } catch (error) {
-      if (error instanceof TxError) {
-        this.strike(peer);
-        return REJECT;
-      }
-      if (error instanceof MempoolError) return IGNORE;
-      return IGNORE;
-    }
-  }
-
-  private status(): Status {
-    const { chain } = this.opts;
-    return { genesisId: chain.genesisId, headHeight: chain.head.header.height, headId: chain.head.id, finalizedHeight: chain.finalizedHeight };
-  }
-
-  private async serveStatus(stream: Stream): Promise<void> {
-    try {
-      const lp = lpStream(stream);
-      await lp.write(encode(statusCodec, this.status()));
-      await stream.close();
-    } catch (error) {
-      stream.abort(error instanceof Error ? error : new Error(String(error)));
-    }
-  }
-
-  private async serveRange(stream: Stream): Promise<void> {
-    const { chain } = this.opts;
-    try {
-      const lp = lpStream(stream, { maxDataLength: 1024 });
-      const request = decode(rangeRequestCodec, (await lp.read()).subarray(), 'range request');
-      const out = lpStream(stream, { maxDataLength: chain.params.maxBlockBytes + 1024 });
-      for (let h = request.start; h < request.start + request.count && h <= chain.head.header.height; h++) {
-        const block = await chain.getBlockByHeight(h);
-        if (!block) break;
-        await out.write(encodeBlock(block));
-      }
-      await stream.close();
-    } catch (error) {
-      stream.abort(error instanceof Error ? error : new Error(String(error)));
-    }
-  }
-
-  private syncing = false;
-
-  /** Catches up from a peer whose head is higher: ranges from just below our finalized height. */
-  async syncFrom(peer: PeerId): Promise<void> {
-    if (this.syncing) return;
-    this.syncing = true;
-    const { chain, clock, log } = this.opts;
-    try {
-      const statusStream = await this.libp2p.dialProtocol(peer, this.topics.status);
-      const theirs = decode(statusCodec, (await lpStream(statusStream).read()).subarray(), 'status');
-      await statusStream.close();
-      if (!bytesEqual(theirs.genesisId, chain.genesisId)) {
-        log.warn({ peer: peer.toString() }, 'Peer is on another chain; disconnecting');
-        await this.libp2p.hangUp(peer);
-        return;
-      }
-      this.highestSeen = Math.max(this.highestSeen, theirs.headHeight);
-      if (theirs.headHeight <= chain.head.header.height) return;
-      const start = process.hrtime.bigint();
-      const from = Math.max(1, chain.finalizedHeight);
-      let height = from;
-      let imported = 0;
-      log.info({ peer: peer.toString(), from, to: theirs.headHeight }, 'Syncing');
-      while (height <= theirs.headHeight) {
-        const stream = await this.libp2p.dialProtocol(peer, this.topics.blocksByRange);
-        const lp = lpStream(stream, { maxDataLength: chain.params.maxBlockBytes + 1024 });
-        const count = Math.min(MAX_RANGE_BLOCKS, theirs.headHeight - height + 1);
-        await lp.write(encode(rangeRequestCodec, { start: height, count }));
-        let got = 0;
-        for (; got < count; got++) {
-          let bytes: Uint8Array;
-          try {
-            bytes = (await lp.read()).subarray();
-          } catch {
-            break; // the peer closed: it had fewer blocks
-          }
-          try {
-            const block = decodeBlock(new Uint8Array(bytes), chain.params.maxBlockBytes);
-            this.rememberFromPeers(block);
-            await chain.importBlock(block, clock.now());
-            imported++;
-          } catch (error) {
-            if (!isBcrError(error, 'ALREADY_KNOWN')) throw error;
-          }
-        }
-        await stream.close().catch(() => undefined);
-        if (got === 0) break;
-        height += got;
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        log.info({ height: chain.head.header.height, target: theirs.headHeight, blocksPerSecond: Math.round(imported / Math.max(seconds, 1e-3)) }, 'Sync progress');
-      }
-      log.info({ height: chain.head.header.height, imported, head: `0x${hexKey(chain.head.id).slice(0, 16)}` }, 'Synced');
-    } catch (error) {
-      log.warn({ peer: peer.toString(), err: errorMessage(error) }, 'Sync failed');
-    } finally {
-      this.syncing = false;
-    }
-  }
-
   async dial(address: string): Promise<void> {
     await this.libp2p.dial(multiaddr(address));
+  }
+
+  connectedPeers(): PeerId[] {
+    return this.libp2p.getPeers();
   }
 
   async stop(): Promise<void> {

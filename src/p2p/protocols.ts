@@ -1,22 +1,36 @@
 // Wire formats of the gossip topics and the request/response protocols, namespaced by network and
 // genesis so nodes of different chains never mix.
-import { bytes, struct, uint, type Infer } from '../primitives/index.js';
+import { bytes, list, struct, uint, type Infer } from '../primitives/index.js';
 
-/** Most blocks one blocks-by-range request may ask for. */
-export const MAX_RANGE_BLOCKS = 64;
+/** Most blocks one blocks-by-range or blocks-by-id request may ask for. */
+export const MAX_REQUEST_BLOCKS = 64;
 
 export function topicNames(network: string, genesisId: Uint8Array) {
   const prefix = `/bcr/${network}/${Buffer.from(genesisId.subarray(0, 4)).toString('hex')}`;
   return {
     blocks: `${prefix}/blocks/1`,
     txs: `${prefix}/txs/1`,
+    storageAsks: `${prefix}/storage-asks/1`,
+    storageOrders: `${prefix}/storage-orders/1`,
+    retrievalOrders: `${prefix}/retrieval-orders/1`,
     status: `${prefix}/status/1`,
     blocksByRange: `${prefix}/blocks-by-range/1`,
+    blocksById: `${prefix}/blocks-by-id/1`,
   };
 }
+export type TopicNames = ReturnType<typeof topicNames>;
 
 export const statusCodec = struct({ genesisId: bytes(32), headHeight: uint(), headId: bytes(32), finalizedHeight: uint() });
 export type Status = Infer<typeof statusCodec>;
 
-export const rangeRequestCodec = struct({ start: uint(), count: uint(MAX_RANGE_BLOCKS) });
+export const rangeRequestCodec = struct({ start: uint(), count: uint(MAX_REQUEST_BLOCKS) });
 export type RangeRequest = Infer<typeof rangeRequestCodec>;
+
+export const idsRequestCodec = struct({ ids: list(bytes(32), MAX_REQUEST_BLOCKS) });
+
+/**
+ * Every response chunk starts with one result byte (as in Ethereum's consensus req/resp):
+ * success chunks carry a payload, error chunks a UTF-8 reason and end the response.
+ */
+export const ResponseCode = { success: 0, invalidRequest: 1, serverError: 2, rateLimited: 3 } as const;
+export type ResponseCode = (typeof ResponseCode)[keyof typeof ResponseCode];

@@ -3,7 +3,8 @@ import { parentPort } from 'node:worker_threads';
 import type { PackedJobs } from './jobWire.js';
 import { verifyPacked } from './multiproof.js';
 
-parentPort!.on('message', (message: { id: number; jobs: PackedJobs; from: number; to: number }) => {
-  const results = verifyPacked(message.jobs, message.from, message.to);
-  parentPort!.postMessage({ id: message.id, results }, [results.buffer as ArrayBuffer]);
+parentPort!.on('message', (message: { id: number; request: { jobs: PackedJobs; from: number; to: number } }) => {
+  const { jobs, from, to } = message.request;
+  const result = verifyPacked(jobs, from, to);
+  parentPort!.postMessage({ id: message.id, result }, [result.buffer as ArrayBuffer]);
 });

@@ -1,6 +1,7 @@
 // Peers and sync status (read), and peer management (admin).
 import type { ChainStore } from '../chain/index.js';
 import type { Network } from '../p2p/network.js';
+import type { SyncManager } from '../sync/index.js';
 import { errorMessage } from '../primitives/index.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor, type ParamSpec } from './jsonRpc.js';
 
@@ -17,7 +18,7 @@ function textParam(name: string, pattern: RegExp, what: string): ParamSpec {
 
 const peerIdParam = textParam('peerId', /^[1-9A-HJ-NP-Za-km-z]{32,64}$/, 'a libp2p peer id');
 
-export function netMethods({ chain, network }: { chain: ChainStore; network: Network | null }): MethodDescriptor[] {
+export function netMethods({ chain, network, sync }: { chain: ChainStore; network: Network | null; sync: SyncManager | null }): MethodDescriptor[] {
   const net = () => {
     if (!network) throw new RpcError(RpcErrorCode.notFound, 'this node runs without networking');
     return network;
@@ -31,11 +32,16 @@ export function netMethods({ chain, network }: { chain: ChainStore; network: Net
     },
     {
       name: 'bcr_syncStatus',
-      description: 'Whether the node is catching up, its head, and the highest head a peer reported.',
+      description: 'Whether the node is catching up (with its rate and ETA), its head and finalized height, and the highest head a peer reported.',
       params: [],
       handler: async () => ({
-        syncing: network?.isSyncing ?? false,
+        syncing: sync?.isSyncing ?? false,
         head: chain.head.header.height,
+        finalized: chain.finalizedHeight,
+        target: sync?.progress().target ?? chain.head.header.height,
+        blocksPerSecond: sync?.progress().blocksPerSecond ?? 0,
+        etaSeconds: sync?.progress().etaSeconds ?? null,
+        gossip: network?.gossipStats() ?? null,
         highestSeen: Math.max(chain.head.header.height, network?.highestSeen ?? 0),
         peers: network?.peerCount() ?? 0,
         peerId: network?.peerId.toString() ?? null,

@@ -15,6 +15,12 @@ export function cachedSender(id: Uint8Array, recover: () => Uint8Array): Uint8Ar
   return sender;
 }
 
+/** Records a sender recovered elsewhere (a preverification worker) under its tx id. */
+export function primeSender(id: Uint8Array, sender: Uint8Array): void {
+  if (cache.size >= LIMIT) cache.clear();
+  cache.set(hexKey(id), sender);
+}
+
 /** For benchmarks: forget recovered senders so every tx pays for its recovery. */
 export function clearSenderCache(): void {
   cache.clear();

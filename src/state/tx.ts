@@ -19,7 +19,7 @@ import type { ChainParams } from '../consensus/index.js';
 import { TxError } from './errors.js';
 import { isEthTx, verifyEthTx } from './ethTx.js';
 import { cachedSender } from './senderCache.js';
-export { clearSenderCache } from './senderCache.js';
+export { clearSenderCache, primeSender } from './senderCache.js';
 import { txKindById, type TxKind } from './txKinds/index.js';
 
 /** Proof-carrying txs (prove-commit, WindowPoSt) need room; transfers stay tiny. */
