@@ -4,10 +4,10 @@
 import { slotAt, slotStart } from '../consensus/index.js';
 import { claimSlot, zeroCommD, type ChainStore, type GenesisMiner } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
-import { addressOf, encode, errorMessage, hexKey, isBcrError } from '../primitives/index.js';
+import { addressOf, bytesEqual, encode, errorMessage, hexKey, isBcrError } from '../primitives/index.js';
 import { provePost } from '../proofs/index.js';
 import { genesisSealRandomness } from '../chain/index.js';
-import { currentDeadline, getMiner, provableSectors, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness } from '../state/index.js';
+import { SectorState, currentDeadline, deadlineSectors, declareRecoveriesKind, getMiner, getSector, provableSectors, sectorListPayload, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness } from '../state/index.js';
 import { SealingPipeline } from './sealing.js';
 import type { SectorStore } from './sectorStore.js';
 import type { MinerEvent } from '../rpc/subscriptions.js';
@@ -29,8 +29,8 @@ export class MinerService {
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private inFlight: Promise<void> = Promise.resolve();
-  /** "period:deadline" windows already proven (or being proven) by this node. */
-  private readonly submitted = new Set<string>();
+  /** The WindowPoSt tx this node sent per "period:deadline" window, to watch until it lands. */
+  private readonly submitted = new Map<string, { txId: Uint8Array; randomness: Uint8Array; nonce: number; gasPrice: bigint }>();
   readonly worker: Uint8Array;
   readonly sealing: SealingPipeline;
   private readonly listeners: ((event: MinerEvent) => void)[] = [];
@@ -92,6 +92,7 @@ export class MinerService {
   async onSlot(slot: number): Promise<void> {
     await this.tryProduce(slot);
     await this.proveDeadline(slot);
+    await this.declareRecoveries();
     await this.sealing.tick();
     await this.watchPower();
   }
@@ -141,7 +142,41 @@ export class MinerService {
     }
   }
 
-  /** Submits the WindowPoSt of the open deadline once per window. */
+  private recoveryTx: Uint8Array | null = null;
+
+  /**
+   * Sectors the chain marked faulty (a missed WindowPoSt: this node was down or cut off) whose
+   * replicas this node still holds are declared recovering, so the next WindowPoSt restores them.
+   */
+  async declareRecoveries(): Promise<void> {
+    const { chain, mempool, store, log, minerId } = this.opts;
+    if (this.recoveryTx && mempool.has(this.recoveryTx)) return;
+    const state = chain.headState();
+    const recoverable: number[] = [];
+    for (let d = 0; d < chain.params.miners.deadlines; d++) {
+      for (const number of await deadlineSectors(state, minerId, d)) {
+        const sector = (await getSector(state, minerId, number))!;
+        if (sector.state === SectorState.faulty && !sector.recovering && (await store.has(number))) recoverable.push(number);
+      }
+    }
+    if (recoverable.length === 0) return;
+    try {
+      const account = await chain.getAccount(this.worker);
+      const payload = encode(sectorListPayload, { miner: minerId, sectors: recoverable });
+      const gas = declareRecoveriesKind.gas(declareRecoveriesKind.decodePayload(payload));
+      const tx = signTx(this.opts.workerKey, { chainId: chain.params.chainId, nonce: mempool.nextPendingNonce(this.worker, account.nonce), gasLimit: gas, gasPrice: chain.params.minGasPrice, kind: declareRecoveriesKind.id, payload });
+      this.recoveryTx = (await mempool.add(tx)).id;
+      log.info({ sectors: recoverable }, 'Declared faulty sectors recovering');
+    } catch (error) {
+      log.warn({ err: isBcrError(error) ? `${error.code}: ${error.message}` : errorMessage(error) }, 'Declaring recoveries failed');
+    }
+  }
+
+  /**
+   * Submits the WindowPoSt of the open deadline, and submits it again while the window is open if it
+   * has not landed: its tx was dropped, failed, or a reorg changed the challenge randomness (then the
+   * pooled tx is replaced, same nonce, higher price).
+   */
   async proveDeadline(slot: number): Promise<void> {
     const { chain, mempool, store, log, minerId } = this.opts;
     const state = chain.headState();
@@ -150,24 +185,32 @@ export class MinerService {
     const window = currentDeadline(chain.params.miners, miner, slot);
     if (!window) return;
     const key = `${window.period}:${window.deadline}`;
-    if (this.submitted.has(key)) return;
     const sectors = await provableSectors(state, minerId, window.deadline);
     if (sectors.length === 0) return;
+    let proven = true;
+    for (const s of sectors) if ((await getSector(state, minerId, s.number))!.provenPeriod < window.period + 1) proven = false;
+    if (proven) return;
     const randomness = await windowPostRandomness(state, chain.head.header.height + 1, minerId, window.period, window.deadline, window.open);
     if (!randomness) return;
-    this.submitted.add(key);
+    const prior = this.submitted.get(key);
+    const priorPooled = prior !== undefined && mempool.has(prior.txId);
+    if (prior && priorPooled && bytesEqual(prior.randomness, randomness)) return; // in flight
+    if (prior) log.info({ period: window.period, deadline: window.deadline, reason: priorPooled ? 'randomness changed by a reorg' : 'tx dropped or failed' }, 'Resubmitting WindowPoSt');
     try {
       const proof = await provePost(store.params, 'window', randomness, await Promise.all(sectors.map((s) => store.provable(s.number))));
       const account = await chain.getAccount(this.worker);
-      const nonce = mempool.nextPendingNonce(this.worker, account.nonce);
+      // Replace our stale pooled tx (same nonce, +10% price), or take the next free nonce.
+      const nonce = priorPooled ? prior.nonce : mempool.nextPendingNonce(this.worker, account.nonce);
+      const gasPrice = priorPooled ? prior.gasPrice + (prior.gasPrice + 9n) / 10n : chain.params.minGasPrice;
       const payload = encode(submitWindowPostPayload, { miner: minerId, deadline: window.deadline, proof });
       const gas = submitWindowPostKind.gas(submitWindowPostKind.decodePayload(payload));
-      const tx = signTx(this.opts.workerKey, { chainId: chain.params.chainId, nonce, gasLimit: gas, gasPrice: chain.params.minGasPrice, kind: submitWindowPostKind.id, payload });
-      await mempool.add(tx);
+      const tx = signTx(this.opts.workerKey, { chainId: chain.params.chainId, nonce, gasLimit: gas, gasPrice, kind: submitWindowPostKind.id, payload });
+      const added = await mempool.add(tx);
+      this.submitted.set(key, { txId: added.id, randomness, nonce, gasPrice });
+      if (this.submitted.size > 64) this.submitted.delete(this.submitted.keys().next().value!);
       log.info({ period: window.period, deadline: window.deadline, sectors: sectors.length }, 'Submitted WindowPoSt');
       this.emit('windowPost', { period: window.period, deadline: window.deadline, sectors: sectors.length });
     } catch (error) {
-      this.submitted.delete(key);
       log.warn({ deadline: window.deadline, err: isBcrError(error) ? `${error.code}: ${error.message}` : errorMessage(error) }, 'WindowPoSt failed');
     }
   }

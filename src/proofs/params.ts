@@ -25,6 +25,7 @@ export const PROOF_PROFILES = {
   devnet: { sectorSize: 1 << 20, layers: 2, drgParents: 5, expanderParents: 3, porepChallenges: 40, postChallenges: 10, winningSectors: 1, winningChallenges: 8 },
   mainnet: { sectorSize: 1 << 30, layers: 4, drgParents: 5, expanderParents: 3, porepChallenges: 80, postChallenges: 10, winningSectors: 1, winningChallenges: 16 },
 } as const satisfies Record<string, ProofParams>;
+export type ProofProfileName = keyof typeof PROOF_PROFILES;
 
 export function leafCount(sectorSize: number): number {
   return sectorSize / LEAF_BYTES;

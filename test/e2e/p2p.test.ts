@@ -9,12 +9,13 @@ import { identify } from '@libp2p/identify';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
-import { topicNames } from '../../src/p2p/protocols.js';
+import { lpStream } from '@libp2p/utils';
+import { ResponseCode, rangeRequestCodec, topicNames } from '../../src/p2p/protocols.js';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fromHex, toHex } from '../../src/primitives/index.js';
+import { encode, fromHex, toHex } from '../../src/primitives/index.js';
 import { DEV_KEY, TEAM_ADDRESS, tempDir, transferTx } from '../helpers/chain.js';
-import { rawPost, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+import { p2pAddress, rawPost, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 import { createToken, readSecret } from '../../src/rpc/auth.js';
 
 const dir = tempDir('bcr-p2p-');
@@ -26,17 +27,6 @@ afterAll(async () => {
 
 type Head = { height: number; id: string };
 
-function p2pAddress(node: RunningNode): string {
-  for (const line of node.logs) {
-    try {
-      const entry = JSON.parse(line) as { msg?: string; addresses?: string[] };
-      if (entry.msg === 'P2P listening' && entry.addresses?.length) return entry.addresses[0]!;
-    } catch {
-      // not JSON
-    }
-  }
-  throw new Error('no P2P address logged');
-}
 
 describe('two nodes over libp2p', () => {
   it('a follower syncs from a miner, follows its gossip, and gossips txs back', async () => {
@@ -115,6 +105,48 @@ describe('a peer flooding invalid blocks', () => {
       await waitFor('honest blocks to keep coming', async () => (await rpc<Head>(victim.rpcUrl, 'bcr_chainHead')).height > before + 2, 20_000);
     } finally {
       await attacker.stop();
+    }
+  }, 60_000);
+});
+
+describe('a peer flooding block requests', () => {
+  it('gets precise refusals, then rate-limited answers, then is banned', async () => {
+    const nodeDir = join(dir.path, 'server');
+    const server = await startNodeProcess(['--network', 'test', '--data-dir', nodeDir, '--rpc-port', '0', '--p2p-port', '0']);
+    nodes.push(server);
+    const info = await rpc<{ genesis: string; network: string }>(server.rpcUrl, 'bcr_nodeInfo');
+    const protocol = topicNames(info.network, fromHex(info.genesis)).blocksByRange;
+    await waitFor('a few blocks', async () => (await rpc<Head>(server.rpcUrl, 'bcr_chainHead')).height >= 2, 20_000);
+    const client = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], services: { identify: identify() } });
+    /** Sends one raw request; returns the result code of each answer chunk. */
+    const ask = async (body: Uint8Array): Promise<number[]> => {
+      const stream = await client.dialProtocol(multiaddr(p2pAddress(server)), protocol);
+      const lp = lpStream(stream, { maxDataLength: 8 << 20 });
+      await lp.write(body);
+      const codes: number[] = [];
+      for (;;) {
+        try {
+          codes.push((await lp.read()).subarray()[0]!);
+        } catch {
+          return codes;
+        }
+      }
+    };
+    try {
+      expect(await ask(new Uint8Array([1, 2, 3]))).toEqual([ResponseCode.invalidRequest]);
+      const ok = await ask(encode(rangeRequestCodec, { start: 1, count: 2 }));
+      expect(ok).toEqual([ResponseCode.success, ResponseCode.success]);
+      const codes: number[] = [];
+      for (let i = 0; i < 40; i++) {
+        const answer = await ask(encode(rangeRequestCodec, { start: 1, count: 64 })).catch(() => null);
+        if (!answer) break; // refused: banned
+        codes.push(answer[0] ?? -1);
+      }
+      expect(codes).toContain(ResponseCode.rateLimited);
+      await waitFor('the flooder to be dropped', async () => client.getConnections().length === 0 && (await rpc<unknown[]>(server.rpcUrl, 'bcr_peers')).length === 0, 10_000);
+      await expect(ask(encode(rangeRequestCodec, { start: 1, count: 1 }))).rejects.toThrow();
+    } finally {
+      await client.stop();
     }
   }, 60_000);
 });

@@ -109,3 +109,30 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/** The first libp2p address a node logged ("P2P listening"). */
+export function p2pAddress(node: RunningNode): string {
+  for (const line of node.logs) {
+    try {
+      const entry = JSON.parse(line) as { msg?: string; addresses?: string[] };
+      if (entry.msg === 'P2P listening' && entry.addresses?.length) return entry.addresses[0]!;
+    } catch {
+      // not JSON
+    }
+  }
+  throw new Error('no P2P address logged');
+}
+
+/** Parsed JSON log lines of a node with the given message. */
+export function logEntries<T = Record<string, unknown>>(node: RunningNode, msg: string): T[] {
+  const out: T[] = [];
+  for (const line of node.logs) {
+    try {
+      const entry = JSON.parse(line) as { msg?: string };
+      if (entry.msg === msg) out.push(entry as T);
+    } catch {
+      // not JSON
+    }
+  }
+  return out;
+}

@@ -1,0 +1,69 @@
+// A fresh multi-miner devnet genesis: the devnet template with its start time set to now and
+// several genesis miners of different power, each pre-sealed from a public seed (so every node can
+// regenerate its sectors). Used by `bcr devnet` and the multi-node tests. DEVNET ONLY.
+import { genesisSealRandomness, genesisToJson, parseGenesis, readGenesisJson, zeroCommD, type Genesis } from './chain/index.js';
+import { vrfPublicKey } from './consensus/index.js';
+import { DEV_PRIVATE_KEY, devVrfSecret } from './node.js';
+import { addressOf, bcr, fromHex, toHex } from './primitives/index.js';
+import { PROOF_PROFILES, replicaIdOf, sealInMemory, type ProofProfileName } from './proofs/index.js';
+
+/** Worker keys of the devnet's genesis miners (Hardhat/Anvil accounts #3-#7). DEVNET ONLY. */
+export const DEVNET_WORKER_KEYS = [
+  '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6',
+  '0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a',
+  '0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba',
+  '0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e',
+  '0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356',
+];
+/** Sectors per genesis miner: powers 1:2:5 (then 3 and 4). */
+export const DEVNET_SECTORS = [1, 2, 5, 3, 4];
+
+export interface DevnetGenesisOptions {
+  /** Genesis miners (1..5), with powers 1:2:5:3:4 sectors. */
+  miners: number;
+  nowMs: number;
+  /** Start this long after now, so every node is up for slot 1. */
+  startDelayMs?: number;
+  slotMs?: number;
+  finality?: number;
+  proofProfile?: ProofProfileName;
+  /** Makes the miners' seeds (and so the chain) unique. */
+  tag?: string;
+}
+
+export function devnetGenesis(options: DevnetGenesisOptions): Genesis {
+  const miners = options.miners;
+  if (miners < 1 || miners > DEVNET_WORKER_KEYS.length) throw new Error(`a devnet has 1..${DEVNET_WORKER_KEYS.length} genesis miners`);
+  const template = readGenesisJson('devnet') as {
+    genesisTime: unknown;
+    params: { slotMs: number; finality: number; miners: { proofProfile: string } };
+    allocations: { label: string; address: string; balance: string }[];
+    miners: unknown[];
+  };
+  if (options.slotMs) template.params.slotMs = options.slotMs;
+  if (options.finality) template.params.finality = options.finality;
+  if (options.proofProfile) template.params.miners.proofProfile = options.proofProfile;
+  const tech = template.allocations.find((a) => a.label === 'tech' && a.address.toLowerCase() === toHex(addressOf(fromHex(DEV_PRIVATE_KEY))))!;
+  const perWorker = bcr(1_000);
+  tech.balance = (BigInt(tech.balance) - perWorker * BigInt(miners)).toString();
+  const profile = PROOF_PROFILES[(options.proofProfile ?? template.params.miners.proofProfile) as ProofProfileName];
+  const commD = zeroCommD(profile.sectorSize);
+  template.miners = [];
+  for (let i = 0; i < miners; i++) {
+    const worker = toHex(addressOf(fromHex(DEVNET_WORKER_KEYS[i]!)));
+    template.allocations.push({ label: 'tech', address: worker, balance: perWorker.toString() });
+    const seed = `bcr-devnet-${options.tag ?? options.nowMs}-miner-${i + 1}`;
+    const sectors = [];
+    for (let n = 0; n < DEVNET_SECTORS[i]!; n++) {
+      const replicaId = replicaIdOf(i + 1, n, genesisSealRandomness(seed, n), commD);
+      sectors.push({ commR: toHex(sealInMemory(profile, replicaId, new Uint8Array(profile.sectorSize)).commR) });
+    }
+    template.miners.push({ owner: worker, worker, vrfKey: toHex(vrfPublicKey(devVrfSecret(seed))), seed, sectors });
+  }
+  template.genesisTime = options.nowMs + (options.startDelayMs ?? 2000);
+  return parseGenesis(template);
+}
+
+export function devnetGenesisJson(genesis: Genesis): string {
+  return JSON.stringify(genesisToJson(genesis), null, 2) + '\n';
+}

@@ -1,0 +1,182 @@
+// A small network of real node processes on 127.0.0.1 (100 ms slots, 2 KiB test sectors): three
+// miners of powers 1:2:5 and a follower agree on the head and the finalized block; a 2+2 partition
+// heals onto the heavier side with the lighter side's txs re-entering the mempool; a fifth node
+// started after 200 blocks syncs and then follows gossip; block shares follow power; a SIGKILLed
+// node catches up after restart. The steps run in order on one network.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEVNET_WORKER_KEYS, devnetGenesis, devnetGenesisJson } from '../../src/devnet.js';
+import { addressOf, bcr, fromHex, toChecksumAddress, toHex } from '../../src/primitives/index.js';
+import { createToken, readSecret } from '../../src/rpc/auth.js';
+import { DEV_KEY, tempDir, transferTx } from '../helpers/chain.js';
+import { logEntries, p2pAddress, rawPost, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+
+const SLOT_MS = 100;
+const MINERS = 3; // powers 1:2:5
+const dir = tempDir('bcr-net-');
+const genesis = devnetGenesis({ miners: MINERS, nowMs: Date.now(), startDelayMs: 6000, slotMs: SLOT_MS, finality: 40, proofProfile: 'test' });
+const nodes: RunningNode[] = [];
+const dataDirs: string[] = [];
+
+interface Head {
+  id: string;
+  height: number;
+  finalizedHeight: number;
+}
+const head = (node: RunningNode) => rpc<Head>(node.rpcUrl, 'bcr_chainHead');
+const blockAt = (node: RunningNode, height: number) => rpc<{ id: string; miner: number } | null>(node.rpcUrl, 'bcr_getBlockByHeight', [height]);
+const peerIdOf = async (node: RunningNode) => (await rpc<{ peerId: string }>(node.rpcUrl, 'bcr_syncStatus')).peerId;
+
+async function admin(index: number, method: string, params: unknown[]): Promise<unknown> {
+  const token = await createToken(readSecret(dataDirs[index]!), 'admin');
+  const reply = JSON.parse((await rawPost(nodes[index]!.rpcUrl, JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }), { authorization: `Bearer ${token}` })).text) as { result?: unknown; error?: { message: string } };
+  if (reply.error) throw new Error(`${method}: ${reply.error.message}`);
+  return reply.result;
+}
+
+/** Starts node `index` (a miner when index < MINERS), bootstrapped to every node started before. */
+async function startNode(index: number): Promise<RunningNode> {
+  const dataDir = dataDirs[index] ?? join(dir.path, `node-${index}`);
+  dataDirs[index] = dataDir;
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, 'genesis.json'), devnetGenesisJson(genesis));
+  const args = ['--network', 'devnet', '--data-dir', dataDir, '--rpc-port', '0', '--p2p-port', '0', '--log-level', 'debug'];
+  const bootstrap = nodes.filter((n, i) => i !== index && n.process.exitCode === null && n.process.signalCode === null).map(p2pAddress);
+  if (bootstrap.length) args.push('--bootstrap', bootstrap.join(','));
+  if (index < MINERS) {
+    const keyFile = join(dataDir, 'worker.key');
+    writeFileSync(keyFile, DEVNET_WORKER_KEYS[index]!, { mode: 0o600 });
+    args.push('--worker-key-file', keyFile);
+  } else args.push('--no-mine');
+  const node = await startNodeProcess(args, 30_000);
+  nodes[index] = node;
+  return node;
+}
+
+/** Waits until all `group` nodes report the same head (polling fast: heads change every ~200 ms). */
+async function agreeOnHead(group: RunningNode[], timeoutMs = 20_000): Promise<Head> {
+  return waitFor('the nodes to agree on the head', async () => {
+    const heads = await Promise.all(group.map(head));
+    return new Set(heads.map((h) => h.id)).size === 1 ? heads[0] : undefined;
+  }, timeoutMs, 20);
+}
+
+beforeAll(async () => {
+  for (let i = 0; i <= MINERS; i++) await startNode(i);
+}, 120_000);
+
+afterAll(async () => {
+  for (const node of nodes) if (node) await stopProcess(node, 'SIGKILL');
+  dir.cleanup();
+});
+
+describe('a four-node network with miners of powers 1:2:5', () => {
+  it('agrees on the head and the finalized block', async () => {
+    await waitFor('every node past height 50', async () => (await Promise.all(nodes.map(head))).every((h) => h.height >= 50), 60_000, 200);
+    const agreed = await agreeOnHead(nodes);
+    expect(agreed.finalizedHeight).toBe(agreed.height - 40);
+    const finalized = await Promise.all(nodes.map((n) => blockAt(n, agreed.finalizedHeight)));
+    expect(new Set(finalized.map((b) => b!.id)).size).toBe(1);
+    const miners = new Set<number>();
+    for (let h = 1; h <= agreed.height; h++) miners.add((await blockAt(nodes[0]!, h))!.miner);
+    expect([...miners].sort()).toEqual([1, 2, 3]);
+  }, 90_000);
+
+  it('shares blocks roughly by power (chi-square against the election odds)', async () => {
+    // Before the partition (where only one side's miners could make canonical blocks).
+    await waitFor('height 130', async () => (await head(nodes[0]!)).height >= 130, 90_000, 250);
+    const from = 1;
+    const to = 130;
+    const counts = [0, 0, 0];
+    for (let h = from; h <= to; h++) counts[(await blockAt(nodes[0]!, h))!.miner - 1]!++;
+    const n = counts.reduce((a, b) => a + b, 0);
+    expect(n).toBe(130);
+    // A miner with share s wins a slot with probability 1 - (1 - f)^s (f = 1/2).
+    const odds = [1, 2, 5].map((p) => 1 - 0.5 ** (p / 8));
+    const total = odds.reduce((a, b) => a + b, 0);
+    const chiSquare = counts.reduce((sum, count, i) => sum + (count - (n * odds[i]!) / total) ** 2 / ((n * odds[i]!) / total), 0);
+    expect(chiSquare, `blocks per miner ${counts.join(':')} over ${n}`).toBeLessThan(18.4); // p = 1e-4 at 2 degrees of freedom
+    expect(counts[2]).toBe(Math.max(...counts));
+  }, 120_000);
+
+  it('heals a 2+2 partition onto the heavier side, the lighter side\'s txs re-entering the mempool', async () => {
+    // Side A: the miner of power 5 and the follower; side B: the miners of power 1 and 2.
+    const sideA = [2, 3];
+    const sideB = [0, 1];
+    const ids = await Promise.all(nodes.map(peerIdOf));
+    for (const a of sideA) for (const b of sideB) await admin(a, 'bcr_denyPeer', [ids[b]]);
+    for (const b of sideB) for (const a of sideA) await admin(b, 'bcr_denyPeer', [ids[a]]);
+    await waitFor('the sides to be cut apart', async () => {
+      for (const [side, other] of [[sideA, sideB], [sideB, sideA]] as const) {
+        for (const i of side) {
+          const peers = await rpc<{ peerId: string }[]>(nodes[i]!.rpcUrl, 'bcr_peers');
+          if (peers.some((p) => other.some((o) => ids[o] === p.peerId))) return false;
+        }
+      }
+      return true;
+    }, 10_000);
+    const splitHeight = (await head(nodes[0]!)).height;
+
+    // A tx that only the light side sees, and includes.
+    const nonce = await rpc<number>(nodes[0]!.rpcUrl, 'bcr_getNonce', [toChecksumAddress(addressOf(DEV_KEY)), 'pending']);
+    const tx = transferTx(DEV_KEY, nonce, fromHex('0x00000000000000000000000000000000000b0b0b'), bcr(3), 1n, genesis.params.chainId);
+    const txId = await rpc<string>(nodes[0]!.rpcUrl, 'bcr_sendRawTransaction', [toHex(tx)]);
+    await waitFor('the light side to include the tx', async () => rpc(nodes[0]!.rpcUrl, 'bcr_getTransactionReceipt', [txId]), 30_000, 100);
+
+    // Let the heavy side pull ahead (it makes ~0.35 blocks a slot against ~0.23).
+    await waitFor('the heavy side to lead', async () => {
+      const [a, b] = await Promise.all([head(nodes[2]!), head(nodes[0]!)]);
+      return a.height >= b.height + 4 && a.height >= splitHeight + 10;
+    }, 60_000, 100);
+    expect(await rpc(nodes[2]!.rpcUrl, 'bcr_getTransactionReceipt', [txId])).toBeNull();
+    const heavy = await head(nodes[2]!);
+
+    // Heal: lift the denies and reconnect across.
+    for (const a of sideA) for (const b of sideB) await admin(a, 'bcr_allowPeer', [ids[b]]);
+    for (const b of sideB) for (const a of sideA) await admin(b, 'bcr_allowPeer', [ids[a]]);
+    await admin(0, 'bcr_connectPeer', [p2pAddress(nodes[2]!)]);
+    await admin(1, 'bcr_connectPeer', [p2pAddress(nodes[3]!)]);
+    await waitFor('the light side to adopt the heavy chain', async () => {
+      const blocks = await Promise.all(nodes.slice(0, 4).map((n) => blockAt(n, heavy.height)));
+      return blocks.every((b) => b?.id === heavy.id);
+    }, 30_000, 100);
+    expect(logEntries(nodes[0]!, 'Reorganised chain').length + logEntries(nodes[1]!, 'Reorganised chain').length).toBeGreaterThan(0);
+    // The tx left the light chain, re-entered the mempool, was gossiped, and landed on the heavy chain.
+    const reinjected = logEntries<{ reinjected: number }>(nodes[0]!, 'Mempool updated after head change');
+    expect(reinjected.some((e) => e.reinjected >= 1)).toBe(true);
+    const receipt = await waitFor('the tx on the merged chain', async () => rpc<{ height: number; blockId: string } | null>(nodes[2]!.rpcUrl, 'bcr_getTransactionReceipt', [txId]), 30_000, 100);
+    expect(receipt.height).toBeGreaterThan(splitHeight);
+    await agreeOnHead(nodes.slice(0, 4));
+  }, 150_000);
+
+  it('lets a fifth node started after 200 blocks sync to the head, then follow gossip', async () => {
+    await waitFor('height 200', async () => (await head(nodes[0]!)).height >= 200, 120_000, 250);
+    const target = await head(nodes[0]!);
+    const fifth = await startNode(4);
+    await waitFor('the fifth node to reach the head it saw', async () => (await head(fifth)).height >= target.height, 60_000, 100);
+    expect((await blockAt(fifth, target.height))!.id).toBe((await blockAt(nodes[0]!, target.height))!.id);
+    const progress = logEntries<{ height: number; target: number; blocksPerSecond: number; etaSeconds: number | null }>(fifth, 'Sync progress');
+    expect(progress.length).toBeGreaterThan(0);
+    expect(Math.max(...progress.map((p) => p.blocksPerSecond))).toBeGreaterThan(0);
+    expect(progress.some((p) => p.target >= target.height - 5 && p.etaSeconds !== null)).toBe(true);
+    expect(logEntries(fifth, 'Synced').length).toBeGreaterThan(0);
+    // Following: new blocks reach it by gossip.
+    const synced = (await head(fifth)).height;
+    await waitFor('the fifth node to follow new blocks', async () => (await head(fifth)).height >= synced + 5, 30_000, 100);
+    await agreeOnHead(nodes);
+    const status = await rpc<{ syncing: boolean; peers: number }>(fifth.rpcUrl, 'bcr_syncStatus');
+    expect(status.syncing).toBe(false);
+    expect(status.peers).toBeGreaterThanOrEqual(1);
+  }, 200_000);
+
+  it('brings a SIGKILLed node back to the head after restart', async () => {
+    await stopProcess(nodes[3]!, 'SIGKILL');
+    const before = (await head(nodes[0]!)).height;
+    await waitFor('the others to move on', async () => (await head(nodes[0]!)).height >= before + 10, 30_000, 100);
+    const restarted = await startNode(3);
+    const target = await head(nodes[0]!);
+    await waitFor('the restarted node to catch up', async () => (await head(restarted)).height >= target.height, 30_000, 100);
+    expect((await blockAt(restarted, target.height))!.id).toBe((await blockAt(nodes[0]!, target.height))!.id);
+  }, 90_000);
+});
