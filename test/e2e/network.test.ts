@@ -155,18 +155,21 @@ describe('a four-node network with miners of powers 1:2:5', () => {
     const target = await head(nodes[0]!);
     const fifth = await startNode(4);
     await waitFor('the fifth node to reach the head it saw', async () => (await head(fifth)).height >= target.height, 60_000, 100);
-    expect((await blockAt(fifth, target.height))!.id).toBe((await blockAt(nodes[0]!, target.height))!.id);
+    // Compare below the tip, which a one-block reorg may still replace.
+    expect((await blockAt(fifth, target.height - 10))!.id).toBe((await blockAt(nodes[0]!, target.height - 10))!.id);
+    await waitFor('the sync to report done', async () => logEntries(fifth, 'Synced').length > 0, 20_000);
     const progress = logEntries<{ height: number; target: number; blocksPerSecond: number; etaSeconds: number | null }>(fifth, 'Sync progress');
     expect(progress.length).toBeGreaterThan(0);
     expect(Math.max(...progress.map((p) => p.blocksPerSecond))).toBeGreaterThan(0);
     expect(progress.some((p) => p.target >= target.height - 5 && p.etaSeconds !== null)).toBe(true);
-    expect(logEntries(fifth, 'Synced').length).toBeGreaterThan(0);
     // Following: new blocks reach it by gossip.
     const synced = (await head(fifth)).height;
     await waitFor('the fifth node to follow new blocks', async () => (await head(fifth)).height >= synced + 5, 30_000, 100);
     await agreeOnHead(nodes);
-    const status = await rpc<{ syncing: boolean; peers: number }>(fifth.rpcUrl, 'bcr_syncStatus');
-    expect(status.syncing).toBe(false);
+    const status = await waitFor('sync to be idle', async () => {
+      const s = await rpc<{ syncing: boolean; peers: number }>(fifth.rpcUrl, 'bcr_syncStatus');
+      return s.syncing ? undefined : s;
+    }, 20_000);
     expect(status.peers).toBeGreaterThanOrEqual(1);
   }, 200_000);
 
@@ -177,6 +180,6 @@ describe('a four-node network with miners of powers 1:2:5', () => {
     const restarted = await startNode(3);
     const target = await head(nodes[0]!);
     await waitFor('the restarted node to catch up', async () => (await head(restarted)).height >= target.height, 30_000, 100);
-    expect((await blockAt(restarted, target.height))!.id).toBe((await blockAt(nodes[0]!, target.height))!.id);
+    expect((await blockAt(restarted, target.height - 10))!.id).toBe((await blockAt(nodes[0]!, target.height - 10))!.id);
   }, 90_000);
 });
