@@ -4,8 +4,9 @@ import { consensusBench } from './consensus.js';
 import { proofsBench } from './proofs.js';
 import { rpcBench } from './rpc.js';
 import { stateBench } from './state.js';
+import { syncBench } from './sync.js';
 
-const areas: Record<string, BenchArea> = { consensus: consensusBench, proofs: proofsBench, rpc: rpcBench, state: stateBench };
+const areas: Record<string, BenchArea> = { consensus: consensusBench, proofs: proofsBench, rpc: rpcBench, state: stateBench, sync: syncBench };
 
 const [area, ...rest] = process.argv.slice(2);
 const selected = area ? areas[area] : undefined;
