@@ -22,6 +22,7 @@ import { NODE_VERSION } from './version.js';
 import { minerMethods } from './rpc/minerMethods.js';
 import { walletMethods } from './rpc/walletMethods.js';
 import { netMethods } from './rpc/netMethods.js';
+import { marketMethods } from './rpc/marketMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
 import { getMiner, spendable, verifyTx } from './state/index.js';
@@ -173,6 +174,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   dispatcher.register(ethMethods({ chain, mempool }));
   dispatcher.register(walletMethods({ chain, mempool, keys: options.signingKeys ?? [] }));
   dispatcher.register(netMethods({ chain, network, sync }));
+  dispatcher.register(marketMethods({ orders, network }));
   dispatcher.register([discoverMethod(() => dispatcher.list(), NODE_VERSION)]);
   const subscriptions = new SubscriptionHub({
     onHead: (listener) =>

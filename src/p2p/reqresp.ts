@@ -13,10 +13,13 @@ import type { OffenceKind } from './reputation.js';
 const MAX_REQUEST_BYTES = 4096;
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/** Per-peer quotas: a full sync batch costs 64 tokens. */
+/**
+ * Per-peer quotas (a 64-block batch costs 64 tokens). Honest clients hold themselves to the same
+ * quotas (the sync manager's self-limiter), so only floods are refused.
+ */
 export const QUOTAS: Record<'status' | 'blocks', Quota> = {
   status: { capacity: 10, refillPerSecond: 2 },
-  blocks: { capacity: 4 * MAX_REQUEST_BLOCKS, refillPerSecond: 2 * MAX_REQUEST_BLOCKS },
+  blocks: { capacity: 16 * MAX_REQUEST_BLOCKS, refillPerSecond: 8 * MAX_REQUEST_BLOCKS },
 };
 
 export class ReqRespError extends BcrError<'REQRESP'> {

@@ -9,6 +9,8 @@ import { BlockError, blockId, type Block, type BlockPreverifier, type ChainStore
 import { bytesEqual, errorMessage, hexKey } from '../primitives/index.js';
 import type { OffenceKind } from '../p2p/reputation.js';
 import { MAX_REQUEST_BLOCKS, type Status } from '../p2p/protocols.js';
+import { PeerRateLimiter } from '../p2p/rateLimit.js';
+import { QUOTAS } from '../p2p/reqresp.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 
@@ -75,6 +77,8 @@ export class SyncManager {
   private readonly maxInFlight: number;
   private rate = { blocksPerSecond: 0, target: 0 };
   private stopped = false;
+  /** We keep to each peer's published block quota ourselves, so an honest peer never refuses us. */
+  private readonly selfLimiter = new PeerRateLimiter(QUOTAS.blocks);
 
   constructor(private readonly opts: SyncOptions) {
     this.batchSize = Math.min(opts.batchSize ?? MAX_REQUEST_BLOCKS, MAX_REQUEST_BLOCKS);
@@ -153,6 +157,7 @@ export class SyncManager {
       let parentId = block.header.parentId;
       for (let depth = 0; !(await chain.getHeader(parentId)); depth++) {
         if (depth > chain.params.finality) throw new BlockError('REORG_TOO_DEEP', `no known ancestor within ${chain.params.finality} blocks`);
+        await this.withinQuota(peer.toString(), 1);
         const [parent] = await transport.blocksById(peer, [parentId]);
         if (!parent || !bytesEqual(blockId(parent.header), parentId)) {
           transport.penalise(peer.toString(), 'badResponse');
@@ -261,6 +266,7 @@ export class SyncManager {
       tried.add(key);
       peer.inFlight++;
       try {
+        await this.withinQuota(key, batch.count);
         const blocks = await transport.blocksByRange(peer.id, batch.start, batch.count);
         this.checkBatch(batch, blocks);
         const prepared = this.opts.preverifier?.prepare(blocks).catch((error: unknown) => log.debug({ err: errorMessage(error) }, 'Preverification failed')) ?? Promise.resolve();
@@ -274,6 +280,10 @@ export class SyncManager {
       }
     }
     return null;
+  }
+
+  private async withinQuota(peer: string, blocks: number): Promise<void> {
+    while (!this.stopped && !this.selfLimiter.allow(peer, blocks, performance.now())) await new Promise((resolve) => setTimeout(resolve, 25));
   }
 
   private pickPeer(batch: Batch, tried: ReadonlySet<string>): PeerEntry | null {

@@ -14,7 +14,8 @@ import { ResponseCode, rangeRequestCodec, topicNames } from '../../src/p2p/proto
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encode, fromHex, toHex } from '../../src/primitives/index.js';
-import { DEV_KEY, TEAM_ADDRESS, tempDir, transferTx } from '../helpers/chain.js';
+import { DEV_KEY, TEAM_ADDRESS, WORKER_KEY, tempDir, transferTx } from '../helpers/chain.js';
+import { signOrder } from '../../src/market/index.js';
 import { p2pAddress, rawPost, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 import { createToken, readSecret } from '../../src/rpc/auth.js';
 
@@ -53,6 +54,18 @@ describe('two nodes over libp2p', () => {
     const receipt = await waitFor('the tx in a block', () => rpc<{ status: string; height: number } | null>(follower.rpcUrl, 'bcr_getTransactionReceipt', [txId]), 30_000);
     expect(receipt.status).toBe('ok');
     expect(await rpc(miner.rpcUrl, 'bcr_getTransactionReceipt', [txId])).toMatchObject({ height: receipt.height });
+    // Market orders travel the same way: an ask by the miner's worker and a client's storage order.
+    const slot = (await rpc<{ slot: number }>(miner.rpcUrl, 'bcr_chainHead')).slot;
+    const ask = signOrder('storageAsk', { miner: 1, pricePerGiBSlot: 5n, minPieceBytes: 128, maxPieceBytes: 2048, collateralPerGiB: 1n, expirySlot: slot + 10_000, seq: 1 }, WORKER_KEY, 3012);
+    const order = signOrder('storageOrder', { pieceCommitment: new Uint8Array(32).fill(3), pieceBytes: 1024, durationSlots: 500, maxPricePerGiBSlot: 9n, replicas: 2, expirySlot: slot + 10_000, nonce: 1 }, DEV_KEY, 3012);
+    const askId = await rpc<string>(miner.rpcUrl, 'bcr_submitOrder', ['storageAsk', toHex(ask)]);
+    const orderId = await rpc<string>(follower.rpcUrl, 'bcr_submitOrder', ['storageOrder', toHex(order)]);
+    await waitFor('the ask at the follower', async () => (await rpc<{ id: string }[]>(follower.rpcUrl, 'bcr_getOrders', ['storageAsk'])).some((o) => o.id === askId), 10_000);
+    await waitFor('the order at the miner', async () => (await rpc<{ id: string }[]>(miner.rpcUrl, 'bcr_getOrders', ['storageOrder'])).some((o) => o.id === orderId), 10_000);
+    const [listed] = await rpc<{ signer: string; pieceBytes: number; maxPricePerGiBSlot: string }[]>(miner.rpcUrl, 'bcr_getOrders', ['storageOrder']);
+    expect(listed).toMatchObject({ signer: '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', pieceBytes: 1024, maxPricePerGiBSlot: '9' });
+    const forged = signOrder('storageAsk', { miner: 1, pricePerGiBSlot: 1n, minPieceBytes: 128, maxPieceBytes: 2048, collateralPerGiB: 1n, expirySlot: slot + 10_000, seq: 2 }, DEV_KEY, 3012);
+    await expect(rpc(follower.rpcUrl, 'bcr_submitOrder', ['storageAsk', toHex(forged)])).rejects.toThrow(/not signed by its worker key/);
     // Killed and restarted, the follower catches up again.
     await stopProcess(follower, 'SIGKILL');
     const beforeRestart = (await rpc<Head>(miner.rpcUrl, 'bcr_chainHead')).height;
@@ -137,7 +150,7 @@ describe('a peer flooding block requests', () => {
       const ok = await ask(encode(rangeRequestCodec, { start: 1, count: 2 }));
       expect(ok).toEqual([ResponseCode.success, ResponseCode.success]);
       const codes: number[] = [];
-      for (let i = 0; i < 40; i++) {
+      for (let i = 0; i < 80; i++) {
         const answer = await ask(encode(rangeRequestCodec, { start: 1, count: 64 })).catch(() => null);
         if (!answer) break; // refused: banned
         codes.push(answer[0] ?? -1);
