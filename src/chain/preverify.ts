@@ -30,19 +30,19 @@ export interface PreverifyResult {
 }
 
 export class BlockPreverifier {
-  private readonly pool: WorkerPool<PreverifyRequest, PreverifyResult>;
+  /** Started on first use: a node that never syncs never pays for the threads. */
+  private workers: WorkerPool<PreverifyRequest, PreverifyResult> | null = null;
   /** VRF outputs of recently prepared headers by height: the anchors of the next batch. */
   private readonly recentOutputs = new Map<number, Uint8Array>();
 
   constructor(
     private readonly chain: ChainStore,
-    threads = Math.max(1, availableParallelism() - 1),
-  ) {
-    this.pool = new WorkerPool(new URL('./preverifyWorker.ts', import.meta.url), threads, { params: chain.params satisfies ChainParams });
-  }
+    readonly threads = Math.max(1, availableParallelism() - 1),
+  ) {}
 
-  get threads(): number {
-    return this.pool.size;
+  private get pool(): WorkerPool<PreverifyRequest, PreverifyResult> {
+    this.workers ??= new WorkerPool(new URL('./preverifyWorker.ts', import.meta.url), this.threads, { params: this.chain.params satisfies ChainParams });
+    return this.workers;
   }
 
   /** Verifies the batch's VRF proofs and tx signatures on the workers and caches the results. */
@@ -89,6 +89,7 @@ export class BlockPreverifier {
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.workers?.close();
+    this.workers = null;
   }
 }

@@ -102,11 +102,19 @@ export class Network {
     let network: Network | undefined;
     const reputation = new PeerReputation(opts.reputation ?? DEFAULT_REPUTATION, () => opts.clock.now(), (peer, offence) => network?.ban(peer, offence));
     // Peers whose messages we reject lose score fast; below the graylist threshold they are ignored.
+    // Mesh-delivery-rate penalties stay off (weight 0): our topics are low-rate (a block every few
+    // seconds, rare orders), so a quiet honest peer would otherwise fall below the publish and
+    // graylist thresholds and be cut off (gossipsub's defaults expect busy topics).
     const topicScore = createTopicScoreParams({
       topicWeight: 1,
       timeInMeshWeight: 0.01,
       timeInMeshQuantum: 1000,
       timeInMeshCap: 3600,
+      firstMessageDeliveriesWeight: 1,
+      firstMessageDeliveriesDecay: 0.5,
+      firstMessageDeliveriesCap: 100,
+      meshMessageDeliveriesWeight: 0,
+      meshFailurePenaltyWeight: 0,
       invalidMessageDeliveriesWeight: -100,
       invalidMessageDeliveriesDecay: 0.5,
     });
