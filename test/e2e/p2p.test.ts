@@ -48,6 +48,14 @@ describe('two nodes over libp2p', () => {
     await waitFor('gossip to bring new blocks', async () => (await rpc<Head>(follower.rpcUrl, 'bcr_chainHead')).height >= target, 30_000);
     const headOf = async (url: string, height: number) => (await rpc<{ id: string }>(url, 'bcr_getBlockByHeight', [height])).id;
     expect(await headOf(follower.rpcUrl, target)).toBe(await headOf(miner.rpcUrl, target));
+    // Past gossipsub's 5 s mesh activation, the follower (which publishes nothing) still gets every
+    // new block pushed by gossip, not fetched afterwards as a missing parent.
+    const gossipAccepted = async () => (await rpc<{ gossip: { accept: number } }>(follower.rpcUrl, 'bcr_syncStatus')).gossip.accept;
+    const [acceptedBefore, heightBefore] = [await gossipAccepted(), (await rpc<Head>(follower.rpcUrl, 'bcr_chainHead')).height];
+    await new Promise((r) => setTimeout(r, 8000));
+    const grown = (await rpc<Head>(follower.rpcUrl, 'bcr_chainHead')).height - heightBefore;
+    expect(grown).toBeGreaterThanOrEqual(5);
+    expect((await gossipAccepted()) - acceptedBefore).toBeGreaterThanOrEqual(grown - 1);
     // A tx sent to the follower is gossiped to the miner and included.
     const raw = transferTx(DEV_KEY, await rpc<number>(follower.rpcUrl, 'bcr_getNonce', ['0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', 'pending']), TEAM_ADDRESS, 77n);
     const txId = await rpc<string>(follower.rpcUrl, 'bcr_sendRawTransaction', [toHex(raw)]);
