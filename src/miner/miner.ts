@@ -10,7 +10,7 @@ import { genesisSealRandomness } from '../chain/index.js';
 import { SectorState, currentDeadline, deadlineSectors, declareRecoveriesKind, getMiner, getSector, provableSectors, sectorListPayload, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness } from '../state/index.js';
 import { SealingPipeline } from './sealing.js';
 import type { SectorStore } from './sectorStore.js';
-import type { MinerEvent } from '../rpc/subscriptions.js';
+import type { MinerEvent } from './events.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 

@@ -5,6 +5,7 @@ import type { WebSocket } from 'ws';
 import { errorMessage, hexKey, toHex } from '../primitives/index.js';
 import type { CallContext, RpcDispatcher } from './jsonRpc.js';
 import { RpcErrorCode } from './jsonRpc.js';
+import type { MinerEvent } from '../miner/events.js';
 
 export type Topic = 'newHeads' | 'pendingTransactions' | 'txInclusion' | 'minerEvents';
 
@@ -17,11 +18,7 @@ export interface HeadEvent {
   includedTxs: { txId: Uint8Array; blockId: Uint8Array; height: number }[];
 }
 
-export interface MinerEvent {
-  miner: number;
-  kind: 'wonSlot' | 'windowPost' | 'fault' | 'recovery';
-  [field: string]: unknown;
-}
+export type { MinerEvent };
 
 /** Where events come from (wired by node.ts). */
 export interface EventSources {

@@ -1,0 +1,55 @@
+// The module map of ../shared/ARCHITECTURE.md, enforced: each folder of src/ imports only the
+// folders its arrows allow (the composition root, node.ts and devnet.ts, and cli/ may import all).
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const SRC = fileURLToPath(new URL('../src', import.meta.url));
+
+const ALLOWED: Record<string, string[]> = {
+  primitives: [],
+  util: [],
+  proofs: ['primitives', 'util'],
+  consensus: ['primitives', 'proofs', 'util'],
+  state: ['primitives', 'proofs', 'consensus', 'util'],
+  db: ['primitives', 'util'],
+  chain: ['state', 'consensus', 'proofs', 'db', 'primitives', 'util'],
+  mempool: ['state', 'consensus', 'primitives', 'util'],
+  wallet: ['primitives', 'util'],
+  // p2p maps chain, mempool and tx (state) errors to gossip verdicts.
+  p2p: ['chain', 'mempool', 'state', 'primitives', 'util'],
+  sync: ['chain', 'p2p', 'primitives', 'util'],
+  miner: ['chain', 'consensus', 'proofs', 'mempool', 'state', 'primitives', 'util'],
+  market: ['chain', 'proofs', 'p2p', 'state', 'primitives', 'util'],
+  // rpc describes the parts it serves; it never reaches into their internals.
+  rpc: ['chain', 'mempool', 'state', 'consensus', 'proofs', 'primitives', 'util', 'miner', 'p2p', 'sync', 'market', 'wallet', 'version'],
+};
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+function topFolder(path: string): string {
+  return relative(SRC, path).split(sep)[0]!;
+}
+
+describe('module map', () => {
+  it('src/ folders import only along the allowed arrows', () => {
+    const violations: string[] = [];
+    for (const file of sourceFiles(SRC)) {
+      const from = topFolder(file);
+      const allowed = ALLOWED[from];
+      if (!allowed) continue; // cli/, node.ts, devnet.ts, version.ts: the top
+      for (const [, spec] of readFileSync(file, 'utf8').matchAll(/from '(\.[^']+)'/g)) {
+        const target = resolve(dirname(file), spec!);
+        const to = topFolder(target);
+        if (to !== from && !allowed.includes(to.replace(/\.js$/, ''))) violations.push(`${relative(SRC, file)} -> ${spec}`);
+      }
+    }
+    expect(violations).toEqual([]);
+  });
+});
