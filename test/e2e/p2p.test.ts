@@ -97,13 +97,13 @@ describe('two nodes over libp2p', () => {
   }, 90_000);
 });
 
-describe('a peer flooding invalid blocks', () => {
+describe('a peer flooding invalid blocks and txs', () => {
   it('is banned and disconnected while the node keeps making blocks', async () => {
     const nodeDir = join(dir.path, 'victim');
     const victim = await startNodeProcess(['--network', 'test', '--data-dir', nodeDir, '--rpc-port', '0', '--p2p-port', '0']);
     nodes.push(victim);
     const info = await rpc<{ genesis: string; network: string }>(victim.rpcUrl, 'bcr_nodeInfo');
-    const topic = topicNames(info.network, fromHex(info.genesis)).blocks;
+    const { blocks: topic, txs: txTopic } = topicNames(info.network, fromHex(info.genesis));
     const attacker = await createLibp2p({
       addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
@@ -114,10 +114,12 @@ describe('a peer flooding invalid blocks', () => {
     try {
       await attacker.dial(multiaddr(p2pAddress(victim)));
       attacker.services.pubsub.subscribe(topic);
-      await waitFor('the victim to see the attacker subscribed', async () => attacker.services.pubsub.getSubscribers(topic).length > 0, 10_000, 50);
+      attacker.services.pubsub.subscribe(txTopic);
+      await waitFor('the victim to see the attacker subscribed', async () => attacker.services.pubsub.getSubscribers(topic).length > 0 && attacker.services.pubsub.getSubscribers(txTopic).length > 0, 10_000, 50);
       expect(await rpc<unknown[]>(victim.rpcUrl, 'bcr_peers')).toHaveLength(1);
       const before = (await rpc<Head>(victim.rpcUrl, 'bcr_chainHead')).height;
-      for (let i = 0; i < 15; i++) await attacker.services.pubsub.publish(topic, new Uint8Array([0x92, 0xc0, i])).catch(() => undefined);
+      // Invalid blocks and invalid txs, alternately.
+      for (let i = 0; i < 16; i++) await attacker.services.pubsub.publish(i % 2 ? txTopic : topic, new Uint8Array([i % 2 ? 0x97 : 0x92, 0xc0, i])).catch(() => undefined);
       await waitFor('the attacker to be dropped', async () => attacker.getConnections().length === 0 && (await rpc<unknown[]>(victim.rpcUrl, 'bcr_peers')).length === 0, 15_000);
       // While banned it cannot come back.
       await attacker.dial(multiaddr(p2pAddress(victim))).catch(() => undefined);
