@@ -2,6 +2,8 @@
 // several genesis miners of different power, each pre-sealed from a public seed (so every node can
 // regenerate its sectors). Used by `bcr devnet` and the multi-node tests. DEVNET ONLY.
 import { genesisSealRandomness, genesisToJson, parseGenesis, readGenesisJson, zeroCommD, type Genesis } from './chain/index.js';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { vrfPublicKey } from './consensus/index.js';
 import { DEV_PRIVATE_KEY, devVrfSecret } from './node.js';
 import { addressOf, bcr, fromHex, toHex } from './primitives/index.js';
@@ -66,4 +68,30 @@ export function devnetGenesis(options: DevnetGenesisOptions): Genesis {
 
 export function devnetGenesisJson(genesis: Genesis): string {
   return JSON.stringify(genesisToJson(genesis), null, 2) + '\n';
+}
+
+export interface DevnetNodeOptions {
+  dataDir: string;
+  genesisJson: string;
+  /** Node index: nodes below `miners` run genesis miner index + 1. */
+  index: number;
+  miners: number;
+  rpcPort: number;
+  p2pPort: number;
+  bootstrap: string[];
+}
+
+/** Prepares a devnet node's data dir (genesis, and a miner's worker key) and returns its `bcr node` flags. */
+export function prepareDevnetNode(options: DevnetNodeOptions): string[] {
+  const { dataDir, index } = options;
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(join(dataDir, 'genesis.json'), options.genesisJson);
+  const args = ['--network', 'devnet', '--data-dir', dataDir, '--rpc-port', String(options.rpcPort), '--p2p-port', String(options.p2pPort)];
+  if (options.bootstrap.length) args.push('--bootstrap', options.bootstrap.join(','));
+  if (index < options.miners) {
+    const keyFile = join(dataDir, 'worker.key');
+    writeFileSync(keyFile, DEVNET_WORKER_KEYS[index]!, { mode: 0o600 });
+    args.push('--worker-key-file', keyFile);
+  } else args.push('--no-mine');
+  return args;
 }

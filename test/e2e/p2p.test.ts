@@ -28,6 +28,14 @@ afterAll(async () => {
 
 type Head = { height: number; id: string };
 
+/** A mining test-network node with networking, and its protocol names. */
+async function startLoneNode(name: string): Promise<{ node: RunningNode; topics: ReturnType<typeof topicNames> }> {
+  const node = await startNodeProcess(['--network', 'test', '--data-dir', join(dir.path, name), '--rpc-port', '0', '--p2p-port', '0']);
+  nodes.push(node);
+  const info = await rpc<{ genesis: string; network: string }>(node.rpcUrl, 'bcr_nodeInfo');
+  return { node, topics: topicNames(info.network, fromHex(info.genesis)) };
+}
+
 
 describe('two nodes over libp2p', () => {
   it('a follower syncs from a miner, follows its gossip, and gossips txs back', async () => {
@@ -99,11 +107,8 @@ describe('two nodes over libp2p', () => {
 
 describe('a peer flooding invalid blocks and txs', () => {
   it('is banned and disconnected while the node keeps making blocks', async () => {
-    const nodeDir = join(dir.path, 'victim');
-    const victim = await startNodeProcess(['--network', 'test', '--data-dir', nodeDir, '--rpc-port', '0', '--p2p-port', '0']);
-    nodes.push(victim);
-    const info = await rpc<{ genesis: string; network: string }>(victim.rpcUrl, 'bcr_nodeInfo');
-    const { blocks: topic, txs: txTopic } = topicNames(info.network, fromHex(info.genesis));
+    const { node: victim, topics } = await startLoneNode('victim');
+    const { blocks: topic, txs: txTopic } = topics;
     const attacker = await createLibp2p({
       addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
@@ -134,11 +139,8 @@ describe('a peer flooding invalid blocks and txs', () => {
 
 describe('a peer flooding block requests', () => {
   it('gets precise refusals, then rate-limited answers, then is banned', async () => {
-    const nodeDir = join(dir.path, 'server');
-    const server = await startNodeProcess(['--network', 'test', '--data-dir', nodeDir, '--rpc-port', '0', '--p2p-port', '0']);
-    nodes.push(server);
-    const info = await rpc<{ genesis: string; network: string }>(server.rpcUrl, 'bcr_nodeInfo');
-    const protocol = topicNames(info.network, fromHex(info.genesis)).blocksByRange;
+    const { node: server, topics } = await startLoneNode('server');
+    const protocol = topics.blocksByRange;
     await waitFor('a few blocks', async () => (await rpc<Head>(server.rpcUrl, 'bcr_chainHead')).height >= 2, 20_000);
     const client = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], services: { identify: identify() } });
     /** Sends one raw request; returns the result code of each answer chunk. */

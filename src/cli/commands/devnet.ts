@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { DEVNET_SECTORS, DEVNET_WORKER_KEYS, devnetGenesis, devnetGenesisJson } from '../../devnet.js';
+import { DEVNET_SECTORS, DEVNET_WORKER_KEYS, devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../devnet.js';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { loadOrCreatePeerKey } from '../../p2p/identity.js';
 import { PROOF_PROFILES, type ProofProfileName } from '../../proofs/index.js';
@@ -39,17 +39,10 @@ export function registerDevnet(program: Command): void {
       const bootstrap: string[] = [];
       for (let i = 0; i < nodes; i++) {
         const dataDir = join(opts.baseDir, `node-${i}`);
-        mkdirSync(dataDir, { recursive: true });
-        writeFileSync(join(dataDir, 'genesis.json'), genesisJson);
+        const nodeArgs = prepareDevnetNode({ dataDir, genesisJson, index: i, miners, rpcPort: rpcBase + i, p2pPort: p2pBase + i, bootstrap });
         const peerId = peerIdFromPrivateKey(await loadOrCreatePeerKey(dataDir)).toString();
         const p2p = `/ip4/127.0.0.1/tcp/${p2pBase + i}/p2p/${peerId}`;
-        const args = ['--import', 'tsx', CLI, 'node', '--network', 'devnet', '--data-dir', dataDir, '--rpc-port', String(rpcBase + i), '--p2p-port', String(p2pBase + i)];
-        if (bootstrap.length) args.push('--bootstrap', bootstrap.join(','));
-        if (i < miners) {
-          const keyFile = join(dataDir, 'worker.key');
-          writeFileSync(keyFile, DEVNET_WORKER_KEYS[i]!, { mode: 0o600 });
-          args.push('--worker-key-file', keyFile);
-        } else args.push('--no-mine');
+        const args = ['--import', 'tsx', CLI, 'node', ...nodeArgs];
         const logFd = openSync(join(dataDir, 'node.log'), 'a');
         const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, 'inherit'] });
         closeSync(logFd);
