@@ -68,6 +68,8 @@ export interface BcrNode {
   network: Network | null;
   sync: SyncManager | null;
   orders: OrderBook;
+  /** An admin asked over RPC (bcr_shutdown) for the node to stop; the embedder decides how. */
+  onShutdownRequest(listener: () => void): void;
   stop(): Promise<void>;
 }
 
@@ -175,7 +177,21 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   dispatcher.register(walletMethods({ chain, mempool, keys: options.signingKeys ?? [] }));
   dispatcher.register(netMethods({ chain, network, sync }));
   dispatcher.register(marketMethods({ orders, network }));
-  dispatcher.register([discoverMethod(() => dispatcher.list(), NODE_VERSION)]);
+  const shutdownListeners: (() => void)[] = [];
+  dispatcher.register([
+    discoverMethod(() => dispatcher.list(), NODE_VERSION),
+    {
+      name: 'bcr_shutdown',
+      description: 'Stops the node cleanly (as SIGTERM would) right after answering (admin).',
+      permission: 'admin',
+      params: [],
+      handler: async () => {
+        // After the answer is written: the caller learns the request was taken.
+        setTimeout(() => shutdownListeners.forEach((listener) => listener()), 50);
+        return true;
+      },
+    },
+  ]);
   const subscriptions = new SubscriptionHub({
     onHead: (listener) =>
       chain.onHeadChange((change) => {
@@ -201,6 +217,9 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     network,
     sync,
     orders,
+    onShutdownRequest(listener) {
+      shutdownListeners.push(listener);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

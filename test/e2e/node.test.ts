@@ -172,3 +172,20 @@ describe('bcr node (process)', () => {
     expect(committed).toEqual(doc);
   });
 });
+
+describe('bcr_shutdown', () => {
+  it('needs admin, answers, then stops the node cleanly (exit 0)', async () => {
+    const dataDir = `${dir.path}-shutdown`;
+    const node = await startNodeProcess(['--network', 'test', '--data-dir', dataDir, '--rpc-port', '0', '--no-mine']);
+    nodes.push(node);
+    node.process.removeAllListeners('exit'); // the start-up watcher
+    const exited = new Promise<number | null>((resolve) => node.process.once('exit', (code) => resolve(code)));
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'bcr_shutdown', params: [] });
+    expect(JSON.parse((await rawPost(node.rpcUrl, body)).text).error).toMatchObject({ code: -32002, data: { needed: 'admin' } });
+    expect((await rpc<{ height: number }>(node.rpcUrl, 'bcr_chainHead')).height).toBe(0); // still up
+    const reply = JSON.parse((await rawPost(node.rpcUrl, body, { authorization: `Bearer ${await createToken(readSecret(dataDir), 'admin')}` })).text);
+    expect(reply.result).toBe(true);
+    expect(await exited).toBe(0);
+    expect(node.logs.join('\n')).toMatch(/"signal":"bcr_shutdown".*Shutting down[\s\S]*Node stopped/);
+  }, 30_000);
+});

@@ -58,6 +58,7 @@ export function registerNode(program: Command): void {
           () => process.exit(1),
         );
       };
+      node.onShutdownRequest(() => shutdown('bcr_shutdown'));
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));
     });
