@@ -16,6 +16,8 @@ export interface SealJob {
   error?: string;
   /** The last tx sent for this sector, to read its receipt. */
   txId?: string;
+  /** Where its pre-commit landed, once seen on chain. */
+  precommitHeight?: number;
 }
 
 export class SealingPipeline {
@@ -110,7 +112,16 @@ export class SealingPipeline {
         continue;
       }
       const sector = await getSector(this.chain.headState(), this.minerId, job.sector);
-      if (!sector) continue; // pre-commit not yet in a block
+      if (!sector) {
+        // Not yet in a block, or (once it was) expired unproven: its window closed, the deposit burned.
+        if (job.precommitHeight !== undefined && this.chain.head.header.height > job.precommitHeight + params.maxProveCommitDelay) {
+          job.status = 'failed';
+          job.error = 'pre-commit expired before its prove-commit landed (deposit burned)';
+          this.log.warn({ sector: job.sector }, 'Pre-commit expired');
+        }
+        continue;
+      }
+      job.precommitHeight = sector.precommitHeight;
       if (sector.state === SectorState.active) {
         job.status = 'active';
         this.log.info({ sector: job.sector }, 'Sector active: power added');

@@ -5,7 +5,7 @@ import { blockIssuance, type ChainParams } from '../consensus/index.js';
 import { accountKey, credit, getAccount, putAccount, spendable } from './accounts.js';
 import { TxError, TxFailure } from './errors.js';
 import { recordBeacon } from './miners/beacon.js';
-import { runDeadlineCron } from './miners/cron.js';
+import { expirePrecommits, runDeadlineCron } from './miners/cron.js';
 import { flatKey, type StateDb } from './stateDb.js';
 import { maxFee, type VerifiedTx } from './tx.js';
 
@@ -99,6 +99,7 @@ export async function finishBlock(state: StateDb, env: BlockEnv): Promise<bigint
   const issued = blockIssuance(env.parentSlot, env.slot, env.params);
   await credit(state, env.producer, issued);
   await runDeadlineCron(state, env);
+  await expirePrecommits(state, env);
   await recordBeacon(state, env.height, { slot: env.slot, vrfOutput: env.vrfOutput }, env.params.miners.beaconWindow);
   return issued;
 }

@@ -130,6 +130,28 @@ describe('miners and sectors', () => {
     expect((await getSector(chain.headState(), 1, 10))!.state).toBe(SectorState.active);
   }, 60_000);
 
+  it('expires a pre-commit never proven within its window: the sector ends and its deposit is burned', async () => {
+    const { chain } = await freshChain();
+    const params = chain.params.miners;
+    await add(chain, [kindTx(DEV_KEY, 0, addCollateralKind, collateralPayload, { miner: 1, value: bcr(20) })]);
+    await add(chain);
+    const precommit = { miner: 1, sector: 11, commD: zeroCommD(TEST_PROOFS.sectorSize), commR: new Uint8Array(32).fill(5), sealRandHeight: chain.head.header.height - 1, expiration: 1_000_000, dealIds: [] };
+    const pre = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), preCommitKind, preCommitPayload, precommit)]);
+    expect(await receiptOf(chain, pre)).toMatchObject({ status: 0 });
+    const collateral = (await miner(chain)).collateral;
+    const burned = (await chain.getAccount(BURN_ADDRESS)).balance;
+    // The last height a prove-commit could land: the pre-commit still stands.
+    while (chain.head.header.height < pre.header.height + params.maxProveCommitDelay) await add(chain);
+    expect((await getSector(chain.headState(), 1, 11))!.state).toBe(SectorState.precommitted);
+    expect((await miner(chain)).deposits).toBe(params.preCommitDeposit);
+    await add(chain);
+    expect(await getSector(chain.headState(), 1, 11)).toBeNull();
+    const m = await miner(chain);
+    expect(m.deposits).toBe(0n);
+    expect(m.collateral).toBe(collateral);
+    expect((await chain.getAccount(BURN_ADDRESS)).balance - burned).toBe(params.preCommitDeposit);
+  }, 60_000);
+
   it('rejects an invalid WindowPoSt with a reason', async () => {
     const { chain } = await freshChain();
     const params = chain.params.miners;

@@ -1,10 +1,12 @@
 // End-of-block cron: every miner deadline window that closed since the parent block is settled.
 // Sectors not proven in their window become faulty (power removed, fault fee); sectors faulty for
 // more than `faultMaxPeriods` proving periods are terminated (termination fee); expired sectors end.
+// Pre-commits never proven within their window end too, their deposit burned.
 import type { ChainParams } from '../../consensus/index.js';
 import type { StateDb } from '../stateDb.js';
-import { changePower, penalize } from './accounting.js';
-import { deadlineSectors, getMiner, getSector, minerIds, putMiner, putSector, SectorState, type Miner } from './records.js';
+import { credit } from '../accounts.js';
+import { BURN_ADDRESS, changePower, penalize } from './accounting.js';
+import { deadlineSectors, deleteSector, getMiner, getSector, minerIds, precommitExpiries, putMiner, putPrecommitExpiries, putSector, SectorState, type Miner } from './records.js';
 import { terminateSector } from './txs.js';
 
 /** Longest gap between blocks the cron settles window by window (beyond, faults are certain). */
@@ -15,6 +17,22 @@ export interface CronEnv {
   height: number;
   slot: number;
   parentSlot: number;
+}
+
+/** Pre-commits not proven within `maxProveCommitDelay` blocks end: the sector record goes, its deposit is burned. */
+export async function expirePrecommits(state: StateDb, env: CronEnv): Promise<void> {
+  const refs = await precommitExpiries(state, env.height);
+  if (refs.length === 0) return;
+  for (const { miner: id, sector: number } of refs) {
+    const sector = await getSector(state, id, number);
+    if (!sector || sector.state !== SectorState.precommitted) continue; // proven in time
+    const miner = (await getMiner(state, id))!;
+    miner.deposits -= sector.deposit;
+    await credit(state, BURN_ADDRESS, sector.deposit);
+    await putMiner(state, id, miner);
+    await deleteSector(state, id, number);
+  }
+  await putPrecommitExpiries(state, env.height, []);
 }
 
 export async function runDeadlineCron(state: StateDb, env: CronEnv): Promise<void> {

@@ -93,6 +93,23 @@ export const putDeadlineSectors = (state: StateDb, id: number, deadline: number,
 export const minerIds = (state: StateDb) => getIds(state, networkKey('miners'));
 export const putMinerIds = (state: StateDb, ids: number[]) => putIds(state, networkKey('miners'), ids);
 
+const sectorRefsCodec = list(struct({ miner: uint(), sector: uint() }), 1 << 16);
+export type SectorRef = { miner: number; sector: number };
+
+/** Pre-commits whose prove-commit window closes at `height` (expired by that block's cron if unproven). */
+export async function precommitExpiries(state: StateDb, height: number): Promise<SectorRef[]> {
+  const bytes = await state.get(networkKey('precommit-expiry', height));
+  return bytes ? decode(sectorRefsCodec, bytes, 'pre-commit expiries') : [];
+}
+
+export async function putPrecommitExpiries(state: StateDb, height: number, refs: SectorRef[]): Promise<void> {
+  await state.set(networkKey('precommit-expiry', height), refs.length ? encode(sectorRefsCodec, refs) : null);
+}
+
+export async function deleteSector(state: StateDb, id: number, sector: number): Promise<void> {
+  await state.set(sectorKey(id, sector), null);
+}
+
 export async function getTotalPowerLog(state: StateDb): Promise<PowerEntry[]> {
   const bytes = await state.get(networkKey('power'));
   return bytes ? decode(list(powerEntry, 256), bytes, 'power log') : [];

@@ -8,7 +8,7 @@ import { defineTxKind, type TxContext } from '../txKinds/registry.js';
 import { BURN_ADDRESS, changePower, currentDeadline, penalize, periodIndex } from './accounting.js';
 import { beaconBefore, derivedRandomness } from './beacon.js';
 import { verifyEquivocation } from './equivocation.js';
-import { deadlineSectors, getBeacon, getMiner, getSector, minerIds, putDeadlineSectors, putMiner, putMinerIds, putSector, SectorState, type Miner } from './records.js';
+import { deadlineSectors, getBeacon, getMiner, getSector, minerIds, precommitExpiries, putDeadlineSectors, putMiner, putMinerIds, putPrecommitExpiries, putSector, SectorState, type Miner } from './records.js';
 
 function fail(code: string, message: string): never {
   throw new TxFailure(code, message);
@@ -126,6 +126,9 @@ export const preCommitKind = defineTxKind({
       pledge: 0n,
       dealIds: p.dealIds,
     });
+    // The first height at which a prove-commit is too late: unproven by then, the deposit is burned.
+    const expiryHeight = ctx.height + params.maxProveCommitDelay + 1;
+    await putPrecommitExpiries(ctx.state, expiryHeight, [...(await precommitExpiries(ctx.state, expiryHeight)), { miner: p.miner, sector: p.sector }]);
   },
 });
 
