@@ -336,10 +336,6 @@ export class Network {
     await this.libp2p.dial(multiaddr(address));
   }
 
-  connectedPeers(): PeerId[] {
-    return this.libp2p.getPeers();
-  }
-
   async stop(): Promise<void> {
     await this.libp2p.stop();
   }

@@ -34,19 +34,22 @@ export function netMethods({ chain, network, sync }: { chain: ChainStore; networ
       name: 'bcr_syncStatus',
       description: 'Whether the node is catching up (with its rate and ETA), its head and finalized height, and the highest head a peer reported.',
       params: [],
-      handler: async () => ({
-        syncing: sync?.isSyncing ?? false,
-        head: chain.head.header.height,
-        finalized: chain.finalizedHeight,
-        target: sync?.progress().target ?? chain.head.header.height,
-        blocksPerSecond: sync?.progress().blocksPerSecond ?? 0,
-        etaSeconds: sync?.progress().etaSeconds ?? null,
-        gossip: network?.gossipStats() ?? null,
-        highestSeen: Math.max(chain.head.header.height, network?.highestSeen ?? 0),
-        peers: network?.peerCount() ?? 0,
-        peerId: network?.peerId.toString() ?? null,
-        listen: network?.addresses() ?? [],
-      }),
+      handler: async () => {
+        const progress = sync?.progress();
+        return {
+          syncing: progress?.syncing ?? false,
+          head: chain.head.header.height,
+          finalized: chain.finalizedHeight,
+          target: progress?.target ?? chain.head.header.height,
+          blocksPerSecond: progress?.blocksPerSecond ?? 0,
+          etaSeconds: progress?.etaSeconds ?? null,
+          gossip: network?.gossipStats() ?? null,
+          highestSeen: Math.max(chain.head.header.height, network?.highestSeen ?? 0),
+          peers: network?.peerCount() ?? 0,
+          peerId: network?.peerId.toString() ?? null,
+          listen: network?.addresses() ?? [],
+        };
+      },
     },
     {
       name: 'bcr_connectPeer',

@@ -75,7 +75,7 @@ export class SyncManager {
   private readonly resolving = new Set<string>();
   private readonly batchSize: number;
   private readonly maxInFlight: number;
-  private rate = { blocksPerSecond: 0, target: 0 };
+  private blocksPerSecond = 0;
   private stopped = false;
   /** We keep to each peer's published block quota ourselves, so an honest peer never refuses us. */
   private readonly selfLimiter = new PeerRateLimiter(QUOTAS.blocks);
@@ -92,7 +92,7 @@ export class SyncManager {
   progress(): SyncProgress {
     const head = this.opts.chain.head.header.height;
     const target = Math.max(head, this.targetHeight());
-    const bps = this.running ? this.rate.blocksPerSecond : 0;
+    const bps = this.running ? this.blocksPerSecond : 0;
     return { syncing: this.running !== null, head, target, peers: this.peers.size, blocksPerSecond: Math.round(bps), etaSeconds: bps > 0 ? Math.ceil((target - head) / bps) : null };
   }
 
@@ -222,40 +222,35 @@ export class SyncManager {
     const downloads: Promise<Downloaded | null>[] = [];
     let launched = 0;
     let lastLog = 0;
-    try {
-      for (let i = 0; i < batches.length; i++) {
-        while (launched < batches.length && launched < i + window) downloads[launched] = this.download(batches[launched++]!);
-        const downloaded = await downloads[i]!;
-        if (!downloaded) return 'stalled';
-        await downloaded.prepared;
-        for (const [j, block] of downloaded.blocks.entries()) {
-          try {
-            await this.importOne(block, downloaded.peer);
-          } catch (error) {
-            if (error instanceof BlockError && error.code === 'PARENT_UNKNOWN' && i === 0 && j === 0) return 'fork';
-            log.warn({ peer: downloaded.peer, height: block.header.height, code: error instanceof BlockError ? error.code : undefined, err: errorMessage(error) }, 'Sync batch import failed');
-            return 'stalled';
-          }
-        }
-        // A short answer (the peer's head moved or it reorganised): start a new round from our head.
-        if (downloaded.blocks.length < batches[i]!.count) return 'done';
-        const now = this.opts.clock.now();
-        const seconds = Math.max(1e-3, (now - startedAt) / 1000);
-        this.rate = { blocksPerSecond: (chain.head.header.height - startHeight) / seconds, target };
-        if (now - lastLog >= PROGRESS_INTERVAL_MS || i === batches.length - 1) {
-          lastLog = now;
-          const p = this.progress();
-          log.info({ height: p.head, target: p.target, blocksPerSecond: p.blocksPerSecond, etaSeconds: p.etaSeconds, peers: p.peers }, 'Sync progress');
+    for (let i = 0; i < batches.length; i++) {
+      while (launched < batches.length && launched < i + window) downloads[launched] = this.download(batches[launched++]!);
+      const downloaded = await downloads[i]!;
+      if (!downloaded) return 'stalled';
+      await downloaded.prepared;
+      for (const [j, block] of downloaded.blocks.entries()) {
+        try {
+          await this.importOne(block, downloaded.peer);
+        } catch (error) {
+          if (error instanceof BlockError && error.code === 'PARENT_UNKNOWN' && i === 0 && j === 0) return 'fork';
+          log.warn({ peer: downloaded.peer, height: block.header.height, code: error instanceof BlockError ? error.code : undefined, err: errorMessage(error) }, 'Sync batch import failed');
+          return 'stalled';
         }
       }
-      return 'done';
-    } finally {
-      // Let downloads still in flight finish quietly.
-      for (const d of downloads.slice(0)) void d?.catch(() => undefined);
+      // A short answer (the peer's head moved or it reorganised): start a new round from our head.
+      if (downloaded.blocks.length < batches[i]!.count) return 'done';
+      const now = this.opts.clock.now();
+      const seconds = Math.max(1e-3, (now - startedAt) / 1000);
+      this.blocksPerSecond = (chain.head.header.height - startHeight) / seconds;
+      if (now - lastLog >= PROGRESS_INTERVAL_MS || i === batches.length - 1) {
+        lastLog = now;
+        const p = this.progress();
+        log.info({ height: p.head, target: p.target, blocksPerSecond: p.blocksPerSecond, etaSeconds: p.etaSeconds, peers: p.peers }, 'Sync progress');
+      }
     }
+    return 'done';
   }
 
-  /** One batch from the least busy peer that has it; another peer on failure. */
+  /** One batch from the least busy peer that has it; another peer on failure. Never rejects: null when no peer could serve it. */
   private async download(batch: Batch): Promise<Downloaded | null> {
     const { transport, log } = this.opts;
     const tried = new Set<string>();

@@ -54,6 +54,14 @@ async function receiptOf(chain: ChainStore, block: Block, index = 0) {
   return (await chain.getReceipts(blockId(block.header)))![index]!;
 }
 
+/** A fresh chain whose miner 1 has 20 BCR of free collateral and a block of seal randomness behind it. */
+async function chainReadyToPrecommit(): Promise<ChainStore> {
+  const { chain } = await freshChain();
+  await add(chain, [kindTx(DEV_KEY, 0, addCollateralKind, collateralPayload, { miner: 1, value: bcr(20) })]);
+  await add(chain);
+  return chain;
+}
+
 const miner = async (chain: ChainStore) => (await getMiner(chain.headState(), 1))!;
 const nonceOf = async (chain: ChainStore, key: Uint8Array) => (await chain.getAccount(addressOf(key))).nonce;
 
@@ -97,10 +105,8 @@ describe('miners and sectors', () => {
   }, 120_000);
 
   it('pre-commits and prove-commits a new sector with a real PoRep, and rejects a bad one with a reason', async () => {
-    const { chain } = await freshChain();
+    const chain = await chainReadyToPrecommit();
     const params = chain.params.miners;
-    await add(chain, [kindTx(DEV_KEY, 0, addCollateralKind, collateralPayload, { miner: 1, value: bcr(20) })]);
-    await add(chain);
     const sealRandHeight = chain.head.header.height - 1;
     const commD = zeroCommD(TEST_PROOFS.sectorSize);
     const { sealRandomness } = (await sealInputs({ state: chain.headState() }, sealRandHeight, sealRandHeight))!;
@@ -131,10 +137,8 @@ describe('miners and sectors', () => {
   }, 60_000);
 
   it('expires a pre-commit never proven within its window: the sector ends and its deposit is burned', async () => {
-    const { chain } = await freshChain();
+    const chain = await chainReadyToPrecommit();
     const params = chain.params.miners;
-    await add(chain, [kindTx(DEV_KEY, 0, addCollateralKind, collateralPayload, { miner: 1, value: bcr(20) })]);
-    await add(chain);
     const precommit = { miner: 1, sector: 11, commD: zeroCommD(TEST_PROOFS.sectorSize), commR: new Uint8Array(32).fill(5), sealRandHeight: chain.head.header.height - 1, expiration: 1_000_000, dealIds: [] };
     const pre = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), preCommitKind, preCommitPayload, precommit)]);
     expect(await receiptOf(chain, pre)).toMatchObject({ status: 0 });
