@@ -40,6 +40,7 @@ export class Mempool {
   private readonly byId = new Map<string, VerifiedTx>();
   private readonly options: MempoolOptions;
   private readonly addListeners: ((tx: VerifiedTx) => void)[] = [];
+  private readonly reinjectListeners: ((txs: VerifiedTx[]) => void)[] = [];
 
   constructor(
     private readonly chain: MempoolChainView,
@@ -48,9 +49,14 @@ export class Mempool {
     this.options = { ...DEFAULT_MEMPOOL_OPTIONS, ...options };
   }
 
-  /** Called for every tx admitted (not for re-injections after a reorg). */
+  /** Called for every tx admitted, re-injections after a reorg included. */
   onAdd(listener: (tx: VerifiedTx) => void): void {
     this.addListeners.push(listener);
+  }
+
+  /** Called once per head change with the txs of reverted blocks that went back into the pool. */
+  onReinject(listener: (txs: VerifiedTx[]) => void): void {
+    this.reinjectListeners.push(listener);
   }
 
   get size(): number {
@@ -165,13 +171,12 @@ export class Mempool {
       }
     }
     const includedNow = new Set(change.applied.flatMap((b) => b.txs.map((t) => hexKey(t))));
-    let reinjected = 0;
+    const reinjected: VerifiedTx[] = [];
     for (const block of change.reverted) {
       for (const bytes of block.txs) {
         if (includedNow.has(hexKey(bytes))) continue;
         try {
-          await this.add(bytes);
-          reinjected++;
+          reinjected.push(await this.add(bytes));
         } catch (error) {
           if (!isBcrError(error)) throw error;
         }
@@ -188,7 +193,8 @@ export class Mempool {
         }
       }
     }
-    return { reinjected, dropped };
+    if (reinjected.length) for (const listener of this.reinjectListeners) listener(reinjected);
+    return { reinjected: reinjected.length, dropped };
   }
 
   /** Every pooled tx, grouped by sender and ordered by nonce (for RPC). */

@@ -24,7 +24,7 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { loadOrCreatePeerKey } from './identity.js';
 import { topicNames, type Status, type TopicNames } from './protocols.js';
-import { ReqResp } from './reqresp.js';
+import { ReqResp, type TxReception } from './reqresp.js';
 import { DEFAULT_REPUTATION, PeerReputation, type OffenceKind, type ReputationOptions } from './reputation.js';
 
 export interface NetworkOptions {
@@ -90,7 +90,15 @@ export class Network {
     reputation: PeerReputation,
   ) {
     this.reputation = reputation;
-    this.reqresp = new ReqResp({ libp2p, topics, chain: opts.chain, now: () => opts.clock.now(), penalise: (peer, offence) => this.penalise(peer, offence), log: opts.log });
+    this.reqresp = new ReqResp({
+      libp2p,
+      topics,
+      chain: opts.chain,
+      now: () => opts.clock.now(),
+      penalise: (peer, offence) => this.penalise(peer, offence),
+      receiveTx: (tx, peer) => this.receivePushedTx(tx, peer),
+      log: opts.log,
+    });
   }
 
   static async start(opts: NetworkOptions): Promise<Network> {
@@ -279,6 +287,9 @@ export class Network {
       }
     });
     mempool.onAdd((tx) => this.publish(this.topics.txs, tx.bytes));
+    // Gossip will not carry re-injected txs again (their ids are in gossipsub's seen cache), and
+    // peers across a healed partition never had them: push them to every peer directly.
+    mempool.onReinject((txs) => void this.pushTxsToPeers(txs.map((tx) => tx.bytes)));
     log.debug({ topics: this.topics }, 'Gossip topics');
   }
 
@@ -293,6 +304,33 @@ export class Network {
       else if (!isBcrError(error)) this.opts.log.warn({ err: errorMessage(error) }, 'Gossip validation failed');
       return this.count(verdict, peer);
     }
+  }
+
+  /** A tx a peer pushed to us: admitted as a gossip tx would be (and gossiped on from here). */
+  private async receivePushedTx(tx: Uint8Array, peer: string): Promise<TxReception> {
+    try {
+      await this.opts.mempool.add(tx);
+      return 'accepted';
+    } catch (error) {
+      if (verdictOf(error) !== REJECT) return 'ignored';
+      this.opts.log.debug({ peer, code: isBcrError(error) ? error.code : undefined, err: errorMessage(error) }, 'Rejected pushed tx');
+      this.penalise(peer, 'invalidGossip');
+      return 'rejected';
+    }
+  }
+
+  async pushTxsToPeers(txs: Uint8Array[]): Promise<void> {
+    const peers = this.libp2p.getPeers();
+    const results = await Promise.all(
+      peers.map((peer) =>
+        this.reqresp.pushTxs(peer, txs).catch((error: unknown) => {
+          this.opts.log.debug({ peer: peer.toString(), err: errorMessage(error) }, 'Pushing txs failed');
+          return { accepted: 0, ignored: 0, rejected: 0, sent: 0 };
+        }),
+      ),
+    );
+    const accepted = results.reduce((sum, r) => sum + r.accepted, 0);
+    this.opts.log.info({ txs: txs.length, peers: peers.length, acceptedByPeers: accepted }, 'Pushed re-injected txs to peers');
   }
 
   private count(verdict: Verdict, peer: PeerId): Verdict {

@@ -4,7 +4,7 @@
 
 /** What a peer did wrong, and what it costs. */
 export const Offence = {
-  /** A gossip message we rejected (undecodable, invalid signature or proof). */
+  /** A gossip message or pushed tx we rejected (undecodable, invalid signature or proof). */
   invalidGossip: 1,
   /** A request beyond its rate limit. */
   overQuota: 1,

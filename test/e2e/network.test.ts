@@ -140,9 +140,11 @@ describe('a four-node network with miners of powers 1:2:5', () => {
     }, 30_000, 100);
     expect(anchorHeight).toBeGreaterThan(splitHeight + 5);
     expect(logEntries(nodes[0]!, 'Reorganised chain').length + logEntries(nodes[1]!, 'Reorganised chain').length).toBeGreaterThan(0);
-    // The tx left the light chain, re-entered the mempool, was gossiped, and landed on the heavy chain.
+    // The tx left the light chain, re-entered the mempool, was pushed to the peers (gossip will not
+    // re-publish what it carried a minute ago), and landed on the heavy chain.
     const reinjected = logEntries<{ reinjected: number }>(nodes[0]!, 'Mempool updated after head change');
     expect(reinjected.some((e) => e.reinjected >= 1)).toBe(true);
+    await waitFor('the re-injected tx to be pushed', async () => logEntries<{ txs: number; peers: number }>(nodes[0]!, 'Pushed re-injected txs to peers').some((e) => e.txs >= 1 && e.peers >= 1), 10_000, 100);
     const receipt = await waitFor('the tx on the merged chain', async () => rpc<{ height: number; blockId: string } | null>(nodes[2]!.rpcUrl, 'bcr_getTransactionReceipt', [txId]), 30_000, 100);
     expect(receipt.height).toBeGreaterThan(splitHeight);
     await agreeOnHead(nodes.slice(0, 4));

@@ -10,14 +10,15 @@ import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { lpStream } from '@libp2p/utils';
-import { ResponseCode, rangeRequestCodec, topicNames } from '../../src/p2p/protocols.js';
+import { MAX_PUSH_BYTES, ResponseCode, pushTxsCodec, pushTxsResultCodec, rangeRequestCodec, topicNames } from '../../src/p2p/protocols.js';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encode, fromHex, toHex } from '../../src/primitives/index.js';
+import { decode, encode, fromHex, toHex } from '../../src/primitives/index.js';
 import { DEV_KEY, TEAM_ADDRESS, WORKER_KEY, tempDir, transferTx } from '../helpers/chain.js';
 import { signOrder } from '../../src/market/index.js';
 import { p2pAddress, rawPost, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 import { createToken, readSecret } from '../../src/rpc/auth.js';
+import { txId } from '../../src/state/index.js';
 
 const dir = tempDir('bcr-p2p-');
 const nodes: RunningNode[] = [];
@@ -36,6 +37,24 @@ async function startLoneNode(name: string): Promise<{ node: RunningNode; topics:
   return { node, topics: topicNames(info.network, fromHex(info.genesis)) };
 }
 
+
+/** A bare libp2p client (no BCR logic) to talk raw request/response to a node. */
+const rawClient = () => createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], services: { identify: identify() } });
+
+/** Sends one raw request; returns every answer chunk (result byte first). */
+async function askRaw(client: Awaited<ReturnType<typeof rawClient>>, server: RunningNode, protocol: string, body: Uint8Array): Promise<Uint8Array[]> {
+  const stream = await client.dialProtocol(multiaddr(p2pAddress(server)), protocol);
+  const lp = lpStream(stream, { maxDataLength: 8 << 20 });
+  await lp.write(body);
+  const chunks: Uint8Array[] = [];
+  for (;;) {
+    try {
+      chunks.push((await lp.read()).subarray());
+    } catch {
+      return chunks;
+    }
+  }
+}
 
 describe('two nodes over libp2p', () => {
   it('a follower syncs from a miner, follows its gossip, and gossips txs back', async () => {
@@ -142,21 +161,8 @@ describe('a peer flooding block requests', () => {
     const { node: server, topics } = await startLoneNode('server');
     const protocol = topics.blocksByRange;
     await waitFor('a few blocks', async () => (await rpc<Head>(server.rpcUrl, 'bcr_chainHead')).height >= 2, 20_000);
-    const client = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], services: { identify: identify() } });
-    /** Sends one raw request; returns the result code of each answer chunk. */
-    const ask = async (body: Uint8Array): Promise<number[]> => {
-      const stream = await client.dialProtocol(multiaddr(p2pAddress(server)), protocol);
-      const lp = lpStream(stream, { maxDataLength: 8 << 20 });
-      await lp.write(body);
-      const codes: number[] = [];
-      for (;;) {
-        try {
-          codes.push((await lp.read()).subarray()[0]!);
-        } catch {
-          return codes;
-        }
-      }
-    };
+    const client = await rawClient();
+    const ask = async (body: Uint8Array) => (await askRaw(client, server, protocol, body)).map((chunk) => chunk[0]!);
     try {
       expect(await ask(new Uint8Array([1, 2, 3]))).toEqual([ResponseCode.invalidRequest]);
       const ok = await ask(encode(rangeRequestCodec, { start: 1, count: 2 }));
@@ -170,6 +176,32 @@ describe('a peer flooding block requests', () => {
       expect(codes).toContain(ResponseCode.rateLimited);
       await waitFor('the flooder to be dropped', async () => client.getConnections().length === 0 && (await rpc<unknown[]>(server.rpcUrl, 'bcr_peers')).length === 0, 10_000);
       await expect(ask(encode(rangeRequestCodec, { start: 1, count: 1 }))).rejects.toThrow();
+    } finally {
+      await client.stop();
+    }
+  }, 60_000);
+});
+
+describe('a peer pushing txs directly (as after a reorg)', () => {
+  it('admits the valid ones, rejects the invalid ones precisely, and refuses oversized requests', async () => {
+    const { node: server, topics } = await startLoneNode('push');
+    const chainId = Number(await rpc<string>(server.rpcUrl, 'eth_chainId'));
+    const client = await rawClient();
+    try {
+      const tx = transferTx(DEV_KEY, 0, TEAM_ADDRESS, 1n, 1n, chainId);
+      const chunks = await askRaw(client, server, topics.pushTxs, encode(pushTxsCodec(131_072), { txs: [tx, new Uint8Array([0x97, 0xc0, 1])] }));
+      expect(chunks.map((c) => c[0])).toEqual([ResponseCode.success]);
+      expect(decode(pushTxsResultCodec, chunks[0]!.subarray(1), 'result')).toEqual({ accepted: 1, ignored: 0, rejected: 1 });
+      // Pushed again it is known: ignored, not held against the peer.
+      const again = await askRaw(client, server, topics.pushTxs, encode(pushTxsCodec(131_072), { txs: [tx] }));
+      expect(decode(pushTxsResultCodec, again[0]!.subarray(1), 'result')).toEqual({ accepted: 0, ignored: 1, rejected: 0 });
+      const peers = await rpc<{ penalty: number }[]>(server.rpcUrl, 'bcr_peers');
+      expect(peers[0]!.penalty).toBeGreaterThan(0.9); // the one invalid tx
+      expect(peers[0]!.penalty).toBeLessThan(1.01);
+      await waitFor('the pushed tx in a block', async () => rpc(server.rpcUrl, 'bcr_getTransactionReceipt', [toHex(txId(tx))]), 20_000, 100);
+      const oversized = await askRaw(client, server, topics.pushTxs, new Uint8Array(MAX_PUSH_BYTES + 1));
+      expect(oversized.map((c) => c[0])).toEqual([ResponseCode.invalidRequest]);
+      expect(new TextDecoder().decode(oversized[0]!.subarray(1))).toMatch(/too large/);
     } finally {
       await client.stop();
     }

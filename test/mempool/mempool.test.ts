@@ -88,4 +88,23 @@ describe('Mempool', () => {
     expect(pool.has(sha256(t2))).toBe(true);
     expect(pool.nextPendingNonce(addressOf(a), 2)).toBe(3);
   });
+
+  it('re-injects the txs of reverted blocks that the new branch lacks, and reports them once', async () => {
+    const nonces = new Map<string, number>();
+    const pool = poolWith(nonces);
+    const a = keyOf(30);
+    const b = keyOf(31);
+    const onlyReverted = transferTx(a, 0, to, 1n);
+    const onBoth = transferTx(b, 0, to, 1n);
+    nonces.set(hexKey(addressOf(b)), 1); // the new branch includes onBoth
+    const reported: Uint8Array[][] = [];
+    pool.onReinject((txs) => reported.push(txs.map((t) => t.bytes)));
+    const result = await pool.onHeadChange({ reverted: [{ txs: [onlyReverted, onBoth] }], applied: [{ txs: [onBoth] }] });
+    expect(result).toEqual({ reinjected: 1, dropped: 0 });
+    expect(pool.has(sha256(onlyReverted))).toBe(true);
+    expect(reported).toEqual([[onlyReverted]]);
+    // A head change that re-injects nothing reports nothing.
+    await pool.onHeadChange({ reverted: [], applied: [{ txs: [] }] });
+    expect(reported).toHaveLength(1);
+  });
 });
