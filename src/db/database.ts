@@ -2,7 +2,7 @@
 // import is one atomic batch. A read-through cache serves hot small values (state, tree nodes, indexes)
 // and is updated only after a batch has committed.
 import { ClassicLevel } from 'classic-level';
-import { concatBytes, hexKey } from '../primitives/index.js';
+import { concatBytes, keyString } from '../primitives/index.js';
 
 /** Leading byte of every key. 0x10-0x1f belong to the state (flat values 0x10, tree nodes 0x11). */
 export const Bucket = {
@@ -21,6 +21,8 @@ export function bucketKey(bucket: number, key: Uint8Array): Uint8Array {
 export interface BatchWrite {
   key: Uint8Array;
   value: Uint8Array | null;
+  /** keyString(key), when the writer has it */
+  id?: string;
 }
 
 const CACHE_LIMIT = 500_000;
@@ -37,24 +39,27 @@ export class Database {
     return new Database(level);
   }
 
-  async get(key: Uint8Array): Promise<Uint8Array | undefined> {
-    const hex = hexKey(key);
-    const cached = this.cache.get(hex);
+  async get(key: Uint8Array, id = keyString(key)): Promise<Uint8Array | undefined> {
+    const cached = this.cache.get(id);
     if (cached !== undefined) return cached ?? undefined;
     const raw = await this.level.get(key);
     const value = raw === undefined ? undefined : new Uint8Array(raw);
-    if (value === undefined || value.length <= CACHEABLE_VALUE_BYTES) this.remember(hex, value ?? null);
+    if (value === undefined || value.length <= CACHEABLE_VALUE_BYTES) this.remember(id, value ?? null);
     return value;
+  }
+
+  peek(id: string): Uint8Array | null | undefined {
+    return this.cache.get(id);
   }
 
   /** Loads many keys into the cache with one native call (a block's accounts before execution). */
   async prefetch(keys: Uint8Array[]): Promise<void> {
-    const missing = keys.filter((key) => !this.cache.has(hexKey(key)));
+    const missing = keys.filter((key) => !this.cache.has(keyString(key)));
     if (missing.length === 0) return;
     const values = await this.level.getMany(missing);
     missing.forEach((key, i) => {
       const value = values[i];
-      if (value === undefined || value.length <= CACHEABLE_VALUE_BYTES) this.remember(hexKey(key), value === undefined ? null : new Uint8Array(value));
+      if (value === undefined || value.length <= CACHEABLE_VALUE_BYTES) this.remember(keyString(key), value === undefined ? null : new Uint8Array(value));
     });
   }
 
@@ -68,14 +73,15 @@ export class Database {
     }
     await batch.write({ sync });
     for (const w of writes) {
-      if (w.value === null || w.value.length <= CACHEABLE_VALUE_BYTES) this.remember(hexKey(w.key), w.value);
-      else this.cache.delete(hexKey(w.key));
+      const id = w.id ?? keyString(w.key);
+      if (w.value === null || w.value.length <= CACHEABLE_VALUE_BYTES) this.remember(id, w.value);
+      else this.cache.delete(id);
     }
   }
 
-  private remember(hex: string, value: Uint8Array | null): void {
+  private remember(id: string, value: Uint8Array | null): void {
     if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(hex, value);
+    this.cache.set(id, value);
   }
 
   /** Every key/value in a bucket, in key order (for inspection and rebuilding). */

@@ -30,14 +30,15 @@ export function encodeAccount(account: Account): Uint8Array {
   return encode(accountCodec, account);
 }
 
+/** The account at `address` (read-only: write changes with putAccount). */
 export async function getAccount(state: StateDb, address: Uint8Array): Promise<Account> {
-  return decodeAccount(await state.get(accountKey(address)));
+  return state.getTyped(accountKey(address), decodeAccount);
 }
 
 /** Empty accounts are deleted, so they cost nothing in the state (like EIP-161). */
 export async function putAccount(state: StateDb, address: Uint8Array, account: Account): Promise<void> {
   const empty = account.balance === 0n && account.nonce === 0 && account.vesting === null;
-  await state.set(accountKey(address), empty ? null : encodeAccount(account));
+  await state.setTyped(accountKey(address), empty ? null : account, encodeAccount, decodeAccount);
 }
 
 /** Locked part of a vesting grant at `slot`: all of it before the cliff, then linear to zero. */

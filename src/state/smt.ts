@@ -3,7 +3,7 @@
 // sha256(left || right). The shape depends only on the set of (key, valueHash), never on history, so
 // undoing writes restores the exact earlier root. Nodes are stored by position (depth + key prefix),
 // so an update rewrites only the paths of the keys it changes: cost O(changed keys * log n).
-import { bytesEqual, compareBytes, concatBytes, hashPair, hexKey, sha256 } from '../primitives/index.js';
+import { bytesEqual, compareBytes, concatBytes, hashPair, hexKey, keyString, sha256 } from '../primitives/index.js';
 import type { KvReader } from './kv.js';
 
 export const ZERO_HASH = new Uint8Array(32);
@@ -24,8 +24,8 @@ export interface SmtChange {
 }
 
 export interface NodeWriter extends KvReader {
-  put(key: Uint8Array, value: Uint8Array): void;
-  del(key: Uint8Array): void;
+  put(key: Uint8Array, value: Uint8Array, hex?: string): void;
+  del(key: Uint8Array, hex?: string): void;
 }
 
 export interface SmtProof {
@@ -34,8 +34,14 @@ export interface SmtProof {
   terminal: { key: Uint8Array; valueHash: Uint8Array } | null;
 }
 
+const leafInput = new Uint8Array(65); // [0] stays 0: the leaf domain byte
+
 export function leafHash(key: Uint8Array, valueHash: Uint8Array): Uint8Array {
-  return sha256(concatBytes(new Uint8Array([0]), key, valueHash));
+  // Proofs from peers may carry odd lengths: hash exactly what was given.
+  if (key.length !== 32 || valueHash.length !== 32) return sha256(concatBytes(new Uint8Array([0]), key, valueHash));
+  leafInput.set(key, 1);
+  leafInput.set(valueHash, 33);
+  return sha256(leafInput);
 }
 
 function bitAt(key: Uint8Array, depth: number): number {
@@ -56,14 +62,25 @@ function positionKey(depth: number, key: Uint8Array): Uint8Array {
   out[0] = SMT_NODE_PREFIX;
   out[1] = depth >> 8;
   out[2] = depth & 0xff;
-  out.set(key.subarray(0, prefixBytes), 3);
+  for (let i = 0; i < prefixBytes; i++) out[3 + i] = key[i] as number;
   if (depth & 7) out[2 + prefixBytes] = (out[2 + prefixBytes] as number) & (0xff << (8 - (depth & 7)));
   return out;
 }
 
 function encodeNode(node: LeafNode | InnerNode): Uint8Array {
-  if (node.t === 'inner') return concatBytes(new Uint8Array([2, node.children]), node.hash);
-  return concatBytes(new Uint8Array([1]), node.key, node.valueHash, node.hash);
+  if (node.t === 'inner') {
+    const out = new Uint8Array(34);
+    out[0] = 2;
+    out[1] = node.children;
+    out.set(node.hash, 2);
+    return out;
+  }
+  const out = new Uint8Array(97);
+  out[0] = 1;
+  out.set(node.key, 1);
+  out.set(node.valueHash, 33);
+  out.set(node.hash, 65);
+  return out;
 }
 
 function decodeNode(bytes: Uint8Array | undefined): SmtNode {
@@ -84,7 +101,11 @@ function makeLeaf(key: Uint8Array, valueHash: Uint8Array): LeafNode {
 }
 
 async function readNode(store: KvReader, depth: number, key: Uint8Array): Promise<SmtNode> {
-  return decodeNode(await store.get(positionKey(depth, key)));
+  const position = positionKey(depth, key);
+  const id = keyString(position);
+  // Most nodes an update visits are in memory: no promise round trip for those.
+  const known = store.peek?.(id);
+  return decodeNode(known !== undefined ? (known ?? undefined) : await store.get(position, id));
 }
 
 export async function smtRoot(store: KvReader): Promise<Uint8Array> {
@@ -113,7 +134,8 @@ async function updateAt(store: NodeWriter, depth: number, pathKey: Uint8Array, c
     return build(store, depth, pathKey, leaves, current.t !== 'empty');
   }
   const split = partition(changes, depth);
-  const keys = [withBit(pathKey, depth, 0), withBit(pathKey, depth, 1)] as const;
+  // A side's changes share its path; only an unchanged side needs a path key made for it.
+  const keys = [split[0][0]?.key ?? withBit(pathKey, depth, 0), split[1][0]?.key ?? withBit(pathKey, depth, 1)] as const;
   const children: SmtNode[] = [];
   for (const side of [0, 1] as const) {
     const existing = current.children & (1 << side) ? await readNode(store, depth + 1, keys[side]) : EMPTY;
@@ -162,8 +184,9 @@ function build(store: NodeWriter, depth: number, pathKey: Uint8Array, leaves: Le
   }
   const left = leaves.filter((leaf) => bitAt(leaf.key, depth) === 0);
   const right = leaves.filter((leaf) => bitAt(leaf.key, depth) === 1);
-  const l = build(store, depth + 1, withBit(pathKey, depth, 0), left, false);
-  const r = build(store, depth + 1, withBit(pathKey, depth, 1), right, false);
+  // An empty side stores nothing, so its path key is never read.
+  const l = build(store, depth + 1, left[0]?.key ?? pathKey, left, false);
+  const r = build(store, depth + 1, right[0]?.key ?? pathKey, right, false);
   const inner = makeInner(l, r);
   store.put(here, encodeNode(inner));
   return inner;
