@@ -42,6 +42,7 @@ import {
 } from './block.js';
 import { ImportStats, elapsedMs, verifyElection, type Ticket } from './election.js';
 import { BlockError } from './errors.js';
+import { migrateStateTree } from './stateMigration.js';
 import { buildGenesis, type Genesis } from './genesis.js';
 
 const META_HEAD = bucketKey(Bucket.meta, new TextEncoder().encode('head'));
@@ -130,6 +131,7 @@ export class ChainStore {
     const headBlock = await ChainStore.readBlock(db, headId);
     if (!headBlock) throw new Error('store is corrupt: head block missing');
     const chain = new ChainStore(db, genesis, log, built.id, { id: headId, header: headBlock.header });
+    await migrateStateTree(db, log);
     const root = await readStateRoot(db);
     if (!bytesEqual(root, headBlock.header.stateRoot)) throw new Error('store is corrupt: state root does not match head');
     return chain;

@@ -4,7 +4,7 @@
 import { ClassicLevel } from 'classic-level';
 import { concatBytes, keyString } from '../primitives/index.js';
 
-/** Leading byte of every key. 0x10-0x1f belong to the state (flat values 0x10, tree nodes 0x11). */
+/** Leading byte of every key. 0x10-0x1f belong to the state (flat values 0x10, tree pages 0x12). */
 export const Bucket = {
   meta: 0x00,
   block: 0x01,
@@ -26,7 +26,7 @@ export interface BatchWrite {
 }
 
 const CACHE_LIMIT = 500_000;
-const CACHEABLE_VALUE_BYTES = 1024;
+const CACHEABLE_VALUE_BYTES = 2048; // a full state-tree page is 1,540 bytes
 
 export class Database {
   private readonly cache = new Map<string, Uint8Array | null>();

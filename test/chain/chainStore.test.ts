@@ -3,7 +3,7 @@ import { blockId, signHeader, txRootOf, type Block, type ChainStore } from '../.
 import type { Database } from '../../src/db/index.js';
 import { Mempool } from '../../src/mempool/index.js';
 import { addressOf, bcr, hexKey, sha256 } from '../../src/primitives/index.js';
-import { accountKey, verifyStateProof } from '../../src/state/index.js';
+import { LEGACY_SMT_NODE_PREFIX, SMT_NODE_PREFIX, accountKey, verifyStateProof } from '../../src/state/index.js';
 import { DEV_KEY, TEAM_ADDRESS, WORKER_KEY, nextBlock, nowForSlot, openChain, tempDir, transferTx } from '../helpers/chain.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -99,6 +99,30 @@ describe('ChainStore', () => {
     const second = await openChain(dir.path);
     cleanups.push(() => second.db.close());
     expect(hexKey(second.chain.head.id)).toBe(head);
+    expect((await second.chain.getAccount(other)).balance).toBe(7n);
+  });
+
+  it('rebuilds a state tree of the earlier per-position format from the flat values on open', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.cleanup);
+    const first = await openChain(dir.path);
+    await extend(first.chain, 1, 3, { 1: [transferTx(DEV_KEY, 0, other, 7n)] });
+    const head = first.chain.head;
+    // Turn the store into what an earlier version left: no pages, one record per tree position.
+    const pages: Uint8Array[] = [];
+    for await (const [key] of first.db.entries(SMT_NODE_PREFIX)) pages.push(key);
+    expect(pages.length).toBeGreaterThan(1);
+    const legacy = Array.from({ length: 5 }, (_, i) => ({ key: new Uint8Array([LEGACY_SMT_NODE_PREFIX, 0, i]), value: new Uint8Array([2, 3, ...new Uint8Array(32)]) }));
+    await first.db.write([...pages.map((key) => ({ key, value: null })), ...legacy], true);
+    await first.db.close();
+    const second = await openChain(dir.path);
+    cleanups.push(() => second.db.close());
+    expect(hexKey(second.chain.head.id)).toBe(hexKey(head.id));
+    let left = 0;
+    for await (const _ of second.db.entries(LEGACY_SMT_NODE_PREFIX)) left++;
+    expect(left).toBe(0);
+    const proof = await second.chain.getStateProof(accountKey(other));
+    expect(verifyStateProof(head.header.stateRoot, proof)).toBe(true);
     expect((await second.chain.getAccount(other)).balance).toBe(7n);
   });
 

@@ -52,6 +52,35 @@ describe('sparse Merkle tree', () => {
     const set = finalSet(batches);
     await applyBatches(fresh, [[...set].map(([k, v]) => ({ key: new Uint8Array(Buffer.from(k, 'hex')), valueHash: v }))]);
     expect([...incremental.map.keys()].sort()).toEqual([...fresh.map.keys()].sort());
+    for (const [id, stored] of fresh.map) expect(hexKey(incremental.map.get(id)!)).toBe(hexKey(stored));
+  });
+
+  // Keys that share long prefixes put pages deep down the tree and make collapses cross page
+  // boundaries (a page holds 4 binary levels) in both directions.
+  const arbCloseKeys = fc.uniqueArray(
+    fc.record({ prefixBits: fc.integer({ min: 0, max: 255 }), tail: fc.uint8Array({ minLength: 32, maxLength: 32 }) }).map(({ prefixBits, tail }) => {
+      const out = new Uint8Array(32).fill(0x5a);
+      for (let bit = prefixBits; bit < 256; bit++) if ((tail[bit >> 3]! >> (7 - (bit & 7))) & 1) out[bit >> 3]! ^= 1 << (7 - (bit & 7));
+      return out;
+    }),
+    { minLength: 1, maxLength: 24, selector: (k) => hexKey(k) },
+  );
+
+  test.prop([arbCloseKeys, fc.array(fc.nat(), { maxLength: 24 })])('deep paths: root, proofs and deletes agree with the definition', async (keys, deletes) => {
+    const kv = new MemoryKv();
+    const entries = new Map(keys.map((k, i) => [hexKey(k), value(i & 0xff)]));
+    let root = await applyBatches(kv, [keys.map((k, i) => ({ key: k, valueHash: value(i & 0xff) }))]);
+    expect(hexKey(root)).toBe(hexKey(referenceRoot(entries)));
+    const gone = [...new Set(deletes.map((d) => d % keys.length))].map((i) => keys[i]!);
+    root = await applyBatches(kv, [gone.map((k) => ({ key: k, valueHash: null }))]);
+    for (const k of gone) entries.delete(hexKey(k));
+    expect(hexKey(root)).toBe(hexKey(referenceRoot(entries)));
+    for (const k of keys) {
+      const proof = await smtProve(kv, k);
+      const present = entries.get(hexKey(k));
+      expect(smtVerify(root, k, present ?? null, proof)).toBe(true);
+    }
+    if (entries.size === 0) expect(kv.map.size).toBe(0);
   });
 
   test.prop([fc.uniqueArray(fc.nat({ max: 500 }), { minLength: 1, maxLength: 60 }), fc.nat()])('the same set in any order gives the same root', async (ks, seed) => {
