@@ -190,6 +190,17 @@ export async function smtRoot(store: KvReader): Promise<Uint8Array> {
 
 // ---- update ----
 
+/** The runs of items (sorted by key) that share a slot of the page at `depth`. */
+function* nibbleRuns<T extends { key: Uint8Array }>(items: T[], depth: number): Generator<[number, T[]]> {
+  for (let start = 0; start < items.length; ) {
+    const nibble = nibbleAt(items[start]!.key, depth);
+    let end = start + 1;
+    while (end < items.length && nibbleAt(items[end]!.key, depth) === nibble) end++;
+    yield [nibble, items.slice(start, end)];
+    start = end;
+  }
+}
+
 /** Applies changes (any order; the last change of a key wins) and returns the new root. */
 export async function smtUpdate(store: NodeWriter, changes: SmtChange[]): Promise<Uint8Array> {
   const byKey = new Map<string, SmtChange>();
@@ -216,13 +227,7 @@ async function updateSlot(store: NodeWriter, depth: number, current: Slot, chang
     return buildSlot(store, depth, leaves);
   }
   const slots = await loadPage(store, depth, pathKey);
-  for (let start = 0; start < changes.length; ) {
-    const nibble = nibbleAt(changes[start]!.key, depth);
-    let end = start + 1;
-    while (end < changes.length && nibbleAt(changes[end]!.key, depth) === nibble) end++;
-    slots[nibble] = await updateSlot(store, depth + PAGE_BITS, slots[nibble]!, changes.slice(start, end));
-    start = end;
-  }
+  for (const [nibble, run] of nibbleRuns(changes, depth)) slots[nibble] = await updateSlot(store, depth + PAGE_BITS, slots[nibble]!, run);
   let occupied = 0;
   let last: Slot = EMPTY;
   for (const slot of slots) {
@@ -243,13 +248,7 @@ function buildSlot(store: NodeWriter, depth: number, leaves: Leaf[]): Slot {
   if (leaves.length === 0) return EMPTY;
   if (leaves.length === 1) return leaves[0]!;
   const slots: Slot[] = new Array<Slot>(SLOTS).fill(EMPTY);
-  for (let start = 0; start < leaves.length; ) {
-    const nibble = nibbleAt(leaves[start]!.key, depth);
-    let end = start + 1;
-    while (end < leaves.length && nibbleAt(leaves[end]!.key, depth) === nibble) end++;
-    slots[nibble] = buildSlot(store, depth + PAGE_BITS, leaves.slice(start, end));
-    start = end;
-  }
+  for (const [nibble, run] of nibbleRuns(leaves, depth)) slots[nibble] = buildSlot(store, depth + PAGE_BITS, run);
   return storePage(store, depth, leaves[0]!.key, slots);
 }
 
