@@ -25,18 +25,33 @@ export interface BatchWrite {
   id?: string;
 }
 
-const CACHE_LIMIT = 500_000;
+/** Memory the read cache may hold (keys, values and a per-entry overhead), then it starts over. */
+const CACHE_BYTES = 256 * 1024 * 1024;
+const ENTRY_OVERHEAD_BYTES = 96;
 const CACHEABLE_VALUE_BYTES = 2048; // a full state-tree page is 1,540 bytes
+
+function entryCost(id: string, value: Uint8Array | null): number {
+  return id.length + (value?.length ?? 0) + ENTRY_OVERHEAD_BYTES;
+}
 
 export class Database {
   private readonly cache = new Map<string, Uint8Array | null>();
+  private cacheBytes = 0;
 
-  private constructor(private readonly level: ClassicLevel<Uint8Array, Uint8Array>) {}
+  private constructor(
+    private readonly level: ClassicLevel<Uint8Array, Uint8Array>,
+    private readonly cacheLimitBytes: number,
+  ) {}
 
-  static async open(path: string): Promise<Database> {
+  static async open(path: string, options: { cacheBytes?: number } = {}): Promise<Database> {
     const level = new ClassicLevel<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' });
     await level.open();
-    return new Database(level);
+    return new Database(level, options.cacheBytes ?? CACHE_BYTES);
+  }
+
+  /** Size of the read cache (for metrics and tests). */
+  cacheStats(): { entries: number; bytes: number } {
+    return { entries: this.cache.size, bytes: this.cacheBytes };
   }
 
   async get(key: Uint8Array, id = keyString(key)): Promise<Uint8Array | undefined> {
@@ -75,13 +90,27 @@ export class Database {
     for (const w of writes) {
       const id = w.id ?? keyString(w.key);
       if (w.value === null || w.value.length <= CACHEABLE_VALUE_BYTES) this.remember(id, w.value);
-      else this.cache.delete(id);
+      else this.forget(id);
     }
   }
 
   private remember(id: string, value: Uint8Array | null): void {
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.forget(id);
+    const cost = entryCost(id, value);
+    if (cost > this.cacheLimitBytes) return;
+    if (this.cacheBytes + cost > this.cacheLimitBytes) {
+      this.cache.clear();
+      this.cacheBytes = 0;
+    }
     this.cache.set(id, value);
+    this.cacheBytes += cost;
+  }
+
+  private forget(id: string): void {
+    const old = this.cache.get(id);
+    if (old === undefined) return;
+    this.cache.delete(id);
+    this.cacheBytes -= entryCost(id, old);
   }
 
   /** Every key/value in a bucket, in key order (for inspection and rebuilding). */
