@@ -321,6 +321,7 @@ export class Network {
 
   async pushTxsToPeers(txs: Uint8Array[]): Promise<void> {
     const peers = this.libp2p.getPeers();
+    if (peers.length === 0) return;
     const results = await Promise.all(
       peers.map((peer) =>
         this.reqresp.pushTxs(peer, txs).catch((error: unknown) => {

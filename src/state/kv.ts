@@ -64,9 +64,9 @@ export class MemoryKv implements KvReader {
   }
 
   apply(writes: KvWrite[]): void {
-    for (const { key, value } of writes) {
-      if (value === null) this.map.delete(keyString(key));
-      else this.map.set(keyString(key), value);
+    for (const { key, value, id = keyString(key) } of writes) {
+      if (value === null) this.map.delete(id);
+      else this.map.set(id, value);
     }
   }
 }
