@@ -49,7 +49,7 @@ export class Database {
     return new Database(level, options.cacheBytes ?? CACHE_BYTES);
   }
 
-  /** Size of the read cache (for metrics and tests). */
+  /** Size of the read cache (for diagnostics and tests). */
   cacheStats(): { entries: number; bytes: number } {
     return { entries: this.cache.size, bytes: this.cacheBytes };
   }
