@@ -17,6 +17,7 @@ const ALLOWED: Record<string, string[]> = {
   chain: ['state', 'consensus', 'proofs', 'db', 'primitives', 'util'],
   mempool: ['state', 'consensus', 'primitives', 'util'],
   wallet: ['primitives', 'util'],
+  sim: ['consensus', 'state', 'proofs', 'primitives', 'util'],
   // p2p maps chain, mempool and tx (state) errors to gossip verdicts.
   p2p: ['chain', 'mempool', 'state', 'primitives', 'util'],
   sync: ['chain', 'p2p', 'primitives', 'util'],

@@ -10,6 +10,7 @@ import { registerIssuance } from './commands/issuance.js';
 import { registerMiner } from './commands/miner.js';
 import { registerNode } from './commands/node.js';
 import { registerPiece } from './commands/piece.js';
+import { registerSim } from './commands/sim.js';
 import { registerTx } from './commands/tx.js';
 import { registerWallet } from './commands/wallet.js';
 
@@ -25,6 +26,7 @@ registerMiner(program);
 registerAuth(program);
 registerChain(program);
 registerDevnet(program);
+registerSim(program);
 
 try {
   await program.parseAsync(process.argv);

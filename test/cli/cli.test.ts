@@ -85,6 +85,22 @@ describe('bcr CLI', () => {
     expect(out.commD).toBe('0x' + root.toString('hex'));
   });
 
+  it('simulates the election with a delay sweep, on the network\'s active slot coefficient', async () => {
+    const { code, stdout } = await runCli(['sim', 'election', '--powers', '1,3', '--slots', '4000', '--delay', '1,3', '--json']);
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.f).toBe('1/20');
+    expect(out.runs.map((r: { delaySlots: number }) => r.delaySlots)).toEqual([1, 3]);
+    for (const run of out.runs) {
+      expect(run.chainLength).toBeLessThanOrEqual(run.blocks);
+      expect(run.shares).toHaveLength(2);
+      expect(run.emptyRate).toBeGreaterThan(0.9);
+    }
+    const human = await runCli(['sim', 'election', '--miners', '30', '--slots', '2000', '--network', 'devnet']);
+    expect(human.stdout).toMatch(/30 miners, 2000 slots, f = 1\/2/);
+    expect(human.stdout).toMatch(/\.\.\. 10 more miners/);
+  });
+
   it('reports user mistakes as one line with a non-zero exit and no stack trace', async () => {
     const cases = [
       ['tx', 'transfer', '--from', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '--to', '0x1234', '--amount', '1', '--nonce', '0', '--keystore', dir.path],
@@ -92,6 +108,8 @@ describe('bcr CLI', () => {
       ['issuance', '--network', 'nosuchnet'],
       ['issuance', '--at-slot', '-3'],
       ['piece', 'commit', '/nonexistent/file'],
+      ['sim', 'election', '--delay', '0'],
+      ['sim', 'election', '--f', '3/4'],
     ];
     for (const args of cases) {
       const { code, stderr } = await runCli(args);

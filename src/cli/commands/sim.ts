@@ -1,0 +1,88 @@
+import type { Command } from 'commander';
+import { parseGenesis, readGenesisJson } from '../../chain/index.js';
+import type { ActiveSlotCoefficient } from '../../consensus/index.js';
+import { utf8 } from '../../primitives/index.js';
+import { reportElection, simulateElection, type ElectionReport } from '../../sim/index.js';
+import { UsageError, parseIntOption, printJson } from '../io.js';
+
+interface ElectionFlags {
+  powers?: string;
+  miners?: string;
+  zipf: string;
+  slots: string;
+  f?: string;
+  network: string;
+  delay: string;
+  seed: string;
+  json?: boolean;
+}
+
+function parseFraction(text: string): ActiveSlotCoefficient {
+  const match = /^(\d+)\/(\d+)$/.exec(text);
+  if (!match || BigInt(match[1]!) <= 0n || BigInt(match[1]!) * 2n > BigInt(match[2]!)) throw new UsageError(`--f must be a fraction in (0, 1/2] like 1/20, got "${text}"`);
+  return { numerator: BigInt(match[1]!), denominator: BigInt(match[2]!) };
+}
+
+/** Explicit powers, or N miners with Zipf-distributed powers (rank r gets 10^6 / r^s). */
+function minerPowers(flags: ElectionFlags): bigint[] {
+  if (flags.miners !== undefined) {
+    const count = parseIntOption(flags.miners, '--miners');
+    const exponent = Number(flags.zipf);
+    if (count < 1) throw new UsageError('--miners must be at least 1');
+    if (!Number.isFinite(exponent) || exponent < 0) throw new UsageError(`--zipf must be a non-negative number, got "${flags.zipf}"`);
+    return Array.from({ length: count }, (_, r) => BigInt(Math.max(1, Math.round(1e6 / (r + 1) ** exponent))));
+  }
+  const powers = (flags.powers ?? '1,2,5').split(',').map((p) => parseIntOption(p.trim(), '--powers'));
+  if (powers.some((p) => p === 0)) throw new UsageError('--powers must all be positive');
+  return powers.map(BigInt);
+}
+
+const percent = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+function printReport(delay: number, report: ElectionReport): void {
+  console.log(`\ndelay ${delay} slot(s)`);
+  console.log(`  empty slots          ${percent(report.emptyRate)} (theory ${percent(report.expectedEmptyRate)})`);
+  console.log(`  contested slots      ${percent(report.multiWinnerRate)}`);
+  console.log(`  blocks per slot      ${report.blocksPerSlot.toFixed(4)}`);
+  console.log(`  chain growth / slot  ${report.chainGrowthPerSlot.toFixed(4)}`);
+  console.log(`  orphaned blocks      ${percent(report.orphanRate)}`);
+  console.log(`  chi-square vs odds   ${report.chiSquare.toFixed(2)} (p = 0.001 critical value ${report.chiSquareCritical.toFixed(2)})`);
+  console.log('  miner  power share  expected share  blocks made  on chain');
+  for (const s of report.shares.slice(0, 20)) {
+    console.log(`  ${String(s.miner).padStart(5)}  ${percent(s.powerShare).padStart(11)}  ${percent(s.expectedShare).padStart(14)}  ${percent(s.wonShare).padStart(11)}  ${percent(s.canonicalShare).padStart(8)}`);
+  }
+  if (report.shares.length > 20) console.log(`  ... ${report.shares.length - 20} more miners (see --json)`);
+}
+
+export function registerSim(program: Command): void {
+  const sim = program.command('sim').description('simulation suite on the pure consensus rules, in virtual time');
+  sim
+    .command('election')
+    .description('slot lottery and fork choice among honest miners with a network delay: block shares, empty and contested slots, orphans')
+    .option('--powers <list>', 'miner powers, comma-separated (default 1,2,5)')
+    .option('--miners <n>', 'instead of --powers: n miners with Zipf-distributed powers')
+    .option('--zipf <s>', 'Zipf exponent for --miners (0: equal powers)', '1')
+    .option('--slots <n>', 'slots to simulate', '100000')
+    .option('--f <a/b>', 'active slot coefficient (default: the network\'s)')
+    .option('--network <name>', 'network whose active slot coefficient to use', 'mainnet')
+    .option('--delay <list>', 'slots until a block reaches the other miners, comma-separated for a sweep', '1')
+    .option('--seed <text>', 'seed of the stand-in VRF outputs', 'bcr-sim')
+    .option('--json', 'machine-readable output')
+    .action((flags: ElectionFlags) => {
+      const powers = minerPowers(flags);
+      const slots = parseIntOption(flags.slots, '--slots');
+      const f = flags.f ? parseFraction(flags.f) : parseGenesis(readGenesisJson(flags.network), 0).params.miners.activeSlotCoeff;
+      const delays = flags.delay.split(',').map((d) => parseIntOption(d.trim(), '--delay'));
+      if (delays.some((d) => d < 1)) throw new UsageError('--delay must be at least 1 (winners of the same slot never see each other)');
+      const runs = delays.map((delaySlots) => {
+        const result = simulateElection({ powers, slots, f, delaySlots, seed: utf8(flags.seed) });
+        return { delaySlots, result, report: reportElection(result, f) };
+      });
+      if (flags.json) {
+        printJson({ f: `${f.numerator}/${f.denominator}`, slots, powers, runs: runs.map(({ delaySlots, result, report }) => ({ delaySlots, ...report, blocks: result.blocks, chainLength: result.chainLength })) });
+        return;
+      }
+      console.log(`election simulation: ${powers.length} miners, ${slots} slots, f = ${f.numerator}/${f.denominator}, seed "${flags.seed}"`);
+      for (const { delaySlots, report } of runs) printReport(delaySlots, report);
+    });
+}

@@ -1,0 +1,117 @@
+// Election and fork simulation in virtual time: honest miners of given powers run the real win
+// threshold (consensus/election.ts) slot by slot, each builds on the best chain it can see, and a
+// block reaches the others `delaySlots` slots after it was made. Fork choice is the protocol's:
+// most blocks, then the smaller VRF output. Researchers use it to see how block shares follow power
+// and how many blocks a given network delay orphans, for any active slot coefficient f.
+//
+// VRF outputs are stood in for by sha256(seed, slot, miner): a VRF output is uniform and unknown
+// before the slot, which is all the lottery needs. Everything is a pure function of the options.
+import { winThreshold, type ActiveSlotCoefficient } from '../consensus/index.js';
+import { concatBytes, sha256, uintToBytesBE } from '../primitives/index.js';
+
+export interface ElectionSimOptions {
+  powers: bigint[];
+  slots: number;
+  f: ActiveSlotCoefficient;
+  /** Slots until a block reaches the other miners (1: by the next slot). */
+  delaySlots: number;
+  seed: Uint8Array;
+}
+
+export interface MinerOutcome {
+  power: bigint;
+  /** Slots won (blocks made). */
+  won: number;
+  /** Its blocks on the final chain. */
+  canonical: number;
+}
+
+export interface ElectionSimResult {
+  slots: number;
+  /** Slots by number of winners: no winner, exactly one, more than one. */
+  emptySlots: number;
+  singleWinnerSlots: number;
+  multiWinnerSlots: number;
+  blocks: number;
+  chainLength: number;
+  orphaned: number;
+  miners: MinerOutcome[];
+}
+
+interface SimBlock {
+  height: number;
+  /** The stand-in VRF output's top 64 bits: the fork-choice tie-break (smaller wins). */
+  ticket: bigint;
+  miner: number;
+  parent: SimBlock | null;
+}
+
+/** Fork choice: most blocks, then the smaller VRF output. */
+function better(a: SimBlock | null, b: SimBlock | null): SimBlock | null {
+  if (!a) return b;
+  if (!b) return a;
+  if (a.height !== b.height) return a.height > b.height ? a : b;
+  return a.ticket <= b.ticket ? a : b;
+}
+
+/** Top 64 bits of each miner's stand-in VRF output for a slot: four miners per sha256. */
+function slotTickets(seed: Uint8Array, slot: number, miners: number): bigint[] {
+  const tickets: bigint[] = [];
+  for (let chunk = 0; tickets.length < miners; chunk++) {
+    const digest = sha256(concatBytes(seed, uintToBytesBE(slot, 8), uintToBytesBE(chunk, 4)));
+    const view = new DataView(digest.buffer, digest.byteOffset, 32);
+    for (let i = 0; i < 4 && tickets.length < miners; i++) tickets.push(view.getBigUint64(i * 8));
+  }
+  return tickets;
+}
+
+export function simulateElection(options: ElectionSimOptions): ElectionSimResult {
+  const { powers, slots, f, delaySlots, seed } = options;
+  if (powers.length === 0 || powers.some((p) => p <= 0n)) throw new RangeError('every miner needs a positive power');
+  if (!Number.isInteger(delaySlots) || delaySlots < 1) throw new RangeError('delaySlots must be an integer >= 1');
+  const total = powers.reduce((a, b) => a + b, 0n);
+  // Compared on the top 64 bits: the error is below 2^-64 per draw.
+  const thresholds = powers.map((p) => winThreshold(p, total, f) >> 192n);
+  const miners: MinerOutcome[] = powers.map((power) => ({ power, won: 0, canonical: 0 }));
+  const ownLatest: (SimBlock | null)[] = powers.map(() => null);
+  /** Blocks not yet seen by everyone, by the slot at which they become public. */
+  const inFlight = new Map<number, SimBlock[]>();
+  let publicBest: SimBlock | null = null;
+  const counts = { empty: 0, single: 0, multi: 0, blocks: 0 };
+
+  for (let slot = 0; slot < slots; slot++) {
+    for (const block of inFlight.get(slot) ?? []) publicBest = better(publicBest, block);
+    inFlight.delete(slot);
+    const tickets = slotTickets(seed, slot, powers.length);
+    let winners = 0;
+    tickets.forEach((ticket, i) => {
+      if (ticket >= thresholds[i]!) return;
+      winners++;
+      // Each winner builds on the best block it can see: public ones and its own.
+      const parent = better(publicBest, ownLatest[i]!);
+      const block: SimBlock = { height: (parent?.height ?? 0) + 1, ticket, miner: i, parent };
+      ownLatest[i] = block;
+      miners[i]!.won++;
+      const visibleAt = slot + delaySlots;
+      inFlight.set(visibleAt, [...(inFlight.get(visibleAt) ?? []), block]);
+    });
+    counts.blocks += winners;
+    if (winners === 0) counts.empty++;
+    else if (winners === 1) counts.single++;
+    else counts.multi++;
+  }
+  let head = publicBest;
+  for (const pending of inFlight.values()) for (const block of pending) head = better(head, block);
+  const chainLength = head?.height ?? 0;
+  for (let block = head; block; block = block.parent) miners[block.miner]!.canonical++;
+  return {
+    slots,
+    emptySlots: counts.empty,
+    singleWinnerSlots: counts.single,
+    multiWinnerSlots: counts.multi,
+    blocks: counts.blocks,
+    chainLength,
+    orphaned: counts.blocks - chainLength,
+    miners,
+  };
+}

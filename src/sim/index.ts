@@ -1,0 +1,3 @@
+export * from './election.js';
+export * from './report.js';
+export * from './stats.js';
