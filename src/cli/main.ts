@@ -14,6 +14,12 @@ import { registerSim } from './commands/sim.js';
 import { registerTx } from './commands/tx.js';
 import { registerWallet } from './commands/wallet.js';
 
+// Output piped into a reader that stops early (`| head`) is not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 const program = new Command();
 program.name('bcr').description('BCR proof-of-storage chain: node, wallet and tools').version(NODE_VERSION).exitOverride();
 registerNode(program);

@@ -96,8 +96,9 @@ describe('bcr CLI', () => {
       expect(run.shares).toHaveLength(2);
       expect(run.emptyRate).toBeGreaterThan(0.9);
     }
-    const human = await runCli(['sim', 'election', '--miners', '30', '--slots', '2000', '--network', 'devnet']);
-    expect(human.stdout).toMatch(/30 miners, 2000 slots, f = 1\/2/);
+    const human = await runCli(['sim', 'election', '--miners', '30', '--slots', '2000', '--network', 'devnet', '--selfish', '0']);
+    expect(human.stdout).toMatch(/30 miners \(miner 0 selfish\), 2000 slots, f = 1\/2/);
+    expect(human.stdout).toMatch(/^ +0 .* selfish$/m);
     expect(human.stdout).toMatch(/\.\.\. 10 more miners/);
   });
 
@@ -110,6 +111,7 @@ describe('bcr CLI', () => {
       ['piece', 'commit', '/nonexistent/file'],
       ['sim', 'election', '--delay', '0'],
       ['sim', 'election', '--f', '3/4'],
+      ['sim', 'election', '--powers', '1,2', '--selfish', '2'],
     ];
     for (const args of cases) {
       const { code, stderr } = await runCli(args);

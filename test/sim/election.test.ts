@@ -46,7 +46,27 @@ describe('election simulation', () => {
     expect(fast.miners.reduce((sum, m) => sum + m.canonical, 0)).toBe(fast.chainLength);
   });
 
+  it('selfish mining loses a small miner blocks and wins a large one more than its share', () => {
+    // Mainnet's f; the selfish miner is miner 0 among ten equal honest miners.
+    const run = (share: bigint, selfishMiner?: number) => {
+      const powers = [share * 10n, ...Array.from({ length: 10 }, () => 100n - share)];
+      return reportElection(simulateElection({ ...base, f: TWENTIETH, slots: 80_000, powers, selfishMiner }), TWENTIETH);
+    };
+    const smallHonest = run(10n);
+    const smallSelfish = run(10n, 0);
+    expect(smallSelfish.shares[0]!.canonicalShare).toBeLessThan(smallHonest.shares[0]!.canonicalShare - 0.02);
+    const largeHonest = run(45n);
+    const largeSelfish = run(45n, 0);
+    expect(largeSelfish.shares[0]!.canonicalShare).toBeGreaterThan(largeHonest.shares[0]!.canonicalShare + 0.08);
+    // Withheld blocks orphan honest ones: the chain grows more slowly than the blocks made.
+    expect(largeSelfish.orphanRate).toBeGreaterThan(largeHonest.orphanRate + 0.2);
+    expect(largeSelfish.chainGrowthPerSlot).toBeLessThan(largeHonest.chainGrowthPerSlot * 0.8);
+    // The lottery is the same: only what reaches the chain differs.
+    expect(largeSelfish.blocksPerSlot).toBe(largeHonest.blocksPerSlot);
+  });
+
   it('refuses options it cannot simulate', () => {
+    expect(() => simulateElection({ ...base, selfishMiner: 3 })).toThrow(RangeError);
     expect(() => simulateElection({ ...base, powers: [] })).toThrow(RangeError);
     expect(() => simulateElection({ ...base, powers: [1n, 0n] })).toThrow(RangeError);
     expect(() => simulateElection({ ...base, delaySlots: 0 })).toThrow(RangeError);

@@ -14,6 +14,7 @@ interface ElectionFlags {
   network: string;
   delay: string;
   seed: string;
+  selfish?: string;
   json?: boolean;
 }
 
@@ -39,7 +40,7 @@ function minerPowers(flags: ElectionFlags): bigint[] {
 
 const percent = (x: number) => `${(100 * x).toFixed(2)}%`;
 
-function printReport(delay: number, report: ElectionReport): void {
+function printReport(delay: number, report: ElectionReport, selfishMiner: number | undefined): void {
   console.log(`\ndelay ${delay} slot(s)`);
   console.log(`  empty slots          ${percent(report.emptyRate)} (theory ${percent(report.expectedEmptyRate)})`);
   console.log(`  contested slots      ${percent(report.multiWinnerRate)}`);
@@ -49,7 +50,8 @@ function printReport(delay: number, report: ElectionReport): void {
   console.log(`  chi-square vs odds   ${report.chiSquare.toFixed(2)} (p = 0.001 critical value ${report.chiSquareCritical.toFixed(2)})`);
   console.log('  miner  power share  expected share  blocks made  on chain');
   for (const s of report.shares.slice(0, 20)) {
-    console.log(`  ${String(s.miner).padStart(5)}  ${percent(s.powerShare).padStart(11)}  ${percent(s.expectedShare).padStart(14)}  ${percent(s.wonShare).padStart(11)}  ${percent(s.canonicalShare).padStart(8)}`);
+    const mark = s.miner === selfishMiner ? '  selfish' : '';
+    console.log(`  ${String(s.miner).padStart(5)}  ${percent(s.powerShare).padStart(11)}  ${percent(s.expectedShare).padStart(14)}  ${percent(s.wonShare).padStart(11)}  ${percent(s.canonicalShare).padStart(8)}${mark}`);
   }
   if (report.shares.length > 20) console.log(`  ... ${report.shares.length - 20} more miners (see --json)`);
 }
@@ -58,7 +60,7 @@ export function registerSim(program: Command): void {
   const sim = program.command('sim').description('simulation suite on the pure consensus rules, in virtual time');
   sim
     .command('election')
-    .description('slot lottery and fork choice among honest miners with a network delay: block shares, empty and contested slots, orphans')
+    .description('slot lottery and fork choice with a network delay (honest miners, or one selfish): block shares, empty and contested slots, orphans')
     .option('--powers <list>', 'miner powers, comma-separated (default 1,2,5)')
     .option('--miners <n>', 'instead of --powers: n miners with Zipf-distributed powers')
     .option('--zipf <s>', 'Zipf exponent for --miners (0: equal powers)', '1')
@@ -67,6 +69,7 @@ export function registerSim(program: Command): void {
     .option('--network <name>', 'network whose active slot coefficient to use', 'mainnet')
     .option('--delay <list>', 'slots until a block reaches the other miners, comma-separated for a sweep', '1')
     .option('--seed <text>', 'seed of the stand-in VRF outputs', 'bcr-sim')
+    .option('--selfish <miner>', 'this miner (an index into the powers) mines selfishly: withholds blocks, publishes to win races')
     .option('--json', 'machine-readable output')
     .action((flags: ElectionFlags) => {
       const powers = minerPowers(flags);
@@ -74,15 +77,18 @@ export function registerSim(program: Command): void {
       const f = flags.f ? parseFraction(flags.f) : parseGenesis(readGenesisJson(flags.network), 0).params.miners.activeSlotCoeff;
       const delays = flags.delay.split(',').map((d) => parseIntOption(d.trim(), '--delay'));
       if (delays.some((d) => d < 1)) throw new UsageError('--delay must be at least 1 (winners of the same slot never see each other)');
+      const selfishMiner = flags.selfish === undefined ? undefined : parseIntOption(flags.selfish, '--selfish');
+      if (selfishMiner !== undefined && selfishMiner >= powers.length) throw new UsageError(`--selfish must be a miner index below ${powers.length}`);
       const runs = delays.map((delaySlots) => {
-        const result = simulateElection({ powers, slots, f, delaySlots, seed: utf8(flags.seed) });
+        const result = simulateElection({ powers, slots, f, delaySlots, seed: utf8(flags.seed), selfishMiner });
         return { delaySlots, result, report: reportElection(result, f) };
       });
       if (flags.json) {
-        printJson({ f: `${f.numerator}/${f.denominator}`, slots, powers, runs: runs.map(({ delaySlots, result, report }) => ({ delaySlots, ...report, blocks: result.blocks, chainLength: result.chainLength })) });
+        printJson({ f: `${f.numerator}/${f.denominator}`, slots, powers, selfishMiner: selfishMiner ?? null, runs: runs.map(({ delaySlots, result, report }) => ({ delaySlots, ...report, blocks: result.blocks, chainLength: result.chainLength })) });
         return;
       }
-      console.log(`election simulation: ${powers.length} miners, ${slots} slots, f = ${f.numerator}/${f.denominator}, seed "${flags.seed}"`);
-      for (const { delaySlots, report } of runs) printReport(delaySlots, report);
+      const strategy = selfishMiner === undefined ? 'all honest' : `miner ${selfishMiner} selfish`;
+      console.log(`election simulation: ${powers.length} miners (${strategy}), ${slots} slots, f = ${f.numerator}/${f.denominator}, seed "${flags.seed}"`);
+      for (const { delaySlots, report } of runs) printReport(delaySlots, report, selfishMiner);
     });
 }
