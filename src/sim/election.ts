@@ -1,8 +1,9 @@
-// Election and fork simulation in virtual time: honest miners of given powers run the real win
-// threshold (consensus/election.ts) slot by slot, each builds on the best chain it can see, and a
-// block reaches the others `delaySlots` slots after it was made. Fork choice is the protocol's:
-// most blocks, then the smaller VRF output. Researchers use it to see how block shares follow power
-// and how many blocks a given network delay orphans, for any active slot coefficient f.
+// Election and fork simulation in virtual time: miners of given powers run the real win threshold
+// (consensus/election.ts) slot by slot; an honest miner builds on the best chain it can see, and a
+// block reaches the others `delaySlots` slots after it was made; optionally one miner mines
+// selfishly (SelfishMiner below). Fork choice is the protocol's: most blocks, then the smaller VRF
+// output. Researchers use it to see how block shares follow power, how many blocks a network delay
+// orphans, and what withholding blocks gains, for any active slot coefficient f.
 //
 // VRF outputs are stood in for by sha256(seed, slot, miner): a VRF output is uniform and unknown
 // before the slot, which is all the lottery needs. Everything is a pure function of the options.
