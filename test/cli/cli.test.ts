@@ -102,6 +102,16 @@ describe('bcr CLI', () => {
     expect(human.stdout).toMatch(/\.\.\. 10 more miners/);
   });
 
+  it('projects the mainnet supply from genesis: 65M BCR circulating once minting and vesting are done', async () => {
+    const { code, stdout } = await runCli(['sim', 'supply', '--step-days', '365', '--json']);
+    expect(code).toBe(0);
+    const out = JSON.parse(stdout);
+    expect(out.rows.map((r: { day: number }) => r.day)).toEqual([0, 365, 730, 1095, 1460]);
+    expect(out.rows[0].circulating).toBe('8000000000000000000000000');
+    expect(out.rows.at(-1).circulating).toBe('65000000000000000000000000');
+    expect(out.rows.at(-1).minted).toBe('45000000000000000000000000');
+  });
+
   it('reports user mistakes as one line with a non-zero exit and no stack trace', async () => {
     const cases = [
       ['tx', 'transfer', '--from', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '--to', '0x1234', '--amount', '1', '--nonce', '0', '--keystore', dir.path],
@@ -112,6 +122,8 @@ describe('bcr CLI', () => {
       ['sim', 'election', '--delay', '0'],
       ['sim', 'election', '--f', '3/4'],
       ['sim', 'election', '--powers', '1,2', '--selfish', '2'],
+      ['sim', 'supply', '--step-days', '0'],
+      ['sim', 'supply', '--step-days', '1', '--years', '1000'],
     ];
     for (const args of cases) {
       const { code, stderr } = await runCli(args);

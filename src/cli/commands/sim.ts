@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { parseGenesis, readGenesisJson } from '../../chain/index.js';
 import type { ActiveSlotCoefficient } from '../../consensus/index.js';
-import { utf8 } from '../../primitives/index.js';
-import { reportElection, simulateElection, type ElectionReport } from '../../sim/index.js';
+import { formatBcr, utf8 } from '../../primitives/index.js';
+import { projectSupply, reportElection, simulateElection, type ElectionReport } from '../../sim/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
 
 interface ElectionFlags {
@@ -36,6 +36,16 @@ function minerPowers(flags: ElectionFlags): bigint[] {
   const powers = (flags.powers ?? '1,2,5').split(',').map((p) => parseIntOption(p.trim(), '--powers'));
   if (powers.some((p) => p === 0)) throw new UsageError('--powers must all be positive');
   return powers.map(BigInt);
+}
+
+/** The simulations refuse options they cannot run with a RangeError: for the CLI that is a usage mistake. */
+function asUsage<T>(run: () => T): T {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
 }
 
 const percent = (x: number) => `${(100 * x).toFixed(2)}%`;
@@ -80,7 +90,7 @@ export function registerSim(program: Command): void {
       const selfishMiner = flags.selfish === undefined ? undefined : parseIntOption(flags.selfish, '--selfish');
       if (selfishMiner !== undefined && selfishMiner >= powers.length) throw new UsageError(`--selfish must be a miner index below ${powers.length}`);
       const runs = delays.map((delaySlots) => {
-        const result = simulateElection({ powers, slots, f, delaySlots, seed: utf8(flags.seed), selfishMiner });
+        const result = asUsage(() => simulateElection({ powers, slots, f, delaySlots, seed: utf8(flags.seed), selfishMiner }));
         return { delaySlots, result, report: reportElection(result, f) };
       });
       if (flags.json) {
@@ -90,5 +100,44 @@ export function registerSim(program: Command): void {
       const strategy = selfishMiner === undefined ? 'all honest' : `miner ${selfishMiner} selfish`;
       console.log(`election simulation: ${powers.length} miners (${strategy}), ${slots} slots, f = ${f.numerator}/${f.denominator}, seed "${flags.seed}"`);
       for (const { delaySlots, report } of runs) printReport(delaySlots, report, selfishMiner);
+    });
+
+  sim
+    .command('supply')
+    .description('project the supply from genesis: minted by the schedule, vesting released, circulating, growth per year')
+    .option('--network <name>', 'network profile (genesis/<name>.json) or a genesis file path', 'mainnet')
+    .option('--step-days <n>', 'days between rows', '90')
+    .option('--years <n>', 'how far to project', '4')
+    .option('--json', 'machine-readable output (amounts as decimal atto strings)')
+    .action((flags: { network: string; stepDays: string; years: string; json?: boolean }) => {
+      const { params, allocations } = parseGenesis(readGenesisJson(flags.network), 0);
+      const slotsPerDay = Math.round(86_400_000 / params.slotMs);
+      const stepSlots = parseIntOption(flags.stepDays, '--step-days') * slotsPerDay;
+      const endSlot = parseIntOption(flags.years, '--years') * 365 * slotsPerDay;
+      if (stepSlots < 1) throw new UsageError('--step-days must be at least 1');
+      const supplyAllocations = allocations.map((a) => ({
+        label: a.label,
+        balance: a.balance,
+        governed: a.label === 'foundation',
+        vesting: a.vesting ? { total: a.balance, startSlot: 0, ...a.vesting } : null,
+      }));
+      const { points } = asUsage(() => projectSupply(supplyAllocations, params, stepSlots, endSlot));
+      const rows = points.map((p, i) => {
+        const previous = points[i - 1];
+        // Annualised growth of the circulating supply over the step before this row (display only).
+        const growth = previous && previous.circulating > 0n ? (Number(p.circulating - previous.circulating) / Number(previous.circulating)) * ((365 * slotsPerDay) / (p.slot - previous.slot)) : null;
+        return { day: p.slot / slotsPerDay, ...p, circulatingGrowthPerYear: growth };
+      });
+      if (flags.json) {
+        printJson({ network: params.network, slotMs: params.slotMs, rows });
+        return;
+      }
+      console.log(`supply projection of ${params.network} (BCR; circulating = total - foundation - vesting still locked; no burns or pledges)`);
+      console.log('   day         minted   vesting locked       circulating   growth/yr');
+      for (const r of rows) {
+        const whole = (x: bigint) => formatBcr(x).split('.')[0]!;
+        const growth = r.circulatingGrowthPerYear === null ? '' : `${(100 * r.circulatingGrowthPerYear).toFixed(1)}%`;
+        console.log(`${String(r.day).padStart(6)}  ${whole(r.minted).padStart(13)}  ${whole(r.vestingLocked).padStart(15)}  ${whole(r.circulating).padStart(16)}  ${growth.padStart(10)}`);
+      }
     });
 }
