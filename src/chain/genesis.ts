@@ -3,7 +3,7 @@
 // 55M BCR (foundation 35M, team 12M, tech 8M); the 45M mining supply is unminted.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { BcrError, bcr, concatBytes, fromHex, parseAddress, sha256, systemAddress, toChecksumAddress, toHex, uintToBytesBE, utf8 } from '../primitives/index.js';
+import { BcrError, bcr, bytesEqual, concatBytes, fromHex, parseAddress, sha256, systemAddress, toChecksumAddress, toHex, uintToBytesBE, utf8 } from '../primitives/index.js';
 import { MINING_SUPPLY, type ChainParams, type MinerParams } from '../consensus/index.js';
 import { PROOF_PROFILES } from '../proofs/index.js';
 import {
@@ -74,6 +74,16 @@ interface GenesisJson {
 }
 
 export const FOUNDATION_ADDRESS = systemAddress('foundation');
+
+/** The allocation's vesting grant as the state holds it: its whole balance, from slot 0. */
+export function allocationVesting(a: Allocation): Vesting | null {
+  return a.vesting ? { total: a.balance, startSlot: 0, ...a.vesting } : null;
+}
+
+/** Governed funds (the foundation's) move only by foundation resolution. */
+export function isGoverned(a: Allocation): boolean {
+  return bytesEqual(a.address, FOUNDATION_ADDRESS);
+}
 
 function fail(message: string): never {
   throw new BcrError('BAD_GENESIS', message);
@@ -244,7 +254,7 @@ export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ 
   for (const a of genesis.allocations) {
     const key = Buffer.from(a.address).toString('hex');
     if (accounts.has(key)) throw new BcrError('BAD_GENESIS', `address ${toChecksumAddress(a.address)} is allocated twice`);
-    accounts.set(key, { address: a.address, balance: a.balance, vesting: a.vesting ? { total: a.balance, startSlot: 0, ...a.vesting } : null });
+    accounts.set(key, { address: a.address, balance: a.balance, vesting: allocationVesting(a) });
   }
   for (const { address, balance, vesting } of accounts.values()) {
     await state.set(accountKey(address), encodeAccount({ balance, nonce: 0, vesting }));

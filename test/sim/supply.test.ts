@@ -1,16 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { TOTAL_SUPPLY, parseGenesis, readGenesisJson } from '../../src/chain/index.js';
+import { TOTAL_SUPPLY, allocationVesting, isGoverned, parseGenesis, readGenesisJson } from '../../src/chain/index.js';
 import { MINING_SUPPLY, mintedAtSlot } from '../../src/consensus/index.js';
 import { bcr } from '../../src/primitives/index.js';
 import { projectSupply, type SupplyAllocation } from '../../src/sim/index.js';
 
 const { params, allocations } = parseGenesis(readGenesisJson('mainnet'), 0);
-const supplyAllocations: SupplyAllocation[] = allocations.map((a) => ({
-  label: a.label,
-  balance: a.balance,
-  governed: a.label === 'foundation',
-  vesting: a.vesting ? { total: a.balance, startSlot: 0, ...a.vesting } : null,
-}));
+const supplyAllocations: SupplyAllocation[] = allocations.map((a) => ({ label: a.label, balance: a.balance, governed: isGoverned(a), vesting: allocationVesting(a) }));
 const DAY = 86_400;
 
 describe('supply projection (mainnet genesis)', () => {

@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
-import { FOUNDATION_ADDRESS, buildGenesis, genesisSealRandomness, parseGenesis, readGenesisJson, zeroCommD } from '../../chain/index.js';
+import { buildGenesis, isGoverned, genesisSealRandomness, parseGenesis, readGenesisJson, zeroCommD } from '../../chain/index.js';
 import { vrfPublicKey } from '../../consensus/index.js';
 import { devVrfSecret } from '../../node.js';
 import { PROOF_PROFILES, replicaIdOf, sealInMemory } from '../../proofs/index.js';
 import { MINING_SUPPLY } from '../../consensus/index.js';
 import { MemoryKv } from '../../state/index.js';
-import { bytesEqual, formatBcr, parseAddress, toChecksumAddress, toHex } from '../../primitives/index.js';
+import { formatBcr, parseAddress, toChecksumAddress, toHex } from '../../primitives/index.js';
 import { parseIntOption, printJson } from '../io.js';
 
 export function registerGenesis(program: Command): void {
@@ -22,7 +22,7 @@ export function registerGenesis(program: Command): void {
       const allocations = g.allocations.map((a) => ({
         label: a.label,
         address: toChecksumAddress(a.address),
-        governed: bytesEqual(a.address, FOUNDATION_ADDRESS),
+        governed: isGoverned(a),
         balance: a.balance.toString(),
         vesting: a.vesting,
       }));

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseGenesis, readGenesisJson } from '../../chain/index.js';
+import { allocationVesting, isGoverned, parseGenesis, readGenesisJson } from '../../chain/index.js';
 import type { ActiveSlotCoefficient } from '../../consensus/index.js';
 import { formatBcr, utf8 } from '../../primitives/index.js';
 import { projectSupply, reportElection, simulateElection, type ElectionReport } from '../../sim/index.js';
@@ -115,12 +115,7 @@ export function registerSim(program: Command): void {
       const stepSlots = parseIntOption(flags.stepDays, '--step-days') * slotsPerDay;
       const endSlot = parseIntOption(flags.years, '--years') * 365 * slotsPerDay;
       if (stepSlots < 1) throw new UsageError('--step-days must be at least 1');
-      const supplyAllocations = allocations.map((a) => ({
-        label: a.label,
-        balance: a.balance,
-        governed: a.label === 'foundation',
-        vesting: a.vesting ? { total: a.balance, startSlot: 0, ...a.vesting } : null,
-      }));
+      const supplyAllocations = allocations.map((a) => ({ label: a.label, balance: a.balance, governed: isGoverned(a), vesting: allocationVesting(a) }));
       const { points } = asUsage(() => projectSupply(supplyAllocations, params, stepSlots, endSlot));
       const rows = points.map((p, i) => {
         const previous = points[i - 1];
