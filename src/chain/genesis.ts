@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BcrError, bcr, bytesEqual, concatBytes, fromHex, parseAddress, sha256, systemAddress, toChecksumAddress, toHex, uintToBytesBE, utf8 } from '../primitives/index.js';
-import { MINING_SUPPLY, type ChainParams, type MinerParams } from '../consensus/index.js';
+import { MINING_SUPPLY, isValidActiveSlotCoeff, parseActiveSlotCoeff, type ChainParams, type MinerParams } from '../consensus/index.js';
 import { PROOF_PROFILES } from '../proofs/index.js';
 import {
   Overlay,
@@ -107,11 +107,11 @@ function resolveAddress(text: string): Uint8Array {
 function parseMinerParams(m: MinerParamsJson | undefined): MinerParams {
   if (!m) fail('params.miners missing');
   if (!(m.proofProfile in PROOF_PROFILES)) fail(`unknown proof profile ${m.proofProfile}`);
-  const coeff = /^(\d+)\/(\d+)$/.exec(m.activeSlotCoeff ?? '');
-  if (!coeff) fail('params.miners.activeSlotCoeff must be "numerator/denominator"');
+  const activeSlotCoeff = parseActiveSlotCoeff(m.activeSlotCoeff ?? '');
+  if (!activeSlotCoeff) fail('params.miners.activeSlotCoeff must be "numerator/denominator"');
   const params: MinerParams = {
     proofProfile: m.proofProfile,
-    activeSlotCoeff: { numerator: BigInt(coeff[1]!), denominator: BigInt(coeff[2]!) },
+    activeSlotCoeff,
     powerLookback: positiveInt(m.powerLookback, 'powerLookback'),
     randomnessLookback: positiveInt(m.randomnessLookback, 'randomnessLookback'),
     beaconWindow: positiveInt(m.beaconWindow, 'beaconWindow'),
@@ -128,8 +128,7 @@ function parseMinerParams(m: MinerParamsJson | undefined): MinerParams {
     equivocationSlash: amountOf(m.equivocationSlash, 'equivocationSlash'),
     equivocationIneligibleSlots: positiveInt(m.equivocationIneligibleSlots, 'equivocationIneligibleSlots'),
   };
-  const c = params.activeSlotCoeff;
-  if (c.numerator <= 0n || c.numerator * 2n > c.denominator) fail('activeSlotCoeff must be in (0, 1/2]');
+  if (!isValidActiveSlotCoeff(params.activeSlotCoeff)) fail('activeSlotCoeff must be in (0, 1/2]');
   if (params.provingPeriod % params.deadlines !== 0) fail('provingPeriod must be a multiple of deadlines');
   if (params.beaconWindow <= Math.max(params.maxProveCommitDelay, params.maxSealRandAge, params.randomnessLookback)) fail('beaconWindow must cover every randomness lookup');
   return params;

@@ -13,9 +13,20 @@ export interface ActiveSlotCoefficient {
   denominator: bigint;
 }
 
+/** "a/b" as an active slot coefficient, or null if the text is not a fraction of integers. */
+export function parseActiveSlotCoeff(text: string): ActiveSlotCoefficient | null {
+  const match = /^(\d+)\/(\d+)$/.exec(text);
+  return match ? { numerator: BigInt(match[1]!), denominator: BigInt(match[2]!) } : null;
+}
+
+/** The series below converge for 0 < f <= 1/2 only. */
+export function isValidActiveSlotCoeff(f: ActiveSlotCoefficient): boolean {
+  return f.numerator > 0n && f.numerator * 2n <= f.denominator;
+}
+
 /** ln(1 - f) in fixed point (negative), from -sum f^k / k; needs 0 < f <= 1/2. */
 export function lnOneMinus(f: ActiveSlotCoefficient): bigint {
-  if (f.numerator <= 0n || f.numerator * 2n > f.denominator) throw new RangeError('active slot coefficient must be in (0, 1/2]');
+  if (!isValidActiveSlotCoeff(f)) throw new RangeError('active slot coefficient must be in (0, 1/2]');
   let sum = 0n;
   let power = ONE; // f^k in fixed point
   for (let k = 1n; ; k++) {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { allocationVesting, isGoverned, parseGenesis, readGenesisJson } from '../../chain/index.js';
-import type { ActiveSlotCoefficient } from '../../consensus/index.js';
+import { isValidActiveSlotCoeff, parseActiveSlotCoeff, type ActiveSlotCoefficient } from '../../consensus/index.js';
 import { formatBcr, utf8 } from '../../primitives/index.js';
 import { projectSupply, reportElection, simulateElection, type ElectionReport } from '../../sim/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
@@ -19,9 +19,9 @@ interface ElectionFlags {
 }
 
 function parseFraction(text: string): ActiveSlotCoefficient {
-  const match = /^(\d+)\/(\d+)$/.exec(text);
-  if (!match || BigInt(match[1]!) <= 0n || BigInt(match[1]!) * 2n > BigInt(match[2]!)) throw new UsageError(`--f must be a fraction in (0, 1/2] like 1/20, got "${text}"`);
-  return { numerator: BigInt(match[1]!), denominator: BigInt(match[2]!) };
+  const f = parseActiveSlotCoeff(text);
+  if (!f || !isValidActiveSlotCoeff(f)) throw new UsageError(`--f must be a fraction in (0, 1/2] like 1/20, got "${text}"`);
+  return f;
 }
 
 /** Explicit powers, or N miners with Zipf-distributed powers (rank r gets 10^6 / r^s). */
