@@ -18,7 +18,7 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { BlockError, blockId, decodeBlock, encodeBlock, type Block, type ChainStore } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
-import { bytesEqual, errorMessage, hexKey, isBcrError, sha256 } from '../primitives/index.js';
+import { BcrError, bytesEqual, errorMessage, hexKey, isBcrError, sha256 } from '../primitives/index.js';
 import { TxError } from '../state/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
@@ -47,6 +47,8 @@ const ACCEPT = TopicValidatorResult.Accept;
 const IGNORE = TopicValidatorResult.Ignore;
 const REJECT = TopicValidatorResult.Reject;
 export type Verdict = TopicValidatorResult;
+const GOSSIP_MESSAGE = { rejected: 'Rejected gossip message', failed: 'Gossip validation failed' };
+const PUSHED_TX = { rejected: 'Rejected pushed tx', failed: 'Pushed tx validation failed' };
 
 /** A typed error that says what gossip should do with the message that caused it. */
 interface ActionableError {
@@ -254,10 +256,12 @@ export class Network {
     const name = this.topics[topic];
     const pubsub = this.libp2p.services.pubsub;
     pubsub.subscribe(name);
-    pubsub.topicValidators.set(name, async (peer, message) => {
-      if (message.data.length > MAX_ORDER_MESSAGE_BYTES) return this.count(REJECT, peer);
-      return this.validate(peer, () => handler(new Uint8Array(message.data), peer));
-    });
+    pubsub.topicValidators.set(name, async (peer, message) =>
+      this.validate(peer, async () => {
+        if (message.data.length > MAX_ORDER_MESSAGE_BYTES) throw new BcrError('MALFORMED', `order message of ${message.data.length} bytes, above ${MAX_ORDER_MESSAGE_BYTES}`);
+        return handler(new Uint8Array(message.data), peer);
+      }),
+    );
   }
 
   /** Publishes a message this node created on a market topic. */
@@ -293,29 +297,29 @@ export class Network {
     log.debug({ topics: this.topics }, 'Gossip topics');
   }
 
-  /** Runs a validation step and turns its outcome into a verdict, penalising rejected senders. */
+  /** Runs a gossip validation step: its verdict, counted (a rejected sender is penalised). */
   private async validate(peer: PeerId, step: () => Promise<unknown>): Promise<Verdict> {
-    try {
-      await step();
-      return this.count(ACCEPT, peer);
-    } catch (error) {
-      const verdict = verdictOf(error);
-      if (verdict === REJECT) this.opts.log.debug({ peer: peer.toString(), code: isBcrError(error) ? error.code : undefined, err: errorMessage(error) }, 'Rejected gossip message');
-      else if (!isBcrError(error)) this.opts.log.warn({ err: errorMessage(error) }, 'Gossip validation failed');
-      return this.count(verdict, peer);
-    }
+    return this.count(await this.judge(peer.toString(), GOSSIP_MESSAGE, step));
   }
 
   /** A tx a peer pushed to us: admitted as a gossip tx would be (and gossiped on from here). */
   private async receivePushedTx(tx: Uint8Array, peer: string): Promise<TxReception> {
+    const verdict = await this.judge(peer, PUSHED_TX, () => this.opts.mempool.add(tx));
+    return verdict === ACCEPT ? 'accepted' : verdict === REJECT ? 'rejected' : 'ignored';
+  }
+
+  /** Runs a validation step and turns its outcome into a verdict, penalising the sender of a rejected message. */
+  private async judge(peer: string, logs: { rejected: string; failed: string }, step: () => Promise<unknown>): Promise<Verdict> {
     try {
-      await this.opts.mempool.add(tx);
-      return 'accepted';
+      await step();
+      return ACCEPT;
     } catch (error) {
-      if (verdictOf(error) !== REJECT) return 'ignored';
-      this.opts.log.debug({ peer, code: isBcrError(error) ? error.code : undefined, err: errorMessage(error) }, 'Rejected pushed tx');
-      this.penalise(peer, 'invalidGossip');
-      return 'rejected';
+      const verdict = verdictOf(error);
+      if (verdict === REJECT) {
+        this.opts.log.debug({ peer, code: isBcrError(error) ? error.code : undefined, err: errorMessage(error) }, logs.rejected);
+        this.penalise(peer, 'invalidGossip');
+      } else if (!isBcrError(error)) this.opts.log.warn({ err: errorMessage(error) }, logs.failed);
+      return verdict;
     }
   }
 
@@ -334,13 +338,10 @@ export class Network {
     this.opts.log.info({ txs: txs.length, peers: peers.length, acceptedByPeers: accepted }, 'Pushed re-injected txs to peers');
   }
 
-  private count(verdict: Verdict, peer: PeerId): Verdict {
+  private count(verdict: Verdict): Verdict {
     if (verdict === ACCEPT) this.gossipCounts.accept++;
     else if (verdict === IGNORE) this.gossipCounts.ignore++;
-    else {
-      this.gossipCounts.reject++;
-      this.penalise(peer.toString(), 'invalidGossip');
-    }
+    else this.gossipCounts.reject++;
     return verdict;
   }
 
