@@ -69,12 +69,16 @@ export class Database {
 
   /** Loads many keys into the cache with one native call (a block's accounts before execution). */
   async prefetch(keys: Uint8Array[]): Promise<void> {
-    const missing = keys.filter((key) => !this.cache.has(keyString(key)));
+    const missing: { key: Uint8Array; id: string }[] = [];
+    for (const key of keys) {
+      const id = keyString(key);
+      if (!this.cache.has(id)) missing.push({ key, id });
+    }
     if (missing.length === 0) return;
-    const values = await this.level.getMany(missing);
-    missing.forEach((key, i) => {
+    const values = await this.level.getMany(missing.map((m) => m.key));
+    missing.forEach(({ id }, i) => {
       const value = values[i];
-      if (value === undefined || value.length <= CACHEABLE_VALUE_BYTES) this.remember(keyString(key), value === undefined ? null : new Uint8Array(value));
+      if (value === undefined || value.length <= CACHEABLE_VALUE_BYTES) this.remember(id, value === undefined ? null : new Uint8Array(value));
     });
   }
 
