@@ -165,7 +165,7 @@ export class MinerService {
       const payload = encode(sectorListPayload, { miner: minerId, sectors: recoverable });
       const gas = declareRecoveriesKind.gas(declareRecoveriesKind.decodePayload(payload));
       const tx = signTx(this.opts.workerKey, { chainId: chain.params.chainId, nonce: mempool.nextPendingNonce(this.worker, account.nonce), gasLimit: gas, gasPrice: chain.params.minGasPrice, kind: declareRecoveriesKind.id, payload });
-      this.recoveryTx = (await mempool.add(tx)).id;
+      this.recoveryTx = (await mempool.add(tx, { local: true })).id;
       log.info({ sectors: recoverable }, 'Declared faulty sectors recovering');
     } catch (error) {
       log.warn({ err: isBcrError(error) ? `${error.code}: ${error.message}` : errorMessage(error) }, 'Declaring recoveries failed');
@@ -205,7 +205,7 @@ export class MinerService {
       const payload = encode(submitWindowPostPayload, { miner: minerId, deadline: window.deadline, proof });
       const gas = submitWindowPostKind.gas(submitWindowPostKind.decodePayload(payload));
       const tx = signTx(this.opts.workerKey, { chainId: chain.params.chainId, nonce, gasLimit: gas, gasPrice, kind: submitWindowPostKind.id, payload });
-      const added = await mempool.add(tx);
+      const added = await mempool.add(tx, { local: true });
       this.submitted.set(key, { txId: added.id, randomness, nonce, gasPrice });
       if (this.submitted.size > 64) this.submitted.delete(this.submitted.keys().next().value!);
       log.info({ period: window.period, deadline: window.deadline, sectors: sectors.length }, 'Submitted WindowPoSt');

@@ -53,7 +53,7 @@ export class SealingPipeline {
     const nonce = this.mempool.nextPendingNonce(worker, (await this.chain.getAccount(worker)).nonce);
     const bytes = encode(codec, payload);
     const gasLimit = kind.gas(kind.decodePayload(bytes));
-    const tx = await this.mempool.add(signTx(this.workerKey, { chainId: this.chain.params.chainId, nonce, gasLimit, gasPrice: this.chain.params.minGasPrice, kind: kind.id, payload: bytes }));
+    const tx = await this.mempool.add(signTx(this.workerKey, { chainId: this.chain.params.chainId, nonce, gasLimit, gasPrice: this.chain.params.minGasPrice, kind: kind.id, payload: bytes }), { local: true });
     return hexKey(tx.id);
   }
 

@@ -33,8 +33,29 @@ export function readSecret(dataDir: string): Uint8Array {
   return new Uint8Array(Buffer.from(readFileSync(path, 'utf8').trim(), 'hex'));
 }
 
-export async function createToken(secret: Uint8Array, level: Permission): Promise<string> {
-  return new SignJWT({ perms: permissionsUpTo(level) }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt().sign(secret);
+/** Default token lifetime: 30 days (a token that leaks stops working on its own). */
+export const DEFAULT_TOKEN_LIFETIME_S = 30 * 24 * 3600;
+
+export interface TokenOptions {
+  /** Seconds until the token expires (default 30 days). */
+  expiresInSeconds?: number;
+  /** No expiry, on purpose: marked in the token, so a token that merely lacks `exp` is still refused. */
+  longLived?: boolean;
+}
+
+export async function createToken(secret: Uint8Array, level: Permission, options: TokenOptions = {}): Promise<string> {
+  const jwt = new SignJWT({ perms: permissionsUpTo(level), ...(options.longLived ? { longLived: true } : {}) }).setProtectedHeader({ alg: 'HS256' }).setIssuedAt();
+  if (!options.longLived) jwt.setExpirationTime(Math.floor(Date.now() / 1000) + (options.expiresInSeconds ?? DEFAULT_TOKEN_LIFETIME_S));
+  return jwt.sign(secret);
+}
+
+/** "90s", "45m", "12h", "30d" or plain seconds, as seconds; null when unreadable. */
+export function parseDuration(text: string): number | null {
+  const match = /^(\d{1,9})([smhd]?)$/.exec(text.trim());
+  if (!match) return null;
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
+  const seconds = Number(match[1]) * unit;
+  return seconds > 0 ? seconds : null;
 }
 
 /** The permissions a request has: from its bearer token, else the loopback defaults. */
@@ -43,7 +64,9 @@ export async function requestPermissions(secret: Uint8Array, authorization: stri
   const match = /^Bearer\s+(.+)$/i.exec(authorization);
   if (!match) return 'BAD_TOKEN';
   try {
+    // jwtVerify refuses an expired `exp`; a token without one must say it is long-lived on purpose.
     const { payload } = await jwtVerify(match[1]!, secret, { algorithms: ['HS256'] });
+    if (payload.exp === undefined && payload.longLived !== true) return 'BAD_TOKEN';
     const perms = Array.isArray(payload.perms) ? payload.perms.filter((p): p is Permission => typeof p === 'string' && isPermission(p)) : [];
     return new Set<Permission>(['read', ...perms]);
   } catch {

@@ -5,6 +5,7 @@ import type { Mempool } from '../mempool/index.js';
 import { pairHashBackend, signatureBackend, toChecksumAddress, toHex } from '../primitives/index.js';
 import { BURN_ADDRESS, accountKey, getMiner, lockedAmount, minerIds, verifyTx } from '../state/index.js';
 import { NODE_VERSION } from '../version.js';
+import { MAX_FEE_HISTORY_BLOCKS, feeSummary, suggestedGasPrice } from './fees.js';
 import { formatBlock, formatHeader, formatReceipt, formatTx } from './format.js';
 import type { MethodDescriptor } from './jsonRpc.js';
 import { addressParam, boolParam, enumParam, hexDataParam, uintParam } from './params.js';
@@ -12,18 +13,6 @@ import { addressParam, boolParam, enumParam, hexDataParam, uintParam } from './p
 export interface BcrRpcContext {
   chain: ChainStore;
   mempool: Mempool;
-}
-
-/** Median gas price of the txs in the last 20 blocks, never below the chain's minimum. */
-export async function suggestedGasPrice(chain: ChainStore): Promise<bigint> {
-  const prices: bigint[] = [];
-  for (let h = chain.head.header.height; h > Math.max(0, chain.head.header.height - 20); h--) {
-    const block = await chain.getBlockByHeight(h);
-    for (const raw of block?.txs ?? []) prices.push(verifyTx(raw, chain.params).body.gasPrice);
-  }
-  prices.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const median = prices.length ? prices[Math.floor(prices.length / 2)]! : 0n;
-  return median > chain.params.minGasPrice ? median : chain.params.minGasPrice;
 }
 
 export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[] {
@@ -134,14 +123,18 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
     },
     {
       name: 'bcr_mempoolStatus',
-      description: 'Number of pooled txs.',
+      description: 'Pooled txs: size (all), pending (executable), queued (behind a nonce gap), local (the miner\'s own lane), evicted so far.',
       params: [],
-      handler: async () => ({ size: mempool.size }),
+      handler: async () => {
+        const { total, pending, queued, local, evicted } = mempool.stats();
+        return { size: total, pending, queued, local, evicted };
+      },
     },
     {
       name: 'bcr_mempoolContent',
       description: 'Every pooled tx, grouped by sender in nonce order.',
       params: [],
+      cost: () => 100,
       handler: async () => mempool.content().map(({ sender, txs }) => ({ sender: toChecksumAddress(sender), txs: txs.map(formatTx) })),
     },
     {
@@ -167,16 +160,16 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
     },
     {
       name: 'bcr_feeHistory',
-      description: 'Per block over the last `count` blocks: height, txs, gas used and the lowest and highest gas price paid.',
+      description: `Per block over the last \`count\` blocks (at most ${MAX_FEE_HISTORY_BLOCKS}): height, txs, gas used and the lowest and highest gas price paid.`,
       params: [uintParam('count')],
+      cost: ([count]) => Math.min(count as number, MAX_FEE_HISTORY_BLOCKS),
       handler: async ([count]) => {
         const out = [];
         const last = chain.head.header.height;
-        for (let h = Math.max(1, last - Math.min(1024, count as number) + 1); h <= last; h++) {
-          const block = (await chain.getBlockByHeight(h))!;
-          const prices = block.txs.map((t) => verifyTx(t, chain.params).body.gasPrice).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-          const gasUsed = block.txs.reduce((s, t) => s + verifyTx(t, chain.params).gas, 0);
-          out.push({ height: h, txs: block.txs.length, gasUsed, minGasPrice: prices[0]?.toString() ?? null, maxGasPrice: prices[prices.length - 1]?.toString() ?? null });
+        for (let h = Math.max(1, last - Math.min(MAX_FEE_HISTORY_BLOCKS, count as number) + 1); h <= last; h++) {
+          const fees = await feeSummary(chain, h);
+          if (!fees) break;
+          out.push({ height: h, txs: fees.txs, gasUsed: fees.gasUsed, minGasPrice: fees.prices[0]?.toString() ?? null, maxGasPrice: fees.prices[fees.prices.length - 1]?.toString() ?? null });
         }
         return out;
       },

@@ -5,42 +5,70 @@
 // plain value transfers only; eth_getCode is always 0x.
 import { blockId, type Block, type ChainStore } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
-import { toChecksumAddress, toHex } from '../primitives/index.js';
+import { bytesEqual, fromHex, toChecksumAddress, toHex } from '../primitives/index.js';
 import { TRANSFER_GAS, decodeEthTx, getMiner, isEthTx, verifyTx, type VerifiedTx } from '../state/index.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor, type ParamSpec } from './jsonRpc.js';
-import { addressParam, anyParam, boolParam, hexDataParam } from './params.js';
+import { MAX_FEE_HISTORY_BLOCKS, feeSummary } from './fees.js';
+import { addressParam, anyParam, boolParam, hexDataParam, parseRpcInteger, uintParam } from './params.js';
 
 const q = (n: number | bigint) => '0x' + n.toString(16);
 const ZERO32 = '0x' + '00'.repeat(32);
 const EMPTY_BLOOM = '0x' + '00'.repeat(256);
 export const CLIENT_VERSION = 'bcr-node/0.1.0';
 
-/** Ethereum block tags and numbers: latest/pending/safe/finalized/earliest or a hex quantity. */
+const BLOCK_TAGS = ['latest', 'pending', 'safe', 'finalized', 'earliest'] as const;
+type BlockSelector = (typeof BLOCK_TAGS)[number] | number | { blockHash: Uint8Array };
+
+/** Ethereum block tags and numbers: a tag, an exact hex quantity (< 2^53), or EIP-1898 {blockHash}. */
 function blockTagParam(name = 'block', optional = true): ParamSpec {
   return {
     name,
     optional,
-    schema: { oneOf: [{ type: 'string', enum: ['latest', 'pending', 'safe', 'finalized', 'earliest'] }, { type: 'string', pattern: '^0x[0-9a-fA-F]+$' }] },
-    parse(value) {
-      if (typeof value === 'string' && ['latest', 'pending', 'safe', 'finalized', 'earliest'].includes(value)) return value;
-      if (typeof value === 'string' && /^0x[0-9a-fA-F]+$/.test(value)) return Number(BigInt(value));
-      if (typeof value === 'object' && value !== null && 'blockHash' in value) return value;
-      throw new Error('expected a block tag (latest, pending, safe, finalized, earliest) or a hex block number');
+    schema: { oneOf: [{ type: 'string', enum: [...BLOCK_TAGS] }, { type: 'string', pattern: '^0x[0-9a-fA-F]{1,14}$' }, { type: 'object', properties: { blockHash: { type: 'string', pattern: '^0x[0-9a-fA-F]{64}$' } }, required: ['blockHash'] }] },
+    parse(value): BlockSelector {
+      if (typeof value === 'string' && (BLOCK_TAGS as readonly string[]).includes(value)) return value as BlockSelector;
+      if (typeof value === 'string' && value.startsWith('0x')) return parseRpcInteger(value);
+      if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+        const hash = (value as { blockHash?: unknown }).blockHash;
+        if (typeof hash === 'string' && /^0x[0-9a-fA-F]{64}$/.test(hash)) return { blockHash: fromHex(hash) };
+      }
+      throw new Error('expected a block tag (latest, pending, safe, finalized, earliest), a hex block number below 2^53, or {blockHash}');
     },
   };
 }
 
+/** geth's cap on reward percentiles per call. */
+export const MAX_REWARD_PERCENTILES = 100;
+
+function percentilesParam(): ParamSpec {
+  return {
+    name: 'rewardPercentiles',
+    optional: true,
+    schema: { type: 'array', items: { type: 'number', minimum: 0, maximum: 100 }, maxItems: MAX_REWARD_PERCENTILES },
+    parse(value) {
+      if (!Array.isArray(value) || value.length > MAX_REWARD_PERCENTILES) throw new Error(`expected an array of at most ${MAX_REWARD_PERCENTILES} percentiles`);
+      value.forEach((p, i) => {
+        if (typeof p !== 'number' || !(p >= 0 && p <= 100)) throw new Error(`percentile ${i} must be a number from 0 to 100`);
+        if (i > 0 && p < (value[i - 1] as number)) throw new Error('percentiles must not decrease');
+      });
+      return value as number[];
+    },
+  };
+}
 
 export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mempool }): MethodDescriptor[] {
   const heightOf = (tag: unknown): number => {
     if (typeof tag === 'number') return tag;
     if (tag === 'earliest') return 0;
     if (tag === 'safe' || tag === 'finalized') return chain.finalizedHeight;
+    if (typeof tag === 'object' && tag !== null) {
+      if (!bytesEqual((tag as { blockHash: Uint8Array }).blockHash, chain.head.id)) throw new RpcError(RpcErrorCode.rejected, 'historical state is not kept: query latest');
+    }
     return chain.head.header.height;
   };
   /** State reads are answered at the head: older heights need an archive (not kept). */
   const headOnly = (tag: unknown) => {
-    if (typeof tag === 'number' && tag !== chain.head.header.height) throw new RpcError(RpcErrorCode.rejected, 'historical state is not kept: query latest');
+    if (heightOf(tag) !== chain.head.header.height) throw new RpcError(RpcErrorCode.rejected, 'historical state is not kept: query latest');
   };
   const txJson = (tx: VerifiedTx, block: Block | null, index: number | null) => {
     const eth = isEthTx(tx.bytes) ? decodeEthTx(tx.bytes).fields : null;
@@ -135,20 +163,25 @@ export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mem
     { name: 'eth_maxPriorityFeePerGas', description: 'Suggested EIP-1559 tip.', params: [], handler: async () => q(chain.params.minGasPrice) },
     {
       name: 'eth_feeHistory',
-      description: 'Base fee (constant: the minimum gas price) and gas used ratio of recent blocks.',
-      params: [anyParam('blockCount', false, { type: ['string', 'integer'] }), blockTagParam('newestBlock', false), anyParam('rewardPercentiles', true, { type: 'array', items: { type: 'number' } })],
+      description: `Base fee (constant: the minimum gas price) and gas used ratio of up to ${MAX_FEE_HISTORY_BLOCKS} blocks ending at newestBlock (not past the head); at most ${MAX_REWARD_PERCENTILES} reward percentiles.`,
+      params: [uintParam('blockCount'), blockTagParam('newestBlock', false), percentilesParam()],
+      cost: ([count, , percentiles]) => Math.min(count as number, MAX_FEE_HISTORY_BLOCKS) * (1 + ((percentiles as number[] | undefined)?.length ?? 0) / 10),
       handler: async ([count, newest, percentiles]) => {
-        const n = Math.min(1024, Math.max(1, Number(BigInt(String(count)))));
+        const head = chain.head.header.height;
         const last = heightOf(newest);
+        if (last > head) throw new RpcError(RpcErrorCode.invalidParams, `invalid param 1 (newestBlock): ${last} is past the head ${head}`);
+        const n = Math.min(MAX_FEE_HISTORY_BLOCKS, count as number);
         const first = Math.max(0, last - n + 1);
         const ratios: number[] = [];
         const rewards: string[][] = [];
-        for (let h = first; h <= last; h++) {
-          const block = await chain.getBlockByHeight(h);
-          ratios.push(block ? (block.txs.length * TRANSFER_GAS) / chain.params.blockGasLimit : 0);
-          if (Array.isArray(percentiles)) rewards.push(percentiles.map(() => q(chain.params.minGasPrice)));
+        const reward = (percentiles as number[] | undefined)?.map(() => q(chain.params.minGasPrice));
+        for (let h = first; h <= last && n > 0; h++) {
+          const fees = await feeSummary(chain, h);
+          ratios.push(fees ? fees.gasUsed / chain.params.blockGasLimit : 0);
+          if (reward) rewards.push(reward);
         }
-        return { oldestBlock: q(first), baseFeePerGas: Array.from({ length: last - first + 2 }, () => q(chain.params.minGasPrice)), gasUsedRatio: ratios, ...(Array.isArray(percentiles) ? { reward: rewards } : {}) };
+        const blocks = n > 0 ? last - first + 1 : 0;
+        return { oldestBlock: q(n > 0 ? first : last + 1), baseFeePerGas: Array.from({ length: blocks + 1 }, () => q(chain.params.minGasPrice)), gasUsedRatio: ratios, ...(reward ? { reward: rewards } : {}) };
       },
     },
     {

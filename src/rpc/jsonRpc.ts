@@ -14,6 +14,8 @@ export const RpcErrorCode = {
   notFound: -32001,
   /** Application: the caller lacks the permission the method needs (data.needed names it). */
   forbidden: -32002,
+  /** The request asks for more work or data than one request may (geth uses the same code). */
+  limitExceeded: -32005,
 } as const;
 
 export class RpcError extends Error {
@@ -43,6 +45,8 @@ export interface MethodDescriptor {
   params: ParamSpec[];
   /** Needed permission (default read). */
   permission?: Permission;
+  /** Work units of one call with these (parsed) params, against the request's budget; default 1. */
+  cost?(params: unknown[]): number;
   handler(params: unknown[]): Promise<unknown>;
 }
 
@@ -61,6 +65,16 @@ interface RpcResponse {
 }
 
 export const MAX_BATCH = 1000;
+/** Work units one request (a call or a whole batch) may spend: e.g. ten 1,024-block fee histories. */
+export const MAX_REQUEST_COST = 10_240;
+/** Bytes of results one request may return (geth's batch response limit: 25 MB). */
+export const MAX_RESPONSE_BYTES = 25 * 1024 * 1024;
+
+/** What is left of one request's allowance, shared by the calls of a batch. */
+interface Budget {
+  cost: number;
+  bytes: number;
+}
 
 export class RpcDispatcher {
   private readonly methods = new Map<string, MethodDescriptor>();
@@ -84,14 +98,29 @@ export class RpcDispatcher {
     if (Array.isArray(parsed)) {
       if (parsed.length === 0) return JSON.stringify(errorResponse(null, RpcErrorCode.invalidRequest, 'empty batch'));
       if (parsed.length > MAX_BATCH) return JSON.stringify(errorResponse(null, RpcErrorCode.invalidRequest, `batch above ${MAX_BATCH} calls`));
-      const responses = (await Promise.all(parsed.map((call) => this.handleCall(call, context)))).filter((r): r is RpcResponse => r !== null);
-      return responses.length ? JSON.stringify(responses) : null;
+      const budget: Budget = { cost: MAX_REQUEST_COST, bytes: MAX_RESPONSE_BYTES };
+      const responses: string[] = [];
+      // One call at a time: a batch cannot run a thousand expensive handlers at once.
+      for (const call of parsed) {
+        const response = await this.handleCall(call, context, budget);
+        if (response) responses.push(this.serialize(response, budget));
+      }
+      return responses.length ? `[${responses.join(',')}]` : null;
     }
-    const response = await this.handleCall(parsed, context);
-    return response ? JSON.stringify(response) : null;
+    const budget: Budget = { cost: MAX_REQUEST_COST, bytes: MAX_RESPONSE_BYTES };
+    const response = await this.handleCall(parsed, context, budget);
+    return response ? this.serialize(response, budget) : null;
   }
 
-  async handleCall(call: unknown, context: CallContext = OPEN): Promise<RpcResponse | null> {
+  /** A response's JSON, or a limit error in its place once the request's byte allowance is spent. */
+  private serialize(response: RpcResponse, budget: Budget): string {
+    const text = JSON.stringify(response);
+    budget.bytes -= text.length;
+    if (budget.bytes >= 0) return text;
+    return JSON.stringify(errorResponse(response.id, RpcErrorCode.limitExceeded, `response above ${MAX_RESPONSE_BYTES} bytes: ask for less per request`));
+  }
+
+  async handleCall(call: unknown, context: CallContext = OPEN, budget: Budget = { cost: MAX_REQUEST_COST, bytes: MAX_RESPONSE_BYTES }): Promise<RpcResponse | null> {
     if (!call || typeof call !== 'object' || Array.isArray(call)) return errorResponse(null, RpcErrorCode.invalidRequest, 'request must be an object');
     const { jsonrpc, method, params, id } = call as Record<string, unknown>;
     const validId = id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
@@ -100,11 +129,11 @@ export class RpcDispatcher {
       return errorResponse(echoId, RpcErrorCode.invalidRequest, 'invalid request: needs jsonrpc "2.0", a string method and a string/number/null id');
     }
     const isNotification = id === undefined;
-    const response = await this.invoke(method, params, echoId, context);
+    const response = await this.invoke(method, params, echoId, context, budget);
     return isNotification ? null : response;
   }
 
-  private async invoke(name: string, params: unknown, id: string | number | null, context: CallContext): Promise<RpcResponse> {
+  private async invoke(name: string, params: unknown, id: string | number | null, context: CallContext, budget: Budget): Promise<RpcResponse> {
     const method = this.methods.get(name);
     if (!method) return errorResponse(id, RpcErrorCode.methodNotFound, `method not found: ${name}`);
     const needed = method.permission ?? 'read';
@@ -132,6 +161,11 @@ export class RpcDispatcher {
         return errorResponse(id, RpcErrorCode.invalidParams, `invalid param ${index} (${spec.name}): ${errorMessage(error)}`);
       }
     }
+    const cost = method.cost?.(parsed) ?? 1;
+    if (cost > budget.cost) {
+      return errorResponse(id, RpcErrorCode.limitExceeded, `request work limit reached (${MAX_REQUEST_COST} units per request; ${name} needs ${cost}): split the batch`);
+    }
+    budget.cost -= cost;
     try {
       return { jsonrpc: '2.0', id, result: (await method.handler(parsed)) ?? null };
     } catch (error) {

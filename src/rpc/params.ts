@@ -28,18 +28,39 @@ export function hexDataParam(name: string, length?: number): ParamSpec {
   };
 }
 
-export function uintParam(name: string, optional = false): ParamSpec {
+/** Integers a caller may name (heights, counts, ids): exact, and no larger than a JS number holds exactly. */
+export const MAX_RPC_INTEGER = Number.MAX_SAFE_INTEGER;
+
+/** An exact non-negative integer from a JSON number, a decimal string or a 0x-hex quantity. */
+export function parseRpcInteger(value: unknown, max = MAX_RPC_INTEGER): number {
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value >= 0 && value <= max) return value;
+  } else if (typeof value === 'string' && value.length <= 40 && /^(0x[0-9a-fA-F]+|\d+)$/.test(value)) {
+    const n = BigInt(value);
+    if (n <= BigInt(max)) return Number(n);
+  }
+  throw new Error(`expected an integer from 0 to ${max} (number, decimal or 0x-hex string)`);
+}
+
+export function uintParam(name: string, optional = false, max = MAX_RPC_INTEGER): ParamSpec {
   return {
     name,
-    schema: { oneOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^(0x[0-9a-fA-F]+|[0-9]+)$' }] },
+    schema: { oneOf: [{ type: 'integer', minimum: 0, maximum: max }, { type: 'string', pattern: '^(0x[0-9a-fA-F]+|[0-9]+)$', maxLength: 40 }] },
     optional,
+    parse: (value) => parseRpcInteger(value, max),
+  };
+}
+
+const MAX_ATTO = (1n << 256n) - 1n;
+
+/** An amount in atto as a decimal string (up to 2^256 - 1, what the amount codec carries). */
+export function attoParam(name: string): ParamSpec {
+  return {
+    name,
+    schema: { type: 'string', pattern: '^[0-9]{1,78}$', description: 'atto, decimal string' },
     parse(value) {
-      if (typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return value;
-      if (typeof value === 'string' && /^(0x[0-9a-fA-F]+|\d+)$/.test(value)) {
-        const n = Number(BigInt(value));
-        if (Number.isSafeInteger(n)) return n;
-      }
-      throw new Error('expected a non-negative integer (number, decimal or 0x-hex string)');
+      if (typeof value !== 'string' || !/^[0-9]{1,78}$/.test(value) || BigInt(value) > MAX_ATTO) throw new Error('expected a decimal string of atto below 2^256');
+      return BigInt(value);
     },
   };
 }

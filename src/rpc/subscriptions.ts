@@ -29,12 +29,31 @@ export interface EventSources {
 
 interface Subscription {
   socket: WebSocket;
+  limits: SocketLimits;
   topic: Topic;
   method: string;
   arg: string | number | null;
 }
 
-const MAX_SUBSCRIPTIONS_PER_SOCKET = 128;
+/** What one WebSocket may hold: its largest message, the bytes queued to it, its subscriptions. */
+export interface SocketLimits {
+  maxMessageBytes: number;
+  /** A client that lets this much pile up unread is dropped (a slow consumer, as geth drops them). */
+  maxBufferedBytes: number;
+  maxSubscriptions: number;
+}
+
+export const DEFAULT_SOCKET_LIMITS: Omit<SocketLimits, 'maxMessageBytes'> = { maxBufferedBytes: 4 * 1024 * 1024, maxSubscriptions: 128 };
+
+/** Sends unless the peer stopped reading; a socket over its buffer budget is terminated. */
+function sendTo(socket: WebSocket, text: string, limits: SocketLimits): void {
+  if (socket.readyState !== socket.OPEN) return;
+  if (socket.bufferedAmount + text.length > limits.maxBufferedBytes) {
+    socket.terminate();
+    return;
+  }
+  socket.send(text);
+}
 
 export class SubscriptionHub {
   private readonly subs = new Map<string, Subscription>();
@@ -56,37 +75,46 @@ export class SubscriptionHub {
         this.subs.delete(id);
         continue;
       }
-      sub.socket.send(JSON.stringify({ jsonrpc: '2.0', method: sub.method, params: { subscription: id, result } }));
+      sendTo(sub.socket, JSON.stringify({ jsonrpc: '2.0', method: sub.method, params: { subscription: id, result } }), sub.limits);
     }
   }
 
-  /** Serves one socket: calls go to the dispatcher, *_subscribe / *_unsubscribe are handled here. */
-  attach(socket: WebSocket, context: CallContext, dispatcher: RpcDispatcher, maxMessageBytes: number): void {
+  /**
+   * Serves one socket: calls go to the dispatcher, *_subscribe / *_unsubscribe are handled here.
+   * Messages are answered one at a time (a client cannot run unbounded work in parallel), and a
+   * malformed frame or a socket error ends only this connection.
+   */
+  attach(socket: WebSocket, context: CallContext, dispatcher: RpcDispatcher, partial: Partial<SocketLimits> & { maxMessageBytes: number }): void {
+    const limits: SocketLimits = { ...DEFAULT_SOCKET_LIMITS, ...partial };
+    let queue: Promise<void> = Promise.resolve();
+    socket.on('error', () => socket.terminate());
     socket.on('message', (data, isBinary) => {
-      const text = isBinary ? '' : data.toString();
-      if (text.length > maxMessageBytes) {
-        socket.close(1009, 'message too big');
+      if (isBinary) {
+        socket.close(1003, 'text frames only');
         return;
       }
-      void this.onMessage(socket, context, dispatcher, text).catch((error) => socket.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.internal, message: errorMessage(error) } })));
+      const text = data.toString();
+      queue = queue
+        .then(() => this.onMessage(socket, context, dispatcher, text, limits))
+        .catch((error: unknown) => sendTo(socket, JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.internal, message: errorMessage(error) } }), limits));
     });
     socket.on('close', () => {
       for (const [id, sub] of this.subs) if (sub.socket === socket) this.subs.delete(id);
     });
   }
 
-  private async onMessage(socket: WebSocket, context: CallContext, dispatcher: RpcDispatcher, text: string): Promise<void> {
+  private async onMessage(socket: WebSocket, context: CallContext, dispatcher: RpcDispatcher, text: string, limits: SocketLimits): Promise<void> {
     let call: { jsonrpc?: unknown; id?: unknown; method?: unknown; params?: unknown };
     try {
       call = JSON.parse(text);
     } catch {
-      socket.send(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.parseError, message: 'parse error' } }));
+      sendTo(socket, JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.parseError, message: 'parse error' } }), limits);
       return;
     }
     const method = typeof call?.method === 'string' ? call.method : '';
     const id = typeof call?.id === 'string' || typeof call?.id === 'number' ? call.id : null;
-    const reply = (result: unknown) => socket.send(JSON.stringify({ jsonrpc: '2.0', id, result }));
-    const fail = (code: number, message: string) => socket.send(JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }));
+    const reply = (result: unknown) => sendTo(socket, JSON.stringify({ jsonrpc: '2.0', id, result }), limits);
+    const fail = (code: number, message: string) => sendTo(socket, JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }), limits);
     if (method === 'bcr_subscribe' || method === 'eth_subscribe') {
       const [topic, arg] = Array.isArray(call.params) ? (call.params as unknown[]) : [];
       const known: Topic[] = ['newHeads', 'pendingTransactions', 'txInclusion', 'minerEvents'];
@@ -100,9 +128,9 @@ export class SubscriptionHub {
         if (typeof arg !== 'number' || !Number.isSafeInteger(arg)) return fail(RpcErrorCode.invalidParams, 'invalid param 1 (miner): a miner id');
         key = arg;
       }
-      if ([...this.subs.values()].filter((s) => s.socket === socket).length >= MAX_SUBSCRIPTIONS_PER_SOCKET) return fail(RpcErrorCode.rejected, `at most ${MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions per connection`);
+      if ([...this.subs.values()].filter((s) => s.socket === socket).length >= limits.maxSubscriptions) return fail(RpcErrorCode.limitExceeded, `at most ${limits.maxSubscriptions} subscriptions per connection`);
       const subId = `0x${(this.next++).toString(16)}`;
-      this.subs.set(subId, { socket, topic: topic as Topic, method: method === 'eth_subscribe' ? 'eth_subscription' : 'bcr_subscription', arg: key });
+      this.subs.set(subId, { socket, limits, topic: topic as Topic, method: method === 'eth_subscribe' ? 'eth_subscription' : 'bcr_subscription', arg: key });
       return reply(subId);
     }
     if (method === 'bcr_unsubscribe' || method === 'eth_unsubscribe') {
@@ -112,7 +140,7 @@ export class SubscriptionHub {
       return reply(Boolean(sub && sub.socket === socket));
     }
     const response = await dispatcher.handleBody(text, context);
-    if (response !== null) socket.send(response);
+    if (response !== null) sendTo(socket, response, limits);
   }
 
   /** Upgrade requests carry their token as a header or as ?token=... (browsers cannot set headers). */

@@ -4,9 +4,9 @@ import type { ChainStore } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
 import { addressOf, bytesEqual, encode, toChecksumAddress, toHex } from '../primitives/index.js';
 import { TRANSFER_GAS, signTx, transferPayload } from '../state/index.js';
-import { suggestedGasPrice } from './bcrMethods.js';
+import { suggestedGasPrice } from './fees.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
-import { addressParam, anyParam } from './params.js';
+import { addressParam, attoParam } from './params.js';
 
 export function walletMethods({ chain, mempool, keys }: { chain: ChainStore; mempool: Mempool; keys: Uint8Array[] }): MethodDescriptor[] {
   const keyFor = (address: Uint8Array) => {
@@ -25,12 +25,11 @@ export function walletMethods({ chain, mempool, keys }: { chain: ChainStore; mem
       name: 'bcr_sendTransaction',
       description: 'Signs a transfer with a key held by the node and submits it; returns its id. Needs `sign`.',
       permission: 'sign',
-      params: [addressParam('from'), addressParam('to'), anyParam('value', false, { type: 'string', pattern: '^[0-9]+$', description: 'atto, decimal string' })],
+      params: [addressParam('from'), addressParam('to'), attoParam('value')],
       handler: async ([from, to, value]) => {
-        if (typeof value !== 'string' || !/^[0-9]+$/.test(value)) throw new RpcError(RpcErrorCode.invalidParams, 'invalid param 2 (value): a decimal string of atto');
         const key = keyFor(from as Uint8Array);
         const nonce = mempool.nextPendingNonce(from as Uint8Array, (await chain.getAccount(from as Uint8Array)).nonce);
-        const raw = signTx(key, { chainId: chain.params.chainId, nonce, gasLimit: TRANSFER_GAS, gasPrice: await suggestedGasPrice(chain), kind: 0, payload: encode(transferPayload, { to: to as Uint8Array, value: BigInt(value) }) });
+        const raw = signTx(key, { chainId: chain.params.chainId, nonce, gasLimit: TRANSFER_GAS, gasPrice: await suggestedGasPrice(chain), kind: 0, payload: encode(transferPayload, { to: to as Uint8Array, value: value as bigint }) });
         return toHex((await mempool.add(raw)).id);
       },
     },

@@ -11,6 +11,8 @@ export type TxErrorCode =
   | 'GAS_TOO_LOW'
   | 'GAS_LIMIT_ABOVE_BLOCK'
   | 'GAS_PRICE_TOO_LOW'
+  | 'TIP_ABOVE_FEE_CAP'
+  | 'FEE_CAP_TOO_HIGH'
   | 'NONCE_TOO_LOW'
   | 'NONCE_GAP'
   | 'INSUFFICIENT_FUNDS';

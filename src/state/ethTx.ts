@@ -133,6 +133,9 @@ export function verifyEthTx(raw: Uint8Array, params: ChainParams): VerifiedTx {
   if (fields.chainId !== params.chainId) fail('WRONG_CHAIN', `tx is for chain ${fields.chainId}, this is chain ${params.chainId}`);
   if (fields.gasLimit < TRANSFER_GAS) throw new TxError('GAS_TOO_LOW', `gas limit ${fields.gasLimit} below the ${TRANSFER_GAS} a transfer uses`);
   if (fields.gasLimit > params.blockGasLimit) throw new TxError('GAS_LIMIT_ABOVE_BLOCK', `gas limit ${fields.gasLimit} above the block gas limit`);
+  // As Ethereum refuses them: a tip above the fee cap, and a fee cap whose total cannot be counted in 256 bits.
+  if (fields.maxPriorityFeePerGas > fields.maxFeePerGas) throw new TxError('TIP_ABOVE_FEE_CAP', `max priority fee ${fields.maxPriorityFeePerGas} above max fee ${fields.maxFeePerGas}`);
+  if (BigInt(fields.gasLimit) * fields.maxFeePerGas >= 1n << 256n) throw new TxError('FEE_CAP_TOO_HIGH', 'gas limit times max fee per gas overflows 256 bits');
   if (fields.maxFeePerGas < params.minGasPrice) throw new TxError('GAS_PRICE_TOO_LOW', `gas price ${fields.maxFeePerGas} below the minimum ${params.minGasPrice}`);
   let sender: Uint8Array;
   try {

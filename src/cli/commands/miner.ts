@@ -44,7 +44,7 @@ export function registerMiner(program: Command): void {
     .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
     .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
     .action(async (opts: { count: string; rpc: string; dataDir: string; token?: string }) => {
-      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin'));
+      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
       const { sectors } = await callRpc<{ sectors: number[] }>(opts.rpc, 'bcr_minerSeal', [parseIntOption(opts.count, '--count')], token);
       console.log(`sealing sectors ${sectors.join(', ')}; follow with: bcr miner info`);
     });

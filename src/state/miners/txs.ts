@@ -68,6 +68,7 @@ export const addCollateralKind = defineTxKind({
   maxPayloadBytes: 64,
   gas: () => 30_000,
   touches: () => [],
+  spends: (p) => p.value,
   async apply(ctx, p) {
     const miner = await loadMiner(ctx, p.miner, 'any');
     await debit(ctx.state, ctx.sender, p.value, ctx.slot);

@@ -21,6 +21,8 @@ export interface TxKindSpec<P> {
   gas(payload: P): number;
   /** State keys the tx will read besides its sender's account (prefetched before execution). */
   touches?(payload: P): Uint8Array[];
+  /** Atto the tx moves out of the sender's balance besides its fee (the pool checks it against the balance). */
+  spends?(payload: P): bigint;
   apply(ctx: TxContext, payload: P): Promise<void>;
 }
 
@@ -31,6 +33,7 @@ export interface TxKind {
   decodePayload(bytes: Uint8Array): unknown;
   gas(payload: unknown): number;
   touches(payload: unknown): Uint8Array[];
+  spends(payload: unknown): bigint;
   apply(ctx: TxContext, payload: unknown): Promise<void>;
 }
 
@@ -43,6 +46,7 @@ export function defineTxKind<P>(spec: TxKindSpec<P>): TxKind {
     decodePayload: (bytes) => decode(spec.payload, bytes, `${spec.name} payload`, spec.maxPayloadBytes),
     gas: (payload) => spec.gas(payload as P),
     touches: (payload) => spec.touches?.(payload as P) ?? [],
+    spends: (payload) => spec.spends?.(payload as P) ?? 0n,
     apply: (ctx, payload) => spec.apply(ctx, payload as P),
   };
   if (kinds.has(spec.id)) throw new Error(`tx kind id ${spec.id} registered twice`);

@@ -14,6 +14,7 @@ export const transferKind = defineTxKind({
   maxPayloadBytes: 64,
   gas: () => TRANSFER_GAS,
   touches: (payload) => [accountKey(payload.to)],
+  spends: (payload) => payload.value,
   async apply(ctx, payload) {
     await debit(ctx.state, ctx.sender, payload.value, ctx.slot);
     await credit(ctx.state, payload.to, payload.value);
