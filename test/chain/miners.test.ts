@@ -104,6 +104,37 @@ describe('miners and sectors', () => {
     expect(m.collateral).toBe(bcr(10) - BigInt(params.faultMaxPeriods + 2) * params.faultFee);
   }, 120_000);
 
+  it('stays live when every sector is faulty: committed storage carries the election until recoveries restore power', async () => {
+    const { chain } = await freshChain();
+    const params = chain.params.miners;
+    await add(chain, [kindTx(DEV_KEY, 0, addCollateralKind, collateralPayload, { miner: 1, value: bcr(10) })]);
+    const full = (await miner(chain)).power;
+    const all = new Set([0, 1, 2, 3]);
+    // No proofs at all until no proven power is left at the lookback either.
+    const { getTotalPowerLog, powerAt } = await import('../../src/state/index.js');
+    const totalAtLookback = async () => powerAt(await getTotalPowerLog(chain.headState()), Math.max(0, chain.head.header.height - params.powerLookback));
+    while ((await miner(chain)).power > 0n || (await totalAtLookback()) > 0n) {
+      expect(chain.head.header.slot).toBeLessThan(1 + 3 * params.provingPeriod);
+      await add(chain, [], { skipDeadlines: all });
+    }
+    expect((await miner(chain)).power).toBe(0n);
+    // The next block can still be made and imported (without the fallback, nextBlock finds no winning slot).
+    const vrf = devVrfSecret(chain.genesis.miners[0]!.seed);
+    let won = 0;
+    for (let slot = chain.head.header.slot + 1; slot < chain.head.header.slot + 40; slot++) if (await claimSlot(chain.headState(), chain.params, 1, vrf, chain.head.header.height, slot)) won++;
+    expect(won).toBeGreaterThan(0);
+    await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), declareRecoveriesKind, sectorListPayload, { miner: 1, sectors: [0, 1, 2, 3] })], { skipDeadlines: all });
+    const start = chain.head.header.slot;
+    while ((await miner(chain)).power < full) {
+      expect(chain.head.header.slot).toBeLessThan(start + 3 * params.provingPeriod);
+      await add(chain);
+    }
+    for (let n = 0; n < 4; n++) expect((await getSector(chain.headState(), 1, n))!.state).toBe(SectorState.active);
+    // Once proven power is back at the lookback, the ordinary rule applies again.
+    while ((await totalAtLookback()) < full) await add(chain);
+    expect(await totalAtLookback()).toBe(full);
+  }, 120_000);
+
   it('pre-commits and prove-commits a new sector with a real PoRep, and rejects a bad one with a reason', async () => {
     const chain = await chainReadyToPrecommit();
     const params = chain.params.miners;

@@ -107,4 +107,65 @@ describe('Mempool', () => {
     await pool.onHeadChange({ reverted: [], applied: [{ txs: [] }] });
     expect(reported).toHaveLength(1);
   });
+
+  describe('flood limits', () => {
+    it('limits nonce-gapped txs per sender and in total, so a gapped flood cannot fill the pool', async () => {
+      const pool = poolWith(new Map(), { maxQueuedPerSender: 4, maxQueuedTotal: 10, maxTotal: 100 });
+      for (let n = 1; n <= 4; n++) await pool.add(transferTx(keyOf(40), n, to, 1n));
+      await expect(pool.add(transferTx(keyOf(40), 5, to, 1n))).rejects.toMatchObject({ code: 'SENDER_QUEUE_FULL' });
+      for (let n = 1; n <= 4; n++) await pool.add(transferTx(keyOf(41), n, to, 1n));
+      await pool.add(transferTx(keyOf(42), 1, to, 1n));
+      await pool.add(transferTx(keyOf(42), 2, to, 1n));
+      await expect(pool.add(transferTx(keyOf(43), 1, to, 1n))).rejects.toMatchObject({ code: 'QUEUE_FULL' });
+      expect(pool.stats()).toMatchObject({ queued: 10, pending: 0 });
+      // An honest executable tx still gets in, and filling a gap turns queued txs pending.
+      await pool.add(transferTx(keyOf(44), 0, to, 1n));
+      await pool.add(transferTx(keyOf(40), 0, to, 1n));
+      expect(pool.stats()).toMatchObject({ queued: 6, pending: 6 });
+      expect((await pool.selectForBlock(100)).map((t) => t.body.nonce).sort()).toEqual([0, 0, 1, 2, 3, 4]);
+    });
+
+    it('drops queued txs whose gap is not filled within their lifetime', async () => {
+      let now = 1_000_000;
+      const pool = poolWith(new Map(), { queuedLifetimeMs: 60_000, now: () => now });
+      await pool.add(transferTx(keyOf(50), 3, to, 1n));
+      await pool.add(transferTx(keyOf(51), 0, to, 1n));
+      now += 60_001;
+      const { dropped } = await pool.onHeadChange({ reverted: [], applied: [] });
+      expect(dropped).toBe(1);
+      expect(pool.stats()).toMatchObject({ total: 1, queued: 0, pending: 1 });
+    });
+
+    it("checks each sender's pooled txs together against its spendable balance", async () => {
+      const pool = poolWith(new Map(), {}, 2n * 210_000n + 21_000n + 100n);
+      const a = keyOf(60);
+      await pool.add(transferTx(a, 0, to, 100n, 10n));
+      await pool.add(transferTx(a, 1, to, 0n, 10n));
+      await expect(pool.add(transferTx(a, 2, to, 0n, 10n))).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS' });
+      // A replacement is counted instead of the tx it replaces, not beside it: this one fits exactly.
+      await pool.add(transferTx(a, 1, to, 0n, 11n));
+      await expect(pool.add(transferTx(a, 1, to, 1n, 13n))).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS' });
+    });
+
+    it("never refuses the local miner's own txs for a full pool, and puts them first in its blocks", async () => {
+      const pool = poolWith(new Map(), { maxTotal: 2 });
+      await pool.add(transferTx(keyOf(70), 0, to, 1n, 50n));
+      await pool.add(transferTx(keyOf(71), 0, to, 1n, 50n));
+      await expect(pool.add(transferTx(keyOf(72), 0, to, 1n, 1n))).rejects.toMatchObject({ code: 'POOL_FULL' });
+      const own = await pool.add(transferTx(keyOf(72), 0, to, 1n, 1n), { local: true });
+      await pool.add(transferTx(keyOf(72), 1, to, 1n, 1n), { local: true });
+      expect(pool.stats()).toMatchObject({ total: 4, local: 2 });
+      const selected = await pool.selectForBlock(10);
+      expect(selected[0]!.id).toEqual(own.id);
+      expect(selected.map((t) => t.body.gasPrice)).toEqual([1n, 1n, 50n, 50n]);
+    });
+
+    it('evicts a queued tx before a pending one of the same price', async () => {
+      const pool = poolWith(new Map(), { maxTotal: 2 });
+      await pool.add(transferTx(keyOf(80), 0, to, 1n, 5n));
+      await pool.add(transferTx(keyOf(81), 1, to, 1n, 5n));
+      await pool.add(transferTx(keyOf(82), 0, to, 1n, 6n));
+      expect(pool.stats()).toMatchObject({ total: 2, queued: 0, evicted: 1 });
+    });
+  });
 });
