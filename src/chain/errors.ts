@@ -15,6 +15,7 @@ export type BlockErrorCode =
   | 'BAD_TIMESTAMP'
   | 'BAD_SIGNATURE'
   | 'NOT_ELIGIBLE'
+  | 'UNKNOWN_MINER'
   | 'BAD_ELECTION_PROOF'
   | 'BAD_WINNING_POST'
   | 'BAD_TX_ROOT'
@@ -24,7 +25,12 @@ export type BlockErrorCode =
   | 'FINALIZED_CONFLICT'
   | 'REORG_TOO_DEEP';
 
-const IGNORED: ReadonlySet<BlockErrorCode> = new Set(['ALREADY_KNOWN', 'PARENT_UNKNOWN', 'FUTURE_SLOT', 'REORG_TOO_DEEP']);
+/**
+ * Not provably the sender's fault: a duplicate, a parent or miner we do not know yet (it may be on a
+ * branch we have not seen), a slot a little ahead of our clock, or a branch that conflicts with what
+ * we finalized (the sender may be on another fork). Nothing of an ignored block is stored or relayed.
+ */
+const IGNORED: ReadonlySet<BlockErrorCode> = new Set(['ALREADY_KNOWN', 'PARENT_UNKNOWN', 'UNKNOWN_MINER', 'FUTURE_SLOT', 'FINALIZED_CONFLICT', 'REORG_TOO_DEEP']);
 
 export class BlockError extends BcrError<BlockErrorCode> {
   readonly action: GossipAction;

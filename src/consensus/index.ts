@@ -3,3 +3,4 @@ export * from './params.js';
 export * from './election.js';
 export * from './vrf.js';
 export * from './header.js';
+export * from './forkChoice.js';

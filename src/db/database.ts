@@ -12,6 +12,8 @@ export const Bucket = {
   txIndex: 0x03,
   receipts: 0x04,
   undo: 0x05,
+  /** Blocks off the canonical chain, by height then id, so those below finality can be deleted. */
+  sideBlocks: 0x06,
 } as const;
 
 export function bucketKey(bucket: number, key: Uint8Array): Uint8Array {
@@ -124,6 +126,11 @@ export class Database {
     for await (const [key, value] of this.level.iterator({ gte, lt })) {
       yield [new Uint8Array(key), new Uint8Array(value)];
     }
+  }
+
+  /** Keys from `gte` (inclusive) to `lt` (exclusive), in key order. */
+  async *keys(gte: Uint8Array, lt: Uint8Array): AsyncGenerator<Uint8Array> {
+    for await (const key of this.level.keys({ gte, lt })) yield new Uint8Array(key);
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,7 @@
 //
 // VRF outputs are stood in for by sha256(seed, slot, miner): a VRF output is uniform and unknown
 // before the slot, which is all the lottery needs. Everything is a pure function of the options.
-import { winThreshold, type ActiveSlotCoefficient } from '../consensus/index.js';
+import { isHeavierTip, winThreshold, type ActiveSlotCoefficient } from '../consensus/index.js';
 import { concatBytes, sha256, uintToBytesBE } from '../primitives/index.js';
 
 export interface ElectionSimOptions {
@@ -49,12 +49,11 @@ export interface SimBlock {
   parent: SimBlock | null;
 }
 
-/** Fork choice: most blocks, then the smaller VRF output. */
+/** The protocol's fork choice between two tips (the first kept on a tie). */
 export function better(a: SimBlock | null, b: SimBlock | null): SimBlock | null {
   if (!a) return b;
   if (!b) return a;
-  if (a.height !== b.height) return a.height > b.height ? a : b;
-  return a.ticket <= b.ticket ? a : b;
+  return isHeavierTip(b, a) ? b : a;
 }
 
 /** Top 64 bits of each miner's stand-in VRF output for a slot: four miners per sha256. */

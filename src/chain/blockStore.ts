@@ -1,0 +1,106 @@
+// Where blocks live in the database and how they are read: block bodies by id, the canonical index by
+// height, receipts, tx locations, undo data, and the side-block index (height, id) that lets blocks
+// off the canonical chain be deleted once they fall below finality.
+import { bytes, bytesEqual, concatBytes, decode, hexKey, list, optional, struct, uint, uintToBytesBE, varBytes } from '../primitives/index.js';
+import { Bucket, bucketKey, type Database } from '../db/index.js';
+import { receiptCodec, type KvReader, type Receipt } from '../state/index.js';
+import { decodeBlock, type Block, type BlockHeader } from './block.js';
+
+export const META_HEAD = bucketKey(Bucket.meta, new TextEncoder().encode('head'));
+export const META_GENESIS = bucketKey(Bucket.meta, new TextEncoder().encode('genesis'));
+
+export const undoCodec = list(struct({ key: varBytes(64), value: optional(varBytes(1 << 20)) }), 1 << 22);
+export const receiptsCodec = list(receiptCodec, 1 << 20);
+export const txLocationCodec = struct({ blockId: bytes(32), index: uint() });
+
+export interface HeadInfo {
+  id: Uint8Array;
+  header: BlockHeader;
+}
+
+export interface TxLocation {
+  blockId: Uint8Array;
+  height: number;
+  index: number;
+}
+
+export function canonicalKey(height: number): Uint8Array {
+  return bucketKey(Bucket.canonical, uintToBytesBE(height, 8));
+}
+
+export function sideBlockKey(height: number, id: Uint8Array): Uint8Array {
+  return bucketKey(Bucket.sideBlocks, concatBytes(uintToBytesBE(height, 8), id));
+}
+
+const HEADER_CACHE_LIMIT = 4096;
+
+export class BlockStore {
+  private readonly headerCache = new Map<string, BlockHeader>();
+
+  constructor(private readonly db: Database) {}
+
+  async getBlock(id: Uint8Array): Promise<Block | undefined> {
+    const bytes = await this.db.get(bucketKey(Bucket.block, id));
+    return bytes ? decodeBlock(bytes) : undefined;
+  }
+
+  async hasBlock(id: Uint8Array): Promise<boolean> {
+    return (await this.db.get(bucketKey(Bucket.block, id))) !== undefined;
+  }
+
+  async getHeader(id: Uint8Array): Promise<BlockHeader | undefined> {
+    const key = hexKey(id);
+    const cached = this.headerCache.get(key);
+    if (cached) return cached;
+    const block = await this.getBlock(id);
+    if (!block) return undefined;
+    this.rememberHeader(id, block.header);
+    return block.header;
+  }
+
+  rememberHeader(id: Uint8Array, header: BlockHeader): void {
+    if (this.headerCache.size > HEADER_CACHE_LIMIT) this.headerCache.clear();
+    this.headerCache.set(hexKey(id), header);
+  }
+
+  forgetHeader(id: Uint8Array): void {
+    this.headerCache.delete(hexKey(id));
+  }
+
+  async canonicalId(height: number, reader: KvReader = this.db): Promise<Uint8Array | undefined> {
+    return reader.get(canonicalKey(height));
+  }
+
+  async isCanonical(id: Uint8Array, height: number, reader: KvReader = this.db): Promise<boolean> {
+    const canonical = await this.canonicalId(height, reader);
+    return canonical !== undefined && bytesEqual(canonical, id);
+  }
+
+  async getBlockByHeight(height: number): Promise<Block | undefined> {
+    const id = await this.canonicalId(height);
+    return id ? this.getBlock(id) : undefined;
+  }
+
+  async getReceipts(id: Uint8Array): Promise<Receipt[] | undefined> {
+    const bytes = await this.db.get(bucketKey(Bucket.receipts, id));
+    return bytes ? decode(receiptsCodec, bytes, 'receipts') : undefined;
+  }
+
+  async getTxLocation(txId: Uint8Array): Promise<TxLocation | undefined> {
+    const bytes = await this.db.get(bucketKey(Bucket.txIndex, txId));
+    if (!bytes) return undefined;
+    const loc = decode(txLocationCodec, bytes, 'tx location');
+    const header = await this.getHeader(loc.blockId);
+    return { blockId: loc.blockId, height: header!.height, index: loc.index };
+  }
+
+  /** Side blocks at heights up to `height` (inclusive): index key, block id, height. */
+  async sideBlocksUpTo(height: number): Promise<{ key: Uint8Array; id: Uint8Array; height: number }[]> {
+    const out: { key: Uint8Array; id: Uint8Array; height: number }[] = [];
+    for await (const key of this.db.keys(sideBlockKey(0, new Uint8Array(0)), sideBlockKey(height + 1, new Uint8Array(0)))) {
+      const view = new DataView(key.buffer, key.byteOffset + 1, 8);
+      out.push({ key, id: key.slice(9), height: Number(view.getBigUint64(0)) });
+    }
+    return out;
+  }
+}
