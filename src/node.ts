@@ -48,6 +48,8 @@ export interface NodeOptions {
   mine: boolean;
   /** Origins allowed to call the RPC from a browser (CORS); none by default. */
   corsOrigins?: string[];
+  /** Browser origins allowed to open a WebSocket (none by default). */
+  wsOrigins?: string[];
   /** Host header names accepted besides loopback ('*' for any). */
   allowedHosts?: string[];
   /** Keys the node may sign with (bcr_sendTransaction, `sign` permission). */
@@ -204,7 +206,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     onPendingTx: (listener) => mempool.onAdd((tx) => listener(tx.id)),
     onMinerEvent: (listener) => miner?.onEvent(listener),
   });
-  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), subscriptions, ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}), ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) }, log.child({ component: 'rpc' }));
+  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), subscriptions, ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}), ...(options.wsOrigins ? { wsOrigins: options.wsOrigins } : {}), ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) }, log.child({ component: 'rpc' }));
   const { url: rpcUrl } = await rpc.start();
   log.info({ url: rpcUrl }, 'JSON-RPC listening');
 

@@ -55,13 +55,11 @@ export class RpcServer {
   }
 
   async start(): Promise<{ host: string; port: number; url: string }> {
-    const server = createServer((req, res) => {
+    const timeout = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    // Node checks request timeouts on an interval (30 s by default): check often enough to matter.
+    const server = createServer({ requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.min(1000, timeout), keepAliveTimeout: 5_000 }, (req, res) => {
       this.handle(req, res).catch((error: unknown) => this.failed(res, error));
     });
-    const timeout = this.options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    server.requestTimeout = timeout;
-    server.headersTimeout = timeout;
-    server.keepAliveTimeout = 5_000;
     server.maxConnections = MAX_CONNECTIONS;
     server.on('connection', (socket: Socket) => this.admit(socket));
     server.on('clientError', (_error, socket) => {

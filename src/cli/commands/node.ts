@@ -22,12 +22,13 @@ export function registerNode(program: Command): void {
     .option('--bootstrap <multiaddrs>', 'comma-separated peer multiaddrs to connect to (/ip4/.../tcp/.../p2p/...)')
     .option('--mdns', 'discover peers on the local network by multicast DNS (off by default)', false)
     .option('--rpc-cors <origins>', 'comma-separated origins allowed to call the RPC from browsers (none by default)')
+    .option('--ws-origins <origins>', 'comma-separated browser origins allowed to open a JSON-RPC WebSocket (none by default)')
     .option('--rpc-allowed-hosts <hosts>', "comma-separated Host names accepted besides loopback ('*' for any)")
     .option('--worker-key-file <file>', 'the local miner\'s worker key (0x-hex); devnet/test default to the dev worker key')
     .option('--unlock <addresses>', 'comma-separated keystore addresses the node may sign with (bcr_sendTransaction)')
     .option('--keystore <dir>', 'keystore for --unlock', defaultKeystoreDir())
     .option('--password-file <file>', 'password of the --unlock keys (else env BCR_PASSWORD, else a prompt)')
-    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string; mdns: boolean; workerKeyFile?: string }) => {
+    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string; mdns: boolean; workerKeyFile?: string }) => {
       const log = createLogger({ level: opts.logLevel });
       const list = (text?: string) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
       const signingKeys: Uint8Array[] = [];
@@ -45,6 +46,7 @@ export function registerNode(program: Command): void {
         ...(opts.workerKeyFile ? { workerKey: fromHex(readFileSync(opts.workerKeyFile, 'utf8').trim()) } : {}),
         p2p: { host: opts.p2pHost, port: parseIntOption(opts.p2pPort, '--p2p-port'), bootstrap: list(opts.bootstrap) ?? [], mdns: opts.mdns },
         ...(list(opts.rpcCors) ? { corsOrigins: list(opts.rpcCors)! } : {}),
+        ...(list(opts.wsOrigins) ? { wsOrigins: list(opts.wsOrigins)! } : {}),
         ...(list(opts.rpcAllowedHosts) ? { allowedHosts: list(opts.rpcAllowedHosts)! } : {}),
         log,
       });
