@@ -13,7 +13,8 @@ import { lpStream } from '@libp2p/utils';
 import { MAX_PUSH_BYTES, ResponseCode, pushTxsCodec, pushTxsResultCodec, rangeRequestCodec, topicNames } from '../../src/p2p/protocols.js';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decode, encode, fromHex, toHex } from '../../src/primitives/index.js';
+import { decode, encode, fromHex, sha256, toHex } from '../../src/primitives/index.js';
+import { blockId, decodeBlock, encodeBlock, signHeader, txRootOf } from '../../src/chain/index.js';
 import { DEV_KEY, TEAM_ADDRESS, WORKER_KEY, tempDir, transferTx } from '../helpers/chain.js';
 import { signOrder } from '../../src/market/index.js';
 import { p2pAddress, rawPost, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
@@ -152,6 +153,54 @@ describe('a peer flooding invalid blocks and txs', () => {
       await waitFor('honest blocks to keep coming', async () => (await rpc<Head>(victim.rpcUrl, 'bcr_chainHead')).height > before + 2, 20_000);
     } finally {
       await attacker.stop();
+    }
+  }, 60_000);
+});
+
+describe('a peer flooding side blocks signed by a random key', () => {
+  it('stores none, relays none, and is penalised and banned for them', async () => {
+    const { node: victim, topics } = await startLoneNode('side-victim');
+    const client = () =>
+      createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [yamux()], services: { identify: identify(), pubsub: gossipsub({ emitSelf: false }) } });
+    const [attacker, watcher] = await Promise.all([client(), client()]);
+    try {
+      // The watcher is an honest peer of the victim: it must see the victim's blocks, never the junk.
+      const seen: Uint8Array[] = [];
+      watcher.services.pubsub.addEventListener('message', (event) => {
+        if (event.detail.topic === topics.blocks) seen.push(new Uint8Array(event.detail.data));
+      });
+      for (const peer of [attacker, watcher]) {
+        await peer.dial(multiaddr(p2pAddress(victim)));
+        peer.services.pubsub.subscribe(topics.blocks);
+      }
+      await waitFor('both peers in the victim\'s mesh', async () => attacker.services.pubsub.getSubscribers(topics.blocks).length > 0 && watcher.services.pubsub.getSubscribers(topics.blocks).length > 0, 10_000, 50);
+      await waitFor('a few blocks', async () => (await rpc<Head>(victim.rpcUrl, 'bcr_chainHead')).height >= 3, 20_000);
+      const seenBefore = seen.length;
+      const tip = await rpc<Head>(victim.rpcUrl, 'bcr_chainHead');
+      const parent = await rpc<{ id: string; height: number; slot: number }>(victim.rpcUrl, 'bcr_getBlockByHeight', [tip.height - 1]);
+      const info = await rpc<{ chainId: number }>(victim.rpcUrl, 'bcr_nodeInfo');
+      const genesisTime = Number((await rpc<{ timestamp: number }>(victim.rpcUrl, 'bcr_getBlockByHeight', [0])).timestamp);
+      const randomKey = sha256(new Uint8Array([0xba, 0xd]));
+      const junk = new Uint8Array(256 * 1024 - 64).fill(0xee); // in the WinningPoSt field: no tx check sees it
+      const forgedIds: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const slot = parent.slot + 1; // a side block beside the head: neither final nor in the future
+        const header = signHeader(randomKey, info.chainId, {
+          parentId: fromHex(parent.id), height: parent.height + 1, slot, timestamp: genesisTime + slot * 250, miner: 1,
+          vrfProof: new Uint8Array(80).fill(i), vrfOutput: sha256(new Uint8Array([i])), winningPost: junk,
+          txRoot: txRootOf([]), receiptsRoot: new Uint8Array(32), stateRoot: new Uint8Array(32),
+        });
+        forgedIds.push(toHex(blockId(header)));
+        await attacker.services.pubsub.publish(topics.blocks, encodeBlock({ header, txs: [] })).catch(() => undefined);
+      }
+      await waitFor('the attacker to be banned', async () => attacker.getConnections().length === 0, 15_000);
+      for (const id of forgedIds) expect(await rpc(victim.rpcUrl, 'bcr_getBlockById', [id])).toBeNull();
+      // Honest blocks still reach the watcher; none of the forged ones ever did.
+      await waitFor('new honest blocks at the watcher', async () => seen.length > seenBefore + 1, 20_000);
+      const seenIds = seen.map((bytes) => toHex(blockId(decodeBlock(bytes).header)));
+      for (const id of forgedIds) expect(seenIds).not.toContain(id);
+    } finally {
+      await Promise.all([attacker.stop(), watcher.stop()]);
     }
   }, 60_000);
 });
