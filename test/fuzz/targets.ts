@@ -5,7 +5,7 @@
 // error, a changed head after a refused block) is a crash and fails the run.
 import { Transaction, Wallet } from 'ethers';
 import fc from 'fast-check';
-import { blockCodec, decodeBlock, encodeBlock, type Block, type ChainStore } from '../../src/chain/index.js';
+import { blockCodec, decodeBlock, encodeBlock, signHeader, type Block, type ChainStore } from '../../src/chain/index.js';
 import type { ChainParams } from '../../src/consensus/index.js';
 import { ORDER_CODECS, OrderBook, signOrder, type OrderKind } from '../../src/market/index.js';
 import { Mempool } from '../../src/mempool/index.js';
@@ -153,6 +153,16 @@ export async function chainTargets(chain: ChainStore): Promise<FuzzTarget[]> {
       },
     },
     {
+      name: 'gossip block, header fields changed and re-signed by the miner',
+      arbitrary: resignedHeaders(block),
+      async run(input) {
+        const headBefore = hexKey(chain.head.id);
+        const outcome = await outcomeOf(async () => chain.importBlock(input as Block, now));
+        if (outcome !== ACCEPTED && hexKey(chain.head.id) !== headBefore) throw new Crash('a refused block moved the head');
+        return outcome;
+      },
+    },
+    {
       name: 'gossip / pushed tx (mempool)',
       arbitrary: bytesFrom([transferTx(DEV_KEY, 0, TEAM_ADDRESS, 1n, 1n, chainId), transferTx(DEV_KEY, 3, TEAM_ADDRESS, 1n, 1n, chainId), ...eth]),
       run(input) {
@@ -213,4 +223,26 @@ export function rpcTarget(url: string, token: string, methods: MethodDoc[]): Fuz
       return `${reply.error.code}`;
     },
   };
+}
+
+/** Blocks whose header fields were changed and then signed again with the miner's real worker key: past the signature check, into election and execution. */
+function resignedHeaders(block: Block): fc.Arbitrary<Block> {
+  const { signature: _signature, ...unsigned } = block.header;
+  const bytes32 = fc.uint8Array({ minLength: 32, maxLength: 32 });
+  const fields: Record<string, fc.Arbitrary<unknown>> = {
+    height: fc.integer({ min: 0, max: unsigned.height + 3 }),
+    slot: fc.integer({ min: 0, max: unsigned.slot + 5 }),
+    timestamp: fc.integer({ min: unsigned.timestamp - 2000, max: unsigned.timestamp + 2000 }),
+    miner: fc.integer({ min: 0, max: 3 }),
+    vrfOutput: bytes32,
+    vrfProof: fc.uint8Array({ maxLength: 128 }),
+    winningPost: fc.uint8Array({ maxLength: 512 }),
+    txRoot: bytes32,
+    receiptsRoot: bytes32,
+    stateRoot: bytes32,
+  };
+  // One field at a time reaches the check that guards it; all the others still hold.
+  const change = fc.oneof(...Object.entries(fields).map(([key, arbitrary]) => arbitrary.map((value) => ({ [key]: value }))));
+  const txs = fc.oneof(fc.constant(block.txs), fc.array(fc.uint8Array({ maxLength: 200 }), { maxLength: 3 }));
+  return fc.tuple(change, txs).map(([changes, bodyTxs]) => ({ header: signHeader(WORKER_KEY, 3012, { ...unsigned, ...changes }), txs: bodyTxs }));
 }

@@ -53,4 +53,18 @@ describe('Ethereum-signed transfers', () => {
     const low = await signed({ ...base, type: 0, gasPrice: 0n });
     expect(code(() => verifyTx(low, params))).toBe('GAS_PRICE_TOO_LOW');
   });
+
+  it('refuses an EIP-1559 tip above the fee cap, and a fee cap whose total overflows 256 bits, as Ethereum does', async () => {
+    // ethers refuses to sign these itself; build them from a valid one by hand-editing the RLP fields.
+    const { Signature, keccak256: ethKeccak, encodeRlp, toBeArray } = await import('ethers');
+    const sign1559 = (maxPriority: bigint, maxFee: bigint, gasLimit = 21000n) => {
+      const fields = [toBeArray(3012n), toBeArray(7n), toBeArray(maxPriority), toBeArray(maxFee), toBeArray(gasLimit), to, toBeArray(1n), '0x', []];
+      const unsigned = '0x02' + encodeRlp(fields).slice(2);
+      const sig = Signature.from(wallet.signingKey.sign(ethKeccak(unsigned)));
+      return fromHex('0x02' + encodeRlp([...fields, sig.yParity === 0 ? '0x' : '0x01', toBeArray(BigInt(sig.r)), toBeArray(BigInt(sig.s))]).slice(2));
+    };
+    expect(code(() => verifyTx(sign1559(2n, 9n), params))).toBe('ok');
+    expect(code(() => verifyTx(sign1559(10n, 9n), params))).toBe('TIP_ABOVE_FEE_CAP');
+    expect(code(() => verifyTx(sign1559(1n, (1n << 256n) - 1n), params))).toBe('FEE_CAP_TOO_HIGH');
+  });
 });
