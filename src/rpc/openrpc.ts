@@ -9,7 +9,7 @@ export function openRpcDocument(methods: MethodDescriptor[], version: string) {
     info: {
       title: 'BCR node JSON-RPC',
       version,
-      description: `JSON-RPC 2.0 over HTTP POST on "/". Errors: ${RpcErrorCode.parseError} parse error, ${RpcErrorCode.invalidRequest} invalid request, ${RpcErrorCode.methodNotFound} method not found, ${RpcErrorCode.invalidParams} invalid params (names the param), ${RpcErrorCode.internal} internal, ${RpcErrorCode.rejected} rejected (data.code gives the reason, e.g. NONCE_TOO_LOW), ${RpcErrorCode.notFound} not found. Amounts are decimal strings of atto in bcr_* and hex quantities of wei (= atto) in eth_*.`,
+      description: `JSON-RPC 2.0 over HTTP POST on "/". Errors: ${RpcErrorCode.parseError} parse error, ${RpcErrorCode.invalidRequest} invalid request, ${RpcErrorCode.methodNotFound} method not found, ${RpcErrorCode.invalidParams} invalid params (names the param), ${RpcErrorCode.internal} internal, ${RpcErrorCode.rejected} rejected (data.code gives the reason, e.g. NONCE_TOO_LOW), ${RpcErrorCode.notFound} not found, ${RpcErrorCode.forbidden} permission denied (data.needed names the permission), ${RpcErrorCode.limitExceeded} limit exceeded (work or result size of one request: split it). Bodies must be application/json. Amounts are decimal strings of atto in bcr_* and hex quantities of wei (= atto) in eth_*.`,
     },
     methods: [...methods]
       .sort((a, b) => a.name.localeCompare(b.name))
