@@ -20,7 +20,10 @@ export type MempoolErrorCode =
   | 'SENDER_QUEUE_FULL'
   | 'INSUFFICIENT_FUNDS';
 
+/** Pool policy (duplicates, limits, balance): not the sender's fault, so gossip ignores the tx. */
 export class MempoolError extends BcrError<MempoolErrorCode> {
+  readonly action = 'IGNORE' as const;
+
   constructor(code: MempoolErrorCode, message: string) {
     super(code, message);
     this.name = 'MempoolError';

@@ -19,7 +19,6 @@ import { createLibp2p, type Libp2p } from 'libp2p';
 import { BlockError, blockId, decodeBlock, encodeBlock, type Block, type ChainStore } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
 import { BcrError, bytesEqual, errorMessage, hexKey, isBcrError, sha256 } from '../primitives/index.js';
-import { TxError } from '../state/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { loadOrCreatePeerKey } from './identity.js';
@@ -59,11 +58,20 @@ function hasAction(error: unknown): error is ActionableError {
   return error instanceof Error && 'action' in error && (error.action === 'IGNORE' || error.action === 'REJECT');
 }
 
-/** The one mapping from validation errors to gossip verdicts. */
+/** A gossip message larger than its topic allows: provably bad, whatever it holds. */
+class OversizedMessageError extends BcrError<'MALFORMED'> {
+  readonly action = 'REJECT' as const;
+
+  constructor(message: string) {
+    super('MALFORMED', message);
+    this.name = 'OversizedMessageError';
+  }
+}
+
+/** The one mapping from validation errors to gossip verdicts: each typed error carries its action. */
 export function verdictOf(error: unknown): Verdict {
   if (hasAction(error)) return error.action === 'REJECT' ? REJECT : IGNORE;
-  if (error instanceof TxError || isBcrError(error, 'MALFORMED')) return REJECT;
-  return IGNORE; // mempool limits, duplicates, our own failures: not the sender's fault
+  return IGNORE; // our own failures: not the sender's fault
 }
 
 export type MarketTopic = 'storageAsks' | 'storageOrders' | 'retrievalOrders';
@@ -258,7 +266,7 @@ export class Network {
     pubsub.subscribe(name);
     pubsub.topicValidators.set(name, async (peer, message) =>
       this.validate(peer, async () => {
-        if (message.data.length > MAX_ORDER_MESSAGE_BYTES) throw new BcrError('MALFORMED', `order message of ${message.data.length} bytes, above ${MAX_ORDER_MESSAGE_BYTES}`);
+        if (message.data.length > MAX_ORDER_MESSAGE_BYTES) throw new OversizedMessageError(`order message of ${message.data.length} bytes, above ${MAX_ORDER_MESSAGE_BYTES}`);
         return handler(new Uint8Array(message.data), peer);
       }),
     );
@@ -347,7 +355,12 @@ export class Network {
 
   private async importGossipBlock(peer: PeerId, data: Uint8Array): Promise<void> {
     const { chain, clock } = this.opts;
-    const block = decodeBlock(new Uint8Array(data), chain.params.maxBlockBytes);
+    let block: Block;
+    try {
+      block = decodeBlock(new Uint8Array(data), chain.params.maxBlockBytes);
+    } catch (error) {
+      throw new BlockError('MALFORMED', `undecodable block: ${errorMessage(error)}`);
+    }
     this.rememberFromPeers(block);
     try {
       await chain.importBlock(block, clock.now());

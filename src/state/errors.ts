@@ -17,7 +17,10 @@ export type TxErrorCode =
   | 'NONCE_GAP'
   | 'INSUFFICIENT_FUNDS';
 
+/** An invalid tx is provably bad wherever it comes from: gossip rejects it and penalises the sender. */
 export class TxError extends BcrError<TxErrorCode> {
+  readonly action = 'REJECT' as const;
+
   constructor(code: TxErrorCode, message: string, meta: ErrorMeta = {}) {
     super(code, message, meta);
     this.name = 'TxError';
