@@ -112,12 +112,13 @@ describe('node-side signing, CORS and notification batches', () => {
       expect(JSON.parse((await send(await createToken(secret, 'write'))).text).error.code).toBe(-32002);
       const ok = JSON.parse((await send(await createToken(secret, 'sign'))).text);
       expect(ok.result).toMatch(/^0x[0-9a-f]{64}$/);
-      expect(await rpc(url, 'bcr_mempoolStatus')).toEqual({ size: 1 });
+      expect(await rpc(url, 'bcr_mempoolStatus')).toEqual({ size: 1, pending: 1, queued: 0, local: 0, evicted: 0 });
 
       const preflight = await rawRequest(url, 'OPTIONS', { origin: 'http://wallet.example', 'access-control-request-method': 'POST' });
       expect(preflight.status).toBe(204);
       expect(preflight.headers['access-control-allow-origin']).toBe('http://wallet.example');
       const foreign = await rawRequest(url, 'OPTIONS', { origin: 'http://evil.example' });
+      expect(foreign.status).toBe(403);
       expect(foreign.headers['access-control-allow-origin']).toBeUndefined();
 
       const notes = await rawPost(url, JSON.stringify([{ jsonrpc: '2.0', method: 'bcr_chainHead' }, { jsonrpc: '2.0', method: 'bcr_chainHead' }]));
