@@ -11,7 +11,7 @@ import type { Logger } from '../util/logger.js';
 import { encodeBlock, type Block, type BlockHeader } from './block.js';
 import { BlockStore, META_GENESIS, META_HEAD, canonicalKey, sideBlockKey, type HeadInfo, type TxLocation } from './blockStore.js';
 import { applyBlock, switchToBranch, type BranchSwitch, type ImportContext } from './blocks/importBlock.js';
-import { ImportStats } from './election.js';
+import { ImportStats } from './eligibility.js';
 import { BlockError } from './errors.js';
 import { migrateStateTree } from './stateMigration.js';
 import { buildGenesis, type Genesis } from './genesis.js';

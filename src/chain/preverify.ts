@@ -9,7 +9,7 @@ import { getMiner, primeSender } from '../state/index.js';
 import { WorkerPool } from '../util/workerPool.js';
 import type { Block } from './block.js';
 import type { ChainStore } from './chainStore.js';
-import { randomnessAnchorHeight } from './election.js';
+import { randomnessAnchorHeight } from './eligibility.js';
 import { primeVrf } from './vrfCache.js';
 
 export interface VrfJob {

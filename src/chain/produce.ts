@@ -5,7 +5,7 @@ import type { ChainParams } from '../consensus/index.js';
 import { receiptsRootOf, signHeader, txRootOf, type Block } from './block.js';
 import type { HeadInfo } from './blockStore.js';
 import { blockEnv } from './blocks/importBlock.js';
-import type { Ticket } from './election.js';
+import type { Ticket } from './eligibility.js';
 import { BlockError } from './errors.js';
 
 export interface BuildBlockOptions {

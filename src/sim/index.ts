@@ -1,4 +1,4 @@
-export * from './election.js';
+export * from './electionSim.js';
 export * from './report.js';
 export * from './stats.js';
 export * from './supply.js';

@@ -1,7 +1,7 @@
 // Turns an election simulation into the figures a researcher reads: empty and contested slots
 // against theory, chain growth, orphan rate, and each miner's share of blocks against its power.
 import type { ActiveSlotCoefficient } from '../consensus/index.js';
-import type { ElectionSimResult } from './election.js';
+import type { ElectionSimResult } from './electionSim.js';
 import { chiSquare, chiSquareCritical, winChance } from './stats.js';
 
 export interface MinerShare {

@@ -7,7 +7,7 @@ import { Bucket, bucketKey, type Database } from '../../db/index.js';
 import { Overlay, StateDb, TxError, applyBlockTxs, blockStateKeys, verifyTx, type BlockEnv, type Receipt, type UndoEntry, type VerifiedTx } from '../../state/index.js';
 import { encodeBlock, headerSigner, receiptsRootOf, type Block, type BlockHeader } from '../block.js';
 import { BlockStore, canonicalKey, receiptsCodec, sideBlockKey, txLocationCodec, undoCodec, type HeadInfo } from '../blockStore.js';
-import { ImportStats, elapsedMs, verifyElection } from '../election.js';
+import { ImportStats, elapsedMs, verifyElection } from '../eligibility.js';
 import { BlockError } from '../errors.js';
 import { verifyBodyStateless } from '../validation/block.js';
 
