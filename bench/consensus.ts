@@ -4,7 +4,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { blockId, signHeader } from '../src/chain/index.js';
 import { slotStart } from '../src/consensus/index.js';
+import { sha256, uintToBytesBE, utf8 } from '../src/primitives/index.js';
 import { buildBenchChain, openBenchChain } from './benchChain.js';
 import { msSince, type BenchArea, type BenchRow } from './report.js';
 
@@ -22,6 +24,18 @@ export const consensusBench: BenchArea = {
     const start = process.hrtime.bigint();
     for (const block of blocks) await importer.chain.importBlock(block, now);
     const importMs = msSince(start);
+    // A flood of side blocks beside the head, signed by a key that is no miner's worker: each must be
+    // refused by the cheap checks (nothing stored, nothing executed).
+    const forgedCount = 2000;
+    const parent = blocks[blocks.length - 2]!.header;
+    const { signature: _signature, ...unsigned } = blocks[blocks.length - 1]!.header;
+    const randomKey = sha256(utf8('not a worker key'));
+    const forged = Array.from({ length: forgedCount }, (_, i) => ({ header: signHeader(randomKey, importer.chain.params.chainId, { ...unsigned, parentId: blockId(parent), vrfOutput: sha256(uintToBytesBE(i, 8)) }), txs: [] }));
+    const forgedStart = process.hrtime.bigint();
+    let refused = 0;
+    for (const block of forged) await importer.chain.importBlock(block, now).catch(() => refused++);
+    const forgedMs = msSince(forgedStart);
+    if (refused !== forgedCount) throw new Error(`${forgedCount - refused} forged blocks were accepted`);
     const s = importer.chain.stats;
     await importer.db.close();
     rmSync(root, { recursive: true, force: true });
@@ -35,6 +49,7 @@ export const consensusBench: BenchArea = {
       { name: 'validation per block: state root', value: per(s.stateRootMs), unit: 'ms' },
       { name: 'import per block: LevelDB write (sync)', value: per(s.writeMs), unit: 'ms' },
       { name: 'import per block: total', value: importMs / target, unit: 'ms' },
+      { name: 'forged side blocks refused (random key)', value: (forgedCount * 1000) / forgedMs, unit: 'block/s', note: 'cheap checks only: nothing stored or executed' },
     ];
     return {
       rows,
@@ -50,6 +65,7 @@ export const consensusBench: BenchArea = {
         state_root_ms_per_block: Number(per(s.stateRootMs).toFixed(3)),
         write_ms_per_block: Number(per(s.writeMs).toFixed(3)),
         import_ms_per_block: Number((importMs / target).toFixed(3)),
+        forged_blocks_refused_per_s: Number(((forgedCount * 1000) / forgedMs).toFixed(1)),
       },
     };
   },
