@@ -65,6 +65,9 @@ export const DEFAULT_MEMPOOL_OPTIONS: MempoolOptions = {
   now: () => Date.now(),
 };
 
+/** Lifetimes are checked by a scan of the pool, so not on every admission during a flood. */
+const EXPIRY_SCAN_MS = 1000;
+
 export interface AddOptions {
   /** A tx of the local miner: reserved lane, never refused for a full pool. */
   local?: boolean;
@@ -89,6 +92,7 @@ export class Mempool {
   private localCount = 0;
   private queuedCount = 0;
   private evictions = 0;
+  private lastExpiry = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly chain: MempoolChainView,
@@ -218,10 +222,12 @@ export class Mempool {
     if (entry.queued) this.queuedCount--;
   }
 
-  /** Drops queued txs whose gap was not filled within their lifetime. */
+  /** Drops queued txs whose gap was not filled within their lifetime (a scan at most once a second). */
   private expireQueued(): number {
-    if (this.queuedCount === 0) return 0;
-    const cutoff = this.options.now() - this.options.queuedLifetimeMs;
+    const now = this.options.now();
+    if (this.queuedCount === 0 || now - this.lastExpiry < EXPIRY_SCAN_MS) return 0;
+    this.lastExpiry = now;
+    const cutoff = now - this.options.queuedLifetimeMs;
     let expired = 0;
     for (const entry of [...this.byId.values()]) {
       if (entry.queued && entry.addedAt < cutoff) {

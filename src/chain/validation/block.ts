@@ -76,8 +76,8 @@ async function checkProducerKey(state: StateDb, header: BlockHeader, signer: Uin
   if (!bytesEqual(signer, miner.worker)) throw new BlockError('BAD_SIGNATURE', "header is not signed by the miner's worker key");
 }
 
+/** Every tx's stateless checks and the tx root (the tx count was checked first, in validateBlock). */
 export function verifyBodyStateless(params: ChainParams, block: Block): VerifiedTx[] {
-  if (block.txs.length > params.maxTxsPerBlock) throw new BlockError('TOO_LARGE', `${block.txs.length} txs above ${params.maxTxsPerBlock}`);
   const txs = block.txs.map((bytes, index) => {
     try {
       return verifyTx(bytes, params);
