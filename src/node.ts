@@ -2,16 +2,15 @@
 // them in reverse.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BlockPreverifier, ChainStore, blockId, genesisToJson, parseGenesis, readGenesisJson, type Genesis } from './chain/index.js';
+import { BlockPreverifier, ChainStore, assertNoWellKnownKeys, blockId, genesisToJson, parseGenesis, readGenesisJson, type Genesis } from './chain/index.js';
 import { Database } from './db/index.js';
 import { Mempool } from './mempool/index.js';
-import { MinerService } from './miner/miner.js';
+import type { MinerService } from './miner/miner.js';
+import { LocalMiner, startLocalMiner } from './minerSetup.js';
 import { Network } from './p2p/network.js';
 import { SyncManager, type SyncTransport } from './sync/index.js';
 import { OrderBook } from './market/index.js';
-import { SectorStore } from './miner/sectorStore.js';
-import { PROOF_PROFILES } from './proofs/index.js';
-import { BcrError, addressOf, bytesEqual, concatBytes, errorMessage, fromHex, hexKey, pairHashBackend, sha256, signatureBackend, toChecksumAddress, utf8 } from './primitives/index.js';
+import { BcrError, errorMessage, hexKey, pairHashBackend, signatureBackend } from './primitives/index.js';
 import { bcrMethods } from './rpc/bcrMethods.js';
 import { ethMethods } from './rpc/ethMethods.js';
 import { discoverMethod } from './rpc/openrpc.js';
@@ -32,13 +31,8 @@ import type { Logger } from './util/logger.js';
 
 /** The well-known devnet key (Hardhat/Anvil account #0): funded, owns the genesis miner. DEVNET AND TEST ONLY. */
 export const DEV_PRIVATE_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
-/** Worker key of the devnet/test genesis miner (Hardhat/Anvil account #2). DEVNET AND TEST ONLY. */
-export const DEV_WORKER_KEY = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a';
-
-/** VRF key of a genesis miner derived from its public seed. DEVNET AND TEST NETWORKS ONLY. */
-export function devVrfSecret(seed: string): Uint8Array {
-  return sha256(concatBytes(utf8('bcr/dev-vrf-key/v1'), utf8(seed)));
-}
+export { DEV_WORKER_KEY } from './minerSetup.js';
+export { devVrfSecret } from './chain/index.js';
 
 export interface NodeOptions {
   network: string;
@@ -56,8 +50,12 @@ export interface NodeOptions {
   signingKeys?: Uint8Array[];
   /** libp2p networking; none when absent (a lone node). */
   p2p?: { host: string; port: number; bootstrap: string[]; mdns?: boolean };
-  /** Worker key of the local miner; defaults to the dev key on devnet/test networks. */
+  /** Worker key of a genesis miner; defaults to the dev key on devnet/test networks. */
   workerKey?: Uint8Array;
+  /** Run this registered miner, with its worker and VRF keys from `keystore`. */
+  minerId?: number;
+  /** Keystore (and its password) holding the miner's worker and VRF keys. */
+  keystore?: { dir: string; password: string };
   clock?: Clock;
   log: Logger;
 }
@@ -66,7 +64,8 @@ export interface BcrNode {
   chain: ChainStore;
   mempool: Mempool;
   rpcUrl: string;
-  miner: MinerService | null;
+  /** The local miner, once it runs. */
+  readonly miner: MinerService | null;
   network: Network | null;
   sync: SyncManager | null;
   orders: OrderBook;
@@ -107,6 +106,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   const clock = options.clock ?? systemClock;
   mkdirSync(options.dataDir, { recursive: true });
   const genesis = resolveGenesis(options.dataDir, options.network, clock.now());
+  assertNoWellKnownKeys(genesis);
   let db: Database;
   try {
     db = await Database.open(join(options.dataDir, 'chain'));
@@ -154,27 +154,13 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     log.info({ peerId: network.peerId.toString(), addresses: network.addresses(), mdns: options.p2p.mdns ?? false }, 'P2P listening');
   }
 
-  let miner: MinerService | null = null;
-  if (options.mine) {
-    const key = options.workerKey ?? (genesis.params.network === 'mainnet' ? undefined : fromHex(DEV_WORKER_KEY));
-    const index = key ? genesis.miners.findIndex((m) => bytesEqual(m.worker, addressOf(key))) : -1;
-    if (!key || index < 0) {
-      log.warn('Mining disabled: no genesis miner uses this node\'s worker key');
-    } else if (genesis.miners[index]!.sectors.length === 0) {
-      log.warn('Mining disabled: the genesis miner has no sectors');
-    } else {
-      const genesisMiner = genesis.miners[index]!;
-      const store = new SectorStore(join(options.dataDir, 'miner'), PROOF_PROFILES[genesis.params.miners.proofProfile]);
-      miner = new MinerService({ chain, mempool, store, minerId: index + 1, workerKey: key, vrfSecret: devVrfSecret(genesisMiner.seed), clock, log: log.child({ component: 'miner' }) });
-      await miner.ensureGenesisSectors(genesisMiner);
-      miner.start();
-      log.info({ miner: index + 1, worker: toChecksumAddress(addressOf(key)), sectors: genesisMiner.sectors.length }, 'Mining started');
-    }
-  }
+  const local = options.mine
+    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: options.keystore } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
+    : new LocalMiner();
 
   const dispatcher = new RpcDispatcher();
   dispatcher.register(bcrMethods({ chain, mempool }));
-  dispatcher.register(minerMethods({ chain, miner }));
+  dispatcher.register(minerMethods({ chain, miner: () => local.current }));
   dispatcher.register(ethMethods({ chain, mempool }));
   dispatcher.register(walletMethods({ chain, mempool, keys: options.signingKeys ?? [] }));
   dispatcher.register(netMethods({ chain, network, sync }));
@@ -204,7 +190,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
         listener({ id: change.head.id, height: change.head.header.height, slot: change.head.header.slot, json: formatHeader(change.head.id, change.head.header), includedTxs });
       }),
     onPendingTx: (listener) => mempool.onAdd((tx) => listener(tx.id)),
-    onMinerEvent: (listener) => miner?.onEvent(listener),
+    onMinerEvent: (listener) => local.onEvent(listener),
   });
   const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), subscriptions, ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}), ...(options.wsOrigins ? { wsOrigins: options.wsOrigins } : {}), ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) }, log.child({ component: 'rpc' }));
   const { url: rpcUrl } = await rpc.start();
@@ -215,7 +201,9 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     chain,
     mempool,
     rpcUrl,
-    miner,
+    get miner() {
+      return local.current;
+    },
     network,
     sync,
     orders,
@@ -226,7 +214,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       if (stopped) return;
       stopped = true;
       sync?.stop();
-      await miner?.stop();
+      await local.stop();
       await network?.stop();
       await sync?.idle();
       await preverifier?.close();

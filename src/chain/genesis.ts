@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BcrError, bcr, bytesEqual, concatBytes, fromHex, parseAddress, sha256, systemAddress, toChecksumAddress, toHex, uintToBytesBE, utf8 } from '../primitives/index.js';
-import { MINING_SUPPLY, isValidActiveSlotCoeff, parseActiveSlotCoeff, type ChainParams, type MinerParams } from '../consensus/index.js';
+import { MINING_SUPPLY, isValidActiveSlotCoeff, parseActiveSlotCoeff, vrfPublicKey, type ChainParams, type MinerParams } from '../consensus/index.js';
 import { PROOF_PROFILES } from '../proofs/index.js';
 import {
   Overlay,
@@ -232,6 +232,31 @@ export function genesisToJson(genesis: Genesis): GenesisJson {
       sectors: m.sectors.map((s) => ({ commR: toHex(s.commR) })),
     })),
   };
+}
+
+/**
+ * The well-known development VRF key of a genesis miner, derived from its public seed. DEVNET AND
+ * TEST NETWORKS ONLY: anyone can compute it, so anyone could compute that miner's election outputs.
+ */
+export function devVrfSecret(seed: string): Uint8Array {
+  return sha256(concatBytes(utf8('bcr/dev-vrf-key/v1'), utf8(seed)));
+}
+
+/** Addresses of the well-known development keys (Hardhat/Anvil accounts 0-2): public, devnet/test only. */
+export const WELL_KNOWN_DEV_ADDRESSES = ['0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'];
+
+/**
+ * A mainnet genesis must not use any key the public can compute: a development VRF key (derived from
+ * the miner's seed, which the genesis file prints) would let anyone compute that miner's election
+ * outputs in advance; a development worker or owner key would let anyone sign for it.
+ */
+export function assertNoWellKnownKeys(genesis: Genesis): void {
+  if (genesis.params.network !== 'mainnet') return;
+  const dev = new Set(WELL_KNOWN_DEV_ADDRESSES.map((a) => a.toLowerCase()));
+  for (const [index, m] of genesis.miners.entries()) {
+    if (bytesEqual(vrfPublicKey(devVrfSecret(m.seed)), m.vrfKey)) throw new BcrError('WELL_KNOWN_KEY', `mainnet genesis miner ${index + 1} uses the development VRF key of its public seed: make a secret one with bcr genesis preseal --keystore`);
+    if (dev.has(toChecksumAddress(m.worker).toLowerCase()) || dev.has(toChecksumAddress(m.owner).toLowerCase())) throw new BcrError('WELL_KNOWN_KEY', `mainnet genesis miner ${index + 1} uses a well-known development key`);
+  }
 }
 
 /** Seal randomness of genesis sector `n` of the miner with `seed`. */

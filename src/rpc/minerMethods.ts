@@ -36,7 +36,7 @@ async function sectorsOf(state: StateDb, id: number, miner: Miner) {
   return out;
 }
 
-export function minerMethods({ chain, miner }: { chain: ChainStore; miner: MinerService | null }): MethodDescriptor[] {
+export function minerMethods({ chain, miner: localMiner }: { chain: ChainStore; miner: () => MinerService | null }): MethodDescriptor[] {
   const load = async (id: number) => {
     const m = await getMiner(chain.headState(), id);
     if (!m) throw new RpcError(RpcErrorCode.notFound, `miner ${id} does not exist`);
@@ -80,6 +80,7 @@ export function minerMethods({ chain, miner }: { chain: ChainStore; miner: Miner
       description: "This node's miner: id, sealing jobs and the local sector store.",
       params: [],
       handler: async () => {
+        const miner = localMiner();
         if (!miner) throw new RpcError(RpcErrorCode.notFound, 'this node runs no miner');
         const m = await load(miner.minerId);
         return { ...minerJson(miner.minerId, m), sealing: [...miner.sealing.jobs.values()] };
@@ -91,6 +92,7 @@ export function minerMethods({ chain, miner }: { chain: ChainStore; miner: Miner
       permission: 'admin',
       params: [uintParam('count')],
       handler: async ([count]) => {
+        const miner = localMiner();
         if (!miner) throw new RpcError(RpcErrorCode.notFound, 'this node runs no miner');
         if ((count as number) < 1 || (count as number) > 64) throw new RpcError(RpcErrorCode.invalidParams, 'count must be 1..64');
         return { sectors: await miner.sealing.request(count as number) };

@@ -1,13 +1,17 @@
 // Web3 Secret Storage (keystore v3): scrypt + aes-128-ctr, MAC = keccak256(dk[16..32] || ciphertext).
 // Files are interchangeable with geth, ethers and MetaMask exports. Reads pbkdf2 keystores too.
 import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes, randomUUID, scryptSync, timingSafeEqual } from 'node:crypto';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { scrypt as nobleScrypt } from '@noble/hashes/scrypt.js';
 import { BcrError, addressOf, bytesEqual, concatBytes, fromHex, hexKey, isValidPrivateKey, keccak256, utf8 } from '../primitives/index.js';
 
 export interface KeystoreV3 {
   version: 3;
   id: string;
-  address: string;
+  /** The account's address (hex, no 0x); absent on VRF key files. */
+  address?: string;
+  /** BCR's own keys beside account keys: a miner's election (VRF) key, with its public key. */
+  bcr?: { kind: 'vrf'; publicKey: string };
   crypto: {
     cipher: 'aes-128-ctr';
     cipherparams: { iv: string };
@@ -58,16 +62,25 @@ function deriveKey(password: string, kdf: string, params: ScryptParams | Pbkdf2P
 
 export function encryptKeystore(privateKey: Uint8Array, password: string, options: { scryptN?: number } = {}): KeystoreV3 {
   if (!isValidPrivateKey(privateKey)) throw new BcrError('BAD_KEY', 'not a valid secp256k1 private key');
+  return { ...encryptSecret(privateKey, password, options), address: hexKey(addressOf(privateKey)) };
+}
+
+/** A miner's VRF (ed25519) secret in the same encrypted format, marked with its public key. */
+export function encryptVrfKeystore(secret: Uint8Array, password: string, options: { scryptN?: number } = {}): KeystoreV3 {
+  if (secret.length !== 32) throw new BcrError('BAD_KEY', 'a VRF secret is 32 bytes');
+  return { ...encryptSecret(secret, password, options), bcr: { kind: 'vrf', publicKey: hexKey(ed25519.getPublicKey(secret)) } };
+}
+
+function encryptSecret(secret: Uint8Array, password: string, options: { scryptN?: number }): KeystoreV3 {
   const kdfparams: ScryptParams = { dklen: 32, n: options.scryptN ?? STANDARD_SCRYPT_N, r: 8, p: 1, salt: hexKey(randomBytes(32)) };
   const derived = deriveKey(password, 'scrypt', kdfparams);
   const iv = randomBytes(16);
   const cipher = createCipheriv('aes-128-ctr', derived.subarray(0, 16), iv);
-  const ciphertext = new Uint8Array(Buffer.concat([cipher.update(privateKey), cipher.final()]));
+  const ciphertext = new Uint8Array(Buffer.concat([cipher.update(secret), cipher.final()]));
   const mac = keccak256(concatBytes(derived.subarray(16, 32), ciphertext));
   return {
     version: 3,
     id: randomUUID(),
-    address: hexKey(addressOf(privateKey)),
     crypto: {
       cipher: 'aes-128-ctr',
       cipherparams: { iv: hexKey(iv) },
@@ -91,7 +104,9 @@ export function decryptKeystore(json: unknown, password: string): Uint8Array {
   if (expected.length !== 32 || !timingSafeEqual(mac, expected)) throw new BcrError('WRONG_PASSWORD', 'wrong password (keystore MAC mismatch)');
   const decipher = createDecipheriv('aes-128-ctr', derived.subarray(0, 16), fromHex(crypto.cipherparams.iv));
   const privateKey = new Uint8Array(Buffer.concat([decipher.update(ciphertext), decipher.final()]));
-  if (ks.address && !bytesEqual(fromHex(ks.address), addressOf(privateKey))) {
+  if (ks.bcr?.kind === 'vrf') {
+    if (!bytesEqual(fromHex(ks.bcr.publicKey), ed25519.getPublicKey(privateKey))) throw new BcrError('BAD_KEYSTORE', 'keystore VRF public key does not match its secret');
+  } else if (ks.address && !bytesEqual(fromHex(ks.address), addressOf(privateKey))) {
     throw new BcrError('BAD_KEYSTORE', 'keystore address does not match its key');
   }
   return privateKey;

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { BcrError, fromHex, toChecksumAddress } from '../primitives/index.js';
-import { decryptKeystore, encryptKeystore, type KeystoreV3 } from './keystore.js';
+import { decryptKeystore, encryptKeystore, encryptVrfKeystore, type KeystoreV3 } from './keystore.js';
 
 export function defaultKeystoreDir(): string {
   return process.env.BCR_KEYSTORE ?? join(homedir(), '.bcr', 'keystore');
@@ -38,9 +38,39 @@ export function saveKeystore(dir: string, privateKey: Uint8Array, password: stri
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ks = encryptKeystore(privateKey, password, scryptN ? { scryptN } : {});
   const stamp = new Date().toISOString().replace(/:/g, '-');
-  const file = join(dir, `UTC--${stamp}--${ks.address}.json`);
+  const file = join(dir, `UTC--${stamp}--${ks.address!}.json`);
   writeFileSync(file, JSON.stringify(ks), { mode: 0o600 });
-  return { address: toChecksumAddress(fromHex(ks.address)), file };
+  return { address: toChecksumAddress(fromHex(ks.address!)), file };
+}
+
+/** Saves a miner's VRF secret as vrf--<public key>.json; returns the file. */
+export function saveVrfKeystore(dir: string, secret: Uint8Array, password: string, scryptN?: number): { publicKey: string; file: string } {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const ks = encryptVrfKeystore(secret, password, scryptN ? { scryptN } : {});
+  const file = join(dir, `vrf--${ks.bcr!.publicKey}.json`);
+  writeFileSync(file, JSON.stringify(ks), { mode: 0o600 });
+  return { publicKey: `0x${ks.bcr!.publicKey}`, file };
+}
+
+/** The VRF key file whose public key is `publicKey` (0x-hex), if the keystore holds it. */
+export function findVrfKeystore(dir: string, publicKey: string): string | undefined {
+  const wanted = publicKey.toLowerCase().replace(/^0x/, '');
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  for (const name of names) {
+    if (!name.startsWith('vrf--')) continue;
+    try {
+      const ks = JSON.parse(readFileSync(join(dir, name), 'utf8')) as KeystoreV3;
+      if (ks.bcr?.kind === 'vrf' && ks.bcr.publicKey.toLowerCase() === wanted) return join(dir, name);
+    } catch {
+      // Not a keystore file: skip it.
+    }
+  }
+  return undefined;
 }
 
 export function findKeystore(dir: string, address: string): KeystoreEntry {

@@ -1,8 +1,40 @@
+import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { formatBcr } from '../../primitives/index.js';
-import { parseIntOption, printJson } from '../io.js';
+import { vrfPublicKey } from '../../consensus/index.js';
+import { formatBcr, parseAddress, parseBcr, toChecksumAddress, toHex } from '../../primitives/index.js';
+import { addCollateralKind, collateralPayload, createMinerKind, createMinerPayload, declareFaultsKind, declareRecoveriesKind, sectorListPayload, terminateSectorsKind, withdrawCollateralKind } from '../../state/index.js';
+import { defaultKeystoreDir, saveVrfKeystore } from '../../wallet/index.js';
+import { UsageError, parseIntOption, printJson, readPassword } from '../io.js';
 import { createToken, readSecret } from '../../rpc/auth.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
+import { sendAndConfirm, unlockSender, type SenderOptions } from '../txSender.js';
+
+interface MinerRecord {
+  miner: number;
+  owner: string;
+  worker: string;
+  vrfKey: string;
+  peerId: string;
+  multiaddrs: string[];
+  power: string;
+  collateral: string;
+  pledge: string;
+  deposits: string;
+  sectors: Record<string, number>;
+}
+
+/** A comma-separated list of sector numbers. */
+function sectorList(text: string): number[] {
+  const numbers = text.split(',').map((s) => s.trim()).filter(Boolean).map((s) => parseIntOption(s, '--sectors'));
+  if (numbers.length === 0) throw new UsageError('--sectors needs at least one sector number');
+  return numbers;
+}
+
+interface TxCommandOpts extends SenderOptions {
+  miner: string;
+  from?: string;
+  json?: boolean;
+}
 
 interface MinerInfo {
   miner: number;
@@ -16,14 +48,120 @@ interface MinerInfo {
 }
 
 export function registerMiner(program: Command): void {
-  const miner = program.command('miner').description('the local miner of a running node (over its JSON-RPC)');
+  const miner = program.command('miner').description('become a miner and run it: registration, collateral, sectors, faults (over a node\'s JSON-RPC)');
+  /** A command that signs a miner tx with a keystore key and waits for it to land. */
+  const txCommand = (name: string, description: string) =>
+    miner
+      .command(name)
+      .description(description)
+      .requiredOption('--miner <id>', 'the miner id')
+      .option('--from <address>', 'the signing address (default: the miner\'s owner, or its worker where the worker may sign)')
+      .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+      .option('--keystore <dir>', 'keystore directory (env BCR_KEYSTORE)', defaultKeystoreDir())
+      .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)')
+      .option('--json', 'machine-readable output');
+  const record = (opts: { rpc: string; miner: string }) => callRpc<MinerRecord>(opts.rpc, 'bcr_getMiner', [parseIntOption(opts.miner, '--miner')]);
+  const report = (opts: { json?: boolean }, what: string, result: { id: string; receipt: { height: number } }, extra: Record<string, unknown> = {}) => {
+    if (opts.json) return printJson({ tx: result.id, height: result.receipt.height, ...extra });
+    console.log(`${what} (tx ${result.id}, block ${result.receipt.height})`);
+  };
+
+  miner
+    .command('init')
+    .description('register a new miner: make its VRF (election) key in the keystore, send createMiner from the owner, print the miner id')
+    .requiredOption('--owner <address>', 'the owner (its key must be in the keystore; it pays for registration and receives rewards)')
+    .option('--worker <address>', 'the worker that signs blocks and proofs (default: the owner)')
+    .option('--peer-id <id>', 'libp2p peer id to register (default: the node\'s)')
+    .option('--multiaddrs <list>', 'comma-separated multiaddrs to register (default: the node\'s listen addresses)')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--keystore <dir>', 'keystore directory (env BCR_KEYSTORE)', defaultKeystoreDir())
+    .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)')
+    .option('--light-kdf', 'cheap key encryption (tests only)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: SenderOptions & { owner: string; worker?: string; peerId?: string; multiaddrs?: string; lightKdf?: boolean; json?: boolean }) => {
+      const owner = await unlockSender(opts, opts.owner);
+      const worker = opts.worker ? parseAddress(opts.worker) : parseAddress(owner.address);
+      const status = await callRpc<{ peerId: string | null; listen: string[] }>(opts.rpc, 'bcr_syncStatus');
+      const peerId = opts.peerId ?? status.peerId ?? '';
+      const multiaddrs = opts.multiaddrs ? opts.multiaddrs.split(',').map((a) => a.trim()).filter(Boolean) : status.listen;
+      // The election key is made here and only its public half leaves the machine.
+      const vrfSecret = new Uint8Array(randomBytes(32));
+      const password = await readPassword(opts.passwordFile, 'Password to encrypt the VRF key: ');
+      const saved = saveVrfKeystore(opts.keystore, vrfSecret, password, opts.lightKdf ? 4096 : undefined);
+      const vrfKey = vrfPublicKey(vrfSecret);
+      const result = await sendAndConfirm(opts.rpc, owner, createMinerKind, createMinerPayload, { worker, vrfKey, peerId, multiaddrs: multiaddrs.slice(0, 16) });
+      const table = await callRpc<{ miners: { miner: number; owner: string }[] }>(opts.rpc, 'bcr_getPowerTable');
+      let id: number | undefined;
+      for (const m of table.miners.filter((m) => m.owner.toLowerCase() === owner.address.toLowerCase()).reverse()) {
+        if ((await callRpc<MinerRecord>(opts.rpc, 'bcr_getMiner', [m.miner])).vrfKey === toHex(vrfKey)) id = m.miner;
+        if (id !== undefined) break;
+      }
+      if (id === undefined) throw new UsageError(`createMiner landed (tx ${result.id}) but no miner with this VRF key is on the node's chain yet`);
+      if (opts.json) return printJson({ miner: id, owner: owner.address, worker: toChecksumAddress(worker), vrfKey: toHex(vrfKey), vrfKeyFile: saved.file, tx: result.id });
+      console.log(`miner ${id} registered (tx ${result.id}, block ${result.receipt.height})`);
+      console.log(`owner ${owner.address}, worker ${toChecksumAddress(worker)}, VRF key ${toHex(vrfKey)} (secret in ${saved.file})`);
+      console.log(`next: bcr miner collateral add --miner ${id} --amount 20 --from ${owner.address}; then run the node with --miner ${id}`);
+    });
+
+  const collateral = miner.command('collateral').description('free collateral: add from any account, withdraw to the owner');
+  for (const [action, kind] of [['add', addCollateralKind], ['withdraw', withdrawCollateralKind]] as const) {
+    collateral
+      .command(action)
+      .description(action === 'add' ? 'move BCR from an account to the miner\'s free collateral' : 'move free collateral back to the owner (locked pledge and deposits never leave)')
+      .requiredOption('--miner <id>', 'the miner id')
+      .requiredOption('--amount <bcr>', 'amount in BCR')
+      .option('--from <address>', 'the paying account (add) or the owner (withdraw); default: the owner')
+      .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+      .option('--keystore <dir>', 'keystore directory (env BCR_KEYSTORE)', defaultKeystoreDir())
+      .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)')
+      .option('--json', 'machine-readable output')
+      .action(async (opts: TxCommandOpts & { amount: string }) => {
+        const m = await record(opts);
+        const sender = await unlockSender(opts, opts.from ?? m.owner);
+        const value = parseBcr(opts.amount);
+        const result = await sendAndConfirm(opts.rpc, sender, kind, collateralPayload, { miner: m.miner, value });
+        const after = await record(opts);
+        report(opts, `${action === 'add' ? 'added' : 'withdrew'} ${formatBcr(value)} BCR; free collateral now ${formatBcr(BigInt(after.collateral))} BCR`, result, { collateral: after.collateral });
+      });
+  }
+
+  const faults = miner.command('faults').description('declare sectors faulty ahead of a missed proof (no fault fee), or declare them recovering');
+  for (const [action, kind, verb] of [['declare', declareFaultsKind, 'declared faulty'], ['recover', declareRecoveriesKind, 'declared recovering']] as const) {
+    faults
+      .command(action)
+      .description(action === 'declare' ? 'mark active sectors faulty (their power leaves until recovered)' : 'mark faulty sectors recovering: the next WindowPoSt of their deadline restores them')
+      .requiredOption('--miner <id>', 'the miner id')
+      .requiredOption('--sectors <list>', 'comma-separated sector numbers')
+      .option('--from <address>', 'the worker or owner (default: the worker)')
+      .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+      .option('--keystore <dir>', 'keystore directory (env BCR_KEYSTORE)', defaultKeystoreDir())
+      .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)')
+      .option('--json', 'machine-readable output')
+      .action(async (opts: TxCommandOpts & { sectors: string }) => {
+        const m = await record(opts);
+        const sectors = sectorList(opts.sectors);
+        const result = await sendAndConfirm(opts.rpc, await unlockSender(opts, opts.from ?? m.worker), kind, sectorListPayload, { miner: m.miner, sectors });
+        report(opts, `sectors ${sectors.join(', ')} ${verb}`, result);
+      });
+  }
+
+  txCommand('terminate', 'end sectors for good: their power leaves, a termination fee is burned, the rest of their pledge is freed')
+    .requiredOption('--sectors <list>', 'comma-separated sector numbers')
+    .action(async (opts: TxCommandOpts & { sectors: string }) => {
+      const m = await record(opts);
+      const sectors = sectorList(opts.sectors);
+      const result = await sendAndConfirm(opts.rpc, await unlockSender(opts, opts.from ?? m.owner), terminateSectorsKind, sectorListPayload, { miner: m.miner, sectors });
+      report(opts, `sectors ${sectors.join(', ')} terminated`, result);
+    });
+
   miner
     .command('info')
-    .description('power, collateral, sectors and sealing jobs of the node\'s miner')
+    .description('power, collateral, sectors and sealing jobs of the node\'s miner (or of any miner with --miner)')
+    .option('--miner <id>', 'a miner id (default: the node\'s own miner)')
     .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
     .option('--json', 'machine-readable output')
-    .action(async (opts: { rpc: string; json?: boolean }) => {
-      const info = await callRpc<MinerInfo>(opts.rpc, 'bcr_minerInfo');
+    .action(async (opts: { rpc: string; json?: boolean; miner?: string }) => {
+      const info = opts.miner !== undefined ? { ...(await callRpc<MinerInfo>(opts.rpc, 'bcr_getMiner', [parseIntOption(opts.miner, '--miner')])), sealing: [] } : await callRpc<MinerInfo>(opts.rpc, 'bcr_minerInfo');
       const sectors = await callRpc<{ sector: number; state: string }[]>(opts.rpc, 'bcr_getSectors', [info.miner]);
       const table = await callRpc<{ total: string }>(opts.rpc, 'bcr_getPowerTable');
       if (opts.json) return printJson({ ...info, sectors, networkPower: table.total });

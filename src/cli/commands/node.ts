@@ -24,11 +24,12 @@ export function registerNode(program: Command): void {
     .option('--rpc-cors <origins>', 'comma-separated origins allowed to call the RPC from browsers (none by default)')
     .option('--ws-origins <origins>', 'comma-separated browser origins allowed to open a JSON-RPC WebSocket (none by default)')
     .option('--rpc-allowed-hosts <hosts>', "comma-separated Host names accepted besides loopback ('*' for any)")
+    .option('--miner <id>', 'run this registered miner: its worker and VRF keys come from --keystore (password from --password-file, BCR_PASSWORD or a prompt)')
     .option('--worker-key-file <file>', 'the local miner\'s worker key (0x-hex); devnet/test default to the dev worker key')
     .option('--unlock <addresses>', 'comma-separated keystore addresses the node may sign with (bcr_sendTransaction)')
     .option('--keystore <dir>', 'keystore for --unlock', defaultKeystoreDir())
     .option('--password-file <file>', 'password of the --unlock keys (else env BCR_PASSWORD, else a prompt)')
-    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string; mdns: boolean; workerKeyFile?: string }) => {
+    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string; mdns: boolean; workerKeyFile?: string; miner?: string }) => {
       const log = createLogger({ level: opts.logLevel });
       const list = (text?: string) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
       const signingKeys: Uint8Array[] = [];
@@ -36,7 +37,10 @@ export function registerNode(program: Command): void {
         const entry = findKeystore(opts.keystore, address);
         signingKeys.push(unlockKeystore(entry.file, await readPassword(opts.passwordFile, `Password for ${entry.address}: `)));
       }
+      const minerId = opts.miner === undefined ? undefined : parseIntOption(opts.miner, '--miner');
+      const minerKeys = minerId === undefined ? {} : { minerId, keystore: { dir: opts.keystore, password: await readPassword(opts.passwordFile, `Password for miner ${minerId}'s keys: `) } };
       const node = await startNode({
+        ...minerKeys,
         network: opts.network,
         dataDir: opts.dataDir,
         rpcHost: opts.rpcHost,

@@ -1,0 +1,168 @@
+// Which miner this node runs, and with which keys. A node mines for ANY registered miner whose worker
+// key and VRF (election) key it holds in its keystore (`bcr node --miner ID`); the miner loop starts
+// once the miner's record is on the node's chain (a new node may still be syncing). Genesis miners of
+// devnet and test may use the well-known development keys; mainnet never does.
+import { join } from 'node:path';
+import { devVrfSecret, type ChainStore, type Genesis } from './chain/index.js';
+import { vrfPublicKey } from './consensus/index.js';
+import type { Mempool } from './mempool/index.js';
+import { MinerService } from './miner/miner.js';
+import type { MinerEvent } from './miner/events.js';
+import { SectorStore } from './miner/sectorStore.js';
+import { addressOf, bytesEqual, errorMessage, fromHex, toChecksumAddress, toHex } from './primitives/index.js';
+import { PROOF_PROFILES } from './proofs/index.js';
+import { getMiner, type Miner } from './state/index.js';
+import type { Clock } from './util/clock.js';
+import type { Logger } from './util/logger.js';
+import { findKeystore, findVrfKeystore, unlockKeystore } from './wallet/index.js';
+
+/** Worker key of the devnet/test genesis miner (Hardhat/Anvil account #2). DEVNET AND TEST ONLY. */
+export const DEV_WORKER_KEY = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a';
+
+export interface MinerKeysOptions {
+  /** Run this registered miner (`bcr node --miner ID`); its keys come from the keystore. */
+  minerId?: number;
+  /** Where the worker and VRF keys are, and their password. */
+  keystore?: { dir: string; password: string };
+  /** A genesis miner's worker key given directly (`--worker-key-file`). */
+  workerKey?: Uint8Array;
+}
+
+interface MinerKeys {
+  minerId: number;
+  workerKey: Uint8Array;
+  vrfSecret: Uint8Array;
+}
+
+/** The local miner, once it runs: RPC and subscriptions see it through this. */
+export class LocalMiner {
+  private service: MinerService | null = null;
+  private readonly listeners: ((event: MinerEvent) => void)[] = [];
+  private stopped = false;
+
+  get current(): MinerService | null {
+    return this.service;
+  }
+
+  onEvent(listener: (event: MinerEvent) => void): void {
+    this.listeners.push(listener);
+    this.service?.onEvent(listener);
+  }
+
+  attach(service: MinerService): void {
+    this.service = service;
+    for (const listener of this.listeners) service.onEvent(listener);
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.service?.stop();
+  }
+}
+
+interface StartContext {
+  chain: ChainStore;
+  mempool: Mempool;
+  genesis: Genesis;
+  dataDir: string;
+  clock: Clock;
+  log: Logger;
+}
+
+/** Starts the local miner now, or when its record reaches the chain; returns at once. */
+export async function startLocalMiner(ctx: StartContext, options: MinerKeysOptions): Promise<LocalMiner> {
+  const local = new LocalMiner();
+  const { chain, log } = ctx;
+  if (options.minerId === undefined) {
+    const keys = genesisMinerKeys(ctx.genesis, options, log);
+    if (keys) await run(ctx, local, keys);
+    return local;
+  }
+  const minerId = options.minerId;
+  if (!options.keystore) {
+    log.warn({ miner: minerId }, 'Mining disabled: --miner needs a keystore with its worker and VRF keys');
+    return local;
+  }
+  const keystore = options.keystore;
+  let starting = false;
+  const tryStart = async (): Promise<boolean> => {
+    const record = await getMiner(chain.headState(), minerId);
+    if (!record || starting || local.isStopped) return false;
+    starting = true;
+    const keys = registeredMinerKeys(minerId, record, keystore, log);
+    if (keys) await run(ctx, local, keys);
+    return true;
+  };
+  if (!(await tryStart())) {
+    log.info({ miner: minerId }, 'Waiting for the miner record to reach this node\'s chain');
+    const watch = () => {
+      tryStart().catch((error: unknown) => log.error({ err: errorMessage(error) }, 'Starting the miner failed'));
+    };
+    chain.onHeadChange(() => {
+      if (!starting) watch();
+    });
+  }
+  return local;
+}
+
+async function run(ctx: StartContext, local: LocalMiner, keys: MinerKeys): Promise<void> {
+  const { chain, mempool, genesis, clock, log } = ctx;
+  const store = new SectorStore(join(ctx.dataDir, 'miner'), PROOF_PROFILES[genesis.params.miners.proofProfile]);
+  const service = new MinerService({ chain, mempool, store, minerId: keys.minerId, workerKey: keys.workerKey, vrfSecret: keys.vrfSecret, clock, log: log.child({ component: 'miner' }) });
+  const genesisMiner = genesis.miners[keys.minerId - 1];
+  if (genesisMiner && bytesEqual(genesisMiner.vrfKey, vrfPublicKey(keys.vrfSecret))) await service.ensureGenesisSectors(genesisMiner);
+  if (local.isStopped) {
+    await store.close();
+    return;
+  }
+  local.attach(service);
+  service.start();
+  log.info({ miner: keys.minerId, worker: toChecksumAddress(addressOf(keys.workerKey)) }, 'Mining started');
+}
+
+/** The keys of a miner registered on chain, from the keystore; null (with a reason logged) if missing. */
+function registeredMinerKeys(minerId: number, record: Miner, keystore: { dir: string; password: string }, log: Logger): MinerKeys | null {
+  const worker = toChecksumAddress(record.worker);
+  let workerKey: Uint8Array;
+  try {
+    workerKey = unlockKeystore(findKeystore(keystore.dir, worker).file, keystore.password);
+  } catch (error) {
+    log.error({ miner: minerId, worker, err: errorMessage(error) }, 'Mining disabled: the keystore does not hold the miner\'s worker key');
+    return null;
+  }
+  const vrfFile = findVrfKeystore(keystore.dir, toHex(record.vrfKey));
+  if (!vrfFile) {
+    log.error({ miner: minerId, vrfKey: toHex(record.vrfKey) }, 'Mining disabled: the keystore does not hold the miner\'s VRF key');
+    return null;
+  }
+  return { minerId, workerKey, vrfSecret: unlockKeystore(vrfFile, keystore.password) };
+}
+
+/**
+ * A genesis miner this node can run: its worker key (given, or the devnet/test dev key), and its VRF
+ * key from the keystore, or on devnet/test the well-known development key.
+ */
+function genesisMinerKeys(genesis: Genesis, options: MinerKeysOptions, log: Logger): MinerKeys | null {
+  const devNetwork = genesis.params.network !== 'mainnet';
+  const workerKey = options.workerKey ?? (devNetwork ? fromHex(DEV_WORKER_KEY) : undefined);
+  const index = workerKey ? genesis.miners.findIndex((m) => bytesEqual(m.worker, addressOf(workerKey))) : -1;
+  if (!workerKey || index < 0) {
+    log.warn('Mining disabled: no genesis miner uses this node\'s worker key (a registered miner runs with --miner ID)');
+    return null;
+  }
+  const genesisMiner = genesis.miners[index]!;
+  if (genesisMiner.sectors.length === 0) {
+    log.warn('Mining disabled: the genesis miner has no sectors');
+    return null;
+  }
+  const vrfFile = options.keystore ? findVrfKeystore(options.keystore.dir, toHex(genesisMiner.vrfKey)) : undefined;
+  if (vrfFile) return { minerId: index + 1, workerKey, vrfSecret: unlockKeystore(vrfFile, options.keystore!.password) };
+  const devSecret = devVrfSecret(genesisMiner.seed);
+  if (devNetwork && bytesEqual(vrfPublicKey(devSecret), genesisMiner.vrfKey)) return { minerId: index + 1, workerKey, vrfSecret: devSecret };
+  log.warn({ miner: index + 1 }, 'Mining disabled: the keystore does not hold this genesis miner\'s VRF key (bcr genesis preseal writes it)');
+  return null;
+}
