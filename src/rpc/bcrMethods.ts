@@ -1,5 +1,5 @@
 // The bcr_* namespace (the minimal set a miner and a wallet need first; issue 6 extends it).
-import { FOUNDATION_ADDRESS, TOTAL_SUPPLY, type ChainStore } from '../chain/index.js';
+import { FOUNDATION_ADDRESS, TOTAL_SUPPLY, type Block, type ChainStore } from '../chain/index.js';
 import { MINING_SUPPLY, issuanceSchedule, mintedAtSlot } from '../consensus/index.js';
 import type { Mempool } from '../mempool/index.js';
 import { pairHashBackend, signatureBackend, toChecksumAddress, toHex } from '../primitives/index.js';
@@ -16,10 +16,18 @@ export interface BcrRpcContext {
 }
 
 export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[] {
+  /** What a canonical block credited its producer's owner: issuance since its parent's slot plus its txs' fees. */
+  const producerReward = async (id: Uint8Array, block: Block): Promise<bigint | null> => {
+    const receipts = await chain.getReceipts(id);
+    const parent = block.header.height > 0 ? await chain.getHeader(block.header.parentId) : undefined;
+    if (!receipts || !parent) return null;
+    const minted = mintedAtSlot(block.header.slot, chain.params) - mintedAtSlot(parent.slot, chain.params);
+    return receipts.reduce((sum, r) => sum + r.fee, minted);
+  };
   const blockJson = async (id: Uint8Array | undefined, full: boolean) => {
     const block = id ? await chain.getBlock(id) : undefined;
     if (!id || !block) return null;
-    return formatBlock(id, block, full ? block.txs.map((t) => verifyTx(t, chain.params)) : null);
+    return { ...formatBlock(id, block, full ? block.txs.map((t) => verifyTx(t, chain.params)) : null), reward: (await producerReward(id, block))?.toString() ?? null };
   };
   return [
     {
