@@ -17,6 +17,8 @@ export const DEVNET_WORKER_KEYS = [
   '0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e',
   '0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356',
 ];
+/** Free collateral each devnet genesis miner starts with (from its worker's 1,000 BCR), so faults and slashes cost it. */
+export const DEVNET_MINER_COLLATERAL = bcr(100);
 /** Sectors per genesis miner: powers 1:2:5 (then 3 and 4). */
 export const DEVNET_SECTORS = [1, 2, 5, 3, 4];
 
@@ -40,7 +42,7 @@ export function devnetGenesis(options: DevnetGenesisOptions): Genesis {
     genesisTime: unknown;
     params: { slotMs: number; finality: number; miners: { proofProfile: string } };
     allocations: { label: string; address: string; balance: string }[];
-    miners: unknown[];
+    miners: { owner: string; worker: string; vrfKey: string; seed: string; sectors: { commR: string }[]; collateral: string }[];
   };
   if (options.slotMs) template.params.slotMs = options.slotMs;
   if (options.finality) template.params.finality = options.finality;
@@ -60,7 +62,7 @@ export function devnetGenesis(options: DevnetGenesisOptions): Genesis {
       const replicaId = replicaIdOf(i + 1, n, genesisSealRandomness(seed, n), commD);
       sectors.push({ commR: toHex(sealInMemory(profile, replicaId, new Uint8Array(profile.sectorSize)).commR) });
     }
-    template.miners.push({ owner: worker, worker, vrfKey: toHex(vrfPublicKey(devVrfSecret(seed))), seed, sectors });
+    template.miners.push({ owner: worker, worker, vrfKey: toHex(vrfPublicKey(devVrfSecret(seed))), seed, sectors, collateral: DEVNET_MINER_COLLATERAL.toString() });
   }
   template.genesisTime = options.nowMs + (options.startDelayMs ?? 2000);
   return parseGenesis(template);

@@ -45,6 +45,8 @@ export interface GenesisMiner {
   /** The sectors are regenerated from this seed by the miner's node (zero data, committed capacity). */
   seed: string;
   sectors: { commR: Uint8Array }[];
+  /** Free collateral the miner starts with (atto), taken with its sectors' pledge from the owner's allocation. */
+  collateral: bigint;
 }
 
 export interface Genesis {
@@ -70,7 +72,7 @@ interface GenesisJson {
   genesisTime: number | 'auto';
   params: Omit<ChainParams, 'network' | 'chainId' | 'genesisTime' | 'minGasPrice' | 'miners'> & { minGasPrice: string; miners: MinerParamsJson };
   allocations: { label: AllocationLabel; address: string; balance: string; vesting?: { cliffSlots: number; durationSlots: number } }[];
-  miners: { owner: string; worker: string; vrfKey: string; seed: string; sectors: { commR: string }[] }[];
+  miners: { owner: string; worker: string; vrfKey: string; seed: string; sectors: { commR: string }[]; collateral?: string }[];
 }
 
 export const FOUNDATION_ADDRESS = systemAddress('foundation');
@@ -191,7 +193,9 @@ export function parseGenesis(json: unknown, nowMs?: number): Genesis {
     vrfKey: fromHex(m.vrfKey),
     seed: String(m.seed),
     sectors: m.sectors.map((s) => ({ commR: fromHex(s.commR) })),
+    collateral: m.collateral === undefined ? 0n : BigInt(m.collateral),
   }));
+  if (miners.some((m) => m.collateral < 0n)) fail('genesis miner collateral must not be negative');
   if (miners.some((m) => m.vrfKey.length !== 32 || m.sectors.some((s) => s.commR.length !== 32))) fail('bad genesis miner key or CommR');
   return { params, allocations, miners, autoTime };
 }
@@ -230,6 +234,7 @@ export function genesisToJson(genesis: Genesis): GenesisJson {
       vrfKey: toHex(m.vrfKey),
       seed: m.seed,
       sectors: m.sectors.map((s) => ({ commR: toHex(s.commR) })),
+      ...(m.collateral > 0n ? { collateral: m.collateral.toString() } : {}),
     })),
   };
 }
@@ -269,6 +274,11 @@ export function genesisBeacon(params: ChainParams): Uint8Array {
   return sha256(concatBytes(utf8('bcr/genesis-beacon/v1'), utf8(params.network), uintToBytesBE(params.chainId, 8)));
 }
 
+/** What a genesis miner locks at genesis: each sector's initial pledge, and its free collateral. */
+export function genesisMinerCost(params: MinerParams, miner: GenesisMiner): bigint {
+  return params.initialPledge * BigInt(miner.sectors.length) + miner.collateral;
+}
+
 /** Writes the genesis state into an overlay over `base` and returns the genesis block. */
 export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ block: Block; id: Uint8Array; overlay: Overlay }> {
   const overlay = new Overlay(base);
@@ -279,6 +289,13 @@ export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ 
     const key = Buffer.from(a.address).toString('hex');
     if (accounts.has(key)) throw new BcrError('BAD_GENESIS', `address ${toChecksumAddress(a.address)} is allocated twice`);
     accounts.set(key, { address: a.address, balance: a.balance, vesting: allocationVesting(a) });
+  }
+  // Genesis miners pledge for their sectors and hold collateral like any other: the owner's allocation pays.
+  for (const [i, m] of genesis.miners.entries()) {
+    const owner = accounts.get(Buffer.from(m.owner).toString('hex'));
+    const cost = genesisMinerCost(params.miners, m);
+    if (!owner || owner.vesting || owner.balance < cost) throw new BcrError('BAD_GENESIS', `genesis miner ${i + 1}: its owner ${toChecksumAddress(m.owner)} needs a liquid allocation of at least ${cost} atto for its pledge and collateral`);
+    owner.balance -= cost;
   }
   for (const { address, balance, vesting } of accounts.values()) {
     await state.set(accountKey(address), encodeAccount({ balance, nonce: 0, vesting }));
@@ -310,7 +327,7 @@ export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ 
         declaredFaulty: false,
         recovering: false,
         deposit: 0n,
-        pledge: 0n,
+        pledge: params.miners.initialPledge,
         dealIds: [],
       });
     }
@@ -322,8 +339,8 @@ export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ 
       peerId: '',
       multiaddrs: [],
       sectorSize,
-      collateral: 0n,
-      pledge: 0n,
+      collateral: m.collateral,
+      pledge: params.miners.initialPledge * BigInt(m.sectors.length),
       deposits: 0n,
       power,
       powerLog: power > 0n ? [{ height: 0, power }] : [],

@@ -101,7 +101,9 @@ describe('miners and sectors', () => {
     expect(sector0.faultyPeriods).toBe(params.faultMaxPeriods + 1);
     m = await miner(chain);
     expect(m.power).toBe(full - BigInt(TEST_PROOFS.sectorSize));
-    expect(m.collateral).toBe(bcr(10) - BigInt(params.faultMaxPeriods + 2) * params.faultFee);
+    // Termination frees the sector's genesis pledge less the termination fee.
+    expect(m.collateral).toBe(bcr(10) - BigInt(params.faultMaxPeriods + 2) * params.faultFee + params.initialPledge - params.terminationFee);
+    expect(m.pledge).toBe(3n * params.initialPledge);
   }, 120_000);
 
   it('stays live when every sector is faulty: committed storage carries the election until recoveries restore power', async () => {
@@ -161,7 +163,7 @@ describe('miners and sectors', () => {
     expect(await receiptOf(chain, good)).toMatchObject({ status: 0 });
     const m = await miner(chain);
     expect(m.power).toBe(powerBefore + BigInt(TEST_PROOFS.sectorSize));
-    expect(m.pledge).toBe(params.initialPledge);
+    expect(m.pledge).toBe(5n * params.initialPledge); // four genesis sectors pledged at genesis, and this one
     expect(m.deposits).toBe(0n);
     expect(m.collateral).toBe(bcr(20) - params.initialPledge);
     expect((await getSector(chain.headState(), 1, 10))!.state).toBe(SectorState.active);
