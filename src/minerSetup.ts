@@ -3,15 +3,15 @@
 // once the miner's record is on the node's chain (a new node may still be syncing). Genesis miners of
 // devnet and test may use the well-known development keys; mainnet never does.
 import { join } from 'node:path';
-import { devVrfSecret, type ChainStore, type Genesis } from './chain/index.js';
+import { EquivocationWatch, devVrfSecret, type ChainStore, type Genesis } from './chain/index.js';
 import { vrfPublicKey } from './consensus/index.js';
 import type { Mempool } from './mempool/index.js';
 import { MinerService } from './miner/miner.js';
 import type { MinerEvent } from './miner/events.js';
 import { SectorStore } from './miner/sectorStore.js';
-import { addressOf, bytesEqual, errorMessage, fromHex, toChecksumAddress, toHex } from './primitives/index.js';
+import { addressOf, bytesEqual, encode, errorMessage, fromHex, toChecksumAddress, toHex } from './primitives/index.js';
 import { PROOF_PROFILES } from './proofs/index.js';
-import { getMiner, type Miner } from './state/index.js';
+import { equivocationPayload, getMiner, reportEquivocationKind, signTx, type Miner } from './state/index.js';
 import type { Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 import { findKeystore, findVrfKeystore, unlockKeystore } from './wallet/index.js';
@@ -165,4 +165,30 @@ function genesisMinerKeys(genesis: Genesis, options: MinerKeysOptions, log: Logg
   if (devNetwork && bytesEqual(vrfPublicKey(devSecret), genesisMiner.vrfKey)) return { minerId: index + 1, workerKey, vrfSecret: devSecret };
   log.warn({ miner: index + 1 }, 'Mining disabled: the keystore does not hold this genesis miner\'s VRF key (bcr genesis preseal writes it)');
   return null;
+}
+
+/**
+ * Reports equivocation evidence the chain saw: signed with the local miner's worker key, else with
+ * the first key the node may sign with; the reporter earns a share of the slash.
+ */
+export function reportEquivocations(chain: ChainStore, mempool: Mempool, local: LocalMiner, signingKeys: Uint8Array[], log: Logger): void {
+  chain.equivocations.onEquivocation((evidence) => {
+    const own = local.current;
+    if (own && own.minerId === evidence.miner) return;
+    const key = own?.workerKey ?? signingKeys[0];
+    const described = EquivocationWatch.describe(evidence);
+    if (!key) {
+      log.warn(described, 'Equivocation seen; this node holds no key to report it with');
+      return;
+    }
+    void (async () => {
+      const reporter = addressOf(key);
+      const account = await chain.getAccount(reporter);
+      const payload = encode(equivocationPayload, { first: evidence.first, second: evidence.second });
+      const gasLimit = reportEquivocationKind.gas(reportEquivocationKind.decodePayload(payload));
+      const tx = signTx(key, { chainId: chain.params.chainId, nonce: mempool.nextPendingNonce(reporter, account.nonce), gasLimit, gasPrice: chain.params.minGasPrice, kind: reportEquivocationKind.id, payload });
+      const added = await mempool.add(tx, { local: true });
+      log.warn({ ...described, reporter: toChecksumAddress(reporter), tx: toHex(added.id) }, 'Equivocation seen: reported');
+    })().catch((error: unknown) => log.warn({ ...described, err: errorMessage(error) }, 'Reporting an equivocation failed'));
+  });
 }

@@ -6,7 +6,7 @@ import { BlockPreverifier, ChainStore, assertNoWellKnownKeys, blockId, genesisTo
 import { Database } from './db/index.js';
 import { Mempool } from './mempool/index.js';
 import type { MinerService } from './miner/miner.js';
-import { LocalMiner, startLocalMiner } from './minerSetup.js';
+import { LocalMiner, reportEquivocations, startLocalMiner } from './minerSetup.js';
 import { Network } from './p2p/network.js';
 import { SyncManager, type SyncTransport } from './sync/index.js';
 import { OrderBook } from './market/index.js';
@@ -157,6 +157,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   const local = options.mine
     ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: options.keystore } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
     : new LocalMiner();
+  reportEquivocations(chain, mempool, local, options.signingKeys ?? [], log.child({ component: 'miner' }));
 
   const dispatcher = new RpcDispatcher();
   dispatcher.register(bcrMethods({ chain, mempool }));

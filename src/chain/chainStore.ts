@@ -12,6 +12,7 @@ import { encodeBlock, type Block, type BlockHeader } from './block.js';
 import { BlockStore, META_GENESIS, META_HEAD, canonicalKey, sideBlockKey, type HeadInfo, type TxLocation } from './blockStore.js';
 import { applyBlock, switchToBranch, type BranchSwitch, type ImportContext } from './blocks/importBlock.js';
 import { ImportStats } from './eligibility.js';
+import { EquivocationWatch } from './equivocationWatch.js';
 import { BlockError } from './errors.js';
 import { migrateStateTree } from './stateMigration.js';
 import { buildGenesis, type Genesis } from './genesis.js';
@@ -47,6 +48,8 @@ export class ChainStore implements ValidationView {
   private readonly invalid = new Set<string>();
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners: ((change: HeadChange) => void)[] = [];
+  /** Two headers of one miner for one slot, seen among the blocks offered to this chain. */
+  readonly equivocations = new EquivocationWatch();
 
   private constructor(
     private readonly db: Database,
@@ -147,6 +150,10 @@ export class ChainStore implements ValidationView {
 
   async getStateProof(stateKey: Uint8Array): Promise<StateProof> {
     return proveState(this.db, stateKey);
+  }
+
+  observeSignedHeader(header: BlockHeader): void {
+    this.equivocations.observe(header);
   }
 
   isKnownInvalid(id: Uint8Array): boolean {

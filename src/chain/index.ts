@@ -4,6 +4,7 @@ export * from './genesis.js';
 export * from './eligibility.js';
 export * from './blockStore.js';
 export * from './chainStore.js';
+export * from './equivocationWatch.js';
 export * from './produce.js';
 export * from './validation/block.js';
 export * from './preverify.js';

@@ -53,6 +53,11 @@ export class MinerService {
     return this.opts.minerId;
   }
 
+  /** The worker key this miner signs blocks and proofs with. */
+  get workerKey(): Uint8Array {
+    return this.opts.workerKey;
+  }
+
   /** Regenerates the genesis miner's sectors from its seed (first start) and checks their CommRs. */
   async ensureGenesisSectors(genesis: GenesisMiner): Promise<void> {
     const { store, minerId, log } = this.opts;

@@ -29,7 +29,7 @@ import {
   submitWindowPostPayload,
   minerCodec,
 } from '../../src/state/index.js';
-import { DEV_KEY, TEST_PROOFS, WORKER_KEY, encodeHeaderBytes, kindTx, nextBlock, nowForSlot, openChain, tempDir } from '../helpers/chain.js';
+import { DEV_KEY, TEST_PROOFS, WORKER_KEY, encodeHeaderBytes, kindTx, nextBlock, nowForSlot, openChain, tempDir, transferTx } from '../helpers/chain.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -210,9 +210,19 @@ describe('miners and sectors', () => {
     expect(b.header.slot).toBe(a.header.slot);
     await chain.importBlock(a, nowForSlot(chain, a.header.slot));
     const evidence = { first: encodeHeaderBytes(a), second: encodeHeaderBytes(b) };
-    await add(chain, [kindTx(DEV_KEY, 1, reportEquivocationKind, equivocationPayload, evidence)]);
+    const reporter = sha256(new Uint8Array([0x5e]));
+    await add(chain, [transferTx(DEV_KEY, 1, addressOf(reporter), bcr(1))]);
+    const before = await miner(chain);
+    const burnedBefore = (await chain.getAccount(BURN_ADDRESS)).balance;
+    const report = await add(chain, [kindTx(reporter, 0, reportEquivocationKind, equivocationPayload, evidence)]);
     const m = await miner(chain);
-    expect(m.collateral).toBe(0n); // slash (100 BCR) above the 50 BCR of collateral
+    // The slash takes all free collateral, then pledge, up to equivocationSlash; the reporter earns 1/10.
+    const taken = before.collateral + before.pledge < params.equivocationSlash ? before.collateral + before.pledge : params.equivocationSlash;
+    expect(before.collateral + before.pledge - (m.collateral + m.pledge)).toBe(taken);
+    expect(m.collateral).toBe(0n);
+    const fee = (await receiptOf(chain, report)).fee;
+    expect((await chain.getAccount(addressOf(reporter))).balance).toBe(bcr(1) - fee + taken / 10n);
+    expect((await chain.getAccount(BURN_ADDRESS)).balance - burnedBefore).toBe(taken - taken / 10n);
     expect(m.ineligibleUntil).toBe(a.header.slot + params.equivocationIneligibleSlots);
     const vrf = devVrfSecret(chain.genesis.miners[0]!.seed);
     for (let slot = chain.head.header.slot + 1; slot < chain.head.header.slot + 40; slot++) {

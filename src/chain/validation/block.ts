@@ -17,6 +17,8 @@ export interface ValidationView {
   hasBlock(id: Uint8Array): Promise<boolean>;
   getHeader(id: Uint8Array): Promise<BlockHeader | undefined>;
   headState(): StateDb;
+  /** Hears of every header proven signed by its miner's worker key (equivocation evidence). */
+  observeSignedHeader(header: BlockHeader): void;
 }
 
 export interface ValidatedBlock {
@@ -44,6 +46,7 @@ export async function validateBlock(chain: ValidationView, block: Block, nowMs: 
   checkHeaderAgainstParent(params, header, parent);
   const signer = recoverSigner(params, header);
   await checkProducerKey(chain.headState(), header, signer);
+  chain.observeSignedHeader(header);
   const txs = verifyBodyStateless(params, block);
   return { id, parent, signer, txs };
 }

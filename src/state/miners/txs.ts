@@ -303,6 +303,9 @@ export const terminateSectorsKind = defineTxKind({
   },
 });
 
+/** The reporter of an equivocation gets 1/10 of the slash actually taken from the miner. */
+export const EQUIVOCATION_REPORTER_DIVISOR = 10n;
+
 export const reportEquivocationKind = defineTxKind({
   id: 10,
   name: 'reportEquivocation',
@@ -317,7 +320,13 @@ export const reportEquivocationKind = defineTxKind({
     if (!miner) fail('NO_SUCH_MINER', `miner ${evidence.miner} does not exist`);
     if (!bytesEqual(evidence.signer, miner.worker)) fail('BAD_EVIDENCE', 'headers are not signed by the miner\'s worker');
     if (miner.ineligibleUntil >= evidence.slot + params.equivocationIneligibleSlots) fail('ALREADY_SLASHED', 'this equivocation was already punished');
-    await penalize(ctx.state, miner, params.equivocationSlash);
+    const taken = await penalize(ctx.state, miner, params.equivocationSlash);
+    // The reporter earns a fixed share of what was taken (the rest stays burned): reporting pays.
+    const reward = taken / EQUIVOCATION_REPORTER_DIVISOR;
+    if (reward > 0n) {
+      await debit(ctx.state, BURN_ADDRESS, reward, ctx.slot);
+      await credit(ctx.state, ctx.sender, reward);
+    }
     miner.ineligibleUntil = evidence.slot + params.equivocationIneligibleSlots;
     await putMiner(ctx.state, evidence.miner, miner);
   },
