@@ -58,6 +58,14 @@ export class LocalMiner {
     return this.stopped;
   }
 
+  /** Stops the running service and starts another (new keys). */
+  async replace(start: () => Promise<void>): Promise<void> {
+    const old = this.service;
+    this.service = null;
+    await old?.stop();
+    await start();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     await this.service?.stop();
@@ -95,6 +103,7 @@ export async function startLocalMiner(ctx: StartContext, options: MinerKeysOptio
     starting = true;
     const keys = registeredMinerKeys(minerId, record, keystore, log);
     if (keys) await run(ctx, local, keys);
+    followWorkerChanges(ctx, local, minerId, keystore);
     return true;
   };
   if (!(await tryStart())) {
@@ -107,6 +116,30 @@ export async function startLocalMiner(ctx: StartContext, options: MinerKeysOptio
     });
   }
   return local;
+}
+
+/**
+ * When the chain switches the miner's worker key (bcr miner set-worker, a finality after it was
+ * asked for), the miner restarts with the new key from the keystore.
+ */
+function followWorkerChanges(ctx: StartContext, local: LocalMiner, minerId: number, keystore: { dir: string; password: string }): void {
+  const { chain, log } = ctx;
+  let switching = false;
+  chain.onHeadChange(() => {
+    const current = local.current;
+    if (switching || !current || local.isStopped) return;
+    switching = true;
+    void (async () => {
+      const record = await getMiner(chain.headState(), minerId);
+      if (!record || bytesEqual(record.worker, addressOf(current.workerKey))) return;
+      log.info({ miner: minerId, worker: toChecksumAddress(record.worker) }, 'Worker key changed on chain: restarting the miner with the new key');
+      const keys = registeredMinerKeys(minerId, record, keystore, log);
+      if (!keys) return;
+      await local.replace(() => run(ctx, local, keys));
+    })()
+      .catch((error: unknown) => log.error({ err: errorMessage(error) }, 'Switching the worker key failed'))
+      .finally(() => (switching = false));
+  });
 }
 
 async function run(ctx: StartContext, local: LocalMiner, keys: MinerKeys): Promise<void> {

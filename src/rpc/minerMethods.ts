@@ -2,7 +2,7 @@
 import type { ChainStore } from '../chain/index.js';
 import type { MinerService } from '../miner/miner.js';
 import { toChecksumAddress, toHex } from '../primitives/index.js';
-import { getMiner, getSector, getTotalPowerLog, minerIds, powerAt, type Miner, type StateDb } from '../state/index.js';
+import { getMiner, getSector, getTotalPowerLog, getWorkerChange, minerIds, powerAt, type Miner, type StateDb } from '../state/index.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
 import { uintParam } from './params.js';
 
@@ -51,7 +51,9 @@ export function minerMethods({ chain, miner: localMiner }: { chain: ChainStore; 
         const m = await load(id as number);
         const sectors = await sectorsOf(chain.headState(), id as number, m);
         const counts = Object.fromEntries(STATE_NAMES.map((name) => [name, sectors.filter((s) => s.state === name).length]));
-        return { ...minerJson(id as number, m), sectors: counts };
+        const change = await getWorkerChange(chain.headState(), id as number);
+        const workerChange = change ? { oldWorker: toChecksumAddress(change.oldWorker), newWorker: toChecksumAddress(change.newWorker), effectiveHeight: change.effectiveHeight } : null;
+        return { ...minerJson(id as number, m), workerChange, sectors: counts };
       },
     },
     {

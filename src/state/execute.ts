@@ -6,6 +6,7 @@ import { accountKey, credit, getAccount, putAccount, spendable } from './account
 import { TxError, TxFailure } from './errors.js';
 import { recordBeacon } from './miners/beacon.js';
 import { expirePrecommits, runDeadlineCron } from './miners/cron.js';
+import { applyWorkerChanges } from './miners/txs.js';
 import { flatKey, type StateDb } from './stateDb.js';
 import { maxFee, type VerifiedTx } from './tx.js';
 
@@ -100,6 +101,7 @@ export async function finishBlock(state: StateDb, env: BlockEnv): Promise<bigint
   await credit(state, env.producer, issued);
   await runDeadlineCron(state, env);
   await expirePrecommits(state, env);
+  await applyWorkerChanges(state, env.height);
   await recordBeacon(state, env.height, { slot: env.slot, vrfOutput: env.vrfOutput }, env.params.miners.beaconWindow);
   return issued;
 }

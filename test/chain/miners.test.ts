@@ -28,6 +28,11 @@ import {
   submitWindowPostKind,
   submitWindowPostPayload,
   minerCodec,
+  changePeerAddressesKind,
+  changeWorkerKind,
+  changeWorkerPayload,
+  getWorkerChange,
+  peerAddressesPayload,
 } from '../../src/state/index.js';
 import { DEV_KEY, TEST_PROOFS, WORKER_KEY, encodeHeaderBytes, kindTx, nextBlock, nowForSlot, openChain, tempDir, transferTx } from '../helpers/chain.js';
 
@@ -228,6 +233,27 @@ describe('miners and sectors', () => {
     for (let slot = chain.head.header.slot + 1; slot < chain.head.header.slot + 40; slot++) {
       expect(await claimSlot(chain.headState(), chain.params, 1, vrf, chain.head.header.height, slot)).toBeNull();
     }
+  }, 60_000);
+
+  it('rotates the worker key a finality after the owner asks, and updates peer addresses', async () => {
+    const { chain } = await freshChain();
+    const newWorkerKey = sha256(new Uint8Array([0x77, 0x77]));
+    const newWorker = addressOf(newWorkerKey);
+    // Only the owner may rotate; the worker may update addresses.
+    const byWorker = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), changeWorkerKind, changeWorkerPayload, { miner: 1, newWorker })]);
+    expect(await receiptOf(chain, byWorker)).toMatchObject({ status: 1, error: 'NOT_OWNER' });
+    const asked = await add(chain, [kindTx(DEV_KEY, 0, changeWorkerKind, changeWorkerPayload, { miner: 1, newWorker })]);
+    const effective = asked.header.height + chain.params.finality;
+    expect(await getWorkerChange(chain.headState(), 1)).toMatchObject({ newWorker, effectiveHeight: effective });
+    await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), changePeerAddressesKind, peerAddressesPayload, { miner: 1, peerId: '12D3KooWtest', multiaddrs: ['/ip4/127.0.0.1/tcp/1'] })]);
+    expect(await miner(chain)).toMatchObject({ peerId: '12D3KooWtest', multiaddrs: ['/ip4/127.0.0.1/tcp/1'] });
+    // The old key signs up to and including the block at the effective height.
+    while (chain.head.header.height < effective) await add(chain, [], { windowPost: false });
+    expect((await miner(chain)).worker).toEqual(newWorker);
+    const stale = await nextBlock(chain, chain.head.header.slot + 1, [], { windowPost: false });
+    await expect(chain.importBlock(stale, nowForSlot(chain, stale.header.slot))).rejects.toMatchObject({ code: 'BAD_SIGNATURE' });
+    await add(chain, [], { windowPost: false, workerKey: newWorkerKey });
+    expect(chain.head.header.height).toBe(effective + 1);
   }, 60_000);
 
   it('a reorg across a deadline restores power, balances and the mempool exactly', async () => {

@@ -83,7 +83,7 @@ export async function dueWindowPost(chain: ChainStore, slot: number, provable: M
  * Builds (does not import) the next block on the head, in the first slot >= minSlot the miner wins,
  * adding the miner's WindowPoSt when one is due (as its node would).
  */
-export async function nextBlock(chain: ChainStore, minSlot: number, txs: Uint8Array[] = [], options: { windowPost?: boolean; skipDeadlines?: ReadonlySet<number>; sectors?: Map<number, ProvableSector> } = {}): Promise<Block> {
+export async function nextBlock(chain: ChainStore, minSlot: number, txs: Uint8Array[] = [], options: { windowPost?: boolean; skipDeadlines?: ReadonlySet<number>; sectors?: Map<number, ProvableSector>; workerKey?: Uint8Array } = {}): Promise<Block> {
   const provable = options.sectors ?? (await genesisMinerSectors(chain.genesis));
   const worker = addressOf(WORKER_KEY);
   const pendingWorkerTxs = txs.filter((t) => bytesEqual(verifyTx(t, chain.params).sender, worker)).length;
@@ -96,7 +96,7 @@ export async function nextBlock(chain: ChainStore, minSlot: number, txs: Uint8Ar
     const post = options.windowPost === false ? null : await dueWindowPost(chain, slot, provable, options.skipDeadlines, pendingWorkerTxs);
     const candidates: VerifiedTx[] = [...txs, ...(post ? [post] : [])].map((t) => verifyTx(t, chain.params));
     const winningPost = await provePost(TEST_PROOFS, 'winning', ticket.postRandomness, ticket.sectors.map((s) => provable.get(s.sectorNumber)!));
-    const { block, rejected } = await chain.buildBlock({ workerKey: WORKER_KEY, minerId: 1, slot, timestamp: slotStart(chain.params, slot), ticket, winningPost, candidates });
+    const { block, rejected } = await chain.buildBlock({ workerKey: options.workerKey ?? WORKER_KEY, minerId: 1, slot, timestamp: slotStart(chain.params, slot), ticket, winningPost, candidates });
     if (rejected.length) throw new Error(`rejected txs: ${rejected.map((r) => r.error.code).join(',')}`);
     return block;
   }

@@ -5,7 +5,7 @@
 // block is applied, before it is written.
 import { slotAt, slotStart, type ChainParams } from '../../consensus/index.js';
 import { bytesEqual, hexKey, isBcrError } from '../../primitives/index.js';
-import { getMiner, verifyTx, type StateDb, type VerifiedTx } from '../../state/index.js';
+import { getMiner, getWorkerChange, verifyTx, type StateDb, type VerifiedTx } from '../../state/index.js';
 import { blockId, headerSigner, txRootOf, type Block, type BlockHeader } from '../block.js';
 import { BlockError } from '../errors.js';
 
@@ -45,7 +45,7 @@ export async function validateBlock(chain: ValidationView, block: Block, nowMs: 
   if (!parent) throw new BlockError('PARENT_UNKNOWN', 'parent block is unknown', { parent: hexKey(header.parentId) });
   checkHeaderAgainstParent(params, header, parent);
   const signer = recoverSigner(params, header);
-  await checkProducerKey(chain.headState(), header, signer);
+  await checkProducerKey(chain.headState(), params, header, signer);
   chain.observeSignedHeader(header);
   const txs = verifyBodyStateless(params, block);
   return { id, parent, signer, txs };
@@ -69,14 +69,19 @@ function recoverSigner(params: ChainParams, header: BlockHeader): Uint8Array {
 }
 
 /**
- * The header must be signed by the claimed miner's worker key. Worker keys never change, so the
- * head state answers for any branch; a miner the head state does not know (registered on a branch
- * we do not follow) is ignored, never executed on a stranger's word.
+ * The header must be signed by the claimed miner's worker key, as the head state knows it. A worker
+ * change takes effect a finality after it was made, so every branch we could still switch to agrees
+ * on it; blocks of a branch forking before the switch may carry the old key (accepted here until a
+ * finality past the switch; the parent state decides exactly). A miner the head state does not know
+ * (registered on a branch we do not follow) is ignored, never executed on a stranger's word.
  */
-async function checkProducerKey(state: StateDb, header: BlockHeader, signer: Uint8Array): Promise<void> {
+async function checkProducerKey(state: StateDb, params: ChainParams, header: BlockHeader, signer: Uint8Array): Promise<void> {
   const miner = await getMiner(state, header.miner);
   if (!miner) throw new BlockError('UNKNOWN_MINER', `miner ${header.miner} is not registered on our chain`);
-  if (!bytesEqual(signer, miner.worker)) throw new BlockError('BAD_SIGNATURE', "header is not signed by the miner's worker key");
+  if (bytesEqual(signer, miner.worker)) return;
+  const change = await getWorkerChange(state, header.miner);
+  if (change && (bytesEqual(signer, change.newWorker) || (bytesEqual(signer, change.oldWorker) && header.height < change.effectiveHeight + params.finality))) return;
+  throw new BlockError('BAD_SIGNATURE', "header is not signed by the miner's worker key");
 }
 
 /** Every tx's stateless checks and the tx root (the tx count was checked first, in validateBlock). */

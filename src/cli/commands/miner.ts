@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
 import { vrfPublicKey } from '../../consensus/index.js';
 import { formatBcr, parseAddress, parseBcr, toChecksumAddress, toHex } from '../../primitives/index.js';
-import { addCollateralKind, collateralPayload, createMinerKind, createMinerPayload, declareFaultsKind, declareRecoveriesKind, sectorListPayload, terminateSectorsKind, withdrawCollateralKind } from '../../state/index.js';
+import { addCollateralKind, changePeerAddressesKind, changeWorkerKind, changeWorkerPayload, collateralPayload, peerAddressesPayload, createMinerKind, createMinerPayload, declareFaultsKind, declareRecoveriesKind, sectorListPayload, terminateSectorsKind, withdrawCollateralKind } from '../../state/index.js';
 import { defaultKeystoreDir, saveVrfKeystore } from '../../wallet/index.js';
 import { UsageError, parseIntOption, printJson, readPassword } from '../io.js';
 import { createToken, readSecret } from '../../rpc/auth.js';
@@ -20,6 +20,8 @@ interface MinerRecord {
   collateral: string;
   pledge: string;
   deposits: string;
+  ineligibleUntil: number;
+  workerChange: { oldWorker: string; newWorker: string; effectiveHeight: number } | null;
   sectors: Record<string, number>;
 }
 
@@ -145,6 +147,28 @@ export function registerMiner(program: Command): void {
       });
   }
 
+  txCommand('set-worker', 'rotate the worker key (owner): the new key signs blocks and proofs from a finality later on; keep it in the node\'s keystore')
+    .requiredOption('--new-worker <address>', 'the new worker address')
+    .action(async (opts: TxCommandOpts & { newWorker: string }) => {
+      const m = await record(opts);
+      const newWorker = parseAddress(opts.newWorker);
+      const result = await sendAndConfirm(opts.rpc, await unlockSender(opts, opts.from ?? m.owner), changeWorkerKind, changeWorkerPayload, { miner: m.miner, newWorker });
+      const after = await record(opts);
+      report(opts, `worker changes to ${toChecksumAddress(newWorker)} at height ${after.workerChange?.effectiveHeight}`, result, { workerChange: after.workerChange });
+    });
+
+  txCommand('set-addresses', 'update the libp2p peer id and multiaddrs clients dial (worker or owner); default: the node\'s own')
+    .option('--peer-id <id>', 'libp2p peer id (default: the node\'s)')
+    .option('--multiaddrs <list>', 'comma-separated multiaddrs (default: the node\'s listen addresses)')
+    .action(async (opts: TxCommandOpts & { peerId?: string; multiaddrs?: string }) => {
+      const m = await record(opts);
+      const status = await callRpc<{ peerId: string | null; listen: string[] }>(opts.rpc, 'bcr_syncStatus');
+      const peerId = opts.peerId ?? status.peerId ?? '';
+      const multiaddrs = opts.multiaddrs ? opts.multiaddrs.split(',').map((a) => a.trim()).filter(Boolean) : status.listen;
+      const result = await sendAndConfirm(opts.rpc, await unlockSender(opts, opts.from ?? m.worker), changePeerAddressesKind, peerAddressesPayload, { miner: m.miner, peerId, multiaddrs: multiaddrs.slice(0, 16) });
+      report(opts, `peer ${peerId} at ${multiaddrs.join(', ') || 'no addresses'}`, result, { peerId, multiaddrs });
+    });
+
   txCommand('terminate', 'end sectors for good: their power leaves, a termination fee is burned, the rest of their pledge is freed')
     .requiredOption('--sectors <list>', 'comma-separated sector numbers')
     .action(async (opts: TxCommandOpts & { sectors: string }) => {
@@ -161,14 +185,21 @@ export function registerMiner(program: Command): void {
     .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
     .option('--json', 'machine-readable output')
     .action(async (opts: { rpc: string; json?: boolean; miner?: string }) => {
-      const info = opts.miner !== undefined ? { ...(await callRpc<MinerInfo>(opts.rpc, 'bcr_getMiner', [parseIntOption(opts.miner, '--miner')])), sealing: [] } : await callRpc<MinerInfo>(opts.rpc, 'bcr_minerInfo');
+      const local = opts.miner === undefined ? await callRpc<MinerInfo>(opts.rpc, 'bcr_minerInfo') : null;
+      const id = local?.miner ?? parseIntOption(opts.miner!, '--miner');
+      const info = { ...(await callRpc<MinerInfo & MinerRecord>(opts.rpc, 'bcr_getMiner', [id])), sealing: local?.sealing ?? [] };
+      const head = await callRpc<{ height: number; slot: number }>(opts.rpc, 'bcr_chainHead');
       const sectors = await callRpc<{ sector: number; state: string }[]>(opts.rpc, 'bcr_getSectors', [info.miner]);
       const table = await callRpc<{ total: string }>(opts.rpc, 'bcr_getPowerTable');
       if (opts.json) return printJson({ ...info, sectors, networkPower: table.total });
       const share = BigInt(table.total) > 0n ? Number((BigInt(info.power) * 10000n) / BigInt(table.total)) / 100 : 0;
       console.log(`miner ${info.miner}: owner ${info.owner}, worker ${info.worker}`);
       console.log(`power ${info.power} bytes (${share}% of the network), sector size ${info.sectorSize} bytes`);
-      console.log(`collateral ${formatBcr(BigInt(info.collateral))} BCR free, ${formatBcr(BigInt(info.pledge))} BCR pledged`);
+      console.log(`collateral ${formatBcr(BigInt(info.collateral))} BCR free, ${formatBcr(BigInt(info.pledge))} BCR pledged, ${formatBcr(BigInt(info.deposits))} BCR in pre-commit deposits`);
+      console.log(`peer ${info.peerId || '(none)'} at ${info.multiaddrs.join(', ') || '(no addresses)'}`);
+      const change = info.workerChange;
+      if (change && change.effectiveHeight > head.height) console.log(`worker changes to ${change.newWorker} at height ${change.effectiveHeight} (now ${head.height})`);
+      if (info.ineligibleUntil > head.slot) console.log(`INELIGIBLE until slot ${info.ineligibleUntil} (equivocation), now slot ${head.slot}`);
       const byState = new Map<string, number>();
       for (const s of sectors) byState.set(s.state, (byState.get(s.state) ?? 0) + 1);
       console.log(`sectors: ${[...byState].map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);

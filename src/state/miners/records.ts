@@ -106,6 +106,35 @@ export async function putPrecommitExpiries(state: StateDb, height: number, refs:
   await state.set(networkKey('precommit-expiry', height), refs.length ? encode(sectorRefsCodec, refs) : null);
 }
 
+/**
+ * A miner's latest worker-key change: the new key takes over at `effectiveHeight` (a finality after
+ * it was asked for, so every branch a node could still switch to agrees); the old key is kept to
+ * recognise blocks of branches that fork before the switch.
+ */
+export const workerChangeCodec = struct({ oldWorker: bytes(20), newWorker: bytes(20), effectiveHeight: uint() });
+export type WorkerChange = Infer<typeof workerChangeCodec>;
+
+export async function getWorkerChange(state: StateDb, id: number): Promise<WorkerChange | null> {
+  const bytes = await state.get(networkKey('worker-change', id));
+  return bytes ? decode(workerChangeCodec, bytes, 'worker change') : null;
+}
+
+export async function putWorkerChange(state: StateDb, id: number, change: WorkerChange): Promise<void> {
+  await state.set(networkKey('worker-change', id), encode(workerChangeCodec, change));
+}
+
+const idsAtCodec = list(uint(), 1 << 16);
+
+/** Miners whose worker change takes effect at `height` (applied by that block's cron). */
+export async function workerChangesAt(state: StateDb, height: number): Promise<number[]> {
+  const bytes = await state.get(networkKey('worker-change-at', height));
+  return bytes ? decode(idsAtCodec, bytes, 'worker changes') : [];
+}
+
+export async function putWorkerChangesAt(state: StateDb, height: number, ids: number[]): Promise<void> {
+  await state.set(networkKey('worker-change-at', height), ids.length ? encode(idsAtCodec, ids) : null);
+}
+
 export async function deleteSector(state: StateDb, id: number, sector: number): Promise<void> {
   await state.set(sectorKey(id, sector), null);
 }

@@ -8,7 +8,7 @@ import { defineTxKind, type TxContext } from '../txKinds/registry.js';
 import { BURN_ADDRESS, changePower, currentDeadline, penalize, periodIndex } from './accounting.js';
 import { beaconBefore, derivedRandomness } from './beacon.js';
 import { verifyEquivocation } from './equivocation.js';
-import { deadlineSectors, getBeacon, getMiner, getSector, minerIds, precommitExpiries, putDeadlineSectors, putMiner, putMinerIds, putPrecommitExpiries, putSector, SectorState, type Miner } from './records.js';
+import { deadlineSectors, getBeacon, getMiner, getSector, getWorkerChange, minerIds, precommitExpiries, putDeadlineSectors, putMiner, putMinerIds, putPrecommitExpiries, putSector, putWorkerChange, putWorkerChangesAt, SectorState, workerChangesAt, type Miner } from './records.js';
 
 function fail(code: string, message: string): never {
   throw new TxFailure(code, message);
@@ -332,3 +332,57 @@ export const reportEquivocationKind = defineTxKind({
   },
 });
 
+export const changeWorkerPayload = struct({ ...minerRef, newWorker: bytes(20) });
+
+/**
+ * The owner rotates the worker key (as Lotus does): the new key signs from `finality` blocks later on,
+ * so the change is final on every branch before it takes effect. A second change replaces a pending one.
+ */
+export const changeWorkerKind = defineTxKind({
+  id: 11,
+  name: 'changeWorker',
+  payload: changeWorkerPayload,
+  maxPayloadBytes: 64,
+  gas: () => 40_000,
+  async apply(ctx, p) {
+    const miner = await loadMiner(ctx, p.miner, 'owner');
+    if (bytesEqual(p.newWorker, miner.worker)) fail('SAME_WORKER', 'that is already the worker');
+    const pending = await getWorkerChange(ctx.state, p.miner);
+    if (pending && pending.effectiveHeight > ctx.height) {
+      await putWorkerChangesAt(ctx.state, pending.effectiveHeight, (await workerChangesAt(ctx.state, pending.effectiveHeight)).filter((id) => id !== p.miner));
+    }
+    const effectiveHeight = ctx.height + ctx.params.finality;
+    await putWorkerChange(ctx.state, p.miner, { oldWorker: miner.worker, newWorker: p.newWorker, effectiveHeight });
+    await putWorkerChangesAt(ctx.state, effectiveHeight, [...(await workerChangesAt(ctx.state, effectiveHeight)), p.miner]);
+  },
+});
+
+/** Worker changes due at this block's height take effect (end-of-block cron). */
+export async function applyWorkerChanges(state: TxContext['state'], height: number): Promise<void> {
+  const due = await workerChangesAt(state, height);
+  if (due.length === 0) return;
+  for (const id of due) {
+    const change = (await getWorkerChange(state, id))!;
+    const miner = (await getMiner(state, id))!;
+    miner.worker = change.newWorker;
+    await putMiner(state, id, miner);
+  }
+  await putWorkerChangesAt(state, height, []);
+}
+
+export const peerAddressesPayload = struct({ ...minerRef, peerId: str(128), multiaddrs: list(str(256), 16) });
+
+/** The worker or owner updates the libp2p peer id and addresses clients dial for deals and retrieval. */
+export const changePeerAddressesKind = defineTxKind({
+  id: 12,
+  name: 'changePeerAddresses',
+  payload: peerAddressesPayload,
+  maxPayloadBytes: 8192,
+  gas: (p) => 30_000 + p.multiaddrs.length * 2_000,
+  async apply(ctx, p) {
+    const miner = await loadMiner(ctx, p.miner, 'worker');
+    miner.peerId = p.peerId;
+    miner.multiaddrs = p.multiaddrs;
+    await putMiner(ctx.state, p.miner, miner);
+  },
+});
