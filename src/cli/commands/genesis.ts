@@ -1,15 +1,16 @@
+import { randomBytes } from 'node:crypto';
 import type { Command } from 'commander';
-import { buildGenesis, isGoverned, genesisSealRandomness, parseGenesis, readGenesisJson, zeroCommD } from '../../chain/index.js';
+import { buildGenesis, devVrfSecret, isGoverned, genesisSealRandomness, parseGenesis, readGenesisJson, zeroCommD } from '../../chain/index.js';
 import { vrfPublicKey } from '../../consensus/index.js';
-import { devVrfSecret } from '../../node.js';
 import { PROOF_PROFILES, replicaIdOf, sealInMemory } from '../../proofs/index.js';
 import { MINING_SUPPLY } from '../../consensus/index.js';
 import { MemoryKv } from '../../state/index.js';
-import { formatBcr, parseAddress, toChecksumAddress, toHex } from '../../primitives/index.js';
-import { parseIntOption, printJson } from '../io.js';
+import { formatBcr, generatePrivateKey, parseAddress, parseBcr, toChecksumAddress, toHex } from '../../primitives/index.js';
+import { defaultKeystoreDir, saveKeystore, saveVrfKeystore } from '../../wallet/index.js';
+import { UsageError, parseIntOption, printJson, readPassword } from '../io.js';
 
 export function registerGenesis(program: Command): void {
-  const genesis = program.command('genesis').description('inspect genesis files');
+  const genesis = program.command('genesis').description('inspect genesis files and pre-seal genesis miners');
   genesis
     .command('inspect')
     .description('print a network\'s allocations, vesting, schedule parameters and genesis state root')
@@ -51,15 +52,21 @@ export function registerGenesis(program: Command): void {
 
   genesis
     .command('preseal')
-    .description('seal a genesis miner\'s committed-capacity sectors from a seed and print its genesis entry (DEV SEEDS ARE PUBLIC: devnet/test only)')
+    .description('seal a genesis miner\'s committed-capacity sectors and print its genesis entry; its VRF key (and a new worker key) go into a keystore')
     .requiredOption('--network <name>', 'network profile (sets the sector size)')
-    .requiredOption('--seed <text>', 'seed of the sectors and of the (devnet) VRF key')
+    .requiredOption('--seed <text>', 'seed of the sectors\' seal randomness (public: it is printed in the genesis file)')
     .requiredOption('--sectors <n>', 'number of sectors')
     .requiredOption('--miner-id <n>', 'the miner id this entry will get (its position in the miners list, from 1)')
-    .requiredOption('--owner <address>', 'owner address')
-    .requiredOption('--worker <address>', 'worker address')
-    .action((opts: { network: string; seed: string; sectors: string; minerId: string; owner: string; worker: string }) => {
+    .requiredOption('--owner <address>', 'owner address (its genesis allocation pays the sectors\' pledge and the collateral)')
+    .option('--worker <address>', 'worker address (default: a new worker key, written to the keystore)')
+    .option('--collateral <bcr>', 'free collateral the miner starts with, in BCR', '0')
+    .option('--keystore <dir>', 'where the VRF secret (and a new worker key) are written, encrypted (env BCR_KEYSTORE)', defaultKeystoreDir())
+    .option('--password-file <file>', 'read the keystore password from a file (else env BCR_PASSWORD, else a prompt)')
+    .option('--light-kdf', 'cheap key encryption (tests only)')
+    .option('--dev-vrf-key', 'use the well-known development VRF key of the seed instead (DEVNET AND TEST ONLY: anyone can compute it)')
+    .action(async (opts: { network: string; seed: string; sectors: string; minerId: string; owner: string; worker?: string; collateral: string; keystore: string; passwordFile?: string; lightKdf?: boolean; devVrfKey?: boolean }) => {
       const g = parseGenesis(readGenesisJson(opts.network), 0);
+      if (opts.devVrfKey && g.params.network === 'mainnet') throw new UsageError('--dev-vrf-key is for devnet and test only: a mainnet VRF key must be secret');
       const params = PROOF_PROFILES[g.params.miners.proofProfile];
       const minerId = parseIntOption(opts.minerId, '--miner-id');
       const commD = zeroCommD(params.sectorSize);
@@ -69,6 +76,24 @@ export function registerGenesis(program: Command): void {
         sectors.push({ commR: toHex(sealInMemory(params, replicaId, new Uint8Array(params.sectorSize)).commR) });
         process.stderr.write(`sealed sector ${n}\n`);
       }
-      printJson({ owner: toChecksumAddress(parseAddress(opts.owner)), worker: toChecksumAddress(parseAddress(opts.worker)), vrfKey: toHex(vrfPublicKey(devVrfSecret(opts.seed))), seed: opts.seed, sectors });
+      const needsKeystore = !opts.devVrfKey || !opts.worker;
+      const password = needsKeystore ? await readPassword(opts.passwordFile, 'Password for the miner\'s keys: ') : '';
+      const scryptN = opts.lightKdf ? 4096 : undefined;
+      let vrfKey: Uint8Array;
+      if (opts.devVrfKey) vrfKey = vrfPublicKey(devVrfSecret(opts.seed));
+      else {
+        // A secret from the operating system's CSPRNG: nothing public derives it.
+        const secret = new Uint8Array(randomBytes(32));
+        vrfKey = vrfPublicKey(secret);
+        process.stderr.write(`VRF secret written to ${saveVrfKeystore(opts.keystore, secret, password, scryptN).file}\n`);
+      }
+      let worker = opts.worker ? parseAddress(opts.worker) : null;
+      if (!worker) {
+        const entry = saveKeystore(opts.keystore, generatePrivateKey(), password, scryptN);
+        worker = parseAddress(entry.address);
+        process.stderr.write(`worker key written to ${entry.file}\n`);
+      }
+      const collateral = parseBcr(opts.collateral);
+      printJson({ owner: toChecksumAddress(parseAddress(opts.owner)), worker: toChecksumAddress(worker), vrfKey: toHex(vrfKey), seed: opts.seed, sectors, ...(collateral > 0n ? { collateral: collateral.toString() } : {}) });
     });
 }
