@@ -326,6 +326,11 @@ export class Mempool {
     });
   }
 
+  /** The local miner's own pooled txs, oldest nonce first per sender (pushed to peers as they connect). */
+  localTxs(): VerifiedTx[] {
+    return [...this.byId.values()].filter((e) => e.local).map((e) => e.tx).sort((a, b) => a.body.nonce - b.body.nonce);
+  }
+
   /** Highest pending nonce + 1 for a sender, or undefined if it has no pooled tx. */
   nextPendingNonce(sender: Uint8Array, fromNonce: number): number {
     return this.firstGap(this.bySender.get(hexKey(sender)), fromNonce);

@@ -286,7 +286,10 @@ export class Network {
     pubsub.topicValidators.set(this.topics.txs, async (peer, message) => this.validate(peer, () => mempool.add(new Uint8Array(message.data))));
     await this.reqresp.register();
     this.libp2p.addEventListener('peer:identify', (event) => {
-      if (event.detail.protocols.includes(this.topics.status)) void this.exchangeStatus(event.detail.peerId);
+      if (!event.detail.protocols.includes(this.topics.status)) return;
+      const peer = event.detail.peerId;
+      // A tx published while no peer listened reached nobody: a new peer gets our own pooled txs directly.
+      void this.exchangeStatus(peer).then((status) => (status ? this.pushLocalTxs(peer) : undefined));
     });
     this.libp2p.addEventListener('peer:disconnect', (event) => {
       for (const listener of this.goneListeners) listener(event.detail);
@@ -329,6 +332,12 @@ export class Network {
       } else if (!isBcrError(error)) this.opts.log.warn({ err: errorMessage(error) }, logs.failed);
       return verdict;
     }
+  }
+
+  private async pushLocalTxs(peer: PeerId): Promise<void> {
+    const txs = this.opts.mempool.localTxs();
+    if (txs.length === 0) return;
+    await this.reqresp.pushTxs(peer, txs.map((tx) => tx.bytes)).catch((error: unknown) => this.opts.log.debug({ peer: peer.toString(), err: errorMessage(error) }, 'Pushing local txs failed'));
   }
 
   async pushTxsToPeers(txs: Uint8Array[]): Promise<void> {

@@ -59,12 +59,17 @@ async function balanceAt(node: RunningNode, address: string): Promise<{ height: 
   }
 }
 
-/** What `miner`'s blocks in (from, to] paid its owner: issuance and fees. */
-async function rewardsOf(node: RunningNode, miner: number, from: number, to: number): Promise<bigint> {
+/**
+ * How an owner's balance moved through blocks (from, to] besides transfers: the rewards of its
+ * miner's blocks (issuance and fees) less the fees of the txs it signed (it is also the worker here:
+ * WindowPoSts, recoveries).
+ */
+async function ownerFlows(node: RunningNode, miner: number, owner: string, from: number, to: number): Promise<bigint> {
   let sum = 0n;
   for (let h = from + 1; h <= to; h++) {
-    const block = await rpc<{ miner: number; reward: string }>(node.rpcUrl, 'bcr_getBlockByHeight', [h]);
+    const block = await rpc<{ miner: number; reward: string; txs: { id: string; from: string }[] }>(node.rpcUrl, 'bcr_getBlockByHeight', [h, true]);
     if (block.miner === miner) sum += BigInt(block.reward);
+    for (const tx of block.txs) if (tx.from.toLowerCase() === owner.toLowerCase()) sum -= await feeOf(node, tx.id);
   }
   return sum;
 }
@@ -89,15 +94,21 @@ describe('a new user becomes a miner on a running devnet', () => {
     const id = String(init.miner);
     const record = (node: RunningNode) => rpc<MinerRecord & { vrfKey: string }>(node.rpcUrl, 'bcr_getMiner', [init.miner]);
     expect((await record(node0)).vrfKey).toBe(init.vrfKey);
+    expect(await balanceOf(nodes[3]!, user.address)).toBe(bcr(1000) - (await feeOf(nodes[3]!, init.tx))); // nothing else signed yet
 
     // It restarts as that miner's node, and funds and seals its sectors.
     await stopProcess(nodes[3]!, 'SIGTERM');
     nodes[3] = await startNodeProcess(nodeArgs(3, ['--miner', id, '--keystore', keystore]), 30_000, ENV);
     const node3 = nodes[3]!;
     await waitFor('the miner loop running', async () => node3.logs.some((l) => l.includes('"msg":"Mining started"')), 30_000);
-    const add = JSON.parse(await cli(['miner', 'collateral', 'add', '--miner', id, '--amount', '50', '--rpc', node3.rpcUrl, '--keystore', keystore, '--json'])) as { tx: string };
+    // Restarted on a new port, the miner's node registers its new addresses itself (the worker signs).
+    const listen = (await rpc<{ listen: string[] }>(node3.rpcUrl, 'bcr_syncStatus')).listen;
+    await waitFor('the new peer addresses on chain', async () => (await rpc<{ multiaddrs: string[] }>(node3.rpcUrl, 'bcr_getMiner', [init.miner])).multiaddrs.join() === listen.join(), 30_000, 250);
+    const funded = await balanceAt(node3, user.address);
+    await cli(['miner', 'collateral', 'add', '--miner', id, '--amount', '50', '--rpc', node3.rpcUrl, '--keystore', keystore, '--json']);
     expect((await record(node3)).collateral).toBe(bcr(50).toString());
-    expect(await balanceOf(node3, user.address)).toBe(bcr(950) - (await feeOf(node3, init.tx)) - (await feeOf(node3, add.tx)));
+    const added = await balanceAt(node3, user.address);
+    expect(added.balance).toBe(funded.balance - bcr(50) + (await ownerFlows(node3, init.miner, user.address, funded.height, added.height)));
     await cli(['miner', 'seal', '--count', '3', '--rpc', node3.rpcUrl, '--data-dir', join(dir.path, 'node-3')]);
     const sectorBytes = 2048n;
     await waitFor('three sectors proven on every node', async () => {
@@ -128,7 +139,8 @@ describe('a new user becomes a miner on a running devnet', () => {
     const collateralBefore = BigInt((await record(node3)).collateral);
     const withdraw = JSON.parse(await cli(['miner', 'collateral', 'withdraw', '--miner', id, '--amount', '5', '--rpc', node3.rpcUrl, '--keystore', keystore, '--json'])) as { tx: string };
     const after = await balanceAt(node3, user.address);
-    expect(after.balance).toBe(before.balance + bcr(5) - (await feeOf(node3, withdraw.tx)) + (await rewardsOf(node3, init.miner, before.height, after.height)));
+    expect(await rpc(node3.rpcUrl, 'bcr_getTransactionReceipt', [withdraw.tx])).toMatchObject({ status: 'ok' });
+    expect(after.balance).toBe(before.balance + bcr(5) + (await ownerFlows(node3, init.miner, user.address, before.height, after.height)));
     expect(BigInt((await record(node3)).collateral)).toBe(collateralBefore - bcr(5));
 
     // Declare a fault (power leaves at once), then recover (the next WindowPoSt restores it).
