@@ -51,9 +51,9 @@ interface MinerInfo {
 
 export function registerMiner(program: Command): void {
   const miner = program.command('miner').description('become a miner and run it: registration, collateral, sectors, faults (over a node\'s JSON-RPC)');
-  /** A command that signs a miner tx with a keystore key and waits for it to land. */
-  const txCommand = (name: string, description: string) =>
-    miner
+  /** A command (under `parent`) that signs a miner tx with a keystore key and waits for it to land. */
+  const txCommand = (name: string, description: string, parent: Command = miner) =>
+    parent
       .command(name)
       .description(description)
       .requiredOption('--miner <id>', 'the miner id')
@@ -107,16 +107,9 @@ export function registerMiner(program: Command): void {
 
   const collateral = miner.command('collateral').description('free collateral: add from any account, withdraw to the owner');
   for (const [action, kind] of [['add', addCollateralKind], ['withdraw', withdrawCollateralKind]] as const) {
-    collateral
-      .command(action)
-      .description(action === 'add' ? 'move BCR from an account to the miner\'s free collateral' : 'move free collateral back to the owner (locked pledge and deposits never leave)')
-      .requiredOption('--miner <id>', 'the miner id')
+    const description = action === 'add' ? 'move BCR from an account (--from, default the owner) to the miner\'s free collateral' : 'move free collateral back to the owner (locked pledge and deposits never leave)';
+    txCommand(action, description, collateral)
       .requiredOption('--amount <bcr>', 'amount in BCR')
-      .option('--from <address>', 'the paying account (add) or the owner (withdraw); default: the owner')
-      .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-      .option('--keystore <dir>', 'keystore directory (env BCR_KEYSTORE)', defaultKeystoreDir())
-      .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)')
-      .option('--json', 'machine-readable output')
       .action(async (opts: TxCommandOpts & { amount: string }) => {
         const m = await record(opts);
         const sender = await unlockSender(opts, opts.from ?? m.owner);
@@ -127,18 +120,11 @@ export function registerMiner(program: Command): void {
       });
   }
 
-  const faults = miner.command('faults').description('declare sectors faulty ahead of a missed proof (no fault fee), or declare them recovering');
+  const faults = miner.command('faults').description('declare sectors faulty (their power leaves; fault fees run until they are proven again), or declare them recovering');
   for (const [action, kind, verb] of [['declare', declareFaultsKind, 'declared faulty'], ['recover', declareRecoveriesKind, 'declared recovering']] as const) {
-    faults
-      .command(action)
-      .description(action === 'declare' ? 'mark active sectors faulty (their power leaves until recovered)' : 'mark faulty sectors recovering: the next WindowPoSt of their deadline restores them')
-      .requiredOption('--miner <id>', 'the miner id')
+    const description = action === 'declare' ? 'mark active sectors faulty (their power leaves until recovered)' : 'mark faulty sectors recovering: the next WindowPoSt of their deadline restores them';
+    txCommand(action, description, faults)
       .requiredOption('--sectors <list>', 'comma-separated sector numbers')
-      .option('--from <address>', 'the worker or owner (default: the worker)')
-      .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-      .option('--keystore <dir>', 'keystore directory (env BCR_KEYSTORE)', defaultKeystoreDir())
-      .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)')
-      .option('--json', 'machine-readable output')
       .action(async (opts: TxCommandOpts & { sectors: string }) => {
         const m = await record(opts);
         const sectors = sectorList(opts.sectors);
