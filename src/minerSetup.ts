@@ -7,11 +7,12 @@ import { EquivocationWatch, devVrfSecret, type ChainStore, type Genesis } from '
 import { vrfPublicKey } from './consensus/index.js';
 import type { Mempool } from './mempool/index.js';
 import { MinerService } from './miner/miner.js';
+import { submitLocalTx } from './miner/localTx.js';
 import type { MinerEvent } from './miner/events.js';
 import { SectorStore } from './miner/sectorStore.js';
-import { addressOf, bytesEqual, encode, errorMessage, fromHex, toChecksumAddress, toHex, type Field } from './primitives/index.js';
+import { addressOf, bytesEqual, errorMessage, fromHex, toChecksumAddress, toHex } from './primitives/index.js';
 import { PROOF_PROFILES } from './proofs/index.js';
-import { changePeerAddressesKind, equivocationPayload, getMiner, peerAddressesPayload, reportEquivocationKind, signTx, type Miner, type TxKind } from './state/index.js';
+import { changePeerAddressesKind, equivocationPayload, getMiner, peerAddressesPayload, reportEquivocationKind, type Miner } from './state/index.js';
 import type { Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 import { findKeystore, findVrfKeystore, unlockKeystore } from './wallet/index.js';
@@ -83,16 +84,6 @@ interface StartContext {
   p2p?: { peerId: string; addresses: string[] };
 }
 
-/** Signs a tx of `kind` with `key` at the next free nonce and adds it to the local lane of the pool. */
-async function submitLocalTx<P>(chain: ChainStore, mempool: Mempool, key: Uint8Array, kind: TxKind, codec: Field<P>, payload: P): Promise<Uint8Array> {
-  const sender = addressOf(key);
-  const account = await chain.getAccount(sender);
-  const bytes = encode(codec, payload);
-  const gasLimit = kind.gas(kind.decodePayload(bytes));
-  const tx = signTx(key, { chainId: chain.params.chainId, nonce: mempool.nextPendingNonce(sender, account.nonce), gasLimit, gasPrice: chain.params.minGasPrice, kind: kind.id, payload: bytes });
-  return (await mempool.add(tx, { local: true })).id;
-}
-
 /** Registers this node's peer id and addresses for the miner when the chain has others (clients dial them). */
 async function registerPeerAddresses(ctx: StartContext, keys: MinerKeys): Promise<void> {
   const { chain, mempool, log, p2p } = ctx;
@@ -101,7 +92,7 @@ async function registerPeerAddresses(ctx: StartContext, keys: MinerKeys): Promis
   if (!record || (record.peerId === p2p.peerId && record.multiaddrs.join(',') === p2p.addresses.slice(0, 16).join(','))) return;
   const payload = { miner: keys.minerId, peerId: p2p.peerId, multiaddrs: p2p.addresses.slice(0, 16) };
   const tx = await submitLocalTx(chain, mempool, keys.workerKey, changePeerAddressesKind, peerAddressesPayload, payload);
-  log.info({ miner: keys.minerId, peerId: p2p.peerId, tx: toHex(tx) }, 'Registering this node\'s peer addresses for the miner');
+  log.info({ miner: keys.minerId, peerId: p2p.peerId, tx: toHex(tx.id) }, 'Registering this node\'s peer addresses for the miner');
 }
 
 /** Starts the local miner now, or when its record reaches the chain; returns at once. */
@@ -240,7 +231,7 @@ export function reportEquivocations(chain: ChainStore, mempool: Mempool, local: 
     }
     void (async () => {
       const tx = await submitLocalTx(chain, mempool, key, reportEquivocationKind, equivocationPayload, { first: evidence.first, second: evidence.second });
-      log.warn({ ...described, reporter: toChecksumAddress(addressOf(key)), tx: toHex(tx) }, 'Equivocation seen: reported');
+      log.warn({ ...described, reporter: toChecksumAddress(addressOf(key)), tx: toHex(tx.id) }, 'Equivocation seen: reported');
     })().catch((error: unknown) => log.warn({ ...described, err: errorMessage(error) }, 'Reporting an equivocation failed'));
   });
 }

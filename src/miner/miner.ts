@@ -9,6 +9,7 @@ import { provePost } from '../proofs/index.js';
 import { genesisSealRandomness } from '../chain/index.js';
 import { SectorState, currentDeadline, deadlineSectors, declareRecoveriesKind, getMiner, getSector, provableSectors, sectorListPayload, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness } from '../state/index.js';
 import { SealingPipeline } from './sealing.js';
+import { submitLocalTx } from './localTx.js';
 import type { SectorStore } from './sectorStore.js';
 import type { MinerEvent } from './events.js';
 import type { Clock } from '../util/clock.js';
@@ -166,11 +167,7 @@ export class MinerService {
     }
     if (recoverable.length === 0) return;
     try {
-      const account = await chain.getAccount(this.worker);
-      const payload = encode(sectorListPayload, { miner: minerId, sectors: recoverable });
-      const gas = declareRecoveriesKind.gas(declareRecoveriesKind.decodePayload(payload));
-      const tx = signTx(this.opts.workerKey, { chainId: chain.params.chainId, nonce: mempool.nextPendingNonce(this.worker, account.nonce), gasLimit: gas, gasPrice: chain.params.minGasPrice, kind: declareRecoveriesKind.id, payload });
-      this.recoveryTx = (await mempool.add(tx, { local: true })).id;
+      this.recoveryTx = (await submitLocalTx(chain, mempool, this.opts.workerKey, declareRecoveriesKind, sectorListPayload, { miner: minerId, sectors: recoverable })).id;
       log.info({ sectors: recoverable }, 'Declared faulty sectors recovering');
     } catch (error) {
       log.warn({ err: isBcrError(error) ? `${error.code}: ${error.message}` : errorMessage(error) }, 'Declaring recoveries failed');

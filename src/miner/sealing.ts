@@ -3,11 +3,12 @@ import { join } from 'node:path';
 import type { ChainStore } from '../chain/index.js';
 import { zeroCommD } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
-import { addressOf, encode, errorMessage, fromHex, hexKey } from '../primitives/index.js';
+import { errorMessage, fromHex, hexKey } from '../primitives/index.js';
 import { SectorFiles, TreeReader, buildTreeCache, fileSource, provePorep, type LeafSource } from '../proofs/index.js';
-import { addCollateralKind, collateralPayload, getMiner, getSector, preCommitKind, preCommitPayload, proveCommitKind, proveCommitPayload, sealInputs, signTx, SectorState, type TxKind } from '../state/index.js';
+import { addCollateralKind, collateralPayload, getMiner, getSector, preCommitKind, preCommitPayload, proveCommitKind, proveCommitPayload, sealInputs, SectorState, type TxKind } from '../state/index.js';
 import type { Field } from '../primitives/index.js';
 import type { Logger } from '../util/logger.js';
+import { submitLocalTx } from './localTx.js';
 import type { SectorStore } from './sectorStore.js';
 
 export interface SealJob {
@@ -49,12 +50,7 @@ export class SealingPipeline {
   }
 
   private async submit<P>(kind: TxKind, codec: Field<P>, payload: P): Promise<string> {
-    const worker = addressOf(this.workerKey);
-    const nonce = this.mempool.nextPendingNonce(worker, (await this.chain.getAccount(worker)).nonce);
-    const bytes = encode(codec, payload);
-    const gasLimit = kind.gas(kind.decodePayload(bytes));
-    const tx = await this.mempool.add(signTx(this.workerKey, { chainId: this.chain.params.chainId, nonce, gasLimit, gasPrice: this.chain.params.minGasPrice, kind: kind.id, payload: bytes }), { local: true });
-    return hexKey(tx.id);
+    return hexKey((await submitLocalTx(this.chain, this.mempool, this.workerKey, kind, codec, payload)).id);
   }
 
   /** Tops up free collateral (from the worker's balance) to cover a deposit and a pledge. */
