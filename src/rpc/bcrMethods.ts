@@ -3,7 +3,7 @@ import { FOUNDATION_ADDRESS, TOTAL_SUPPLY, type Block, type ChainStore } from '.
 import { MINING_SUPPLY, issuanceSchedule, mintedAtSlot } from '../consensus/index.js';
 import type { Mempool } from '../mempool/index.js';
 import { pairHashBackend, signatureBackend, toChecksumAddress, toHex } from '../primitives/index.js';
-import { BURN_ADDRESS, accountKey, getMiner, lockedAmount, minerIds, verifyTx } from '../state/index.js';
+import { BURN_ADDRESS, accountKey, getEscrow, getMiner, lockedAmount, minerIds, verifyTx } from '../state/index.js';
 import { NODE_VERSION } from '../version.js';
 import { MAX_FEE_HISTORY_BLOCKS, feeSummary, suggestedGasPrice } from './fees.js';
 import { formatBlock, formatHeader, formatReceipt, formatTx } from './format.js';
@@ -180,6 +180,15 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
           out.push({ height: h, txs: fees.txs, gasUsed: fees.gasUsed, minGasPrice: fees.prices[0]?.toString() ?? null, maxGasPrice: fees.prices[fees.prices.length - 1]?.toString() ?? null });
         }
         return out;
+      },
+    },
+    {
+      name: 'bcr_getEscrow',
+      description: "An account's market escrow in atto (decimal strings): total, locked by deals, and available to withdraw or to back new deals.",
+      params: [addressParam()],
+      handler: async ([address]) => {
+        const escrow = await getEscrow(chain.headState(), address as Uint8Array);
+        return { total: escrow.total.toString(), locked: escrow.locked.toString(), available: (escrow.total - escrow.locked).toString() };
       },
     },
     {

@@ -8,3 +8,4 @@ export * from './tx.js';
 export * from './execute.js';
 export * from './miners/index.js';
 export * from './ethTx.js';
+export * from './market/escrow.js';

@@ -2,3 +2,4 @@
 export * from './registry.js';
 export * from './transfer.js';
 import '../miners/txs.js';
+import '../market/escrow.js';
