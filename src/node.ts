@@ -9,7 +9,7 @@ import type { MinerService } from './miner/miner.js';
 import { LocalMiner, reportEquivocations, startLocalMiner } from './minerSetup.js';
 import { Network } from './p2p/network.js';
 import { SyncManager, type SyncTransport } from './sync/index.js';
-import { OrderBook } from './market/index.js';
+import { AskPublisher, OrderBook } from './market/index.js';
 import { BcrError, errorMessage, hexKey, pairHashBackend, signatureBackend } from './primitives/index.js';
 import { bcrMethods } from './rpc/bcrMethods.js';
 import { ethMethods } from './rpc/ethMethods.js';
@@ -158,6 +158,15 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: network.addresses() } } : {}) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: options.keystore } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
     : new LocalMiner();
   reportEquivocations(chain, mempool, local, options.signingKeys ?? [], log.child({ component: 'miner' }));
+  const asks = new AskPublisher({
+    book: orders,
+    publish: (bytes) => network?.publishMarket('storageAsks', bytes),
+    signer: () => (local.current ? { minerId: local.current.minerId, workerKey: local.current.workerKey } : null),
+    chainId: genesis.params.chainId,
+    currentSlot: () => slotAt(genesis.params, clock.now()),
+    log: log.child({ component: 'market' }),
+  });
+  chain.onHeadChange(() => void asks.refresh());
 
   const dispatcher = new RpcDispatcher();
   dispatcher.register(bcrMethods({ chain, mempool }));
@@ -165,7 +174,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   dispatcher.register(ethMethods({ chain, mempool }));
   dispatcher.register(walletMethods({ chain, mempool, keys: options.signingKeys ?? [] }));
   dispatcher.register(netMethods({ chain, network, sync }));
-  dispatcher.register(marketMethods({ orders, network }));
+  dispatcher.register(marketMethods({ orders, network, asks }));
   const shutdownListeners: (() => void)[] = [];
   dispatcher.register([
     discoverMethod(() => dispatcher.list(), NODE_VERSION),

@@ -1,2 +1,3 @@
 export * from './orders.js';
 export * from './book.js';
+export * from './askPublisher.js';

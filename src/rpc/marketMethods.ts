@@ -1,9 +1,9 @@
 // The live market order book: submit a signed order (validated, added, gossiped) and list orders.
-import type { OrderBook, OrderKind, SignedOrder } from '../market/index.js';
+import { MAX_ORDER_LIFETIME_SLOTS, type AskPublisher, type OrderBook, type OrderKind, type SignedOrder } from '../market/index.js';
 import type { MarketTopic, Network } from '../p2p/network.js';
 import { toChecksumAddress, toHex } from '../primitives/index.js';
-import type { MethodDescriptor } from './jsonRpc.js';
-import { enumParam, hexDataParam } from './params.js';
+import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
+import { attoParam, enumParam, hexDataParam, uintParam } from './params.js';
 
 const KINDS = ['storageAsk', 'storageOrder', 'retrievalOrder'] as const satisfies readonly OrderKind[];
 const TOPIC: Record<OrderKind, MarketTopic> = { storageAsk: 'storageAsks', storageOrder: 'storageOrders', retrievalOrder: 'retrievalOrders' };
@@ -15,8 +15,24 @@ function orderJson(signed: SignedOrder) {
   return { id: toHex(signed.id), kind: signed.kind, signer: toChecksumAddress(signed.signer), ...fields, raw: toHex(signed.bytes) };
 }
 
-export function marketMethods({ orders, network }: { orders: OrderBook; network: Network | null }): MethodDescriptor[] {
+/** Default life of a signed ask (renewed before it runs out). */
+const DEFAULT_ASK_EXPIRY_SLOTS = 3600;
+
+export function marketMethods({ orders, network, asks }: { orders: OrderBook; network: Network | null; asks: AskPublisher }): MethodDescriptor[] {
   return [
+    {
+      name: 'bcr_minerSetAsk',
+      description: `Sets the local miner's storage ask (price in atto per GiB per slot, piece sizes in bytes (powers of two), collateral in atto per GiB, life in slots, default ${DEFAULT_ASK_EXPIRY_SLOTS}): signed with its worker key, gossiped, renewed before it expires (admin).`,
+      permission: 'admin',
+      params: [attoParam('pricePerGiBSlot'), uintParam('minPieceBytes'), uintParam('maxPieceBytes'), attoParam('collateralPerGiB'), uintParam('expirySlots', true, MAX_ORDER_LIFETIME_SLOTS)],
+      handler: async ([price, minPiece, maxPiece, collateral, expiry]) => {
+        const signed = await asks.set({ pricePerGiBSlot: price as bigint, minPieceBytes: minPiece as number, maxPieceBytes: maxPiece as number, collateralPerGiB: collateral as bigint, expirySlots: (expiry as number | undefined) ?? DEFAULT_ASK_EXPIRY_SLOTS }).catch((error: unknown) => {
+          if (error instanceof Error && error.message === 'this node runs no miner') throw new RpcError(RpcErrorCode.notFound, error.message);
+          throw error;
+        });
+        return orderJson(signed);
+      },
+    },
     {
       name: 'bcr_submitOrder',
       description: 'Adds a signed market order (storage ask, storage order or retrieval order; 0x-hex of its envelope) to the live book and gossips it; returns its id.',

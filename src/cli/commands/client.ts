@@ -58,3 +58,36 @@ export function registerClient(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (address: string, opts: { rpc: string; json?: boolean }) => show(opts.rpc, toChecksumAddress(parseAddress(address)), opts.json));
 }
+
+interface AskJson {
+  id: string;
+  miner: number;
+  pricePerGiBSlot: string;
+  minPieceBytes: number;
+  maxPieceBytes: number;
+  collateralPerGiB: string;
+  expirySlot: number;
+}
+
+export function registerMarket(program: Command): void {
+  const market = program.command('market').description('the storage market as this node sees it');
+  market
+    .command('asks')
+    .description('live storage asks: miner, price, piece sizes, collateral, power, peer addresses')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { rpc: string; json?: boolean }) => {
+      const asks = await callRpc<AskJson[]>(opts.rpc, 'bcr_getOrders', ['storageAsk']);
+      const rows = [];
+      for (const ask of asks.sort((a, b) => (BigInt(a.pricePerGiBSlot) < BigInt(b.pricePerGiBSlot) ? -1 : 1))) {
+        const miner = await callRpc<{ power: string; peerId: string; multiaddrs: string[] }>(opts.rpc, 'bcr_getMiner', [ask.miner]);
+        rows.push({ ...ask, power: miner.power, peerId: miner.peerId, multiaddrs: miner.multiaddrs });
+      }
+      if (opts.json) return printJson(rows);
+      if (rows.length === 0) return console.log('no live storage asks');
+      console.log('miner  price (atto/GiB/slot)  pieces              collateral (atto/GiB)  power (bytes)  expires  peer');
+      for (const r of rows) {
+        console.log(`${String(r.miner).padStart(5)}  ${r.pricePerGiBSlot.padStart(21)}  ${`${r.minPieceBytes}-${r.maxPieceBytes}`.padEnd(18)}  ${r.collateralPerGiB.padStart(21)}  ${r.power.padStart(13)}  ${String(r.expirySlot).padStart(7)}  ${r.multiaddrs[0] ?? r.peerId}`);
+      }
+    });
+}

@@ -25,6 +25,24 @@ interface MinerRecord {
   sectors: Record<string, number>;
 }
 
+/** A decimal string of atto. */
+function atto(text: string, name: string): string {
+  if (!/^\d{1,78}$/.test(text)) throw new UsageError(`${name} must be a whole number of atto, got "${text}"`);
+  return text;
+}
+
+const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** Bytes, or a number with B, KiB, MiB or GiB. */
+export function parseSize(text: string, name: string): number {
+  const match = /^(\d+)\s*([a-z]*)$/i.exec(text.trim());
+  const unit = match ? SIZE_UNITS[match[2]!.toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new UsageError(`${name} must be a size such as 2048, 256B, 1KiB or 1MiB, got "${text}"`);
+  const bytes = Number(match[1]) * unit;
+  if (!Number.isSafeInteger(bytes)) throw new UsageError(`${name} is too large`);
+  return bytes;
+}
+
 /** A comma-separated list of sector numbers. */
 function sectorList(text: string): number[] {
   const numbers = text.split(',').map((s) => s.trim()).filter(Boolean).map((s) => parseIntOption(s, '--sectors'));
@@ -191,6 +209,28 @@ export function registerMiner(program: Command): void {
       console.log(`sectors: ${[...byState].map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
       for (const job of info.sealing) console.log(`  sealing sector ${job.sector}: ${job.status}${job.error ? ` (${job.error})` : ''}`);
     });
+  miner
+    .command('ask')
+    .description('the miner\'s storage ask, gossiped to clients')
+    .command('set')
+    .description('set the price and terms (the node signs with its worker key, gossips, and renews the ask before it expires)')
+    .requiredOption('--price <atto>', 'atto per GiB per slot')
+    .requiredOption('--min-piece <size>', 'smallest piece: bytes or a size such as 256B, 1KiB, 1MiB (a power of two)')
+    .requiredOption('--max-piece <size>', 'largest piece (a power of two)')
+    .requiredOption('--collateral <atto>', 'provider collateral per GiB, in atto')
+    .option('--expiry <slots>', 'life of each signed ask in slots (it is renewed)', '3600')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
+    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { price: string; minPiece: string; maxPiece: string; collateral: string; expiry: string; rpc: string; dataDir: string; token?: string; json?: boolean }) => {
+      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
+      const params = [atto(opts.price, '--price'), parseSize(opts.minPiece, '--min-piece'), parseSize(opts.maxPiece, '--max-piece'), atto(opts.collateral, '--collateral'), parseIntOption(opts.expiry, '--expiry')];
+      const ask = await callRpc<{ id: string; miner: number; seq: number; expirySlot: number }>(opts.rpc, 'bcr_minerSetAsk', params, token);
+      if (opts.json) return printJson(ask);
+      console.log(`ask of miner ${ask.miner} published (seq ${ask.seq}, expires at slot ${ask.expirySlot}, renewed before then): ${ask.id}`);
+    });
+
   miner
     .command('seal')
     .description('seal, pre-commit and prove-commit new committed-capacity sectors')

@@ -1,0 +1,67 @@
+// The local miner's storage ask: signed with its worker key, admitted to the node's own book,
+// gossiped, and signed again (a higher seq, a later expiry) before it runs out, so clients always
+// see a live ask while the miner keeps its terms.
+import type { Logger } from '../util/logger.js';
+import { toHex } from '../primitives/index.js';
+import type { OrderBook } from './book.js';
+import { signOrder, type SignedOrder, type StorageAsk } from './orders.js';
+
+export interface AskTerms {
+  pricePerGiBSlot: bigint;
+  minPieceBytes: number;
+  maxPieceBytes: number;
+  collateralPerGiB: bigint;
+  /** How long each signed ask lives, in slots. */
+  expirySlots: number;
+}
+
+export interface AskPublisherOptions {
+  book: OrderBook;
+  /** Gossips an ask's bytes (none when the node has no network). */
+  publish(bytes: Uint8Array): void;
+  /** The local miner's id and worker key, while it runs. */
+  signer(): { minerId: number; workerKey: Uint8Array } | null;
+  chainId: number;
+  currentSlot(): number;
+  log: Logger;
+}
+
+export class AskPublisher {
+  private terms: AskTerms | null = null;
+  private current: SignedOrder<'storageAsk'> | null = null;
+
+  constructor(private readonly opts: AskPublisherOptions) {}
+
+  get ask(): SignedOrder<'storageAsk'> | null {
+    return this.current;
+  }
+
+  /** Signs and publishes new terms at once; they are renewed from then on. */
+  async set(terms: AskTerms): Promise<SignedOrder<'storageAsk'>> {
+    this.terms = terms;
+    return this.publish();
+  }
+
+  /** Renews the ask when a quarter of its life is left (call on every new head). */
+  async refresh(): Promise<void> {
+    if (!this.terms || !this.current) return;
+    const left = this.current.order.expirySlot - this.opts.currentSlot();
+    if (left > Math.max(1, Math.floor(this.terms.expirySlots / 4))) return;
+    await this.publish().catch((error: unknown) => this.opts.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'Renewing the storage ask failed'));
+  }
+
+  private async publish(): Promise<SignedOrder<'storageAsk'>> {
+    const signer = this.opts.signer();
+    if (!signer || !this.terms) throw new Error('this node runs no miner');
+    const slot = this.opts.currentSlot();
+    // The slot orders asks across restarts too: a new ask always outranks the node's last one.
+    const seq = Math.max(slot, (this.current?.order.seq ?? 0) + 1);
+    const { expirySlots, ...terms } = this.terms;
+    const ask: StorageAsk = { miner: signer.minerId, ...terms, expirySlot: slot + expirySlots, seq };
+    const signed = await this.opts.book.admit('storageAsk', signOrder('storageAsk', ask, signer.workerKey, this.opts.chainId));
+    this.opts.publish(signed.bytes);
+    this.current = signed;
+    this.opts.log.info({ miner: ask.miner, seq, expirySlot: ask.expirySlot, id: toHex(signed.id) }, 'Published storage ask');
+    return signed;
+  }
+}

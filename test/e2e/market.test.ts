@@ -1,0 +1,51 @@
+// The storage market from the CLI on a real mining node: the miner sets its ask (signed by the node
+// with its worker key, gossiped, listed with the miner's power), and a client funds and withdraws
+// market escrow, balances exact.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bcr, toHex } from '../../src/primitives/index.js';
+import { DEV_KEY, tempDir } from '../helpers/chain.js';
+import { rpc, runCli, startNodeProcess, stopProcess, type RunningNode } from '../helpers/process.js';
+
+const dir = tempDir('bcr-market-');
+let node: RunningNode | null = null;
+afterAll(async () => {
+  if (node) await stopProcess(node, 'SIGKILL');
+  dir.cleanup();
+});
+
+const DEV = '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266';
+
+describe('the storage market from the CLI', () => {
+  it('publishes the miner\'s ask and moves a client\'s escrow', async () => {
+    const dataDir = join(dir.path, 'node');
+    node = await startNodeProcess(['--network', 'test', '--data-dir', dataDir, '--rpc-port', '0', '--p2p-port', '0']);
+    const cli = async (args: string[]) => {
+      const result = await runCli([...args, '--rpc', node!.rpcUrl], { BCR_PASSWORD: 'pw' });
+      expect(result.code, result.stderr).toBe(0);
+      return result.stdout;
+    };
+    const ask = JSON.parse(await cli(['miner', 'ask', 'set', '--price', '5', '--min-piece', '256B', '--max-piece', '1MiB', '--collateral', '2', '--data-dir', dataDir, '--json'])) as { id: string; miner: number };
+    expect(ask.miner).toBe(1);
+    const listed = JSON.parse(await cli(['market', 'asks', '--json'])) as { id: string; miner: number; pricePerGiBSlot: string; minPieceBytes: number; maxPieceBytes: number; power: string }[];
+    expect(listed).toEqual([expect.objectContaining({ id: ask.id, miner: 1, pricePerGiBSlot: '5', minPieceBytes: 256, maxPieceBytes: 1 << 20 })]);
+    expect(BigInt(listed[0]!.power)).toBeGreaterThan(0n);
+    // A bad size is a one-line usage error.
+    const bad = await runCli(['miner', 'ask', 'set', '--price', '5', '--min-piece', 'big', '--max-piece', '1MiB', '--collateral', '2', '--data-dir', dataDir, '--rpc', node.rpcUrl]);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toMatch(/--min-piece must be a size/);
+
+    // Escrow: add 10, withdraw 4, withdrawing 7 more is refused (6 available).
+    const keyFile = join(dir.path, 'dev.key');
+    writeFileSync(keyFile, toHex(DEV_KEY));
+    await runCli(['wallet', 'import', '--key-file', keyFile, '--keystore', join(dir.path, 'keys'), '--light-kdf'], { BCR_PASSWORD: 'pw' });
+    const keys = ['--keystore', join(dir.path, 'keys')];
+    expect(JSON.parse(await cli(['client', 'escrow', 'add', '--from', DEV, '--amount', '10', ...keys, '--json']))).toMatchObject({ total: bcr(10).toString(), available: bcr(10).toString() });
+    expect(JSON.parse(await cli(['client', 'escrow', 'withdraw', '--from', DEV, '--amount', '4', ...keys, '--json']))).toMatchObject({ total: bcr(6).toString(), locked: '0' });
+    const refused = await runCli(['client', 'escrow', 'withdraw', '--from', DEV, '--amount', '7', ...keys, '--rpc', node.rpcUrl], { BCR_PASSWORD: 'pw' });
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/ESCROW_LOCKED/);
+    expect(await rpc(node.rpcUrl, 'bcr_getEscrow', [DEV])).toEqual({ total: bcr(6).toString(), locked: '0', available: bcr(6).toString() });
+  }, 90_000);
+});
