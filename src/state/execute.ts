@@ -7,6 +7,7 @@ import { TxError, TxFailure } from './errors.js';
 import { recordBeacon } from './miners/beacon.js';
 import { expirePrecommits, runDeadlineCron } from './miners/cron.js';
 import { applyWorkerChanges } from './miners/txs.js';
+import { expireUnactivatedDeals } from './market/deals.js';
 import { flatKey, type StateDb } from './stateDb.js';
 import { maxFee, type VerifiedTx } from './tx.js';
 
@@ -102,6 +103,7 @@ export async function finishBlock(state: StateDb, env: BlockEnv): Promise<bigint
   await runDeadlineCron(state, env);
   await expirePrecommits(state, env);
   await applyWorkerChanges(state, env.height);
+  await expireUnactivatedDeals(state, env.slot);
   await recordBeacon(state, env.height, { slot: env.slot, vrfOutput: env.vrfOutput }, env.params.miners.beaconWindow);
   return issued;
 }

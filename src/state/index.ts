@@ -9,3 +9,4 @@ export * from './execute.js';
 export * from './miners/index.js';
 export * from './ethTx.js';
 export * from './market/escrow.js';
+export * from './market/deals.js';

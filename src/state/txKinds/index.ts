@@ -3,3 +3,4 @@ export * from './registry.js';
 export * from './transfer.js';
 import '../miners/txs.js';
 import '../market/escrow.js';
+import '../market/deals.js';
