@@ -8,3 +8,4 @@ export * from './porep.js';
 export * from './post.js';
 export * from './verifier.js';
 export * from './jobWire.js';
+export * from './pieces.js';

@@ -9,6 +9,7 @@ import { BURN_ADDRESS } from '../miners/accounting.js';
 import { getMiner } from '../miners/records.js';
 import type { StateDb } from '../stateDb.js';
 import { defineTxKind } from '../txKinds/registry.js';
+import { unsealedCommD } from '../../proofs/index.js';
 import { getEscrow, putEscrow } from './escrow.js';
 
 /** State key prefix of deal records and indexes. */
@@ -149,4 +150,68 @@ export async function expireUnactivatedDeals(state: StateDb, slot: number): Prom
     await putDeal(state, id, { ...deal, state: DealState.expired });
   }
   await putPendingStarts(state, pending.slice(due));
+}
+
+/** A sector's deals as a pre-commit names them: this provider's published, unassigned deals whose pieces make its CommD. */
+export async function assignDeals(state: StateDb, minerId: number, sectorNumber: number, dealIds: number[], commD: Uint8Array, sectorSize: number, expiration: number): Promise<void> {
+  if (dealIds.length === 0) return;
+  if (new Set(dealIds).size !== dealIds.length) throw new TxFailure('DUPLICATE_DEAL', 'a deal is named twice');
+  const deals: [number, Deal][] = [];
+  for (const id of dealIds) {
+    const deal = await getDeal(state, id);
+    if (!deal) throw new TxFailure('NO_SUCH_DEAL', `deal ${id} does not exist`);
+    if (deal.proposal.provider !== minerId) throw new TxFailure('NOT_PROVIDER', `deal ${id} is with miner ${deal.proposal.provider}`);
+    if (deal.state !== DealState.published || deal.sector !== 0) throw new TxFailure('DEAL_NOT_AVAILABLE', `deal ${id} is not waiting for a sector`);
+    if (expiration < deal.proposal.endSlot) throw new TxFailure('SECTOR_EXPIRES_TOO_SOON', `the sector expires before deal ${id} ends at slot ${deal.proposal.endSlot}`);
+    deals.push([id, deal]);
+  }
+  const expected = unsealedCommD(deals.map(([, d]) => ({ commitment: d.proposal.pieceCommitment, bytes: d.proposal.pieceBytes })), sectorSize);
+  if (!expected || !bytesEqual(expected, commD)) throw new TxFailure('COMMD_MISMATCH', "the sector's CommD is not made of its deals' pieces");
+  for (const [id, deal] of deals) await putDeal(state, id, { ...deal, sector: sectorNumber + 1 });
+}
+
+/** A proven sector activates its deals that are still waiting (an expired one stays expired). */
+export async function activateDeals(state: StateDb, dealIds: number[]): Promise<void> {
+  for (const id of dealIds) {
+    const deal = (await getDeal(state, id))!;
+    if (deal.state === DealState.published) await putDeal(state, id, { ...deal, state: DealState.active });
+  }
+}
+
+/**
+ * Pays the provider (its owner) for the slots its sector's deals were proven up to `slot`, from the
+ * client's locked escrow; a deal paid to its end is completed and both collaterals are freed.
+ */
+export async function payDeals(state: StateDb, dealIds: number[], slot: number): Promise<void> {
+  for (const id of dealIds) {
+    const deal = (await getDeal(state, id))!;
+    if (deal.state !== DealState.active) continue;
+    const p = deal.proposal;
+    const paidTo = Math.min(slot, p.endSlot);
+    if (paidTo <= deal.lastPaidSlot) continue;
+    const owed = p.pricePerSlot * BigInt(paidTo - deal.lastPaidSlot);
+    const owner = (await getMiner(state, p.provider))!.owner;
+    const escrow = await getEscrow(state, p.client);
+    await putEscrow(state, p.client, { total: escrow.total - owed, locked: escrow.locked - owed });
+    await credit(state, owner, owed);
+    const done = paidTo === p.endSlot;
+    if (done) {
+      await unlock(state, p.client, p.clientCollateral);
+      await unlock(state, owner, p.providerCollateral);
+    }
+    await putDeal(state, id, { ...deal, lastPaidSlot: paidTo, state: done ? DealState.completed : DealState.active });
+  }
+}
+
+/** A terminated sector's active deals end: the client gets the unpaid rest back, the provider's collateral is burned. */
+export async function slashDeals(state: StateDb, dealIds: number[]): Promise<void> {
+  for (const id of dealIds) {
+    const deal = (await getDeal(state, id))!;
+    if (deal.state !== DealState.active) continue;
+    const p = deal.proposal;
+    const owner = (await getMiner(state, p.provider))!.owner;
+    await unlock(state, p.client, p.pricePerSlot * BigInt(p.endSlot - deal.lastPaidSlot) + p.clientCollateral);
+    await unlock(state, owner, p.providerCollateral, true);
+    await putDeal(state, id, { ...deal, state: DealState.slashed });
+  }
 }

@@ -8,6 +8,7 @@ import { defineTxKind, type TxContext } from '../txKinds/registry.js';
 import { BURN_ADDRESS, changePower, currentDeadline, penalize, periodIndex } from './accounting.js';
 import { beaconBefore, derivedRandomness } from './beacon.js';
 import { verifyEquivocation } from './equivocation.js';
+import { activateDeals, assignDeals, payDeals, slashDeals } from '../market/deals.js';
 import { deadlineSectors, getBeacon, getMiner, getSector, getWorkerChange, minerIds, precommitExpiries, putDeadlineSectors, putMiner, putMinerIds, putPrecommitExpiries, putSector, putWorkerChange, putWorkerChangesAt, SectorState, workerChangesAt, type Miner } from './records.js';
 
 function fail(code: string, message: string): never {
@@ -110,6 +111,7 @@ export const preCommitKind = defineTxKind({
     miner.deposits += params.preCommitDeposit;
     miner.nextSector = Math.max(miner.nextSector, p.sector + 1);
     await putMiner(ctx.state, p.miner, miner);
+    await assignDeals(ctx.state, p.miner, p.sector, p.dealIds, p.commD, miner.sectorSize, p.expiration);
     await putSector(ctx.state, p.miner, p.sector, {
       state: SectorState.precommitted,
       commD: p.commD,
@@ -165,6 +167,7 @@ export const proveCommitKind = defineTxKind({
     miner.deposits -= sector.deposit;
     miner.collateral += sector.deposit - params.initialPledge;
     miner.pledge += params.initialPledge;
+    await activateDeals(ctx.state, sector.dealIds);
     sector.state = SectorState.active;
     sector.activation = ctx.slot;
     sector.deposit = 0n;
@@ -224,6 +227,8 @@ export const submitWindowPostKind = defineTxKind({
         recovered += BigInt(miner.sectorSize);
       }
       await putSector(ctx.state, p.miner, s.number, sector);
+      // Storage is paid for as its proofs land.
+      await payDeals(ctx.state, sector.dealIds, ctx.slot);
     }
     await changePower(ctx.state, p.miner, miner, recovered, ctx.height, params);
   },
@@ -274,6 +279,7 @@ export const declareRecoveriesKind = defineTxKind({
 export async function terminateSector(ctx: Pick<TxContext, 'state' | 'params' | 'height'>, minerId: number, miner: Miner, number: number): Promise<void> {
   const params = ctx.params.miners;
   const sector = (await getSector(ctx.state, minerId, number))!;
+  await slashDeals(ctx.state, sector.dealIds);
   if (sector.state === SectorState.active) await changePower(ctx.state, minerId, miner, -BigInt(miner.sectorSize), ctx.height, params);
   const fee = params.terminationFee < sector.pledge ? params.terminationFee : sector.pledge;
   miner.pledge -= sector.pledge;
