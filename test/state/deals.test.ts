@@ -4,8 +4,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { blockId, type Block, type ChainStore } from '../../src/chain/index.js';
 import { addressOf, sha256 } from '../../src/primitives/index.js';
-import { BURN_ADDRESS, DealState, dealPayment, escrowAddKind, escrowAddPayload, getDeal, getEscrow, publishDealKind, publishDealPayload, signDealProposal, type DealProposal } from '../../src/state/index.js';
-import { DEV_ADDRESS, DEV_KEY, WORKER_KEY, kindTx, nextBlock, nowForSlot, openChain, tempDir, transferTx } from '../helpers/chain.js';
+import { BURN_ADDRESS, DealState, MemoryKv, Overlay, StateDb, activateDeals, dealPayment, escrowAddKind, escrowAddPayload, getAccount, getDeal, getEscrow, payDeals, publishDealKind, publishDealPayload, putEscrow, putMiner, signDealProposal, type DealProposal } from '../../src/state/index.js';
+import { DEV_ADDRESS, DEV_KEY, WORKER_KEY, kindTx, nextBlock, nowForSlot, openChain, tempDir, testGenesis, transferTx } from '../helpers/chain.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -64,4 +64,29 @@ describe('storage deals on chain', () => {
     expect(await getEscrow(chain.headState(), DEV_ADDRESS)).toEqual({ total: 5000n, locked: 0n });
     expect((await chain.getAccount(BURN_ADDRESS)).balance - burned).toBe(5000n);
   }, 60_000);
+
+  it('pays for proven slots only: slots a sector was faulty for go back to the client', async () => {
+    const state = new StateDb(new Overlay(new MemoryKv()));
+    const params = testGenesis().params;
+    const clientKey = sha256(new Uint8Array([0xc2]));
+    const client = addressOf(clientKey);
+    const worker = addressOf(WORKER_KEY);
+    const owner = addressOf(sha256(new Uint8Array([0x0e])));
+    await putMiner(state, 1, { owner, worker, vrfKey: new Uint8Array(32), peerId: '', multiaddrs: [], sectorSize: 2048, collateral: 0n, pledge: 0n, deposits: 0n, power: 0n, powerLog: [], periodStart: 1, nextSector: 0, ineligibleUntil: 0 });
+    await putEscrow(state, client, { total: 1_000_000n, locked: 0n });
+    await putEscrow(state, owner, { total: 1000n, locked: 0n });
+    const proposal: DealProposal = { pieceCommitment: new Uint8Array(32), pieceBytes: 2048, client, provider: 1, startSlot: 10, endSlot: 40, pricePerSlot: 100n, providerCollateral: 1000n, clientCollateral: 0n, nonce: 9 };
+    await publishDealKind.apply({ state, params, sender: worker, txId: new Uint8Array(32), height: 1, slot: 1 }, { proposal, clientSignature: signDealProposal(clientKey, params.chainId, proposal) });
+    await activateDeals(state, [1]);
+    await payDeals(state, [1], 20, true); // faulty until this proof: slots 10-20 unpaid, freed
+    expect(await getEscrow(state, client)).toEqual({ total: 1_000_000n, locked: 2000n });
+    expect((await getAccount(state, owner)).balance).toBe(0n);
+    await payDeals(state, [1], 30); // proven: slots 20-30 paid
+    expect(await getEscrow(state, client)).toEqual({ total: 999_000n, locked: 1000n });
+    expect((await getAccount(state, owner)).balance).toBe(1000n);
+    await payDeals(state, [1], 45); // to the end: completed, collaterals freed
+    expect(await getDeal(state, 1)).toMatchObject({ state: DealState.completed, lastPaidSlot: 40 });
+    expect(await getEscrow(state, client)).toEqual({ total: 998_000n, locked: 0n });
+    expect(await getEscrow(state, owner)).toEqual({ total: 1000n, locked: 0n });
+  });
 });

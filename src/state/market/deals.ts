@@ -179,10 +179,12 @@ export async function activateDeals(state: StateDb, dealIds: number[]): Promise<
 }
 
 /**
- * Pays the provider (its owner) for the slots its sector's deals were proven up to `slot`, from the
- * client's locked escrow; a deal paid to its end is completed and both collaterals are freed.
+ * Settles a sector's deals up to `slot` when a proof lands: the provider (its owner) is paid for the
+ * slots since the last payment from the client's locked escrow; when the sector was faulty until this
+ * proof, those slots are not paid and go back to the client. A deal settled to its end is completed
+ * and both collaterals are freed.
  */
-export async function payDeals(state: StateDb, dealIds: number[], slot: number): Promise<void> {
+export async function payDeals(state: StateDb, dealIds: number[], slot: number, wasFaulty = false): Promise<void> {
   for (const id of dealIds) {
     const deal = (await getDeal(state, id))!;
     if (deal.state !== DealState.active) continue;
@@ -191,9 +193,12 @@ export async function payDeals(state: StateDb, dealIds: number[], slot: number):
     if (paidTo <= deal.lastPaidSlot) continue;
     const owed = p.pricePerSlot * BigInt(paidTo - deal.lastPaidSlot);
     const owner = (await getMiner(state, p.provider))!.owner;
-    const escrow = await getEscrow(state, p.client);
-    await putEscrow(state, p.client, { total: escrow.total - owed, locked: escrow.locked - owed });
-    await credit(state, owner, owed);
+    if (wasFaulty) await unlock(state, p.client, owed);
+    else {
+      const escrow = await getEscrow(state, p.client);
+      await putEscrow(state, p.client, { total: escrow.total - owed, locked: escrow.locked - owed });
+      await credit(state, owner, owed);
+    }
     const done = paidTo === p.endSlot;
     if (done) {
       await unlock(state, p.client, p.clientCollateral);

@@ -218,8 +218,9 @@ export const submitWindowPostKind = defineTxKind({
     let recovered = 0n;
     for (const s of sectors) {
       const sector = (await getSector(ctx.state, p.miner, s.number))!;
+      const wasFaulty = sector.state === SectorState.faulty;
       sector.provenPeriod = now.period + 1;
-      if (sector.state === SectorState.faulty) {
+      if (wasFaulty) {
         sector.state = SectorState.active;
         sector.faultyPeriods = 0;
         sector.recovering = false;
@@ -227,8 +228,8 @@ export const submitWindowPostKind = defineTxKind({
         recovered += BigInt(miner.sectorSize);
       }
       await putSector(ctx.state, p.miner, s.number, sector);
-      // Storage is paid for as its proofs land.
-      await payDeals(ctx.state, sector.dealIds, ctx.slot);
+      // Storage is paid for as its proofs land (not for the time it was faulty).
+      await payDeals(ctx.state, sector.dealIds, ctx.slot, wasFaulty);
     }
     await changePower(ctx.state, p.miner, miner, recovered, ctx.height, params);
   },
