@@ -3,9 +3,10 @@ import { join } from 'node:path';
 import type { ChainStore } from '../chain/index.js';
 import { zeroCommD } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
-import { errorMessage, fromHex, hexKey } from '../primitives/index.js';
-import { SectorFiles, TreeReader, buildTreeCache, fileSource, provePorep, type LeafSource } from '../proofs/index.js';
-import { addCollateralKind, collateralPayload, getMiner, getSector, preCommitKind, preCommitPayload, proveCommitKind, proveCommitPayload, sealInputs, SectorState, type TxKind } from '../state/index.js';
+import { BcrError, bytesEqual, errorMessage, fromHex, hexKey, toChecksumAddress } from '../primitives/index.js';
+import { writeFile } from 'node:fs/promises';
+import { SectorFiles, TreeReader, buildTreeCache, fileSource, merkleRoot, provePorep, unsealedCommD, type LeafSource, type SealProgress } from '../proofs/index.js';
+import { addCollateralKind, collateralPayload, dealIdOf, getDeal, getMiner, getSector, publishDealKind, publishDealPayload, type DealProposal, preCommitKind, preCommitPayload, proveCommitKind, proveCommitPayload, sealInputs, SectorState, type TxKind } from '../state/index.js';
 import type { Field } from '../primitives/index.js';
 import type { Logger } from '../util/logger.js';
 import { submitLocalTx } from './localTx.js';
@@ -13,7 +14,13 @@ import type { SectorStore } from './sectorStore.js';
 
 export interface SealJob {
   sector: number;
-  status: 'sealing' | 'precommitted' | 'proving' | 'active' | 'failed';
+  status: 'publishing' | 'sealing' | 'precommitted' | 'proving' | 'active' | 'failed';
+  /** A deal sector: its deals, data file and CommD (committed capacity has none). */
+  deals?: number[];
+  dataPath?: string;
+  commD?: string;
+  /** A deal being published: the client and nonce that identify it once on chain. */
+  publishing?: { client: Uint8Array; nonce: number };
   error?: string;
   /** The last tx sent for this sector, to read its receipt. */
   txId?: string;
@@ -36,17 +43,42 @@ export class SealingPipeline {
 
   /** Queues `count` new committed-capacity sectors; returns their numbers. */
   async request(count: number): Promise<number[]> {
-    const miner = await getMiner(this.chain.headState(), this.minerId);
-    if (!miner) throw new Error(`miner ${this.minerId} does not exist`);
-    let next = Math.max(miner.nextSector, ...[...this.jobs.keys()].map((n) => n + 1));
     const numbers: number[] = [];
     for (let i = 0; i < count; i++) {
-      const number = next++;
+      const number = await this.nextSectorNumber();
       numbers.push(number);
       this.jobs.set(number, { sector: number, status: 'sealing' });
       this.busy = this.busy.then(() => this.sealAndPrecommit(number));
     }
     return numbers;
+  }
+
+  private async nextSectorNumber(): Promise<number> {
+    const miner = await getMiner(this.chain.headState(), this.minerId);
+    if (!miner) throw new Error(`miner ${this.minerId} does not exist`);
+    return Math.max(miner.nextSector, ...[...this.jobs.keys()].map((n) => n + 1));
+  }
+
+  /**
+   * An offline deal: the client's signed proposal and its piece, handed to the provider directly.
+   * Checks the piece against the proposal, publishes the deal, and once it is on chain seals the
+   * piece (zeros after it) into a new sector that names the deal. Returns the sector number.
+   */
+  async importDeal(proposal: DealProposal, clientSignature: Uint8Array, piece: Uint8Array): Promise<{ sector: number; tx: string }> {
+    const sectorSize = this.store.params.sectorSize;
+    if (proposal.provider !== this.minerId) throw new BcrError('NOT_PROVIDER', `the proposal is for miner ${proposal.provider}, this node runs miner ${this.minerId}`);
+    if (proposal.pieceBytes > sectorSize || piece.length > proposal.pieceBytes) throw new BcrError('PIECE_TOO_LARGE', `a ${piece.length}-byte piece does not fit the proposal's ${proposal.pieceBytes} bytes in a ${sectorSize}-byte sector`);
+    const sectorData = new Uint8Array(sectorSize);
+    sectorData.set(piece);
+    if (!bytesEqual(merkleRoot(sectorData.subarray(0, proposal.pieceBytes)), proposal.pieceCommitment)) throw new BcrError('PIECE_MISMATCH', 'the data does not match the proposal\'s piece commitment');
+    const commD = unsealedCommD([{ commitment: proposal.pieceCommitment, bytes: proposal.pieceBytes }], sectorSize)!;
+    const dataPath = await this.store.stagingPath(`${hexKey(proposal.pieceCommitment)}-${proposal.nonce}.bin`);
+    await writeFile(dataPath, sectorData);
+    const tx = await this.submit(publishDealKind, publishDealPayload, { proposal, clientSignature });
+    const number = await this.nextSectorNumber();
+    this.jobs.set(number, { sector: number, status: 'publishing', txId: tx, dataPath, commD: hexKey(commD), publishing: { client: proposal.client, nonce: proposal.nonce } });
+    this.log.info({ sector: number, client: toChecksumAddress(proposal.client), bytes: piece.length, tx }, 'Publishing an imported deal');
+    return { sector: number, tx };
   }
 
   private async submit<P>(kind: TxKind, codec: Field<P>, payload: P): Promise<string> {
@@ -78,14 +110,17 @@ export class SealingPipeline {
       const sealRandHeight = Math.max(0, this.chain.head.header.height - 1);
       const inputs = await sealInputs({ state: this.chain.headState() }, sealRandHeight, sealRandHeight);
       if (!inputs) throw new Error('no seal randomness');
-      const commD = zeroCommD(this.store.params.sectorSize);
-      this.log.info({ sector: number }, 'Sealing sector');
-      const sealed = await this.store.sealCommittedCapacity(this.minerId, number, inputs.sealRandomness, commD, (p) => {
+      const commD = job.commD ? fromHex(job.commD) : zeroCommD(this.store.params.sectorSize);
+      this.log.info({ sector: number, deals: job.deals ?? [] }, 'Sealing sector');
+      const progress = (p: SealProgress) => {
         if (p.phase === 'labels' && p.done === 0) this.log.info({ sector: number, layer: p.layer }, 'Sealing: labelling layer');
-      });
+      };
+      const sealed = job.dataPath ? await this.store.sealData(this.minerId, number, inputs.sealRandomness, commD, job.dataPath, progress) : await this.store.sealCommittedCapacity(this.minerId, number, inputs.sealRandomness, commD, progress);
       const expiration = this.chain.head.header.slot + 1000 * this.chain.params.miners.provingPeriod;
       await this.ensureCollateral();
-      job.txId = await this.submit(preCommitKind, preCommitPayload, { miner: this.minerId, sector: number, commD, commR: fromHex(sealed.meta.commR), sealRandHeight, expiration, dealIds: [] });
+      const deals = job.deals ?? [];
+      const dealEnd = await this.latestDealEnd(deals);
+      job.txId = await this.submit(preCommitKind, preCommitPayload, { miner: this.minerId, sector: number, commD, commR: fromHex(sealed.meta.commR), sealRandHeight, expiration: Math.max(expiration, dealEnd + 1), dealIds: deals });
       job.status = 'precommitted';
       this.log.info({ sector: number }, 'Pre-committed sector');
     } catch (error) {
@@ -95,10 +130,34 @@ export class SealingPipeline {
     }
   }
 
-  /** Called on every slot: prove-commits sectors whose seed is now known. */
+  private async latestDealEnd(deals: number[]): Promise<number> {
+    let end = 0;
+    for (const id of deals) end = Math.max(end, (await getDeal(this.chain.headState(), id))?.proposal.endSlot ?? 0);
+    return end;
+  }
+
+  /** A published deal's sector starts sealing once the deal is on chain. */
+  private async checkPublished(job: SealJob): Promise<void> {
+    const failure = await this.failedReceipt(job);
+    if (failure) {
+      job.status = 'failed';
+      job.error = failure;
+      this.log.warn({ sector: job.sector, err: failure }, 'Publishing the deal failed on chain');
+      return;
+    }
+    const id = await dealIdOf(this.chain.headState(), job.publishing!.client, job.publishing!.nonce);
+    if (id === null) return;
+    job.deals = [id];
+    job.status = 'sealing';
+    this.log.info({ sector: job.sector, deal: id }, 'Deal published: sealing its sector');
+    this.busy = this.busy.then(() => this.sealAndPrecommit(job.sector));
+  }
+
+  /** Called on every slot: starts sealing published deals, prove-commits sectors whose seed is now known. */
   async tick(): Promise<void> {
     const params = this.chain.params.miners;
     for (const job of this.jobs.values()) {
+      if (job.status === 'publishing') await this.checkPublished(job);
       if (job.status !== 'precommitted' && job.status !== 'proving') continue;
       const failure = await this.failedReceipt(job);
       if (failure) {
@@ -146,7 +205,7 @@ export class SealingPipeline {
               replicaId: fromHex(meta.replicaId),
               commC: fromHex(meta.commC),
               commRLast: fromHex(meta.commRLast),
-              data: await reader(await open(join(this.store.dir, `zeros-${this.store.params.sectorSize}.bin`))),
+              data: await reader(await open(job.dataPath ?? join(this.store.dir, `zeros-${this.store.params.sectorSize}.bin`))),
               replica: await reader(await open(join(dir, SectorFiles.replica))),
               columns: await reader(await open(join(dir, SectorFiles.columns))),
               layers: await Promise.all(Array.from({ length: this.store.params.layers }, (_, l) => open(join(dir, SectorFiles.layer(l + 1))))),

@@ -51,10 +51,22 @@ export class SectorStore {
 
   /** Seals a committed-capacity sector (zero data) with the given seal randomness. */
   async sealCommittedCapacity(minerId: number, number: number, sealRandomness: Uint8Array, commD: Uint8Array, onProgress?: (p: SealProgress) => void): Promise<StoredSector> {
+    return this.sealData(minerId, number, sealRandomness, commD, await this.zeroData(), onProgress);
+  }
+
+  /** Seals a sector from a file of exactly one sector of data (client pieces and zeros), whose CommD is `commD`. */
+  async sealData(minerId: number, number: number, sealRandomness: Uint8Array, commD: Uint8Array, dataPath: string, onProgress?: (p: SealProgress) => void): Promise<StoredSector> {
     const replicaId = replicaIdOf(minerId, number, sealRandomness, commD);
-    await sealFile({ params: this.params, replicaId, dataPath: await this.zeroData(), dir: this.sectorDir(number), onProgress });
+    await sealFile({ params: this.params, replicaId, dataPath, dir: this.sectorDir(number), onProgress });
     this.trees.delete(number);
     return this.get(number);
+  }
+
+  /** Where a deal's unsealed sector data waits to be sealed (and stays, for retrieval). */
+  async stagingPath(name: string): Promise<string> {
+    const dir = join(this.dir, 'staging');
+    await mkdir(dir, { recursive: true });
+    return join(dir, name);
   }
 
   /** Closes the replica files kept open for proving. */

@@ -1,10 +1,10 @@
 // Miner, sector and power-table methods of the bcr_* namespace, and the local miner's controls.
 import type { ChainStore } from '../chain/index.js';
 import type { MinerService } from '../miner/miner.js';
-import { toChecksumAddress, toHex } from '../primitives/index.js';
-import { getMiner, getSector, getTotalPowerLog, getWorkerChange, minerIds, powerAt, type Miner, type StateDb } from '../state/index.js';
+import { decode, errorMessage, toChecksumAddress, toHex } from '../primitives/index.js';
+import { dealProposalCodec, getMiner, getSector, getTotalPowerLog, getWorkerChange, minerIds, powerAt, type DealProposal, type Miner, type StateDb } from '../state/index.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
-import { uintParam } from './params.js';
+import { hexDataParam, uintParam } from './params.js';
 
 const STATE_NAMES = ['precommitted', 'active', 'faulty', 'terminated'] as const;
 
@@ -100,6 +100,22 @@ export function minerMethods({ chain, miner: localMiner }: { chain: ChainStore; 
         return { sectors: await miner.sealing.request(count as number) };
       },
     },
+    {
+      name: 'bcr_minerImportDeal',
+      description: "An offline deal for the local miner: the client's signed proposal (0x-hex of its canonical encoding), the client's signature, and the piece's bytes; the node checks the piece, publishes the deal, and seals the piece into a new sector naming it (admin).",
+      permission: 'admin',
+      params: [hexDataParam('proposal'), hexDataParam('clientSignature', 65), hexDataParam('piece')],
+      handler: async ([proposalBytes, signature, piece]) => {
+        const miner = localMiner();
+        if (!miner) throw new RpcError(RpcErrorCode.notFound, 'this node runs no miner');
+        let proposal: DealProposal;
+        try {
+          proposal = decode(dealProposalCodec, proposalBytes as Uint8Array, 'deal proposal');
+        } catch (error) {
+          throw new RpcError(RpcErrorCode.invalidParams, `invalid param 0 (proposal): ${errorMessage(error)}`);
+        }
+        return miner.sealing.importDeal(proposal, signature as Uint8Array, piece as Uint8Array);
+      },
+    },
   ];
 }
-

@@ -1,9 +1,12 @@
 // Storage clients: market escrow (funds set aside for deals) and the live asks of miners.
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { formatBcr, parseAddress, parseBcr, toChecksumAddress } from '../../primitives/index.js';
-import { escrowAddKind, escrowAddPayload, escrowWithdrawKind, escrowWithdrawPayload } from '../../state/index.js';
+import { encode, formatBcr, parseAddress, parseBcr, toChecksumAddress, toHex } from '../../primitives/index.js';
+import { merkleRoot } from '../../proofs/index.js';
+import { dealPayment, dealProposalCodec, escrowAddKind, escrowAddPayload, escrowWithdrawKind, escrowWithdrawPayload, signDealProposal, type DealProposal } from '../../state/index.js';
 import { defaultKeystoreDir } from '../../wallet/index.js';
-import { printJson } from '../io.js';
+import { UsageError, parseIntOption, printJson } from '../io.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
 import { sendAndConfirm, unlockSender, type SenderOptions } from '../txSender.js';
 
@@ -14,7 +17,7 @@ interface EscrowJson {
 }
 
 export function registerClient(program: Command): void {
-  const client = program.command('client').description('storage clients: market escrow');
+  const client = program.command('client').description('storage clients: market escrow and deals');
   const escrow = client.command('escrow').description('market escrow: BCR set aside to pay for storage deals (locked amounts cannot be withdrawn)');
   const withSender = (cmd: Command) =>
     cmd
@@ -49,6 +52,66 @@ export function registerClient(program: Command): void {
       const { id, receipt } = await sendAndConfirm(opts.rpc, sender, escrowWithdrawKind, escrowWithdrawPayload, { value });
       await show(opts.rpc, sender.address, opts.json, `withdrew ${formatBcr(value)} BCR (tx ${id}, block ${receipt.height})`);
     });
+
+  const deal = client.command('deal').description('storage deals');
+  deal
+    .command('propose')
+    .description('sign an offline deal proposal for a file (hand the proposal and the file to the miner: bcr miner deal import)')
+    .argument('<file>', 'the data (at most one sector)')
+    .requiredOption('--miner <id>', 'the provider miner id')
+    .requiredOption('--duration <slots>', 'how long the miner stores it, in slots')
+    .requiredOption('--price <atto>', 'price per slot, in atto')
+    .option('--start-in <slots>', 'slots from now until the deal starts (the miner must seal before then)', '120')
+    .option('--provider-collateral <atto>', 'collateral the provider locks', '0')
+    .option('--client-collateral <atto>', 'collateral the client locks', '0')
+    .requiredOption('--from <address>', 'the client (its key must be in the keystore; its escrow pays)')
+    .option('--out <file>', 'write the proposal JSON here (default: stdout)')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--keystore <dir>', 'keystore directory (env BCR_KEYSTORE)', defaultKeystoreDir())
+    .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)')
+    .action(async (file: string, opts: SenderOptions & { miner: string; duration: string; price: string; startIn: string; providerCollateral: string; clientCollateral: string; from: string; out?: string }) => {
+      const data = new Uint8Array(readFileSync(file));
+      const provider = parseIntOption(opts.miner, '--miner');
+      const { sectorSize } = await callRpc<{ sectorSize: number }>(opts.rpc, 'bcr_getMiner', [provider]);
+      let pieceBytes = 128;
+      while (pieceBytes < data.length) pieceBytes *= 2;
+      if (pieceBytes > sectorSize) throw new UsageError(`${file} is ${data.length} bytes: more than miner ${provider}'s ${sectorSize}-byte sectors hold`);
+      const padded = new Uint8Array(pieceBytes);
+      padded.set(data);
+      const head = await callRpc<{ slot: number }>(opts.rpc, 'bcr_chainHead');
+      const startSlot = head.slot + parseIntOption(opts.startIn, '--start-in');
+      const sender = await unlockSender(opts, opts.from);
+      const { chainId } = await callRpc<{ chainId: number }>(opts.rpc, 'bcr_nodeInfo');
+      const proposal: DealProposal = {
+        pieceCommitment: merkleRoot(padded),
+        pieceBytes,
+        client: parseAddress(sender.address),
+        provider,
+        startSlot,
+        endSlot: startSlot + parseIntOption(opts.duration, '--duration'),
+        pricePerSlot: BigInt(opts.price),
+        providerCollateral: BigInt(opts.providerCollateral),
+        clientCollateral: BigInt(opts.clientCollateral),
+        nonce: Number(BigInt(`0x${randomBytes(6).toString('hex')}`)),
+      };
+      const json = {
+        proposal: toHex(encode(dealProposalCodec, proposal)),
+        clientSignature: toHex(signDealProposal(sender.key, chainId, proposal)),
+        pieceCommitment: toHex(proposal.pieceCommitment),
+        pieceBytes,
+        startSlot,
+        endSlot: proposal.endSlot,
+        payment: dealPayment(proposal).toString(),
+      };
+      if (opts.out) writeFileSync(opts.out, JSON.stringify(json, null, 2) + '\n');
+      else printJson(json);
+    });
+  deal
+    .command('show')
+    .description('a deal on chain: its terms and state')
+    .argument('<id>', 'the deal id')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .action(async (id: string, opts: { rpc: string }) => printJson(await callRpc(opts.rpc, 'bcr_getDeal', [parseIntOption(id, 'deal id')])));
 
   escrow
     .command('show')

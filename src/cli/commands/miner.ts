@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { vrfPublicKey } from '../../consensus/index.js';
 import { formatBcr, parseAddress, parseBcr, toChecksumAddress, toHex } from '../../primitives/index.js';
@@ -229,6 +230,25 @@ export function registerMiner(program: Command): void {
       const ask = await callRpc<{ id: string; miner: number; seq: number; expirySlot: number }>(opts.rpc, 'bcr_minerSetAsk', params, token);
       if (opts.json) return printJson(ask);
       console.log(`ask of miner ${ask.miner} published (seq ${ask.seq}, expires at slot ${ask.expirySlot}, renewed before then): ${ask.id}`);
+    });
+
+  miner
+    .command('deal')
+    .description('deals the miner takes')
+    .command('import')
+    .description('an offline deal: the client\'s proposal (from bcr client deal propose) and its file; the node checks the piece, publishes the deal and seals it')
+    .requiredOption('--proposal <file>', 'the proposal JSON')
+    .requiredOption('--data <file>', 'the client\'s file')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
+    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { proposal: string; data: string; rpc: string; dataDir: string; token?: string; json?: boolean }) => {
+      const proposal = JSON.parse(readFileSync(opts.proposal, 'utf8')) as { proposal: string; clientSignature: string };
+      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
+      const result = await callRpc<{ sector: number; tx: string }>(opts.rpc, 'bcr_minerImportDeal', [proposal.proposal, proposal.clientSignature, toHex(new Uint8Array(readFileSync(opts.data)))], token);
+      if (opts.json) return printJson(result);
+      console.log(`deal published (tx ${result.tx}); its piece will be sealed into sector ${result.sector}; follow with: bcr miner info`);
     });
 
   miner

@@ -72,6 +72,12 @@ async function putPendingStarts(state: StateDb, entries: { slot: number; id: num
   await state.set(pendingKey, entries.length ? encode(pendingCodec, entries) : null);
 }
 
+/** The id of the deal a client published with `nonce`, if any. */
+export async function dealIdOf(state: StateDb, client: Uint8Array, nonce: number): Promise<number | null> {
+  const raw = await state.get(nonceKey(client, nonce));
+  return raw ? Number(new DataView(raw.buffer, raw.byteOffset, 8).getBigUint64(0)) : null;
+}
+
 /** Ids handed out so far (deal ids start at 1). */
 export async function dealCount(state: StateDb): Promise<number> {
   const raw = await state.get(nextIdKey);
