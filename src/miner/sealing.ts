@@ -136,15 +136,19 @@ export class SealingPipeline {
     return end;
   }
 
+  /** Marks the job failed when its last tx landed and failed; true if so. */
+  private async failedOnChain(job: SealJob, message: string): Promise<boolean> {
+    const failure = await this.failedReceipt(job);
+    if (!failure) return false;
+    job.status = 'failed';
+    job.error = failure;
+    this.log.warn({ sector: job.sector, err: failure }, message);
+    return true;
+  }
+
   /** A published deal's sector starts sealing once the deal is on chain. */
   private async checkPublished(job: SealJob): Promise<void> {
-    const failure = await this.failedReceipt(job);
-    if (failure) {
-      job.status = 'failed';
-      job.error = failure;
-      this.log.warn({ sector: job.sector, err: failure }, 'Publishing the deal failed on chain');
-      return;
-    }
+    if (await this.failedOnChain(job, 'Publishing the deal failed on chain')) return;
     const id = await dealIdOf(this.chain.headState(), job.publishing!.client, job.publishing!.nonce);
     if (id === null) return;
     job.deals = [id];
@@ -159,13 +163,7 @@ export class SealingPipeline {
     for (const job of this.jobs.values()) {
       if (job.status === 'publishing') await this.checkPublished(job);
       if (job.status !== 'precommitted' && job.status !== 'proving') continue;
-      const failure = await this.failedReceipt(job);
-      if (failure) {
-        job.status = 'failed';
-        job.error = failure;
-        this.log.warn({ sector: job.sector, err: failure }, 'Sector tx failed on chain');
-        continue;
-      }
+      if (await this.failedOnChain(job, 'Sector tx failed on chain')) continue;
       const sector = await getSector(this.chain.headState(), this.minerId, job.sector);
       if (!sector) {
         // Not yet in a block, or (once it was) expired unproven: its window closed, the deposit burned.

@@ -102,6 +102,13 @@ export async function nextBlock(chain: ChainStore, minSlot: number, txs: Uint8Ar
   }
 }
 
+/** Makes the test miner's next block with `txs` and imports it. */
+export async function addBlock(chain: ChainStore, txs: Uint8Array[] = [], options: Parameters<typeof nextBlock>[3] = {}): Promise<Block> {
+  const block = await nextBlock(chain, chain.head.header.slot + 1, txs, options);
+  await chain.importBlock(block, nowForSlot(chain, block.header.slot));
+  return block;
+}
+
 export function nowForSlot(chain: ChainStore, slot: number): number {
   return slotStart(chain.params, slot);
 }

@@ -5,18 +5,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { blockId, type Block, type ChainStore } from '../../src/chain/index.js';
 import { addressOf, sha256 } from '../../src/primitives/index.js';
 import { BURN_ADDRESS, DealState, MemoryKv, Overlay, StateDb, activateDeals, dealPayment, escrowAddKind, escrowAddPayload, getAccount, getDeal, getEscrow, payDeals, publishDealKind, publishDealPayload, putEscrow, putMiner, signDealProposal, type DealProposal } from '../../src/state/index.js';
-import { DEV_ADDRESS, DEV_KEY, WORKER_KEY, kindTx, nextBlock, nowForSlot, openChain, tempDir, testGenesis, transferTx } from '../helpers/chain.js';
+import { addBlock, DEV_ADDRESS, DEV_KEY, WORKER_KEY, kindTx, openChain, tempDir, testGenesis, transferTx } from '../helpers/chain.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function add(chain: ChainStore, txs: Uint8Array[]): Promise<Block> {
-  const block = await nextBlock(chain, chain.head.header.slot + 1, txs);
-  await chain.importBlock(block, nowForSlot(chain, block.header.slot));
-  return block;
-}
+const add = addBlock;
 const receipts = async (chain: ChainStore, block: Block) => (await chain.getReceipts(blockId(block.header)))!.map((r) => (r.status === 0 ? 'ok' : r.error));
 const nonceOf = async (chain: ChainStore, key: Uint8Array) => (await chain.getAccount(addressOf(key))).nonce;
 

@@ -1,21 +1,17 @@
 // Market escrow: funded by anyone, withdrawn only by its account and never below what deals lock.
 import { afterEach, describe, expect, it } from 'vitest';
-import { blockId, type Block, type ChainStore } from '../../src/chain/index.js';
+import { blockId } from '../../src/chain/index.js';
 import { mintedAtSlot } from '../../src/consensus/index.js';
 import { addressOf, bcr, sha256 } from '../../src/primitives/index.js';
 import { MemoryKv, Overlay, StateDb, TxFailure, escrowAddKind, escrowAddPayload, escrowWithdrawKind, escrowWithdrawPayload, getEscrow, putEscrow } from '../../src/state/index.js';
-import { DEV_ADDRESS, DEV_KEY, kindTx, nextBlock, nowForSlot, openChain, tempDir, testGenesis } from '../helpers/chain.js';
+import { addBlock, DEV_ADDRESS, DEV_KEY, kindTx, openChain, tempDir, testGenesis } from '../helpers/chain.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function add(chain: ChainStore, txs: Uint8Array[]): Promise<Block> {
-  const block = await nextBlock(chain, chain.head.header.slot + 1, txs);
-  await chain.importBlock(block, nowForSlot(chain, block.header.slot));
-  return block;
-}
+const add = addBlock;
 
 describe('market escrow', () => {
   it('is funded by anyone, withdrawn by its account only up to what is available, balances exact', async () => {
