@@ -39,3 +39,9 @@ export function parseIntOption(value: string, name: string): number {
   if (!Number.isSafeInteger(n)) throw new UsageError(`${name} is too large`);
   return n;
 }
+
+/** A whole number of atto (decimal, below 2^256). */
+export function parseAttoOption(text: string, name: string): bigint {
+  if (!/^\d{1,78}$/.test(text) || BigInt(text) >= 1n << 256n) throw new UsageError(`${name} must be a whole number of atto, got "${text}"`);
+  return BigInt(text);
+}

@@ -2,9 +2,18 @@
 // waiting until it is in a block. Shared by the wallet and miner commands.
 import { encode, toHex, type Field } from '../primitives/index.js';
 import { signTx, type TxKind } from '../state/index.js';
-import { findKeystore, unlockKeystore } from '../wallet/index.js';
+import type { Command } from 'commander';
+import { defaultKeystoreDir, findKeystore, unlockKeystore } from '../wallet/index.js';
 import { UsageError, readPassword } from './io.js';
-import { callRpc } from './rpcClient.js';
+import { DEFAULT_RPC_URL, callRpc } from './rpcClient.js';
+
+/** The options of every command that signs with a keystore key and talks to a node. */
+export function withSenderOptions(cmd: Command): Command {
+  return cmd
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--keystore <dir>', 'keystore directory (env BCR_KEYSTORE)', defaultKeystoreDir())
+    .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)');
+}
 
 export interface SenderOptions {
   rpc: string;

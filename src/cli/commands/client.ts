@@ -5,10 +5,9 @@ import type { Command } from 'commander';
 import { encode, formatBcr, parseAddress, parseBcr, toChecksumAddress, toHex } from '../../primitives/index.js';
 import { merkleRoot } from '../../proofs/index.js';
 import { dealPayment, dealProposalCodec, escrowAddKind, escrowAddPayload, escrowWithdrawKind, escrowWithdrawPayload, signDealProposal, type DealProposal } from '../../state/index.js';
-import { defaultKeystoreDir } from '../../wallet/index.js';
-import { UsageError, parseIntOption, printJson } from '../io.js';
+import { UsageError, parseAttoOption, parseIntOption, printJson } from '../io.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
-import { sendAndConfirm, unlockSender, type SenderOptions } from '../txSender.js';
+import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 
 interface EscrowJson {
   total: string;
@@ -19,13 +18,7 @@ interface EscrowJson {
 export function registerClient(program: Command): void {
   const client = program.command('client').description('storage clients: market escrow and deals');
   const escrow = client.command('escrow').description('market escrow: BCR set aside to pay for storage deals (locked amounts cannot be withdrawn)');
-  const withSender = (cmd: Command) =>
-    cmd
-      .requiredOption('--from <address>', 'the signing account (its key must be in the keystore)')
-      .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-      .option('--keystore <dir>', 'keystore directory (env BCR_KEYSTORE)', defaultKeystoreDir())
-      .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)')
-      .option('--json', 'machine-readable output');
+  const withSender = (cmd: Command) => withSenderOptions(cmd.requiredOption('--from <address>', 'the signing account (its key must be in the keystore)')).option('--json', 'machine-readable output');
   const show = async (rpc: string, address: string, json: boolean | undefined, what?: string) => {
     const e = await callRpc<EscrowJson>(rpc, 'bcr_getEscrow', [address]);
     if (json) return printJson({ address, ...e });
@@ -54,8 +47,7 @@ export function registerClient(program: Command): void {
     });
 
   const deal = client.command('deal').description('storage deals');
-  deal
-    .command('propose')
+  withSenderOptions(deal.command('propose'))
     .description('sign an offline deal proposal for a file (hand the proposal and the file to the miner: bcr miner deal import)')
     .argument('<file>', 'the data (at most one sector)')
     .requiredOption('--miner <id>', 'the provider miner id')
@@ -66,9 +58,6 @@ export function registerClient(program: Command): void {
     .option('--client-collateral <atto>', 'collateral the client locks', '0')
     .requiredOption('--from <address>', 'the client (its key must be in the keystore; its escrow pays)')
     .option('--out <file>', 'write the proposal JSON here (default: stdout)')
-    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-    .option('--keystore <dir>', 'keystore directory (env BCR_KEYSTORE)', defaultKeystoreDir())
-    .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)')
     .action(async (file: string, opts: SenderOptions & { miner: string; duration: string; price: string; startIn: string; providerCollateral: string; clientCollateral: string; from: string; out?: string }) => {
       const data = new Uint8Array(readFileSync(file));
       const provider = parseIntOption(opts.miner, '--miner');
@@ -89,9 +78,9 @@ export function registerClient(program: Command): void {
         provider,
         startSlot,
         endSlot: startSlot + parseIntOption(opts.duration, '--duration'),
-        pricePerSlot: BigInt(opts.price),
-        providerCollateral: BigInt(opts.providerCollateral),
-        clientCollateral: BigInt(opts.clientCollateral),
+        pricePerSlot: parseAttoOption(opts.price, '--price'),
+        providerCollateral: parseAttoOption(opts.providerCollateral, '--provider-collateral'),
+        clientCollateral: parseAttoOption(opts.clientCollateral, '--client-collateral'),
         nonce: Number(BigInt(`0x${randomBytes(6).toString('hex')}`)),
       };
       const json = {

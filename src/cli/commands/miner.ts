@@ -4,11 +4,11 @@ import type { Command } from 'commander';
 import { vrfPublicKey } from '../../consensus/index.js';
 import { formatBcr, parseAddress, parseBcr, toChecksumAddress, toHex } from '../../primitives/index.js';
 import { addCollateralKind, changePeerAddressesKind, changeWorkerKind, changeWorkerPayload, collateralPayload, peerAddressesPayload, createMinerKind, createMinerPayload, declareFaultsKind, declareRecoveriesKind, sectorListPayload, terminateSectorsKind, withdrawCollateralKind } from '../../state/index.js';
-import { defaultKeystoreDir, saveVrfKeystore } from '../../wallet/index.js';
-import { UsageError, parseIntOption, printJson, readPassword } from '../io.js';
+import { saveVrfKeystore } from '../../wallet/index.js';
+import { UsageError, parseAttoOption, parseIntOption, printJson, readPassword } from '../io.js';
 import { createToken, readSecret } from '../../rpc/auth.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
-import { sendAndConfirm, unlockSender, type SenderOptions } from '../txSender.js';
+import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 
 interface MinerRecord {
   miner: number;
@@ -24,12 +24,6 @@ interface MinerRecord {
   ineligibleUntil: number;
   workerChange: { oldWorker: string; newWorker: string; effectiveHeight: number } | null;
   sectors: Record<string, number>;
-}
-
-/** A decimal string of atto. */
-function atto(text: string, name: string): string {
-  if (!/^\d{1,78}$/.test(text)) throw new UsageError(`${name} must be a whole number of atto, got "${text}"`);
-  return text;
 }
 
 const SIZE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
@@ -72,31 +66,25 @@ export function registerMiner(program: Command): void {
   const miner = program.command('miner').description('become a miner and run it: registration, collateral, sectors, faults (over a node\'s JSON-RPC)');
   /** A command (under `parent`) that signs a miner tx with a keystore key and waits for it to land. */
   const txCommand = (name: string, description: string, parent: Command = miner) =>
-    parent
-      .command(name)
-      .description(description)
-      .requiredOption('--miner <id>', 'the miner id')
-      .option('--from <address>', 'the signing address (default: the miner\'s owner, or its worker where the worker may sign)')
-      .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-      .option('--keystore <dir>', 'keystore directory (env BCR_KEYSTORE)', defaultKeystoreDir())
-      .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)')
-      .option('--json', 'machine-readable output');
+    withSenderOptions(
+      parent
+        .command(name)
+        .description(description)
+        .requiredOption('--miner <id>', 'the miner id')
+        .option('--from <address>', 'the signing address (default: the miner\'s owner, or its worker where the worker may sign)'),
+    ).option('--json', 'machine-readable output');
   const record = (opts: { rpc: string; miner: string }) => callRpc<MinerRecord>(opts.rpc, 'bcr_getMiner', [parseIntOption(opts.miner, '--miner')]);
   const report = (opts: { json?: boolean }, what: string, result: { id: string; receipt: { height: number } }, extra: Record<string, unknown> = {}) => {
     if (opts.json) return printJson({ tx: result.id, height: result.receipt.height, ...extra });
     console.log(`${what} (tx ${result.id}, block ${result.receipt.height})`);
   };
 
-  miner
-    .command('init')
+  withSenderOptions(miner.command('init'))
     .description('register a new miner: make its VRF (election) key in the keystore, send createMiner from the owner, print the miner id')
     .requiredOption('--owner <address>', 'the owner (its key must be in the keystore; it pays for registration and receives rewards)')
     .option('--worker <address>', 'the worker that signs blocks and proofs (default: the owner)')
     .option('--peer-id <id>', 'libp2p peer id to register (default: the node\'s)')
     .option('--multiaddrs <list>', 'comma-separated multiaddrs to register (default: the node\'s listen addresses)')
-    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-    .option('--keystore <dir>', 'keystore directory (env BCR_KEYSTORE)', defaultKeystoreDir())
-    .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)')
     .option('--light-kdf', 'cheap key encryption (tests only)')
     .option('--json', 'machine-readable output')
     .action(async (opts: SenderOptions & { owner: string; worker?: string; peerId?: string; multiaddrs?: string; lightKdf?: boolean; json?: boolean }) => {
@@ -226,7 +214,7 @@ export function registerMiner(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { price: string; minPiece: string; maxPiece: string; collateral: string; expiry: string; rpc: string; dataDir: string; token?: string; json?: boolean }) => {
       const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
-      const params = [atto(opts.price, '--price'), parseSize(opts.minPiece, '--min-piece'), parseSize(opts.maxPiece, '--max-piece'), atto(opts.collateral, '--collateral'), parseIntOption(opts.expiry, '--expiry')];
+      const params = [parseAttoOption(opts.price, '--price').toString(), parseSize(opts.minPiece, '--min-piece'), parseSize(opts.maxPiece, '--max-piece'), parseAttoOption(opts.collateral, '--collateral').toString(), parseIntOption(opts.expiry, '--expiry')];
       const ask = await callRpc<{ id: string; miner: number; seq: number; expirySlot: number }>(opts.rpc, 'bcr_minerSetAsk', params, token);
       if (opts.json) return printJson(ask);
       console.log(`ask of miner ${ask.miner} published (seq ${ask.seq}, expires at slot ${ask.expirySlot}, renewed before then): ${ask.id}`);
