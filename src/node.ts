@@ -9,8 +9,8 @@ import type { MinerService } from './miner/miner.js';
 import { LocalMiner, reportEquivocations, startLocalMiner } from './minerSetup.js';
 import { Network } from './p2p/network.js';
 import { SyncManager, type SyncTransport } from './sync/index.js';
-import { AskPublisher, OrderBook } from './market/index.js';
-import { BcrError, errorMessage, hexKey, pairHashBackend, signatureBackend } from './primitives/index.js';
+import { AskPublisher, DealProvider, OrderBook, dealProtocols } from './market/index.js';
+import { BcrError, errorMessage, hexKey, pairHashBackend, signatureBackend, toHex } from './primitives/index.js';
 import { bcrMethods } from './rpc/bcrMethods.js';
 import { ethMethods } from './rpc/ethMethods.js';
 import { discoverMethod } from './rpc/openrpc.js';
@@ -22,6 +22,7 @@ import { minerMethods } from './rpc/minerMethods.js';
 import { walletMethods } from './rpc/walletMethods.js';
 import { netMethods } from './rpc/netMethods.js';
 import { marketMethods } from './rpc/marketMethods.js';
+import { dealEventJson, dealMethods } from './rpc/dealMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
 import { getMiner, spendable, verifyTx } from './state/index.js';
@@ -167,14 +168,33 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     log: log.child({ component: 'market' }),
   });
   chain.onHeadChange(() => void asks.refresh());
+  let dealProvider: DealProvider | null = null;
+  if (network) {
+    dealProvider = new DealProvider({
+      libp2p: network.libp2p,
+      protocols: dealProtocols(genesis.params.network, chain.genesisId),
+      chain,
+      miner: () => {
+        const miner = local.current;
+        return miner ? { id: miner.minerId, sectorSize: miner.sealing.sectorSize, sink: miner.sealing } : null;
+      },
+      ask: () => asks.ask?.order ?? null,
+      currentSlot: () => slotAt(genesis.params, clock.now()),
+      nowMs: () => clock.now(),
+      dir: join(options.dataDir, 'miner', 'incoming'),
+      log: log.child({ component: 'deals' }),
+    });
+    await dealProvider.start();
+  }
 
   const dispatcher = new RpcDispatcher();
   dispatcher.register(bcrMethods({ chain, mempool }));
+  dispatcher.register(dealMethods({ chain, provider: dealProvider, miner: () => local.current }));
   dispatcher.register(minerMethods({ chain, miner: () => local.current }));
   dispatcher.register(ethMethods({ chain, mempool }));
   dispatcher.register(walletMethods({ chain, mempool, keys: options.signingKeys ?? [] }));
   dispatcher.register(netMethods({ chain, network, sync }));
-  dispatcher.register(marketMethods({ orders, network, asks }));
+  dispatcher.register(marketMethods({ orders, network, asks, chain }));
   const shutdownListeners: (() => void)[] = [];
   dispatcher.register([
     discoverMethod(() => dispatcher.list(), NODE_VERSION),
@@ -190,6 +210,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       },
     },
   ]);
+  let dealEventQueue: Promise<void> = Promise.resolve();
   const subscriptions = new SubscriptionHub({
     onHead: (listener) =>
       chain.onHeadChange((change) => {
@@ -201,6 +222,19 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       }),
     onPendingTx: (listener) => mempool.onAdd((tx) => listener(tx.id)),
     onMinerEvent: (listener) => local.onEvent(listener),
+    onDealEvent: (listener) =>
+      chain.onHeadChange((change) => {
+        // One head change after another, so subscribers see events in chain order.
+        dealEventQueue = dealEventQueue.then(async () => {
+          for (const block of change.applied) {
+            const id = blockId(block.header);
+            for (const event of await chain.getEvents(id)) {
+              const keys = [`deal:${event.deal}`, `client:${toHex(event.client)}`, `provider:${event.provider}`];
+              listener({ keys, json: dealEventJson(event, { id, height: block.header.height, slot: block.header.slot }) });
+            }
+          }
+        }).catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Deal events not published'));
+      }),
   });
   const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), subscriptions, ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}), ...(options.wsOrigins ? { wsOrigins: options.wsOrigins } : {}), ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) }, log.child({ component: 'rpc' }));
   const { url: rpcUrl } = await rpc.start();
@@ -224,6 +258,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       if (stopped) return;
       stopped = true;
       sync?.stop();
+      await dealProvider?.stop();
       await local.stop();
       await network?.stop();
       await sync?.idle();

@@ -3,7 +3,7 @@
 // off the canonical chain be deleted once they fall below finality.
 import { bytes, bytesEqual, concatBytes, decode, hexKey, list, optional, struct, uint, uintToBytesBE, varBytes } from '../primitives/index.js';
 import { Bucket, bucketKey, type Database } from '../db/index.js';
-import { receiptCodec, type KvReader, type Receipt } from '../state/index.js';
+import { blockEventsCodec, receiptCodec, type DealEvent, type KvReader, type Receipt, type StateEvent } from '../state/index.js';
 import { decodeBlock, type Block, type BlockHeader } from './block.js';
 
 export const META_HEAD = bucketKey(Bucket.meta, new TextEncoder().encode('head'));
@@ -30,6 +30,18 @@ export function canonicalKey(height: number): Uint8Array {
 
 export function sideBlockKey(height: number, id: Uint8Array): Uint8Array {
   return bucketKey(Bucket.sideBlocks, concatBytes(uintToBytesBE(height, 8), id));
+}
+
+const DEAL_INDEX_BY_CLIENT = 0;
+const DEAL_INDEX_BY_PROVIDER = 1;
+
+/** Index keys of a published deal: by client address and by provider id, each ending in the deal id. */
+export function dealIndexKeys(event: Pick<DealEvent, 'client' | 'provider' | 'deal'>): Uint8Array[] {
+  const id = uintToBytesBE(event.deal, 8);
+  return [
+    bucketKey(Bucket.dealIndex, concatBytes(new Uint8Array([DEAL_INDEX_BY_CLIENT]), event.client, id)),
+    bucketKey(Bucket.dealIndex, concatBytes(new Uint8Array([DEAL_INDEX_BY_PROVIDER]), uintToBytesBE(event.provider, 8), id)),
+  ];
 }
 
 const HEADER_CACHE_LIMIT = 4096;
@@ -84,6 +96,25 @@ export class BlockStore {
   async getReceipts(id: Uint8Array): Promise<Receipt[] | undefined> {
     const bytes = await this.db.get(bucketKey(Bucket.receipts, id));
     return bytes ? decode(receiptsCodec, bytes, 'receipts') : undefined;
+  }
+
+  async getEvents(id: Uint8Array): Promise<StateEvent[]> {
+    const bytes = await this.db.get(bucketKey(Bucket.events, id));
+    return bytes ? decode(blockEventsCodec, bytes, 'block events') : [];
+  }
+
+  /**
+   * Ids of deals published by a client or with a provider, ascending, from `after` on, at most
+   * `limit`. Built from published events, so it may name a deal a reorg took away: check the state.
+   */
+  async dealIdsOf(owner: { client: Uint8Array } | { provider: number }, after: number, limit: number): Promise<number[]> {
+    const prefix = 'client' in owner ? concatBytes(new Uint8Array([Bucket.dealIndex, DEAL_INDEX_BY_CLIENT]), owner.client) : concatBytes(new Uint8Array([Bucket.dealIndex, DEAL_INDEX_BY_PROVIDER]), uintToBytesBE(owner.provider, 8));
+    const ids: number[] = [];
+    for await (const key of this.db.keys(concatBytes(prefix, uintToBytesBE(after + 1, 8)), concatBytes(prefix, new Uint8Array(8).fill(0xff)))) {
+      ids.push(Number(new DataView(key.buffer, key.byteOffset + key.length - 8, 8).getBigUint64(0)));
+      if (ids.length >= limit) break;
+    }
+    return ids;
   }
 
   async getTxLocation(txId: Uint8Array): Promise<TxLocation | undefined> {

@@ -6,7 +6,7 @@
 import { bytesEqual, hexKey } from '../primitives/index.js';
 import { isHeavierTip, tipOf, type ChainParams } from '../consensus/index.js';
 import { Bucket, bucketKey, type Database } from '../db/index.js';
-import { MemoryKv, Overlay, StateDb, getAccount, lockedAmount, proveState, readStateRoot, type Account, type KvReader, type Receipt, type StateProof, type TxError, type VerifiedTx } from '../state/index.js';
+import { MemoryKv, Overlay, StateDb, getAccount, lockedAmount, proveState, readStateRoot, type Account, type KvReader, type Receipt, type StateEvent, type StateProof, type TxError, type VerifiedTx } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { encodeBlock, type Block, type BlockHeader } from './block.js';
 import { BlockStore, META_GENESIS, META_HEAD, canonicalKey, sideBlockKey, type HeadInfo, type TxLocation } from './blockStore.js';
@@ -133,6 +133,14 @@ export class ChainStore implements ValidationView {
 
   getReceipts(id: Uint8Array): Promise<Receipt[] | undefined> {
     return this.blocks.getReceipts(id);
+  }
+
+  getEvents(id: Uint8Array): Promise<StateEvent[]> {
+    return this.blocks.getEvents(id);
+  }
+
+  dealIdsOf(owner: { client: Uint8Array } | { provider: number }, after: number, limit: number): Promise<number[]> {
+    return this.blocks.dealIdsOf(owner, after, limit);
   }
 
   getTxLocation(txId: Uint8Array): Promise<TxLocation | undefined> {

@@ -21,7 +21,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-const program = new Command();
+const program = new Command().enablePositionalOptions();
 program.name('bcr').description('BCR proof-of-storage chain: node, wallet and tools').version(NODE_VERSION).exitOverride();
 registerNode(program);
 registerWallet(program);

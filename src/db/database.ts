@@ -14,6 +14,10 @@ export const Bucket = {
   undo: 0x05,
   /** Blocks off the canonical chain, by height then id, so those below finality can be deleted. */
   sideBlocks: 0x06,
+  /** Events a canonical block's execution emitted (deal changes), by block id; not consensus data. */
+  events: 0x07,
+  /** Deal ids by client address and by provider id, from published-deal events (reads check the state). */
+  dealIndex: 0x08,
 } as const;
 
 export function bucketKey(bucket: number, key: Uint8Array): Uint8Array {

@@ -1,12 +1,16 @@
-// Committed-capacity sealing pipeline: seal locally, pre-commit, wait for the seed, prove-commit.
+// The sealing pipeline: seal locally, pre-commit, wait for the seed, prove-commit. Sectors hold zeros
+// (committed capacity) or the pieces of published deals, packed largest first so every piece sits at an
+// offset that is a multiple of its size; the unsealed sector data stays on disk for retrieval.
 import { join } from 'node:path';
+import { open, readFile, rm, truncate } from 'node:fs/promises';
+import { packPieces } from './dealPacking.js';
 import type { ChainStore } from '../chain/index.js';
 import { zeroCommD } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
-import { BcrError, bytesEqual, errorMessage, fromHex, hexKey, toChecksumAddress } from '../primitives/index.js';
+import { BcrError, addressOf, bytesEqual, errorMessage, fromHex, hexKey, toChecksumAddress } from '../primitives/index.js';
 import { writeFile } from 'node:fs/promises';
 import { SectorFiles, TreeReader, buildTreeCache, fileSource, merkleRoot, provePorep, unsealedCommD, type LeafSource, type SealProgress } from '../proofs/index.js';
-import { addCollateralKind, collateralPayload, dealIdOf, getDeal, getMiner, getSector, publishDealKind, publishDealPayload, type DealProposal, preCommitKind, preCommitPayload, proveCommitKind, proveCommitPayload, sealInputs, SectorState, type TxKind } from '../state/index.js';
+import { addCollateralKind, collateralPayload, dealIdOf, escrowAddKind, escrowAddPayload, getDeal, getEscrow, getMiner, getSector, publishDealKind, publishDealPayload, type DealProposal, preCommitKind, preCommitPayload, proveCommitKind, proveCommitPayload, sealInputs, SectorState, type TxKind } from '../state/index.js';
 import type { Field } from '../primitives/index.js';
 import type { Logger } from '../util/logger.js';
 import { submitLocalTx } from './localTx.js';
@@ -14,13 +18,11 @@ import type { SectorStore } from './sectorStore.js';
 
 export interface SealJob {
   sector: number;
-  status: 'publishing' | 'sealing' | 'precommitted' | 'proving' | 'active' | 'failed';
+  status: 'sealing' | 'precommitted' | 'proving' | 'active' | 'failed';
   /** A deal sector: its deals, data file and CommD (committed capacity has none). */
   deals?: number[];
   dataPath?: string;
   commD?: string;
-  /** A deal being published: the client and nonce that identify it once on chain. */
-  publishing?: { client: Uint8Array; nonce: number };
   error?: string;
   /** The last tx sent for this sector, to read its receipt. */
   txId?: string;
@@ -28,8 +30,24 @@ export interface SealJob {
   precommitHeight?: number;
 }
 
+/** A deal on its way into a sector: published by our worker, then packed with others into a sector. */
+export interface DealPiece {
+  proposal: DealProposal;
+  clientSignature: Uint8Array;
+  /** The piece's bytes, padded to its size, until it is packed into a sector's data file. */
+  piecePath: string;
+  tx: string;
+  status: 'publishing' | 'published' | 'packed' | 'failed';
+  deal?: number;
+  /** Where the piece sits once packed: its sector and byte offset in the sector's unsealed data. */
+  sector?: number;
+  offset?: number;
+  error?: string;
+}
+
 export class SealingPipeline {
   readonly jobs = new Map<number, SealJob>();
+  readonly dealPieces: DealPiece[] = [];
   private busy: Promise<void> = Promise.resolve();
 
   constructor(
@@ -40,6 +58,10 @@ export class SealingPipeline {
     private readonly workerKey: Uint8Array,
     private readonly log: Logger,
   ) {}
+
+  get sectorSize(): number {
+    return this.store.params.sectorSize;
+  }
 
   /** Queues `count` new committed-capacity sectors; returns their numbers. */
   async request(count: number): Promise<number[]> {
@@ -61,24 +83,53 @@ export class SealingPipeline {
 
   /**
    * An offline deal: the client's signed proposal and its piece, handed to the provider directly.
-   * Checks the piece against the proposal, publishes the deal, and once it is on chain seals the
-   * piece (zeros after it) into a new sector that names the deal. Returns the sector number.
+   * Checks the piece against the proposal, then publishes it as a deal received over the network.
    */
-  async importDeal(proposal: DealProposal, clientSignature: Uint8Array, piece: Uint8Array): Promise<{ sector: number; tx: string }> {
+  async importDeal(proposal: DealProposal, clientSignature: Uint8Array, piece: Uint8Array): Promise<{ tx: string }> {
     const sectorSize = this.store.params.sectorSize;
     if (proposal.provider !== this.minerId) throw new BcrError('NOT_PROVIDER', `the proposal is for miner ${proposal.provider}, this node runs miner ${this.minerId}`);
     if (proposal.pieceBytes > sectorSize || piece.length > proposal.pieceBytes) throw new BcrError('PIECE_TOO_LARGE', `a ${piece.length}-byte piece does not fit the proposal's ${proposal.pieceBytes} bytes in a ${sectorSize}-byte sector`);
-    const sectorData = new Uint8Array(sectorSize);
-    sectorData.set(piece);
-    if (!bytesEqual(merkleRoot(sectorData.subarray(0, proposal.pieceBytes)), proposal.pieceCommitment)) throw new BcrError('PIECE_MISMATCH', 'the data does not match the proposal\'s piece commitment');
-    const commD = unsealedCommD([{ commitment: proposal.pieceCommitment, bytes: proposal.pieceBytes }], sectorSize)!;
-    const dataPath = await this.store.stagingPath(`${hexKey(proposal.pieceCommitment)}-${proposal.nonce}.bin`);
-    await writeFile(dataPath, sectorData);
-    const tx = await this.submit(publishDealKind, publishDealPayload, { proposal, clientSignature });
-    const number = await this.nextSectorNumber();
-    this.jobs.set(number, { sector: number, status: 'publishing', txId: tx, dataPath, commD: hexKey(commD), publishing: { client: proposal.client, nonce: proposal.nonce } });
-    this.log.info({ sector: number, client: toChecksumAddress(proposal.client), bytes: piece.length, tx }, 'Publishing an imported deal');
-    return { sector: number, tx };
+    const padded = new Uint8Array(proposal.pieceBytes);
+    padded.set(piece);
+    if (!bytesEqual(merkleRoot(padded), proposal.pieceCommitment)) throw new BcrError('PIECE_MISMATCH', 'the data does not match the proposal\'s piece commitment');
+    const piecePath = await this.store.stagingPath(`${hexKey(proposal.pieceCommitment)}-${proposal.nonce}.piece`);
+    await writeFile(piecePath, padded);
+    return this.addDeal({ proposal, clientSignature, piecePath });
+  }
+
+  /**
+   * A verified piece (padded to its size on disk): locks the provider collateral (topping up the
+   * owner's escrow from the worker when needed) and publishes the deal; once it is on chain the piece
+   * is packed into a sector.
+   */
+  async addDeal(deal: { proposal: DealProposal; clientSignature: Uint8Array; piecePath: string }): Promise<{ tx: string }> {
+    const { proposal } = deal;
+    if (proposal.provider !== this.minerId) throw new BcrError('NOT_PROVIDER', `the proposal is for miner ${proposal.provider}, this node runs miner ${this.minerId}`);
+    const state = this.chain.headState();
+    const owner = (await getMiner(state, this.minerId))!.owner;
+    const escrow = await getEscrow(state, owner);
+    const pendingCollateral = this.dealPieces.filter((d) => d.status === 'publishing').reduce((sum, d) => sum + d.proposal.providerCollateral, 0n);
+    const short = proposal.providerCollateral + pendingCollateral - (escrow.total - escrow.locked);
+    if (short > 0n) {
+      await this.submit(escrowAddKind, escrowAddPayload, { account: owner, value: short });
+      this.log.info({ value: short.toString() }, 'Moved provider collateral into the owner\'s escrow');
+    }
+    const tx = await this.submit(publishDealKind, publishDealPayload, { proposal, clientSignature: deal.clientSignature });
+    this.dealPieces.push({ ...deal, tx, status: 'publishing' });
+    this.log.info({ client: toChecksumAddress(proposal.client), pieceBytes: proposal.pieceBytes, tx }, 'Publishing deal');
+    return { tx };
+  }
+
+  /** What the provider can lock as deal collateral: the owner's free escrow and what the worker can spare beyond one sector's deposit and pledge. */
+  async fundsFree(): Promise<bigint> {
+    const state = this.chain.headState();
+    const miner = (await getMiner(state, this.minerId))!;
+    const escrow = await getEscrow(state, miner.owner);
+    const worker = await this.chain.getAccount(addressOf(this.workerKey));
+    const params = this.chain.params.miners;
+    const reserve = 2n * (params.preCommitDeposit + params.initialPledge);
+    const spare = worker.balance > reserve ? worker.balance - reserve : 0n;
+    return escrow.total - escrow.locked + spare;
   }
 
   private async submit<P>(kind: TxKind, codec: Field<P>, payload: P): Promise<string> {
@@ -146,22 +197,63 @@ export class SealingPipeline {
     return true;
   }
 
-  /** A published deal's sector starts sealing once the deal is on chain. */
-  private async checkPublished(job: SealJob): Promise<void> {
-    if (await this.failedOnChain(job, 'Publishing the deal failed on chain')) return;
-    const id = await dealIdOf(this.chain.headState(), job.publishing!.client, job.publishing!.nonce);
+  /** Follows deals being published: failed on chain, or on chain with an id. */
+  private async checkPublished(piece: DealPiece): Promise<void> {
+    const location = await this.chain.getTxLocation(fromHex(piece.tx));
+    if (location) {
+      const receipt = (await this.chain.getReceipts(location.blockId))![location.index]!;
+      if (receipt.status !== 0) {
+        piece.status = 'failed';
+        piece.error = receipt.error;
+        await rm(piece.piecePath, { force: true });
+        this.log.warn({ err: receipt.error, tx: piece.tx }, 'Publishing the deal failed on chain');
+        return;
+      }
+    }
+    const id = await dealIdOf(this.chain.headState(), piece.proposal.client, piece.proposal.nonce);
     if (id === null) return;
-    job.deals = [id];
-    job.status = 'sealing';
-    this.log.info({ sector: job.sector, deal: id }, 'Deal published: sealing its sector');
-    this.busy = this.busy.then(() => this.sealAndPrecommit(job.sector));
+    piece.deal = id;
+    piece.status = 'published';
+    this.log.info({ deal: id }, 'Deal published');
+  }
+
+  /** Packs the published pieces into new sectors (largest first) and starts sealing them. */
+  private async packPublished(): Promise<void> {
+    const ready = this.dealPieces.filter((d) => d.status === 'published');
+    if (ready.length === 0) return;
+    const sectorSize = this.store.params.sectorSize;
+    for (const group of packPieces(ready.map((d) => d.proposal.pieceBytes), sectorSize)) {
+      const number = await this.nextSectorNumber();
+      const dataPath = await this.store.stagingPath(`sector-${number}.unsealed`);
+      await writeFile(dataPath, new Uint8Array(0));
+      await truncate(dataPath, sectorSize);
+      const file = await open(dataPath, 'r+');
+      try {
+        for (const { index, offset } of group) {
+          const piece = ready[index]!;
+          await file.write(await readFile(piece.piecePath), 0, piece.proposal.pieceBytes, offset);
+          piece.sector = number;
+          piece.offset = offset;
+          piece.status = 'packed';
+        }
+      } finally {
+        await file.close();
+      }
+      const pieces = group.map(({ index }) => ready[index]!);
+      for (const piece of pieces) await rm(piece.piecePath, { force: true });
+      const commD = unsealedCommD(pieces.map((d) => ({ commitment: d.proposal.pieceCommitment, bytes: d.proposal.pieceBytes })), sectorSize)!;
+      this.jobs.set(number, { sector: number, status: 'sealing', deals: pieces.map((d) => d.deal!), dataPath, commD: hexKey(commD) });
+      this.log.info({ sector: number, deals: pieces.map((d) => d.deal), bytes: pieces.reduce((sum, d) => sum + d.proposal.pieceBytes, 0) }, 'Packed deal pieces into a sector: sealing it');
+      this.busy = this.busy.then(() => this.sealAndPrecommit(number));
+    }
   }
 
   /** Called on every slot: starts sealing published deals, prove-commits sectors whose seed is now known. */
   async tick(): Promise<void> {
     const params = this.chain.params.miners;
+    for (const piece of this.dealPieces) if (piece.status === 'publishing') await this.checkPublished(piece);
+    await this.packPublished();
     for (const job of this.jobs.values()) {
-      if (job.status === 'publishing') await this.checkPublished(job);
       if (job.status !== 'precommitted' && job.status !== 'proving') continue;
       if (await this.failedOnChain(job, 'Sector tx failed on chain')) continue;
       const sector = await getSector(this.chain.headState(), this.minerId, job.sector);

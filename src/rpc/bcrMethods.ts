@@ -3,7 +3,7 @@ import { FOUNDATION_ADDRESS, TOTAL_SUPPLY, type Block, type ChainStore } from '.
 import { MINING_SUPPLY, issuanceSchedule, mintedAtSlot } from '../consensus/index.js';
 import type { Mempool } from '../mempool/index.js';
 import { pairHashBackend, signatureBackend, toChecksumAddress, toHex } from '../primitives/index.js';
-import { BURN_ADDRESS, accountKey, getDeal, getEscrow, getMiner, lockedAmount, minerIds, verifyTx } from '../state/index.js';
+import { BURN_ADDRESS, accountKey, getMiner, lockedAmount, minerIds, verifyTx } from '../state/index.js';
 import { NODE_VERSION } from '../version.js';
 import { MAX_FEE_HISTORY_BLOCKS, feeSummary, suggestedGasPrice } from './fees.js';
 import { formatBlock, formatHeader, formatReceipt, formatTx } from './format.js';
@@ -180,40 +180,6 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
           out.push({ height: h, txs: fees.txs, gasUsed: fees.gasUsed, minGasPrice: fees.prices[0]?.toString() ?? null, maxGasPrice: fees.prices[fees.prices.length - 1]?.toString() ?? null });
         }
         return out;
-      },
-    },
-    {
-      name: 'bcr_getEscrow',
-      description: "An account's market escrow in atto (decimal strings): total, locked by deals, and available to withdraw or to back new deals.",
-      params: [addressParam()],
-      handler: async ([address]) => {
-        const escrow = await getEscrow(chain.headState(), address as Uint8Array);
-        return { total: escrow.total.toString(), locked: escrow.locked.toString(), available: (escrow.total - escrow.locked).toString() };
-      },
-    },
-    {
-      name: 'bcr_getDeal',
-      description: 'A storage deal on chain: its proposal (piece, client, provider, slots, price, collateral, nonce) and state (published, active, expired, completed, slashed).',
-      params: [uintParam('deal')],
-      handler: async ([id]) => {
-        const deal = await getDeal(chain.headState(), id as number);
-        if (!deal) return null;
-        const p = deal.proposal;
-        const states = ['published', 'active', 'expired', 'completed', 'slashed'];
-        return {
-          deal: id,
-          state: states[deal.state],
-          pieceCommitment: toHex(p.pieceCommitment),
-          pieceBytes: p.pieceBytes,
-          client: toChecksumAddress(p.client),
-          provider: p.provider,
-          startSlot: p.startSlot,
-          endSlot: p.endSlot,
-          pricePerSlot: p.pricePerSlot.toString(),
-          providerCollateral: p.providerCollateral.toString(),
-          clientCollateral: p.clientCollateral.toString(),
-          nonce: p.nonce,
-        };
       },
     },
     {

@@ -1,7 +1,9 @@
 // The live market order book: submit a signed order (validated, added, gossiped) and list orders.
 import { MAX_ORDER_LIFETIME_SLOTS, type AskPublisher, type OrderBook, type OrderKind, type SignedOrder } from '../market/index.js';
 import type { MarketTopic, Network } from '../p2p/network.js';
+import type { ChainStore } from '../chain/index.js';
 import { toChecksumAddress, toHex } from '../primitives/index.js';
+import { getMiner } from '../state/index.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
 import { attoParam, enumParam, hexDataParam, uintParam } from './params.js';
 
@@ -18,8 +20,24 @@ function orderJson(signed: SignedOrder) {
 /** Default life of a signed ask (renewed before it runs out). */
 const DEFAULT_ASK_EXPIRY_SLOTS = 3600;
 
-export function marketMethods({ orders, network, asks }: { orders: OrderBook; network: Network | null; asks: AskPublisher }): MethodDescriptor[] {
+export function marketMethods({ orders, network, asks, chain }: { orders: OrderBook; network: Network | null; asks: AskPublisher; chain: ChainStore }): MethodDescriptor[] {
   return [
+    {
+      name: 'bcr_listAsks',
+      description: "Live storage asks, cheapest first, each with its miner's proven power (bytes), sector size, peer id and addresses from the chain (asks of unknown miners are left out).",
+      params: [],
+      handler: async () => {
+        const state = chain.headState();
+        const live = orders.list('storageAsk').sort((a, b) => (a.order.pricePerGiBSlot < b.order.pricePerGiBSlot ? -1 : a.order.pricePerGiBSlot > b.order.pricePerGiBSlot ? 1 : a.order.miner - b.order.miner));
+        const out = [];
+        for (const signed of live) {
+          const miner = await getMiner(state, signed.order.miner);
+          if (!miner) continue;
+          out.push({ ...orderJson(signed), power: miner.power.toString(), sectorSize: miner.sectorSize, peerId: miner.peerId, multiaddrs: miner.multiaddrs });
+        }
+        return out;
+      },
+    },
     {
       name: 'bcr_minerSetAsk',
       description: `Sets the local miner's storage ask (price in atto per GiB per slot, piece sizes in bytes (powers of two), collateral in atto per GiB, life in slots, default ${DEFAULT_ASK_EXPIRY_SLOTS}): signed with its worker key, gossiped, renewed before it expires (admin).`,

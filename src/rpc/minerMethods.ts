@@ -102,7 +102,7 @@ export function minerMethods({ chain, miner: localMiner }: { chain: ChainStore; 
     },
     {
       name: 'bcr_minerImportDeal',
-      description: "An offline deal for the local miner: the client's signed proposal (0x-hex of its canonical encoding), the client's signature, and the piece's bytes; the node checks the piece, publishes the deal, and seals the piece into a new sector naming it (admin).",
+      description: "An offline deal for the local miner: the client's signed proposal (0x-hex of its canonical encoding), the client's signature, and the piece's bytes; the node checks the piece and publishes the deal; once it is on chain the piece is packed into a sector and sealed (admin).",
       permission: 'admin',
       params: [hexDataParam('proposal'), hexDataParam('clientSignature', 65), hexDataParam('piece')],
       handler: async ([proposalBytes, signature, piece]) => {

@@ -7,7 +7,7 @@ import type { CallContext, RpcDispatcher } from './jsonRpc.js';
 import { RpcErrorCode } from './jsonRpc.js';
 import type { MinerEvent } from '../miner/events.js';
 
-export type Topic = 'newHeads' | 'pendingTransactions' | 'txInclusion' | 'minerEvents';
+export type Topic = 'newHeads' | 'pendingTransactions' | 'txInclusion' | 'minerEvents' | 'dealEvents';
 
 export interface HeadEvent {
   id: Uint8Array;
@@ -25,6 +25,8 @@ export interface EventSources {
   onHead(listener: (event: HeadEvent) => void): void;
   onPendingTx(listener: (txId: Uint8Array) => void): void;
   onMinerEvent(listener: (event: MinerEvent) => void): void;
+  /** Deal changes in newly canonical blocks, with the keys they match (`deal:ID`, `client:0xaddr`, `provider:ID`). */
+  onDealEvent(listener: (event: { keys: string[]; json: unknown }) => void): void;
 }
 
 interface Subscription {
@@ -55,6 +57,17 @@ function sendTo(socket: WebSocket, text: string, limits: SocketLimits): void {
   socket.send(text);
 }
 
+/** The key a dealEvents filter matches: one deal, a client's deals or a provider's. */
+function dealEventFilter(arg: unknown): string | null {
+  if (typeof arg !== 'object' || arg === null) return null;
+  const entries = Object.entries(arg as Record<string, unknown>);
+  if (entries.length !== 1) return null;
+  const [name, value] = entries[0]!;
+  if ((name === 'deal' || name === 'provider') && typeof value === 'number' && Number.isSafeInteger(value) && value >= 0) return `${name}:${value}`;
+  if (name === 'client' && typeof value === 'string' && /^0x[0-9a-fA-F]{40}$/.test(value)) return `client:${value.toLowerCase()}`;
+  return null;
+}
+
 export class SubscriptionHub {
   private readonly subs = new Map<string, Subscription>();
   private next = 1;
@@ -66,11 +79,14 @@ export class SubscriptionHub {
     });
     sources.onPendingTx((txId) => this.publish('pendingTransactions', null, toHex(txId)));
     sources.onMinerEvent((event) => this.publish('minerEvents', event.miner, event));
+    sources.onDealEvent((event) => this.publish('dealEvents', event.keys, event.json));
   }
 
-  private publish(topic: Topic, key: string | number | null, result: unknown): void {
+  /** Sends to the topic's subscribers whose argument is one of the event's keys (or who gave none). */
+  private publish(topic: Topic, keys: string | number | (string | number)[] | null, result: unknown): void {
+    const matches = keys === null ? null : Array.isArray(keys) ? keys : [keys];
     for (const [id, sub] of this.subs) {
-      if (sub.topic !== topic || (key !== null && sub.arg !== key)) continue;
+      if (sub.topic !== topic || (matches !== null && sub.arg !== null && !matches.includes(sub.arg))) continue;
       if (sub.socket.readyState !== sub.socket.OPEN) {
         this.subs.delete(id);
         continue;
@@ -117,7 +133,7 @@ export class SubscriptionHub {
     const fail = (code: number, message: string) => sendTo(socket, JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }), limits);
     if (method === 'bcr_subscribe' || method === 'eth_subscribe') {
       const [topic, arg] = Array.isArray(call.params) ? (call.params as unknown[]) : [];
-      const known: Topic[] = ['newHeads', 'pendingTransactions', 'txInclusion', 'minerEvents'];
+      const known: Topic[] = ['newHeads', 'pendingTransactions', 'txInclusion', 'minerEvents', 'dealEvents'];
       if (typeof topic !== 'string' || !known.includes(topic as Topic)) return fail(RpcErrorCode.invalidParams, `invalid param 0 (topic): one of ${known.join(', ')}`);
       let key: string | number | null = null;
       if (topic === 'txInclusion') {
@@ -127,6 +143,11 @@ export class SubscriptionHub {
       if (topic === 'minerEvents') {
         if (typeof arg !== 'number' || !Number.isSafeInteger(arg)) return fail(RpcErrorCode.invalidParams, 'invalid param 1 (miner): a miner id');
         key = arg;
+      }
+      if (topic === 'dealEvents' && arg !== undefined && arg !== null) {
+        const filter = dealEventFilter(arg);
+        if (filter === null) return fail(RpcErrorCode.invalidParams, 'invalid param 1 (filter): {deal: id}, {client: address} or {provider: miner id}');
+        key = filter;
       }
       if ([...this.subs.values()].filter((s) => s.socket === socket).length >= limits.maxSubscriptions) return fail(RpcErrorCode.limitExceeded, `at most ${limits.maxSubscriptions} subscriptions per connection`);
       const subId = `0x${(this.next++).toString(16)}`;

@@ -8,6 +8,7 @@ import { recordBeacon } from './miners/beacon.js';
 import { expirePrecommits, runDeadlineCron } from './miners/cron.js';
 import { applyWorkerChanges } from './miners/txs.js';
 import { expireUnactivatedDeals } from './market/deals.js';
+import type { StateEvent } from './events.js';
 import { flatKey, type StateDb } from './stateDb.js';
 import { maxFee, type VerifiedTx } from './tx.js';
 
@@ -79,6 +80,8 @@ export interface BlockResult {
   receipts: Receipt[];
   gasUsed: number;
   issued: bigint;
+  /** What the txs and the cron emitted (reverted txs' events are gone). */
+  events: StateEvent[];
 }
 
 /** Import mode: every tx must apply, in order; the block's issuance goes to the producer last. */
@@ -93,7 +96,7 @@ export async function applyBlockTxs(state: StateDb, env: BlockEnv, txs: Verified
     receipts.push(await applyTx(state, env, tx));
   }
   const issued = await finishBlock(state, env);
-  return { receipts, gasUsed, issued };
+  return { receipts, gasUsed, issued, events: state.takeEvents() };
 }
 
 /** After the txs: the block's issuance to the producer, the deadline cron, the beacon entry. */
@@ -136,5 +139,5 @@ export async function packBlockTxs(
     }
   }
   const issued = await finishBlock(state, env);
-  return { included, rejected, receipts, gasUsed, issued };
+  return { included, rejected, receipts, gasUsed, issued, events: state.takeEvents() };
 }

@@ -10,3 +10,4 @@ export * from './miners/index.js';
 export * from './ethTx.js';
 export * from './market/escrow.js';
 export * from './market/deals.js';
+export * from './events.js';

@@ -2,6 +2,7 @@
 // STATE_VALUE_PREFIX, committed by the sparse Merkle tree. Keeps a journal for per-tx rollback and
 // the first-seen value of every key as the block's undo data.
 import { concatBytes, keyString, sha256 } from '../primitives/index.js';
+import type { StateEvent } from './events.js';
 import type { Overlay } from './kv.js';
 import { smtProve, smtRoot, smtUpdate, smtVerify, type SmtProof } from './smt.js';
 
@@ -34,6 +35,9 @@ interface JournalEntry {
   previous: Entry | undefined;
 }
 
+/** An emitted event sits in the journal too, so a reverted tx takes its events back with its writes. */
+const EVENT_MARK = { event: true } as const;
+
 export function flatKey(stateKey: Uint8Array): Uint8Array {
   return concatBytes(new Uint8Array([STATE_VALUE_PREFIX]), stateKey);
 }
@@ -52,7 +56,8 @@ export class StateDb {
   /** Every key read or written in this block, with its current value. */
   private readonly current = new Map<string, Entry>();
   private readonly originals = new Map<string, UndoEntry>();
-  private journal: JournalEntry[] = [];
+  private journal: (JournalEntry | typeof EVENT_MARK)[] = [];
+  private events: StateEvent[] = [];
 
   constructor(private readonly store: Overlay) {}
 
@@ -111,9 +116,22 @@ export class StateDb {
   revertTo(checkpoint: number): void {
     while (this.journal.length > checkpoint) {
       const entry = this.journal.pop()!;
-      if (entry.previous) this.current.set(entry.id, entry.previous);
+      if (!('id' in entry)) this.events.pop();
+      else if (entry.previous) this.current.set(entry.id, entry.previous);
       else this.current.delete(entry.id);
     }
+  }
+
+  emit(event: StateEvent): void {
+    this.events.push(event);
+    this.journal.push(EVENT_MARK);
+  }
+
+  /** The events emitted since the last call (the caller keeps them with the block). */
+  takeEvents(): StateEvent[] {
+    const events = this.events;
+    this.events = [];
+    return events;
   }
 
   /** Writes flat values and tree nodes into the overlay; returns the new state root and the undo data. */

@@ -9,7 +9,9 @@ import { addressOf, bcr, sha256 } from '../../src/primitives/index.js';
 import { TreeReader, bufferSource, buildTreeCache, merkleRoot, provePorep, replicaIdOf, sealInMemory, type ProvableSector } from '../../src/proofs/index.js';
 import {
   BURN_ADDRESS,
+  DealEventKind,
   DealState,
+  type DealEvent,
   addCollateralKind,
   collateralPayload,
   dealPayment,
@@ -29,7 +31,8 @@ import {
   terminateSectorsKind,
   type DealProposal,
 } from '../../src/state/index.js';
-import { DEV_ADDRESS, DEV_KEY, TEST_PROOFS, WORKER_KEY, genesisMinerSectors, kindTx, nextBlock, nowForSlot, openChain, tempDir, transferTx } from '../helpers/chain.js';
+import { mintedAtSlot } from '../../src/consensus/index.js';
+import { DEV_ADDRESS, DEV_KEY, TEST_PROOFS, WORKER_KEY, genesisMinerSectors, heldSupply, kindTx, nextBlock, nowForSlot, openChain, tempDir, transferTx } from '../helpers/chain.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -106,8 +109,24 @@ describe('a storage deal on chain', () => {
     expect(slashed.state).toBe(DealState.slashed);
     const paid = second.proposal.pricePerSlot * BigInt(slashed.lastPaidSlot - second.proposal.startSlot);
     expect(slashed.lastPaidSlot).toBe(beforeTermination.lastPaidSlot);
-    expect(await getEscrow(chain.headState(), client)).toEqual({ total: 10_000_000n - dealPayment(first.proposal) - paid, locked: 0n });
+    // The client keeps the unpaid rest and gets half the provider's collateral; the other half is burned.
+    expect(await getEscrow(chain.headState(), client)).toEqual({ total: 10_000_000n - dealPayment(first.proposal) - paid + 3500n, locked: 0n });
     expect(await getEscrow(chain.headState(), DEV_ADDRESS)).toEqual({ total: 100_000n - 7000n, locked: 0n });
-    expect((await chain.getAccount(BURN_ADDRESS)).balance - burned).toBe(7000n + chain.params.miners.terminationFee);
+    expect((await chain.getAccount(BURN_ADDRESS)).balance - burned).toBe(3500n + chain.params.miners.terminationFee);
+
+    // The blocks' events tell the same story, amount for amount.
+    const events: DealEvent[] = [];
+    for (let h = 1; h <= chain.head.header.height; h++) events.push(...(await chain.getEvents(blockId((await chain.getBlockByHeight(h))!.header))));
+    const of = (deal: number, kind: number) => events.filter((e) => e.deal === deal && e.kind === kind);
+    expect(of(first.id, DealEventKind.published)).toHaveLength(1);
+    expect(of(first.id, DealEventKind.activated)).toEqual([expect.objectContaining({ sector: 10 })]);
+    expect(of(first.id, DealEventKind.payment).reduce((sum, e) => sum + e.amount, 0n)).toBe(dealPayment(first.proposal));
+    expect(of(first.id, DealEventKind.completed)).toHaveLength(1);
+    expect(of(second.id, DealEventKind.payment).reduce((sum, e) => sum + e.amount, 0n)).toBe(paid);
+    expect(of(second.id, DealEventKind.slashed)).toEqual([expect.objectContaining({ amount: 3500n, burned: 3500n, refund: dealPayment(second.proposal) - paid + 30n })]);
+    expect(await chain.dealIdsOf({ client }, 0, 10)).toEqual([first.id, second.id]);
+    expect(await chain.dealIdsOf({ provider: 1 }, first.id, 10)).toEqual([second.id]);
+    // Conservation, escrow included.
+    expect(await heldSupply(chain, db)).toBe(bcr(55_000_000) + mintedAtSlot(chain.head.header.slot, chain.params));
   }, 120_000);
 });

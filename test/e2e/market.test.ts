@@ -62,15 +62,15 @@ describe('the storage market from the CLI', () => {
     await cli(['client', 'deal', 'propose', file, '--miner', '1', '--duration', '400', '--price', '100', '--start-in', '60', '--provider-collateral', '1000', '--from', client.address, ...keys, '--out', proposalFile]);
     const proposal = JSON.parse(readFileSync(proposalFile, 'utf8')) as { pieceBytes: number; startSlot: number; payment: string };
     expect(proposal.pieceBytes).toBe(2048);
-    const imported = JSON.parse(await cli(['miner', 'deal', 'import', '--proposal', proposalFile, '--data', file, '--data-dir', dataDir, '--json'])) as { sector: number };
+    JSON.parse(await cli(['miner', 'deal', 'import', '--proposal', proposalFile, '--data', file, '--data-dir', dataDir, '--json'])) as { tx: string };
     const deal = await waitFor('the deal active', async () => {
-      const d = await rpc<{ state: string; client: string } | null>(node!.rpcUrl, 'bcr_getDeal', [1]);
+      const d = await rpc<{ state: string; client: string; sector: number } | null>(node!.rpcUrl, 'bcr_getDeal', [1]);
       return d?.state === 'active' ? d : null;
     }, 60_000, 250).catch((error: unknown) => {
       throw new Error(`${String(error)}: ${JSON.stringify(node!.logs.filter((l) => /deal|Sealing|Publish|fail|Pre-commit|prove-commit|active/i.test(l)).slice(-12))}`);
     });
     expect(deal.client).toBe(client.address);
-    expect((await rpc<{ sector: number; state: string }[]>(node.rpcUrl, 'bcr_getSectors', [1])).find((s) => s.sector === imported.sector)?.state).toBe('active');
+    expect((await rpc<{ sector: number; state: string }[]>(node.rpcUrl, 'bcr_getSectors', [1])).find((s) => s.sector === deal.sector)?.state).toBe('active');
     // Locked at publication; paid out as proofs of the sector land after the start slot.
     const locked = (await rpc<{ total: string; locked: string }>(node.rpcUrl, 'bcr_getEscrow', [client.address]));
     expect(locked).toMatchObject({ total: (bcr(1) / 2n).toString(), locked: proposal.payment });

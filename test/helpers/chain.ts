@@ -9,7 +9,7 @@ import { Database } from '../../src/db/index.js';
 import { DEV_WORKER_KEY, devVrfSecret } from '../../src/node.js';
 import { addressOf, bytesEqual, encode, fromHex, parseAddress, type Field } from '../../src/primitives/index.js';
 import { PROOF_PROFILES, TreeReader, bufferSource, buildTreeCache, provePost, replicaIdOf, sealInMemory, type ProvableSector } from '../../src/proofs/index.js';
-import { currentDeadline, getMiner, getSector, provableSectors, signTx, submitWindowPostKind, transferPayload, verifyTx, windowPostRandomness, type VerifiedTx } from '../../src/state/index.js';
+import { ESCROW_PREFIX, currentDeadline, decodeAccount, decodeEscrow, getMiner, minerIds, getSector, provableSectors, signTx, submitWindowPostKind, transferPayload, verifyTx, windowPostRandomness, type VerifiedTx } from '../../src/state/index.js';
 import { submitWindowPostPayload } from '../../src/state/miners/txs.js';
 import { silentLogger } from '../../src/util/logger.js';
 
@@ -33,6 +33,23 @@ export async function openChain(path: string, genesis = testGenesis()): Promise<
   const db = await Database.open(path);
   const chain = await ChainStore.open({ db, genesis, log: silentLogger });
   return { chain, db };
+}
+
+/**
+ * Every atto the state holds: account balances, miner collateral, pledges and deposits, and market
+ * escrow. Conservation: this equals the genesis allocations plus what issuance minted.
+ */
+export async function heldSupply(chain: ChainStore, db: Database): Promise<bigint> {
+  let held = 0n;
+  for await (const [key, value] of db.entries(0x10)) {
+    if (key[1] === 0x01) held += decodeAccount(value).balance;
+    if (key[1] === ESCROW_PREFIX) held += decodeEscrow(value).total;
+  }
+  for (const id of await minerIds(chain.headState())) {
+    const m = (await getMiner(chain.headState(), id))!;
+    held += m.collateral + m.pledge + m.deposits;
+  }
+  return held;
 }
 
 export function transferTx(key: Uint8Array, nonce: number, to: Uint8Array, value: bigint, gasPrice = 1n, chainId = 3012): Uint8Array {

@@ -4,9 +4,9 @@
 import { bytesEqual, decode, encode, hexKey } from '../../primitives/index.js';
 import type { ChainParams } from '../../consensus/index.js';
 import { Bucket, bucketKey, type Database } from '../../db/index.js';
-import { Overlay, StateDb, TxError, applyBlockTxs, blockStateKeys, verifyTx, type BlockEnv, type Receipt, type UndoEntry, type VerifiedTx } from '../../state/index.js';
+import { DealEventKind, Overlay, StateDb, TxError, applyBlockTxs, blockEventsCodec, type StateEvent, blockStateKeys, verifyTx, type BlockEnv, type Receipt, type UndoEntry, type VerifiedTx } from '../../state/index.js';
 import { encodeBlock, headerSigner, receiptsRootOf, type Block, type BlockHeader } from '../block.js';
-import { BlockStore, canonicalKey, receiptsCodec, sideBlockKey, txLocationCodec, undoCodec, type HeadInfo } from '../blockStore.js';
+import { BlockStore, canonicalKey, dealIndexKeys, receiptsCodec, sideBlockKey, txLocationCodec, undoCodec, type HeadInfo } from '../blockStore.js';
 import { ImportStats, elapsedMs, verifyElection } from '../eligibility.js';
 import { BlockError } from '../errors.js';
 import { verifyBodyStateless } from '../validation/block.js';
@@ -42,8 +42,9 @@ export async function applyBlock(ctx: ImportContext, overlay: Overlay, block: Bl
   let t = process.hrtime.bigint();
   await ctx.db.prefetch(blockStateKeys(miner.owner, txs));
   let receipts: Receipt[];
+  let events: StateEvent[];
   try {
-    ({ receipts } = await applyBlockTxs(state, blockEnv(params, block.header, parent, miner.owner), txs));
+    ({ receipts, events } = await applyBlockTxs(state, blockEnv(params, block.header, parent, miner.owner), txs));
   } catch (error) {
     if (error instanceof TxError) throw new BlockError('BAD_TX', `tx cannot execute: ${error.message}`, { txCode: error.code });
     throw error;
@@ -60,6 +61,8 @@ export async function applyBlock(ctx: ImportContext, overlay: Overlay, block: Bl
   overlay.del(sideBlockKey(block.header.height, id));
   overlay.put(bucketKey(Bucket.undo, id), encode(undoCodec, undo));
   overlay.put(bucketKey(Bucket.receipts, id), encode(receiptsCodec, receipts));
+  if (events.length) overlay.put(bucketKey(Bucket.events, id), encode(blockEventsCodec, events));
+  for (const event of events) if (event.kind === DealEventKind.published) for (const key of dealIndexKeys(event)) overlay.put(key, new Uint8Array(0));
   txs.forEach((tx, index) => overlay.put(bucketKey(Bucket.txIndex, tx.id), encode(txLocationCodec, { blockId: id, index })));
   // Undo data below finality can never be used again.
   const finalHeight = block.header.height - params.finality - 1;

@@ -6,6 +6,7 @@ import { encode, formatBcr, parseAddress, parseBcr, toChecksumAddress, toHex } f
 import { merkleRoot } from '../../proofs/index.js';
 import { dealPayment, dealProposalCodec, escrowAddKind, escrowAddPayload, escrowWithdrawKind, escrowWithdrawPayload, signDealProposal, type DealProposal } from '../../state/index.js';
 import { UsageError, parseAttoOption, parseIntOption, printJson } from '../io.js';
+import { registerClientDeal } from './clientDeal.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 
@@ -16,7 +17,7 @@ interface EscrowJson {
 }
 
 export function registerClient(program: Command): void {
-  const client = program.command('client').description('storage clients: market escrow and deals');
+  const client = program.command('client').description('storage clients: market escrow and deals').enablePositionalOptions();
   const escrow = client.command('escrow').description('market escrow: BCR set aside to pay for storage deals (locked amounts cannot be withdrawn)');
   const withSender = (cmd: Command) => withSenderOptions(cmd.requiredOption('--from <address>', 'the signing account (its key must be in the keystore)')).option('--json', 'machine-readable output');
   const show = async (rpc: string, address: string, json: boolean | undefined, what?: string) => {
@@ -46,7 +47,19 @@ export function registerClient(program: Command): void {
       await show(opts.rpc, sender.address, opts.json, `withdrew ${formatBcr(value)} BCR (tx ${id}, block ${receipt.height})`);
     });
 
-  const deal = client.command('deal').description('storage deals');
+  const deal = client.command('deal').enablePositionalOptions().description('store a file with a miner (bcr client deal FILE --miner ID --duration SLOTS --from ADDRESS), or an offline deal (propose) and a deal\'s state (show)');
+  registerClientDeal(deal);
+  client
+    .command('deals')
+    .description("a client's deals on chain: piece, miner, slots, price, state, what is settled")
+    .requiredOption('--client <address>', 'the client address')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { client: string; rpc: string; json?: boolean }) => {
+      const deals = await callRpc<DealRow[]>(opts.rpc, 'bcr_listDeals', [{ client: toChecksumAddress(parseAddress(opts.client)) }]);
+      if (opts.json) return printJson(deals);
+      printDeals(deals, 'miner');
+    });
   withSenderOptions(deal.command('propose'))
     .description('sign an offline deal proposal for a file (hand the proposal and the file to the miner: bcr miner deal import)')
     .argument('<file>', 'the data (at most one sector)')
@@ -111,6 +124,30 @@ export function registerClient(program: Command): void {
     .action(async (address: string, opts: { rpc: string; json?: boolean }) => show(opts.rpc, toChecksumAddress(parseAddress(address)), opts.json));
 }
 
+export interface DealRow {
+  deal: number;
+  state: string;
+  pieceCommitment: string;
+  pieceBytes: number;
+  client: string;
+  provider: number;
+  sector: number | null;
+  startSlot: number;
+  endSlot: number;
+  pricePerSlot: string;
+  settledSlots: number;
+}
+
+/** One line per deal; `party` names the other side's column. */
+export function printDeals(deals: DealRow[], party: 'miner' | 'client'): void {
+  if (deals.length === 0) return console.log('no deals');
+  console.log(`deal  state      ${party === 'miner' ? 'miner' : 'client                                    '}  piece                 bytes     sector  slots          price/slot  settled`);
+  for (const d of deals) {
+    const who = party === 'miner' ? String(d.provider).padStart(5) : d.client.padEnd(42);
+    console.log(`${String(d.deal).padStart(4)}  ${d.state.padEnd(9)}  ${who}  ${d.pieceCommitment.slice(0, 20)}  ${String(d.pieceBytes).padStart(8)}  ${String(d.sector ?? '-').padStart(6)}  ${`${d.startSlot}-${d.endSlot}`.padEnd(13)}  ${d.pricePerSlot.padStart(10)}  ${d.settledSlots}`);
+  }
+}
+
 interface AskJson {
   id: string;
   miner: number;
@@ -129,12 +166,7 @@ export function registerMarket(program: Command): void {
     .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
     .option('--json', 'machine-readable output')
     .action(async (opts: { rpc: string; json?: boolean }) => {
-      const asks = await callRpc<AskJson[]>(opts.rpc, 'bcr_getOrders', ['storageAsk']);
-      const rows = [];
-      for (const ask of asks.sort((a, b) => (BigInt(a.pricePerGiBSlot) < BigInt(b.pricePerGiBSlot) ? -1 : 1))) {
-        const miner = await callRpc<{ power: string; peerId: string; multiaddrs: string[] }>(opts.rpc, 'bcr_getMiner', [ask.miner]);
-        rows.push({ ...ask, power: miner.power, peerId: miner.peerId, multiaddrs: miner.multiaddrs });
-      }
+      const rows = await callRpc<(AskJson & { power: string; peerId: string; multiaddrs: string[] })[]>(opts.rpc, 'bcr_listAsks');
       if (opts.json) return printJson(rows);
       if (rows.length === 0) return console.log('no live storage asks');
       console.log('miner  price (atto/GiB/slot)  pieces              collateral (atto/GiB)  power (bytes)  expires  peer');

@@ -62,6 +62,18 @@ interface MinerInfo {
   sealing: { sector: number; status: string; error?: string }[];
 }
 
+interface MinerDealRow {
+  deal: number | null;
+  state: string | null;
+  client: string;
+  pieceBytes: number;
+  transfer: { received: number; dataBytes: number; status: string } | null;
+  publishing: { status: string } | null;
+  sector: number | null;
+  offset: number | null;
+  sealing: { status: string } | null;
+}
+
 export function registerMiner(program: Command): void {
   const miner = program.command('miner').description('become a miner and run it: registration, collateral, sectors, faults (over a node\'s JSON-RPC)');
   /** A command (under `parent`) that signs a miner tx with a keystore key and waits for it to land. */
@@ -221,6 +233,25 @@ export function registerMiner(program: Command): void {
     });
 
   miner
+    .command('deals')
+    .description("the deals this node's miner takes: transfer progress, deal id, state, sector and offset, unsealed copy")
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
+    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { rpc: string; dataDir: string; token?: string; json?: boolean }) => {
+      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
+      const deals = await callRpc<MinerDealRow[]>(opts.rpc, 'bcr_minerDeals', [], token);
+      if (opts.json) return printJson(deals);
+      if (deals.length === 0) return console.log('no deals');
+      console.log('deal  state      client                                      bytes     transfer       sector  offset    sealing');
+      for (const d of deals) {
+        const transfer = d.transfer ? `${d.transfer.status} ${Math.floor((d.transfer.received * 100) / Math.max(1, d.transfer.dataBytes))}%` : 'offline';
+        console.log(`${String(d.deal ?? '-').padStart(4)}  ${(d.state ?? d.publishing?.status ?? '-').padEnd(9)}  ${d.client}  ${String(d.pieceBytes).padStart(8)}  ${transfer.padEnd(13)}  ${String(d.sector ?? '-').padStart(6)}  ${String(d.offset ?? '-').padStart(8)}  ${d.sealing?.status ?? '-'}`);
+      }
+    });
+
+  miner
     .command('deal')
     .description('deals the miner takes')
     .command('import')
@@ -234,9 +265,9 @@ export function registerMiner(program: Command): void {
     .action(async (opts: { proposal: string; data: string; rpc: string; dataDir: string; token?: string; json?: boolean }) => {
       const proposal = JSON.parse(readFileSync(opts.proposal, 'utf8')) as { proposal: string; clientSignature: string };
       const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
-      const result = await callRpc<{ sector: number; tx: string }>(opts.rpc, 'bcr_minerImportDeal', [proposal.proposal, proposal.clientSignature, toHex(new Uint8Array(readFileSync(opts.data)))], token);
+      const result = await callRpc<{ tx: string }>(opts.rpc, 'bcr_minerImportDeal', [proposal.proposal, proposal.clientSignature, toHex(new Uint8Array(readFileSync(opts.data)))], token);
       if (opts.json) return printJson(result);
-      console.log(`deal published (tx ${result.tx}); its piece will be sealed into sector ${result.sector}; follow with: bcr miner info`);
+      console.log(`deal sent for publication (tx ${result.tx}); once it is on chain its piece is packed into a sector and sealed; follow with: bcr miner deals`);
     });
 
   miner

@@ -10,6 +10,7 @@ import { getMiner } from '../miners/records.js';
 import type { StateDb } from '../stateDb.js';
 import { defineTxKind } from '../txKinds/registry.js';
 import { unsealedCommD } from '../../proofs/index.js';
+import { DealEventKind, type DealEvent } from '../events.js';
 import { getEscrow, putEscrow } from './escrow.js';
 
 /** State key prefix of deal records and indexes. */
@@ -44,6 +45,15 @@ const pendingKey = key(3);
 /** Published deals by start slot (ascending): the cron expires those not activated in time. */
 const pendingCodec = list(struct({ slot: uint(), id: uint() }), 1 << 16);
 const countCodec = struct({ n: uint() });
+
+function emitDeal(state: StateDb, kind: number, id: number, p: DealProposal, fields: Partial<Pick<DealEvent, 'sector' | 'amount' | 'refund' | 'burned'>> = {}): void {
+  state.emit({ kind, deal: id, provider: p.provider, client: p.client, sector: 0, amount: 0n, refund: 0n, burned: 0n, ...fields });
+}
+
+/** The provider collateral a slashed deal's client receives (the rest is burned): one half, rounded down. */
+export function slashedCollateralToClient(providerCollateral: bigint): bigint {
+  return providerCollateral / 2n;
+}
 
 /** What the client owes for the whole deal. */
 export function dealPayment(p: DealProposal): bigint {
@@ -131,6 +141,7 @@ export const publishDealKind = defineTxKind({
     const at = pending.findIndex((e) => e.slot > p.startSlot);
     pending.splice(at < 0 ? pending.length : at, 0, { slot: p.startSlot, id });
     await putPendingStarts(ctx.state, pending);
+    emitDeal(ctx.state, DealEventKind.published, id, p, { amount: dealPayment(p) });
   },
 });
 
@@ -154,6 +165,7 @@ export async function expireUnactivatedDeals(state: StateDb, slot: number): Prom
     await unlock(state, p.client, dealPayment(p) + p.clientCollateral);
     await unlock(state, miner.owner, p.providerCollateral, true);
     await putDeal(state, id, { ...deal, state: DealState.expired });
+    emitDeal(state, DealEventKind.expired, id, p, { refund: dealPayment(p) + p.clientCollateral, burned: p.providerCollateral });
   }
   await putPendingStarts(state, pending.slice(due));
 }
@@ -180,7 +192,9 @@ export async function assignDeals(state: StateDb, minerId: number, sectorNumber:
 export async function activateDeals(state: StateDb, dealIds: number[]): Promise<void> {
   for (const id of dealIds) {
     const deal = (await getDeal(state, id))!;
-    if (deal.state === DealState.published) await putDeal(state, id, { ...deal, state: DealState.active });
+    if (deal.state !== DealState.published) continue;
+    await putDeal(state, id, { ...deal, state: DealState.active });
+    emitDeal(state, DealEventKind.activated, id, deal.proposal, { sector: deal.sector - 1 });
   }
 }
 
@@ -211,18 +225,31 @@ export async function payDeals(state: StateDb, dealIds: number[], slot: number, 
       await unlock(state, owner, p.providerCollateral);
     }
     await putDeal(state, id, { ...deal, lastPaidSlot: paidTo, state: done ? DealState.completed : DealState.active });
+    emitDeal(state, DealEventKind.payment, id, p, { sector: deal.sector - 1, ...(wasFaulty ? { refund: owed } : { amount: owed }) });
+    if (done) emitDeal(state, DealEventKind.completed, id, p, { sector: deal.sector - 1, refund: p.clientCollateral });
   }
 }
 
-/** A terminated sector's active deals end: the client gets the unpaid rest back, the provider's collateral is burned. */
+/**
+ * A terminated sector's active deals end: the client gets the unpaid rest and its collateral back
+ * and half the provider's collateral (into its escrow); the other half is burned.
+ */
 export async function slashDeals(state: StateDb, dealIds: number[]): Promise<void> {
   for (const id of dealIds) {
     const deal = (await getDeal(state, id))!;
     if (deal.state !== DealState.active) continue;
     const p = deal.proposal;
     const owner = (await getMiner(state, p.provider))!.owner;
-    await unlock(state, p.client, p.pricePerSlot * BigInt(p.endSlot - deal.lastPaidSlot) + p.clientCollateral);
-    await unlock(state, owner, p.providerCollateral, true);
+    const refund = p.pricePerSlot * BigInt(p.endSlot - deal.lastPaidSlot) + p.clientCollateral;
+    await unlock(state, p.client, refund);
+    const toClient = slashedCollateralToClient(p.providerCollateral);
+    const burned = p.providerCollateral - toClient;
+    const ownerEscrow = await getEscrow(state, owner);
+    await putEscrow(state, owner, { total: ownerEscrow.total - p.providerCollateral, locked: ownerEscrow.locked - p.providerCollateral });
+    if (burned > 0n) await credit(state, BURN_ADDRESS, burned);
+    const clientEscrow = await getEscrow(state, p.client);
+    await putEscrow(state, p.client, { ...clientEscrow, total: clientEscrow.total + toClient });
     await putDeal(state, id, { ...deal, state: DealState.slashed });
+    emitDeal(state, DealEventKind.slashed, id, p, { sector: deal.sector - 1, amount: toClient, refund, burned });
   }
 }

@@ -15,6 +15,10 @@ export type Escrow = Infer<typeof escrowCodec>;
 
 export const escrowKey = (address: Uint8Array) => concatBytes(new Uint8Array([ESCROW_PREFIX]), address);
 
+export function decodeEscrow(raw: Uint8Array): Escrow {
+  return decode(escrowCodec, raw, 'escrow');
+}
+
 export async function getEscrow(state: StateDb, address: Uint8Array): Promise<Escrow> {
   const raw = await state.get(escrowKey(address));
   return raw ? decode(escrowCodec, raw, 'escrow') : { total: 0n, locked: 0n };

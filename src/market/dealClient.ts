@@ -1,0 +1,116 @@
+// The client's side of the deal protocols: send a signed proposal, then stream the piece from the
+// offset the provider names, resuming after a dropped stream, and read the provider's verdict.
+import type { Libp2p, PeerId } from '@libp2p/interface';
+import type { Multiaddr } from '@multiformats/multiaddr';
+import { lpStream } from '@libp2p/utils';
+import { decode, encode, errorMessage } from '../primitives/index.js';
+import {
+  TRANSFER_CHUNK_BYTES,
+  TRANSFER_OK,
+  proposalId,
+  proposeRequestCodec,
+  proposeResponseCodec,
+  transferEndCodec,
+  transferRequestCodec,
+  transferStartCodec,
+  type DealProtocols,
+  type ProposeRequest,
+  type ProposeResponse,
+} from './dealProtocol.js';
+
+const ANSWER_TIMEOUT_MS = 30_000;
+/** The provider verifies the whole piece before its verdict: allow it time (a GiB hashes in seconds). */
+const VERDICT_TIMEOUT_MS = 300_000;
+
+/** Where a piece's bytes come from (a file, or memory). */
+export interface PieceSource {
+  size: number;
+  read(offset: number, length: number): Promise<Uint8Array>;
+}
+
+export type ProviderAddress = PeerId | Multiaddr | Multiaddr[];
+
+export class DealClientError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+    this.name = 'DealClientError';
+  }
+}
+
+export async function proposeDeal(host: Libp2p, provider: ProviderAddress, protocols: DealProtocols, request: ProposeRequest): Promise<ProposeResponse> {
+  const signal = AbortSignal.timeout(ANSWER_TIMEOUT_MS);
+  const stream = await host.dialProtocol(provider, protocols.propose, { signal });
+  const lp = lpStream(stream, { maxDataLength: 2048 });
+  try {
+    await lp.write(encode(proposeRequestCodec, request), { signal });
+    return decode(proposeResponseCodec, (await lp.read({ signal })).subarray(), 'proposal answer');
+  } finally {
+    await stream.close().catch(() => undefined);
+  }
+}
+
+export interface TransferProgress {
+  sent: number;
+  total: number;
+  /** Bytes this attempt sent per second so far. */
+  bytesPerSecond: number;
+  attempt: number;
+}
+
+export interface TransferOptions {
+  onProgress?: (p: TransferProgress) => void;
+  /** Streams to try before giving up (each resumes where the provider's copy ends). */
+  attempts?: number;
+  /** Called when a stream fails and the transfer resumes. */
+  onRetry?: (error: unknown, attempt: number) => void;
+}
+
+/**
+ * Sends the piece of an accepted proposal. Each attempt asks the provider where to start, so a
+ * dropped stream costs only what was in flight. Resolves with the provider's verdict message;
+ * throws DealClientError with the provider's code if it refuses or the data does not match.
+ */
+export async function sendPiece(host: Libp2p, provider: ProviderAddress, protocols: DealProtocols, request: Pick<ProposeRequest, 'proposal'>, source: PieceSource, options: TransferOptions = {}): Promise<string> {
+  const attempts = options.attempts ?? 5;
+  const id = proposalId(request.proposal);
+  let lastError: unknown;
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      return await sendAttempt(host, provider, protocols, id, source, attempt, options);
+    } catch (error) {
+      if (error instanceof DealClientError) throw error;
+      lastError = error;
+      options.onRetry?.(error, attempt);
+    }
+  }
+  throw new Error(`the transfer failed ${attempts} times: ${errorMessage(lastError)}`);
+}
+
+async function sendAttempt(host: Libp2p, provider: ProviderAddress, protocols: DealProtocols, id: Uint8Array, source: PieceSource, attempt: number, options: TransferOptions): Promise<string> {
+  const stream = await host.dialProtocol(provider, protocols.transfer, { signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS) });
+  const lp = lpStream(stream, { maxDataLength: 2048 });
+  try {
+    await lp.write(encode(transferRequestCodec, { proposalId: id }));
+    const start = decode(transferStartCodec, (await lp.read({ signal: AbortSignal.timeout(ANSWER_TIMEOUT_MS) })).subarray(), 'transfer answer');
+    if (start.code !== TRANSFER_OK) throw new DealClientError(start.code, start.message);
+    if (start.offset > source.size) throw new DealClientError('BAD_OFFSET', `the provider holds ${start.offset} bytes of a ${source.size}-byte piece`);
+    const began = performance.now();
+    let sent = start.offset;
+    while (sent < source.size) {
+      const chunk = await source.read(sent, Math.min(TRANSFER_CHUNK_BYTES, source.size - sent));
+      // Resolves once the muxer took the frame: a slow provider slows this loop (backpressure).
+      await lp.write(chunk);
+      sent += chunk.length;
+      options.onProgress?.({ sent, total: source.size, bytesPerSecond: ((sent - start.offset) * 1000) / Math.max(1, performance.now() - began), attempt });
+    }
+    const end = decode(transferEndCodec, (await lp.read({ signal: AbortSignal.timeout(VERDICT_TIMEOUT_MS) })).subarray(), 'transfer verdict');
+    if (end.code !== TRANSFER_OK) throw new DealClientError(end.code, end.message);
+    return end.message;
+  } finally {
+    await stream.close().catch(() => undefined);
+  }
+}
+

@@ -1,0 +1,96 @@
+// The storage deal protocols between a client and a provider (docs/protocol.md §13.7), over direct
+// libp2p streams namespaced like the chain's other protocols:
+//   deal-propose: the client's signed proposal -> accept (with the bytes already received) or a refusal code
+//   deal-transfer: the piece's bytes from an offset the provider names, then the provider's verdict
+// Every message is one length-prefixed frame; piece bytes go in frames of at most TRANSFER_CHUNK_BYTES.
+import { bytes, encode, sha256, str, struct, uint, type Infer } from '../primitives/index.js';
+import { dealProposalCodec, type DealProposal } from '../state/index.js';
+import type { StorageAsk } from './orders.js';
+
+export function dealProtocols(network: string, genesisId: Uint8Array) {
+  const prefix = `/bcr/${network}/${Buffer.from(genesisId.subarray(0, 4)).toString('hex')}`;
+  return { propose: `${prefix}/deal-propose/1`, transfer: `${prefix}/deal-transfer/1` };
+}
+export type DealProtocols = ReturnType<typeof dealProtocols>;
+
+/** Piece bytes per transfer frame. */
+export const TRANSFER_CHUNK_BYTES = 256 * 1024;
+const GIB = 1n << 30n;
+const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
+
+export const proposeRequestCodec = struct({
+  /** The chain the client signed for (the signature's domain covers it too). */
+  chainId: uint(),
+  proposal: dealProposalCodec,
+  clientSignature: bytes(65),
+  /** The client's data length: the piece is these bytes and zeros up to pieceBytes. */
+  dataBytes: uint(),
+});
+export type ProposeRequest = Infer<typeof proposeRequestCodec>;
+
+/** `code` is ACCEPTED or a refusal code; `received` is what the provider already holds of the piece. */
+export const proposeResponseCodec = struct({ code: str(32), message: str(512), received: uint() });
+export type ProposeResponse = Infer<typeof proposeResponseCodec>;
+
+export const transferRequestCodec = struct({ proposalId: bytes(32) });
+/** The provider's answer to a transfer request: send from `offset` (code OK), or why not. */
+export const transferStartCodec = struct({ code: str(32), message: str(512), offset: uint() });
+/** After the last byte: OK (the piece matches its commitment and is on its way on chain) or why not. */
+export const transferEndCodec = struct({ code: str(32), message: str(512) });
+
+/**
+ * Why a provider refuses a proposal or a transfer. Nothing is charged or kept for a refused one;
+ * a client may retry with a changed proposal.
+ */
+export const DealRefusal = {
+  malformed: 'MALFORMED',
+  wrongChain: 'WRONG_CHAIN',
+  notAMiner: 'NOT_A_MINER',
+  wrongProvider: 'WRONG_PROVIDER',
+  badClientSignature: 'BAD_CLIENT_SIGNATURE',
+  badPieceSize: 'BAD_PIECE_SIZE',
+  noAsk: 'NO_ASK',
+  pieceTooSmall: 'PIECE_TOO_SMALL',
+  pieceTooLarge: 'PIECE_TOO_LARGE',
+  priceBelowAsk: 'PRICE_BELOW_ASK',
+  collateralAboveAsk: 'COLLATERAL_ABOVE_ASK',
+  startPassed: 'START_PASSED',
+  startTooSoon: 'START_TOO_SOON',
+  badDuration: 'BAD_DURATION',
+  nonceUsed: 'NONCE_USED',
+  escrowTooLow: 'ESCROW_TOO_LOW',
+  providerFundsLow: 'PROVIDER_FUNDS_LOW',
+  noSpace: 'NO_SPACE',
+  busy: 'BUSY',
+  rateLimited: 'RATE_LIMITED',
+  unknownProposal: 'UNKNOWN_PROPOSAL',
+  pieceMismatch: 'PIECE_MISMATCH',
+  tooMuchData: 'TOO_MUCH_DATA',
+  failed: 'FAILED',
+} as const;
+export type DealRefusalCode = (typeof DealRefusal)[keyof typeof DealRefusal];
+export const ACCEPTED = 'ACCEPTED';
+export const TRANSFER_OK = 'OK';
+
+/** A proposal's id: the hash of its canonical encoding (the client and nonce are in it). */
+export function proposalId(proposal: DealProposal): Uint8Array {
+  return sha256(encode(dealProposalCodec, proposal));
+}
+
+/** The least price per slot a miner's ask accepts for a piece: its per-GiB price, pro rata, rounded up. */
+export function askPricePerSlot(ask: Pick<StorageAsk, 'pricePerGiBSlot'>, pieceBytes: number): bigint {
+  return ceilDiv(ask.pricePerGiBSlot * BigInt(pieceBytes), GIB);
+}
+
+/** The most provider collateral a miner's ask puts up for a piece: per GiB, pro rata, rounded up. */
+export function askCollateral(ask: Pick<StorageAsk, 'collateralPerGiB'>, pieceBytes: number): bigint {
+  return ceilDiv(ask.collateralPerGiB * BigInt(pieceBytes), GIB);
+}
+
+/** The piece size for `dataBytes` of client data: the next power of two, at least `minimum`. */
+export function pieceSizeFor(dataBytes: number, minimum = 128): number {
+  let size = Math.max(128, minimum);
+  while (size < dataBytes) size *= 2;
+  return size;
+}
+
