@@ -33,6 +33,10 @@ export interface DevnetGenesisOptions {
   proofProfile?: ProofProfileName;
   /** Makes the miners' seeds (and so the chain) unique. */
   tag?: string;
+  /** Owner addresses of the genesis miners by index (default: each miner's worker owns it). */
+  owners?: string[];
+  /** Overrides of the miner parameters (proving period, deadlines, fault limits...). */
+  minerParams?: Record<string, number | string>;
 }
 
 export function devnetGenesis(options: DevnetGenesisOptions): Genesis {
@@ -40,16 +44,20 @@ export function devnetGenesis(options: DevnetGenesisOptions): Genesis {
   if (miners < 1 || miners > DEVNET_WORKER_KEYS.length) throw new Error(`a devnet has 1..${DEVNET_WORKER_KEYS.length} genesis miners`);
   const template = readGenesisJson('devnet') as {
     genesisTime: unknown;
-    params: { slotMs: number; finality: number; miners: { proofProfile: string } };
+    params: { slotMs: number; finality: number; miners: Record<string, unknown> & { proofProfile: string } };
     allocations: { label: string; address: string; balance: string }[];
     miners: { owner: string; worker: string; vrfKey: string; seed: string; sectors: { commR: string }[]; collateral: string }[];
   };
   if (options.slotMs) template.params.slotMs = options.slotMs;
   if (options.finality) template.params.finality = options.finality;
   if (options.proofProfile) template.params.miners.proofProfile = options.proofProfile;
+  Object.assign(template.params.miners, options.minerParams ?? {});
   const tech = template.allocations.find((a) => a.label === 'tech' && a.address.toLowerCase() === toHex(addressOf(fromHex(DEV_PRIVATE_KEY))))!;
   const perWorker = bcr(1_000);
-  tech.balance = (BigInt(tech.balance) - perWorker * BigInt(miners)).toString();
+  const owners = options.owners?.slice(0, miners) ?? [];
+  tech.balance = (BigInt(tech.balance) - perWorker * BigInt(miners + owners.length)).toString();
+  // A separate owner gets its own allocation: it pays the genesis pledge and collateral.
+  for (const owner of owners) template.allocations.push({ label: 'tech', address: owner, balance: perWorker.toString() });
   const profile = PROOF_PROFILES[(options.proofProfile ?? template.params.miners.proofProfile) as ProofProfileName];
   const commD = zeroCommD(profile.sectorSize);
   template.miners = [];
@@ -62,7 +70,7 @@ export function devnetGenesis(options: DevnetGenesisOptions): Genesis {
       const replicaId = replicaIdOf(i + 1, n, genesisSealRandomness(seed, n), commD);
       sectors.push({ commR: toHex(sealInMemory(profile, replicaId, new Uint8Array(profile.sectorSize)).commR) });
     }
-    template.miners.push({ owner: worker, worker, vrfKey: toHex(vrfPublicKey(devVrfSecret(seed))), seed, sectors, collateral: DEVNET_MINER_COLLATERAL.toString() });
+    template.miners.push({ owner: options.owners?.[i] ?? worker, worker, vrfKey: toHex(vrfPublicKey(devVrfSecret(seed))), seed, sectors, collateral: DEVNET_MINER_COLLATERAL.toString() });
   }
   template.genesisTime = options.nowMs + (options.startDelayMs ?? 2000);
   return parseGenesis(template);

@@ -226,11 +226,14 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       chain.onHeadChange((change) => {
         // One head change after another, so subscribers see events in chain order.
         dealEventQueue = dealEventQueue.then(async () => {
-          for (const block of change.applied) {
+          // As Ethereum's log subscriptions do: a reorg first takes back the events of the blocks it
+          // reverted (removed: true), then sends those of the new canonical blocks.
+          const blocks = [...change.reverted.map((block) => ({ block, removed: true })), ...change.applied.map((block) => ({ block, removed: false }))];
+          for (const { block, removed } of blocks) {
             const id = blockId(block.header);
             for (const event of await chain.getEvents(id)) {
               const keys = [`deal:${event.deal}`, `client:${toHex(event.client)}`, `provider:${event.provider}`];
-              listener({ keys, json: dealEventJson(event, { id, height: block.header.height, slot: block.header.slot }) });
+              listener({ keys, json: { ...dealEventJson(event, { id, height: block.header.height, slot: block.header.slot }), removed } });
             }
           }
         }).catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Deal events not published'));

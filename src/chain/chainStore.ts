@@ -248,6 +248,7 @@ export class ChainStore implements ValidationView {
       overlay.del(bucketKey(Bucket.block, id));
       overlay.del(bucketKey(Bucket.receipts, id));
       overlay.del(bucketKey(Bucket.undo, id));
+      overlay.del(bucketKey(Bucket.events, id));
     }
     if (side.length) this.log.debug({ blocks: side.length, finalized }, 'Deleted side blocks below finality');
     return side.map((s) => s.id);

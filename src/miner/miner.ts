@@ -7,7 +7,7 @@ import type { Mempool } from '../mempool/index.js';
 import { addressOf, bytesEqual, encode, errorMessage, hexKey, isBcrError } from '../primitives/index.js';
 import { provePost } from '../proofs/index.js';
 import { genesisSealRandomness } from '../chain/index.js';
-import { SectorState, currentDeadline, deadlineSectors, declareRecoveriesKind, getMiner, getSector, provableSectors, sectorListPayload, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness } from '../state/index.js';
+import { SectorState, currentDeadline, deadlineSectors, declareFaultsKind, declareRecoveriesKind, getMiner, getSector, provableSectors, sectorListPayload, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness } from '../state/index.js';
 import { SealingPipeline } from './sealing.js';
 import { submitLocalTx } from './localTx.js';
 import type { SectorStore } from './sectorStore.js';
@@ -149,6 +149,32 @@ export class MinerService {
   }
 
   private recoveryTx: Uint8Array | null = null;
+  private faultTx: Uint8Array | null = null;
+
+  /**
+   * Sectors whose replica is gone from disk cannot be proven: they are declared faulty (once the
+   * declaration lands, the deadline's proof leaves them out) so the rest of the deadline still
+   * proves. Left faulty, the chain terminates them after `faultMaxPeriods` and slashes their deals.
+   */
+  private async withoutLostSectors<S extends { number: number; faulty: boolean }>(sectors: S[]): Promise<S[]> {
+    const { chain, mempool, store, log, minerId } = this.opts;
+    const kept: S[] = [];
+    const lost: number[] = [];
+    for (const s of sectors) {
+      if (await store.has(s.number)) kept.push(s);
+      else if (!s.faulty) lost.push(s.number);
+    }
+    if (lost.length > 0 && !(this.faultTx && mempool.has(this.faultTx))) {
+      try {
+        this.faultTx = (await submitLocalTx(chain, mempool, this.opts.workerKey, declareFaultsKind, sectorListPayload, { miner: minerId, sectors: lost })).id;
+        log.warn({ sectors: lost }, 'Sector data lost: declared the sectors faulty');
+        this.emit('fault', { sectors: lost, reason: 'data lost' });
+      } catch (error) {
+        log.warn({ err: isBcrError(error) ? `${error.code}: ${error.message}` : errorMessage(error) }, 'Declaring lost sectors faulty failed');
+      }
+    }
+    return kept;
+  }
 
   /**
    * Sectors the chain marked faulty (a missed WindowPoSt: this node was down or cut off) whose
@@ -187,7 +213,7 @@ export class MinerService {
     const window = currentDeadline(chain.params.miners, miner, slot);
     if (!window) return;
     const key = `${window.period}:${window.deadline}`;
-    const sectors = await provableSectors(state, minerId, window.deadline);
+    const sectors = await this.withoutLostSectors(await provableSectors(state, minerId, window.deadline));
     if (sectors.length === 0) return;
     let proven = true;
     for (const s of sectors) if ((await getSector(state, minerId, s.number))!.provenPeriod < window.period + 1) proven = false;

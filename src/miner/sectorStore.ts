@@ -26,8 +26,13 @@ export class SectorStore {
     return join(this.dir, 'sectors', String(number));
   }
 
+  /** Whether the sector's replica is here to prove from (its metadata and replica file). */
   async has(number: number): Promise<boolean> {
-    return existsSync(join(this.sectorDir(number), SectorFiles.meta));
+    const dir = this.sectorDir(number);
+    const present = existsSync(join(dir, SectorFiles.meta)) && existsSync(join(dir, SectorFiles.replica));
+    // A replica deleted under us: forget its cached tree, whose open file would still read the old bytes.
+    if (!present) this.trees.delete(number);
+    return present;
   }
 
   async get(number: number): Promise<StoredSector> {

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/devnet.js';
 import { bcr, toHex } from '../../src/primitives/index.js';
 import { DEV_KEY, tempDir, transferTx } from '../helpers/chain.js';
-import { p2pAddress, rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+import { balanceAt, balanceOf, feeOf, ownerFlows, p2pAddress, rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const MINERS = 3; // genesis powers 1:2:5 sectors
 const SLOT_MS = 200;
@@ -47,33 +47,6 @@ const cli = async (args: string[]) => {
   if (result.code !== 0) throw new Error(`bcr ${args.join(' ')} failed:\n${result.stderr}`);
   return result.stdout;
 };
-const balanceOf = async (node: RunningNode, address: string) => BigInt((await rpc<{ balance: string }>(node.rpcUrl, 'bcr_getBalance', [address])).balance);
-const feeOf = async (node: RunningNode, tx: string) => BigInt((await rpc<{ fee: string }>(node.rpcUrl, 'bcr_getTransactionReceipt', [tx])).fee);
-
-/** A balance together with the head it was read at (read again when a block landed in between). */
-async function balanceAt(node: RunningNode, address: string): Promise<{ height: number; balance: bigint }> {
-  for (;;) {
-    const head = await rpc<{ id: string; height: number }>(node.rpcUrl, 'bcr_chainHead');
-    const balance = await balanceOf(node, address);
-    if ((await rpc<{ id: string }>(node.rpcUrl, 'bcr_chainHead')).id === head.id) return { height: head.height, balance };
-  }
-}
-
-/**
- * How an owner's balance moved through blocks (from, to] besides transfers: the rewards of its
- * miner's blocks (issuance and fees) less the fees of the txs it signed (it is also the worker here:
- * WindowPoSts, recoveries).
- */
-async function ownerFlows(node: RunningNode, miner: number, owner: string, from: number, to: number): Promise<bigint> {
-  let sum = 0n;
-  for (let h = from + 1; h <= to; h++) {
-    const block = await rpc<{ miner: number; reward: string; txs: { id: string; from: string }[] }>(node.rpcUrl, 'bcr_getBlockByHeight', [h, true]);
-    if (block.miner === miner) sum += BigInt(block.reward);
-    for (const tx of block.txs) if (tx.from.toLowerCase() === owner.toLowerCase()) sum -= await feeOf(node, tx.id);
-  }
-  return sum;
-}
-
 describe('a new user becomes a miner on a running devnet', () => {
   it('registers, seals, mines in proportion to its power, and manages collateral, faults and sectors from the CLI', async () => {
     const [node0] = nodes as [RunningNode];

@@ -136,3 +136,30 @@ export function logEntries<T = Record<string, unknown>>(node: RunningNode, msg: 
   }
   return out;
 }
+
+export const balanceOf = async (node: RunningNode, address: string) => BigInt((await rpc<{ balance: string }>(node.rpcUrl, 'bcr_getBalance', [address])).balance);
+export const feeOf = async (node: RunningNode, tx: string) => BigInt((await rpc<{ fee: string }>(node.rpcUrl, 'bcr_getTransactionReceipt', [tx])).fee);
+
+/** A balance together with the head it was read at (read again when a block landed in between). */
+export async function balanceAt(node: RunningNode, address: string): Promise<{ height: number; balance: bigint }> {
+  for (;;) {
+    const head = await rpc<{ id: string; height: number }>(node.rpcUrl, 'bcr_chainHead');
+    const balance = await balanceOf(node, address);
+    if ((await rpc<{ id: string }>(node.rpcUrl, 'bcr_chainHead')).id === head.id) return { height: head.height, balance };
+  }
+}
+
+/**
+ * How an owner's balance moved through blocks (from, to] besides transfers: the rewards of its
+ * miner's blocks (issuance and fees) less the fees of the txs it signed (it is also the worker here:
+ * WindowPoSts, recoveries).
+ */
+export async function ownerFlows(node: RunningNode, miner: number, owner: string, from: number, to: number): Promise<bigint> {
+  let sum = 0n;
+  for (let h = from + 1; h <= to; h++) {
+    const block = await rpc<{ miner: number; reward: string; txs: { id: string; from: string }[] }>(node.rpcUrl, 'bcr_getBlockByHeight', [h, true]);
+    if (block.miner === miner) sum += BigInt(block.reward);
+    for (const tx of block.txs) if (tx.from.toLowerCase() === owner.toLowerCase()) sum -= await feeOf(node, tx.id);
+  }
+  return sum;
+}
