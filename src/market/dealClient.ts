@@ -5,6 +5,7 @@ import type { Multiaddr } from '@multiformats/multiaddr';
 import { lpStream } from '@libp2p/utils';
 import { decode, encode, errorMessage } from '../primitives/index.js';
 import {
+  DealRefusal,
   TRANSFER_CHUNK_BYTES,
   TRANSFER_OK,
   proposalId,
@@ -81,9 +82,11 @@ export async function sendPiece(host: Libp2p, provider: ProviderAddress, protoco
     try {
       return await sendAttempt(host, provider, protocols, id, source, attempt, options);
     } catch (error) {
-      if (error instanceof DealClientError) throw error;
+      // BUSY: the provider has not yet noticed that our previous stream died.
+      if (error instanceof DealClientError && error.code !== DealRefusal.busy) throw error;
       lastError = error;
       options.onRetry?.(error, attempt);
+      if (attempt < attempts) await new Promise((r) => setTimeout(r, 250 * attempt));
     }
   }
   throw new Error(`the transfer failed ${attempts} times: ${errorMessage(lastError)}`);

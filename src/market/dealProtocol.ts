@@ -94,3 +94,20 @@ export function pieceSizeFor(dataBytes: number, minimum = 128): number {
   return size;
 }
 
+export interface PiecePlan {
+  index: number;
+  offset: number;
+  length: number;
+  pieceBytes: number;
+}
+
+/** Cuts `size` bytes into pieces of at most `maxPieceBytes` (a power of two), each padded to a power of two of at least `minPieceBytes`. */
+export function planPieces(size: number, maxPieceBytes: number, minPieceBytes: number): PiecePlan[] {
+  if (size <= 0) throw new RangeError('no data to cut into pieces');
+  const plans: PiecePlan[] = [];
+  for (let offset = 0; offset < size; offset += maxPieceBytes) {
+    const length = Math.min(maxPieceBytes, size - offset);
+    plans.push({ index: plans.length, offset, length, pieceBytes: pieceSizeFor(length, minPieceBytes) });
+  }
+  return plans;
+}

@@ -160,7 +160,8 @@ export class DealProvider {
     const id = hexKey(proposalId(request.proposal));
     const known = this.deals.get(id);
     // The same proposal again: the client resumes after a dropped connection.
-    if (known && known.status !== 'failed') return { code: ACCEPTED, message: `already accepted (${known.status})`, received: known.received };
+    if (known && OPEN.has(known.status)) return { code: ACCEPTED, message: `already accepted (${known.status})`, received: known.received };
+    if (known?.status === 'published') return refuse(DealRefusal.nonceUsed, `this proposal was already received and published (tx ${known.tx})`);
     if ([...this.deals.values()].filter((d) => OPEN.has(d.status)).length >= this.limits.maxInFlight) return refuse(DealRefusal.busy, `${this.limits.maxInFlight} deals are already in transfer: try later`);
     try {
       await checkProposal(request, this.view());

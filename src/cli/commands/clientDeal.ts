@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { open, writeFile } from 'node:fs/promises';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Command } from 'commander';
-import { DealClientError, askCollateral, askPricePerSlot, dealProtocols, pieceSizeFor, proposeDeal, sendPiece, type PieceSource } from '../../market/index.js';
+import { DealClientError, askCollateral, askPricePerSlot, dealProtocols, planPieces, proposeDeal, sendPiece, type PiecePlan, type PieceSource } from '../../market/index.js';
 import { createClientHost } from '../../p2p/clientHost.js';
 import { formatBcr, fromHex, parseAddress, toHex } from '../../primitives/index.js';
 import { merkleRoot } from '../../proofs/index.js';
@@ -32,24 +32,6 @@ interface DealJson {
   nonce: number;
   sector: number | null;
   pieceCommitment: string;
-}
-
-export interface PiecePlan {
-  index: number;
-  offset: number;
-  length: number;
-  pieceBytes: number;
-}
-
-/** Cuts `size` bytes into pieces of at most `maxPieceBytes` (a power of two), each padded to a power of two of at least `minPieceBytes`. */
-export function planPieces(size: number, maxPieceBytes: number, minPieceBytes: number): PiecePlan[] {
-  if (size === 0) throw new UsageError('the file is empty');
-  const plans: PiecePlan[] = [];
-  for (let offset = 0; offset < size; offset += maxPieceBytes) {
-    const length = Math.min(maxPieceBytes, size - offset);
-    plans.push({ index: plans.length, offset, length, pieceBytes: pieceSizeFor(length, minPieceBytes) });
-  }
-  return plans;
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -91,6 +73,7 @@ export function registerClientDeal(deal: Command): void {
       const { chainId, network, genesis } = await callRpc<{ chainId: number; network: string; genesis: string }>(opts.rpc, 'bcr_nodeInfo');
       const head = await callRpc<{ slot: number }>(opts.rpc, 'bcr_chainHead');
       const startSlot = head.slot + parseIntOption(opts.startIn, '--start-in');
+      if (size === 0) throw new UsageError('the file is empty');
       const plans = planPieces(size, Math.min(ask.maxPieceBytes, ask.sectorSize), ask.minPieceBytes);
       const pieces: { plan: PiecePlan; proposal: DealProposal; signature: Uint8Array }[] = [];
       for (const plan of plans) {
