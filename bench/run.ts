@@ -1,12 +1,13 @@
 // `npm run bench -- AREA [--json]`: runs one benchmark area and prints its table (and JSON).
 import { printReport, type BenchArea } from './report.js';
 import { consensusBench } from './consensus.js';
+import { marketBench } from './market.js';
 import { proofsBench } from './proofs.js';
 import { rpcBench } from './rpc.js';
 import { stateBench } from './state.js';
 import { syncBench } from './sync.js';
 
-const areas: Record<string, BenchArea> = { consensus: consensusBench, proofs: proofsBench, rpc: rpcBench, state: stateBench, sync: syncBench };
+const areas: Record<string, BenchArea> = { consensus: consensusBench, market: marketBench, proofs: proofsBench, rpc: rpcBench, state: stateBench, sync: syncBench };
 
 const [area, ...rest] = process.argv.slice(2);
 const selected = area ? areas[area] : undefined;

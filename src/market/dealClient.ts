@@ -11,7 +11,9 @@ import {
   proposalId,
   proposeRequestCodec,
   proposeResponseCodec,
-  transferEndCodec,
+  TRANSFER_RECEIVED,
+  TRANSFER_WINDOW_BYTES,
+  transferReplyCodec,
   transferRequestCodec,
   transferStartCodec,
   type DealProtocols,
@@ -102,16 +104,32 @@ async function sendAttempt(host: Libp2p, provider: ProviderAddress, protocols: D
     if (start.offset > source.size) throw new DealClientError('BAD_OFFSET', `the provider holds ${start.offset} bytes of a ${source.size}-byte piece`);
     const began = performance.now();
     let sent = start.offset;
+    let acked = start.offset;
+    /** The next reply; RECEIVED moves the window, anything else ends the transfer. */
+    const reply = async (timeoutMs: number) => {
+      const r = decode(transferReplyCodec, (await lp.read({ signal: AbortSignal.timeout(timeoutMs) })).subarray(), 'transfer reply');
+      if (r.code === TRANSFER_RECEIVED) {
+        acked = Math.max(acked, r.received);
+        return null;
+      }
+      if (r.code !== TRANSFER_OK) throw new DealClientError(r.code, r.message);
+      return r.message;
+    };
     while (sent < source.size) {
+      // At most a window ahead of what the provider has on disk: a slow provider slows this loop.
+      while (sent - acked >= TRANSFER_WINDOW_BYTES) {
+        const verdict = await reply(ANSWER_TIMEOUT_MS);
+        if (verdict !== null) throw new DealClientError('EARLY_VERDICT', `the provider answered before the last byte: ${verdict}`);
+      }
       const chunk = await source.read(sent, Math.min(TRANSFER_CHUNK_BYTES, source.size - sent));
-      // Resolves once the muxer took the frame: a slow provider slows this loop (backpressure).
       await lp.write(chunk);
       sent += chunk.length;
       options.onProgress?.({ sent, total: source.size, bytesPerSecond: ((sent - start.offset) * 1000) / Math.max(1, performance.now() - began), attempt });
     }
-    const end = decode(transferEndCodec, (await lp.read({ signal: AbortSignal.timeout(VERDICT_TIMEOUT_MS) })).subarray(), 'transfer verdict');
-    if (end.code !== TRANSFER_OK) throw new DealClientError(end.code, end.message);
-    return end.message;
+    for (;;) {
+      const verdict = await reply(VERDICT_TIMEOUT_MS);
+      if (verdict !== null) return verdict;
+    }
   } finally {
     await stream.close().catch(() => undefined);
   }

@@ -2,7 +2,8 @@
 // libp2p streams namespaced like the chain's other protocols:
 //   deal-propose: the client's signed proposal -> accept (with the bytes already received) or a refusal code
 //   deal-transfer: the piece's bytes from an offset the provider names, then the provider's verdict
-// Every message is one length-prefixed frame; piece bytes go in frames of at most TRANSFER_CHUNK_BYTES.
+// Every message is one length-prefixed frame; piece bytes go in frames of at most TRANSFER_CHUNK_BYTES,
+// at most TRANSFER_WINDOW_BYTES ahead of what the provider acknowledged having written.
 import { bytes, encode, sha256, str, struct, uint, type Infer } from '../primitives/index.js';
 import { dealProposalCodec, type DealProposal } from '../state/index.js';
 import type { StorageAsk } from './orders.js';
@@ -35,8 +36,16 @@ export type ProposeResponse = Infer<typeof proposeResponseCodec>;
 export const transferRequestCodec = struct({ proposalId: bytes(32) });
 /** The provider's answer to a transfer request: send from `offset` (code OK), or why not. */
 export const transferStartCodec = struct({ code: str(32), message: str(512), offset: uint() });
-/** After the last byte: OK (the piece matches its commitment and is on its way on chain) or why not. */
-export const transferEndCodec = struct({ code: str(32), message: str(512) });
+/**
+ * The provider's replies during a transfer: RECEIVED (how many bytes are on its disk, after each
+ * frame: the client keeps at most TRANSFER_WINDOW_BYTES unacknowledged, so a slow disk slows the
+ * sender instead of filling the stream's buffers), then after the last byte OK (the piece matches its
+ * commitment and is on its way on chain) or why not.
+ */
+export const transferReplyCodec = struct({ code: str(32), message: str(512), received: uint() });
+export const TRANSFER_RECEIVED = 'RECEIVED';
+/** Bytes a client may send beyond the provider's last RECEIVED. */
+export const TRANSFER_WINDOW_BYTES = 1024 * 1024;
 
 /**
  * Why a provider refuses a proposal or a transfer. Nothing is charged or kept for a refused one;

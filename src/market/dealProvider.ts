@@ -23,7 +23,8 @@ import {
   proposalId,
   proposeRequestCodec,
   proposeResponseCodec,
-  transferEndCodec,
+  TRANSFER_RECEIVED,
+  transferReplyCodec,
   transferRequestCodec,
   transferStartCodec,
   type DealProtocols,
@@ -255,7 +256,7 @@ export class DealProvider {
       }
       if (deal.status === 'failed' || deal.status === 'published') {
         await start(deal.status === 'published' ? TRANSFER_OK : deal.errorCode ?? DealRefusal.failed, deal.error ?? 'already received', deal.dataBytes);
-        if (deal.status === 'published') await lp.write(encode(transferEndCodec, { code: TRANSFER_OK, message: `publishing in tx ${deal.tx}` }));
+        if (deal.status === 'published') await lp.write(encode(transferReplyCodec, { code: TRANSFER_OK, message: `publishing in tx ${deal.tx}`, received: deal.dataBytes }));
         return await stream.close();
       }
       if (this.receiving.has(id)) {
@@ -291,11 +292,12 @@ export class DealProvider {
         const chunk = (await lp.read({ signal: AbortSignal.timeout(READ_IDLE_MS) })).subarray();
         if (chunk.length === 0 || deal.received + chunk.length > deal.dataBytes) {
           await this.fail(deal, DealRefusal.tooMuchData, `the client sent more than the ${deal.dataBytes} bytes it declared`);
-          await lp.write(encode(transferEndCodec, { code: DealRefusal.tooMuchData, message: deal.error! }));
+          await lp.write(encode(transferReplyCodec, { code: DealRefusal.tooMuchData, message: deal.error!, received: deal.received }));
           return;
         }
         await file.write(chunk);
         deal.received += chunk.length;
+        await lp.write(encode(transferReplyCodec, { code: TRANSFER_RECEIVED, message: '', received: deal.received }));
         deal.updatedMs = this.deps.nowMs();
         const tenth = Math.floor((deal.received * 10) / deal.dataBytes);
         if (tenth > reported) {
@@ -308,7 +310,7 @@ export class DealProvider {
       await file.close();
     }
     const verdict = await this.verifyAndPublish(deal);
-    await lp.write(encode(transferEndCodec, verdict));
+    await lp.write(encode(transferReplyCodec, { ...verdict, received: deal.received }));
   }
 
   /** Checks the received bytes (zero-padded to the piece size) against the commitment, then publishes. */

@@ -137,7 +137,7 @@ describe('storage deals across a devnet', () => {
     file = new Uint8Array(randomBytes(3 * SECTOR));
     const path = join(dir.path, 'file.bin');
     writeFileSync(path, file);
-    const deal = await cli(['client', 'deal', path, '--miner', '1', '--duration', '2000', '--start-in', '80', '--from', client, ...keys, '--wait', '--json', '--rpc', observer.rpcUrl]);
+    const deal = await cli(['client', 'deal', path, '--miner', '1', '--duration', '2000', '--start-in', '48', '--from', client, ...keys, '--wait', '--json', '--rpc', observer.rpcUrl]);
     manifest = JSON.parse(deal.stdout) as typeof manifest;
     expect(manifest.pieces.map((p) => [p.offset, p.length, p.pieceBytes])).toEqual([0, 1, 2].map((i) => [i * SECTOR, SECTOR, SECTOR]));
     expect(deal.stderr).toMatch(/piece 3\/3: 1\.0 MiB of 1\.0 MiB \(100%\)/);
@@ -166,7 +166,7 @@ describe('storage deals across a devnet', () => {
       }
     };
     const first = await snapshot();
-    await waitFor('two more payments per deal', async () => ids.every((id) => watch.events.filter((e) => e.deal === id && e.kind === 'payment' && e.height > first.height).length >= 2), 90_000, 250);
+    await waitFor('a later payment of every deal', async () => ids.every((id) => watch.events.some((e) => e.deal === id && e.kind === 'payment' && e.height > first.height)), 90_000, 250);
     const second = await snapshot();
     const owed = second.deals.reduce((sum, d, i) => sum + BigInt(d.pricePerSlot) * BigInt(d.settledSlots - first.deals[i]!.settledSlots), 0n);
     expect(owed).toBeGreaterThan(0n);
