@@ -10,7 +10,7 @@ import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DealProvider, dealProtocols, proposeDeal, sendPiece, type DealSink } from '../src/market/index.js';
+import { DealProvider, dealProtocols, openOrder, proposeDeal, sendPiece, signOrder, type DealSink } from '../src/market/index.js';
 import { createClientHost } from '../src/p2p/clientHost.js';
 import { addressOf, sha256, toHex } from '../src/primitives/index.js';
 import { merkleRoot } from '../src/proofs/index.js';
@@ -63,7 +63,7 @@ async function libp2pTransfer(root: string, data: Uint8Array): Promise<{ mbps: n
     protocols,
     chain,
     miner: () => ({ id: 1, sectorSize: 1 << 30, sink }),
-    ask: () => ({ miner: 1, pricePerGiBSlot: 0n, minPieceBytes: 128, maxPieceBytes: 1 << 30, collateralPerGiB: 0n, expirySlot: Number.MAX_SAFE_INTEGER, seq: 1 }),
+    ask: () => openOrder('storageAsk', signOrder('storageAsk', { miner: 1, pricePerGiBSlot: 0n, minPieceBytes: 128, maxPieceBytes: 1 << 30, collateralPerGiB: 0n, expirySlot: Number.MAX_SAFE_INTEGER, seq: 1 }, sha256(new Uint8Array([2])), chain.params.chainId), chain.params.chainId),
     currentSlot: () => 0,
     nowMs: () => Date.now(),
     dir: join(root, 'incoming'),

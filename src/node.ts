@@ -168,6 +168,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     log: log.child({ component: 'market' }),
   });
   chain.onHeadChange(() => void asks.refresh());
+  network?.onMarketSubscriber('storageAsks', () => void asks.announce());
   let dealProvider: DealProvider | null = null;
   if (network) {
     dealProvider = new DealProvider({
@@ -178,7 +179,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
         const miner = local.current;
         return miner ? { id: miner.minerId, sectorSize: miner.sealing.sectorSize, sink: miner.sealing } : null;
       },
-      ask: () => asks.ask?.order ?? null,
+      ask: () => asks.ask,
       currentSlot: () => slotAt(genesis.params, clock.now()),
       nowMs: () => clock.now(),
       dir: join(options.dataDir, 'miner', 'incoming'),

@@ -1,6 +1,6 @@
 // The local miner's storage ask: signed with its worker key, admitted to the node's own book,
-// gossiped, and signed again (a higher seq, a later expiry) before it runs out, so clients always
-// see a live ask while the miner keeps its terms.
+// gossiped, and signed again (a higher seq, a later expiry) before it runs out and every couple of
+// minutes, so clients always see a live ask while the miner keeps its terms, late joiners included.
 import type { Logger } from '../util/logger.js';
 import { toHex } from '../primitives/index.js';
 import type { OrderBook } from './book.js';
@@ -24,11 +24,21 @@ export interface AskPublisherOptions {
   chainId: number;
   currentSlot(): number;
   log: Logger;
+  /**
+   * Slots between re-announcements of the ask (signed again, a higher seq): gossip reaches only the
+   * peers connected at the time, so nodes that joined later or missed it learn it this way.
+   */
+  republishSlots?: number;
 }
+
+const DEFAULT_REPUBLISH_SLOTS = 120;
+const ANNOUNCE_MIN_SLOTS = 4;
 
 export class AskPublisher {
   private terms: AskTerms | null = null;
   private current: SignedOrder<'storageAsk'> | null = null;
+  /** A peer subscribed too soon after the last announcement: announce at the next refresh. */
+  private announceWanted = false;
 
   constructor(private readonly opts: AskPublisherOptions) {}
 
@@ -42,12 +52,30 @@ export class AskPublisher {
     return this.publish();
   }
 
-  /** Renews the ask when a quarter of its life is left (call on every new head). */
+  /** Renews the ask when a quarter of its life is left, and re-announces it every `republishSlots` (call on every new head). */
   async refresh(): Promise<void> {
     if (!this.terms || !this.current) return;
-    const left = this.current.order.expirySlot - this.opts.currentSlot();
-    if (left > Math.max(1, Math.floor(this.terms.expirySlots / 4))) return;
+    const slot = this.opts.currentSlot();
+    const left = this.current.order.expirySlot - slot;
+    const age = slot - (this.current.order.expirySlot - this.terms.expirySlots);
+    if (this.announceWanted && age >= ANNOUNCE_MIN_SLOTS) return this.announce();
+    if (left > Math.max(1, Math.floor(this.terms.expirySlots / 4)) && age < (this.opts.republishSlots ?? DEFAULT_REPUBLISH_SLOTS)) return;
     await this.publish().catch((error: unknown) => this.opts.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'Renewing the storage ask failed'));
+  }
+
+  /**
+   * Announces the ask again now (a peer just subscribed to asks and missed it), at most once every
+   * few slots: a burst of joining peers costs one message.
+   */
+  async announce(): Promise<void> {
+    if (!this.terms || !this.current) return;
+    const sinceLast = this.opts.currentSlot() - (this.current.order.expirySlot - this.terms.expirySlots);
+    if (sinceLast < ANNOUNCE_MIN_SLOTS) {
+      this.announceWanted = true;
+      return;
+    }
+    this.announceWanted = false;
+    await this.publish().catch((error: unknown) => this.opts.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'Announcing the storage ask failed'));
   }
 
   private async publish(): Promise<SignedOrder<'storageAsk'>> {

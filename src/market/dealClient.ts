@@ -13,6 +13,7 @@ import {
   proposeResponseCodec,
   TRANSFER_RECEIVED,
   TRANSFER_WINDOW_BYTES,
+  askReplyCodec,
   transferReplyCodec,
   transferRequestCodec,
   transferStartCodec,
@@ -40,6 +41,21 @@ export class DealClientError extends Error {
   ) {
     super(`${code}: ${message}`);
     this.name = 'DealClientError';
+  }
+}
+
+/** The provider's current signed ask envelope, straight from it (null: it has none). Check it with openOrder. */
+export async function queryAsk(host: Libp2p, provider: ProviderAddress, protocols: DealProtocols): Promise<Uint8Array | null> {
+  const signal = AbortSignal.timeout(ANSWER_TIMEOUT_MS);
+  const stream = await host.dialProtocol(provider, protocols.ask, { signal });
+  const lp = lpStream(stream, { maxDataLength: 4096 });
+  try {
+    const reply = decode(askReplyCodec, (await lp.read({ signal })).subarray(), 'ask reply');
+    if (reply.code === DealRefusal.noAsk) return null;
+    if (reply.code !== TRANSFER_OK) throw new DealClientError(reply.code, 'the provider did not answer the ask query');
+    return reply.ask;
+  } finally {
+    await stream.close().catch(() => undefined);
   }
 }
 

@@ -1,16 +1,17 @@
 // The storage deal protocols between a client and a provider (docs/protocol.md §13.7), over direct
 // libp2p streams namespaced like the chain's other protocols:
+//   deal-ask: the provider's current signed ask (the same envelope it gossips), straight from it
 //   deal-propose: the client's signed proposal -> accept (with the bytes already received) or a refusal code
 //   deal-transfer: the piece's bytes from an offset the provider names, then the provider's verdict
 // Every message is one length-prefixed frame; piece bytes go in frames of at most TRANSFER_CHUNK_BYTES,
 // at most TRANSFER_WINDOW_BYTES ahead of what the provider acknowledged having written.
-import { bytes, encode, sha256, str, struct, uint, type Infer } from '../primitives/index.js';
+import { bytes, encode, sha256, str, struct, uint, varBytes, type Infer } from '../primitives/index.js';
 import { dealProposalCodec, type DealProposal } from '../state/index.js';
-import type { StorageAsk } from './orders.js';
+import { MAX_ORDER_BYTES, type StorageAsk } from './orders.js';
 
 export function dealProtocols(network: string, genesisId: Uint8Array) {
   const prefix = `/bcr/${network}/${Buffer.from(genesisId.subarray(0, 4)).toString('hex')}`;
-  return { propose: `${prefix}/deal-propose/1`, transfer: `${prefix}/deal-transfer/1` };
+  return { ask: `${prefix}/deal-ask/1`, propose: `${prefix}/deal-propose/1`, transfer: `${prefix}/deal-transfer/1` };
 }
 export type DealProtocols = ReturnType<typeof dealProtocols>;
 
@@ -18,6 +19,9 @@ export type DealProtocols = ReturnType<typeof dealProtocols>;
 export const TRANSFER_CHUNK_BYTES = 256 * 1024;
 const GIB = 1n << 30n;
 const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
+
+/** The answer to an ask query: OK with the signed ask envelope, or NO_ASK. */
+export const askReplyCodec = struct({ code: str(32), ask: varBytes(MAX_ORDER_BYTES) });
 
 export const proposeRequestCodec = struct({
   /** The chain the client signed for (the signature's domain covers it too). */

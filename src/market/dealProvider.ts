@@ -24,6 +24,7 @@ import {
   proposeRequestCodec,
   proposeResponseCodec,
   TRANSFER_RECEIVED,
+  askReplyCodec,
   transferReplyCodec,
   transferRequestCodec,
   transferStartCodec,
@@ -31,7 +32,7 @@ import {
   type DealRefusalCode,
   type ProposeResponse,
 } from './dealProtocol.js';
-import type { StorageAsk } from './orders.js';
+import type { SignedOrder } from './orders.js';
 
 /** Where verified pieces go: the sealing pipeline publishes the deal and seals the piece. */
 export interface DealSink {
@@ -57,7 +58,8 @@ export interface DealProviderDeps {
   chain: ChainStore;
   /** The local miner, while one runs. */
   miner(): { id: number; sectorSize: number; sink: DealSink } | null;
-  ask(): StorageAsk | null;
+  /** The miner's current signed ask (as gossiped). */
+  ask(): SignedOrder<'storageAsk'> | null;
   currentSlot(): number;
   nowMs(): number;
   /** Where incoming pieces and the deal records are kept. */
@@ -112,11 +114,13 @@ export class DealProvider {
     await mkdir(this.deps.dir, { recursive: true });
     await this.load();
     const { libp2p, protocols } = this.deps;
+    await libp2p.handle(protocols.ask, (stream, connection) => void this.serveAsk(stream, connection.remotePeer.toString()), { maxInboundStreams: 32 });
     await libp2p.handle(protocols.propose, (stream, connection) => void this.serveProposal(stream, connection.remotePeer.toString()), { maxInboundStreams: 32 });
     await libp2p.handle(protocols.transfer, (stream, connection) => void this.serveTransfer(stream, connection.remotePeer.toString()), { maxInboundStreams: 32 });
   }
 
   async stop(): Promise<void> {
+    await this.deps.libp2p.unhandle(this.deps.protocols.ask);
     await this.deps.libp2p.unhandle(this.deps.protocols.propose);
     await this.deps.libp2p.unhandle(this.deps.protocols.transfer);
     await this.persisting;
@@ -124,6 +128,20 @@ export class DealProvider {
 
   list(): ProviderDeal[] {
     return [...this.deals.values()];
+  }
+
+  // ---- asks ----
+
+  private async serveAsk(stream: Stream, peer: string): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: 64 });
+    try {
+      const ask = this.deps.ask();
+      const code = !this.limiter.allow(peer, 1, this.deps.nowMs()) ? DealRefusal.rateLimited : ask && ask.order.expirySlot > this.deps.currentSlot() ? TRANSFER_OK : DealRefusal.noAsk;
+      await lp.write(encode(askReplyCodec, { code, ask: code === TRANSFER_OK ? ask!.bytes : new Uint8Array(0) }));
+      await stream.close();
+    } catch (error) {
+      stream.abort(error instanceof Error ? error : new Error(String(error)));
+    }
   }
 
   // ---- proposals ----
@@ -186,7 +204,7 @@ export class DealProvider {
     return {
       chainId: chain.params.chainId,
       miner: miner ? { id: miner.id, sectorSize: miner.sectorSize } : null,
-      ask: this.deps.ask(),
+      ask: this.deps.ask()?.order ?? null,
       slot: this.deps.currentSlot(),
       minStartLeadSlots: this.limits.minStartLeadSlots,
       maxDurationSlots: this.limits.maxDurationSlots,

@@ -240,6 +240,14 @@ export class Network {
     this.goneListeners.push(listener);
   }
 
+  /** Calls `listener` when a peer subscribes to a market topic (it missed what was gossiped before). */
+  onMarketSubscriber(topic: MarketTopic, listener: (peer: PeerId) => void): void {
+    const name = this.topics[topic];
+    this.libp2p.services.pubsub.addEventListener('subscription-change', (event) => {
+      if (event.detail.subscriptions.some((s) => s.topic === name && s.subscribe)) listener(event.detail.peerId);
+    });
+  }
+
   /** Asks a peer for its status; a peer of another chain is dropped. */
   async exchangeStatus(peer: PeerId): Promise<Status | null> {
     const { chain, log } = this.opts;

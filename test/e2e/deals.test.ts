@@ -120,8 +120,11 @@ describe('storage deals across a devnet', () => {
   it('stores a 3 MiB file with one miner, pays it as proofs land, and reads the file back from the unsealed copy', async () => {
     const [provider, , observer] = nodes as [RunningNode, RunningNode, RunningNode];
     await cli(['miner', 'ask', 'set', '--price', String(PRICE_PER_GIB_SLOT), '--min-piece', '256B', '--max-piece', '1MiB', '--collateral', String(COLLATERAL_PER_GIB), '--data-dir', dataDir(0), '--rpc', provider.rpcUrl]);
-    // The ask reaches the client's node by gossip, with the miner's peer addresses from the chain.
-    await waitFor('the ask at the client\'s node', async () => (await rpc<{ miner: number; multiaddrs: string[] }[]>(observer.rpcUrl, 'bcr_listAsks')).find((a) => a.miner === 1 && a.multiaddrs.length > 0), 60_000, 250);
+    // The miner's node put its addresses on chain; its ask reaches the client's node by gossip.
+    await waitFor('miner 1\'s addresses on chain', async () => (await rpc<{ multiaddrs: string[] }>(observer.rpcUrl, 'bcr_getMiner', [1])).multiaddrs.length > 0, 60_000, 250);
+    await waitFor('the ask at the client\'s node', async () => (await rpc<{ miner: number }[]>(observer.rpcUrl, 'bcr_listAsks')).find((a) => a.miner === 1), 60_000, 250).catch((error: unknown) => {
+      throw new Error(`${String(error)}; provider: ${provider.logs.filter((l) => /ask|gossip/i.test(l)).slice(-5).join('\n')}; observer: ${observer.logs.filter((l) => /ask|gossip|order/i.test(l)).slice(-5).join('\n')}`);
+    });
 
     const clientKeyFile = join(dir.path, 'client.key');
     writeFileSync(clientKeyFile, toHex(new Uint8Array(randomBytes(32))));

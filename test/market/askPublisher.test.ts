@@ -1,5 +1,5 @@
 // The local miner's ask is signed with its worker key, admitted, published, and renewed (higher seq,
-// later expiry) once a quarter of its life is left.
+// later expiry) once a quarter of its life is left, and re-announced every republishSlots.
 import { describe, expect, it } from 'vitest';
 import { AskPublisher, OrderBook } from '../../src/market/index.js';
 import { addressOf } from '../../src/primitives/index.js';
@@ -27,5 +27,20 @@ describe('AskPublisher', () => {
     expect(published).toHaveLength(2);
     expect(asks.ask!.order).toMatchObject({ expirySlot: 1175, seq: 1075 });
     expect(book.list('storageAsk').map((o) => o.order.seq)).toEqual([1075]);
+  });
+
+  it('re-announces a long-lived ask every republishSlots, so late joiners learn it', async () => {
+    let slot = 50;
+    const book = new OrderBook({ chainId: 3012, currentSlot: () => slot, minerWorker: async () => addressOf(WORKER_KEY) });
+    const published: Uint8Array[] = [];
+    const asks = new AskPublisher({ book, publish: (b) => published.push(b), signer: () => ({ minerId: 1, workerKey: WORKER_KEY }), chainId: 3012, currentSlot: () => slot, log: silentLogger, republishSlots: 20 });
+    await asks.set({ pricePerGiBSlot: 1n, minPieceBytes: 256, maxPieceBytes: 1024, collateralPerGiB: 0n, expirySlots: 3600 });
+    slot = 69;
+    await asks.refresh();
+    expect(published).toHaveLength(1);
+    slot = 70;
+    await asks.refresh();
+    expect(published).toHaveLength(2);
+    expect(asks.ask!.order).toMatchObject({ seq: 70, expirySlot: 3670 });
   });
 });
