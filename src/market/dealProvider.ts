@@ -88,6 +88,7 @@ export interface ProviderDeal {
 const REQUEST_TIMEOUT_MS = 10_000;
 const READ_IDLE_MS = 60_000;
 const RECORDS_FILE = 'deals.json';
+const RECORD_LIFETIME_MS = 24 * 3600_000;
 const OPEN: ReadonlySet<ProviderDealStatus> = new Set(['accepted', 'receiving']);
 
 export class DealProvider {
@@ -242,14 +243,23 @@ export class DealProvider {
     return out;
   }
 
-  /** Drops accepted deals whose data stopped coming or whose start slot passed. */
+  /**
+   * Drops accepted deals whose data stopped coming or whose start slot passed, and forgets settled
+   * records (published: the chain and the sealing pipeline have them; failed: reported) after a day.
+   */
   private async sweep(): Promise<void> {
     const now = this.deps.nowMs();
     const slot = this.deps.currentSlot();
+    let forgot = false;
     for (const d of this.deals.values()) {
-      if (!OPEN.has(d.status) || this.receiving.has(d.id)) continue;
+      if (!OPEN.has(d.status)) {
+        if (now - d.updatedMs > RECORD_LIFETIME_MS) forgot = this.deals.delete(d.id);
+        continue;
+      }
+      if (this.receiving.has(d.id)) continue;
       if (now - d.updatedMs > this.limits.idleTimeoutMs || d.proposal.startSlot <= slot) await this.fail(d, DealRefusal.failed, 'the piece did not arrive in time');
     }
+    if (forgot) await this.persist();
   }
 
   // ---- transfers ----
@@ -302,7 +312,7 @@ export class DealProvider {
     await start(TRANSFER_OK, 'send from offset', deal.received);
     const file = await open(deal.piecePath, 'a');
     const log = this.deps.log;
-    const began = Date.now();
+    const began = this.deps.nowMs();
     const firstByte = deal.received;
     let reported = Math.floor((deal.received * 10) / deal.dataBytes);
     try {
@@ -320,7 +330,7 @@ export class DealProvider {
         const tenth = Math.floor((deal.received * 10) / deal.dataBytes);
         if (tenth > reported) {
           reported = tenth;
-          const seconds = Math.max(1e-3, (Date.now() - began) / 1000);
+          const seconds = Math.max(1e-3, (this.deps.nowMs() - began) / 1000);
           log.info({ deal: deal.id.slice(0, 16), received: deal.received, of: deal.dataBytes, percent: tenth * 10, mbPerSecond: Number(((deal.received - firstByte) / 1e6 / seconds).toFixed(1)) }, 'Receiving piece');
         }
       }
