@@ -8,6 +8,7 @@ import { slotStart } from '../src/consensus/index.js';
 import { Database } from '../src/db/index.js';
 import { Mempool } from '../src/mempool/index.js';
 import { MinerService } from '../src/miner/miner.js';
+import { PieceIndex } from '../src/miner/pieceIndex.js';
 import { SectorStore } from '../src/miner/sectorStore.js';
 import { DEV_PRIVATE_KEY, DEV_WORKER_KEY, devVrfSecret } from '../src/node.js';
 import { encode, fromHex, sha256, uintToBytesBE } from '../src/primitives/index.js';
@@ -45,7 +46,7 @@ export async function buildBenchChain(dataDir: string, target: number): Promise<
   const mempool = new Mempool({ params: chain.params, async accountState(address) { const a = await chain.getAccount(address); return { nonce: a.nonce, spendable: spendable(a, chain.head.header.slot) }; } });
   chain.onHeadChange((change) => void mempool.onHeadChange(change));
   const store = new SectorStore(join(dataDir, 'miner'), PROOF_PROFILES[genesis.params.miners.proofProfile]);
-  const miner = new MinerService({ chain, mempool, store, minerId: 1, workerKey: fromHex(DEV_WORKER_KEY), vrfSecret: devVrfSecret(genesis.miners[0]!.seed), clock, log: silentLogger });
+  const miner = new MinerService({ chain, mempool, store, pieces: await PieceIndex.open(join(dataDir, 'miner')), minerId: 1, workerKey: fromHex(DEV_WORKER_KEY), vrfSecret: devVrfSecret(genesis.miners[0]!.seed), clock, log: silentLogger });
   await miner.ensureGenesisSectors(genesis.miners[0]!);
   const dev = fromHex(DEV_PRIVATE_KEY);
   let nonce = 0;

@@ -10,6 +10,7 @@ import { MinerService } from './miner/miner.js';
 import { submitLocalTx } from './miner/localTx.js';
 import type { MinerEvent } from './miner/events.js';
 import { SectorStore } from './miner/sectorStore.js';
+import { PieceIndex } from './miner/pieceIndex.js';
 import { addressOf, bytesEqual, errorMessage, fromHex, toChecksumAddress, toHex } from './primitives/index.js';
 import { PROOF_PROFILES } from './proofs/index.js';
 import { changePeerAddressesKind, equivocationPayload, getMiner, peerAddressesPayload, reportEquivocationKind, type Miner } from './state/index.js';
@@ -159,7 +160,8 @@ function followWorkerChanges(ctx: StartContext, local: LocalMiner, minerId: numb
 async function run(ctx: StartContext, local: LocalMiner, keys: MinerKeys): Promise<void> {
   const { chain, mempool, genesis, clock, log } = ctx;
   const store = new SectorStore(join(ctx.dataDir, 'miner'), PROOF_PROFILES[genesis.params.miners.proofProfile]);
-  const service = new MinerService({ chain, mempool, store, minerId: keys.minerId, workerKey: keys.workerKey, vrfSecret: keys.vrfSecret, clock, log: log.child({ component: 'miner' }) });
+  const pieces = await PieceIndex.open(join(ctx.dataDir, 'miner'));
+  const service = new MinerService({ chain, mempool, store, pieces, minerId: keys.minerId, workerKey: keys.workerKey, vrfSecret: keys.vrfSecret, clock, log: log.child({ component: 'miner' }) });
   const genesisMiner = genesis.miners[keys.minerId - 1];
   if (genesisMiner && bytesEqual(genesisMiner.vrfKey, vrfPublicKey(keys.vrfSecret))) await service.ensureGenesisSectors(genesisMiner);
   if (local.isStopped) {

@@ -9,7 +9,8 @@ import type { MinerService } from './miner/miner.js';
 import { LocalMiner, reportEquivocations, startLocalMiner } from './minerSetup.js';
 import { Network } from './p2p/network.js';
 import { SyncManager, type SyncTransport } from './sync/index.js';
-import { AskPublisher, DealProvider, OrderBook, dealProtocols } from './market/index.js';
+import { AskPublisher, DealProvider, OrderBook, RetrievalProvider, dealProtocols, retrievalProtocols } from './market/index.js';
+import { submitLocalTx } from './miner/localTx.js';
 import { BcrError, errorMessage, hexKey, pairHashBackend, signatureBackend, toHex } from './primitives/index.js';
 import { bcrMethods } from './rpc/bcrMethods.js';
 import { ethMethods } from './rpc/ethMethods.js';
@@ -23,9 +24,10 @@ import { walletMethods } from './rpc/walletMethods.js';
 import { netMethods } from './rpc/netMethods.js';
 import { marketMethods } from './rpc/marketMethods.js';
 import { dealEventJson, dealMethods } from './rpc/dealMethods.js';
+import { paychMethods } from './rpc/paychMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
-import { getMiner, spendable, verifyTx } from './state/index.js';
+import { getMiner, paychRedeemKind, paychRedeemPayload, spendable, verifyTx } from './state/index.js';
 import { slotAt } from './consensus/index.js';
 import { systemClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
@@ -170,6 +172,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   chain.onHeadChange(() => void asks.refresh());
   network?.onMarketSubscriber('storageAsks', () => void asks.announce());
   let dealProvider: DealProvider | null = null;
+  let retrievalProvider: RetrievalProvider | null = null;
   if (network) {
     dealProvider = new DealProvider({
       libp2p: network.libp2p,
@@ -186,11 +189,34 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       log: log.child({ component: 'deals' }),
     });
     await dealProvider.start();
+    retrievalProvider = new RetrievalProvider({
+      libp2p: network.libp2p,
+      protocols: retrievalProtocols(genesis.params.network, chain.genesisId),
+      chain,
+      miner: () => {
+        const miner = local.current;
+        if (!miner) return null;
+        return {
+          find: (commitment) => miner.pieces.find(commitment),
+          payee: miner.worker,
+          redeem: async (voucher, signature) => {
+            const { id } = await submitLocalTx(chain, mempool, miner.workerKey, paychRedeemKind, paychRedeemPayload, { voucher, signature });
+            log.info({ channel: voucher.channel, amount: voucher.amount.toString(), tx: toHex(id) }, 'Redeeming retrieval voucher');
+          },
+        };
+      },
+      currentSlot: () => slotAt(genesis.params, clock.now()),
+      nowMs: () => clock.now(),
+      dir: join(options.dataDir, 'miner', 'retrieval'),
+      log: log.child({ component: 'retrieval' }),
+    });
+    await retrievalProvider.start();
   }
 
   const dispatcher = new RpcDispatcher();
   dispatcher.register(bcrMethods({ chain, mempool }));
   dispatcher.register(dealMethods({ chain, provider: dealProvider, miner: () => local.current }));
+  dispatcher.register(paychMethods({ chain, retrieval: retrievalProvider }));
   dispatcher.register(minerMethods({ chain, miner: () => local.current }));
   dispatcher.register(ethMethods({ chain, mempool }));
   dispatcher.register(walletMethods({ chain, mempool, keys: options.signingKeys ?? [] }));
@@ -263,6 +289,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       stopped = true;
       sync?.stop();
       await dealProvider?.stop();
+      await retrievalProvider?.stop();
       await local.stop();
       await network?.stop();
       await sync?.idle();

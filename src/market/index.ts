@@ -5,3 +5,6 @@ export * from './dealProtocol.js';
 export * from './dealChecks.js';
 export * from './dealProvider.js';
 export * from './dealClient.js';
+export * from './retrievalProtocol.js';
+export * from './retrievalProvider.js';
+export * from './retrievalClient.js';

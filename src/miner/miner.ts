@@ -8,6 +8,7 @@ import { addressOf, bytesEqual, encode, errorMessage, hexKey, isBcrError } from 
 import { provePost } from '../proofs/index.js';
 import { genesisSealRandomness } from '../chain/index.js';
 import { SectorState, currentDeadline, deadlineSectors, declareFaultsKind, declareRecoveriesKind, getMiner, getSector, provableSectors, sectorListPayload, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness } from '../state/index.js';
+import type { PieceIndex } from './pieceIndex.js';
 import { SealingPipeline } from './sealing.js';
 import { submitLocalTx } from './localTx.js';
 import type { SectorStore } from './sectorStore.js';
@@ -19,6 +20,8 @@ export interface MinerOptions {
   chain: ChainStore;
   mempool: Mempool;
   store: SectorStore;
+  /** Where the pieces of this miner's deals sit (for retrieval). */
+  pieces: PieceIndex;
   minerId: number;
   workerKey: Uint8Array;
   vrfSecret: Uint8Array;
@@ -34,6 +37,7 @@ export class MinerService {
   private readonly submitted = new Map<string, { txId: Uint8Array; randomness: Uint8Array; nonce: number; gasPrice: bigint }>();
   readonly worker: Uint8Array;
   readonly sealing: SealingPipeline;
+  readonly pieces: PieceIndex;
   private readonly listeners: ((event: MinerEvent) => void)[] = [];
 
   /** Won slots, WindowPoSts, faults and recoveries, for subscribers. */
@@ -47,7 +51,8 @@ export class MinerService {
 
   constructor(private readonly opts: MinerOptions) {
     this.worker = addressOf(opts.workerKey);
-    this.sealing = new SealingPipeline(opts.chain, opts.mempool, opts.store, opts.minerId, opts.workerKey, opts.log);
+    this.pieces = opts.pieces;
+    this.sealing = new SealingPipeline(opts.chain, opts.mempool, opts.store, opts.pieces, opts.minerId, opts.workerKey, opts.log);
   }
 
   get minerId(): number {

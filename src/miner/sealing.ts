@@ -7,13 +7,14 @@ import { packPieces } from './dealPacking.js';
 import type { ChainStore } from '../chain/index.js';
 import { zeroCommD } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
-import { BcrError, addressOf, bytesEqual, errorMessage, fromHex, hexKey, toChecksumAddress } from '../primitives/index.js';
+import { BcrError, addressOf, bytesEqual, errorMessage, fromHex, hexKey, toChecksumAddress, toHex } from '../primitives/index.js';
 import { writeFile } from 'node:fs/promises';
 import { SectorFiles, TreeReader, buildTreeCache, fileSource, merkleRoot, provePorep, unsealedCommD, type LeafSource, type SealProgress } from '../proofs/index.js';
 import { addCollateralKind, collateralPayload, dealIdOf, escrowAddKind, escrowAddPayload, getDeal, getEscrow, getMiner, getSector, publishDealKind, publishDealPayload, type DealProposal, preCommitKind, preCommitPayload, proveCommitKind, proveCommitPayload, sealInputs, SectorState, type TxKind } from '../state/index.js';
 import type { Field } from '../primitives/index.js';
 import type { Logger } from '../util/logger.js';
 import { submitLocalTx } from './localTx.js';
+import type { PieceIndex } from './pieceIndex.js';
 import type { SectorStore } from './sectorStore.js';
 
 export interface SealJob {
@@ -54,6 +55,7 @@ export class SealingPipeline {
     private readonly chain: ChainStore,
     private readonly mempool: Mempool,
     private readonly store: SectorStore,
+    private readonly pieces: PieceIndex,
     private readonly minerId: number,
     private readonly workerKey: Uint8Array,
     private readonly log: Logger,
@@ -240,6 +242,7 @@ export class SealingPipeline {
         await file.close();
       }
       const pieces = group.map(({ index }) => ready[index]!);
+      await this.pieces.add(pieces.map((d) => ({ pieceCommitment: toHex(d.proposal.pieceCommitment), pieceBytes: d.proposal.pieceBytes, deal: d.deal!, sector: number, offset: d.offset!, unsealedPath: dataPath })));
       for (const piece of pieces) await rm(piece.piecePath, { force: true });
       const commD = unsealedCommD(pieces.map((d) => ({ commitment: d.proposal.pieceCommitment, bytes: d.proposal.pieceBytes })), sectorSize)!;
       this.jobs.set(number, { sector: number, status: 'sealing', deals: pieces.map((d) => d.deal!), dataPath, commD: hexKey(commD) });

@@ -9,3 +9,4 @@ export * from './post.js';
 export * from './verifier.js';
 export * from './jobWire.js';
 export * from './pieces.js';
+export * from './chunks.js';

@@ -11,3 +11,4 @@ export * from './ethTx.js';
 export * from './market/escrow.js';
 export * from './market/deals.js';
 export * from './events.js';
+export * from './market/paych.js';

@@ -7,6 +7,7 @@ import { merkleRoot } from '../../proofs/index.js';
 import { dealPayment, dealProposalCodec, escrowAddKind, escrowAddPayload, escrowWithdrawKind, escrowWithdrawPayload, signDealProposal, type DealProposal } from '../../state/index.js';
 import { UsageError, parseAttoOption, parseIntOption, printJson } from '../io.js';
 import { registerClientDeal } from './clientDeal.js';
+import { registerClientRetrieve } from './clientRetrieve.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 
@@ -49,6 +50,7 @@ export function registerClient(program: Command): void {
 
   const deal = client.command('deal').enablePositionalOptions().description('store a file with a miner (bcr client deal FILE --miner ID --duration SLOTS --from ADDRESS), or an offline deal (propose) and a deal\'s state (show)');
   registerClientDeal(deal);
+  registerClientRetrieve(client);
   client
     .command('deals')
     .description("a client's deals on chain: piece, miner, slots, price, state, what is settled")

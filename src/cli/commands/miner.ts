@@ -233,6 +233,21 @@ export function registerMiner(program: Command): void {
     });
 
   miner
+    .command('retrieval-ask')
+    .description('the price this miner asks for retrievals')
+    .command('set')
+    .description('set the price per byte (0: free); clients read it from the miner directly')
+    .requiredOption('--price <atto>', 'atto per byte')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
+    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
+    .action(async (opts: { price: string; rpc: string; dataDir: string; token?: string }) => {
+      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
+      const result = await callRpc<{ pricePerByte: string }>(opts.rpc, 'bcr_minerSetRetrievalAsk', [parseAttoOption(opts.price, '--price').toString()], token);
+      console.log(`retrieval price: ${result.pricePerByte} atto per byte`);
+    });
+
+  miner
     .command('deals')
     .description("the deals this node's miner takes: transfer progress, deal id, state, sector and offset, unsealed copy")
     .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)

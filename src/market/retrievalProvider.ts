@@ -1,0 +1,256 @@
+// The provider's side of retrieval: answers its retrieval ask; serves byte ranges of the pieces it
+// holds from their unsealed copies, chunk by chunk with Merkle paths to the piece commitment; for a
+// paid retrieval it serves at most RETRIEVAL_CREDIT_BYTES beyond what the client's vouchers pay, checks
+// every voucher (signer, channel, deposit, nonce, amount) against the chain, keeps the best one per
+// channel on disk and redeems it when the retrieval ends.
+import { existsSync } from 'node:fs';
+import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Libp2p, Stream } from '@libp2p/interface';
+import { lpStream } from '@libp2p/utils';
+import type { ChainStore } from '../chain/index.js';
+import { PeerRateLimiter } from '../p2p/rateLimit.js';
+import { bytesEqual, concatBytes, decode, encode, errorMessage, fromHex, toHex } from '../primitives/index.js';
+import { chunkProof, chunkSizeFor, chunkTree } from '../proofs/index.js';
+import { getPaymentChannel, recoverVoucherSigner, voucherCodec, voucherProblem, type Voucher } from '../state/index.js';
+import type { Logger } from '../util/logger.js';
+import {
+  RETRIEVAL_CHUNK_BYTES,
+  RETRIEVAL_CREDIT_BYTES,
+  RetrievalFrame,
+  RetrievalRefusal,
+  retrievalAskCodec,
+  retrievalChunkCodec,
+  retrievalErrorCodec,
+  retrievalRequestCodec,
+  retrievalStartCodec,
+  signedVoucherCodec,
+  type RetrievalProtocols,
+} from './retrievalProtocol.js';
+
+export interface ServedPiece {
+  pieceCommitment: string;
+  pieceBytes: number;
+  offset: number;
+  unsealedPath: string;
+}
+
+export interface RetrievalProviderDeps {
+  libp2p: Libp2p;
+  protocols: RetrievalProtocols;
+  chain: ChainStore;
+  /** The local miner's pieces, payee (its worker) and a way to redeem a voucher; null without a miner. */
+  miner(): { find(pieceCommitment: string): ServedPiece[]; payee: Uint8Array; redeem(voucher: Voucher, signature: Uint8Array): Promise<void> } | null;
+  currentSlot(): number;
+  nowMs(): number;
+  dir: string;
+  log: Logger;
+}
+
+interface BestVoucher {
+  voucher: Voucher;
+  signature: Uint8Array;
+}
+
+type Lp = ReturnType<typeof lpStream>;
+const frame = (kind: number, body: Uint8Array) => concatBytes(new Uint8Array([kind]), body);
+const VOUCHERS_FILE = 'vouchers.json';
+const ASK_FILE = 'retrieval-ask.json';
+const TREE_CACHE = 8;
+
+export class RetrievalProvider {
+  private readonly limiter = new PeerRateLimiter({ capacity: 20, refillPerSecond: 2 });
+  private readonly vouchers = new Map<number, BestVoucher>();
+  private readonly trees = new Map<string, Uint8Array[]>();
+  private persisting: Promise<void> = Promise.resolve();
+  /** Bytes served and paid per channel this session (for logs and tests). */
+  readonly served = new Map<number, bigint>();
+  /** Atto per byte asked (0: free retrieval, the default). */
+  private price = 0n;
+
+  constructor(private readonly deps: RetrievalProviderDeps) {}
+
+  get pricePerByte(): bigint {
+    return this.price;
+  }
+
+  /** Sets the retrieval price (kept across restarts). */
+  async setPrice(pricePerByte: bigint): Promise<void> {
+    this.price = pricePerByte;
+    await mkdir(this.deps.dir, { recursive: true });
+    await writeFile(join(this.deps.dir, ASK_FILE), JSON.stringify({ pricePerByte: pricePerByte.toString() }));
+    this.deps.log.info({ pricePerByte: pricePerByte.toString() }, 'Retrieval ask set');
+  }
+
+  async start(): Promise<void> {
+    await this.load();
+    const { libp2p, protocols } = this.deps;
+    await libp2p.handle(protocols.ask, (stream) => void this.serveAsk(stream), { maxInboundStreams: 32 });
+    await libp2p.handle(protocols.retrieve, (stream, connection) => void this.serve(stream, connection.remotePeer.toString()), { maxInboundStreams: 32 });
+  }
+
+  async stop(): Promise<void> {
+    await this.deps.libp2p.unhandle(this.deps.protocols.ask);
+    await this.deps.libp2p.unhandle(this.deps.protocols.retrieve);
+    await this.persisting;
+  }
+
+  private async serveAsk(stream: Stream): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: 64 });
+    try {
+      const miner = this.deps.miner();
+      if (!miner) await lp.write(frame(RetrievalFrame.error, encode(retrievalErrorCodec, { code: 'NOT_A_MINER', message: 'this node runs no miner' })));
+      else await lp.write(frame(RetrievalFrame.start, encode(retrievalAskCodec, { pricePerByte: this.price, payee: miner.payee })));
+      await stream.close();
+    } catch (error) {
+      stream.abort(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private async serve(stream: Stream, peer: string): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: RETRIEVAL_CHUNK_BYTES + 4096 });
+    const refuse = async (code: string, message: string) => {
+      this.deps.log.info({ peer, code, reason: message }, 'Refused retrieval');
+      await lp.write(frame(RetrievalFrame.error, encode(retrievalErrorCodec, { code, message })));
+      await stream.close();
+    };
+    try {
+      if (!this.limiter.allow(peer, 1, this.deps.nowMs())) return await refuse(RetrievalRefusal.rateLimited, 'too many retrievals: slow down');
+      const raw = (await lp.read({ signal: AbortSignal.timeout(10_000) })).subarray();
+      let request;
+      try {
+        if (raw[0] !== RetrievalFrame.start) throw new Error('expected a request frame');
+        request = decode(retrievalRequestCodec, raw.subarray(1), 'retrieval request');
+      } catch (error) {
+        return await refuse(RetrievalRefusal.malformed, errorMessage(error));
+      }
+      const miner = this.deps.miner();
+      const key = toHex(request.pieceCommitment);
+      const piece = miner?.find(key)[0];
+      if (!miner || !piece) return await refuse(RetrievalRefusal.notFound, `no copy of piece ${key} here`);
+      const chunkBytes = chunkSizeFor(piece.pieceBytes, RETRIEVAL_CHUNK_BYTES);
+      if (request.length === 0 || request.offset >= piece.pieceBytes) return await refuse(RetrievalRefusal.badRange, `bytes ${request.offset}+${request.length} are outside the ${piece.pieceBytes}-byte piece`);
+      // A range past the end stops at the end of the piece.
+      const length = Math.min(request.length, piece.pieceBytes - request.offset);
+      const price = this.price;
+      if (request.pricePerByte < price) return await refuse(RetrievalRefusal.priceBelowAsk, `this provider asks ${price} atto per byte`);
+      const firstChunk = Math.floor(request.offset / chunkBytes);
+      const chunks = Math.ceil((request.offset + length) / chunkBytes) - firstChunk;
+      const cost = request.pricePerByte * BigInt(chunks * chunkBytes);
+      let paidBefore = 0n;
+      let lastNonce = 0;
+      if (cost > 0n) {
+        const channel = await getPaymentChannel(this.deps.chain.headState(), request.channel);
+        if (!channel) return await refuse(RetrievalRefusal.noSuchChannel, `payment channel ${request.channel} does not exist`);
+        if (!bytesEqual(channel.to, miner.payee)) return await refuse(RetrievalRefusal.wrongPayee, `channel ${request.channel} does not pay this provider's ${toHex(miner.payee)}`);
+        if (channel.collected || channel.settleAt !== 0) return await refuse(RetrievalRefusal.channelSettled, `channel ${request.channel} is settling`);
+        const best = this.vouchers.get(request.channel);
+        paidBefore = best && best.voucher.amount > channel.redeemed ? best.voucher.amount : channel.redeemed;
+        lastNonce = Math.max(best?.voucher.nonce ?? 0, channel.nonce);
+        if (channel.deposit - paidBefore < cost) return await refuse(RetrievalRefusal.fundsLow, `channel ${request.channel} has ${channel.deposit - paidBefore} atto left, the range costs ${cost}`);
+      }
+      await lp.write(frame(RetrievalFrame.start, encode(retrievalStartCodec, { pieceBytes: piece.pieceBytes, chunkBytes, firstChunk, chunks, paidBefore, lastNonce })));
+      const levels = await this.tree(piece, chunkBytes);
+      const file = await open(piece.unsealedPath, 'r');
+      let paid = paidBefore;
+      const owedAfter = (served: number) => paidBefore + request.pricePerByte * BigInt(served * chunkBytes);
+      try {
+        for (let i = 0; i < chunks; i++) {
+          // Wait for vouchers while more than the credit is unpaid.
+          while (cost > 0n && owedAfter(i + 1) - paid > request.pricePerByte * BigInt(RETRIEVAL_CREDIT_BYTES)) paid = await this.readVoucher(lp, request.channel, miner.payee);
+          const index = firstChunk + i;
+          const data = new Uint8Array(chunkBytes);
+          await file.read(data, 0, chunkBytes, piece.offset + index * chunkBytes);
+          await lp.write(frame(RetrievalFrame.chunk, encode(retrievalChunkCodec, { index, data, proof: chunkProof(levels, index) })));
+        }
+        while (cost > 0n && paid < owedAfter(chunks)) paid = await this.readVoucher(lp, request.channel, miner.payee);
+      } finally {
+        await file.close();
+      }
+      await lp.write(frame(RetrievalFrame.done, new Uint8Array(0)));
+      await stream.close();
+      this.served.set(request.channel, (this.served.get(request.channel) ?? 0n) + BigInt(chunks * chunkBytes));
+      this.deps.log.info({ peer, piece: key.slice(0, 18), chunks, bytes: chunks * chunkBytes, channel: request.channel, paid: (paid - paidBefore).toString() }, 'Served retrieval');
+      if (cost > 0n) await this.redeem(request.channel, miner);
+    } catch (error) {
+      if (error instanceof VoucherRefused) return refuse(error.code, error.message).catch(() => stream.abort(error));
+      this.deps.log.debug({ peer, err: errorMessage(error) }, 'Retrieval ended early');
+      stream.abort(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** Reads the client's next voucher and checks it; returns what the channel's vouchers now pay. */
+  private async readVoucher(lp: Lp, channelId: number, payee: Uint8Array): Promise<bigint> {
+    const raw = (await lp.read({ signal: AbortSignal.timeout(30_000) })).subarray();
+    if (raw[0] !== RetrievalFrame.voucher) throw new VoucherRefused(RetrievalRefusal.badVoucher, 'expected a voucher');
+    const { voucher, signature } = decode(signedVoucherCodec, raw.subarray(1), 'voucher');
+    const channel = await getPaymentChannel(this.deps.chain.headState(), channelId);
+    const best = this.vouchers.get(channelId);
+    // Check against the best voucher held, not only the chain's last redeemed one.
+    const effective = channel && best ? { ...channel, redeemed: best.voucher.amount > channel.redeemed ? best.voucher.amount : channel.redeemed, nonce: Math.max(best.voucher.nonce, channel.nonce) } : channel;
+    const problem = voucherProblem(effective, channelId, voucher, recoverVoucherSigner(this.deps.chain.params.chainId, voucher, signature), this.deps.currentSlot());
+    if (problem) throw new VoucherRefused(RetrievalRefusal.badVoucher, `${problem.code}: ${problem.message}`);
+    if (!channel || !bytesEqual(channel.to, payee)) throw new VoucherRefused(RetrievalRefusal.wrongPayee, 'the voucher does not pay this provider');
+    this.vouchers.set(channelId, { voucher, signature });
+    await this.persist();
+    return voucher.amount;
+  }
+
+  private async redeem(channelId: number, miner: { redeem(voucher: Voucher, signature: Uint8Array): Promise<void> }): Promise<void> {
+    const best = this.vouchers.get(channelId);
+    if (!best) return;
+    await miner.redeem(best.voucher, best.signature).catch((error: unknown) => this.deps.log.warn({ channel: channelId, err: errorMessage(error) }, 'Redeeming the voucher failed'));
+  }
+
+  private async tree(piece: ServedPiece, chunkBytes: number): Promise<Uint8Array[]> {
+    const cached = this.trees.get(piece.pieceCommitment);
+    if (cached) return cached;
+    const file = await open(piece.unsealedPath, 'r');
+    const data = new Uint8Array(piece.pieceBytes);
+    try {
+      await file.read(data, 0, piece.pieceBytes, piece.offset);
+    } finally {
+      await file.close();
+    }
+    const levels = chunkTree(data, chunkBytes);
+    if (this.trees.size >= TREE_CACHE) this.trees.delete(this.trees.keys().next().value!);
+    this.trees.set(piece.pieceCommitment, levels);
+    return levels;
+  }
+
+  private async persist(): Promise<void> {
+    const records = [...this.vouchers.entries()].map(([channel, v]) => ({ channel, voucher: toHex(encode(voucherCodec, v.voucher)), signature: toHex(v.signature) }));
+    const path = join(this.deps.dir, VOUCHERS_FILE);
+    this.persisting = this.persisting.then(async () => {
+      await mkdir(this.deps.dir, { recursive: true });
+      await writeFile(`${path}.tmp`, JSON.stringify(records));
+      await rename(`${path}.tmp`, path);
+    });
+    await this.persisting;
+  }
+
+  private async load(): Promise<void> {
+    const askPath = join(this.deps.dir, ASK_FILE);
+    if (existsSync(askPath)) this.price = BigInt((JSON.parse(await readFile(askPath, 'utf8')) as { pricePerByte: string }).pricePerByte);
+    const path = join(this.deps.dir, VOUCHERS_FILE);
+    if (!existsSync(path)) return;
+    for (const r of JSON.parse(await readFile(path, 'utf8')) as { channel: number; voucher: string; signature: string }[]) {
+      this.vouchers.set(r.channel, { voucher: decode(voucherCodec, fromHex(r.voucher), 'stored voucher'), signature: fromHex(r.signature) });
+    }
+  }
+
+  /** The best voucher held per channel (0x-hex key: channel id). */
+  bestVouchers(): { channel: number; amount: bigint; nonce: number }[] {
+    return [...this.vouchers.entries()].map(([channel, v]) => ({ channel, amount: v.voucher.amount, nonce: v.voucher.nonce }));
+  }
+}
+
+class VoucherRefused extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+

@@ -1,0 +1,52 @@
+// Where each stored piece sits: its sector, byte offset and the sector's unsealed data file. Written
+// when pieces are packed into a sector, kept on disk (retrieval serves from it after a restart too).
+import { existsSync } from 'node:fs';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface PieceLocation {
+  /** 0x-hex piece commitment. */
+  pieceCommitment: string;
+  pieceBytes: number;
+  deal: number;
+  sector: number;
+  offset: number;
+  unsealedPath: string;
+}
+
+export class PieceIndex {
+  private readonly pieces = new Map<string, PieceLocation[]>();
+  private writing: Promise<void> = Promise.resolve();
+
+  private constructor(private readonly path: string) {}
+
+  static async open(dir: string): Promise<PieceIndex> {
+    const index = new PieceIndex(join(dir, 'pieces.json'));
+    if (existsSync(index.path)) for (const entry of JSON.parse(await readFile(index.path, 'utf8')) as PieceLocation[]) index.remember(entry);
+    return index;
+  }
+
+  private remember(entry: PieceLocation): void {
+    const key = entry.pieceCommitment.toLowerCase();
+    this.pieces.set(key, [...(this.pieces.get(key) ?? []).filter((p) => p.deal !== entry.deal), entry]);
+  }
+
+  async add(entries: PieceLocation[]): Promise<void> {
+    for (const entry of entries) this.remember(entry);
+    const all = [...this.pieces.values()].flat();
+    this.writing = this.writing.then(async () => {
+      await writeFile(`${this.path}.tmp`, JSON.stringify(all, null, 1));
+      await rename(`${this.path}.tmp`, this.path);
+    });
+    await this.writing;
+  }
+
+  /** Copies of a piece this miner holds unsealed (any of them serves it). */
+  find(pieceCommitment: string): PieceLocation[] {
+    return (this.pieces.get(pieceCommitment.toLowerCase()) ?? []).filter((p) => existsSync(p.unsealedPath));
+  }
+
+  all(): PieceLocation[] {
+    return [...this.pieces.values()].flat();
+  }
+}
