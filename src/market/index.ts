@@ -8,3 +8,4 @@ export * from './dealClient.js';
 export * from './retrievalProtocol.js';
 export * from './retrievalProvider.js';
 export * from './retrievalClient.js';
+export * from './erasure.js';

@@ -63,7 +63,7 @@ export class RetrievalProvider {
   private readonly vouchers = new Map<number, BestVoucher>();
   private readonly trees = new Map<string, Uint8Array[]>();
   private persisting: Promise<void> = Promise.resolve();
-  /** Bytes served and paid per channel this session (for logs and tests). */
+  /** Bytes served per channel this run (chunks sent; for operators and tests). */
   readonly served = new Map<number, bigint>();
   /** Atto per byte asked (0: free retrieval, the default). */
   private price = 0n;
@@ -109,6 +109,7 @@ export class RetrievalProvider {
 
   private async serve(stream: Stream, peer: string): Promise<void> {
     const lp = lpStream(stream, { maxDataLength: RETRIEVAL_CHUNK_BYTES + 4096 });
+    let paidChannel: number | null = null;
     const refuse = async (code: string, message: string) => {
       this.deps.log.info({ peer, code, reason: message }, 'Refused retrieval');
       await lp.write(frame(RetrievalFrame.error, encode(retrievalErrorCodec, { code, message })));
@@ -149,10 +150,20 @@ export class RetrievalProvider {
         lastNonce = Math.max(best?.voucher.nonce ?? 0, channel.nonce);
         if (channel.deposit - paidBefore < cost) return await refuse(RetrievalRefusal.fundsLow, `channel ${request.channel} has ${channel.deposit - paidBefore} atto left, the range costs ${cost}`);
       }
+      let levels: Uint8Array[];
+      try {
+        levels = await this.tree(piece, chunkBytes);
+      } catch (error) {
+        if (error instanceof CopyCorrupt) {
+          this.deps.log.error({ piece: key, path: piece.unsealedPath }, 'Unsealed copy is corrupt: not serving it');
+          return await refuse(RetrievalRefusal.notFound, error.message);
+        }
+        throw error;
+      }
       await lp.write(frame(RetrievalFrame.start, encode(retrievalStartCodec, { pieceBytes: piece.pieceBytes, chunkBytes, firstChunk, chunks, paidBefore, lastNonce })));
-      const levels = await this.tree(piece, chunkBytes);
       const file = await open(piece.unsealedPath, 'r');
       let paid = paidBefore;
+      paidChannel = cost > 0n ? request.channel : null;
       const owedAfter = (served: number) => paidBefore + request.pricePerByte * BigInt(served * chunkBytes);
       try {
         for (let i = 0; i < chunks; i++) {
@@ -162,6 +173,7 @@ export class RetrievalProvider {
           const data = new Uint8Array(chunkBytes);
           await file.read(data, 0, chunkBytes, piece.offset + index * chunkBytes);
           await lp.write(frame(RetrievalFrame.chunk, encode(retrievalChunkCodec, { index, data, proof: chunkProof(levels, index) })));
+          this.served.set(request.channel, (this.served.get(request.channel) ?? 0n) + BigInt(chunkBytes));
         }
         while (cost > 0n && paid < owedAfter(chunks)) paid = await this.readVoucher(lp, request.channel, miner.payee);
       } finally {
@@ -169,10 +181,13 @@ export class RetrievalProvider {
       }
       await lp.write(frame(RetrievalFrame.done, new Uint8Array(0)));
       await stream.close();
-      this.served.set(request.channel, (this.served.get(request.channel) ?? 0n) + BigInt(chunks * chunkBytes));
       this.deps.log.info({ peer, piece: key.slice(0, 18), chunks, bytes: chunks * chunkBytes, channel: request.channel, paid: (paid - paidBefore).toString() }, 'Served retrieval');
       if (cost > 0n) await this.redeem(request.channel, miner);
+      paidChannel = null;
     } catch (error) {
+      // A retrieval cut short still redeems what its vouchers paid.
+      const miner = this.deps.miner();
+      if (paidChannel !== null && miner) await this.redeem(paidChannel, miner);
       if (error instanceof VoucherRefused) return refuse(error.code, error.message).catch(() => stream.abort(error));
       this.deps.log.debug({ peer, err: errorMessage(error) }, 'Retrieval ended early');
       stream.abort(error instanceof Error ? error : new Error(String(error)));
@@ -213,6 +228,8 @@ export class RetrievalProvider {
       await file.close();
     }
     const levels = chunkTree(data, chunkBytes);
+    // A copy that no longer matches its commitment is not served (nor remembered).
+    if (toHex(levels[levels.length - 1]!) !== piece.pieceCommitment.toLowerCase()) throw new CopyCorrupt(`the copy of piece ${piece.pieceCommitment} does not match its commitment`);
     if (this.trees.size >= TREE_CACHE) this.trees.delete(this.trees.keys().next().value!);
     this.trees.set(piece.pieceCommitment, levels);
     return levels;
@@ -244,6 +261,8 @@ export class RetrievalProvider {
     return [...this.vouchers.entries()].map(([channel, v]) => ({ channel, amount: v.voucher.amount, nonce: v.voucher.nonce }));
   }
 }
+
+class CopyCorrupt extends Error {}
 
 class VoucherRefused extends Error {
   constructor(

@@ -176,8 +176,6 @@ describe('a peer flooding side blocks signed by a random key', () => {
       await waitFor('both peers in the victim\'s mesh', async () => attacker.services.pubsub.getSubscribers(topics.blocks).length > 0 && watcher.services.pubsub.getSubscribers(topics.blocks).length > 0, 10_000, 50);
       await waitFor('a few blocks', async () => (await rpc<Head>(victim.rpcUrl, 'bcr_chainHead')).height >= 3, 20_000);
       const seenBefore = seen.length;
-      const tip = await rpc<Head>(victim.rpcUrl, 'bcr_chainHead');
-      const parent = await rpc<{ id: string; height: number; slot: number }>(victim.rpcUrl, 'bcr_getBlockByHeight', [tip.height - 1]);
       const info = await rpc<{ chainId: number }>(victim.rpcUrl, 'bcr_nodeInfo');
       const genesisTime = Number((await rpc<{ timestamp: number }>(victim.rpcUrl, 'bcr_getBlockByHeight', [0])).timestamp);
       const randomKey = sha256(new Uint8Array([0xba, 0xd]));
@@ -185,6 +183,9 @@ describe('a peer flooding side blocks signed by a random key', () => {
       const forgedIds: string[] = [];
       // Flood until the victim bans the attacker (bounded): a busy victim may take a while to score it.
       for (let i = 0; i < 48 && attacker.getConnections().length > 0; i++) {
+        // Beside the current head each time: never final however long a busy victim takes.
+        const tip = await rpc<Head>(victim.rpcUrl, 'bcr_chainHead');
+        const parent = await rpc<{ id: string; height: number; slot: number }>(victim.rpcUrl, 'bcr_getBlockByHeight', [tip.height - 1]);
         const slot = parent.slot + 1; // a side block beside the head: neither final nor in the future
         const header = signHeader(randomKey, info.chainId, {
           parentId: fromHex(parent.id), height: parent.height + 1, slot, timestamp: genesisTime + slot * 250, miner: 1,

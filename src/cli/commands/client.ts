@@ -8,6 +8,7 @@ import { dealPayment, dealProposalCodec, escrowAddKind, escrowAddPayload, escrow
 import { UsageError, parseAttoOption, parseIntOption, printJson } from '../io.js';
 import { registerClientDeal } from './clientDeal.js';
 import { registerClientRetrieve } from './clientRetrieve.js';
+import { registerClientFiles } from './clientFiles.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 
@@ -51,6 +52,7 @@ export function registerClient(program: Command): void {
   const deal = client.command('deal').enablePositionalOptions().description('store a file with a miner (bcr client deal FILE --miner ID --duration SLOTS --from ADDRESS), or an offline deal (propose) and a deal\'s state (show)');
   registerClientDeal(deal);
   registerClientRetrieve(client);
+  registerClientFiles(client);
   client
     .command('deals')
     .description("a client's deals on chain: piece, miner, slots, price, state, what is settled")

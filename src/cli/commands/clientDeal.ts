@@ -16,7 +16,7 @@ import { UsageError, parseAttoOption, parseIntOption, printJson } from '../io.js
 import { callRpc } from '../rpcClient.js';
 import { unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 
-interface DealJson {
+export interface DealJson {
   deal: number;
   state: string;
   nonce: number;
@@ -46,17 +46,39 @@ export function registerClientDeal(deal: Command): void {
       const duration = parseIntOption(opts.duration, '--duration');
       if (duration === 0) throw new UsageError('--duration must be at least 1 slot');
       const clientCollateral = parseAttoOption(opts.clientCollateral, '--client-collateral');
-      const miner = await callRpc<MinerJson>(opts.rpc, 'bcr_getMiner', [minerId]);
-      if (!miner.peerId || miner.multiaddrs.length === 0) throw new UsageError(`miner ${minerId} has no peer addresses on chain (bcr miner set-addresses)`);
-      const { chainId, network, genesis } = await callRpc<{ chainId: number; network: string; genesis: string }>(opts.rpc, 'bcr_nodeInfo');
-      const head = await callRpc<{ slot: number }>(opts.rpc, 'bcr_chainHead');
-      const host = await createClientHost();
-      const protocols = dealProtocols(network, fromHex(genesis));
-      const addresses: Multiaddr[] = miner.multiaddrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${miner.peerId}`));
+      const handle = await open(file, 'r');
+      const size = (await handle.stat()).size;
+      if (size === 0) throw new UsageError('the file is empty');
+      const source: PieceSource = {
+        size,
+        read: async (offset, length) => {
+          const buffer = new Uint8Array(length);
+          await handle.read(buffer, 0, length, offset);
+          return buffer;
+        },
+      };
+      const session = await openSession(opts.rpc, await unlockSender(opts, opts.from));
       try {
-        await storeFile(host, protocols, addresses, { file, minerId, duration, clientCollateral, miner, chainId, headSlot: head.slot, opts });
+        const target = await minerTarget(session, minerId);
+        const terms: StoreTerms = { duration, startIn: parseIntOption(opts.startIn, '--start-in'), clientCollateral, ...(opts.price ? { price: parseAttoOption(opts.price, '--price') } : {}) };
+        const pieces = await planDeals(session, target, source, terms);
+        const total = await checkEscrow(session, pieces);
+        const startSlot = pieces[0]!.proposal.startSlot;
+        log(`storing ${file} (${mib(size)}) with miner ${minerId} as ${pieces.length} piece(s) from slot ${startSlot} to ${startSlot + duration}; locks ${formatBcr(total)} BCR of escrow`);
+        await sendDeals(session, target, source, pieces, '');
+        const deals = await followDeals(opts.rpc, session.sender.address, pieces.map((p) => p.proposal), startSlot, Boolean(opts.wait));
+        const manifest = {
+          file,
+          bytes: size,
+          client: session.sender.address,
+          pieces: pieces.map(({ plan, proposal }, i) => ({ index: plan.index, offset: plan.offset, length: plan.length, pieceCommitment: toHex(proposal.pieceCommitment), pieceBytes: plan.pieceBytes, miner: minerId, nonce: proposal.nonce, deal: deals[i]!.deal, state: deals[i]!.state, sector: deals[i]!.sector })),
+        };
+        if (opts.manifest) await writeFile(opts.manifest, JSON.stringify(manifest, null, 2) + '\n');
+        if (opts.json) return printJson(manifest);
+        for (const p of manifest.pieces) console.log(`deal ${p.deal}: piece ${p.index + 1}/${manifest.pieces.length} (${p.pieceCommitment.slice(0, 18)}…, ${p.pieceBytes} B) with miner ${minerId}, ${p.state}${p.sector === null ? '' : ` in sector ${p.sector}`}`);
       } finally {
-        await host.stop();
+        await handle.close();
+        await session.host.stop();
       }
     });
 }
@@ -79,96 +101,115 @@ async function minerAsk(host: Libp2p, protocols: DealProtocols, addresses: Multi
   return signed.order;
 }
 
-interface StoreArgs {
-  file: string;
-  minerId: number;
-  duration: number;
-  clientCollateral: bigint;
-  miner: MinerJson;
+/** A client's connection to the network for a command: its node's RPC, a libp2p host, its key. */
+export interface ClientSession {
+  rpc: string;
+  host: Libp2p;
   chainId: number;
+  protocols: DealProtocols;
+  /** The slot deals start from (plus their start-in): read when the session opens. */
   headSlot: number;
-  opts: SenderOptions & { price?: string; startIn: string; from?: string; wait?: boolean; manifest?: string; json?: boolean };
+  sender: { address: string; key: Uint8Array };
 }
 
-async function storeFile(host: Libp2p, protocols: DealProtocols, addresses: Multiaddr[], args: StoreArgs): Promise<void> {
-  const { file, minerId, duration, clientCollateral, miner, chainId, opts } = args;
-  const ask = await minerAsk(host, protocols, addresses, minerId, miner, chainId, args.headSlot);
-  const terms = { pricePerGiBSlot: ask.pricePerGiBSlot, collateralPerGiB: ask.collateralPerGiB };
-  const handle = await open(file, 'r');
-  const size = (await handle.stat()).size;
-  const read = async (offset: number, length: number) => {
-    const buffer = new Uint8Array(length);
-    await handle.read(buffer, 0, length, offset);
-    return buffer;
-  };
-  const sender = await unlockSender(opts, opts.from!);
-  const client = parseAddress(sender.address);
-  const startSlot = args.headSlot + parseIntOption(opts.startIn, '--start-in');
-  if (size === 0) throw new UsageError('the file is empty');
-  const plans = planPieces(size, Math.min(ask.maxPieceBytes, miner.sectorSize), ask.minPieceBytes);
-  const pieces: { plan: PiecePlan; proposal: DealProposal; signature: Uint8Array }[] = [];
-  for (const plan of plans) {
+/** A miner a client deals with: where to reach it and its current ask. */
+export interface MinerTarget {
+  minerId: number;
+  addresses: Multiaddr[];
+  sectorSize: number;
+  ask: StorageAsk;
+}
+
+export interface StoreTerms {
+  duration: number;
+  startIn: number;
+  clientCollateral: bigint;
+  /** Price per slot per piece; default: the ask's. */
+  price?: bigint;
+}
+
+export async function openSession(rpc: string, sender: { address: string; key: Uint8Array }): Promise<ClientSession> {
+  const { chainId, network, genesis } = await callRpc<{ chainId: number; network: string; genesis: string }>(rpc, 'bcr_nodeInfo');
+  const head = await callRpc<{ slot: number }>(rpc, 'bcr_chainHead');
+  return { rpc, host: await createClientHost(), chainId, protocols: dealProtocols(network, fromHex(genesis)), headSlot: head.slot, sender };
+}
+
+export async function minerTarget(session: ClientSession, minerId: number): Promise<MinerTarget> {
+  const miner = await callRpc<MinerJson>(session.rpc, 'bcr_getMiner', [minerId]);
+  if (!miner.peerId || miner.multiaddrs.length === 0) throw new UsageError(`miner ${minerId} has no peer addresses on chain (bcr miner set-addresses)`);
+  const addresses = miner.multiaddrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${miner.peerId}`));
+  const ask = await minerAsk(session.host, session.protocols, addresses, minerId, miner, session.chainId, session.headSlot);
+  return { minerId, addresses, sectorSize: miner.sectorSize, ask };
+}
+
+export interface PlannedPiece {
+  plan: PiecePlan;
+  proposal: DealProposal;
+  signature: Uint8Array;
+}
+
+/** Cuts `source` into the miner's pieces and signs a proposal for each. */
+export async function planDeals(session: ClientSession, target: MinerTarget, source: PieceSource, terms: StoreTerms): Promise<PlannedPiece[]> {
+  const { ask } = target;
+  const startSlot = session.headSlot + terms.startIn;
+  const client = parseAddress(session.sender.address);
+  const pieces: PlannedPiece[] = [];
+  for (const plan of planPieces(source.size, Math.min(ask.maxPieceBytes, target.sectorSize), ask.minPieceBytes)) {
     const padded = new Uint8Array(plan.pieceBytes);
-    padded.set(await read(plan.offset, plan.length));
+    padded.set(await source.read(plan.offset, plan.length));
     const proposal: DealProposal = {
       pieceCommitment: merkleRoot(padded),
       pieceBytes: plan.pieceBytes,
       client,
-      provider: minerId,
+      provider: target.minerId,
       startSlot,
-      endSlot: startSlot + duration,
-      pricePerSlot: opts.price ? parseAttoOption(opts.price, '--price') : askPricePerSlot(terms, plan.pieceBytes),
-      providerCollateral: askCollateral(terms, plan.pieceBytes),
-      clientCollateral,
+      endSlot: startSlot + terms.duration,
+      pricePerSlot: terms.price ?? askPricePerSlot(ask, plan.pieceBytes),
+      providerCollateral: askCollateral(ask, plan.pieceBytes),
+      clientCollateral: terms.clientCollateral,
       nonce: Number(BigInt(`0x${randomBytes(6).toString('hex')}`)),
     };
-    pieces.push({ plan, proposal, signature: signDealProposal(sender.key, chainId, proposal) });
+    pieces.push({ plan, proposal, signature: signDealProposal(session.sender.key, session.chainId, proposal) });
   }
+  return pieces;
+}
+
+/** What the planned deals lock in escrow; throws a usage error when the sender's escrow cannot cover it. */
+export async function checkEscrow(session: ClientSession, pieces: PlannedPiece[]): Promise<bigint> {
   const total = pieces.reduce((sum, p) => sum + dealPayment(p.proposal) + p.proposal.clientCollateral, 0n);
-  const escrow = await callRpc<{ available: string }>(opts.rpc, 'bcr_getEscrow', [sender.address]);
-  if (BigInt(escrow.available) < total) throw new UsageError(`the deals lock ${formatBcr(total)} BCR but ${sender.address}'s escrow has ${formatBcr(BigInt(escrow.available))} BCR available: bcr client escrow add --from ${sender.address} --amount ...`);
-  log(`storing ${file} (${mib(size)}) with miner ${minerId} as ${pieces.length} piece(s) from slot ${startSlot} to ${startSlot + duration}; locks ${formatBcr(total)} BCR of escrow`);
+  const { address } = session.sender;
+  const escrow = await callRpc<{ available: string }>(session.rpc, 'bcr_getEscrow', [address]);
+  if (BigInt(escrow.available) < total) throw new UsageError(`the deals lock ${formatBcr(total)} BCR but ${address}'s escrow has ${formatBcr(BigInt(escrow.available))} BCR available: bcr client escrow add --from ${address} --amount ...`);
+  return total;
+}
 
-  try {
-    for (const { plan, proposal, signature } of pieces) {
-      const label = `piece ${plan.index + 1}/${pieces.length}`;
-      const answer = await proposeDeal(host, addresses, protocols, { chainId, proposal, clientSignature: signature, dataBytes: plan.length });
-      if (answer.code !== 'ACCEPTED') throw new UsageError(`miner ${minerId} refused ${label}: ${answer.code}: ${answer.message}`);
-      log(`${label}: accepted by miner ${minerId}${answer.received ? ` (resuming at ${mib(answer.received)})` : ''}; sending ${mib(plan.length)}`);
-      const source: PieceSource = { size: plan.length, read: (offset, length) => read(plan.offset + offset, length) };
-      let shown = -1;
-      const verdict = await sendPiece(host, addresses, protocols, { proposal }, source, {
-        onProgress: (p) => {
-          const tenth = Math.floor((p.sent * 10) / p.total);
-          if (tenth === shown) return;
-          shown = tenth;
-          log(`${label}: ${mib(p.sent)} of ${mib(p.total)} (${tenth * 10}%), ${(p.bytesPerSecond / 1e6).toFixed(1)} MB/s`);
-        },
-        onRetry: (error, attempt) => log(`${label}: stream lost (${error instanceof Error ? error.message : String(error)}); resuming (attempt ${attempt + 1})`),
-      }).catch((error: unknown) => {
-        if (error instanceof DealClientError) throw new UsageError(`miner ${minerId} refused ${label}: ${error.message}`);
-        throw error;
-      });
-      log(`${label}: the miner verified the piece: ${verdict}`);
-    }
-  } finally {
-    await handle.close();
+/** Proposes each planned piece to the miner and streams it, with progress lines labelled `label`. */
+export async function sendDeals(session: ClientSession, target: MinerTarget, source: PieceSource, pieces: PlannedPiece[], label: string): Promise<void> {
+  const { host, protocols, chainId } = session;
+  for (const { plan, proposal, signature } of pieces) {
+    const name = `${label}piece ${plan.index + 1}/${pieces.length}`;
+    const answer = await proposeDeal(host, target.addresses, protocols, { chainId, proposal, clientSignature: signature, dataBytes: plan.length });
+    if (answer.code !== 'ACCEPTED') throw new UsageError(`miner ${target.minerId} refused ${name}: ${answer.code}: ${answer.message}`);
+    log(`${name}: accepted by miner ${target.minerId}${answer.received ? ` (resuming at ${mib(answer.received)})` : ''}; sending ${mib(plan.length)}`);
+    let shown = -1;
+    const verdict = await sendPiece(host, target.addresses, protocols, { proposal }, { size: plan.length, read: (offset, length) => source.read(plan.offset + offset, length) }, {
+      onProgress: (p) => {
+        const tenth = Math.floor((p.sent * 10) / p.total);
+        if (tenth === shown) return;
+        shown = tenth;
+        log(`${name}: ${mib(p.sent)} of ${mib(p.total)} (${tenth * 10}%), ${(p.bytesPerSecond / 1e6).toFixed(1)} MB/s`);
+      },
+      onRetry: (error, attempt) => log(`${name}: stream lost (${error instanceof Error ? error.message : String(error)}); resuming (attempt ${attempt + 1})`),
+    }).catch((error: unknown) => {
+      if (error instanceof DealClientError) throw new UsageError(`miner ${target.minerId} refused ${name}: ${error.message}`);
+      throw error;
+    });
+    log(`${name}: the miner verified the piece: ${verdict}`);
   }
-
-  const deals = await followDeals(opts.rpc, sender.address, pieces.map((p) => p.proposal), startSlot, Boolean(opts.wait));
-  const manifest = {
-    file,
-    bytes: size,
-    client: sender.address,
-    pieces: pieces.map(({ plan, proposal }, i) => ({ index: plan.index, offset: plan.offset, length: plan.length, pieceCommitment: toHex(proposal.pieceCommitment), pieceBytes: plan.pieceBytes, miner: minerId, nonce: proposal.nonce, deal: deals[i]!.deal, state: deals[i]!.state, sector: deals[i]!.sector })),
-  };
-  if (opts.manifest) await writeFile(opts.manifest, JSON.stringify(manifest, null, 2) + '\n');
-  if (opts.json) return printJson(manifest);
-  for (const p of manifest.pieces) console.log(`deal ${p.deal}: piece ${p.index + 1}/${manifest.pieces.length} (${p.pieceCommitment.slice(0, 18)}…, ${p.pieceBytes} B) with miner ${minerId}, ${p.state}${p.sector === null ? '' : ` in sector ${p.sector}`}`);
 }
 
 /** Waits until every proposal is a deal on chain (and, with `active`, until each is active); fails if one expires. */
-async function followDeals(rpc: string, client: string, proposals: DealProposal[], startSlot: number, active: boolean): Promise<DealJson[]> {
+export async function followDeals(rpc: string, client: string, proposals: DealProposal[], startSlot: number, active: boolean): Promise<DealJson[]> {
   const found = new Map<number, DealJson>();
   let reported = new Map<number, string>();
   for (;;) {

@@ -248,6 +248,21 @@ export function registerMiner(program: Command): void {
     });
 
   miner
+    .command('retrievals')
+    .description('the retrieval price and, per payment channel, the best voucher held and the bytes served this run')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
+    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { rpc: string; dataDir: string; token?: string; json?: boolean }) => {
+      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
+      const result = await callRpc<{ pricePerByte: string; channels: { channel: number; voucherAmount: string; voucherNonce: number; servedBytes: string }[] }>(opts.rpc, 'bcr_minerRetrievals', [], token);
+      if (opts.json) return printJson(result);
+      console.log(`retrieval price: ${result.pricePerByte} atto per byte`);
+      for (const c of result.channels) console.log(`channel ${c.channel}: best voucher ${c.voucherAmount} atto (nonce ${c.voucherNonce}), ${c.servedBytes} bytes served this run`);
+    });
+
+  miner
     .command('deals')
     .description("the deals this node's miner takes: transfer progress, deal id, state, sector and offset, unsealed copy")
     .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)

@@ -1,0 +1,291 @@
+// Files across miners: `bcr client put FILE` erasure-codes a file into K data + M parity shards, stores
+// each shard with a different miner, and stores a manifest (size, sha256, codec, shard pieces and
+// deals) with every one of them; it prints the root id `MANIFEST_COMMITMENT@MINER,...`. `bcr client
+// get ROOT OUT` reads the manifest, fetches every shard from its miner at once with verified chunks,
+// keeps the first K that arrive whole, rebuilds the file and checks its hash. `bcr client ls` lists
+// the files this client stored and the state of their deals.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { multiaddr } from '@multiformats/multiaddr';
+import type { Command } from 'commander';
+import { RetrievalError, decodeShards, encodeShards, queryRetrievalAsk, retrieveRange, retrievalProtocols, type PieceSource } from '../../market/index.js';
+import { fromHex, toChecksumAddress } from '../../primitives/index.js';
+import { paychFundKind, paychFundPayload } from '../../state/index.js';
+import { defaultKeystoreDir } from '../../wallet/index.js';
+import { UsageError, parseIntOption, printJson } from '../io.js';
+import { callRpc } from '../rpcClient.js';
+import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
+import { checkEscrow, followDeals, minerTarget, openSession, planDeals, sendDeals, type ClientSession, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
+import { openChannel, type ChannelJson } from './paych.js';
+
+export interface FileManifest {
+  format: 'bcr-file/1';
+  name: string;
+  size: number;
+  sha256: string;
+  codec: { name: 'reed-solomon-gf256'; dataShards: number; parityShards: number; shardBytes: number };
+  shards: { index: number; miner: number; pieces: { pieceCommitment: string; pieceBytes: number; length: number; deal: number }[] }[];
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+/** A new channel, and each top-up, covers this many bytes at the miner's price. */
+const CHANNEL_FUNDING_BYTES = 16 << 20;
+const memorySource = (bytes: Uint8Array): PieceSource => ({ size: bytes.length, read: async (offset, length) => bytes.subarray(offset, offset + length) });
+const sha256Hex = (bytes: Uint8Array) => `0x${createHash('sha256').update(bytes).digest('hex')}`;
+
+/** Parses `0xCOMMITMENT@1,2,3`. */
+export function parseRoot(root: string): { commitment: string; miners: number[] } {
+  const match = /^(0x[0-9a-fA-F]{64})@(\d+(?:,\d+)*)$/.exec(root);
+  if (!match) throw new UsageError('a root id looks like 0x<manifest piece commitment>@<miner>,<miner>,...');
+  return { commitment: match[1]!.toLowerCase(), miners: match[2]!.split(',').map(Number) };
+}
+
+function filesPath(keystore: string): string {
+  return join(dirname(keystore), 'files.json');
+}
+
+/** Picks `count` distinct miners from live asks: cheapest first, then most power. */
+async function pickMiners(rpc: string, count: number, excluded: Set<number>): Promise<number[]> {
+  const asks = await callRpc<{ miner: number; pricePerGiBSlot: string; power: string; multiaddrs: string[] }[]>(rpc, 'bcr_listAsks');
+  const usable = asks.filter((a) => a.multiaddrs.length > 0 && !excluded.has(a.miner));
+  usable.sort((a, b) => {
+    const price = BigInt(a.pricePerGiBSlot) - BigInt(b.pricePerGiBSlot);
+    if (price !== 0n) return price < 0n ? -1 : 1;
+    const power = BigInt(b.power) - BigInt(a.power);
+    return power === 0n ? a.miner - b.miner : power < 0n ? -1 : 1;
+  });
+  if (usable.length < count) throw new UsageError(`${count} distinct miners are needed, ${usable.length} have live asks (bcr market asks)`);
+  return usable.slice(0, count).map((a) => a.miner);
+}
+
+export function registerClientFiles(client: Command): void {
+  withSenderOptions(client.command('put'))
+    .description('store a file across miners: erasure-coded shards, one miner each, and a manifest; prints the root id')
+    .argument('<file>', 'the file')
+    .requiredOption('--from <address>', 'the client (its escrow pays)')
+    .option('--data-shards <k>', 'shards the file is cut into (any K rebuild it)', '3')
+    .option('--parity-shards <m>', 'extra shards (any M may be lost)', '2')
+    .option('--miners <list>', '"auto" (cheapest live asks, then most power) or miner ids, comma-separated', 'auto')
+    .option('--duration <slots>', 'how long the miners store it', '10000')
+    .option('--start-in <slots>', 'slots until the deals start', '100')
+    .option('--wait', 'wait until every deal is active')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, opts: SenderOptions & { from: string; dataShards: string; parityShards: string; miners: string; duration: string; startIn: string; wait?: boolean; json?: boolean }) => {
+      const k = parseIntOption(opts.dataShards, '--data-shards');
+      const m = parseIntOption(opts.parityShards, '--parity-shards');
+      if (k < 1 || k + m > 32) throw new UsageError('--data-shards must be at least 1 and K+M at most 32');
+      const data = new Uint8Array(await readFile(file));
+      if (data.length === 0) throw new UsageError('the file is empty');
+      const miners = opts.miners === 'auto' ? await pickMiners(opts.rpc, k + m, new Set()) : opts.miners.split(',').map((id) => parseIntOption(id.trim(), '--miners'));
+      if (new Set(miners).size !== k + m) throw new UsageError(`${k + m} distinct miners are needed, got ${miners.join(',')}`);
+      const { shards, shardBytes } = await encodeShards(data, k, m);
+      log(`${basename(file)}: ${data.length} bytes as ${k} data + ${m} parity shards of ${shardBytes} bytes, with miners ${miners.join(', ')}`);
+      const session = await openSession(opts.rpc, await unlockSender(opts, opts.from));
+      try {
+        const terms: StoreTerms = { duration: parseIntOption(opts.duration, '--duration'), startIn: parseIntOption(opts.startIn, '--start-in'), clientCollateral: 0n };
+        const targets: MinerTarget[] = [];
+        for (const id of miners) targets.push(await minerTarget(session, id));
+        const plans: PlannedPiece[][] = [];
+        for (const [i, target] of targets.entries()) plans.push(await planDeals(session, target, memorySource(shards[i]!), terms));
+        await checkEscrow(session, plans.flat());
+        for (const [i, target] of targets.entries()) await sendDeals(session, target, memorySource(shards[i]!), plans[i]!, `shard ${i + 1}/${k + m} `);
+        const startSlot = plans[0]![0]!.proposal.startSlot;
+        const shardDeals = await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, false);
+        let at = 0;
+        const manifest: FileManifest = {
+          format: 'bcr-file/1',
+          name: basename(file),
+          size: data.length,
+          sha256: sha256Hex(data),
+          codec: { name: 'reed-solomon-gf256', dataShards: k, parityShards: m, shardBytes },
+          shards: plans.map((pieces, i) => ({ index: i, miner: miners[i]!, pieces: pieces.map((p) => ({ pieceCommitment: shardDeals[at]!.pieceCommitment, pieceBytes: p.plan.pieceBytes, length: p.plan.length, deal: shardDeals[at++]!.deal })) })),
+        };
+        // The manifest, with every shard's miner: any of them can hand it out.
+        const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
+        // Its deals start as far ahead as the shards' did: the miners need the same time to seal them.
+        session.headSlot = (await callRpc<{ slot: number }>(opts.rpc, 'bcr_chainHead')).slot;
+        const manifestPlans: PlannedPiece[][] = [];
+        for (const target of targets) manifestPlans.push(await planDeals(session, target, memorySource(manifestBytes), terms));
+        if (manifestPlans.some((p) => p.length !== 1)) throw new UsageError('the manifest does not fit one piece');
+        await checkEscrow(session, manifestPlans.flat());
+        for (const [i, target] of targets.entries()) await sendDeals(session, target, memorySource(manifestBytes), manifestPlans[i]!, 'manifest ');
+        await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, Boolean(opts.wait));
+        const manifestDeals = await followDeals(opts.rpc, session.sender.address, manifestPlans.flat().map((p) => p.proposal), manifestPlans[0]![0]!.proposal.startSlot, Boolean(opts.wait));
+        const root = `0x${Buffer.from(manifestPlans[0]![0]!.proposal.pieceCommitment).toString('hex')}@${miners.join(',')}`;
+        const record = { root, name: manifest.name, size: manifest.size, sha256: manifest.sha256, client: session.sender.address, dataShards: k, parityShards: m, manifest, manifestDeals: manifestDeals.map((d) => d.deal) };
+        const path = filesPath(opts.keystore);
+        mkdirSync(dirname(path), { recursive: true });
+        const files = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as (typeof record)[]) : [];
+        await writeFile(path, JSON.stringify([...files.filter((f) => f.root !== root), record], null, 1));
+        if (opts.json) return printJson({ root, size: manifest.size, sha256: manifest.sha256, shards: manifest.shards });
+        console.log(root);
+      } finally {
+        await session.host.stop();
+      }
+    });
+
+  withSenderOptions(client.command('get'))
+    .description('fetch a file stored with bcr client put: shards from several miners at once, each chunk verified; rebuilt from the first K, its hash checked')
+    .argument('<root>', 'the root id printed by put')
+    .argument('<out>', 'where to write the file')
+    .option('--from <address>', 'pays the miners that ask a price (payment channels are opened as needed)')
+    .option('--json', 'machine-readable output')
+    .action(async (root: string, out: string, opts: SenderOptions & { from?: string; json?: boolean }) => {
+      const { commitment, miners } = parseRoot(root);
+      const sender = opts.from ? await unlockSender(opts, opts.from) : null;
+      const session = await openSession(opts.rpc, sender ?? { address: '', key: new Uint8Array(32) });
+      const fetcher = new ShardFetcher(session, sender !== null);
+      try {
+        let manifest: FileManifest | null = null;
+        for (const miner of miners) {
+          try {
+            const bytes = await fetcher.piece(miner, commitment, null);
+            manifest = JSON.parse(new TextDecoder().decode(bytes).replace(/\0+$/, '')) as FileManifest;
+            break;
+          } catch (error) {
+            log(`manifest from miner ${miner} failed: ${error instanceof Error ? error.message : String(error)}`);
+          }
+        }
+        if (!manifest || manifest.format !== 'bcr-file/1') throw new UsageError('no miner of the root served its manifest');
+        const { dataShards: k, parityShards: m, shardBytes } = manifest.codec;
+        log(`${manifest.name}: ${manifest.size} bytes in ${k}+${m} shards; fetching all ${k + m} at once, keeping the first ${k}`);
+        const shards: (Uint8Array | null)[] = new Array(k + m).fill(null);
+        let complete = 0;
+        const fetches = manifest.shards.map(async (shard) => {
+          try {
+            const parts: Uint8Array[] = [];
+            for (const piece of shard.pieces) parts.push((await fetcher.piece(shard.miner, piece.pieceCommitment, piece.length)).subarray(0, piece.length));
+            const bytes = Buffer.concat(parts);
+            if (bytes.length !== shardBytes) throw new Error(`shard is ${bytes.length} bytes, expected ${shardBytes}`);
+            if (complete < k) {
+              shards[shard.index] = new Uint8Array(bytes);
+              complete++;
+              log(`shard ${shard.index + 1}/${k + m} from miner ${shard.miner}: complete (${complete}/${k})`);
+            }
+          } catch (error) {
+            const bad = error instanceof RetrievalError && error.code === 'BAD_CHUNK';
+            if (bad) fetcher.penalise(shard.miner);
+            log(`shard ${shard.index + 1}/${k + m} from miner ${shard.miner}: ${bad ? 'served a bad chunk, dropped and penalised' : 'failed'} (${error instanceof Error ? error.message : String(error)})`);
+          }
+        });
+        // Every fetch runs to its end (a dead provider fails fast): what was served is paid for exactly.
+        await Promise.all(fetches);
+
+        if (complete < k) throw new UsageError(`only ${complete} of the ${k} shards needed arrived`);
+        const file = await decodeShards(shards, k, m, shardBytes, manifest.size);
+        if (sha256Hex(file) !== manifest.sha256) throw new UsageError('the rebuilt file does not match the manifest\'s sha256');
+        await writeFile(out, file);
+        const result = { root, name: manifest.name, size: manifest.size, sha256: manifest.sha256, paid: fetcher.paidByMiner(), penalised: [...fetcher.penalised] };
+        if (opts.json) return printJson(result);
+        console.log(`wrote ${manifest.size} bytes to ${out} (sha256 ${manifest.sha256} checked)`);
+      } finally {
+        await session.host.stop();
+      }
+    });
+
+  client
+    .command('ls')
+    .description('files stored with bcr client put from this keystore, with their shards\' deal states')
+    .option('--keystore <dir>', 'the keystore whose files to list', defaultKeystoreDir())
+    .option('--rpc <url>', 'node JSON-RPC URL', 'http://127.0.0.1:8645/')
+    .option('--json', 'machine-readable output')
+    .action(async (opts: { keystore: string; rpc: string; json?: boolean }) => {
+      const path = filesPath(opts.keystore);
+      const files = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { root: string; name: string; size: number; manifest: FileManifest }[]) : [];
+      const rows = [];
+      for (const f of files) {
+        const shards = [];
+        for (const shard of f.manifest.shards) {
+          const states = await Promise.all(shard.pieces.map(async (p) => (await callRpc<{ state: string } | null>(opts.rpc, 'bcr_getDeal', [p.deal]))?.state ?? 'unknown'));
+          shards.push({ index: shard.index, miner: shard.miner, deals: shard.pieces.map((p, i) => ({ deal: p.deal, state: states[i] })) });
+        }
+        rows.push({ root: f.root, name: f.name, size: f.size, shards });
+      }
+      if (opts.json) return printJson(rows);
+      if (rows.length === 0) return console.log('no files');
+      for (const r of rows) {
+        console.log(`${r.name} (${r.size} bytes) ${r.root}`);
+        for (const s of r.shards) console.log(`  shard ${s.index + 1} with miner ${s.miner}: ${s.deals.map((d) => `deal ${d.deal} ${d.state}`).join(', ')}`);
+      }
+    });
+}
+
+/** Fetches whole pieces from miners, paying each from a payment channel opened for it on first use. */
+class ShardFetcher {
+  readonly penalised = new Set<number>();
+  private readonly channels = new Map<number, Promise<{ channel: number; price: bigint } | null>>();
+  private readonly paid = new Map<number, bigint>();
+  private opening: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly session: ClientSession,
+    private readonly canPay: boolean,
+  ) {}
+
+  penalise(miner: number): void {
+    this.penalised.add(miner);
+  }
+
+  paidByMiner(): Record<string, string> {
+    return Object.fromEntries([...this.paid.entries()].map(([miner, atto]) => [String(miner), atto.toString()]));
+  }
+
+  private async target(miner: number) {
+    const info = await callRpc<{ peerId: string; multiaddrs: string[] }>(this.session.rpc, 'bcr_getMiner', [miner]);
+    return info.multiaddrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${info.peerId}`));
+  }
+
+  /** A whole piece (`length`: the bytes wanted from its start; null: all of it) from `miner`. */
+  async piece(miner: number, commitment: string, length: number | null): Promise<Uint8Array> {
+    if (this.penalised.has(miner)) throw new Error(`miner ${miner} was penalised`);
+    const { chainId, host, rpc } = this.session;
+    const { network, genesis } = await callRpc<{ network: string; genesis: string }>(rpc, 'bcr_nodeInfo');
+    const protocols = retrievalProtocols(network, fromHex(genesis));
+    const addresses = await this.target(miner);
+    const ask = await queryRetrievalAsk(host, addresses, protocols);
+    const want = length ?? 1 << 30;
+    let payment: { channel: number; payerKey: Uint8Array; chainId: number } | undefined;
+    if (ask.pricePerByte > 0n) {
+      if (!this.canPay) throw new UsageError(`miner ${miner} asks ${ask.pricePerByte} atto per byte: pass --from to pay`);
+      if (!this.channels.has(miner)) {
+        // One channel tx at a time: parallel sends from one account would take the same nonce.
+        const previous = this.opening;
+        const opened = previous.then(async () => {
+          const payee = toChecksumAddress(ask.payee);
+          const open = (await callRpc<ChannelJson[]>(rpc, 'bcr_listPaymentChannels', [this.session.sender.address, 'from'])).find((c) => c.to.toLowerCase() === payee.toLowerCase() && c.state === 'open' && BigInt(c.remaining) > 0n);
+          if (open) return { channel: open.channel, price: ask.pricePerByte };
+          // Enough for this miner's shard twice over (its pieces and the manifest).
+          const channel = await openChannel(rpc, this.session.sender, payee, ask.pricePerByte * BigInt(CHANNEL_FUNDING_BYTES), 100);
+          log(`opened payment channel ${channel} to miner ${miner}`);
+          return { channel, price: ask.pricePerByte };
+        });
+        this.opening = opened.then(() => undefined, () => undefined);
+        this.channels.set(miner, opened);
+      }
+      const opened = (await this.channels.get(miner))!;
+      if (!opened) throw new UsageError(`no payment channel to miner ${miner}`);
+      payment = { channel: opened.channel, payerKey: this.session.sender.key, chainId };
+    }
+    // Counted chunk by chunk: a retrieval cut short (a bad chunk) paid for the chunks before it.
+    const fetch = () =>
+      retrieveRange(host, addresses, protocols, { pieceCommitment: fromHex(commitment), offset: 0, length: Math.max(1, want), pricePerByte: ask.pricePerByte, ...(payment ? { payment } : {}) }, (_done, _of, bytes) => {
+        if (payment) this.paid.set(miner, (this.paid.get(miner) ?? 0n) + ask.pricePerByte * BigInt(bytes));
+      });
+    try {
+      return (await fetch()).data;
+    } catch (error) {
+      if (!(payment && error instanceof RetrievalError && error.code === 'CHANNEL_FUNDS_LOW')) throw error;
+      // The channel ran low: top it up (one tx at a time) and ask again.
+      const channel = payment.channel;
+      const funded = this.opening.then(async () => {
+        await sendAndConfirm(rpc, this.session.sender, paychFundKind, paychFundPayload, { channel, value: ask.pricePerByte * BigInt(CHANNEL_FUNDING_BYTES) });
+        log(`added funds to payment channel ${channel} (miner ${miner})`);
+      });
+      this.opening = funded.then(() => undefined, () => undefined);
+      await funded;
+      return (await fetch()).data;
+    }
+  }
+}
