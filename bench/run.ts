@@ -3,11 +3,12 @@ import { printReport, type BenchArea } from './report.js';
 import { consensusBench } from './consensus.js';
 import { marketBench } from './market.js';
 import { proofsBench } from './proofs.js';
+import { retrievalBench } from './retrieval.js';
 import { rpcBench } from './rpc.js';
 import { stateBench } from './state.js';
 import { syncBench } from './sync.js';
 
-const areas: Record<string, BenchArea> = { consensus: consensusBench, market: marketBench, proofs: proofsBench, rpc: rpcBench, state: stateBench, sync: syncBench };
+const areas: Record<string, BenchArea> = { consensus: consensusBench, market: marketBench, proofs: proofsBench, retrieval: retrievalBench, rpc: rpcBench, state: stateBench, sync: syncBench };
 
 const [area, ...rest] = process.argv.slice(2);
 const selected = area ? areas[area] : undefined;

@@ -102,7 +102,10 @@ describe('bcr node (process)', () => {
     expect(batch).toHaveLength(1);
     expect((await post('{"jsonrpc":"2.0","method":"bcr_chainHead"}')).status).toBe(204);
     expect((await post('{}', { host: 'evil.example' })).status).toBe(403);
-    expect((await post('x'.repeat(6 * 1024 * 1024))).status).toBe(413);
+    // Refused before it is read: a 413, or (when the server's close beats the client's last write) a
+    // connection the server ended mid-upload; never an answer to the body.
+    const oversize = await post('x'.repeat(6 * 1024 * 1024)).then((r) => r.status, (error: NodeJS.ErrnoException) => error.code);
+    expect([413, 'EPIPE', 'ECONNRESET']).toContain(oversize);
     expect((await rpc<Head>(node.rpcUrl, 'bcr_chainHead')).height).toBe(0);
   });
 

@@ -14,6 +14,7 @@ import { merkleRoot } from '../../proofs/index.js';
 import { dealPayment, signDealProposal, type DealProposal } from '../../state/index.js';
 import { UsageError, parseAttoOption, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../rpcClient.js';
+import { createProgress, type Progress } from '../progress.js';
 import { unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 
 export interface DealJson {
@@ -65,7 +66,12 @@ export function registerClientDeal(deal: Command): void {
         const total = await checkEscrow(session, pieces);
         const startSlot = pieces[0]!.proposal.startSlot;
         log(`storing ${file} (${mib(size)}) with miner ${minerId} as ${pieces.length} piece(s) from slot ${startSlot} to ${startSlot + duration}; locks ${formatBcr(total)} BCR of escrow`);
-        await sendDeals(session, target, source, pieces, '');
+        const progress = createProgress();
+        try {
+          await sendDeals(session, target, source, pieces, '', progress);
+        } finally {
+          progress.stop();
+        }
         const deals = await followDeals(opts.rpc, session.sender.address, pieces.map((p) => p.proposal), startSlot, Boolean(opts.wait));
         const manifest = {
           file,
@@ -184,27 +190,21 @@ export async function checkEscrow(session: ClientSession, pieces: PlannedPiece[]
 }
 
 /** Proposes each planned piece to the miner and streams it, with progress lines labelled `label`. */
-export async function sendDeals(session: ClientSession, target: MinerTarget, source: PieceSource, pieces: PlannedPiece[], label: string): Promise<void> {
+export async function sendDeals(session: ClientSession, target: MinerTarget, source: PieceSource, pieces: PlannedPiece[], label: string, progress: Progress = createProgress()): Promise<void> {
   const { host, protocols, chainId } = session;
   for (const { plan, proposal, signature } of pieces) {
     const name = `${label}piece ${plan.index + 1}/${pieces.length}`;
     const answer = await proposeDeal(host, target.addresses, protocols, { chainId, proposal, clientSignature: signature, dataBytes: plan.length });
     if (answer.code !== 'ACCEPTED') throw new UsageError(`miner ${target.minerId} refused ${name}: ${answer.code}: ${answer.message}`);
-    log(`${name}: accepted by miner ${target.minerId}${answer.received ? ` (resuming at ${mib(answer.received)})` : ''}; sending ${mib(plan.length)}`);
-    let shown = -1;
+    progress.log(`${name}: accepted by miner ${target.minerId}${answer.received ? ` (resuming at ${mib(answer.received)})` : ''}; sending ${mib(plan.length)}`);
     const verdict = await sendPiece(host, target.addresses, protocols, { proposal }, { size: plan.length, read: (offset, length) => source.read(plan.offset + offset, length) }, {
-      onProgress: (p) => {
-        const tenth = Math.floor((p.sent * 10) / p.total);
-        if (tenth === shown) return;
-        shown = tenth;
-        log(`${name}: ${mib(p.sent)} of ${mib(p.total)} (${tenth * 10}%), ${(p.bytesPerSecond / 1e6).toFixed(1)} MB/s`);
-      },
-      onRetry: (error, attempt) => log(`${name}: stream lost (${error instanceof Error ? error.message : String(error)}); resuming (attempt ${attempt + 1})`),
+      onProgress: (p) => progress.update(name, p.sent, p.total, (percent) => `${name}: ${mib(p.sent)} of ${mib(p.total)} (${percent}%), ${(p.bytesPerSecond / 1e6).toFixed(1)} MB/s`),
+      onRetry: (error, attempt) => progress.log(`${name}: stream lost (${error instanceof Error ? error.message : String(error)}); resuming (attempt ${attempt + 1})`),
     }).catch((error: unknown) => {
       if (error instanceof DealClientError) throw new UsageError(`miner ${target.minerId} refused ${name}: ${error.message}`);
       throw error;
     });
-    log(`${name}: the miner verified the piece: ${verdict}`);
+    progress.log(`${name}: the miner verified the piece: ${verdict}`);
   }
 }
 

@@ -16,6 +16,7 @@ import { paychFundKind, paychFundPayload } from '../../state/index.js';
 import { defaultKeystoreDir } from '../../wallet/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../rpcClient.js';
+import { createProgress } from '../progress.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 import { checkEscrow, followDeals, minerTarget, openSession, planDeals, sendDeals, type ClientSession, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
 import { openChannel, type ChannelJson } from './paych.js';
@@ -44,6 +45,16 @@ export function parseRoot(root: string): { commitment: string; miners: number[] 
 
 function filesPath(keystore: string): string {
   return join(dirname(keystore), 'files.json');
+}
+
+/** Miners this client caught serving bad data (skipped by `put --miners auto`). */
+function penaltiesPath(keystore: string): string {
+  return join(dirname(keystore), 'penalised-miners.json');
+}
+
+function readPenalised(keystore: string): Set<number> {
+  const path = penaltiesPath(keystore);
+  return new Set(existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as number[]) : []);
 }
 
 /** Picks `count` distinct miners from live asks: cheapest first, then most power. */
@@ -78,7 +89,7 @@ export function registerClientFiles(client: Command): void {
       if (k < 1 || k + m > 32) throw new UsageError('--data-shards must be at least 1 and K+M at most 32');
       const data = new Uint8Array(await readFile(file));
       if (data.length === 0) throw new UsageError('the file is empty');
-      const miners = opts.miners === 'auto' ? await pickMiners(opts.rpc, k + m, new Set()) : opts.miners.split(',').map((id) => parseIntOption(id.trim(), '--miners'));
+      const miners = opts.miners === 'auto' ? await pickMiners(opts.rpc, k + m, readPenalised(opts.keystore)) : opts.miners.split(',').map((id) => parseIntOption(id.trim(), '--miners'));
       if (new Set(miners).size !== k + m) throw new UsageError(`${k + m} distinct miners are needed, got ${miners.join(',')}`);
       const { shards, shardBytes } = await encodeShards(data, k, m);
       log(`${basename(file)}: ${data.length} bytes as ${k} data + ${m} parity shards of ${shardBytes} bytes, with miners ${miners.join(', ')}`);
@@ -90,7 +101,12 @@ export function registerClientFiles(client: Command): void {
         const plans: PlannedPiece[][] = [];
         for (const [i, target] of targets.entries()) plans.push(await planDeals(session, target, memorySource(shards[i]!), terms));
         await checkEscrow(session, plans.flat());
-        for (const [i, target] of targets.entries()) await sendDeals(session, target, memorySource(shards[i]!), plans[i]!, `shard ${i + 1}/${k + m} `);
+        const progress = createProgress();
+        try {
+          for (const [i, target] of targets.entries()) await sendDeals(session, target, memorySource(shards[i]!), plans[i]!, `shard ${i + 1}/${k + m} `, progress);
+        } finally {
+          progress.stop();
+        }
         const startSlot = plans[0]![0]!.proposal.startSlot;
         const shardDeals = await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, false);
         let at = 0;
@@ -110,7 +126,12 @@ export function registerClientFiles(client: Command): void {
         for (const target of targets) manifestPlans.push(await planDeals(session, target, memorySource(manifestBytes), terms));
         if (manifestPlans.some((p) => p.length !== 1)) throw new UsageError('the manifest does not fit one piece');
         await checkEscrow(session, manifestPlans.flat());
-        for (const [i, target] of targets.entries()) await sendDeals(session, target, memorySource(manifestBytes), manifestPlans[i]!, 'manifest ');
+        const manifestProgress = createProgress();
+        try {
+          for (const [i, target] of targets.entries()) await sendDeals(session, target, memorySource(manifestBytes), manifestPlans[i]!, `manifest ${i + 1}/${k + m} `, manifestProgress);
+        } finally {
+          manifestProgress.stop();
+        }
         await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, Boolean(opts.wait));
         const manifestDeals = await followDeals(opts.rpc, session.sender.address, manifestPlans.flat().map((p) => p.proposal), manifestPlans[0]![0]!.proposal.startSlot, Boolean(opts.wait));
         const root = `0x${Buffer.from(manifestPlans[0]![0]!.proposal.pieceCommitment).toString('hex')}@${miners.join(',')}`;
@@ -153,30 +174,39 @@ export function registerClientFiles(client: Command): void {
         log(`${manifest.name}: ${manifest.size} bytes in ${k}+${m} shards; fetching all ${k + m} at once, keeping the first ${k}`);
         const shards: (Uint8Array | null)[] = new Array(k + m).fill(null);
         let complete = 0;
+        const progress = createProgress();
         const fetches = manifest.shards.map(async (shard) => {
+          const name = `shard ${shard.index + 1}/${k + m} (miner ${shard.miner})`;
+          let got = 0;
           try {
             const parts: Uint8Array[] = [];
-            for (const piece of shard.pieces) parts.push((await fetcher.piece(shard.miner, piece.pieceCommitment, piece.length)).subarray(0, piece.length));
+            for (const piece of shard.pieces) {
+              parts.push((await fetcher.piece(shard.miner, piece.pieceCommitment, piece.length, (bytes) => progress.update(name, (got += bytes), shardBytes, (percent) => `${name}: ${percent}% of ${shardBytes} bytes, every chunk verified`))).subarray(0, piece.length));
+            }
             const bytes = Buffer.concat(parts);
             if (bytes.length !== shardBytes) throw new Error(`shard is ${bytes.length} bytes, expected ${shardBytes}`);
             if (complete < k) {
               shards[shard.index] = new Uint8Array(bytes);
               complete++;
-              log(`shard ${shard.index + 1}/${k + m} from miner ${shard.miner}: complete (${complete}/${k})`);
+              progress.log(`shard ${shard.index + 1}/${k + m} from miner ${shard.miner}: complete (${complete}/${k})`);
             }
           } catch (error) {
             const bad = error instanceof RetrievalError && error.code === 'BAD_CHUNK';
             if (bad) fetcher.penalise(shard.miner);
-            log(`shard ${shard.index + 1}/${k + m} from miner ${shard.miner}: ${bad ? 'served a bad chunk, dropped and penalised' : 'failed'} (${error instanceof Error ? error.message : String(error)})`);
+            progress.log(`shard ${shard.index + 1}/${k + m} from miner ${shard.miner}: ${bad ? 'served a bad chunk, dropped and penalised' : 'failed'} (${error instanceof Error ? error.message : String(error)})`);
           }
         });
         // Every fetch runs to its end (a dead provider fails fast): what was served is paid for exactly.
-        await Promise.all(fetches);
+        await Promise.all(fetches).finally(() => progress.stop());
 
         if (complete < k) throw new UsageError(`only ${complete} of the ${k} shards needed arrived`);
         const file = await decodeShards(shards, k, m, shardBytes, manifest.size);
         if (sha256Hex(file) !== manifest.sha256) throw new UsageError('the rebuilt file does not match the manifest\'s sha256');
         await writeFile(out, file);
+        if (fetcher.penalised.size > 0) {
+          mkdirSync(dirname(opts.keystore), { recursive: true });
+          await writeFile(penaltiesPath(opts.keystore), JSON.stringify([...new Set([...readPenalised(opts.keystore), ...fetcher.penalised])]));
+        }
         const result = { root, name: manifest.name, size: manifest.size, sha256: manifest.sha256, paid: fetcher.paidByMiner(), penalised: [...fetcher.penalised] };
         if (opts.json) return printJson(result);
         console.log(`wrote ${manifest.size} bytes to ${out} (sha256 ${manifest.sha256} checked)`);
@@ -238,7 +268,7 @@ class ShardFetcher {
   }
 
   /** A whole piece (`length`: the bytes wanted from its start; null: all of it) from `miner`. */
-  async piece(miner: number, commitment: string, length: number | null): Promise<Uint8Array> {
+  async piece(miner: number, commitment: string, length: number | null, onBytes?: (bytes: number) => void): Promise<Uint8Array> {
     if (this.penalised.has(miner)) throw new Error(`miner ${miner} was penalised`);
     const { chainId, host, rpc } = this.session;
     const { network, genesis } = await callRpc<{ network: string; genesis: string }>(rpc, 'bcr_nodeInfo');
@@ -272,6 +302,7 @@ class ShardFetcher {
     const fetch = () =>
       retrieveRange(host, addresses, protocols, { pieceCommitment: fromHex(commitment), offset: 0, length: Math.max(1, want), pricePerByte: ask.pricePerByte, ...(payment ? { payment } : {}) }, (_done, _of, bytes) => {
         if (payment) this.paid.set(miner, (this.paid.get(miner) ?? 0n) + ask.pricePerByte * BigInt(bytes));
+        onBytes?.(bytes);
       });
     try {
       return (await fetch()).data;

@@ -1,0 +1,127 @@
+// Retrieval benchmark: a piece fetched over the retrieval protocol (libp2p TCP + noise + yamux, the
+// real RetrievalProvider reading an unsealed file, every chunk's Merkle path checked by the client)
+// from 1 provider and from 3 providers in parallel (a third of the range each), against the same
+// bytes over a raw loopback TCP socket in the same run; Reed-Solomon encode and decode rates; and
+// the cost of chunk verification per MB.
+import '../src/util/polyfills.js';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, connect, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Libp2p } from '@libp2p/interface';
+import { RETRIEVAL_CHUNK_BYTES, RetrievalProvider, decodeShards, encodeShards, retrieveRange, retrievalProtocols } from '../src/market/index.js';
+import { createClientHost } from '../src/p2p/clientHost.js';
+import { toHex } from '../src/primitives/index.js';
+import { chunkProof, chunkTree, merkleRoot, verifyChunk } from '../src/proofs/index.js';
+import { silentLogger } from '../src/util/logger.js';
+import { openBenchChain } from './benchChain.js';
+import { msSince, type BenchArea, type BenchRow } from './report.js';
+
+const MiB = 1 << 20;
+
+async function rawTcpMBps(data: Uint8Array): Promise<number> {
+  let received = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  // The server sends (as a provider would), the client counts what arrives.
+  const server = createServer(async (socket) => {
+    for (let offset = 0; offset < data.length; offset += RETRIEVAL_CHUNK_BYTES) {
+      if (!socket.write(data.subarray(offset, offset + RETRIEVAL_CHUNK_BYTES))) await new Promise((resolve) => socket.once('drain', resolve));
+    }
+    socket.end();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const start = process.hrtime.bigint();
+  const socket = connect((server.address() as AddressInfo).port, '127.0.0.1');
+  socket.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received === data.length) done();
+  });
+  await finished;
+  const ms = msSince(start);
+  socket.destroy();
+  server.close();
+  return data.length / 1e6 / (ms / 1000);
+}
+
+export const retrievalBench: BenchArea = {
+  name: 'retrieval',
+  async run(args) {
+    const mib = Number(args.find((a) => a.startsWith('--mib='))?.slice(6) ?? 64);
+    const root = mkdtempSync(join(tmpdir(), 'bcr-bench-retrieval-'));
+    const hosts: Libp2p[] = [];
+    const providers: RetrievalProvider[] = [];
+    try {
+      const piece = new Uint8Array(randomBytes(mib * MiB));
+      const commitment = toHex(merkleRoot(piece));
+      const path = join(root, 'sector.unsealed');
+      writeFileSync(path, piece);
+      mkdirSync(join(root, 'chain'), { recursive: true });
+      const { chain, db } = await openBenchChain(join(root, 'chain'));
+      const protocols = retrievalProtocols(chain.params.network, chain.genesisId);
+      for (let i = 0; i < 3; i++) {
+        const host = await createClientHost(['/ip4/127.0.0.1/tcp/0']);
+        hosts.push(host);
+        const provider = new RetrievalProvider({
+          libp2p: host,
+          protocols,
+          chain,
+          miner: () => ({ find: () => [{ pieceCommitment: commitment, pieceBytes: piece.length, offset: 0, unsealedPath: path }], payee: new Uint8Array(20), redeem: async () => undefined }),
+          currentSlot: () => 0,
+          nowMs: () => Date.now(),
+          dir: join(root, `provider-${i}`),
+          log: silentLogger,
+        });
+        await provider.start();
+        providers.push(provider);
+      }
+      const client = await createClientHost();
+      hosts.push(client);
+      const fetch = (i: number, offset: number, length: number) => retrieveRange(client, hosts[i]!.getMultiaddrs(), protocols, { pieceCommitment: merkleRoot(piece), offset, length, pricePerByte: 0n });
+      // Warm each provider's chunk tree (built once per piece, then cached).
+      await Promise.all([0, 1, 2].map((i) => fetch(i, 0, RETRIEVAL_CHUNK_BYTES)));
+      let start = process.hrtime.bigint();
+      await fetch(0, 0, piece.length);
+      const one = piece.length / 1e6 / (msSince(start) / 1000);
+      const third = piece.length / 3;
+      const cut = Math.floor(third / RETRIEVAL_CHUNK_BYTES) * RETRIEVAL_CHUNK_BYTES;
+      start = process.hrtime.bigint();
+      await Promise.all([fetch(0, 0, cut), fetch(1, cut, cut), fetch(2, 2 * cut, piece.length - 2 * cut)]);
+      const three = piece.length / 1e6 / (msSince(start) / 1000);
+      const raw = await rawTcpMBps(piece);
+
+      // Reed-Solomon over the same bytes: 3 data + 2 parity, rebuilt with two data shards lost.
+      start = process.hrtime.bigint();
+      const { shards, shardBytes } = await encodeShards(piece, 3, 2);
+      const encode = piece.length / 1e6 / (msSince(start) / 1000);
+      start = process.hrtime.bigint();
+      await decodeShards([null, null, shards[2]!, shards[3]!, shards[4]!], 3, 2, shardBytes, piece.length);
+      const decode = piece.length / 1e6 / (msSince(start) / 1000);
+
+      // Chunk verification alone: a 64 KiB chunk's root and its path.
+      const levels = chunkTree(piece, RETRIEVAL_CHUNK_BYTES);
+      const count = piece.length / RETRIEVAL_CHUNK_BYTES;
+      const rootHash = merkleRoot(piece);
+      start = process.hrtime.bigint();
+      for (let i = 0; i < count; i++) verifyChunk(rootHash, piece.length, RETRIEVAL_CHUNK_BYTES, i, piece.subarray(i * RETRIEVAL_CHUNK_BYTES, (i + 1) * RETRIEVAL_CHUNK_BYTES), chunkProof(levels, i));
+      const verifyMsPerMB = msSince(start) / (piece.length / 1e6);
+      await db.close();
+
+      const rows: BenchRow[] = [
+        { name: `retrieval, 1 provider (${mib} MiB, chunks verified)`, value: one, unit: 'MB/s' },
+        { name: 'retrieval, 3 providers in parallel', value: three, unit: 'MB/s' },
+        { name: 'raw TCP, same bytes', value: raw, unit: 'MB/s', note: 'reference, same run' },
+        { name: '1 provider / raw TCP', value: (100 * one) / raw, unit: '%', note: 'goal >= 50%' },
+        { name: 'Reed-Solomon encode 3+2', value: encode, unit: 'MB/s', note: '@ronomon/reed-solomon, native' },
+        { name: 'Reed-Solomon decode, 2 data shards lost', value: decode, unit: 'MB/s' },
+        { name: 'chunk verification (64 KiB chunks)', value: verifyMsPerMB, unit: 'ms/MB' },
+      ];
+      return { rows, json: { pieceMiB: mib, oneProviderMBps: one, threeProvidersMBps: three, rawTcpMBps: raw, onePercentOfRaw: (100 * one) / raw, rsEncodeMBps: encode, rsDecodeMBps: decode, chunkVerifyMsPerMB: verifyMsPerMB } };
+    } finally {
+      for (const provider of providers) await provider.stop();
+      for (const host of hosts) await host.stop();
+      rmSync(root, { recursive: true, force: true });
+    }
+  },
+};
