@@ -12,7 +12,7 @@ export function retrievalProtocols(network: string, genesisId: Uint8Array) {
 export type RetrievalProtocols = ReturnType<typeof retrievalProtocols>;
 
 /** Bytes per verified chunk (a piece smaller than this is one chunk). */
-export const RETRIEVAL_CHUNK_BYTES = 64 * 1024;
+export const RETRIEVAL_CHUNK_BYTES = 256 * 1024;
 /** Bytes a provider serves beyond what vouchers have paid for before it waits for one. */
 export const RETRIEVAL_CREDIT_BYTES = 1024 * 1024;
 

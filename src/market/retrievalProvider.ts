@@ -4,7 +4,7 @@
 // every voucher (signer, channel, deposit, nonce, amount) against the chain, keeps the best one per
 // channel on disk and redeems it when the retrieval ends.
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Libp2p, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
@@ -57,6 +57,7 @@ const frame = (kind: number, body: Uint8Array) => concatBytes(new Uint8Array([ki
 const VOUCHERS_FILE = 'vouchers.json';
 const ASK_FILE = 'retrieval-ask.json';
 const TREE_CACHE = 8;
+const READ_BLOCK_BYTES = 4 * 1024 * 1024;
 
 export class RetrievalProvider {
   private readonly limiter = new PeerRateLimiter({ capacity: 20, refillPerSecond: 2 });
@@ -162,6 +163,7 @@ export class RetrievalProvider {
       }
       await lp.write(frame(RetrievalFrame.start, encode(retrievalStartCodec, { pieceBytes: piece.pieceBytes, chunkBytes, firstChunk, chunks, paidBefore, lastNonce })));
       const file = await open(piece.unsealedPath, 'r');
+      const blocks = readAhead(file, piece.offset + firstChunk * chunkBytes, chunkBytes, chunks);
       let paid = paidBefore;
       paidChannel = cost > 0n ? request.channel : null;
       const owedAfter = (served: number) => paidBefore + request.pricePerByte * BigInt(served * chunkBytes);
@@ -170,8 +172,7 @@ export class RetrievalProvider {
           // Wait for vouchers while more than the credit is unpaid.
           while (cost > 0n && owedAfter(i + 1) - paid > request.pricePerByte * BigInt(RETRIEVAL_CREDIT_BYTES)) paid = await this.readVoucher(lp, request.channel, miner.payee);
           const index = firstChunk + i;
-          const data = new Uint8Array(chunkBytes);
-          await file.read(data, 0, chunkBytes, piece.offset + index * chunkBytes);
+          const data = await blocks.chunk(i);
           await lp.write(frame(RetrievalFrame.chunk, encode(retrievalChunkCodec, { index, data, proof: chunkProof(levels, index) })));
           this.served.set(request.channel, (this.served.get(request.channel) ?? 0n) + BigInt(chunkBytes));
         }
@@ -260,6 +261,35 @@ export class RetrievalProvider {
   bestVouchers(): { channel: number; amount: bigint; nonce: number }[] {
     return [...this.vouchers.entries()].map(([channel, v]) => ({ channel, amount: v.voucher.amount, nonce: v.voucher.nonce }));
   }
+}
+
+/**
+ * Reads the chunks to serve in blocks of READ_BLOCK_BYTES, the next block already being read while
+ * the current one is sent (a read per chunk would leave the stream waiting on the disk).
+ */
+function readAhead(file: FileHandle, start: number, chunkBytes: number, chunks: number): { chunk(i: number): Promise<Uint8Array> } {
+  const perBlock = Math.max(1, Math.floor(READ_BLOCK_BYTES / chunkBytes));
+  const blocks = new Map<number, Promise<Uint8Array>>();
+  const load = (b: number): Promise<Uint8Array> => {
+    let block = blocks.get(b);
+    if (!block) {
+      const count = Math.min(perBlock, chunks - b * perBlock);
+      const buffer = new Uint8Array(count * chunkBytes);
+      block = file.read(buffer, 0, buffer.length, start + b * perBlock * chunkBytes).then(() => buffer);
+      blocks.set(b, block);
+    }
+    return block;
+  };
+  return {
+    async chunk(i) {
+      const b = Math.floor(i / perBlock);
+      const block = await load(b);
+      blocks.delete(b - 1);
+      if ((b + 1) * perBlock < chunks) void load(b + 1).catch(() => undefined);
+      const at = (i % perBlock) * chunkBytes;
+      return block.subarray(at, at + chunkBytes);
+    },
+  };
 }
 
 class CopyCorrupt extends Error {}

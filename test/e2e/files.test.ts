@@ -70,8 +70,8 @@ describe('files across miners', () => {
     const copy = local.find((d) => d.unsealedPath && d.pieceBytes === 1 << 20)!;
     const fd = openSync(copy.unsealedPath!, 'r+');
     const original = new Uint8Array(1);
-    readSync(fd, original, 0, 1, copy.offset! + 70_000);
-    writeSync(fd, new Uint8Array([original[0]! ^ 0xff]), 0, 1, copy.offset! + 70_000);
+    readSync(fd, original, 0, 1, copy.offset! + 300_000);
+    writeSync(fd, new Uint8Array([original[0]! ^ 0xff]), 0, 1, copy.offset! + 300_000);
     closeSync(fd);
     const first = await cli(['client', 'get', put.root, join(dir.path, 'first.bin'), '--from', client, ...keys, '--json']);
     expect(sha(readFileSync(join(dir.path, 'first.bin')))).toBe(put.sha256);
@@ -80,7 +80,7 @@ describe('files across miners', () => {
     expect(firstResult.penalised).toEqual([1]);
     // Repair miner 1's copy, then kill two providers (not the client's node).
     const repair = openSync(copy.unsealedPath!, 'r+');
-    writeSync(repair, original, 0, 1, copy.offset! + 70_000);
+    writeSync(repair, original, 0, 1, copy.offset! + 300_000);
     closeSync(repair);
     for (const i of [3, 4]) await stopProcess(nodes[i]!, 'SIGKILL');
     const got = JSON.parse((await cli(['client', 'get', put.root, join(dir.path, 'out.bin'), '--from', client, ...keys, '--json'])).stdout) as { sha256: string; paid: Record<string, string> };

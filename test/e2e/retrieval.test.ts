@@ -52,12 +52,12 @@ describe('retrieval', () => {
     await waitFor('the piece served', async () => (await runCli(['client', 'retrieve', piece, '--miner', '1', '--out', out, '--rpc', node.rpcUrl], ENV)).code === 0, 60_000, 500);
     expect(Buffer.compare(readFileSync(out), Buffer.from(file))).toBe(0);
 
-    // Paid: 2 atto per byte; the range 100,000 + 300,000 is served as 64 KiB chunks 1..6.
+    // Paid: 2 atto per byte; the range 100,000 + 300,000 is served as the 256 KiB chunks 0 and 1.
     await cli(['miner', 'retrieval-ask', 'set', '--price', '2', '--data-dir', dataDir]);
     const paid = JSON.parse((await cli(['client', 'retrieve', piece, '--miner', '1', '--out', join(dir.path, 'range.bin'), '--offset', '100000', '--length', '300000', '--from', client, ...keys, '--json'])).stdout) as { bytes: number; paid: string; channel: number };
     expect(paid.bytes).toBe(300_000);
     expect(Buffer.compare(readFileSync(join(dir.path, 'range.bin')), Buffer.from(file.subarray(100_000, 400_000)))).toBe(0);
-    const served = 6 * 65536;
+    const served = 2 * 262_144;
     expect(BigInt(paid.paid)).toBe(2n * BigInt(served));
     const channel = await waitFor('the voucher redeemed', async () => {
       const c = await rpc<{ redeemed: string; to: string; from: string } | null>(node.rpcUrl, 'bcr_getPaymentChannel', [paid.channel]);
@@ -67,13 +67,13 @@ describe('retrieval', () => {
     expect(channel.from).toBe(client);
     // Again on the same channel: vouchers continue from what the provider holds.
     const again = JSON.parse((await cli(['client', 'retrieve', piece, '--miner', '1', '--out', join(dir.path, 'again.bin'), '--offset', '0', '--length', '65536', '--from', client, '--channel', String(paid.channel), ...keys, '--json'])).stdout) as { paid: string };
-    expect(BigInt(again.paid)).toBe(2n * 65536n);
-    await waitFor('both redeemed', async () => BigInt((await rpc<{ redeemed: string }>(node.rpcUrl, 'bcr_getPaymentChannel', [paid.channel])).redeemed) === 2n * BigInt(served + 65536), 30_000, 250);
+    expect(BigInt(again.paid)).toBe(2n * 262_144n);
+    await waitFor('both redeemed', async () => BigInt((await rpc<{ redeemed: string }>(node.rpcUrl, 'bcr_getPaymentChannel', [paid.channel])).redeemed) === 2n * BigInt(served + 262_144), 30_000, 250);
 
     // The provider's copy goes bad in chunk 3: the client stops at that chunk and names it.
     const local = JSON.parse((await cli(['miner', 'deals', '--json', '--data-dir', dataDir])).stdout) as { unsealedPath: string; offset: number }[];
     const fd = openSync(local[0]!.unsealedPath, 'r+');
-    writeSync(fd, new Uint8Array([file[3 * 65536 + 10]! ^ 0xff]), 0, 1, local[0]!.offset + 3 * 65536 + 10);
+    writeSync(fd, new Uint8Array([file[3 * 262_144 + 10]! ^ 0xff]), 0, 1, local[0]!.offset + 3 * 262_144 + 10);
     closeSync(fd);
     await cli(['miner', 'retrieval-ask', 'set', '--price', '0', '--data-dir', dataDir]);
     const bad = await runCli(['client', 'retrieve', piece, '--miner', '1', '--out', join(dir.path, 'bad.bin'), '--rpc', node.rpcUrl], ENV);

@@ -4,7 +4,7 @@
 import { writeFile } from 'node:fs/promises';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Command } from 'commander';
-import { RetrievalError, queryRetrievalAsk, retrieveRange, retrievalProtocols } from '../../market/index.js';
+import { RETRIEVAL_CHUNK_BYTES, RetrievalError, queryRetrievalAsk, retrieveRange, retrievalProtocols } from '../../market/index.js';
 import { createClientHost } from '../../p2p/clientHost.js';
 import { formatBcr, fromHex, parseBcr, toChecksumAddress } from '../../primitives/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
@@ -24,7 +24,7 @@ export function registerClientRetrieve(client: Command): void {
     .option('--length <bytes>', 'how many bytes (default: to the end of the piece)')
     .option('--from <address>', 'the payer (needed when the miner asks a price)')
     .option('--channel <id>', 'pay from this open channel to the miner\'s worker')
-    .option('--deposit <bcr>', 'or open a new channel with this deposit (default: twice the price of the range)')
+    .option('--deposit <bcr>', 'or open a new channel with this deposit (default: twice the price of the range and two chunks)')
     .option('--json', 'machine-readable output')
     .action(async (piece: string, opts: SenderOptions & { miner: string; out: string; offset: string; length?: string; from?: string; channel?: string; deposit?: string; json?: boolean }) => {
       if (!/^0x[0-9a-fA-F]{64}$/.test(piece)) throw new UsageError('the piece commitment is 32 bytes of 0x-hex');
@@ -51,7 +51,7 @@ export function registerClientRetrieve(client: Command): void {
             const c = await callRpc<ChannelJson | null>(opts.rpc, 'bcr_getPaymentChannel', [channel]);
             if (!c || c.to.toLowerCase() !== payee.toLowerCase() || c.state !== 'open') throw new UsageError(`channel ${channel} is not an open channel to the miner's worker ${payee}`);
           } else {
-            const deposit = opts.deposit ? parseBcr(opts.deposit) : 2n * ask.pricePerByte * BigInt(length + 65536);
+            const deposit = opts.deposit ? parseBcr(opts.deposit) : 2n * ask.pricePerByte * BigInt(length + 2 * RETRIEVAL_CHUNK_BYTES);
             channel = await openChannel(opts.rpc, sender, payee, deposit, 100);
             log(`opened payment channel ${channel} to ${payee} with ${formatBcr(deposit)} BCR`);
           }
