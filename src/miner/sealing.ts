@@ -22,6 +22,11 @@ export interface SealJob {
   status: 'sealing' | 'precommitted' | 'proving' | 'active' | 'failed';
   /** A deal sector: its deals, data file and CommD (committed capacity has none). */
   deals?: number[];
+  /** Its deals by (client, nonce): deal ids can change in a reorg, these cannot. */
+  dealKeys?: { client: Uint8Array; nonce: number }[];
+  /** What the pre-commit needs once the sector is sealed (sent again if a reorg renumbered its deals). */
+  sealed?: { commD: Uint8Array; commR: Uint8Array; sealRandHeight: number };
+  precommitTries?: number;
   dataPath?: string;
   commD?: string;
   error?: string;
@@ -45,6 +50,9 @@ export interface DealPiece {
   offset?: number;
   error?: string;
 }
+
+/** Pre-commit failures that mean its deal ids were renumbered by a reorg (the deals themselves stand). */
+const DEAL_ID_FAILURES = new Set(['NOT_PROVIDER', 'NO_SUCH_DEAL', 'DEAL_NOT_AVAILABLE', 'COMMD_MISMATCH', 'DUPLICATE_DEAL', 'SECTOR_EXPIRES_TOO_SOON']);
 
 export class SealingPipeline {
   readonly jobs = new Map<number, SealJob>();
@@ -169,13 +177,8 @@ export class SealingPipeline {
         if (p.phase === 'labels' && p.done === 0) this.log.info({ sector: number, layer: p.layer }, 'Sealing: labelling layer');
       };
       const sealed = job.dataPath ? await this.store.sealData(this.minerId, number, inputs.sealRandomness, commD, job.dataPath, progress) : await this.store.sealCommittedCapacity(this.minerId, number, inputs.sealRandomness, commD, progress);
-      const expiration = this.chain.head.header.slot + 1000 * this.chain.params.miners.provingPeriod;
-      await this.ensureCollateral();
-      const deals = job.deals ?? [];
-      const dealEnd = await this.latestDealEnd(deals);
-      job.txId = await this.submit(preCommitKind, preCommitPayload, { miner: this.minerId, sector: number, commD, commR: fromHex(sealed.meta.commR), sealRandHeight, expiration: Math.max(expiration, dealEnd + 1), dealIds: deals });
-      job.status = 'precommitted';
-      this.log.info({ sector: number }, 'Pre-committed sector');
+      job.sealed = { commD, commR: fromHex(sealed.meta.commR), sealRandHeight };
+      await this.precommit(job);
     } catch (error) {
       job.status = 'failed';
       job.error = errorMessage(error);
@@ -183,10 +186,41 @@ export class SealingPipeline {
     }
   }
 
+  /** Deal ids of the sector's deals at the head, waiting (briefly) for any a reorg took off the chain to land again. */
+  private async resolveDeals(job: SealJob): Promise<number[]> {
+    if (!job.dealKeys) return job.deals ?? [];
+    for (let attempt = 0; ; attempt++) {
+      const ids = await Promise.all(job.dealKeys.map((k) => dealIdOf(this.chain.headState(), k.client, k.nonce)));
+      if (ids.every((id) => id !== null)) return ids as number[];
+      if (attempt >= 120) throw new Error('a deal of this sector is no longer on chain');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+
+  /** Sends the sealed sector's pre-commit, naming its deals by their ids at the head. */
+  private async precommit(job: SealJob): Promise<void> {
+    const { commD, commR, sealRandHeight } = job.sealed!;
+    const expiration = this.chain.head.header.slot + 1000 * this.chain.params.miners.provingPeriod;
+    await this.ensureCollateral();
+    const deals = await this.resolveDeals(job);
+    job.deals = deals;
+    const dealEnd = await this.latestDealEnd(deals);
+    job.precommitTries = (job.precommitTries ?? 0) + 1;
+    job.txId = await this.submit(preCommitKind, preCommitPayload, { miner: this.minerId, sector: job.sector, commD, commR, sealRandHeight, expiration: Math.max(expiration, dealEnd + 1), dealIds: deals });
+    job.status = 'precommitted';
+    this.log.info({ sector: job.sector, deals }, 'Pre-committed sector');
+  }
+
   private async latestDealEnd(deals: number[]): Promise<number> {
     let end = 0;
     for (const id of deals) end = Math.max(end, (await getDeal(this.chain.headState(), id))?.proposal.endSlot ?? 0);
     return end;
+  }
+
+  private markFailed(job: SealJob, error: unknown): void {
+    job.status = 'failed';
+    job.error = errorMessage(error);
+    this.log.warn({ sector: job.sector, err: job.error }, 'Pre-commit failed');
   }
 
   /** Marks the job failed when its last tx landed and failed; true if so. */
@@ -245,7 +279,7 @@ export class SealingPipeline {
       await this.pieces.add(pieces.map((d) => ({ pieceCommitment: toHex(d.proposal.pieceCommitment), pieceBytes: d.proposal.pieceBytes, deal: d.deal!, sector: number, offset: d.offset!, unsealedPath: dataPath })));
       for (const piece of pieces) await rm(piece.piecePath, { force: true });
       const commD = unsealedCommD(pieces.map((d) => ({ commitment: d.proposal.pieceCommitment, bytes: d.proposal.pieceBytes })), sectorSize)!;
-      this.jobs.set(number, { sector: number, status: 'sealing', deals: pieces.map((d) => d.deal!), dataPath, commD: hexKey(commD) });
+      this.jobs.set(number, { sector: number, status: 'sealing', deals: pieces.map((d) => d.deal!), dealKeys: pieces.map((d) => ({ client: d.proposal.client, nonce: d.proposal.nonce })), dataPath, commD: hexKey(commD) });
       this.log.info({ sector: number, deals: pieces.map((d) => d.deal), bytes: pieces.reduce((sum, d) => sum + d.proposal.pieceBytes, 0) }, 'Packed deal pieces into a sector: sealing it');
       this.busy = this.busy.then(() => this.sealAndPrecommit(number));
     }
@@ -258,6 +292,15 @@ export class SealingPipeline {
     await this.packPublished();
     for (const job of this.jobs.values()) {
       if (job.status !== 'precommitted' && job.status !== 'proving') continue;
+      if (job.status === 'precommitted' && job.dealKeys && job.sealed && (job.precommitTries ?? 0) < 3) {
+        const failure = await this.failedReceipt(job);
+        if (failure && DEAL_ID_FAILURES.has(failure)) {
+          this.log.info({ sector: job.sector, err: failure }, 'Pre-commit named deal ids a reorg changed: sending it again');
+          job.status = 'sealing';
+          this.busy = this.busy.then(() => this.precommit(job).catch((error: unknown) => this.markFailed(job, error)));
+          continue;
+        }
+      }
       if (await this.failedOnChain(job, 'Sector tx failed on chain')) continue;
       const sector = await getSector(this.chain.headState(), this.minerId, job.sector);
       if (!sector) {

@@ -14,7 +14,7 @@ import { p2pAddress, rpc, runCli, startNodeProcess, stopProcess, waitFor, type R
 
 const MINERS = 5;
 const dir = tempDir('bcr-files-');
-const genesis = devnetGenesis({ miners: MINERS, nowMs: Date.now(), startDelayMs: 8000, slotMs: 250, finality: 20, proofProfile: 'devnet', minerParams: { provingPeriod: 40, seedDelay: 2, powerLookback: 2, randomnessLookback: 2 } });
+const genesis = devnetGenesis({ miners: MINERS, nowMs: Date.now(), startDelayMs: 8000, slotMs: 500, finality: 20, proofProfile: 'devnet', minerParams: { provingPeriod: 40, seedDelay: 2, powerLookback: 2, randomnessLookback: 2 } });
 const nodes: RunningNode[] = [];
 const ENV = { BCR_PASSWORD: 'pw' };
 const keys = ['--keystore', join(dir.path, 'keystore')];
@@ -34,7 +34,10 @@ afterAll(async () => {
 
 const cli = async (args: string[], rpcUrl = nodes[0]!.rpcUrl) => {
   const result = await runCli(args[0] === 'wallet' && args[1] === 'import' ? args : [...args, '--rpc', rpcUrl], ENV);
-  if (result.code !== 0) throw new Error(`bcr ${args.join(' ')} failed:\n${result.stderr}`);
+  if (result.code !== 0) {
+    const miners = nodes.map((n, i) => `node ${i}: ${n.logs.filter((l) => /fail|expired|Sealing failed|refused|Pre-commit|dropped/i.test(l)).slice(-4).join('\n')}`);
+    throw new Error(`bcr ${args.join(' ')} failed:\n${result.stderr.split('\n').slice(-6).join('\n')}\n${miners.join('\n')}`);
+  }
   return result;
 };
 
@@ -54,7 +57,7 @@ describe('files across miners', () => {
 
     const file = new Uint8Array(randomBytes(10 << 20));
     writeFileSync(join(dir.path, 'file.bin'), file);
-    const put = JSON.parse((await cli(['client', 'put', join(dir.path, 'file.bin'), '--data-shards', '3', '--parity-shards', '2', '--miners', 'auto', '--duration', '4000', '--start-in', '120', '--from', client, ...keys, '--wait', '--json'])).stdout) as { root: string; sha256: string; shards: { index: number; miner: number }[] };
+    const put = JSON.parse((await cli(['client', 'put', join(dir.path, 'file.bin'), '--data-shards', '3', '--parity-shards', '2', '--miners', 'auto', '--duration', '4000', '--start-in', '240', '--from', client, ...keys, '--wait', '--json'])).stdout) as { root: string; sha256: string; shards: { index: number; miner: number }[] };
     expect(put.sha256).toBe(sha(file));
     expect(new Set(put.shards.map((s) => s.miner)).size).toBe(5);
     const ls = JSON.parse((await cli(['client', 'ls', ...keys, '--json'])).stdout) as { root: string; shards: { deals: { state: string }[] }[] }[];

@@ -6,9 +6,10 @@ import { randomBytes } from 'node:crypto';
 import { openSync, readFileSync, writeSync, closeSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/devnet.js';
-import { addressOf, toChecksumAddress, toHex } from '../../src/primitives/index.js';
-import { DEV_KEY, tempDir } from '../helpers/chain.js';
+import { DEVNET_WORKER_KEYS, devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/devnet.js';
+import { addressOf, fromHex, toChecksumAddress, toHex } from '../../src/primitives/index.js';
+import { paychRedeemKind, paychRedeemPayload, signVoucher } from '../../src/state/index.js';
+import { DEV_KEY, kindTx, tempDir } from '../helpers/chain.js';
 import { rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const dir = tempDir('bcr-retrieval-');
@@ -69,6 +70,23 @@ describe('retrieval', () => {
     const again = JSON.parse((await cli(['client', 'retrieve', piece, '--miner', '1', '--out', join(dir.path, 'again.bin'), '--offset', '0', '--length', '65536', '--from', client, '--channel', String(paid.channel), ...keys, '--json'])).stdout) as { paid: string };
     expect(BigInt(again.paid)).toBe(2n * 262_144n);
     await waitFor('both redeemed', async () => BigInt((await rpc<{ redeemed: string }>(node.rpcUrl, 'bcr_getPaymentChannel', [paid.channel])).redeemed) === 2n * BigInt(served + 262_144), 30_000, 250);
+
+    // Vouchers the chain refuses, sent as the provider's worker would: over the deposit, the last one
+    // again (a replay), and a fresh one redeemed twice.
+    const clientKey = fromHex(readFileSync(join(dir.path, 'client.key'), 'utf8').trim());
+    const workerKey = fromHex(DEVNET_WORKER_KEYS[0]!);
+    const worker = addressOf(workerKey);
+    const redeem = async (amount: bigint, nonce: number) => {
+      const voucher = { channel: paid.channel, amount, nonce };
+      const nonceNow = await rpc<number>(node.rpcUrl, 'bcr_getNonce', [toHex(worker), 'pending']);
+      const id = await rpc<string>(node.rpcUrl, 'bcr_sendRawTransaction', [toHex(kindTx(workerKey, nonceNow, paychRedeemKind, paychRedeemPayload, { voucher, signature: signVoucher(clientKey, genesis.params.chainId, voucher) }, genesis.params.chainId))]);
+      return (await waitFor('the receipt', () => rpc<{ status: string; error: string | null } | null>(node.rpcUrl, 'bcr_getTransactionReceipt', [id]), 30_000, 100)).error ?? 'ok';
+    };
+    const state = await rpc<{ deposit: string; redeemed: string; nonce: number }>(node.rpcUrl, 'bcr_getPaymentChannel', [paid.channel]);
+    expect(await redeem(BigInt(state.deposit) + 1n, state.nonce + 1)).toBe('VOUCHER_OVER_DEPOSIT');
+    expect(await redeem(BigInt(state.redeemed), state.nonce)).toBe('VOUCHER_REPLAYED');
+    expect(await redeem(BigInt(state.redeemed) + 5n, state.nonce + 1)).toBe('ok');
+    expect(await redeem(BigInt(state.redeemed) + 5n, state.nonce + 1)).toBe('VOUCHER_REPLAYED');
 
     // The provider's copy goes bad in chunk 3: the client stops at that chunk and names it.
     const local = JSON.parse((await cli(['miner', 'deals', '--json', '--data-dir', dataDir])).stdout) as { unsealedPath: string; offset: number }[];
