@@ -257,7 +257,7 @@ export class RetrievalProvider {
     }
   }
 
-  /** The best voucher held per channel (0x-hex key: channel id). */
+  /** The best voucher held per channel. */
   bestVouchers(): { channel: number; amount: bigint; nonce: number }[] {
     return [...this.vouchers.entries()].map(([channel, v]) => ({ channel, amount: v.voucher.amount, nonce: v.voucher.nonce }));
   }

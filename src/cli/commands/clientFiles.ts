@@ -118,7 +118,7 @@ export function registerClientFiles(client: Command): void {
           codec: { name: 'reed-solomon-gf256', dataShards: k, parityShards: m, shardBytes },
           shards: plans.map((pieces, i) => ({ index: i, miner: miners[i]!, pieces: pieces.map((p) => ({ pieceCommitment: shardDeals[at]!.pieceCommitment, pieceBytes: p.plan.pieceBytes, length: p.plan.length, deal: shardDeals[at++]!.deal })) })),
         };
-        // The manifest, with every shard's miner: any of them can hand it out.
+        // The manifest goes to every shard's miner, so that each of them can hand it out.
         const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
         // Its deals start as far ahead as the shards' did: the miners need the same time to seal them.
         session.headSlot = (await callRpc<{ slot: number }>(opts.rpc, 'bcr_chainHead')).slot;
