@@ -2,9 +2,12 @@
 // real RetrievalProvider reading an unsealed file, every chunk's Merkle path checked by the client)
 // from 1 provider and from 3 providers in parallel (a third of the range each), against the same
 // bytes over a raw loopback TCP socket and over a bare libp2p stream in the same run; Reed-Solomon
-// encode and decode rates; and the cost of chunk verification per MB. Client and providers share
-// this process (and its one thread), as the comparison streams do.
+// encode and decode rates; and the cost of chunk verification per MB. Each provider runs in a
+// process of its own (on this 2-core machine the three share the cores with the client).
 import '../src/util/polyfills.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
@@ -12,15 +15,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Libp2p } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
-import { RETRIEVAL_CHUNK_BYTES, RetrievalProvider, decodeShards, encodeShards, retrieveRange, retrievalProtocols } from '../src/market/index.js';
+import { RETRIEVAL_CHUNK_BYTES, decodeShards, encodeShards, retrieveRange, retrievalProtocols } from '../src/market/index.js';
 import { createClientHost } from '../src/p2p/clientHost.js';
 import { toHex } from '../src/primitives/index.js';
 import { chunkProof, chunkTree, merkleRoot, verifyChunk } from '../src/proofs/index.js';
-import { silentLogger } from '../src/util/logger.js';
 import { openBenchChain } from './benchChain.js';
 import { msSince, type BenchArea, type BenchRow } from './report.js';
 
 const MiB = 1 << 20;
+const PROVIDER = fileURLToPath(new URL('./retrievalProvider.ts', import.meta.url));
 
 async function rawTcpMBps(data: Uint8Array): Promise<number> {
   let received = 0;
@@ -75,7 +78,7 @@ export const retrievalBench: BenchArea = {
     const mib = Number(args.find((a) => a.startsWith('--mib='))?.slice(6) ?? 64);
     const root = mkdtempSync(join(tmpdir(), 'bcr-bench-retrieval-'));
     const hosts: Libp2p[] = [];
-    const providers: RetrievalProvider[] = [];
+    const children: ChildProcess[] = [];
     try {
       const piece = new Uint8Array(randomBytes(mib * MiB));
       const commitment = toHex(merkleRoot(piece));
@@ -84,25 +87,16 @@ export const retrievalBench: BenchArea = {
       mkdirSync(join(root, 'chain'), { recursive: true });
       const { chain, db } = await openBenchChain(join(root, 'chain'));
       const protocols = retrievalProtocols(chain.params.network, chain.genesisId);
+      // Each provider is a process of its own, as on a network.
+      const addresses: Multiaddr[] = [];
       for (let i = 0; i < 3; i++) {
-        const host = await createClientHost(['/ip4/127.0.0.1/tcp/0']);
-        hosts.push(host);
-        const provider = new RetrievalProvider({
-          libp2p: host,
-          protocols,
-          chain,
-          miner: () => ({ find: () => [{ pieceCommitment: commitment, pieceBytes: piece.length, offset: 0, unsealedPath: path }], payee: new Uint8Array(20), redeem: async () => undefined }),
-          currentSlot: () => 0,
-          nowMs: () => Date.now(),
-          dir: join(root, `provider-${i}`),
-          log: silentLogger,
-        });
-        await provider.start();
-        providers.push(provider);
+        const child = spawn(process.execPath, ['--import', 'tsx', PROVIDER, path, commitment, join(root, `provider-${i}`)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        children.push(child);
+        addresses.push(multiaddr(await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())))));
       }
       const client = await createClientHost();
       hosts.push(client);
-      const fetch = (i: number, offset: number, length: number) => retrieveRange(client, hosts[i]!.getMultiaddrs(), protocols, { pieceCommitment: merkleRoot(piece), offset, length, pricePerByte: 0n });
+      const fetch = (i: number, offset: number, length: number) => retrieveRange(client, addresses[i]!, protocols, { pieceCommitment: merkleRoot(piece), offset, length, pricePerByte: 0n });
       // Warm each provider's chunk tree (built once per piece, then cached).
       await Promise.all([0, 1, 2].map((i) => fetch(i, 0, RETRIEVAL_CHUNK_BYTES)));
       let start = process.hrtime.bigint();
@@ -146,7 +140,7 @@ export const retrievalBench: BenchArea = {
       ];
       return { rows, json: { pieceMiB: mib, oneProviderMBps: one, threeProvidersMBps: three, rawTcpMBps: raw, bareLibp2pMBps: bare, onePercentOfRaw: (100 * one) / raw, rsEncodeMBps: encode, rsDecodeMBps: decode, chunkVerifyMsPerMB: verifyMsPerMB } };
     } finally {
-      for (const provider of providers) await provider.stop();
+      for (const child of children) child.kill('SIGKILL');
       for (const host of hosts) await host.stop();
       rmSync(root, { recursive: true, force: true });
     }
