@@ -5,12 +5,13 @@
 //   deal-transfer: the piece's bytes from an offset the provider names, then the provider's verdict
 // Every message is one length-prefixed frame; piece bytes go in frames of at most TRANSFER_CHUNK_BYTES,
 // at most TRANSFER_WINDOW_BYTES ahead of what the provider acknowledged having written.
+import { protocolPrefix } from '../p2p/protocols.js';
 import { bytes, encode, sha256, str, struct, uint, varBytes, type Infer } from '../primitives/index.js';
 import { dealProposalCodec, type DealProposal } from '../state/index.js';
 import { MAX_ORDER_BYTES, type StorageAsk } from './orders.js';
 
 export function dealProtocols(network: string, genesisId: Uint8Array) {
-  const prefix = `/bcr/${network}/${Buffer.from(genesisId.subarray(0, 4)).toString('hex')}`;
+  const prefix = protocolPrefix(network, genesisId);
   return { ask: `${prefix}/deal-ask/1`, propose: `${prefix}/deal-propose/1`, transfer: `${prefix}/deal-transfer/1` };
 }
 export type DealProtocols = ReturnType<typeof dealProtocols>;

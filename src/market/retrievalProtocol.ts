@@ -2,11 +2,12 @@
 //   retrieval-ask: the provider's price per byte and the address its payment channels must pay
 //   retrieval: a byte range of a piece, served in verified chunks, paid by cumulative vouchers
 // Frames are length-prefixed; each starts with a one-byte kind.
+import { protocolPrefix } from '../p2p/protocols.js';
 import { amount, bytes, list, str, struct, uint, varBytes, type Infer } from '../primitives/index.js';
 import { voucherCodec } from '../state/index.js';
 
 export function retrievalProtocols(network: string, genesisId: Uint8Array) {
-  const prefix = `/bcr/${network}/${Buffer.from(genesisId.subarray(0, 4)).toString('hex')}`;
+  const prefix = protocolPrefix(network, genesisId);
   return { ask: `${prefix}/retrieval-ask/1`, retrieve: `${prefix}/retrieval/1` };
 }
 export type RetrievalProtocols = ReturnType<typeof retrievalProtocols>;

@@ -8,8 +8,13 @@ export const MAX_REQUEST_BLOCKS = 64;
 export const MAX_PUSH_TXS = 64;
 export const MAX_PUSH_BYTES = 1 << 20;
 
+/** The namespace of every topic and protocol of one chain: network name and genesis id prefix. */
+export function protocolPrefix(network: string, genesisId: Uint8Array): string {
+  return `/bcr/${network}/${Buffer.from(genesisId.subarray(0, 4)).toString('hex')}`;
+}
+
 export function topicNames(network: string, genesisId: Uint8Array) {
-  const prefix = `/bcr/${network}/${Buffer.from(genesisId.subarray(0, 4)).toString('hex')}`;
+  const prefix = protocolPrefix(network, genesisId);
   return {
     blocks: `${prefix}/blocks/1`,
     txs: `${prefix}/txs/1`,

@@ -89,6 +89,11 @@ export function registerClientDeal(deal: Command): void {
     });
 }
 
+/** A miner's addresses from the chain as dialable multiaddrs (each ending in its peer id). */
+export function dialAddresses(miner: { peerId: string; multiaddrs: string[] }): Multiaddr[] {
+  return miner.multiaddrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${miner.peerId}`));
+}
+
 interface MinerJson {
   worker: string;
   peerId: string;
@@ -143,7 +148,7 @@ export async function openSession(rpc: string, sender: { address: string; key: U
 export async function minerTarget(session: ClientSession, minerId: number): Promise<MinerTarget> {
   const miner = await callRpc<MinerJson>(session.rpc, 'bcr_getMiner', [minerId]);
   if (!miner.peerId || miner.multiaddrs.length === 0) throw new UsageError(`miner ${minerId} has no peer addresses on chain (bcr miner set-addresses)`);
-  const addresses = miner.multiaddrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${miner.peerId}`));
+  const addresses = dialAddresses(miner);
   const ask = await minerAsk(session.host, session.protocols, addresses, minerId, miner, session.chainId, session.headSlot);
   return { minerId, addresses, sectorSize: miner.sectorSize, ask };
 }

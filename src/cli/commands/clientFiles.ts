@@ -8,7 +8,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { multiaddr } from '@multiformats/multiaddr';
 import type { Command } from 'commander';
 import { RetrievalError, decodeShards, encodeShards, queryRetrievalAsk, retrieveRange, retrievalProtocols, type PieceSource } from '../../market/index.js';
 import { fromHex, toChecksumAddress } from '../../primitives/index.js';
@@ -18,7 +17,7 @@ import { UsageError, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../rpcClient.js';
 import { createProgress } from '../progress.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
-import { checkEscrow, followDeals, minerTarget, openSession, planDeals, sendDeals, type ClientSession, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
+import { checkEscrow, dialAddresses, followDeals, minerTarget, openSession, planDeals, sendDeals, type ClientSession, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
 import { openChannel, type ChannelJson } from './paych.js';
 
 export interface FileManifest {
@@ -264,7 +263,7 @@ class ShardFetcher {
 
   private async target(miner: number) {
     const info = await callRpc<{ peerId: string; multiaddrs: string[] }>(this.session.rpc, 'bcr_getMiner', [miner]);
-    return info.multiaddrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${info.peerId}`));
+    return dialAddresses(info);
   }
 
   /** A whole piece (`length`: the bytes wanted from its start; null: all of it) from `miner`. */

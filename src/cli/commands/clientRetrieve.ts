@@ -2,7 +2,6 @@
 // miner over the retrieval protocol, every chunk checked against the piece commitment as it arrives,
 // paid (when the miner asks a price) with vouchers on a payment channel to the miner's worker.
 import { writeFile } from 'node:fs/promises';
-import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Command } from 'commander';
 import { RETRIEVAL_CHUNK_BYTES, RetrievalError, queryRetrievalAsk, retrieveRange, retrievalProtocols } from '../../market/index.js';
 import { createClientHost } from '../../p2p/clientHost.js';
@@ -10,6 +9,7 @@ import { formatBcr, fromHex, parseBcr, toChecksumAddress } from '../../primitive
 import { UsageError, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../rpcClient.js';
 import { unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
+import { dialAddresses } from './clientDeal.js';
 import { openChannel, type ChannelJson } from './paych.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -31,7 +31,7 @@ export function registerClientRetrieve(client: Command): void {
       const minerId = parseIntOption(opts.miner, '--miner');
       const miner = await callRpc<{ peerId: string; multiaddrs: string[] }>(opts.rpc, 'bcr_getMiner', [minerId]);
       if (miner.multiaddrs.length === 0) throw new UsageError(`miner ${minerId} has no peer addresses on chain`);
-      const addresses: Multiaddr[] = miner.multiaddrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${miner.peerId}`));
+      const addresses = dialAddresses(miner);
       const { chainId, network, genesis } = await callRpc<{ chainId: number; network: string; genesis: string }>(opts.rpc, 'bcr_nodeInfo');
       const protocols = retrievalProtocols(network, fromHex(genesis));
       const host = await createClientHost();

@@ -74,6 +74,11 @@ interface MinerDealRow {
   sealing: { status: string } | null;
 }
 
+/** The token for the local node's admin methods: --token, else BCR_TOKEN, else a 5-minute one from the data dir's secret. */
+async function adminToken(opts: { dataDir: string; token?: string }): Promise<string> {
+  return opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
+}
+
 export function registerMiner(program: Command): void {
   const miner = program.command('miner').description('become a miner and run it: registration, collateral, sectors, faults (over a node\'s JSON-RPC)');
   /** A command (under `parent`) that signs a miner tx with a keystore key and waits for it to land. */
@@ -225,7 +230,7 @@ export function registerMiner(program: Command): void {
     .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { price: string; minPiece: string; maxPiece: string; collateral: string; expiry: string; rpc: string; dataDir: string; token?: string; json?: boolean }) => {
-      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
+      const token = await adminToken(opts);
       const params = [parseAttoOption(opts.price, '--price').toString(), parseSize(opts.minPiece, '--min-piece'), parseSize(opts.maxPiece, '--max-piece'), parseAttoOption(opts.collateral, '--collateral').toString(), parseIntOption(opts.expiry, '--expiry')];
       const ask = await callRpc<{ id: string; miner: number; seq: number; expirySlot: number }>(opts.rpc, 'bcr_minerSetAsk', params, token);
       if (opts.json) return printJson(ask);
@@ -242,7 +247,7 @@ export function registerMiner(program: Command): void {
     .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
     .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
     .action(async (opts: { price: string; rpc: string; dataDir: string; token?: string }) => {
-      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
+      const token = await adminToken(opts);
       const result = await callRpc<{ pricePerByte: string }>(opts.rpc, 'bcr_minerSetRetrievalAsk', [parseAttoOption(opts.price, '--price').toString()], token);
       console.log(`retrieval price: ${result.pricePerByte} atto per byte`);
     });
@@ -255,7 +260,7 @@ export function registerMiner(program: Command): void {
     .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { rpc: string; dataDir: string; token?: string; json?: boolean }) => {
-      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
+      const token = await adminToken(opts);
       const result = await callRpc<{ pricePerByte: string; channels: { channel: number; voucherAmount: string; voucherNonce: number; servedBytes: string }[] }>(opts.rpc, 'bcr_minerRetrievals', [], token);
       if (opts.json) return printJson(result);
       console.log(`retrieval price: ${result.pricePerByte} atto per byte`);
@@ -270,7 +275,7 @@ export function registerMiner(program: Command): void {
     .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
     .option('--json', 'machine-readable output')
     .action(async (opts: { rpc: string; dataDir: string; token?: string; json?: boolean }) => {
-      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
+      const token = await adminToken(opts);
       const deals = await callRpc<MinerDealRow[]>(opts.rpc, 'bcr_minerDeals', [], token);
       if (opts.json) return printJson(deals);
       if (deals.length === 0) return console.log('no deals');
@@ -294,7 +299,7 @@ export function registerMiner(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: { proposal: string; data: string; rpc: string; dataDir: string; token?: string; json?: boolean }) => {
       const proposal = JSON.parse(readFileSync(opts.proposal, 'utf8')) as { proposal: string; clientSignature: string };
-      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
+      const token = await adminToken(opts);
       const result = await callRpc<{ tx: string }>(opts.rpc, 'bcr_minerImportDeal', [proposal.proposal, proposal.clientSignature, toHex(new Uint8Array(readFileSync(opts.data)))], token);
       if (opts.json) return printJson(result);
       console.log(`deal sent for publication (tx ${result.tx}); once it is on chain its piece is packed into a sector and sealed; follow with: bcr miner deals`);
@@ -308,7 +313,7 @@ export function registerMiner(program: Command): void {
     .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
     .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
     .action(async (opts: { count: string; rpc: string; dataDir: string; token?: string }) => {
-      const token = opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
+      const token = await adminToken(opts);
       const { sectors } = await callRpc<{ sectors: number[] }>(opts.rpc, 'bcr_minerSeal', [parseIntOption(opts.count, '--count')], token);
       console.log(`sealing sectors ${sectors.join(', ')}; follow with: bcr miner info`);
     });
