@@ -170,7 +170,10 @@ async function run(ctx: StartContext, local: LocalMiner, keys: MinerKeys): Promi
   }
   local.attach(service);
   service.start();
-  log.info({ miner: keys.minerId, worker: toChecksumAddress(addressOf(keys.workerKey)) }, 'Mining started');
+  // What the chain credits the miner with now, not what genesis gave it.
+  const record = await getMiner(chain.headState(), keys.minerId);
+  const provenSectors = record && record.sectorSize > 0 ? Number(record.power / BigInt(record.sectorSize)) : 0;
+  log.info({ miner: keys.minerId, worker: toChecksumAddress(addressOf(keys.workerKey)), provenSectors, power: record?.power.toString() ?? '0', height: chain.head.header.height }, 'Mining started');
   await registerPeerAddresses(ctx, keys).catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Registering the peer addresses failed'));
 }
 

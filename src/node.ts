@@ -107,7 +107,6 @@ function networkTransport(network: Network): SyncTransport {
 export async function startNode(options: NodeOptions): Promise<BcrNode> {
   const { log } = options;
   const clock = options.clock ?? systemClock;
-  mkdirSync(options.dataDir, { recursive: true });
   const genesis = resolveGenesis(options.dataDir, options.network, clock.now());
   assertNoWellKnownKeys(genesis);
   let db: Database;

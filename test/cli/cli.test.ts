@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseGenesis, readGenesisJson } from '../../src/chain/index.js';
@@ -86,7 +86,7 @@ describe('bcr CLI', () => {
   });
 
   it('simulates the election with a delay sweep, on the network\'s active slot coefficient', async () => {
-    const { code, stdout } = await runCli(['sim', 'election', '--powers', '1,3', '--slots', '4000', '--delay', '1,3', '--json']);
+    const { code, stdout } = await runCli(['sim', 'election', '--network', 'mainnet', '--powers', '1,3', '--slots', '4000', '--delay', '1,3', '--json']);
     expect(code).toBe(0);
     const out = JSON.parse(stdout);
     expect(out.f).toBe('1/20');
@@ -103,7 +103,7 @@ describe('bcr CLI', () => {
   });
 
   it('projects the mainnet supply from genesis: 65M BCR circulating once minting and vesting are done', async () => {
-    const { code, stdout } = await runCli(['sim', 'supply', '--step-days', '365', '--json']);
+    const { code, stdout } = await runCli(['sim', 'supply', '--network', 'mainnet', '--step-days', '365', '--json']);
     expect(code).toBe(0);
     const out = JSON.parse(stdout);
     expect(out.rows.map((r: { day: number }) => r.day)).toEqual([0, 365, 730, 1095, 1460]);
@@ -130,6 +130,33 @@ describe('bcr CLI', () => {
       expect(code).not.toBe(0);
       expect(stderr.trim().split('\n')).toHaveLength(1);
       expect(stderr).toMatch(/^error: /);
+    }
+  });
+  it('names each node flag mistake in one line and leaves no data dir behind', async () => {
+    const { createServer } = await import('node:net');
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const busyPort = String((busy.address() as { port: number }).port);
+    const dataDir = join(dir.path, 'never-made');
+    const cases: [string[], RegExp][] = [
+      [['--network', 'nosuch'], /unknown network "nosuch"; valid networks: devnet, mainnet, test/],
+      [['--rpc-port', '99999'], /--rpc-port must be a TCP port 0\.\.65535/],
+      [['--log-level', 'nosuch'], /--log-level must be one of trace, debug/],
+      [['--bootstrap', 'garbage'], /--bootstrap: "garbage" is not a multiaddr/],
+      [['--bootstrap', '/ip4/127.0.0.1/tcp/1/p2p/QmNotAPeer'], /"QmNotAPeer" in .* is not a peer id/],
+      [['--p2p-port', busyPort], new RegExp(`--p2p-port: 127\\.0\\.0\\.1:${busyPort} is already in use`)],
+      [['--rpc-port', busyPort], new RegExp(`--rpc-port: 127\\.0\\.0\\.1:${busyPort} is already in use`)],
+    ];
+    try {
+      for (const [flags, reason] of cases) {
+        const run = await runCli(['node', '--network', 'devnet', '--data-dir', dataDir, ...flags]);
+        expect(run.code, flags.join(' ')).toBe(1);
+        expect(run.stderr.trim().split('\n'), flags.join(' ')).toHaveLength(1);
+        expect(run.stderr).toMatch(reason);
+        expect(existsSync(dataDir), flags.join(' ')).toBe(false);
+      }
+    } finally {
+      busy.close();
     }
   });
 });

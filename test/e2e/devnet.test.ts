@@ -34,5 +34,23 @@ describe('bcr devnet', () => {
     }
     expect(await exited).toBe(0);
     expect(output).toMatch(/all nodes stopped/);
-  }, 120_000);
+
+    // Run again on the same base dir: the devnet is reused (same genesis, same chain), not broken.
+    const again = spawn(process.execPath, ['--import', 'tsx', CLI, 'devnet', '--nodes', '3', '--base-dir', dir.path, '--rpc-base-port', String(rpcBase), '--p2p-base-port', String(p2pBase)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let againOutput = '';
+    again.stdout.on('data', (d: Buffer) => (againOutput += d.toString()));
+    again.stderr.on('data', (d: Buffer) => (againOutput += d.toString()));
+    const againExited = new Promise<number | null>((resolve) => again.on('exit', (code) => resolve(code)));
+    try {
+      const url = `http://127.0.0.1:${rpcBase}/`;
+      const first = await waitFor('node 0 serving again', () => rpc<{ height: number }>(url, 'bcr_chainHead').catch(() => null), 60_000, 250);
+      expect(first.height).toBeGreaterThanOrEqual(6);
+      await waitFor('the reused devnet mines on', async () => (await rpc<{ height: number }>(url, 'bcr_chainHead')).height > first.height, 60_000, 250);
+      expect(againOutput).toMatch(/reusing the devnet in .* \(3 genesis miners\)/);
+      expect(againOutput).not.toMatch(/data dir holds another chain|pre-sealed/);
+    } finally {
+      again.kill('SIGINT');
+    }
+    expect(await againExited).toBe(0);
+  }, 180_000);
 });

@@ -46,13 +46,19 @@ describe('bcr node (process)', () => {
     expect(JSON.parse((await runCli(['chain', 'tx', txId, '--rpc', url, '--json'])).stdout)).toMatchObject({ id: txId, receipt: { status: 'ok' } });
     expect(JSON.parse((await runCli(['chain', 'head', '--rpc', url, '--json'])).stdout).height).toBeGreaterThan(0);
     const history = JSON.parse((await runCli(['wallet', 'history', TEAM, '--blocks', '500', '--rpc', url, '--json'])).stdout);
-    expect(history).toContainEqual(expect.objectContaining({ id: txId, direction: 'in', value: '12345' }));
+    expect(history).toContainEqual(expect.objectContaining({ id: txId, direction: 'in', value: '12345', status: 'ok', fee: '42000' }));
     const keys = `${dir.path}-keys`;
     const keyFile = `${dir.path}-dev.key`;
     writeFileSync(keyFile, toHex(DEV_KEY));
     await runCli(['wallet', 'import', '--key-file', keyFile, '--keystore', keys, '--light-kdf'], { BCR_PASSWORD: 'pw' });
     const sent = await runCli(['wallet', 'send', '--from', DEV, '--to', TEAM, '--amount', '0.5', '--rpc', url, '--keystore', keys, '--wait', '--json'], { BCR_PASSWORD: 'pw' });
-    expect(JSON.parse(sent.stdout)).toMatchObject({ receipt: { status: 'ok' } });
+    expect(JSON.parse(sent.stdout)).toMatchObject({ status: 'ok', receipt: { status: 'ok' } });
+    // More than the balance: refused at the door with the reason, no fee and no nonce spent.
+    const nonceBefore = await rpc<number>(url, 'bcr_getNonce', [DEV, 'pending']);
+    const tooMuch = await runCli(['wallet', 'send', '--from', DEV, '--to', TEAM, '--amount', '100000000', '--rpc', url, '--keystore', keys, '--wait'], { BCR_PASSWORD: 'pw' });
+    expect(tooMuch.code).toBe(1);
+    expect(tooMuch.stderr).toMatch(/^error: bcr_sendRawTransaction: spendable \d+ atto cannot cover this tx/);
+    expect(await rpc<number>(url, 'bcr_getNonce', [DEV, 'pending'])).toBe(nonceBefore);
     expect((await runCli(['chain', 'block', 'nope', '--rpc', url])).stderr).toMatch(/^error: not a height/);
 
     const table = await rpc<{ total: string; miners: { miner: number; power: string }[] }>(url, 'bcr_getPowerTable');

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { parseGenesis } from '../../chain/index.js';
+import { errorMessage } from '../../primitives/index.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
@@ -10,6 +12,20 @@ import { PROOF_PROFILES, type ProofProfileName } from '../../proofs/index.js';
 import { parseIntOption, UsageError } from '../io.js';
 
 const CLI = fileURLToPath(new URL('../main.ts', import.meta.url));
+
+/** The genesis of a devnet already started in `baseDir` (node-0 holds it), or null for a new base dir. */
+function readExistingDevnet(baseDir: string): { genesisJson: string; miners: number } | null {
+  const file = join(baseDir, 'node-0', 'genesis.json');
+  if (!existsSync(file)) return null;
+  const genesisJson = readFileSync(file, 'utf8');
+  try {
+    const genesis = parseGenesis(JSON.parse(genesisJson));
+    if (genesis.params.network !== 'devnet') throw new Error(`it belongs to network "${genesis.params.network}"`);
+    return { genesisJson, miners: genesis.miners.length };
+  } catch (error) {
+    throw new UsageError(`${file} is not a devnet genesis (${errorMessage(error)}): choose another --base-dir or remove ${baseDir}`);
+  }
+}
 
 export function registerDevnet(program: Command): void {
   program
@@ -26,14 +42,24 @@ export function registerDevnet(program: Command): void {
       if (nodes < 1 || nodes > 16) throw new UsageError('--nodes must be 1..16');
       const rpcBase = parseIntOption(opts.rpcBasePort, '--rpc-base-port');
       const p2pBase = parseIntOption(opts.p2pBasePort, '--p2p-base-port');
-      const miners = Math.min(nodes, DEVNET_WORKER_KEYS.length);
       if (!(opts.proofProfile in PROOF_PROFILES) || opts.proofProfile === 'mainnet') throw new UsageError('--proof-profile must be test or devnet');
       const slotMs = opts.slotMs === undefined ? undefined : parseIntOption(opts.slotMs, '--slot-ms');
       if (slotMs !== undefined && slotMs < 50) throw new UsageError('--slot-ms must be at least 50');
-      // One genesis for all: start time now, miners pre-sealed from seeds.
-      const genesis = devnetGenesis({ miners, nowMs: Date.now(), proofProfile: opts.proofProfile as ProofProfileName, ...(slotMs ? { slotMs } : {}) });
-      for (let i = 0; i < miners; i++) console.log(`pre-sealed miner ${i + 1}: ${DEVNET_SECTORS[i]} sectors`);
-      const genesisJson = devnetGenesisJson(genesis);
+      // A base dir that already holds a devnet keeps its genesis: a new one would orphan every node's chain.
+      const existing = readExistingDevnet(opts.baseDir);
+      let genesisJson: string;
+      let miners: number;
+      if (existing) {
+        ({ genesisJson, miners } = existing);
+        if (slotMs !== undefined || opts.proofProfile !== 'devnet') console.log('note: --slot-ms and --proof-profile apply to a new devnet only; the existing genesis is kept');
+        console.log(`reusing the devnet in ${opts.baseDir} (${miners} genesis miners); remove that directory for a fresh one`);
+      } else {
+        miners = Math.min(nodes, DEVNET_WORKER_KEYS.length);
+        // One genesis for all: start time now, miners pre-sealed from seeds.
+        const genesis = devnetGenesis({ miners, nowMs: Date.now(), proofProfile: opts.proofProfile as ProofProfileName, ...(slotMs ? { slotMs } : {}) });
+        for (let i = 0; i < miners; i++) console.log(`pre-sealed miner ${i + 1}: ${DEVNET_SECTORS[i]} sectors`);
+        genesisJson = devnetGenesisJson(genesis);
+      }
 
       const children: ChildProcess[] = [];
       const bootstrap: string[] = [];

@@ -14,7 +14,7 @@ export function registerGenesis(program: Command): void {
   genesis
     .command('inspect')
     .description('print a network\'s allocations, vesting, schedule parameters and genesis state root')
-    .option('--network <name>', 'network profile or genesis file path', 'mainnet')
+    .option('--network <name>', 'network profile (devnet, test, mainnet) or a genesis file path; devnet by default, as in every command', 'devnet')
     .option('--json', 'machine-readable output')
     .action(async (opts: { network: string; json?: boolean }) => {
       const g = parseGenesis(readGenesisJson(opts.network), 0);

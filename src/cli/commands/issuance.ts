@@ -8,7 +8,7 @@ export function registerIssuance(program: Command): void {
   program
     .command('issuance')
     .description('print the mining issuance schedule per quarter and the cumulative total (atto and BCR)')
-    .option('--network <name>', 'network profile (genesis/<name>.json) or a genesis file path', 'mainnet')
+    .option('--network <name>', 'network profile (devnet, test, mainnet) or a genesis file path; devnet by default, as in every command', 'devnet')
     .option('--at-slot <n>', 'also print the total minted by this slot')
     .option('--json', 'machine-readable output (amounts as decimal atto strings)')
     .action((opts: { network: string; atSlot?: string; json?: boolean }) => {

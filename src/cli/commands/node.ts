@@ -6,6 +6,7 @@ import { defaultKeystoreDir, findKeystore, unlockKeystore } from '../../wallet/i
 import { readFileSync } from 'node:fs';
 import { fromHex } from '../../primitives/index.js';
 import { parseIntOption, readPassword } from '../io.js';
+import { checkLogLevel, checkNetwork, checkPeerAddress, checkPortFree, parsePortOption } from '../nodeFlags.js';
 
 export function registerNode(program: Command): void {
   program
@@ -30,8 +31,16 @@ export function registerNode(program: Command): void {
     .option('--keystore <dir>', 'keystore for --unlock', defaultKeystoreDir())
     .option('--password-file <file>', 'password of the --unlock keys (else env BCR_PASSWORD, else a prompt)')
     .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string; mdns: boolean; workerKeyFile?: string; miner?: string }) => {
-      const log = createLogger({ level: opts.logLevel });
       const list = (text?: string) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+      // Every flag is checked and both ports bound once before the data dir is touched.
+      checkNetwork(opts.network);
+      checkLogLevel(opts.logLevel);
+      const rpcPort = parsePortOption(opts.rpcPort, '--rpc-port');
+      const p2pPort = parsePortOption(opts.p2pPort, '--p2p-port');
+      for (const address of list(opts.bootstrap) ?? []) checkPeerAddress(address, '--bootstrap');
+      await checkPortFree(opts.rpcHost, rpcPort, '--rpc-port');
+      await checkPortFree(opts.p2pHost, p2pPort, '--p2p-port');
+      const log = createLogger({ level: opts.logLevel });
       const signingKeys: Uint8Array[] = [];
       for (const address of list(opts.unlock) ?? []) {
         const entry = findKeystore(opts.keystore, address);
@@ -44,11 +53,11 @@ export function registerNode(program: Command): void {
         network: opts.network,
         dataDir: opts.dataDir,
         rpcHost: opts.rpcHost,
-        rpcPort: parseIntOption(opts.rpcPort, '--rpc-port'),
+        rpcPort,
         mine: opts.mine,
         signingKeys,
         ...(opts.workerKeyFile ? { workerKey: fromHex(readFileSync(opts.workerKeyFile, 'utf8').trim()) } : {}),
-        p2p: { host: opts.p2pHost, port: parseIntOption(opts.p2pPort, '--p2p-port'), bootstrap: list(opts.bootstrap) ?? [], mdns: opts.mdns },
+        p2p: { host: opts.p2pHost, port: p2pPort, bootstrap: list(opts.bootstrap) ?? [], mdns: opts.mdns },
         ...(list(opts.rpcCors) ? { corsOrigins: list(opts.rpcCors)! } : {}),
         ...(list(opts.wsOrigins) ? { wsOrigins: list(opts.wsOrigins)! } : {}),
         ...(list(opts.rpcAllowedHosts) ? { allowedHosts: list(opts.rpcAllowedHosts)! } : {}),

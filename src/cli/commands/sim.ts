@@ -76,7 +76,7 @@ export function registerSim(program: Command): void {
     .option('--zipf <s>', 'Zipf exponent for --miners (0: equal powers)', '1')
     .option('--slots <n>', 'slots to simulate', '100000')
     .option('--f <a/b>', 'active slot coefficient (default: the network\'s)')
-    .option('--network <name>', 'network whose active slot coefficient to use', 'mainnet')
+    .option('--network <name>', 'network whose active slot coefficient to use; devnet by default, as in every command', 'devnet')
     .option('--delay <list>', 'slots until a block reaches the other miners, comma-separated for a sweep', '1')
     .option('--seed <text>', 'seed of the stand-in VRF outputs', 'bcr-sim')
     .option('--selfish <miner>', 'this miner (an index into the powers) mines selfishly: withholds blocks, publishes to win races')
@@ -105,7 +105,7 @@ export function registerSim(program: Command): void {
   sim
     .command('supply')
     .description('project the supply from genesis: minted by the schedule, vesting released, circulating, growth per year')
-    .option('--network <name>', 'network profile (genesis/<name>.json) or a genesis file path', 'mainnet')
+    .option('--network <name>', 'network profile (devnet, test, mainnet) or a genesis file path; devnet by default, as in every command', 'devnet')
     .option('--step-days <n>', 'days between rows', '90')
     .option('--years <n>', 'how far to project', '4')
     .option('--json', 'machine-readable output (amounts as decimal atto strings)')

@@ -1,3 +1,4 @@
+import { waitForReceipt } from '../txSender.js';
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BcrError, addressOf, bytesEqual, decode, encode, formatBcr, fromHex, generatePrivateKey, isValidPrivateKey, parseAddress, parseBcr, toChecksumAddress, toHex } from '../../primitives/index.js';
@@ -100,14 +101,14 @@ export function registerWallet(program: Command): void {
       const gasPrice = BigInt(opts.gasPrice ?? (await callRpc<string>(opts.rpc, 'bcr_gasPrice')));
       const raw = signTx(key, { chainId, nonce, gasLimit: TRANSFER_GAS, gasPrice, kind: 0, payload: encode(transferPayload, { to, value }) });
       const id = await callRpc<string>(opts.rpc, 'bcr_sendRawTransaction', [toHex(raw)]);
-      let receipt: unknown = null;
-      for (let i = 0; opts.wait && !receipt && i < 600; i++) {
-        receipt = await callRpc(opts.rpc, 'bcr_getTransactionReceipt', [id]);
-        if (!receipt) await new Promise((r) => setTimeout(r, 500));
+      const receipt = opts.wait ? await waitForReceipt(opts.rpc, id) : null;
+      if (opts.json) printJson({ id, nonce, status: receipt?.status ?? 'pending', receipt });
+      else {
+        console.log(id);
+        if (receipt) console.log(`included at height ${receipt.height}: ${receipt.status === 'ok' ? 'ok' : `FAILED (${receipt.error})`}, fee ${formatBcr(BigInt(receipt.fee))} BCR`);
       }
-      if (opts.json) return printJson({ id, nonce, receipt });
-      console.log(id);
-      if (receipt) console.log(`included: ${JSON.stringify(receipt)}`);
+      // A tx that failed on chain is a failed send, whatever it cost.
+      if (receipt && receipt.status !== 'ok') process.exitCode = 1;
     });
 
   wallet
@@ -120,7 +121,7 @@ export function registerWallet(program: Command): void {
     .action(async (address: string, opts: { blocks: string; rpc: string; json?: boolean }) => {
       const me = parseAddress(address);
       const head = await callRpc<{ height: number }>(opts.rpc, 'bcr_chainHead');
-      const out: { height: number; id: string; from: string; to: string; value: string; direction: 'in' | 'out' }[] = [];
+      const out: { height: number; id: string; from: string; to: string; value: string; direction: 'in' | 'out'; status: 'ok' | 'failed'; fee: string; error: string | null }[] = [];
       for (let h = head.height; h > Math.max(0, head.height - parseIntOption(opts.blocks, '--blocks')); h--) {
         const block = await callRpc<{ txs: { id: string; from: string; kind: string; payload: string }[] }>(opts.rpc, 'bcr_getBlockByHeight', [h, true]);
         for (const tx of block.txs) {
@@ -128,12 +129,17 @@ export function registerWallet(program: Command): void {
           const { to, value } = decode(transferPayload, fromHex(tx.payload));
           const out_ = bytesEqual(parseAddress(tx.from), me);
           if (!out_ && !bytesEqual(to, me)) continue;
-          out.push({ height: h, id: tx.id, from: tx.from, to: toChecksumAddress(to), value: value.toString(), direction: out_ ? 'out' : 'in' });
+          // A failed transfer moved nothing but still cost its sender the fee: say so.
+          const receipt = await callRpc<{ status: 'ok' | 'failed'; fee: string; error: string | null }>(opts.rpc, 'bcr_getTransactionReceipt', [tx.id]);
+          out.push({ height: h, id: tx.id, from: tx.from, to: toChecksumAddress(to), value: value.toString(), direction: out_ ? 'out' : 'in', status: receipt.status, fee: receipt.fee, error: receipt.error });
         }
       }
       if (opts.json) return printJson(out);
       if (out.length === 0) console.log('no transfers in the scanned blocks');
-      for (const t of out) console.log(`${String(t.height).padStart(8)}  ${t.direction === 'out' ? '->' : '<-'} ${t.direction === 'out' ? t.to : t.from}  ${formatBcr(BigInt(t.value))} BCR  ${t.id}`);
+      for (const t of out) {
+        const status = t.status === 'ok' ? 'ok    ' : `FAILED (${t.error ?? 'reverted'}; fee ${formatBcr(BigInt(t.fee))} BCR paid, nothing moved)`;
+        console.log(`${String(t.height).padStart(8)}  ${t.direction === 'out' ? '->' : '<-'} ${t.direction === 'out' ? t.to : t.from}  ${formatBcr(BigInt(t.value))} BCR  ${status}  ${t.id}`);
+      }
     });
 
   wallet
