@@ -29,6 +29,9 @@ import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
 import { getMiner, paychRedeemKind, paychRedeemPayload, spendable, verifyTx } from './state/index.js';
 import { slotAt } from './consensus/index.js';
+import { createMetrics, startMetricsServer, type MetricsServer } from './metrics/index.js';
+import { collectNodeMetrics } from './nodeMetrics.js';
+import { setProofObserver } from './proofs/index.js';
 import { systemClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 
@@ -51,6 +54,8 @@ export interface NodeOptions {
   allowedHosts?: string[];
   /** Keys the node may sign with (bcr_sendTransaction, `sign` permission). */
   signingKeys?: Uint8Array[];
+  /** Serve Prometheus metrics here (off when absent). */
+  metrics?: { host: string; port: number };
   /** libp2p networking; none when absent (a lone node). */
   p2p?: { host: string; port: number; bootstrap: string[]; mdns?: boolean };
   /** Worker key of a genesis miner; defaults to the dev key on devnet/test networks. */
@@ -67,6 +72,8 @@ export interface BcrNode {
   chain: ChainStore;
   mempool: Mempool;
   rpcUrl: string;
+  /** Where Prometheus scrapes, when metrics are on. */
+  metricsUrl: string | null;
   /** The local miner, once it runs. */
   readonly miner: MinerService | null;
   network: Network | null;
@@ -109,13 +116,14 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   const clock = options.clock ?? systemClock;
   const genesis = resolveGenesis(options.dataDir, options.network, clock.now());
   assertNoWellKnownKeys(genesis);
+  const metrics = options.metrics ? createMetrics() : null;
   let db: Database;
   try {
     db = await Database.open(join(options.dataDir, 'chain'));
   } catch (error) {
     throw new BcrError('DB_LOCKED', `cannot open the chain database in ${options.dataDir} (is another node using it?): ${errorMessage(error)}`);
   }
-  const chain = await ChainStore.open({ db, genesis, log: log.child({ component: 'chain' }) });
+  const chain = await ChainStore.open({ db, genesis, log: log.child({ component: 'chain' }), metrics });
   log.info({ network: genesis.params.network, chainId: genesis.params.chainId, genesis: `0x${hexKey(chain.genesisId)}`, height: chain.head.header.height, sha256: pairHashBackend, secp256k1: signatureBackend() }, 'Chain opened');
 
   const mempool = new Mempool({
@@ -124,7 +132,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       const account = await chain.getAccount(address);
       return { nonce: account.nonce, spendable: spendable(account, chain.head.header.slot) };
     },
-  });
+  }, {}, metrics);
   const mempoolLog = log.child({ component: 'mempool' });
   chain.onHeadChange((change) => {
     if (change.reverted.length === 0 && change.applied.every((b) => b.txs.length === 0)) return;
@@ -143,7 +151,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   let sync: SyncManager | null = null;
   let preverifier: BlockPreverifier | null = null;
   if (options.p2p) {
-    network = await Network.start({ dataDir: options.dataDir, ...options.p2p, chain, mempool, clock, log: log.child({ component: 'p2p' }) });
+    network = await Network.start({ dataDir: options.dataDir, ...options.p2p, chain, mempool, clock, metrics, log: log.child({ component: 'p2p' }) });
     preverifier = new BlockPreverifier(chain);
     const syncManager = new SyncManager({ chain, transport: networkTransport(network), preverifier, clock, log: log.child({ component: 'sync' }) });
     network.onPeerStatus((peer, status) => syncManager.addPeer(peer, status));
@@ -212,7 +220,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     await retrievalProvider.start();
   }
 
-  const dispatcher = new RpcDispatcher();
+  const dispatcher = new RpcDispatcher(metrics);
   dispatcher.register(bcrMethods({ chain, mempool }));
   dispatcher.register(dealMethods({ chain, provider: dealProvider, miner: () => local.current }));
   dispatcher.register(paychMethods({ chain, retrieval: retrievalProvider }));
@@ -268,12 +276,19 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), subscriptions, ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}), ...(options.wsOrigins ? { wsOrigins: options.wsOrigins } : {}), ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) }, log.child({ component: 'rpc' }));
   const { url: rpcUrl } = await rpc.start();
   log.info({ url: rpcUrl }, 'JSON-RPC listening');
+  let metricsServer: MetricsServer | null = null;
+  if (metrics && options.metrics) {
+    collectNodeMetrics(metrics, { chain, db, mempool, network, sync, subscriptions, miner: () => local.current, deals: dealProvider });
+    metricsServer = await startMetricsServer(metrics, options.metrics.host, options.metrics.port);
+    log.info({ url: metricsServer.url }, 'Metrics listening');
+  }
 
   let stopped = false;
   return {
     chain,
     mempool,
     rpcUrl,
+    metricsUrl: metricsServer?.url ?? null,
     get miner() {
       return local.current;
     },
@@ -294,6 +309,8 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       await sync?.idle();
       await preverifier?.close();
       await rpc.stop();
+      await metricsServer?.close();
+      if (metrics) setProofObserver(null);
       await chain.idle();
       await db.close();
       log.info('Node stopped');

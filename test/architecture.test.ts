@@ -10,21 +10,23 @@ const SRC = fileURLToPath(new URL('../src', import.meta.url));
 const ALLOWED: Record<string, string[]> = {
   primitives: [],
   util: [],
+  // Components take `metrics | null`; metrics knows none of them.
+  metrics: [],
   proofs: ['primitives', 'util'],
   consensus: ['primitives', 'proofs', 'util'],
   state: ['primitives', 'proofs', 'consensus', 'util'],
   db: ['primitives', 'util'],
-  chain: ['state', 'consensus', 'proofs', 'db', 'primitives', 'util'],
-  mempool: ['state', 'consensus', 'primitives', 'util'],
+  chain: ['metrics', 'state', 'consensus', 'proofs', 'db', 'primitives', 'util'],
+  mempool: ['metrics', 'state', 'consensus', 'primitives', 'util'],
   wallet: ['primitives', 'util'],
   sim: ['consensus', 'state', 'proofs', 'primitives', 'util'],
   // p2p maps chain, mempool and tx (state) errors to gossip verdicts.
-  p2p: ['chain', 'mempool', 'state', 'primitives', 'util'],
-  sync: ['chain', 'p2p', 'primitives', 'util'],
-  miner: ['chain', 'consensus', 'proofs', 'mempool', 'state', 'primitives', 'util'],
-  market: ['chain', 'proofs', 'p2p', 'state', 'primitives', 'util'],
+  p2p: ['metrics', 'chain', 'mempool', 'state', 'primitives', 'util'],
+  sync: ['metrics', 'chain', 'p2p', 'primitives', 'util'],
+  miner: ['metrics', 'chain', 'consensus', 'proofs', 'mempool', 'state', 'primitives', 'util'],
+  market: ['metrics', 'chain', 'proofs', 'p2p', 'state', 'primitives', 'util'],
   // rpc describes the parts it serves; it never reaches into their internals.
-  rpc: ['chain', 'mempool', 'state', 'consensus', 'proofs', 'primitives', 'util', 'miner', 'p2p', 'sync', 'market', 'wallet', 'version'],
+  rpc: ['metrics', 'chain', 'mempool', 'state', 'consensus', 'proofs', 'primitives', 'util', 'miner', 'p2p', 'sync', 'market', 'wallet', 'version'],
 };
 
 function sourceFiles(dir: string): string[] {

@@ -3,7 +3,7 @@
 // only a fully valid block is written. Every import (extend, reorg, or a valid side block) is ONE
 // atomic LevelDB batch; a crash leaves the old or the new head, never a mix. In-memory state (head,
 // finalized) changes only after the batch commits.
-import { bytesEqual, hexKey } from '../primitives/index.js';
+import { bytesEqual, hexKey, isBcrError } from '../primitives/index.js';
 import { isHeavierTip, tipOf, type ChainParams } from '../consensus/index.js';
 import { Bucket, bucketKey, type Database } from '../db/index.js';
 import { MemoryKv, Overlay, StateDb, getAccount, lockedAmount, proveState, readStateRoot, type Account, type KvReader, type Receipt, type StateEvent, type StateProof, type TxError, type VerifiedTx } from '../state/index.js';
@@ -11,7 +11,8 @@ import type { Logger } from '../util/logger.js';
 import { encodeBlock, type Block, type BlockHeader } from './block.js';
 import { BlockStore, META_GENESIS, META_HEAD, canonicalKey, sideBlockKey, type HeadInfo, type TxLocation } from './blockStore.js';
 import { applyBlock, switchToBranch, type BranchSwitch, type ImportContext } from './blocks/importBlock.js';
-import { ImportStats } from './eligibility.js';
+import { ImportStats, elapsedMs } from './eligibility.js';
+import type { ImportStep, Metrics } from '../metrics/index.js';
 import { EquivocationWatch } from './equivocationWatch.js';
 import { BlockError } from './errors.js';
 import { migrateStateTree } from './stateMigration.js';
@@ -34,6 +35,7 @@ export interface ChainStoreOptions {
   db: Database;
   genesis: Genesis;
   log: Logger;
+  metrics?: Metrics | null;
 }
 
 const INVALID_LIMIT = 10_000;
@@ -57,6 +59,7 @@ export class ChainStore implements ValidationView {
     private readonly log: Logger,
     genesisId: Uint8Array,
     head: HeadInfo,
+    private readonly metrics: Metrics | null,
   ) {
     this.params = genesis.params;
     this.genesisId = genesisId;
@@ -65,7 +68,7 @@ export class ChainStore implements ValidationView {
   }
 
   /** Opens the chain in `db`, writing genesis on first use and refusing a db of another network. */
-  static async open({ db, genesis, log }: ChainStoreOptions): Promise<ChainStore> {
+  static async open({ db, genesis, log, metrics = null }: ChainStoreOptions): Promise<ChainStore> {
     const built = await buildGenesis(genesis, new MemoryKv());
     const storedGenesis = await db.get(META_GENESIS);
     if (!storedGenesis) {
@@ -82,7 +85,8 @@ export class ChainStore implements ValidationView {
     const headId = (await db.get(META_HEAD))!;
     const headBlock = await new BlockStore(db).getBlock(headId);
     if (!headBlock) throw new Error('store is corrupt: head block missing');
-    const chain = new ChainStore(db, genesis, log, built.id, { id: headId, header: headBlock.header });
+    const chain = new ChainStore(db, genesis, log, built.id, { id: headId, header: headBlock.header }, metrics);
+    chain.observeHeights();
     await migrateStateTree(db, log);
     const root = await readStateRoot(db);
     if (!bytesEqual(root, headBlock.header.stateRoot)) throw new Error('store is corrupt: state root does not match head');
@@ -170,7 +174,7 @@ export class ChainStore implements ValidationView {
 
   /** Imports blocks one at a time, in arrival order. */
   importBlock(block: Block, nowMs: number): Promise<ImportOutcome> {
-    const run = this.queue.then(() => this.importNow(block, nowMs));
+    const run = this.queue.then(() => (this.metrics ? this.importMeasured(this.metrics, block, nowMs) : this.importNow(block, nowMs)));
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -183,6 +187,35 @@ export class ChainStore implements ValidationView {
   /** Builds and signs a block on the current head for a won slot; the caller imports it. */
   buildBlock(opts: BuildBlockOptions): Promise<{ block: Block; rejected: { tx: VerifiedTx; error: TxError }[] }> {
     return buildBlock(this.params, this.headInfo, this.headState(), opts);
+  }
+
+  /** One import with its outcome and per-step times recorded (the steps come from `stats`). */
+  private async importMeasured(metrics: Metrics, block: Block, nowMs: number): Promise<ImportOutcome> {
+    const before = { ...this.stats };
+    try {
+      const outcome = await this.importNow(block, nowMs);
+      metrics.blocksImported.inc({ result: outcome.status });
+      if (outcome.status === 'head' && outcome.change.reverted.length > 0) metrics.reorgDepth.observe(outcome.change.reverted.length);
+      return outcome;
+    } catch (error) {
+      metrics.blocksRejected.inc({ code: isBcrError(error) ? error.code : 'INTERNAL' });
+      throw error;
+    } finally {
+      const after = this.stats;
+      const steps: [ImportStep, number][] = [
+        ['stateless', after.statelessMs - before.statelessMs],
+        ['election', after.vrfMs + after.winningPostMs - before.vrfMs - before.winningPostMs],
+        ['execution', after.txsMs - before.txsMs],
+        ['state_root', after.stateRootMs - before.stateRootMs],
+        ['write', after.writeMs - before.writeMs],
+      ];
+      for (const [step, ms] of steps) if (ms > 0) metrics.blockImportSeconds.observe({ step }, ms / 1000);
+    }
+  }
+
+  private observeHeights(): void {
+    this.metrics?.headHeight.set(this.headInfo.header.height);
+    this.metrics?.finalizedHeight.set(this.finalizedHeight);
   }
 
   private get importContext(): ImportContext {
@@ -205,7 +238,9 @@ export class ChainStore implements ValidationView {
    */
   private async importNow(block: Block, nowMs: number): Promise<ImportOutcome> {
     const { header } = block;
+    const t = process.hrtime.bigint();
     const { id, parent, signer, txs } = await validateBlock(this, block, nowMs);
+    this.stats.statelessMs += elapsedMs(t);
     const ctx = this.importContext;
     const overlay = new Overlay(this.db);
     const head = this.headInfo;
@@ -234,6 +269,7 @@ export class ChainStore implements ValidationView {
     this.stats.writeMs += Number(process.hrtime.bigint() - t) / 1e6;
     for (const id of pruned) this.blocks.forgetHeader(id);
     this.headInfo = head;
+    this.observeHeights();
     this.blocks.rememberHeader(head.id, head.header);
     const change: HeadChange = { head, reverted, applied };
     for (const listener of this.listeners) listener(change);

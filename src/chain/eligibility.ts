@@ -85,6 +85,8 @@ export async function winningSectors(state: StateDb, params: ChainParams, minerI
 /** Where block validation spends its time (milliseconds, summed over imports). */
 export class ImportStats {
   blocks = 0;
+  /** Checks that need no state: size, signature, body roots, timestamps (validateBlock). */
+  statelessMs = 0;
   vrfMs = 0;
   winningPostMs = 0;
   txsMs = 0;

@@ -20,6 +20,22 @@ export const Bucket = {
   dealIndex: 0x08,
 } as const;
 
+/** Every key prefix in the store by name (0x10-0x12 belong to state/), for `bcr db stats` and metrics. */
+export const KEY_PREFIXES: Record<string, number> = {
+  meta: Bucket.meta,
+  blocks: Bucket.block,
+  canonical: Bucket.canonical,
+  txIndex: Bucket.txIndex,
+  receipts: Bucket.receipts,
+  undo: Bucket.undo,
+  sideBlocks: Bucket.sideBlocks,
+  events: Bucket.events,
+  dealIndex: Bucket.dealIndex,
+  stateValues: 0x10,
+  stateTreeLegacy: 0x11,
+  stateTree: 0x12,
+};
+
 export function bucketKey(bucket: number, key: Uint8Array): Uint8Array {
   return concatBytes(new Uint8Array([bucket]), key);
 }
@@ -130,6 +146,22 @@ export class Database {
     for await (const [key, value] of this.level.iterator({ gte, lt })) {
       yield [new Uint8Array(key), new Uint8Array(value)];
     }
+  }
+
+  /** LevelDB's estimate of the disk bytes under a key prefix (compressed, cheap: no scan). */
+  approximateBytes(prefix: number): Promise<number> {
+    return this.level.approximateSize(new Uint8Array([prefix]), new Uint8Array([prefix + 1]));
+  }
+
+  /** Exact count and logical size (keys plus values) under a key prefix: a full scan of it. */
+  async measurePrefix(prefix: number): Promise<{ keys: number; bytes: number }> {
+    let keys = 0;
+    let bytes = 0;
+    for await (const [key, value] of this.level.iterator({ gte: new Uint8Array([prefix]), lt: new Uint8Array([prefix + 1]) })) {
+      keys++;
+      bytes += key.length + value.length;
+    }
+    return { keys, bytes };
   }
 
   /** Keys from `gte` (inclusive) to `lt` (exclusive), in key order. */

@@ -9,6 +9,7 @@
 import { BcrError, hexKey, isBcrError } from '../primitives/index.js';
 import type { ChainParams } from '../consensus/index.js';
 import { maxFee, verifyTx, type VerifiedTx } from '../state/index.js';
+import type { Metrics } from '../metrics/index.js';
 
 export type MempoolErrorCode =
   | 'ALREADY_KNOWN'
@@ -97,6 +98,7 @@ export class Mempool {
   constructor(
     private readonly chain: MempoolChainView,
     options: Partial<MempoolOptions> = {},
+    private readonly metrics: Metrics | null = null,
   ) {
     this.options = { ...DEFAULT_MEMPOOL_OPTIONS, ...options };
   }
@@ -130,6 +132,16 @@ export class Mempool {
 
   /** Validates and adds a tx; returns it, or throws TxError / MempoolError with a precise code. */
   async add(input: Uint8Array | VerifiedTx, addOptions: AddOptions = {}): Promise<VerifiedTx> {
+    if (!this.metrics) return this.admit(input, addOptions);
+    try {
+      return await this.admit(input, addOptions);
+    } catch (error) {
+      this.metrics.mempoolRefused.inc({ code: isBcrError(error) ? error.code : 'INTERNAL' });
+      throw error;
+    }
+  }
+
+  private async admit(input: Uint8Array | VerifiedTx, addOptions: AddOptions): Promise<VerifiedTx> {
     const tx = input instanceof Uint8Array ? verifyTx(input, this.chain.params) : input;
     const local = addOptions.local === true;
     const { options } = this;
@@ -172,6 +184,7 @@ export class Mempool {
       }
       this.remove(cheapest);
       this.evictions++;
+      this.metrics?.mempoolEvictions.inc({ reason: 'outbid' });
     }
     this.insert({ tx, addedAt: options.now(), local, queued, cost });
     this.reclassify(senderKey, account.nonce);
@@ -233,6 +246,7 @@ export class Mempool {
       if (entry.queued && entry.addedAt < cutoff) {
         this.remove(entry);
         expired++;
+        this.metrics?.mempoolEvictions.inc({ reason: 'queued_expired' });
       }
     }
     return expired;

@@ -15,6 +15,8 @@ import { mdns } from '@libp2p/mdns';
 import { ping } from '@libp2p/ping';
 import { tcp } from '@libp2p/tcp';
 import { multiaddr } from '@multiformats/multiaddr';
+import { prometheusMetrics } from '@libp2p/prometheus-metrics';
+import type { Metrics } from '../metrics/index.js';
 import { createLibp2p, type Libp2p } from 'libp2p';
 import { BlockError, blockId, decodeBlock, encodeBlock, type Block, type ChainStore } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
@@ -38,6 +40,7 @@ export interface NetworkOptions {
   clock: Clock;
   log: Logger;
   reputation?: ReputationOptions;
+  metrics?: Metrics | null;
 }
 
 const MAX_CONNECTIONS = 64;
@@ -141,6 +144,8 @@ export class Network {
     if (opts.mdns) discovery.push(mdns({ serviceTag: `bcr-${chain.params.network}.local` }));
     const libp2p = await createLibp2p({
       privateKey,
+      // libp2p's own series (connections, streams, protocol traffic) in the node's registry.
+      ...(opts.metrics ? { metrics: prometheusMetrics({ registry: opts.metrics.registry, collectDefaultMetrics: false }) } : {}),
       connectionManager: { maxConnections: MAX_CONNECTIONS },
       connectionGater: {
         denyDialPeer: isDenied,
@@ -216,10 +221,12 @@ export class Network {
   }
 
   penalise(peer: string, offence: OffenceKind): void {
+    this.opts.metrics?.peerPenalties.inc({ offence });
     this.reputation.penalise(peer, offence);
   }
 
   private ban(peer: string, offence: OffenceKind): void {
+    this.opts.metrics?.peerBans.inc();
     const { banMs } = this.opts.reputation ?? DEFAULT_REPUTATION;
     this.opts.log.warn({ peer, offence, banMs }, 'Banning misbehaving peer');
     void this.deny(peer);
@@ -273,7 +280,7 @@ export class Network {
     const pubsub = this.libp2p.services.pubsub;
     pubsub.subscribe(name);
     pubsub.topicValidators.set(name, async (peer, message) =>
-      this.validate(peer, async () => {
+      this.validate(peer, topic, async () => {
         if (message.data.length > MAX_ORDER_MESSAGE_BYTES) throw new OversizedMessageError(`order message of ${message.data.length} bytes, above ${MAX_ORDER_MESSAGE_BYTES}`);
         return handler(new Uint8Array(message.data), peer);
       }),
@@ -290,8 +297,8 @@ export class Network {
     const pubsub = this.libp2p.services.pubsub;
     pubsub.subscribe(this.topics.blocks);
     pubsub.subscribe(this.topics.txs);
-    pubsub.topicValidators.set(this.topics.blocks, async (peer, message) => this.validate(peer, () => this.importGossipBlock(peer, message.data)));
-    pubsub.topicValidators.set(this.topics.txs, async (peer, message) => this.validate(peer, () => mempool.add(new Uint8Array(message.data))));
+    pubsub.topicValidators.set(this.topics.blocks, async (peer, message) => this.validate(peer, 'blocks', () => this.importGossipBlock(peer, message.data)));
+    pubsub.topicValidators.set(this.topics.txs, async (peer, message) => this.validate(peer, 'txs', () => mempool.add(new Uint8Array(message.data))));
     await this.reqresp.register();
     this.libp2p.addEventListener('peer:identify', (event) => {
       if (!event.detail.protocols.includes(this.topics.status)) return;
@@ -317,8 +324,8 @@ export class Network {
   }
 
   /** Runs a gossip validation step: its verdict, counted (a rejected sender is penalised). */
-  private async validate(peer: PeerId, step: () => Promise<unknown>): Promise<Verdict> {
-    return this.count(await this.judge(peer.toString(), GOSSIP_MESSAGE, step));
+  private async validate(peer: PeerId, topic: string, step: () => Promise<unknown>): Promise<Verdict> {
+    return this.count(await this.judge(peer.toString(), GOSSIP_MESSAGE, step, topic));
   }
 
   /** A tx a peer pushed to us: admitted as a gossip tx would be (and gossiped on from here). */
@@ -328,12 +335,15 @@ export class Network {
   }
 
   /** Runs a validation step and turns its outcome into a verdict, penalising the sender of a rejected message. */
-  private async judge(peer: string, logs: { rejected: string; failed: string }, step: () => Promise<unknown>): Promise<Verdict> {
+  private async judge(peer: string, logs: { rejected: string; failed: string }, step: () => Promise<unknown>, topic = 'push-txs'): Promise<Verdict> {
+    const metrics = this.opts.metrics;
     try {
       await step();
+      metrics?.gossipMessages.inc({ topic, verdict: 'accept', code: '' });
       return ACCEPT;
     } catch (error) {
       const verdict = verdictOf(error);
+      metrics?.gossipMessages.inc({ topic, verdict: verdict === REJECT ? 'reject' : 'ignore', code: isBcrError(error) ? error.code : 'INTERNAL' });
       if (verdict === REJECT) {
         this.opts.log.debug({ peer, code: isBcrError(error) ? error.code : undefined, err: errorMessage(error) }, logs.rejected);
         this.penalise(peer, 'invalidGossip');

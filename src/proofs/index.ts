@@ -10,3 +10,4 @@ export * from './verifier.js';
 export * from './jobWire.js';
 export * from './pieces.js';
 export * from './chunks.js';
+export * from './observer.js';

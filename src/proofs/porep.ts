@@ -9,6 +9,7 @@ import type { LeafSource, TreeReader } from './merkle.js';
 import { createMultiproof, uniqueSorted, verifyMultiproofs } from './multiproof.js';
 import { LEAF_BYTES, leafCount, treeDepth, type ProofParams } from './params.js';
 import { commROf } from './seal.js';
+import { observed } from './observer.js';
 
 const MAX_PART = 16 * 1024 * 1024;
 export const porepProofCodec = struct({
@@ -92,6 +93,10 @@ export interface PorepStatement {
 
 /** Verifies a PoRep; returns null when valid, else the reason. Pure: no IO, no clock. */
 export function verifyPorep(statement: PorepStatement, proofBytes: Uint8Array): PorepFailure | null {
+  return observed('porep', () => verifyPorepUnobserved(statement, proofBytes));
+}
+
+function verifyPorepUnobserved(statement: PorepStatement, proofBytes: Uint8Array): PorepFailure | null {
   const { params, replicaId } = statement;
   let proof;
   try {

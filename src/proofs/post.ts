@@ -8,6 +8,7 @@ import type { TreeReader } from './merkle.js';
 import { createMultiproof, uniqueSorted, verifyMultiproofs, type MultiproofJob } from './multiproof.js';
 import { leafCount, treeDepth, type ProofParams } from './params.js';
 import { commROf } from './seal.js';
+import { observed } from './observer.js';
 
 export const MAX_POST_SECTORS = 2349; // a Filecoin-sized partition
 const sectorProofCodec = struct({ commC: bytes(32), commRLast: bytes(32), leaves: varBytes(1 << 20), siblings: varBytes(1 << 22) });
@@ -76,6 +77,10 @@ export function postJobs(params: ProofParams, kind: PostKind, randomness: Uint8A
 
 /** Verifies a WindowPoSt or WinningPoSt; null when valid, else the reason. */
 export function verifyPost(params: ProofParams, kind: PostKind, randomness: Uint8Array, sectors: PostSector[], proofBytes: Uint8Array): PostFailure | null {
+  return observed(kind, () => verifyPostUnobserved(params, kind, randomness, sectors, proofBytes));
+}
+
+function verifyPostUnobserved(params: ProofParams, kind: PostKind, randomness: Uint8Array, sectors: PostSector[], proofBytes: Uint8Array): PostFailure | null {
   const jobs = postJobs(params, kind, randomness, sectors, proofBytes);
   if (typeof jobs === 'string') return jobs;
   return verifyMultiproofs(jobs).every(Boolean) ? null : 'BAD_OPENING';

@@ -1,6 +1,7 @@
 // JSON-RPC 2.0 envelope handling: parse, validate, dispatch, batch, exact error codes.
 import { BcrError, errorMessage } from '../primitives/index.js';
 import type { Permission } from './auth.js';
+import type { Metrics } from '../metrics/index.js';
 
 export const RpcErrorCode = {
   parseError: -32700,
@@ -79,6 +80,8 @@ interface Budget {
 export class RpcDispatcher {
   private readonly methods = new Map<string, MethodDescriptor>();
 
+  constructor(private readonly metrics: Metrics | null = null) {}
+
   register(methods: MethodDescriptor[]): void {
     for (const method of methods) this.methods.set(method.name, method);
   }
@@ -129,8 +132,18 @@ export class RpcDispatcher {
       return errorResponse(echoId, RpcErrorCode.invalidRequest, 'invalid request: needs jsonrpc "2.0", a string method and a string/number/null id');
     }
     const isNotification = id === undefined;
-    const response = await this.invoke(method, params, echoId, context, budget);
+    const response = this.metrics ? await this.invokeMeasured(this.metrics, method, params, echoId, context, budget) : await this.invoke(method, params, echoId, context, budget);
     return isNotification ? null : response;
+  }
+
+  private async invokeMeasured(metrics: Metrics, name: string, params: unknown, id: string | number | null, context: CallContext, budget: Budget): Promise<RpcResponse> {
+    const start = performance.now();
+    const response = await this.invoke(name, params, id, context, budget);
+    // Unknown names are one label: a caller must not be able to mint series.
+    const method = this.methods.has(name) ? name : 'unknown';
+    metrics.rpcRequests.inc({ method, code: response.error ? String(response.error.code) : 'ok' });
+    metrics.rpcSeconds.observe({ method }, (performance.now() - start) / 1000);
+    return response;
   }
 
   private async invoke(name: string, params: unknown, id: string | number | null, context: CallContext, budget: Budget): Promise<RpcResponse> {

@@ -72,6 +72,13 @@ export class SubscriptionHub {
   private readonly subs = new Map<string, Subscription>();
   private next = 1;
 
+  /** Live subscriptions per topic (metrics). */
+  countByTopic(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const sub of this.subs.values()) counts.set(sub.topic, (counts.get(sub.topic) ?? 0) + 1);
+    return counts;
+  }
+
   constructor(sources: EventSources) {
     sources.onHead((event) => {
       this.publish('newHeads', null, event.json);

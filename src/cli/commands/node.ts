@@ -24,13 +24,15 @@ export function registerNode(program: Command): void {
     .option('--mdns', 'discover peers on the local network by multicast DNS (off by default)', false)
     .option('--rpc-cors <origins>', 'comma-separated origins allowed to call the RPC from browsers (none by default)')
     .option('--ws-origins <origins>', 'comma-separated browser origins allowed to open a JSON-RPC WebSocket (none by default)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics (off unless given)')
+    .option('--metrics-host <host>', 'metrics bind address (loopback unless you expose it)', '127.0.0.1')
     .option('--rpc-allowed-hosts <hosts>', "comma-separated Host names accepted besides loopback ('*' for any)")
     .option('--miner <id>', 'run this registered miner: its worker and VRF keys come from --keystore (password from --password-file, BCR_PASSWORD or a prompt)')
     .option('--worker-key-file <file>', 'the local miner\'s worker key (0x-hex); devnet/test default to the dev worker key')
     .option('--unlock <addresses>', 'comma-separated keystore addresses the node may sign with (bcr_sendTransaction)')
     .option('--keystore <dir>', 'keystore for --unlock', defaultKeystoreDir())
     .option('--password-file <file>', 'password of the --unlock keys (else env BCR_PASSWORD, else a prompt)')
-    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string; mdns: boolean; workerKeyFile?: string; miner?: string }) => {
+    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; workerKeyFile?: string; miner?: string }) => {
       const list = (text?: string) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
       // Every flag is checked and both ports bound once before the data dir is touched.
       checkNetwork(opts.network);
@@ -40,6 +42,8 @@ export function registerNode(program: Command): void {
       for (const address of list(opts.bootstrap) ?? []) checkPeerAddress(address, '--bootstrap');
       await checkPortFree(opts.rpcHost, rpcPort, '--rpc-port');
       await checkPortFree(opts.p2pHost, p2pPort, '--p2p-port');
+      const metricsPort = opts.metricsPort === undefined ? undefined : parsePortOption(opts.metricsPort, '--metrics-port');
+      if (metricsPort !== undefined) await checkPortFree(opts.metricsHost, metricsPort, '--metrics-port');
       const log = createLogger({ level: opts.logLevel });
       const signingKeys: Uint8Array[] = [];
       for (const address of list(opts.unlock) ?? []) {
@@ -57,6 +61,7 @@ export function registerNode(program: Command): void {
         mine: opts.mine,
         signingKeys,
         ...(opts.workerKeyFile ? { workerKey: fromHex(readFileSync(opts.workerKeyFile, 'utf8').trim()) } : {}),
+        ...(metricsPort !== undefined ? { metrics: { host: opts.metricsHost, port: metricsPort } } : {}),
         p2p: { host: opts.p2pHost, port: p2pPort, bootstrap: list(opts.bootstrap) ?? [], mdns: opts.mdns },
         ...(list(opts.rpcCors) ? { corsOrigins: list(opts.rpcCors)! } : {}),
         ...(list(opts.wsOrigins) ? { wsOrigins: list(opts.wsOrigins)! } : {}),

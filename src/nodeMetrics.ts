@@ -1,0 +1,67 @@
+// Scrape-time readers for the node's metrics: the state of each part (heights, sizes, peers,
+// power, sectors, jobs, deals, store) read when Prometheus asks, so no part has to push them.
+import type { ChainStore } from './chain/index.js';
+import { KEY_PREFIXES, type Database } from './db/index.js';
+import type { DealProvider } from './market/index.js';
+import type { Mempool } from './mempool/index.js';
+import type { Metrics } from './metrics/index.js';
+import type { MinerService } from './miner/miner.js';
+import type { Network } from './p2p/network.js';
+import { setProofObserver } from './proofs/index.js';
+import type { SubscriptionHub } from './rpc/subscriptions.js';
+import { SectorState, deadlineSectors, getMiner, getSector } from './state/index.js';
+import type { SyncManager } from './sync/index.js';
+
+export interface MeteredParts {
+  chain: ChainStore;
+  db: Database;
+  mempool: Mempool;
+  network: Network | null;
+  sync: SyncManager | null;
+  subscriptions: SubscriptionHub;
+  miner: () => MinerService | null;
+  deals: DealProvider | null;
+}
+
+const SECTOR_STATE_NAMES = Object.fromEntries(Object.entries(SectorState).map(([name, value]) => [value, name])) as Record<number, string>;
+
+export function collectNodeMetrics(metrics: Metrics, parts: MeteredParts): void {
+  setProofObserver((kind, valid, seconds) => {
+    metrics.proofsVerified.inc({ kind, result: valid ? 'valid' : 'invalid' });
+    metrics.proofVerifySeconds.observe({ kind }, seconds);
+  });
+  metrics.addCollector(() => {
+    metrics.mempoolSize.set(parts.mempool.size);
+    metrics.peers.set(parts.network?.peerCount() ?? 0);
+    const progress = parts.sync?.progress();
+    metrics.syncBlocksPerSecond.set(progress?.blocksPerSecond ?? 0);
+    metrics.syncDistance.set(progress ? progress.target - progress.head : 0);
+    metrics.wsSubscriptions.reset();
+    for (const [kind, count] of parts.subscriptions.countByTopic()) metrics.wsSubscriptions.set({ kind }, count);
+    metrics.sealingJobs.reset();
+    for (const job of parts.miner()?.sealing.jobs.values() ?? []) metrics.sealingJobs.inc({ stage: job.status });
+    metrics.marketDeals.reset();
+    for (const deal of parts.deals?.list() ?? []) metrics.marketDeals.inc({ state: deal.status });
+  });
+  metrics.addCollector(async () => {
+    const miner = parts.miner();
+    if (!miner) return;
+    const state = parts.chain.headState();
+    const record = await getMiner(state, miner.minerId);
+    if (!record) return;
+    const label = String(miner.minerId);
+    metrics.minerPower.set({ miner: label }, Number(record.power));
+    const counts = new Map<string, number>(Object.keys(SectorState).map((name) => [name, 0]));
+    for (let deadline = 0; deadline < parts.chain.params.miners.deadlines; deadline++) {
+      for (const number of await deadlineSectors(state, miner.minerId, deadline)) {
+        const sector = await getSector(state, miner.minerId, number);
+        const name = sector ? SECTOR_STATE_NAMES[sector.state] : undefined;
+        if (name) counts.set(name, counts.get(name)! + 1);
+      }
+    }
+    for (const [name, count] of counts) metrics.minerSectors.set({ miner: label, state: name }, count);
+  });
+  metrics.addCollector(async () => {
+    for (const [bucket, prefix] of Object.entries(KEY_PREFIXES)) metrics.dbBytes.set({ bucket }, await parts.db.approximateBytes(prefix));
+  });
+}
