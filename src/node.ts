@@ -165,7 +165,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   }
 
   const local = options.mine
-    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: network.addresses() } } : {}) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: options.keystore } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
+    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: network.addresses() } } : {}) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: options.keystore } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
     : new LocalMiner();
   reportEquivocations(chain, mempool, local, options.signingKeys ?? [], log.child({ component: 'miner' }));
   const asks = new AskPublisher({

@@ -13,6 +13,8 @@ import { SealingPipeline } from './sealing.js';
 import { submitLocalTx } from './localTx.js';
 import type { SectorStore } from './sectorStore.js';
 import type { MinerEvent } from './events.js';
+import { DeadlineWatchdog, defaultWatchdogSettings, type WatchdogSettings } from './watchdog.js';
+import type { Metrics } from '../metrics/index.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 
@@ -27,6 +29,10 @@ export interface MinerOptions {
   vrfSecret: Uint8Array;
   clock: Clock;
   log: Logger;
+  metrics?: Metrics | null;
+  /** Computes a PoSt (default: provePost); a test may slow it down to play a slow disk. */
+  prover?: typeof provePost;
+  watchdog?: Partial<WatchdogSettings>;
 }
 
 export class MinerService {
@@ -39,6 +45,10 @@ export class MinerService {
   readonly sealing: SealingPipeline;
   readonly pieces: PieceIndex;
   private readonly listeners: ((event: MinerEvent) => void)[] = [];
+  readonly watchdog: DeadlineWatchdog;
+  /** The WindowPoSt being computed, off the slot loop (one at a time). */
+  private proving: Promise<void> | null = null;
+  private readonly prover: typeof provePost;
 
   /** Won slots, WindowPoSts, faults and recoveries, for subscribers. */
   onEvent(listener: (event: MinerEvent) => void): void {
@@ -53,6 +63,18 @@ export class MinerService {
     this.worker = addressOf(opts.workerKey);
     this.pieces = opts.pieces;
     this.sealing = new SealingPipeline(opts.chain, opts.mempool, opts.store, opts.pieces, opts.minerId, opts.workerKey, opts.log);
+    this.prover = opts.prover ?? provePost;
+    this.watchdog = new DeadlineWatchdog({
+      chain: opts.chain,
+      minerId: opts.minerId,
+      proofParams: opts.store.params,
+      provable: (sector) => opts.store.provable(sector),
+      hasReplica: (sector) => opts.store.has(sector),
+      emit: (kind, fields) => this.emit(kind, fields),
+      metrics: opts.metrics ?? null,
+      log: opts.log,
+      settings: { ...defaultWatchdogSettings(opts.chain.params.miners), ...opts.watchdog },
+    });
   }
 
   get minerId(): number {
@@ -86,6 +108,7 @@ export class MinerService {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.inFlight;
+    await this.proving;
     await this.opts.store.close();
   }
 
@@ -103,6 +126,7 @@ export class MinerService {
   async onSlot(slot: number): Promise<void> {
     await this.tryProduce(slot);
     await this.proveDeadline(slot);
+    await this.watchdog.onSlot(slot).catch((error: unknown) => this.opts.log.warn({ err: errorMessage(error) }, 'Deadline watchdog failed'));
     await this.declareRecoveries();
     await this.sealing.tick();
     await this.watchPower();
@@ -211,7 +235,9 @@ export class MinerService {
    * pooled tx is replaced, same nonce, higher price).
    */
   async proveDeadline(slot: number): Promise<void> {
-    const { chain, mempool, store, log, minerId } = this.opts;
+    // A proof still being computed is waited for off the loop: blocks and the watchdog go on.
+    if (this.proving) return;
+    const { chain, mempool, log, minerId } = this.opts;
     const state = chain.headState();
     const miner = await getMiner(state, minerId);
     if (!miner) return;
@@ -229,12 +255,19 @@ export class MinerService {
     const priorPooled = prior !== undefined && mempool.has(prior.txId);
     if (prior && priorPooled && bytesEqual(prior.randomness, randomness)) return; // in flight
     if (prior) log.info({ period: window.period, deadline: window.deadline, reason: priorPooled ? 'randomness changed by a reorg' : 'tx dropped or failed' }, 'Resubmitting WindowPoSt');
+    this.proving = this.proveAndSubmit(key, window, randomness, sectors, prior, priorPooled).finally(() => (this.proving = null));
+  }
+
+  private async proveAndSubmit(key: string, window: { period: number; deadline: number; open: number; close: number }, randomness: Uint8Array, sectors: { number: number }[], prior: { nonce: number; gasPrice: bigint } | undefined, priorPooled: boolean): Promise<void> {
+    const { chain, mempool, store, log, minerId } = this.opts;
     try {
-      const proof = await provePost(store.params, 'window', randomness, await Promise.all(sectors.map((s) => store.provable(s.number))));
+      const started = performance.now();
+      const proof = await this.prover(store.params, 'window', randomness, await Promise.all(sectors.map((s) => store.provable(s.number))));
+      this.watchdog.provedIn(performance.now() - started, window);
       const account = await chain.getAccount(this.worker);
       // Replace our stale pooled tx (same nonce, +10% price), or take the next free nonce.
-      const nonce = priorPooled ? prior.nonce : mempool.nextPendingNonce(this.worker, account.nonce);
-      const gasPrice = priorPooled ? prior.gasPrice + (prior.gasPrice + 9n) / 10n : chain.params.minGasPrice;
+      const nonce = priorPooled && prior ? prior.nonce : mempool.nextPendingNonce(this.worker, account.nonce);
+      const gasPrice = priorPooled && prior ? prior.gasPrice + (prior.gasPrice + 9n) / 10n : chain.params.minGasPrice;
       const payload = encode(submitWindowPostPayload, { miner: minerId, deadline: window.deadline, proof });
       const gas = submitWindowPostKind.gas(submitWindowPostKind.decodePayload(payload));
       const tx = signTx(this.opts.workerKey, { chainId: chain.params.chainId, nonce, gasLimit: gas, gasPrice, kind: submitWindowPostKind.id, payload });

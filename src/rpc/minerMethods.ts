@@ -2,7 +2,7 @@
 import type { ChainStore } from '../chain/index.js';
 import type { MinerService } from '../miner/miner.js';
 import { decode, errorMessage, toChecksumAddress, toHex } from '../primitives/index.js';
-import { dealProposalCodec, getMiner, getSector, getTotalPowerLog, getWorkerChange, minerIds, powerAt, type DealProposal, type Miner, type StateDb } from '../state/index.js';
+import { dealProposalCodec, getMiner, getSector, getTotalPowerLog, getWorkerChange, minerIds, powerAt, provableSectors, upcomingWindows, type DealProposal, type Miner, type StateDb } from '../state/index.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
 import { hexDataParam, uintParam } from './params.js';
 
@@ -61,6 +61,26 @@ export function minerMethods({ chain, miner: localMiner }: { chain: ChainStore; 
       description: "A miner's sectors with their state, commitments, deadline and faults.",
       params: [uintParam('miner')],
       handler: async ([id]) => sectorsOf(chain.headState(), id as number, await load(id as number)),
+    },
+    {
+      name: 'bcr_getDeadlines',
+      description: "A miner's next proving windows from the head slot (the open one first): slots, sectors, whether proven, and the margin in slots before each closes.",
+      params: [uintParam('miner'), uintParam('count', true, 64)],
+      handler: async ([id, count]) => {
+        const m = await load(id as number);
+        const state = chain.headState();
+        const slot = chain.head.header.slot;
+        const windows = upcomingWindows(chain.params.miners, m, slot, Math.min(Math.max((count as number | undefined) ?? chain.params.miners.deadlines, 1), 4 * chain.params.miners.deadlines));
+        const out = [];
+        for (const w of windows) {
+          const open = w.open <= slot;
+          const sectors = await provableSectors(state, id as number, w.deadline);
+          let proven = sectors.length > 0;
+          for (const s of sectors) if ((await getSector(state, id as number, s.number))!.provenPeriod < w.period + 1) proven = false;
+          out.push({ ...w, state: open ? 'open' : 'upcoming', sectors: sectors.length, faulty: sectors.filter((s) => s.faulty).length, proven, marginSlots: w.close - slot, opensInSlots: Math.max(0, w.open - slot) });
+        }
+        return { slot, slotMs: chain.params.slotMs, windows: out };
+      },
     },
     {
       name: 'bcr_getPowerTable',

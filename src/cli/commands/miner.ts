@@ -201,7 +201,8 @@ export function registerMiner(program: Command): void {
       const head = await callRpc<{ height: number; slot: number }>(opts.rpc, 'bcr_chainHead');
       const sectors = await callRpc<{ sector: number; state: string }[]>(opts.rpc, 'bcr_getSectors', [info.miner]);
       const table = await callRpc<{ total: string }>(opts.rpc, 'bcr_getPowerTable');
-      if (opts.json) return printJson({ ...info, sectors, networkPower: table.total });
+      const deadlines = await callRpc<{ slotMs: number; windows: { period: number; deadline: number; open: number; close: number; state: string; sectors: number; faulty: number; proven: boolean; marginSlots: number; opensInSlots: number }[] }>(opts.rpc, 'bcr_getDeadlines', [info.miner]);
+      if (opts.json) return printJson({ ...info, sectors, networkPower: table.total, deadlines: deadlines.windows });
       const share = BigInt(table.total) > 0n ? Number((BigInt(info.power) * 10000n) / BigInt(table.total)) / 100 : 0;
       console.log(`miner ${info.miner}: owner ${info.owner}, worker ${info.worker}`);
       console.log(`power ${info.power} bytes (${share}% of the network), sector size ${info.sectorSize} bytes`);
@@ -214,6 +215,13 @@ export function registerMiner(program: Command): void {
       for (const s of sectors) byState.set(s.state, (byState.get(s.state) ?? 0) + 1);
       console.log(`sectors: ${[...byState].map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`);
       for (const job of info.sealing) console.log(`  sealing sector ${job.sector}: ${job.status}${job.error ? ` (${job.error})` : ''}`);
+      console.log('next deadlines:');
+      for (const w of deadlines.windows) {
+        const seconds = (slots: number) => `${Math.round((slots * deadlines.slotMs) / 1000)} s`;
+        const when = w.state === 'open' ? `OPEN, closes in ${w.marginSlots} slots (${seconds(w.marginSlots)})` : `opens in ${w.opensInSlots} slots (${seconds(w.opensInSlots)})`;
+        const proof = w.sectors === 0 ? 'no sectors' : w.proven ? 'proven' : w.state === 'open' ? 'NOT YET PROVEN' : 'to prove';
+        console.log(`  period ${w.period} deadline ${w.deadline}: slots ${w.open}-${w.close - 1}, ${when}, ${w.sectors} sectors${w.faulty ? ` (${w.faulty} faulty)` : ''}, ${proof}`);
+      }
     });
   miner
     .command('ask')

@@ -4,3 +4,4 @@ export * from './beacon.js';
 export * from './equivocation.js';
 export * from './txs.js';
 export * from './cron.js';
+export * from './deadlines.js';
