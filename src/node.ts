@@ -54,6 +54,8 @@ export interface NodeOptions {
   allowedHosts?: string[];
   /** Keys the node may sign with (bcr_sendTransaction, `sign` permission). */
   signingKeys?: Uint8Array[];
+  /** Keep block bodies and receipts for this many blocks beyond finality (absent: archive). */
+  pruneBlocks?: number | null;
   /** Serve Prometheus metrics here (off when absent). */
   metrics?: { host: string; port: number };
   /** libp2p networking; none when absent (a lone node). */
@@ -123,8 +125,8 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   } catch (error) {
     throw new BcrError('DB_LOCKED', `cannot open the chain database in ${options.dataDir} (is another node using it?): ${errorMessage(error)}`);
   }
-  const chain = await ChainStore.open({ db, genesis, log: log.child({ component: 'chain' }), metrics });
-  log.info({ network: genesis.params.network, chainId: genesis.params.chainId, genesis: `0x${hexKey(chain.genesisId)}`, height: chain.head.header.height, sha256: pairHashBackend, secp256k1: signatureBackend() }, 'Chain opened');
+  const chain = await ChainStore.open({ db, genesis, log: log.child({ component: 'chain' }), metrics, pruneBlocks: options.pruneBlocks ?? null });
+  log.info({ network: genesis.params.network, chainId: genesis.params.chainId, genesis: `0x${hexKey(chain.genesisId)}`, height: chain.head.header.height, store: options.pruneBlocks == null ? 'archive' : `pruned to ${options.pruneBlocks} blocks beyond finality`, sha256: pairHashBackend, secp256k1: signatureBackend() }, 'Chain opened');
 
   const mempool = new Mempool({
     params: genesis.params,

@@ -4,10 +4,12 @@
 import { bytes, bytesEqual, concatBytes, decode, hexKey, list, optional, struct, uint, uintToBytesBE, varBytes } from '../primitives/index.js';
 import { Bucket, bucketKey, type Database } from '../db/index.js';
 import { blockEventsCodec, receiptCodec, type DealEvent, type KvReader, type Receipt, type StateEvent } from '../state/index.js';
-import { decodeBlock, type Block, type BlockHeader } from './block.js';
+import { decodeBlock, decodeHeader, type Block, type BlockHeader } from './block.js';
 
 export const META_HEAD = bucketKey(Bucket.meta, new TextEncoder().encode('head'));
 export const META_GENESIS = bucketKey(Bucket.meta, new TextEncoder().encode('genesis'));
+/** The highest height whose block body and receipts were pruned (absent: none). */
+export const META_PRUNED = bucketKey(Bucket.meta, new TextEncoder().encode('pruned'));
 
 export const undoCodec = list(struct({ key: varBytes(64), value: optional(varBytes(1 << 20)) }), 1 << 22);
 export const receiptsCodec = list(receiptCodec, 1 << 20);
@@ -56,8 +58,14 @@ export class BlockStore {
     return bytes ? decodeBlock(bytes) : undefined;
   }
 
+  /** Known to this store: with its body, or as the header of a pruned block. */
   async hasBlock(id: Uint8Array): Promise<boolean> {
-    return (await this.db.get(bucketKey(Bucket.block, id))) !== undefined;
+    return (await this.db.get(bucketKey(Bucket.block, id))) !== undefined || (await this.db.get(bucketKey(Bucket.header, id))) !== undefined;
+  }
+
+  /** A canonical block whose body was pruned: its header is all that is left. */
+  async isPruned(id: Uint8Array): Promise<boolean> {
+    return (await this.db.get(bucketKey(Bucket.header, id))) !== undefined;
   }
 
   async getHeader(id: Uint8Array): Promise<BlockHeader | undefined> {
@@ -65,9 +73,14 @@ export class BlockStore {
     const cached = this.headerCache.get(key);
     if (cached) return cached;
     const block = await this.getBlock(id);
-    if (!block) return undefined;
-    this.rememberHeader(id, block.header);
-    return block.header;
+    let header = block?.header;
+    if (!header) {
+      const pruned = await this.db.get(bucketKey(Bucket.header, id));
+      if (!pruned) return undefined;
+      header = decodeHeader(pruned);
+    }
+    this.rememberHeader(id, header);
+    return header;
   }
 
   rememberHeader(id: Uint8Array, header: BlockHeader): void {

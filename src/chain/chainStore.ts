@@ -3,13 +3,13 @@
 // only a fully valid block is written. Every import (extend, reorg, or a valid side block) is ONE
 // atomic LevelDB batch; a crash leaves the old or the new head, never a mix. In-memory state (head,
 // finalized) changes only after the batch commits.
-import { bytesEqual, hexKey, isBcrError } from '../primitives/index.js';
+import { BcrError, bytesEqual, decode, encode, hexKey, isBcrError, uint } from '../primitives/index.js';
 import { isHeavierTip, tipOf, type ChainParams } from '../consensus/index.js';
 import { Bucket, bucketKey, type Database } from '../db/index.js';
 import { MemoryKv, Overlay, StateDb, getAccount, lockedAmount, proveState, readStateRoot, type Account, type KvReader, type Receipt, type StateEvent, type StateProof, type TxError, type VerifiedTx } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
-import { encodeBlock, type Block, type BlockHeader } from './block.js';
-import { BlockStore, META_GENESIS, META_HEAD, canonicalKey, sideBlockKey, type HeadInfo, type TxLocation } from './blockStore.js';
+import { encodeBlock, encodeHeader, type Block, type BlockHeader } from './block.js';
+import { BlockStore, META_GENESIS, META_HEAD, META_PRUNED, canonicalKey, sideBlockKey, type HeadInfo, type TxLocation } from './blockStore.js';
 import { applyBlock, switchToBranch, type BranchSwitch, type ImportContext } from './blocks/importBlock.js';
 import { ImportStats, elapsedMs } from './eligibility.js';
 import type { ImportStep, Metrics } from '../metrics/index.js';
@@ -36,7 +36,15 @@ export interface ChainStoreOptions {
   genesis: Genesis;
   log: Logger;
   metrics?: Metrics | null;
+  /**
+   * Keep block bodies and receipts for this many blocks beyond finality; older ones keep only their
+   * header (and their txs' index entries). Null or absent: an archive node, every body kept.
+   */
+  pruneBlocks?: number | null;
 }
+
+/** Heights pruned per head change at most, so one import's batch stays small while a node catches up. */
+const PRUNE_BATCH = 256;
 
 const INVALID_LIMIT = 10_000;
 
@@ -60,6 +68,8 @@ export class ChainStore implements ValidationView {
     genesisId: Uint8Array,
     head: HeadInfo,
     private readonly metrics: Metrics | null,
+    private readonly pruneBlocks: number | null,
+    private prunedTo: number,
   ) {
     this.params = genesis.params;
     this.genesisId = genesisId;
@@ -68,7 +78,7 @@ export class ChainStore implements ValidationView {
   }
 
   /** Opens the chain in `db`, writing genesis on first use and refusing a db of another network. */
-  static async open({ db, genesis, log, metrics = null }: ChainStoreOptions): Promise<ChainStore> {
+  static async open({ db, genesis, log, metrics = null, pruneBlocks = null }: ChainStoreOptions): Promise<ChainStore> {
     const built = await buildGenesis(genesis, new MemoryKv());
     const storedGenesis = await db.get(META_GENESIS);
     if (!storedGenesis) {
@@ -85,7 +95,9 @@ export class ChainStore implements ValidationView {
     const headId = (await db.get(META_HEAD))!;
     const headBlock = await new BlockStore(db).getBlock(headId);
     if (!headBlock) throw new Error('store is corrupt: head block missing');
-    const chain = new ChainStore(db, genesis, log, built.id, { id: headId, header: headBlock.header }, metrics);
+    const prunedBytes = await db.get(META_PRUNED);
+    const prunedTo = prunedBytes ? decode(uint(), prunedBytes, 'pruned height') : 0;
+    const chain = new ChainStore(db, genesis, log, built.id, { id: headId, header: headBlock.header }, metrics, pruneBlocks, prunedTo);
     chain.observeHeights();
     await migrateStateTree(db, log);
     const root = await readStateRoot(db);
@@ -264,8 +276,10 @@ export class ChainStore implements ValidationView {
   private async commitHead(overlay: Overlay, head: HeadInfo, reverted: Block[], applied: Block[]): Promise<ImportOutcome> {
     overlay.put(META_HEAD, head.id);
     const pruned = await this.pruneSideBlocks(overlay, Math.max(0, head.header.height - this.params.finality));
+    const prunedTo = await this.pruneBodies(overlay, head.header.height);
     const t = process.hrtime.bigint();
     await this.db.write(overlay.entries(), true);
+    this.prunedTo = prunedTo;
     this.stats.writeMs += Number(process.hrtime.bigint() - t) / 1e6;
     for (const id of pruned) this.blocks.forgetHeader(id);
     this.headInfo = head;
@@ -274,6 +288,77 @@ export class ChainStore implements ValidationView {
     const change: HeadChange = { head, reverted, applied };
     for (const listener of this.listeners) listener(change);
     return { status: 'head', change };
+  }
+
+  /** The lowest height whose block body this store still has (1 on an archive node). */
+  get oldestBodyHeight(): number {
+    return this.prunedTo + 1;
+  }
+
+  /** A block's body, or a PRUNED error naming what this node still keeps (RPC readers). */
+  async requireBlock(id: Uint8Array): Promise<Block> {
+    const block = await this.blocks.getBlock(id);
+    if (block) return block;
+    throw await this.missing(id);
+  }
+
+  /** A canonical block's receipts, or a PRUNED error. */
+  async requireReceipts(id: Uint8Array): Promise<Receipt[]> {
+    const receipts = await this.blocks.getReceipts(id);
+    if (receipts) return receipts;
+    throw await this.missing(id);
+  }
+
+  private async missing(id: Uint8Array): Promise<BcrError> {
+    if (await this.blocks.isPruned(id)) {
+      const header = await this.blocks.getHeader(id);
+      return new BcrError('PRUNED', `block 0x${hexKey(id)} (height ${header?.height ?? '?'}) was pruned: this node keeps block bodies and receipts from height ${this.oldestBodyHeight} on (--prune-blocks ${this.pruneBlocks}); ask an archive node`);
+    }
+    return new BcrError('NOT_FOUND', `block 0x${hexKey(id)} is not in this node's store`);
+  }
+
+  /** True when `id` is a canonical block whose body and receipts were pruned. */
+  isPruned(id: Uint8Array): Promise<boolean> {
+    return this.blocks.isPruned(id);
+  }
+
+  /**
+   * With --prune-blocks N: the bodies, receipts and events of canonical blocks more than N below the
+   * finalized height go; their headers move to the header bucket (the tx index stays). A bounded
+   * number per head change, in the same batch as the head. Returns the new pruned height.
+   */
+  private async pruneBodies(overlay: Overlay, headHeight: number): Promise<number> {
+    if (this.pruneBlocks === null) return this.prunedTo;
+    const target = headHeight - this.params.finality - this.pruneBlocks - 1;
+    if (target <= this.prunedTo) return this.prunedTo;
+    const to = Math.min(target, this.prunedTo + PRUNE_BATCH);
+    for (let height = this.prunedTo + 1; height <= to; height++) {
+      const id = await this.blocks.canonicalId(height, overlay);
+      if (!id) continue;
+      const block = await this.blocks.getBlock(id);
+      if (!block) continue;
+      overlay.put(bucketKey(Bucket.header, id), encodeHeader(block.header));
+      overlay.del(bucketKey(Bucket.block, id));
+      overlay.del(bucketKey(Bucket.receipts, id));
+      overlay.del(bucketKey(Bucket.events, id));
+    }
+    overlay.put(META_PRUNED, encode(uint(), to));
+    return to;
+  }
+
+  /** Prunes down to the target now (after turning pruning on for an existing chain; bench, tests). */
+  async pruneToTarget(): Promise<number> {
+    const run = this.queue.then(async () => {
+      for (;;) {
+        const overlay = new Overlay(this.db);
+        const to = await this.pruneBodies(overlay, this.headInfo.header.height);
+        if (to === this.prunedTo) return to;
+        await this.db.write(overlay.entries(), true);
+        this.prunedTo = to;
+      }
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
   }
 
   /** Side blocks at or below the finalized height can never join the chain: delete them. */

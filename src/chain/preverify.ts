@@ -85,7 +85,10 @@ export class BlockPreverifier {
   }
 
   private async anchorOutput(height: number): Promise<Uint8Array | undefined> {
-    return this.recentOutputs.get(height) ?? (await this.chain.getBlockByHeight(height))?.header.vrfOutput;
+    const recent = this.recentOutputs.get(height);
+    if (recent) return recent;
+    const id = await this.chain.canonicalId(height);
+    return id ? (await this.chain.getHeader(id))?.vrfOutput : undefined;
   }
 
   async close(): Promise<void> {

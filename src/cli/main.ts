@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { BcrError, errorMessage } from '../primitives/index.js';
 import { NODE_VERSION } from '../version.js';
 import { registerAuth } from './commands/auth.js';
+import { registerDb } from './commands/db.js';
 import { registerChain } from './commands/chain.js';
 import { registerClient, registerMarket } from './commands/client.js';
 import { registerPaych } from './commands/paych.js';
@@ -36,6 +37,7 @@ registerMarket(program);
 registerPaych(program);
 registerAuth(program);
 registerChain(program);
+registerDb(program);
 registerDevnet(program);
 registerSim(program);
 

@@ -66,3 +66,13 @@ export async function checkPortFree(host: string, port: number, name: string): P
     server.listen({ host, port, exclusive: true }, () => server.close(() => resolve()));
   });
 }
+
+/** Mainnet nodes prune by default (a chain that runs for years); devnet and test keep everything. */
+export const MAINNET_PRUNE_BLOCKS = 100_000;
+
+/** `--prune-blocks`: a block count, or 'archive'; absent: the network's default. Null means archive. */
+export function parsePruneBlocks(value: string | undefined, network: string): number | null {
+  if (value === undefined) return network === 'mainnet' ? MAINNET_PRUNE_BLOCKS : null;
+  if (value === 'archive') return null;
+  return parseIntOption(value, '--prune-blocks');
+}

@@ -18,6 +18,8 @@ export const Bucket = {
   events: 0x07,
   /** Deal ids by client address and by provider id, from published-deal events (reads check the state). */
   dealIndex: 0x08,
+  /** Headers of canonical blocks whose bodies and receipts were pruned (--prune-blocks). */
+  header: 0x09,
 } as const;
 
 /** Every key prefix in the store by name (0x10-0x12 belong to state/), for `bcr db stats` and metrics. */
@@ -31,6 +33,7 @@ export const KEY_PREFIXES: Record<string, number> = {
   sideBlocks: Bucket.sideBlocks,
   events: Bucket.events,
   dealIndex: Bucket.dealIndex,
+  prunedHeaders: Bucket.header,
   stateValues: 0x10,
   stateTreeLegacy: 0x11,
   stateTree: 0x12,
@@ -162,6 +165,13 @@ export class Database {
       bytes += key.length + value.length;
     }
     return { keys, bytes };
+  }
+
+  /** Keys and bytes per named key prefix: exact logical sizes and LevelDB's on-disk estimate. */
+  async bucketStats(): Promise<{ bucket: string; prefix: number; keys: number; bytes: number; diskBytes: number }[]> {
+    const out = [];
+    for (const [bucket, prefix] of Object.entries(KEY_PREFIXES)) out.push({ bucket, prefix, ...(await this.measurePrefix(prefix)), diskBytes: await this.approximateBytes(prefix) });
+    return out;
   }
 
   /** Keys from `gte` (inclusive) to `lt` (exclusive), in key order. */

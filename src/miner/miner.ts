@@ -130,6 +130,37 @@ export class MinerService {
     await this.declareRecoveries();
     await this.sealing.tick();
     await this.watchPower();
+    if (slot % 10 === 0) await this.removeDeadSectors().catch((error: unknown) => this.opts.log.warn({ err: errorMessage(error) }, 'Removing dead sectors failed'));
+  }
+
+  /** Height at which each local sector was first seen terminated or expired (deleted a finality later). */
+  private readonly deadSince = new Map<number, number>();
+
+  /**
+   * Files of sectors the chain terminated or let expire are deleted once that is final: nothing
+   * will prove them again. A sector still sealing or waiting for its pre-commit is never touched.
+   */
+  private async removeDeadSectors(): Promise<void> {
+    const { chain, store, log, minerId } = this.opts;
+    const state = chain.headState();
+    const miner = await getMiner(state, minerId);
+    if (!miner) return;
+    const height = chain.head.header.height;
+    for (const number of await store.list()) {
+      const job = this.sealing.jobs.get(number);
+      const sector = await getSector(state, minerId, number);
+      const gone = sector ? sector.state === SectorState.terminated : number < miner.nextSector && (!job || job.status === 'failed' || job.status === 'active');
+      if (!gone) {
+        this.deadSince.delete(number);
+        continue;
+      }
+      const since = this.deadSince.get(number) ?? height;
+      this.deadSince.set(number, since);
+      if (height - since < chain.params.finality) continue;
+      const freed = await store.remove(number);
+      this.deadSince.delete(number);
+      log.info({ sector: number, bytesFreed: freed, reason: sector ? 'terminated' : 'expired' }, 'Deleted the files of a sector the chain no longer holds');
+    }
   }
 
   private lastPower: bigint | null = null;

@@ -27,6 +27,8 @@ export interface SealJob {
   /** What the pre-commit needs once the sector is sealed (sent again if a reorg renumbered its deals). */
   sealed?: { commD: Uint8Array; commR: Uint8Array; sealRandHeight: number };
   precommitTries?: number;
+  /** Active, but its label layers are kept until the activation is final (a reorg may need a new PoRep). */
+  scratchKept?: boolean;
   dataPath?: string;
   commD?: string;
   error?: string;
@@ -286,10 +288,27 @@ export class SealingPipeline {
   }
 
   /** Called on every slot: starts sealing published deals, prove-commits sectors whose seed is now known. */
+  /** Label layers and columns of sectors whose activation is final: only the PoRep needed them. */
+  private async deleteFinalScratch(): Promise<void> {
+    if (![...this.jobs.values()].some((job) => job.scratchKept)) return;
+    const finalId = await this.chain.canonicalId(this.chain.finalizedHeight);
+    const finalSlot = finalId ? (await this.chain.getHeader(finalId))?.slot ?? 0 : 0;
+    for (const job of this.jobs.values()) {
+      if (!job.scratchKept) continue;
+      const sector = await getSector(this.chain.headState(), this.minerId, job.sector);
+      // Activation is a slot: final once the finalized block is at or past it.
+      if (!sector || sector.state !== SectorState.active || sector.activation > finalSlot) continue;
+      job.scratchKept = false;
+      const freed = await this.store.deleteScratch(job.sector);
+      this.log.info({ sector: job.sector, bytesFreed: freed }, 'Sealing scratch deleted (activation final)');
+    }
+  }
+
   async tick(): Promise<void> {
     const params = this.chain.params.miners;
     for (const piece of this.dealPieces) if (piece.status === 'publishing') await this.checkPublished(piece);
     await this.packPublished();
+    await this.deleteFinalScratch();
     for (const job of this.jobs.values()) {
       if (job.status !== 'precommitted' && job.status !== 'proving') continue;
       if (job.status === 'precommitted' && job.dealKeys && job.sealed && (job.precommitTries ?? 0) < 3) {
@@ -315,6 +334,7 @@ export class SealingPipeline {
       job.precommitHeight = sector.precommitHeight;
       if (sector.state === SectorState.active) {
         job.status = 'active';
+        job.scratchKept = true;
         this.log.info({ sector: job.sector }, 'Sector active: power added');
         continue;
       }

@@ -2,7 +2,7 @@
 // here, the label layers for the PoRep). Replica trees are built on first use and kept in memory
 // (the cached levels only: 2 MiB per GiB of sector).
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BcrError, fromHex, hexKey } from '../primitives/index.js';
 import { SectorFiles, TreeReader, buildTreeCache, fileSource, replicaIdOf, sealFile, type ProofParams, type ProvableSector, type SealProgress, type SealedSectorMeta } from '../proofs/index.js';
@@ -65,6 +65,38 @@ export class SectorStore {
     await sealFile({ params: this.params, replicaId, dataPath, dir: this.sectorDir(number), onProgress });
     this.trees.delete(number);
     return this.get(number);
+  }
+
+  /** Sector numbers with a directory in the store. */
+  async list(): Promise<number[]> {
+    const names = await readdir(join(this.dir, 'sectors')).catch(() => [] as string[]);
+    return names.filter((name) => /^\d+$/.test(name)).map(Number).sort((a, b) => a - b);
+  }
+
+  /**
+   * Deletes what only the PoRep needed (label layers, column hashes) once the sector is active:
+   * WindowPoSt and WinningPoSt open the replica tree alone. Returns the bytes freed.
+   */
+  async deleteScratch(number: number): Promise<number> {
+    const dir = this.sectorDir(number);
+    let freed = 0;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name !== SectorFiles.columns && !/^labels-\d+\.bin$/.test(name)) continue;
+      const path = join(dir, name);
+      freed += (await stat(path)).size;
+      await rm(path, { force: true });
+    }
+    return freed;
+  }
+
+  /** Deletes a sector's directory (terminated or expired: nothing will ever prove it again). Returns the bytes freed. */
+  async remove(number: number): Promise<number> {
+    const dir = this.sectorDir(number);
+    let freed = 0;
+    for (const name of await readdir(dir).catch(() => [] as string[])) freed += (await stat(join(dir, name))).size;
+    this.trees.delete(number);
+    await rm(dir, { recursive: true, force: true });
+    return freed;
   }
 
   /** Where a deal's unsealed sector data waits to be sealed (and stays, for retrieval). */

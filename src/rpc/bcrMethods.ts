@@ -26,6 +26,10 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
   };
   const blockJson = async (id: Uint8Array | undefined, full: boolean) => {
     const block = id ? await chain.getBlock(id) : undefined;
+    if (id && !block && (await chain.isPruned(id))) {
+      // A pruned block still has its header: say what it was, and that its body is gone.
+      return { ...formatHeader(id, (await chain.getHeader(id))!), pruned: true, txs: null, reward: null };
+    }
     if (!id || !block) return null;
     return { ...formatBlock(id, block, full ? block.txs.map((t) => verifyTx(t, chain.params)) : null), reward: (await producerReward(id, block))?.toString() ?? null };
   };
@@ -83,7 +87,7 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
         if (pooled) return { ...formatTx(pooled), status: 'pending' };
         const loc = await chain.getTxLocation(id as Uint8Array);
         if (!loc) return null;
-        const block = (await chain.getBlock(loc.blockId))!;
+        const block = await chain.requireBlock(loc.blockId);
         const tx = verifyTx(block.txs[loc.index]!, chain.params);
         return { ...formatTx(tx), status: 'included', blockId: toHex(loc.blockId), height: loc.height, index: loc.index };
       },
@@ -95,8 +99,8 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
       handler: async ([id]) => {
         const loc = await chain.getTxLocation(id as Uint8Array);
         if (!loc) return null;
-        const receipts = await chain.getReceipts(loc.blockId);
-        return { ...formatReceipt(receipts![loc.index]!), blockId: toHex(loc.blockId), height: loc.height, index: loc.index };
+        const receipts = await chain.requireReceipts(loc.blockId);
+        return { ...formatReceipt(receipts[loc.index]!), blockId: toHex(loc.blockId), height: loc.height, index: loc.index };
       },
     },
     {

@@ -125,7 +125,7 @@ export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mem
   const locate = async (id: Uint8Array) => {
     const loc = await chain.getTxLocation(id);
     if (!loc) return null;
-    const block = (await chain.getBlock(loc.blockId))!;
+    const block = await chain.requireBlock(loc.blockId);
     return { loc, block, tx: verifyTx(block.txs[loc.index]!, chain.params) };
   };
   const transferCheck = (call: unknown) => {
@@ -227,7 +227,7 @@ export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mem
       handler: async ([hash]) => {
         const found = await locate(hash as Uint8Array);
         if (!found) return null;
-        const receipt = (await chain.getReceipts(found.loc.blockId))![found.loc.index]!;
+        const receipt = (await chain.requireReceipts(found.loc.blockId))[found.loc.index]!;
         const to = (found.tx.payload as { to?: Uint8Array }).to;
         return {
           transactionHash: toHex(found.tx.id),
@@ -252,8 +252,8 @@ export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mem
       description: 'A canonical block in Ethereum shape (hashes or full txs).',
       params: [blockTagParam('block', false), boolParam('fullTransactions', true)],
       handler: async ([tag, full]) => {
-        const block = await chain.getBlockByHeight(heightOf(tag));
-        return block ? blockJson(block, full === true) : null;
+        const id = await chain.canonicalId(heightOf(tag));
+        return id ? blockJson(await chain.requireBlock(id), full === true) : null;
       },
     },
     {
@@ -261,8 +261,8 @@ export function ethMethods({ chain, mempool }: { chain: ChainStore; mempool: Mem
       description: 'A block by id in Ethereum shape.',
       params: [hexDataParam('hash', 32), boolParam('fullTransactions', true)],
       handler: async ([hash, full]) => {
-        const block = await chain.getBlock(hash as Uint8Array);
-        return block ? blockJson(block, full === true) : null;
+        if (!(await chain.hasBlock(hash as Uint8Array))) return null;
+        return blockJson(await chain.requireBlock(hash as Uint8Array), full === true);
       },
     },
   ];

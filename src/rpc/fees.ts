@@ -25,7 +25,7 @@ export async function feeSummary(chain: ChainStore, height: number): Promise<Blo
   const key = hexKey(id);
   const cached = cache.get(key);
   if (cached) return cached;
-  const block = (await chain.getBlock(id))!;
+  const block = await chain.requireBlock(id);
   const txs = block.txs.map((t) => verifyTx(t, chain.params));
   const fees: BlockFees = {
     height,

@@ -6,7 +6,7 @@ import { defaultKeystoreDir, findKeystore, unlockKeystore } from '../../wallet/i
 import { readFileSync } from 'node:fs';
 import { fromHex } from '../../primitives/index.js';
 import { parseIntOption, readPassword } from '../io.js';
-import { checkLogLevel, checkNetwork, checkPeerAddress, checkPortFree, parsePortOption } from '../nodeFlags.js';
+import { checkLogLevel, checkNetwork, checkPeerAddress, checkPortFree, parsePortOption, parsePruneBlocks } from '../nodeFlags.js';
 
 export function registerNode(program: Command): void {
   program
@@ -24,6 +24,7 @@ export function registerNode(program: Command): void {
     .option('--mdns', 'discover peers on the local network by multicast DNS (off by default)', false)
     .option('--rpc-cors <origins>', 'comma-separated origins allowed to call the RPC from browsers (none by default)')
     .option('--ws-origins <origins>', 'comma-separated browser origins allowed to open a JSON-RPC WebSocket (none by default)')
+    .option('--prune-blocks <n>', "keep block bodies and receipts for the last N blocks beyond finality (headers and the tx index are always kept); 'archive' keeps all. Default: archive on devnet and test, 100000 on mainnet")
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics (off unless given)')
     .option('--metrics-host <host>', 'metrics bind address (loopback unless you expose it)', '127.0.0.1')
     .option('--rpc-allowed-hosts <hosts>', "comma-separated Host names accepted besides loopback ('*' for any)")
@@ -32,7 +33,7 @@ export function registerNode(program: Command): void {
     .option('--unlock <addresses>', 'comma-separated keystore addresses the node may sign with (bcr_sendTransaction)')
     .option('--keystore <dir>', 'keystore for --unlock', defaultKeystoreDir())
     .option('--password-file <file>', 'password of the --unlock keys (else env BCR_PASSWORD, else a prompt)')
-    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; workerKeyFile?: string; miner?: string }) => {
+    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; pruneBlocks?: string; workerKeyFile?: string; miner?: string }) => {
       const list = (text?: string) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
       // Every flag is checked and both ports bound once before the data dir is touched.
       checkNetwork(opts.network);
@@ -44,6 +45,7 @@ export function registerNode(program: Command): void {
       await checkPortFree(opts.p2pHost, p2pPort, '--p2p-port');
       const metricsPort = opts.metricsPort === undefined ? undefined : parsePortOption(opts.metricsPort, '--metrics-port');
       if (metricsPort !== undefined) await checkPortFree(opts.metricsHost, metricsPort, '--metrics-port');
+      const pruneBlocks = parsePruneBlocks(opts.pruneBlocks, opts.network);
       const log = createLogger({ level: opts.logLevel });
       const signingKeys: Uint8Array[] = [];
       for (const address of list(opts.unlock) ?? []) {
@@ -61,6 +63,7 @@ export function registerNode(program: Command): void {
         mine: opts.mine,
         signingKeys,
         ...(opts.workerKeyFile ? { workerKey: fromHex(readFileSync(opts.workerKeyFile, 'utf8').trim()) } : {}),
+        pruneBlocks,
         ...(metricsPort !== undefined ? { metrics: { host: opts.metricsHost, port: metricsPort } } : {}),
         p2p: { host: opts.p2pHost, port: p2pPort, bootstrap: list(opts.bootstrap) ?? [], mdns: opts.mdns },
         ...(list(opts.rpcCors) ? { corsOrigins: list(opts.rpcCors)! } : {}),

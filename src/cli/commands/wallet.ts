@@ -123,7 +123,12 @@ export function registerWallet(program: Command): void {
       const head = await callRpc<{ height: number }>(opts.rpc, 'bcr_chainHead');
       const out: { height: number; id: string; from: string; to: string; value: string; direction: 'in' | 'out'; status: 'ok' | 'failed'; fee: string; error: string | null }[] = [];
       for (let h = head.height; h > Math.max(0, head.height - parseIntOption(opts.blocks, '--blocks')); h--) {
-        const block = await callRpc<{ txs: { id: string; from: string; kind: string; payload: string }[] }>(opts.rpc, 'bcr_getBlockByHeight', [h, true]);
+        const block = await callRpc<{ txs: { id: string; from: string; kind: string; payload: string }[] | null }>(opts.rpc, 'bcr_getBlockByHeight', [h, true]);
+        if (!block.txs) {
+          // A pruning node keeps recent bodies only: older history needs an archive node.
+          if (!opts.json) console.error(`note: blocks at height ${h} and below are pruned on this node; history stops there`);
+          break;
+        }
         for (const tx of block.txs) {
           if (tx.kind !== 'transfer') continue;
           const { to, value } = decode(transferPayload, fromHex(tx.payload));
