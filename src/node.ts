@@ -27,6 +27,7 @@ import { dealEventJson, dealMethods } from './rpc/dealMethods.js';
 import { paychMethods } from './rpc/paychMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
+import { loadExplorer } from './rpc/explorer.js';
 import { getMiner, paychRedeemKind, paychRedeemPayload, spendable, verifyTx } from './state/index.js';
 import { slotAt } from './consensus/index.js';
 import { createMetrics, startMetricsServer, type MetricsServer } from './metrics/index.js';
@@ -275,9 +276,10 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
         }).catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Deal events not published'));
       }),
   });
-  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), subscriptions, ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}), ...(options.wsOrigins ? { wsOrigins: options.wsOrigins } : {}), ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) }, log.child({ component: 'rpc' }));
+  const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), subscriptions, explorer: loadExplorer(), ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}), ...(options.wsOrigins ? { wsOrigins: options.wsOrigins } : {}), ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) }, log.child({ component: 'rpc' }));
   const { url: rpcUrl } = await rpc.start();
   log.info({ url: rpcUrl }, 'JSON-RPC listening');
+  log.info({ url: `${rpcUrl}explorer/` }, 'Block explorer');
   let metricsServer: MetricsServer | null = null;
   if (metrics && options.metrics) {
     collectNodeMetrics(metrics, { chain, db, mempool, network, sync, subscriptions, miner: () => local.current, deals: dealProvider });

@@ -19,6 +19,15 @@ export function formatHeader(id: Uint8Array, header: BlockHeader) {
   };
 }
 
+/** A decoded payload as JSON: amounts as decimal strings, 20-byte values as EIP-55 addresses, other bytes as hex. */
+export function payloadJson(value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Uint8Array) return value.length === 20 ? toChecksumAddress(value) : toHex(value);
+  if (Array.isArray(value)) return value.map(payloadJson);
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, payloadJson(v)]));
+  return value;
+}
+
 export function formatTx(tx: VerifiedTx) {
   return {
     id: toHex(tx.id),
@@ -27,13 +36,18 @@ export function formatTx(tx: VerifiedTx) {
     gasLimit: tx.body.gasLimit,
     gasPrice: tx.body.gasPrice.toString(),
     kind: tx.kind.name,
+    /** The payload decoded by its kind's codec (what the raw `payload` says). */
+    args: payloadJson(tx.payload),
     payload: toHex(tx.body.payload),
     raw: toHex(tx.bytes),
   };
 }
 
 export function formatBlock(id: Uint8Array, block: Block, txs: VerifiedTx[] | null) {
-  return { ...formatHeader(id, block.header), txCount: block.txs.length, txs: txs ? txs.map(formatTx) : undefined };
+  // What proves the block: its election (VRF) and its WinningPoSt; with txs, the proofs they carry.
+  const proofs: Record<string, number> = { vrfProofBytes: block.header.vrfProof.length, winningPostBytes: block.header.winningPost.length };
+  for (const tx of txs ?? []) if (/post|commit/i.test(tx.kind.name)) proofs[tx.kind.name] = (proofs[tx.kind.name] ?? 0) + 1;
+  return { ...formatHeader(id, block.header), txCount: block.txs.length, proofs, txs: txs ? txs.map(formatTx) : undefined };
 }
 
 export function formatReceipt(receipt: Receipt) {

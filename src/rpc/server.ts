@@ -11,6 +11,7 @@ import { PERMISSIONS, requestPermissions } from './auth.js';
 import { ConnectionCounter, hostAllowed, isJsonContentType, originAllowed } from './httpGuards.js';
 import { RpcErrorCode, type CallContext, type RpcDispatcher } from './jsonRpc.js';
 import { SubscriptionHub, type SocketLimits } from './subscriptions.js';
+import { serveExplorer, type StaticFile } from './explorer.js';
 
 export interface RpcServerOptions {
   host: string;
@@ -33,6 +34,8 @@ export interface RpcServerOptions {
   maxConnectionsPerAddress?: number;
   /** Per-socket WebSocket limits. */
   socketLimits?: Partial<SocketLimits>;
+  /** Serve the block explorer at /explorer (its files, loaded at start). */
+  explorer?: Map<string, StaticFile>;
 }
 
 export const DEFAULT_MAX_BODY = 5 * 1024 * 1024;
@@ -150,6 +153,7 @@ export class RpcServer {
       res.setHeader('vary', 'origin');
     }
     if (req.method === 'OPTIONS' && origin !== undefined) return void res.writeHead(204).end();
+    if (this.options.explorer && serveExplorer(req, res, this.options.explorer, req.headers.host!)) return;
     if (req.method !== 'POST' || (req.url ?? '/') !== '/') return void text(req.method === 'POST' ? 404 : 405, 'JSON-RPC answers POST on /\n');
     if (!isJsonContentType(req.headers['content-type'])) return void text(415, 'content-type must be application/json\n');
     const body = await this.readBody(req, res);

@@ -1,0 +1,409 @@
+// BCR block explorer: a read-only single page over the node's JSON-RPC (same origin) and its
+// WebSocket (new heads, live). Every value from the node is put in the page as text, never as markup.
+
+const view = document.getElementById('view');
+const headLink = document.getElementById('head-height');
+const liveState = document.getElementById('live-state');
+const HISTORY_BLOCKS = 300;
+const LATEST_BLOCKS = 15;
+
+// ---- JSON-RPC ----
+
+let nextId = 1;
+
+async function rpc(method, params = []) {
+  const response = await fetch('/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ jsonrpc: '2.0', id: nextId++, method, params }) });
+  const body = await response.json();
+  if (body.error) throw new Error(`${method}: ${body.error.message}`);
+  return body.result;
+}
+
+/** Several calls in one request; each answer is its result or an Error. */
+async function batch(calls) {
+  if (calls.length === 0) return [];
+  const first = nextId;
+  nextId += calls.length;
+  const response = await fetch('/', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(calls.map(([method, params], i) => ({ jsonrpc: '2.0', id: first + i, method, params }))) });
+  const answers = await response.json();
+  const byId = new Map((Array.isArray(answers) ? answers : [answers]).map((a) => [a.id, a]));
+  return calls.map((_, i) => {
+    const a = byId.get(first + i);
+    return !a ? new Error('no answer') : a.error ? new Error(a.error.message) : a.result;
+  });
+}
+
+// ---- DOM helpers (text only) ----
+
+function h(tag, props = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null) continue;
+    if (key === 'class') el.className = value;
+    else if (key === 'href') el.setAttribute('href', value);
+    else if (key === 'testid') el.dataset.testid = value;
+    else el.setAttribute(key, String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat()) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+const link = (href, text, props = {}) => h('a', { href, ...props }, text);
+const short = (hex) => (hex && hex.length > 18 ? `${hex.slice(0, 10)}…${hex.slice(-6)}` : hex);
+const blockLink = (idOrHeight, text) => link(`#/block/${idOrHeight}`, text ?? String(idOrHeight));
+const txLink = (id) => link(`#/tx/${id}`, short(id), { class: 'mono' });
+const accountLink = (address) => (address ? link(`#/account/${address}`, short(address), { class: 'mono', title: address }) : '—');
+const minerLink = (id) => link(`#/miner/${id}`, `miner ${id}`);
+const time = (ms) => new Date(ms).toISOString().replace('T', ' ').replace('.000Z', 'Z');
+
+/** Atto (decimal string) as BCR, exact to the last atto (bigint, trailing zeros dropped). */
+function bcr(atto) {
+  if (atto === undefined || atto === null) return '—';
+  const value = BigInt(atto);
+  const negative = value < 0n;
+  const abs = negative ? -value : value;
+  const whole = abs / 10n ** 18n;
+  const fracText = (abs % 10n ** 18n).toString().padStart(18, '0').replace(/0+$/, '');
+  return `${negative ? '-' : ''}${whole.toLocaleString('en-US')}${fracText ? `.${fracText}` : ''} BCR`;
+}
+
+function bytesText(n) {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let value = Number(n);
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${unit === 0 ? value : value.toFixed(2).replace(/\.?0+$/, "")} ${units[unit]}`;
+}
+
+function fields(entries) {
+  const dl = h('dl', { class: 'fields' });
+  for (const [label, value, testid] of entries) {
+    dl.append(h('dt', {}, label), h('dd', { testid }, value ?? '—'));
+  }
+  return dl;
+}
+
+function table(headers, rows, testid) {
+  return h('table', { testid }, h('thead', {}, h('tr', {}, headers.map((x) => h('th', {}, x)))), h('tbody', {}, rows));
+}
+
+const card = (label, value, testid) => h('div', { class: 'card' }, h('div', { class: 'label' }, label), h('div', { class: 'value', testid }, value));
+const status = (s) => h('span', { class: s === 'ok' ? 'ok' : 'failed', testid: 'status' }, s);
+
+function show(...nodes) {
+  view.replaceChildren(...nodes.flat().filter(Boolean));
+}
+
+// ---- live head over the WebSocket ----
+
+let head = null;
+const headListeners = new Set();
+
+function connectLive() {
+  const ws = new WebSocket(`${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/`);
+  ws.addEventListener('open', () => {
+    liveState.textContent = 'live';
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'bcr_subscribe', params: ['newHeads'] }));
+  });
+  ws.addEventListener('message', (event) => {
+    const message = JSON.parse(event.data);
+    if (message.method !== 'bcr_subscription') return;
+    setHead(message.params.result);
+  });
+  ws.addEventListener('close', () => {
+    liveState.textContent = 'reconnecting';
+    setTimeout(connectLive, 2000);
+  });
+}
+
+function setHead(next) {
+  if (head && next.height <= head.height && next.id === head.id) return;
+  head = next;
+  headLink.textContent = String(next.height);
+  headLink.setAttribute('href', `#/block/${next.height}`);
+  for (const listener of headListeners) listener(next);
+}
+
+// ---- pages ----
+
+async function homePage() {
+  const [chainHead, supply, power] = await Promise.all([rpc('bcr_chainHead'), rpc('bcr_supply'), rpc('bcr_getPowerTable')]);
+  setHead(chainHead);
+  const heightCard = card('head height', String(chainHead.height), 'home-height');
+  const finalCard = card('finalized', String(chainHead.finalizedHeight ?? '—'));
+  const rows = h('tbody');
+  const latest = table(['height', 'block', 'miner', 'txs', 'time'], [], 'latest-blocks');
+  latest.replaceChild(rows, latest.querySelector('tbody'));
+  const row = (b) => h('tr', { testid: `block-row-${b.height}` }, h('td', {}, blockLink(b.height)), h('td', {}, link(`#/block/${b.id}`, short(b.id), { class: 'mono' })), h('td', {}, minerLink(b.miner)), h('td', {}, String(b.txCount ?? '')), h('td', { class: 'muted' }, time(b.timestamp)));
+  const heights = [];
+  for (let x = chainHead.height; x > Math.max(0, chainHead.height - LATEST_BLOCKS); x--) heights.push(x);
+  const blocks = await batch(heights.map((x) => ['bcr_getBlockByHeight', [x, false]]));
+  for (const b of blocks) if (b && !(b instanceof Error)) rows.append(row(b));
+  const onHead = async (next) => {
+    heightCard.querySelector('.value').textContent = String(next.height);
+    finalCard.querySelector('.value').textContent = String(next.finalizedHeight ?? Math.max(0, next.height - 0));
+    const block = await rpc('bcr_getBlockByHeight', [next.height, false]).catch(() => null);
+    if (!block || rows.querySelector(`[data-testid="block-row-${block.height}"]`)) return;
+    const tr = row(block);
+    tr.classList.add('new');
+    rows.prepend(tr);
+    while (rows.children.length > LATEST_BLOCKS) rows.lastChild.remove();
+  };
+  show(
+    h('h1', {}, 'Chain'),
+    h('div', { class: 'cards' }, heightCard, finalCard, card('miners', String(power.miners.length)), card('network power', bytesText(power.total)), card('circulating', bcr(supply.circulating)), card('minted', bcr(supply.minted))),
+    h('h2', {}, 'Latest blocks'),
+    latest,
+  );
+  return onHead;
+}
+
+async function blockPage(ref) {
+  const block = /^\d+$/.test(ref) ? await rpc('bcr_getBlockByHeight', [Number(ref), true]) : await rpc('bcr_getBlockById', [ref, true]);
+  if (!block) return show(h('h1', {}, 'Block not found'), h('p', {}, `No block ${ref} on this node.`));
+  const receipts = block.txs ? await batch(block.txs.map((tx) => ['bcr_getTransactionReceipt', [tx.id]])) : [];
+  const proofs = block.proofs ?? {};
+  show(
+    h('h1', { testid: 'block-title' }, `Block ${block.height}`),
+    fields([
+      ['id', h('span', { class: 'mono' }, block.id), 'block-id'],
+      ['parent', block.height > 0 ? link(`#/block/${block.parentId}`, block.parentId, { class: 'mono' }) : '—'],
+      ['height', String(block.height), 'block-height'],
+      ['slot', String(block.slot)],
+      ['time', time(block.timestamp)],
+      ['miner', block.miner === 0 ? 'genesis' : minerLink(block.miner), 'block-miner'],
+      ['reward to the owner', bcr(block.reward)],
+      ['proofs', block.pruned ? 'pruned' : `VRF proof ${proofs.vrfProofBytes ?? 0} bytes, WinningPoSt ${proofs.winningPostBytes ?? 0} bytes${Object.entries(proofs).filter(([k]) => !k.endsWith('Bytes')).map(([k, v]) => `, ${v} ${k}`).join('')}`, 'block-proofs'],
+      ['state root', h('span', { class: 'mono' }, block.stateRoot)],
+      ['tx root', h('span', { class: 'mono' }, block.txRoot)],
+    ]),
+    h('h2', {}, `Transactions (${block.txCount ?? 0})`),
+    block.pruned
+      ? h('p', { class: 'muted' }, 'This node pruned the block body; ask an archive node for its transactions.')
+      : table(['tx', 'kind', 'from', 'to', 'value', 'status'], block.txs.map((tx, i) => {
+          const receipt = receipts[i];
+          return h('tr', {}, h('td', {}, txLink(tx.id)), h('td', {}, tx.kind), h('td', {}, accountLink(tx.from)), h('td', {}, accountLink(tx.args?.to)), h('td', {}, tx.args?.value !== undefined ? bcr(tx.args.value) : '—'), h('td', {}, receipt instanceof Error || !receipt ? '—' : status(receipt.status)));
+        }), 'block-txs'),
+  );
+}
+
+async function txPage(id) {
+  const [tx, receipt] = await Promise.all([rpc('bcr_getTransaction', [id]), rpc('bcr_getTransactionReceipt', [id]).catch(() => null)]);
+  if (!tx) return show(h('h1', {}, 'Transaction not found'), h('p', {}, `No tx ${id} on this node (chain or pool).`));
+  const args = Object.entries(tx.args ?? {}).filter(([k]) => k !== 'to' && k !== 'value');
+  show(
+    h('h1', {}, 'Transaction'),
+    fields([
+      ['id', h('span', { class: 'mono' }, tx.id), 'tx-id'],
+      ['kind', tx.kind, 'tx-kind'],
+      ['status', tx.status === 'pending' ? 'pending (in the pool)' : receipt ? status(receipt.status) : tx.status],
+      ['block', tx.blockId ? blockLink(tx.blockId, `${tx.height} (${short(tx.blockId)})`) : '—', 'tx-block'],
+      ['from', link(`#/account/${tx.from}`, tx.from, { class: 'mono', testid: 'tx-from' })],
+      ['to', tx.args?.to ? link(`#/account/${tx.args.to}`, tx.args.to, { class: 'mono' }) : '—', 'tx-to'],
+      ['value', tx.args?.value !== undefined ? bcr(tx.args.value) : '—', 'tx-value'],
+      ['fee', receipt ? bcr(receipt.fee) : '—', 'tx-fee'],
+      ['gas used / limit', `${receipt ? receipt.gasUsed : '—'} / ${tx.gasLimit}`],
+      ['gas price', `${tx.gasPrice} atto`],
+      ['nonce', String(tx.nonce)],
+      ...(receipt?.error ? [['error', h('span', { class: 'error' }, receipt.error)]] : []),
+      ...args.map(([k, v]) => [k, h('span', { class: 'mono' }, typeof v === 'object' ? JSON.stringify(v) : String(v))]),
+    ]),
+  );
+}
+
+async function accountPage(address) {
+  const [balance, nonce, chainHead] = await Promise.all([rpc('bcr_getBalance', [address]), rpc('bcr_getNonce', [address, 'latest']), rpc('bcr_chainHead')]);
+  const rows = h('tbody');
+  const history = table(['height', 'tx', 'kind', 'direction', 'counterparty', 'amount', 'status'], [], 'account-history');
+  history.replaceChild(rows, history.querySelector('tbody'));
+  const note = h('p', { class: 'muted', testid: 'history-note' }, `Scanning the last ${HISTORY_BLOCKS} blocks…`);
+  show(
+    h('h1', {}, 'Account'),
+    fields([
+      ['address', h('span', { class: 'mono' }, address), 'account-address'],
+      ['balance', bcr(balance.balance), 'account-balance'],
+      ['spendable', bcr(balance.spendable), 'account-spendable'],
+      ['vesting (locked)', bcr(balance.locked), 'account-locked'],
+      ['nonce', String(nonce), 'account-nonce'],
+    ]),
+    h('h2', {}, 'History'),
+    note,
+    history,
+  );
+  const me = address.toLowerCase();
+  const from = Math.max(1, chainHead.height - HISTORY_BLOCKS + 1);
+  let found = 0;
+  for (let top = chainHead.height; top >= from; top -= 20) {
+    const heights = [];
+    for (let x = top; x > Math.max(from - 1, top - 20); x--) heights.push(x);
+    const blocks = await batch(heights.map((x) => ['bcr_getBlockByHeight', [x, true]]));
+    const mine = [];
+    for (const block of blocks) {
+      if (!block || block instanceof Error || !block.txs) continue;
+      for (const tx of block.txs) {
+        const out = tx.from.toLowerCase() === me;
+        const into = typeof tx.args?.to === 'string' && tx.args.to.toLowerCase() === me;
+        if (out || into) mine.push({ block, tx, out });
+      }
+    }
+    const receipts = await batch(mine.map(({ tx }) => ['bcr_getTransactionReceipt', [tx.id]]));
+    mine.forEach(({ block, tx, out }, i) => {
+      const receipt = receipts[i];
+      found++;
+      rows.append(h('tr', { testid: `history-${tx.id}` }, h('td', {}, blockLink(block.height)), h('td', {}, txLink(tx.id)), h('td', {}, tx.kind), h('td', {}, out ? 'out' : 'in'), h('td', {}, accountLink(out ? tx.args?.to : tx.from)), h('td', { testid: 'history-amount' }, tx.args?.value !== undefined ? `${out ? '-' : '+'}${bcr(tx.args.value)}` : '—'), h('td', {}, receipt instanceof Error || !receipt ? '—' : status(receipt.status))));
+    });
+  }
+  note.textContent = `${found} transactions in blocks ${from}–${chainHead.height}.`;
+}
+
+async function minerPage(id) {
+  const [miner, power, deadlines, sectors] = await Promise.all([rpc('bcr_getMiner', [Number(id)]), rpc('bcr_getPowerTable'), rpc('bcr_getDeadlines', [Number(id)]), rpc('bcr_getSectors', [Number(id)])]);
+  const share = BigInt(power.total) > 0n ? Number((BigInt(miner.power) * 10000n) / BigInt(power.total)) / 100 : 0;
+  show(
+    h('h1', { testid: 'miner-title' }, `Miner ${miner.miner}`),
+    fields([
+      ['owner', accountLink(miner.owner)],
+      ['worker', accountLink(miner.worker)],
+      ['power', `${bytesText(miner.power)} (${share}% of the network)`, 'miner-power'],
+      ['sector size', bytesText(miner.sectorSize)],
+      ['sectors', Object.entries(miner.sectors).map(([k, v]) => `${v} ${k}`).join(', ')],
+      ['collateral', bcr(miner.collateral)],
+      ['pledge', bcr(miner.pledge)],
+      ['pre-commit deposits', bcr(miner.deposits)],
+      ['peer', miner.peerId || '—'],
+      ['ineligible until slot', miner.ineligibleUntil ? String(miner.ineligibleUntil) : '—'],
+    ]),
+    h('h2', {}, 'Next deadlines'),
+    table(['period', 'deadline', 'slots', 'state', 'sectors', 'proof', 'margin'], deadlines.windows.map((w) => h('tr', {}, h('td', {}, String(w.period)), h('td', {}, String(w.deadline)), h('td', {}, `${w.open}–${w.close - 1}`), h('td', {}, w.state), h('td', {}, `${w.sectors}${w.faulty ? ` (${w.faulty} faulty)` : ''}`), h('td', {}, w.sectors === 0 ? '—' : w.proven ? 'proven' : 'to prove'), h('td', {}, w.state === 'open' ? `closes in ${w.marginSlots} slots` : `opens in ${w.opensInSlots} slots`))), 'miner-deadlines'),
+    h('h2', {}, 'Sectors'),
+    table(['sector', 'state', 'deadline', 'activation', 'expiration', 'CommR'], sectors.map((s) => h('tr', {}, h('td', {}, String(s.sector)), h('td', {}, s.state), h('td', {}, String(s.deadline)), h('td', {}, String(s.activation)), h('td', {}, String(s.expiration)), h('td', { class: 'mono' }, short(s.commR)))), 'miner-sectors'),
+  );
+}
+
+async function powerPage() {
+  const power = await rpc('bcr_getPowerTable');
+  const total = BigInt(power.total);
+  show(
+    h('h1', {}, 'Power table'),
+    h('p', {}, `Network power ${bytesText(power.total)} at height ${power.height}.`),
+    table(['miner', 'power', 'share', 'owner'], power.miners.map((m) => h('tr', {}, h('td', {}, minerLink(m.miner)), h('td', {}, bytesText(m.power)), h('td', {}, total > 0n ? `${Number((BigInt(m.power) * 10000n) / total) / 100}%` : '—'), h('td', {}, accountLink(m.owner)))), 'power-table'),
+  );
+}
+
+function issuanceChart(schedule, minted) {
+  const ns = 'http://www.w3.org/2000/svg';
+  const svg = (tag, attrs, text) => {
+    const el = document.createElementNS(ns, tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    if (text !== undefined) el.textContent = text;
+    return el;
+  };
+  const width = 760;
+  const height = 260;
+  const pad = 40;
+  const max = Number(BigInt(schedule.at(-1).cumulative) / 10n ** 18n);
+  const x = (i) => pad + (i / schedule.length) * (width - 2 * pad);
+  const y = (bcrValue) => height - pad - (bcrValue / max) * (height - 2 * pad);
+  const chart = svg('svg', { viewBox: `0 0 ${width} ${height}`, class: 'chart', 'data-testid': 'issuance-chart', role: 'img', 'aria-label': 'cumulative issuance by quarter' });
+  chart.append(svg('line', { x1: pad, y1: height - pad, x2: width - pad, y2: height - pad, class: 'axis' }), svg('line', { x1: pad, y1: pad, x2: pad, y2: height - pad, class: 'axis' }));
+  let d = `M ${x(0)} ${y(0)}`;
+  schedule.forEach((q, i) => (d += ` L ${x(i + 1)} ${y(Number(BigInt(q.cumulative) / 10n ** 18n))}`));
+  chart.append(svg('path', { d, class: 'curve' }));
+  schedule.forEach((q, i) => chart.append(svg('text', { x: x(i + 1) - 8, y: height - pad + 14 }, `Q${q.quarter + 1}`)));
+  chart.append(svg('text', { x: 4, y: pad - 6 }, `${max.toLocaleString('en-US')} BCR`));
+  const mintedBcr = Number(BigInt(minted) / 10n ** 18n);
+  chart.append(svg('line', { x1: pad, x2: width - pad, y1: y(mintedBcr), y2: y(mintedBcr), class: 'now' }), svg('text', { x: width - pad - 120, y: y(mintedBcr) - 4 }, `minted now: ${mintedBcr.toLocaleString('en-US')}`));
+  return chart;
+}
+
+async function supplyPage() {
+  const [supply, issuance] = await Promise.all([rpc('bcr_supply'), rpc('bcr_issuance')]);
+  show(
+    h('h1', {}, 'Supply and issuance'),
+    h('div', { class: 'cards' }, card('max supply', bcr(supply.maxSupply)), card('total', bcr(supply.total), 'supply-total'), card('circulating', bcr(supply.circulating)), card('minted by mining', bcr(supply.minted), 'supply-minted'), card('foundation reserve', bcr(supply.foundation)), card('vesting locked', bcr(supply.vestingLocked)), card('miner pledge', bcr(supply.minerPledge)), card('burned', bcr(supply.burned))),
+    h('h2', {}, 'Mining issuance: cumulative by quarter (halving each quarter)'),
+    issuanceChart(issuance.schedule, issuance.minted),
+    table(['quarter', 'first slot', 'issued', 'cumulative'], issuance.schedule.map((q) => h('tr', {}, h('td', {}, `Q${q.quarter + 1}`), h('td', {}, String(q.firstSlot)), h('td', {}, bcr(q.issued)), h('td', {}, bcr(q.cumulative)))), 'issuance-table'),
+  );
+}
+
+async function marketPage() {
+  const [asks, power] = await Promise.all([rpc('bcr_listAsks'), rpc('bcr_getPowerTable')]);
+  const dealLists = await batch(power.miners.map((m) => ['bcr_listDeals', [{ provider: m.miner }]]));
+  const deals = dealLists.filter((d) => Array.isArray(d)).flat();
+  show(
+    h('h1', {}, 'Storage market'),
+    h('h2', {}, `Asks (${asks.length})`),
+    table(['miner', 'price (atto/GiB/slot)', 'pieces', 'collateral/GiB', 'expires (slot)', 'power'], asks.map((a) => h('tr', {}, h('td', {}, minerLink(a.miner)), h('td', {}, String(a.pricePerGiBSlot)), h('td', {}, `${bytesText(a.minPieceBytes)} – ${bytesText(a.maxPieceBytes)}`), h('td', {}, bcr(a.collateralPerGiB)), h('td', {}, String(a.expirySlot ?? '—')), h('td', {}, bytesText(a.power)))), 'market-asks'),
+    h('h2', {}, `Deals (${deals.length})`),
+    table(['deal', 'state', 'client', 'provider', 'piece', 'slots', 'price', 'sector'], deals.map((d) => h('tr', {}, h('td', {}, String(d.deal)), h('td', {}, d.state), h('td', {}, accountLink(d.client)), h('td', {}, minerLink(d.provider)), h('td', {}, `${bytesText(d.pieceBytes)} ${short(d.pieceCommitment)}`), h('td', {}, `${d.startSlot}–${d.endSlot}`), h('td', {}, bcr(d.totalPrice)), h('td', {}, d.sector === null ? '—' : String(d.sector)))), 'market-deals'),
+  );
+}
+
+// ---- search and routing ----
+
+async function search(text) {
+  const q = text.trim();
+  if (/^\d+$/.test(q)) return `#/block/${q}`;
+  const miner = /^(?:m|miner\s*)(\d+)$/i.exec(q);
+  if (miner) return `#/miner/${miner[1]}`;
+  if (/^0x[0-9a-fA-F]{40}$/.test(q)) return `#/account/${q}`;
+  if (/^0x[0-9a-fA-F]{64}$/.test(q)) {
+    const block = await rpc('bcr_getBlockById', [q, false]).catch(() => null);
+    return block ? `#/block/${q}` : `#/tx/${q}`;
+  }
+  return null;
+}
+
+document.getElementById('search-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const input = document.getElementById('search');
+  const target = await search(input.value);
+  if (target) location.hash = target;
+  else show(h('h1', {}, 'Search'), h('p', { class: 'error', testid: 'search-error' }, `Not understood: "${input.value}". Give a height, a block or tx id (0x + 64 hex), an address (0x + 40 hex) or a miner (m1).`));
+});
+
+const routes = [
+  [/^#?\/?$/, () => homePage()],
+  [/^#\/block\/(\w+)$/, (m) => blockPage(m[1])],
+  [/^#\/tx\/(0x[0-9a-fA-F]{64})$/, (m) => txPage(m[1])],
+  [/^#\/account\/(0x[0-9a-fA-F]{40})$/, (m) => accountPage(m[1])],
+  [/^#\/miner\/(\d+)$/, (m) => minerPage(m[1])],
+  [/^#\/power$/, () => powerPage()],
+  [/^#\/supply$/, () => supplyPage()],
+  [/^#\/market$/, () => marketPage()],
+];
+
+let routeListener = null;
+
+async function route() {
+  if (routeListener) headListeners.delete(routeListener);
+  routeListener = null;
+  const hash = location.hash;
+  const found = routes.map(([pattern, page]) => [pattern.exec(hash), page]).find(([m]) => m);
+  show(h('p', { class: 'muted' }, 'Loading…'));
+  try {
+    if (!found) return show(h('h1', {}, 'Not found'), h('p', {}, `No page ${hash}.`));
+    const onHead = await found[1](found[0]);
+    if (typeof onHead === 'function') {
+      routeListener = (next) => void onHead(next).catch(() => undefined);
+      headListeners.add(routeListener);
+    }
+  } catch (error) {
+    show(h('h1', {}, 'Error'), h('p', { class: 'error', testid: 'page-error' }, error instanceof Error ? error.message : String(error)));
+  }
+}
+
+window.addEventListener('hashchange', route);
+rpc('bcr_chainHead').then(setHead, () => undefined);
+connectLive();
+route();

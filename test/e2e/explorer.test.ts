@@ -1,0 +1,137 @@
+// The block explorer in a real browser (Debian's Chromium driven by playwright-core) against a
+// mining node process: the head advances live over the WebSocket, a searched tx id leads to the tx,
+// a click to its block, another to the sender's account, and every amount shown matches the chain.
+// A screenshot of each page is kept in test-results/.
+import { mkdirSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addressOf, toChecksumAddress, toHex } from '../../src/primitives/index.js';
+import { DEV_KEY, TEAM_ADDRESS, tempDir, transferTx } from '../helpers/chain.js';
+import { rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(process.cwd(), 'test-results');
+const dir = tempDir('bcr-explorer-');
+let node: RunningNode;
+let browser: Browser;
+
+beforeAll(async () => {
+  node = await startNodeProcess(['--network', 'test', '--data-dir', dir.path, '--rpc-port', '0']);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  mkdirSync(ARTIFACTS, { recursive: true });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  if (node) await stopProcess(node, 'SIGKILL');
+  dir.cleanup();
+});
+
+/** Atto as the explorer shows it: BCR, exact. */
+function shown(atto: bigint): string {
+  const whole = atto / 10n ** 18n;
+  const frac = (atto % 10n ** 18n).toString().padStart(18, '0').replace(/0+$/, '');
+  return `${whole.toLocaleString('en-US')}${frac ? `.${frac}` : ''} BCR`;
+}
+
+const text = (page: Page, testid: string) => page.getByTestId(testid).first().innerText();
+
+describe('block explorer (Chromium)', () => {
+  it('follows the head live, finds a tx by id, and clicks through to its block and its sender', async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+    });
+    await page.goto(`${node.rpcUrl}explorer/`);
+    await expect.poll(() => page.title()).toBe('BCR explorer');
+
+    // The head advances while the page is open, with no reload: counted from what the page first showed.
+    await page.getByTestId('home-height').waitFor();
+    await expect.poll(async () => Number(await text(page, 'home-height')), { timeout: 30_000 }).toBeGreaterThan(0);
+    const firstShown = Number(await text(page, 'home-height'));
+    await expect.poll(async () => Number(await text(page, 'head-height')), { timeout: 30_000 }).toBeGreaterThanOrEqual(firstShown + 2);
+    const newest = Number(await text(page, 'home-height'));
+    await expect(page.getByTestId(`block-row-${newest}`)).toBeDefined();
+    await page.getByTestId(`block-row-${newest}`).waitFor({ timeout: 10_000 });
+    await page.screenshot({ path: join(ARTIFACTS, 'explorer-home.png'), fullPage: true });
+
+    // A fresh account: funded by the dev key, then it sends 0.25 BCR on (so its balance is stable).
+    const key = new Uint8Array(randomBytes(32));
+    const sender = toChecksumAddress(addressOf(key));
+    const fund = await rpc<string>(node.rpcUrl, 'bcr_sendRawTransaction', [toHex(transferTx(DEV_KEY, await rpc<number>(node.rpcUrl, 'bcr_getNonce', [toChecksumAddress(addressOf(DEV_KEY)), 'pending']), addressOf(key), 15n * 10n ** 17n, 2n))]);
+    await waitFor('the funding tx', () => rpc(node.rpcUrl, 'bcr_getTransactionReceipt', [fund]), 30_000);
+    const value = 25n * 10n ** 16n;
+    const txId = await rpc<string>(node.rpcUrl, 'bcr_sendRawTransaction', [toHex(transferTx(key, 0, TEAM_ADDRESS, value, 3n))]);
+    const receipt = await waitFor('the tx in a block', () => rpc<{ height: number; fee: string; status: string } | null>(node.rpcUrl, 'bcr_getTransactionReceipt', [txId]), 30_000);
+    expect(receipt.status).toBe('ok');
+
+    // Search by tx id.
+    await page.fill('#search', txId);
+    await page.click('#search-form button');
+    await page.getByTestId('tx-id').waitFor();
+    expect(await text(page, 'tx-id')).toBe(txId);
+    expect(await text(page, 'tx-kind')).toBe('transfer');
+    expect(await text(page, 'tx-value')).toBe(shown(value));
+    expect(await text(page, 'tx-fee')).toBe(shown(BigInt(receipt.fee)));
+    expect(await text(page, 'status')).toBe('ok');
+    await page.screenshot({ path: join(ARTIFACTS, 'explorer-tx.png'), fullPage: true });
+
+    // Through to its block: the height matches the receipt, the tx is listed with its amount.
+    await page.getByTestId('tx-block').locator('a').click();
+    await page.getByTestId('block-height').waitFor();
+    expect(Number(await text(page, 'block-height'))).toBe(receipt.height);
+    const row = page.getByTestId('block-txs').locator('tr', { hasText: txId.slice(0, 10) });
+    await expect.poll(() => row.count()).toBe(1);
+    expect(await row.innerText()).toContain(shown(value));
+    expect(await text(page, 'block-proofs')).toMatch(/VRF proof 80 bytes, WinningPoSt \d+ bytes/);
+
+    // Through to the sender's account: balance = 1.5 - 0.25 - fee, and both txs in its history.
+    await row.locator(`a[href="#/account/${sender}"]`).first().click();
+    await page.getByTestId('account-address').waitFor();
+    expect(await text(page, 'account-address')).toBe(sender);
+    const balance = BigInt((await rpc<{ balance: string }>(node.rpcUrl, 'bcr_getBalance', [sender])).balance);
+    expect(balance).toBe(15n * 10n ** 17n - value - BigInt(receipt.fee));
+    expect(await text(page, 'account-balance')).toBe(shown(balance));
+    expect(await text(page, 'account-nonce')).toBe('1');
+    await expect.poll(() => text(page, 'history-note'), { timeout: 20_000 }).toMatch(/^2 transactions/);
+    expect(await page.getByTestId(`history-${txId}`).innerText()).toContain(`-${shown(value)}`);
+    expect(await page.getByTestId(`history-${fund}`).innerText()).toContain(`+${shown(15n * 10n ** 17n)}`);
+    await page.screenshot({ path: join(ARTIFACTS, 'explorer-account.png'), fullPage: true });
+
+    // The other pages render from the node's data.
+    await page.fill('#search', 'm1');
+    await page.click('#search-form button');
+    await page.getByTestId('miner-title').waitFor();
+    expect(await text(page, 'miner-power')).toMatch(/^8 KiB \(100% of the network\)$/);
+    await page.goto(`${node.rpcUrl}explorer/#/supply`);
+    await page.getByTestId('issuance-chart').waitFor();
+    expect(await text(page, 'supply-minted')).toMatch(/ BCR$/);
+    await page.goto(`${node.rpcUrl}explorer/#/power`);
+    await page.getByTestId('power-table').waitFor();
+    await page.goto(`${node.rpcUrl}explorer/#/market`);
+    await page.getByTestId('market-asks').waitFor();
+    await page.fill('#search', 'no such thing');
+    await page.click('#search-form button');
+    expect(await text(page, 'search-error')).toMatch(/^Not understood/);
+    expect(problems).toEqual([]);
+  }, 120_000);
+
+  it('serves only its own files, read-only, with a strict content security policy', async () => {
+    const base = `${node.rpcUrl}explorer/`;
+    const index = await fetch(base);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-security-policy')).toMatch(/default-src 'none'; script-src 'self'/);
+    expect((await fetch(`${base}app.js`)).headers.get('content-type')).toMatch(/^text\/javascript/);
+    expect((await fetch(`${base}../package.json`)).status).not.toBe(200);
+    expect((await fetch(`${base}..%2f..%2fpackage.json`)).status).toBe(404);
+    expect((await fetch(base, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).toBe(405);
+    expect((await fetch(`${node.rpcUrl}explorer`, { redirect: 'manual' })).status).toBe(301);
+  });
+});
