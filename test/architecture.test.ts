@@ -1,4 +1,4 @@
-// The module map of ../shared/ARCHITECTURE.md, enforced: each folder of src/ imports only the
+// The module map of README "Layout", enforced: each folder of src/ imports only the
 // folders its arrows allow (the composition root, node.ts and devnet.ts, and cli/ may import all).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';

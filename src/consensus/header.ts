@@ -1,4 +1,4 @@
-// Block header codec (PROTOCOL section 4) and the producer's signature over it.
+// Block header codec (docs/protocol.md §5) and the producer's signature over it.
 import { Domain, bytes, decode, encode, recoverSigner, sha256, sign, struct, uint, varBytes, type Infer } from '../primitives/index.js';
 
 const unsignedHeaderShape = {

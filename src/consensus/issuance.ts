@@ -1,4 +1,4 @@
-// The mining issuance curve (PROTOCOL section 3): a cumulative function M(slot) in exact bigint.
+// The mining issuance curve (docs/protocol.md §6): a cumulative function M(slot) in exact bigint.
 // A block at slot s whose parent is at slot p mints M(s) - M(p): empty slots lose nothing and the
 // total after 12 quarters is exactly the mining supply.
 
