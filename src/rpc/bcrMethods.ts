@@ -42,13 +42,13 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
     },
     {
       name: 'bcr_getBlockByHeight',
-      description: 'The canonical block at a height, optionally with its txs.',
+      description: 'The canonical block at a height, optionally with its txs (each with its payload decoded as `args`), its producer reward and a summary of its proofs; a block this node pruned comes as its header with `pruned: true` and `txs: null`.',
       params: [uintParam('height'), boolParam('fullTxs')],
       handler: async ([height, full]) => blockJson(await chain.canonicalId(height as number), full === true),
     },
     {
       name: 'bcr_getBlockById',
-      description: 'A block by id (canonical or side chain), optionally with its txs.',
+      description: 'A block by id (canonical or side chain), shaped as bcr_getBlockByHeight answers.',
       params: [hexDataParam('id', 32), boolParam('fullTxs')],
       handler: async ([id, full]) => blockJson(id as Uint8Array, full === true),
     },
