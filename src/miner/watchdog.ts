@@ -9,7 +9,7 @@ import type { MinerParams } from '../consensus/index.js';
 import type { Metrics, WatchdogWarning } from '../metrics/index.js';
 import { errorMessage } from '../primitives/index.js';
 import { provePost, verifyPost, type ProofParams, type ProvableSector } from '../proofs/index.js';
-import { getMiner, provableSectors, upcomingWindows, windowStatus, type Miner, type StateDb, type WindowStatus } from '../state/index.js';
+import { allProven, getMiner, provableSectors, upcomingWindows, windowStatus, type Miner, type StateDb, type WindowStatus } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import type { MinerEvent } from './events.js';
 
@@ -55,7 +55,7 @@ export class DeadlineWatchdog {
     const miner = await getMiner(state, minerId);
     if (!miner) return;
     const status = await windowStatus(state, chain.params.miners, minerId, miner, slot);
-    this.closeWatched(status, slot);
+    await this.closeWatched(state, status, slot);
     if (status && status.sectors > 0) {
       this.watched = status;
       const left = status.close - slot;
@@ -75,15 +75,16 @@ export class DeadlineWatchdog {
     }
   }
 
-  private closeWatched(current: WindowStatus | null, slot: number): void {
+  private async closeWatched(state: StateDb, current: WindowStatus | null, slot: number): Promise<void> {
     const watched = this.watched;
     if (!watched) return;
     const same = current && current.period === watched.period && current.deadline === watched.deadline;
-    if (same) return;
-    if (slot < watched.close) return;
+    if (same || slot < watched.close) return;
     this.watched = null;
     const label = { miner: String(this.ctx.minerId) };
-    if (watched.proven) this.ctx.metrics?.deadlinesProven.inc(label);
+    // Read again now: the proof may have landed in the window's last block, after the last look.
+    const proven = watched.proven || (await allProven(state, this.ctx.minerId, await provableSectors(state, this.ctx.minerId, watched.deadline), watched.period));
+    if (proven) this.ctx.metrics?.deadlinesProven.inc(label);
     else {
       this.ctx.metrics?.deadlinesMissed.inc(label);
       this.ctx.log.error({ period: watched.period, deadline: watched.deadline, sectors: watched.sectors }, 'Deadline closed without a WindowPoSt: its sectors turn faulty');

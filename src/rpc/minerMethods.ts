@@ -2,7 +2,7 @@
 import type { ChainStore } from '../chain/index.js';
 import type { MinerService } from '../miner/miner.js';
 import { decode, errorMessage, toChecksumAddress, toHex } from '../primitives/index.js';
-import { dealProposalCodec, getMiner, getSector, getTotalPowerLog, getWorkerChange, minerIds, powerAt, provableSectors, upcomingWindows, type DealProposal, type Miner, type StateDb } from '../state/index.js';
+import { allProven, dealProposalCodec, getMiner, getSector, getTotalPowerLog, getWorkerChange, minerIds, powerAt, provableSectors, upcomingWindows, type DealProposal, type Miner, type StateDb } from '../state/index.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
 import { hexDataParam, uintParam } from './params.js';
 
@@ -75,8 +75,7 @@ export function minerMethods({ chain, miner: localMiner }: { chain: ChainStore; 
         for (const w of windows) {
           const open = w.open <= slot;
           const sectors = await provableSectors(state, id as number, w.deadline);
-          let proven = sectors.length > 0;
-          for (const s of sectors) if ((await getSector(state, id as number, s.number))!.provenPeriod < w.period + 1) proven = false;
+          const proven = sectors.length > 0 && (await allProven(state, id as number, sectors, w.period));
           out.push({ ...w, state: open ? 'open' : 'upcoming', sectors: sectors.length, faulty: sectors.filter((s) => s.faulty).length, proven, marginSlots: w.close - slot, opensInSlots: Math.max(0, w.open - slot) });
         }
         return { slot, slotMs: chain.params.slotMs, windows: out };

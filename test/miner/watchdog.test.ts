@@ -15,6 +15,7 @@ import { devVrfSecret } from '../../src/node.js';
 import { provePost, SectorFiles } from '../../src/proofs/index.js';
 import { getMiner, spendable, upcomingWindows } from '../../src/state/index.js';
 import { silentLogger } from '../../src/util/logger.js';
+import { createMetrics } from '../../src/metrics/index.js';
 import { TEST_PROOFS, WORKER_KEY, openChain, tempDir, testGenesis } from '../helpers/chain.js';
 
 const dir = tempDir('bcr-watchdog-');
@@ -39,6 +40,7 @@ describe('deadline watchdog', () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     let proofsStarted = 0;
+    const metrics = createMetrics();
     const miner = new MinerService({
       chain, mempool, store, pieces, minerId: 1, workerKey: WORKER_KEY, vrfSecret: devVrfSecret(genesis.miners[0]!.seed),
       clock: { now: () => now }, log: silentLogger,
@@ -48,6 +50,7 @@ describe('deadline watchdog', () => {
         return provePost(...args);
       },
       watchdog: { slowProofShare: 0 },
+      metrics,
     });
     const events: (MinerEvent & { atSlot: number })[] = [];
     let slot = 1;
@@ -80,8 +83,14 @@ describe('deadline watchdog', () => {
 
     // Let the proof finish: it is submitted, and (threshold 0 here) reported as slow.
     release();
-    while (slot < first.close) await step();
+    while (slot <= first.close) await step();
     await miner.stop();
+    // Each closed window counted once: the first period's four (proven at genesis) and this one, as
+    // proven or missed (whether the late proof made it in time).
+    const counted = async (counter: typeof metrics.deadlinesProven) => (await counter.get()).values.reduce((n, v) => n + v.value, 0);
+    expect(await counted(metrics.deadlinesProven)).toBeGreaterThanOrEqual(4);
+    expect((await counted(metrics.deadlinesProven)) + (await counted(metrics.deadlinesMissed))).toBe(5);
+    expect((await metrics.watchdogWarnings.get()).values.map((v) => v.labels.kind).sort()).toEqual(['deadline_at_risk', 'replica_check_failed', 'slow_proof']);
     expect(events.some((e) => e.kind === 'windowPost' && e.deadline === 0)).toBe(true);
     expect(events.some((e) => e.kind === 'slowProof' && e.deadline === 0)).toBe(true);
     // Exactly one warning per window: the at-risk warning is not repeated each slot.
@@ -89,7 +98,8 @@ describe('deadline watchdog', () => {
     // The healthy replicas passed their self-checks; deadline 2's corrupted one was caught a window
     // ahead of its own (and only once per window).
     const failed = events.filter((e) => e.kind === 'replicaCheckFailed');
-    expect(failed).toHaveLength(1);
+    expect(failed.every((e) => e.sector === 2 && e.deadline === 2)).toBe(true);
+    expect(failed.filter((e) => e.period === 0)).toHaveLength(1);
     expect(failed[0]).toMatchObject({ sector: 2, deadline: 2, period: 0, opens: two!.open });
     expect(failed[0]!.atSlot).toBeLessThan(two!.open);
     expect(failed[0]!.atSlot).toBeGreaterThanOrEqual(two!.open - defaultWatchdogSettings(params.miners).selfCheckLeadSlots);

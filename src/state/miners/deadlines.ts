@@ -15,14 +15,18 @@ export interface WindowStatus {
   proven: boolean;
 }
 
+/** Whether every one of `sectors` has a WindowPoSt on chain for proving period `period`. */
+export async function allProven(state: StateDb, minerId: number, sectors: { number: number }[], period: number): Promise<boolean> {
+  for (const s of sectors) if ((await getSector(state, minerId, s.number))!.provenPeriod < period + 1) return false;
+  return true;
+}
+
 /** The window open at `slot` and whether every provable sector in it is proven for its period. */
 export async function windowStatus(state: StateDb, params: MinerParams, minerId: number, miner: Miner, slot: number): Promise<WindowStatus | null> {
   const window = currentDeadline(params, miner, slot);
   if (!window) return null;
   const sectors = await provableSectors(state, minerId, window.deadline);
-  let proven = true;
-  for (const s of sectors) if ((await getSector(state, minerId, s.number))!.provenPeriod < window.period + 1) proven = false;
-  return { ...window, sectors: sectors.length, proven: sectors.length > 0 && proven };
+  return { ...window, sectors: sectors.length, proven: sectors.length > 0 && (await allProven(state, minerId, sectors, window.period)) };
 }
 
 /** The next `count` deadline windows from `slot` on (the open one first), for `bcr miner info`. */
