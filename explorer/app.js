@@ -73,6 +73,13 @@ function bcr(atto) {
   return `${negative ? '-' : ''}${whole.toLocaleString('en-US')}${fracText ? `.${fracText}` : ''} BCR`;
 }
 
+/** Atto as BCR rounded down to 2 decimals, for the summary cards (pages show exact amounts). */
+function bcrRounded(atto) {
+  const value = BigInt(atto);
+  const cents = value / 10n ** 16n;
+  return `${(cents / 100n).toLocaleString('en-US')}.${(cents % 100n).toString().padStart(2, '0')} BCR`;
+}
+
 function bytesText(n) {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
   let value = Number(n);
@@ -150,7 +157,8 @@ async function homePage() {
   for (const b of blocks) if (b && !(b instanceof Error)) rows.append(row(b));
   const onHead = async (next) => {
     heightCard.querySelector('.value').textContent = String(next.height);
-    finalCard.querySelector('.value').textContent = String(next.finalizedHeight ?? Math.max(0, next.height - 0));
+    const current = await rpc('bcr_chainHead').catch(() => null);
+    if (current) finalCard.querySelector('.value').textContent = String(current.finalizedHeight);
     const block = await rpc('bcr_getBlockByHeight', [next.height, false]).catch(() => null);
     if (!block || rows.querySelector(`[data-testid="block-row-${block.height}"]`)) return;
     const tr = row(block);
@@ -160,7 +168,7 @@ async function homePage() {
   };
   show(
     h('h1', {}, 'Chain'),
-    h('div', { class: 'cards' }, heightCard, finalCard, card('miners', String(power.miners.length)), card('network power', bytesText(power.total)), card('circulating', bcr(supply.circulating)), card('minted', bcr(supply.minted))),
+    h('div', { class: 'cards' }, heightCard, finalCard, card('miners', String(power.miners.length)), card('network power', bytesText(power.total)), card('circulating', bcrRounded(supply.circulating)), card('minted', bcrRounded(supply.minted))),
     h('h2', {}, 'Latest blocks'),
     latest,
   );
@@ -329,7 +337,8 @@ async function supplyPage() {
   const [supply, issuance] = await Promise.all([rpc('bcr_supply'), rpc('bcr_issuance')]);
   show(
     h('h1', {}, 'Supply and issuance'),
-    h('div', { class: 'cards' }, card('max supply', bcr(supply.maxSupply)), card('total', bcr(supply.total), 'supply-total'), card('circulating', bcr(supply.circulating)), card('minted by mining', bcr(supply.minted), 'supply-minted'), card('foundation reserve', bcr(supply.foundation)), card('vesting locked', bcr(supply.vestingLocked)), card('miner pledge', bcr(supply.minerPledge)), card('burned', bcr(supply.burned))),
+    h('div', { class: 'cards' }, card('max supply', bcrRounded(supply.maxSupply)), card('total', bcrRounded(supply.total), 'supply-total'), card('circulating', bcrRounded(supply.circulating)), card('minted by mining', bcrRounded(supply.minted), 'supply-minted'), card('foundation reserve', bcrRounded(supply.foundation)), card('vesting locked', bcrRounded(supply.vestingLocked)), card('miner pledge', bcrRounded(supply.minerPledge)), card('burned', bcrRounded(supply.burned))),
+    fields([['total (exact)', bcr(supply.total)], ['circulating (exact)', bcr(supply.circulating)], ['minted (exact)', bcr(supply.minted)]]),
     h('h2', {}, 'Mining issuance: cumulative by quarter (halving each quarter)'),
     issuanceChart(issuance.schedule, issuance.minted),
     table(['quarter', 'first slot', 'issued', 'cumulative'], issuance.schedule.map((q) => h('tr', {}, h('td', {}, `Q${q.quarter + 1}`), h('td', {}, String(q.firstSlot)), h('td', {}, bcr(q.issued)), h('td', {}, bcr(q.cumulative)))), 'issuance-table'),

@@ -112,7 +112,8 @@ describe('block explorer (Chromium)', () => {
     expect(await text(page, 'miner-power')).toMatch(/^8 KiB \(100% of the network\)$/);
     await page.goto(`${node.rpcUrl}explorer/#/supply`);
     await page.getByTestId('issuance-chart').waitFor();
-    expect(await text(page, 'supply-minted')).toMatch(/ BCR$/);
+    expect(await text(page, 'supply-minted')).toMatch(/^[\d,]+\.\d\d BCR$/);
+    expect(await page.getByTestId('issuance-table').locator('tbody tr').count()).toBe(12);
     await page.goto(`${node.rpcUrl}explorer/#/power`);
     await page.getByTestId('power-table').waitFor();
     await page.goto(`${node.rpcUrl}explorer/#/market`);
