@@ -16,6 +16,7 @@ import { PROOF_PROFILES } from './proofs/index.js';
 import { changePeerAddressesKind, equivocationPayload, getMiner, peerAddressesPayload, reportEquivocationKind, type Miner } from './state/index.js';
 import type { Clock } from './util/clock.js';
 import type { Metrics } from './metrics/index.js';
+import type { WatchdogSettings } from './miner/watchdog.js';
 import type { Logger } from './util/logger.js';
 import { findKeystore, findVrfKeystore, unlockKeystore } from './wallet/index.js';
 
@@ -83,6 +84,7 @@ interface StartContext {
   clock: Clock;
   log: Logger;
   metrics?: Metrics | null;
+  watchdog?: Partial<WatchdogSettings>;
   /** This node's libp2p identity, registered as the miner's peer addresses. */
   p2p?: { peerId: string; addresses: string[] };
 }
@@ -163,7 +165,7 @@ async function run(ctx: StartContext, local: LocalMiner, keys: MinerKeys): Promi
   const { chain, mempool, genesis, clock, log } = ctx;
   const store = new SectorStore(join(ctx.dataDir, 'miner'), PROOF_PROFILES[genesis.params.miners.proofProfile]);
   const pieces = await PieceIndex.open(join(ctx.dataDir, 'miner'));
-  const service = new MinerService({ chain, mempool, store, pieces, minerId: keys.minerId, workerKey: keys.workerKey, vrfSecret: keys.vrfSecret, clock, metrics: ctx.metrics ?? null, log: log.child({ component: 'miner' }) });
+  const service = new MinerService({ chain, mempool, store, pieces, minerId: keys.minerId, workerKey: keys.workerKey, vrfSecret: keys.vrfSecret, clock, metrics: ctx.metrics ?? null, ...(ctx.watchdog ? { watchdog: ctx.watchdog } : {}), log: log.child({ component: 'miner' }) });
   const genesisMiner = genesis.miners[keys.minerId - 1];
   if (genesisMiner && bytesEqual(genesisMiner.vrfKey, vrfPublicKey(keys.vrfSecret))) await service.ensureGenesisSectors(genesisMiner);
   if (local.isStopped) {

@@ -6,6 +6,7 @@ import { BlockPreverifier, ChainStore, assertNoWellKnownKeys, blockId, genesisTo
 import { Database } from './db/index.js';
 import { Mempool } from './mempool/index.js';
 import type { MinerService } from './miner/miner.js';
+import type { WatchdogSettings } from './miner/watchdog.js';
 import { LocalMiner, reportEquivocations, startLocalMiner } from './minerSetup.js';
 import { Network } from './p2p/network.js';
 import { SyncManager, type SyncTransport } from './sync/index.js';
@@ -57,6 +58,8 @@ export interface NodeOptions {
   signingKeys?: Uint8Array[];
   /** Keep block bodies and receipts for this many blocks beyond finality (absent: archive). */
   pruneBlocks?: number | null;
+  /** Deadline watchdog thresholds (defaults from the window width). */
+  watchdog?: Partial<WatchdogSettings>;
   /** Serve Prometheus metrics here (off when absent). */
   metrics?: { host: string; port: number };
   /** libp2p networking; none when absent (a lone node). */
@@ -168,7 +171,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   }
 
   const local = options.mine
-    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: network.addresses() } } : {}) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: options.keystore } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
+    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(options.watchdog ? { watchdog: options.watchdog } : {}), ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: network.addresses() } } : {}) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: options.keystore } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
     : new LocalMiner();
   reportEquivocations(chain, mempool, local, options.signingKeys ?? [], log.child({ component: 'miner' }));
   const asks = new AskPublisher({

@@ -5,7 +5,7 @@ import { createLogger } from '../../util/logger.js';
 import { defaultKeystoreDir, findKeystore, unlockKeystore } from '../../wallet/index.js';
 import { readFileSync } from 'node:fs';
 import { fromHex } from '../../primitives/index.js';
-import { parseIntOption, readPassword } from '../io.js';
+import { UsageError, parseIntOption, readPassword } from '../io.js';
 import { checkLogLevel, checkNetwork, checkPeerAddress, checkPortFree, parsePortOption, parsePruneBlocks } from '../nodeFlags.js';
 
 export function registerNode(program: Command): void {
@@ -25,6 +25,8 @@ export function registerNode(program: Command): void {
     .option('--rpc-cors <origins>', 'comma-separated origins allowed to call the RPC from browsers (none by default)')
     .option('--ws-origins <origins>', 'comma-separated browser origins allowed to open a JSON-RPC WebSocket (none by default)')
     .option('--prune-blocks <n>', "keep block bodies and receipts for the last N blocks beyond finality (headers and the tx index are always kept); 'archive' keeps all. Default: archive on devnet and test, 100000 on mainnet")
+    .option('--watchdog-margin <slots>', 'warn when a WindowPoSt has not landed this many slots before its window closes (default: a quarter of the window, at least 2)')
+    .option('--watchdog-slow-share <percent>', 'warn when computing a WindowPoSt takes more than this percent of its window', '50')
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics (off unless given)')
     .option('--metrics-host <host>', 'metrics bind address (loopback unless you expose it)', '127.0.0.1')
     .option('--rpc-allowed-hosts <hosts>', "comma-separated Host names accepted besides loopback ('*' for any)")
@@ -33,7 +35,7 @@ export function registerNode(program: Command): void {
     .option('--unlock <addresses>', 'comma-separated keystore addresses the node may sign with (bcr_sendTransaction)')
     .option('--keystore <dir>', 'keystore for --unlock', defaultKeystoreDir())
     .option('--password-file <file>', 'password of the --unlock keys (else env BCR_PASSWORD, else a prompt)')
-    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; pruneBlocks?: string; workerKeyFile?: string; miner?: string }) => {
+    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; pruneBlocks?: string; watchdogMargin?: string; watchdogSlowShare: string; workerKeyFile?: string; miner?: string }) => {
       const list = (text?: string) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
       // Every flag is checked and both ports bound once before the data dir is touched.
       checkNetwork(opts.network);
@@ -46,6 +48,9 @@ export function registerNode(program: Command): void {
       const metricsPort = opts.metricsPort === undefined ? undefined : parsePortOption(opts.metricsPort, '--metrics-port');
       if (metricsPort !== undefined) await checkPortFree(opts.metricsHost, metricsPort, '--metrics-port');
       const pruneBlocks = parsePruneBlocks(opts.pruneBlocks, opts.network);
+      const slowShare = parseIntOption(opts.watchdogSlowShare, '--watchdog-slow-share');
+      if (slowShare < 1 || slowShare > 100) throw new UsageError('--watchdog-slow-share must be a percent, 1..100');
+      const watchdog = { slowProofShare: slowShare / 100, ...(opts.watchdogMargin !== undefined ? { marginSlots: parseIntOption(opts.watchdogMargin, '--watchdog-margin') } : {}) };
       const log = createLogger({ level: opts.logLevel });
       const signingKeys: Uint8Array[] = [];
       for (const address of list(opts.unlock) ?? []) {
@@ -64,6 +69,7 @@ export function registerNode(program: Command): void {
         signingKeys,
         ...(opts.workerKeyFile ? { workerKey: fromHex(readFileSync(opts.workerKeyFile, 'utf8').trim()) } : {}),
         pruneBlocks,
+        watchdog,
         ...(metricsPort !== undefined ? { metrics: { host: opts.metricsHost, port: metricsPort } } : {}),
         p2p: { host: opts.p2pHost, port: p2pPort, bootstrap: list(opts.bootstrap) ?? [], mdns: opts.mdns },
         ...(list(opts.rpcCors) ? { corsOrigins: list(opts.rpcCors)! } : {}),
