@@ -17,6 +17,12 @@ export const DEVNET_WORKER_KEYS = [
   '0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e',
   '0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356',
 ];
+/** Keys of the devnet and test foundation council (Hardhat/Anvil accounts #8-#10), 2-of-3. DEVNET AND TEST ONLY. */
+export const DEVNET_COUNCIL_KEYS = [
+  '0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6',
+  '0xf214f2b2cd398c806f84e317254e0f0b801d0643303237d97a22a48e01628897',
+  '0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97',
+];
 /** Free collateral each devnet genesis miner starts with (from its worker's 1,000 BCR), so faults and slashes cost it. */
 export const DEVNET_MINER_COLLATERAL = bcr(100);
 /** Sectors per genesis miner: powers 1:2:5 (then 3 and 4). */
@@ -37,6 +43,8 @@ export interface DevnetGenesisOptions {
   owners?: string[];
   /** Overrides of the miner parameters (proving period, deadlines, fault limits...). */
   minerParams?: Record<string, number | string>;
+  /** Notice delay of the foundation council, in slots (default: the devnet genesis's). */
+  noticeSlots?: number;
 }
 
 export function devnetGenesis(options: DevnetGenesisOptions): Genesis {
@@ -47,7 +55,9 @@ export function devnetGenesis(options: DevnetGenesisOptions): Genesis {
     params: { slotMs: number; finality: number; miners: Record<string, unknown> & { proofProfile: string } };
     allocations: { label: string; address: string; balance: string }[];
     miners: { owner: string; worker: string; vrfKey: string; seed: string; sectors: { commR: string }[]; collateral: string }[];
+    governance: { signers: string[]; threshold: number; noticeSlots: number };
   };
+  if (options.noticeSlots) template.governance.noticeSlots = options.noticeSlots;
   if (options.slotMs) template.params.slotMs = options.slotMs;
   if (options.finality) template.params.finality = options.finality;
   if (options.proofProfile) template.params.miners.proofProfile = options.proofProfile;

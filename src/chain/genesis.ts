@@ -7,8 +7,13 @@ import { BcrError, bcr, bytesEqual, concatBytes, fromHex, parseAddress, sha256, 
 import { MINING_SUPPLY, isValidActiveSlotCoeff, parseActiveSlotCoeff, vrfPublicKey, type ChainParams, type MinerParams } from '../consensus/index.js';
 import { PROOF_PROFILES } from '../proofs/index.js';
 import {
+  FOUNDATION_ADDRESS,
+  MAX_SIGNERS,
   Overlay,
   SectorState,
+  councilProblem,
+  putCouncil,
+  type Council,
   StateDb,
   accountKey,
   encodeAccount,
@@ -53,6 +58,8 @@ export interface Genesis {
   params: ChainParams;
   allocations: Allocation[];
   miners: GenesisMiner[];
+  /** The foundation council at genesis (signers, threshold, notice delay); null: the reserve is frozen. */
+  council: Council | null;
   /** True when genesis/*.json says "auto": the node fixes the time when it first creates its data dir. */
   autoTime: boolean;
 }
@@ -73,9 +80,10 @@ interface GenesisJson {
   params: Omit<ChainParams, 'network' | 'chainId' | 'genesisTime' | 'minGasPrice' | 'miners'> & { minGasPrice: string; miners: MinerParamsJson };
   allocations: { label: AllocationLabel; address: string; balance: string; vesting?: { cliffSlots: number; durationSlots: number } }[];
   miners: { owner: string; worker: string; vrfKey: string; seed: string; sectors: { commR: string }[]; collateral?: string }[];
+  governance?: { signers: string[]; threshold: number; noticeSlots: number };
 }
 
-export const FOUNDATION_ADDRESS = systemAddress('foundation');
+export { FOUNDATION_ADDRESS };
 
 /** The allocation's vesting grant as the state holds it: its whole balance, from slot 0. */
 export function allocationVesting(a: Allocation): Vesting | null {
@@ -197,7 +205,13 @@ export function parseGenesis(json: unknown, nowMs?: number): Genesis {
   }));
   if (miners.some((m) => m.collateral < 0n)) fail('genesis miner collateral must not be negative');
   if (miners.some((m) => m.vrfKey.length !== 32 || m.sectors.some((s) => s.commR.length !== 32))) fail('bad genesis miner key or CommR');
-  return { params, allocations, miners, autoTime };
+  let council: Council | null = null;
+  if (g.governance) {
+    council = { signers: (g.governance.signers ?? []).map(parseAddress), threshold: positiveInt(g.governance.threshold, 'governance.threshold'), noticeSlots: positiveInt(g.governance.noticeSlots, 'governance.noticeSlots') };
+    const problem = councilProblem(council);
+    if (problem || council.signers.length > MAX_SIGNERS) fail(`governance: ${problem ?? `at most ${MAX_SIGNERS} signers`}`);
+  }
+  return { params, allocations, miners, council, autoTime };
 }
 
 export function genesisDir(): string {
@@ -236,6 +250,7 @@ export function genesisToJson(genesis: Genesis): GenesisJson {
       sectors: m.sectors.map((s) => ({ commR: toHex(s.commR) })),
       ...(m.collateral > 0n ? { collateral: m.collateral.toString() } : {}),
     })),
+    ...(genesis.council ? { governance: { signers: genesis.council.signers.map(toChecksumAddress), threshold: genesis.council.threshold, noticeSlots: genesis.council.noticeSlots } } : {}),
   };
 }
 
@@ -247,8 +262,15 @@ export function devVrfSecret(seed: string): Uint8Array {
   return sha256(concatBytes(utf8('bcr/dev-vrf-key/v1'), utf8(seed)));
 }
 
-/** Addresses of the well-known development keys (Hardhat/Anvil accounts 0-2): public, devnet/test only. */
-export const WELL_KNOWN_DEV_ADDRESSES = ['0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC'];
+/** Addresses of the well-known development keys (Hardhat/Anvil accounts 0-2, and 8-10 of the dev council): public, devnet/test only. */
+export const WELL_KNOWN_DEV_ADDRESSES = [
+  '0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266',
+  '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+  '0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC',
+  '0xa0Ee7A142d267C1f36714E4a8F75612F20a79720',
+  '0xBcd4042DE499D14e55001CcbB24a551F3b954096',
+  '0x23618e81E3f5cdF7f54C3d65f7FBc0aBf5B21E8f',
+];
 
 /**
  * A mainnet genesis must not use any key the public can compute: a development VRF key (derived from
@@ -261,6 +283,9 @@ export function assertNoWellKnownKeys(genesis: Genesis): void {
   for (const [index, m] of genesis.miners.entries()) {
     if (bytesEqual(vrfPublicKey(devVrfSecret(m.seed)), m.vrfKey)) throw new BcrError('WELL_KNOWN_KEY', `mainnet genesis miner ${index + 1} uses the development VRF key of its public seed: make a secret one with bcr genesis preseal --keystore`);
     if (dev.has(toChecksumAddress(m.worker).toLowerCase()) || dev.has(toChecksumAddress(m.owner).toLowerCase())) throw new BcrError('WELL_KNOWN_KEY', `mainnet genesis miner ${index + 1} uses a well-known development key`);
+  }
+  for (const signer of genesis.council?.signers ?? []) {
+    if (dev.has(toChecksumAddress(signer).toLowerCase())) throw new BcrError('WELL_KNOWN_KEY', `mainnet council signer ${toChecksumAddress(signer)} is a well-known development key`);
   }
 }
 
@@ -300,6 +325,7 @@ export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ 
   for (const { address, balance, vesting } of accounts.values()) {
     await state.set(accountKey(address), encodeAccount({ balance, nonce: 0, vesting }));
   }
+  if (genesis.council) await putCouncil(state, genesis.council);
   const sectorSize = PROOF_PROFILES[params.miners.proofProfile].sectorSize;
   const commD = zeroCommD(sectorSize);
   let total = 0n;

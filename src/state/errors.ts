@@ -15,7 +15,8 @@ export type TxErrorCode =
   | 'FEE_CAP_TOO_HIGH'
   | 'NONCE_TOO_LOW'
   | 'NONCE_GAP'
-  | 'INSUFFICIENT_FUNDS';
+  | 'INSUFFICIENT_FUNDS'
+  | 'GOVERNED_FUNDS';
 
 /** An invalid tx is provably bad wherever it comes from: gossip rejects it and penalises the sender. */
 export class TxError extends BcrError<TxErrorCode> {

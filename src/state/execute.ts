@@ -1,6 +1,7 @@
 // Pure block execution: (state, block environment, verified txs) -> receipts. No clock, no IO
 // beyond the state interface; the chain layer decides what to do with the result.
-import { amount, encode, str, struct, uint, type Infer } from '../primitives/index.js';
+import { amount, bytesEqual, encode, str, struct, uint, type Infer } from '../primitives/index.js';
+import { FOUNDATION_ADDRESS } from './governance.js';
 import { blockIssuance, type ChainParams } from '../consensus/index.js';
 import { accountKey, credit, getAccount, putAccount, spendable } from './accounts.js';
 import { TxError, TxFailure } from './errors.js';
@@ -36,6 +37,8 @@ export function encodeReceipt(receipt: Receipt): Uint8Array {
  * maximum fee); a handler failure is caught, reverted, and reported in the receipt.
  */
 export async function applyTx(state: StateDb, env: BlockEnv, tx: VerifiedTx): Promise<Receipt> {
+  // No key signs for the reserve; should a tx ever claim it as sender, it pays no fee and moves nothing.
+  if (bytesEqual(tx.sender, FOUNDATION_ADDRESS)) throw new TxError('GOVERNED_FUNDS', 'the foundation reserve moves only by an executed council proposal');
   const account = await getAccount(state, tx.sender);
   if (tx.body.nonce < account.nonce) {
     throw new TxError('NONCE_TOO_LOW', `nonce ${tx.body.nonce} already used (next is ${account.nonce})`);

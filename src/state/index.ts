@@ -12,3 +12,4 @@ export * from './market/escrow.js';
 export * from './market/deals.js';
 export * from './events.js';
 export * from './market/paych.js';
+export * from './governance.js';

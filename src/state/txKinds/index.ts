@@ -4,3 +4,4 @@ export * from './transfer.js';
 import '../miners/txs.js';
 import '../market/escrow.js';
 import '../market/deals.js';
+import '../governance.js';
