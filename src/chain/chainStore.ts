@@ -10,7 +10,7 @@ import { MemoryKv, Overlay, StateDb, getAccount, lockedAmount, proveState, readS
 import type { Logger } from '../util/logger.js';
 import { encodeBlock, encodeHeader, type Block, type BlockHeader } from './block.js';
 import { BlockStore, META_GENESIS, META_HEAD, META_PRUNED, canonicalKey, sideBlockKey, type HeadInfo, type TxLocation } from './blockStore.js';
-import { applyBlock, switchToBranch, type BranchSwitch, type ImportContext } from './blocks/importBlock.js';
+import { applyBlock, rewindState, switchToBranch, type BranchSwitch, type ImportContext } from './blocks/importBlock.js';
 import { ImportStats, elapsedMs } from './eligibility.js';
 import type { ImportStep, Metrics } from '../metrics/index.js';
 import { EquivocationWatch } from './equivocationWatch.js';
@@ -176,6 +176,48 @@ export class ChainStore implements ValidationView {
     return proveState(this.db, stateKey);
   }
 
+  /**
+   * Proofs of state keys against the state root of the canonical block at `height`, anywhere from the
+   * finalized block to the head (see stateAt). Runs between imports.
+   */
+  proveAt(height: number, keys: Uint8Array[]): Promise<{ id: Uint8Array; header: BlockHeader; proofs: StateProof[] }> {
+    return this.serialized(async () => {
+      const { overlay, id, header } = await this.stateAt(height);
+      const proofs: StateProof[] = [];
+      for (const key of keys) proofs.push(await proveState(overlay, key));
+      return { id, header, proofs };
+    });
+  }
+
+  /** Reads the state as of the canonical block at `height` (finalized to head). Runs between imports. */
+  readStateAt<T>(height: number, read: (state: StateDb) => Promise<T>): Promise<T> {
+    return this.serialized(async () => read(new StateDb((await this.stateAt(height)).overlay)));
+  }
+
+  /** The head's state rolled back in memory, with the undo data kept above the finalized block, to `height`. */
+  private async stateAt(height: number): Promise<{ overlay: Overlay; id: Uint8Array; header: BlockHeader }> {
+    const head = this.headInfo;
+    if (height > head.header.height || height < this.finalizedHeight) {
+      throw new BcrError('OUT_OF_RANGE', `state is kept from the finalized block (height ${this.finalizedHeight}) to the head (height ${head.header.height}), not at height ${height}`);
+    }
+    const overlay = new Overlay(this.db);
+    let { id, header } = head;
+    while (header.height > height) {
+      const parent = (await this.blocks.getHeader(header.parentId))!;
+      await rewindState(overlay, id, parent);
+      id = header.parentId;
+      header = parent;
+    }
+    return { overlay, id, header };
+  }
+
+  /** Runs `work` after every import queued before it, and before any queued after. */
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
   observeSignedHeader(header: BlockHeader): void {
     this.equivocations.observe(header);
   }
@@ -186,9 +228,7 @@ export class ChainStore implements ValidationView {
 
   /** Imports blocks one at a time, in arrival order. */
   importBlock(block: Block, nowMs: number): Promise<ImportOutcome> {
-    const run = this.queue.then(() => (this.metrics ? this.importMeasured(this.metrics, block, nowMs) : this.importNow(block, nowMs)));
-    this.queue = run.catch(() => undefined);
-    return run;
+    return this.serialized(() => (this.metrics ? this.importMeasured(this.metrics, block, nowMs) : this.importNow(block, nowMs)));
   }
 
   /** Resolves when no import is running (before closing the db). */
@@ -348,7 +388,7 @@ export class ChainStore implements ValidationView {
 
   /** Prunes down to the target now (after turning pruning on for an existing chain; bench, tests). */
   async pruneToTarget(): Promise<number> {
-    const run = this.queue.then(async () => {
+    return this.serialized(async () => {
       for (;;) {
         const overlay = new Overlay(this.db);
         const to = await this.pruneBodies(overlay, this.headInfo.header.height);
@@ -357,8 +397,6 @@ export class ChainStore implements ValidationView {
         this.prunedTo = to;
       }
     });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   /** Side blocks at or below the finalized height can never join the chain: delete them. */

@@ -13,3 +13,4 @@ export * from './market/deals.js';
 export * from './events.js';
 export * from './market/paych.js';
 export * from './governance.js';
+export * from './attestations.js';

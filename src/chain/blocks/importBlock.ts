@@ -73,7 +73,8 @@ export async function applyBlock(ctx: ImportContext, overlay: Overlay, block: Bl
 }
 
 /** Rolls the canonical head in `overlay` back by one block; the block stays stored as a side block. */
-async function revertBlock(ctx: ImportContext, overlay: Overlay, block: Block, id: Uint8Array, parent: BlockHeader): Promise<void> {
+/** Rolls the state in `overlay` back from block `id` to its parent with the block's undo data. */
+export async function rewindState(overlay: Overlay, id: Uint8Array, parent: BlockHeader): Promise<void> {
   const undoBytes = await overlay.get(bucketKey(Bucket.undo, id));
   if (!undoBytes) throw new BlockError('REORG_TOO_DEEP', 'undo data is gone: block is final');
   const undo: UndoEntry[] = decode(undoCodec, undoBytes, 'undo');
@@ -81,6 +82,10 @@ async function revertBlock(ctx: ImportContext, overlay: Overlay, block: Block, i
   for (const entry of undo) await state.set(entry.key, entry.value);
   const { stateRoot } = await state.commit();
   if (!bytesEqual(stateRoot, parent.stateRoot)) throw new Error('store is corrupt: undo did not restore the parent state root');
+}
+
+async function revertBlock(ctx: ImportContext, overlay: Overlay, block: Block, id: Uint8Array, parent: BlockHeader): Promise<void> {
+  await rewindState(overlay, id, parent);
   overlay.del(canonicalKey(block.header.height));
   overlay.del(bucketKey(Bucket.undo, id));
   overlay.put(sideBlockKey(block.header.height, id), new Uint8Array(0));

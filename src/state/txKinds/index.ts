@@ -5,3 +5,4 @@ import '../miners/txs.js';
 import '../market/escrow.js';
 import '../market/deals.js';
 import '../governance.js';
+import '../attestations.js';
