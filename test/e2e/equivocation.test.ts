@@ -65,7 +65,11 @@ describe('a miner that double-signs', () => {
 
       // Miner 2's node reports it; the chain slashes miner 1.
       const reporter = toChecksumAddress(addressOf(fromHex(DEVNET_WORKER_KEYS[1]!)));
-      const report = await waitFor('the report logged', async () => logEntries<{ reporter: string; tx: string; slot: number }>(node2, 'Equivocation seen: reported')[0], 45_000, 100);
+      const report = await waitFor('the report logged', async () => logEntries<{ reporter: string; tx: string; slot: number }>(node2, 'Equivocation seen: reported')[0], 45_000, 100).catch((error: unknown) => {
+        // Say what node 2 saw instead: its warnings, and what became of the twin.
+        const seen = node2.logs.filter((line) => /"level":(40|50)|quivocation|twin/i.test(line)).slice(-20).join('\n');
+        throw new Error(`${error instanceof Error ? error.message : String(error)}; node 2 logged:\n${seen}`);
+      });
       expect(report.reporter).toBe(reporter);
       expect(report.slot).toBe(original.header.slot);
       const receipt = await waitFor('the report in a block', () => rpc<{ status: string; height: number } | null>(node2.rpcUrl, 'bcr_getTransactionReceipt', [report.tx]), 30_000, 100);
