@@ -26,6 +26,7 @@ import { netMethods } from './rpc/netMethods.js';
 import { marketMethods } from './rpc/marketMethods.js';
 import { dealEventJson, dealMethods } from './rpc/dealMethods.js';
 import { paychMethods } from './rpc/paychMethods.js';
+import { governanceMethods } from './rpc/governanceMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
 import { loadExplorer } from './rpc/explorer.js';
@@ -230,6 +231,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   dispatcher.register(bcrMethods({ chain, mempool }));
   dispatcher.register(dealMethods({ chain, provider: dealProvider, miner: () => local.current }));
   dispatcher.register(paychMethods({ chain, retrieval: retrievalProvider }));
+  dispatcher.register(governanceMethods({ chain }));
   dispatcher.register(minerMethods({ chain, miner: () => local.current }));
   dispatcher.register(ethMethods({ chain, mempool }));
   dispatcher.register(walletMethods({ chain, mempool, keys: options.signingKeys ?? [] }));

@@ -29,6 +29,9 @@ export interface HeadChange {
   applied: Block[];
 }
 
+/** A block whose state can be read or proven: the head, the finalized block, or a height between. */
+export type StateBlock = number | 'latest' | 'finalized';
+
 export type ImportOutcome = { status: 'head'; change: HeadChange } | { status: 'side' };
 
 export interface ChainStoreOptions {
@@ -177,26 +180,31 @@ export class ChainStore implements ValidationView {
   }
 
   /**
-   * Proofs of state keys against the state root of the canonical block at `height`, anywhere from the
-   * finalized block to the head (see stateAt). Runs between imports.
+   * Proofs of state keys against the state root of a canonical block from the finalized one to the
+   * head (see stateAt); `keys` may be read from that block's state first. Runs between imports.
    */
-  proveAt(height: number, keys: Uint8Array[]): Promise<{ id: Uint8Array; header: BlockHeader; proofs: StateProof[] }> {
+  proveAt(block: StateBlock, keys: Uint8Array[] | ((state: StateDb) => Promise<Uint8Array[]>)): Promise<{ height: number; id: Uint8Array; header: BlockHeader; proofs: StateProof[] }> {
     return this.serialized(async () => {
-      const { overlay, id, header } = await this.stateAt(height);
+      const { overlay, id, header } = await this.stateAt(block);
+      const wanted = typeof keys === 'function' ? await keys(new StateDb(overlay)) : keys;
       const proofs: StateProof[] = [];
-      for (const key of keys) proofs.push(await proveState(overlay, key));
-      return { id, header, proofs };
+      for (const key of wanted) proofs.push(await proveState(overlay, key));
+      return { height: header.height, id, header, proofs };
     });
   }
 
-  /** Reads the state as of the canonical block at `height` (finalized to head). Runs between imports. */
-  readStateAt<T>(height: number, read: (state: StateDb) => Promise<T>): Promise<T> {
-    return this.serialized(async () => read(new StateDb((await this.stateAt(height)).overlay)));
+  /** Reads the state as of a canonical block from the finalized one to the head. Runs between imports. */
+  readStateAt<T>(block: StateBlock, read: (state: StateDb, height: number) => Promise<T>): Promise<T> {
+    return this.serialized(async () => {
+      const { overlay, header } = await this.stateAt(block);
+      return read(new StateDb(overlay), header.height);
+    });
   }
 
-  /** The head's state rolled back in memory, with the undo data kept above the finalized block, to `height`. */
-  private async stateAt(height: number): Promise<{ overlay: Overlay; id: Uint8Array; header: BlockHeader }> {
+  /** The head's state rolled back in memory, with the undo data kept above the finalized block. */
+  private async stateAt(block: StateBlock): Promise<{ overlay: Overlay; id: Uint8Array; header: BlockHeader }> {
     const head = this.headInfo;
+    const height = block === 'latest' ? head.header.height : block === 'finalized' ? this.finalizedHeight : block;
     if (height > head.header.height || height < this.finalizedHeight) {
       throw new BcrError('OUT_OF_RANGE', `state is kept from the finalized block (height ${this.finalizedHeight}) to the head (height ${head.header.height}), not at height ${height}`);
     }

@@ -1,8 +1,8 @@
 // JSON shapes of chain objects for RPC: numbers stay numbers where they fit, amounts are decimal
 // strings of atto, bytes are 0x-hex, addresses are EIP-55.
 import type { Block, BlockHeader } from '../chain/index.js';
-import { toChecksumAddress, toHex } from '../primitives/index.js';
-import type { Receipt, VerifiedTx } from '../state/index.js';
+import { fromHex, toChecksumAddress, toHex } from '../primitives/index.js';
+import type { Receipt, StateProof, VerifiedTx } from '../state/index.js';
 
 export function formatHeader(id: Uint8Array, header: BlockHeader) {
   return {
@@ -52,4 +52,25 @@ export function formatBlock(id: Uint8Array, block: Block, txs: VerifiedTx[] | nu
 
 export function formatReceipt(receipt: Receipt) {
   return { status: receipt.status === 0 ? 'ok' : 'failed', gasUsed: receipt.gasUsed, fee: receipt.fee.toString(), error: receipt.error || null };
+}
+
+/** A state proof as JSON: the key, its value (null: absent), the sibling path and the terminal leaf. */
+export function stateProofJson(p: StateProof) {
+  return {
+    stateKey: toHex(p.stateKey),
+    value: p.value ? toHex(p.value) : null,
+    siblings: p.proof.siblings.map(toHex),
+    terminal: p.proof.terminal ? { key: toHex(p.proof.terminal.key), valueHash: toHex(p.proof.terminal.valueHash) } : null,
+  };
+}
+
+export type StateProofJson = ReturnType<typeof stateProofJson>;
+
+/** The inverse of stateProofJson, for clients that check proofs themselves. */
+export function stateProofFromJson(json: StateProofJson): StateProof {
+  return {
+    stateKey: fromHex(json.stateKey),
+    value: json.value === null ? null : fromHex(json.value),
+    proof: { siblings: json.siblings.map(fromHex), terminal: json.terminal ? { key: fromHex(json.terminal.key), valueHash: fromHex(json.terminal.valueHash) } : null },
+  };
 }

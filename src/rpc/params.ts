@@ -93,3 +93,16 @@ export function enumParam<T extends string>(name: string, values: readonly T[], 
 export function anyParam(name: string, optional = true, schema: Record<string, unknown> = {}): ParamSpec {
   return { name, optional, schema, parse: (v) => v };
 }
+
+/** A block the state is read at: "latest" (the head), "finalized", or a height between them. */
+export function stateBlockParam(name = 'block'): ParamSpec {
+  return {
+    name,
+    optional: true,
+    schema: { oneOf: [{ type: 'string', enum: ['latest', 'finalized'] }, { type: 'integer', minimum: 0 }], description: '"latest" (default), "finalized", or a height from the finalized block to the head' },
+    parse(value) {
+      if (value === 'latest' || value === 'finalized') return value;
+      return parseRpcInteger(value);
+    },
+  };
+}

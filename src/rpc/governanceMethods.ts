@@ -1,0 +1,226 @@
+// Foundation governance, vesting, attestations and state proofs at a block: the read side of
+// docs/protocol.md §14, each answer from the state of the head or of a named block.
+import { encodeHeader, type ChainStore, type StateBlock } from '../chain/index.js';
+import { slotStart } from '../consensus/index.js';
+import { toChecksumAddress, toHex } from '../primitives/index.js';
+import {
+  FOUNDATION_ADDRESS,
+  ProposalAction,
+  ProposalState,
+  accountKey,
+  attestationIdsOfAttester,
+  attestationIdsOfHash,
+  attestationProofKeys,
+  executableFrom,
+  getAccount,
+  getAttestation,
+  getCouncil,
+  getProposal,
+  lockedAmount,
+  proposalCount,
+  proposalIdAt,
+  spendable,
+  type Attestation,
+  type Council,
+  type Proposal,
+  type StateDb,
+} from '../state/index.js';
+import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
+import { stateProofJson } from './format.js';
+import { addressParam, enumParam, hexDataParam, stateBlockParam, uintParam } from './params.js';
+
+const PROPOSAL_STATES = ['open', 'executed', 'cancelled'] as const;
+const MAX_LIST = 100;
+
+export function councilJson(council: Council) {
+  return { signers: council.signers.map(toChecksumAddress), threshold: council.threshold, noticeSlots: council.noticeSlots };
+}
+
+export function proposalJson(id: Uint8Array, p: Proposal, council: Council | null) {
+  const approvals = council ? p.approvals.filter((a) => council.signers.some((s) => toHex(s) === toHex(a))).length : 0;
+  const from = council ? executableFrom(p, council) : null;
+  return {
+    id: toHex(id),
+    seq: p.seq,
+    state: PROPOSAL_STATES[p.state]!,
+    action: p.action === ProposalAction.spend ? 'spend' : 'council',
+    proposer: toChecksumAddress(p.proposer),
+    recipient: p.action === ProposalAction.spend ? toChecksumAddress(p.recipient) : null,
+    amount: p.amount.toString(),
+    council: p.council ? councilJson(p.council) : null,
+    purpose: p.purpose,
+    docHash: p.docHash ? toHex(p.docHash) : null,
+    approvals: p.approvals.map(toChecksumAddress),
+    /** Approvals by signers of the current council, and how many it needs. */
+    approvalsCounted: approvals,
+    threshold: council?.threshold ?? null,
+    cancelVotes: p.cancelVotes.map(toChecksumAddress),
+    createdSlot: p.createdSlot,
+    createdHeight: p.createdHeight,
+    approvedSlot: p.approvedSlot === 0 ? null : p.approvedSlot,
+    /** First slot at which anyone may execute it (open and approved proposals). */
+    executableFromSlot: p.state === ProposalState.open ? from : null,
+    closedSlot: p.state === ProposalState.open ? null : p.closedSlot,
+  };
+}
+
+export function attestationJson(id: Uint8Array, a: Attestation, genesisTime: number, slotMs: number) {
+  let metaText: string | null = null;
+  try {
+    metaText = a.meta.length ? new TextDecoder('utf-8', { fatal: true }).decode(a.meta) : null;
+  } catch {
+    metaText = null; // binary metadata: the hex is all there is
+  }
+  return {
+    id: toHex(id),
+    hash: toHex(a.hash),
+    tag: a.tag,
+    ref: a.ref ? toHex(a.ref) : null,
+    meta: toHex(a.meta),
+    metaText,
+    attester: toChecksumAddress(a.attester),
+    height: a.height,
+    slot: a.slot,
+    time: slotStart({ genesisTime, slotMs }, a.slot),
+  };
+}
+
+export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescriptor[] {
+  /** Runs `read` on the state at the block a caller named (the head by default). */
+  const atBlock = <T>(block: unknown, read: (state: StateDb, height: number) => Promise<T>): Promise<T> => {
+    if (block === undefined || block === 'latest') return read(chain.headState(), chain.head.header.height);
+    return chain.readStateAt(block as StateBlock, read);
+  };
+  const proveAt = async (block: unknown, keys: Uint8Array[] | ((state: StateDb) => Promise<Uint8Array[]>)) => {
+    const { height, id, header, proofs } = await chain.proveAt((block ?? 'latest') as StateBlock, keys);
+    return { height, blockId: toHex(id), stateRoot: toHex(header.stateRoot), header: toHex(encodeHeader(header)), proofs: proofs.map(stateProofJson) };
+  };
+  const timeOf = (a: Attestation, id: Uint8Array) => attestationJson(id, a, chain.params.genesisTime, chain.params.slotMs);
+  return [
+    {
+      name: 'bcr_getCouncil',
+      description: 'The foundation council (signers, threshold, notice delay in slots) and the reserve balance, at the head or a block.',
+      params: [stateBlockParam()],
+      handler: async ([block]) =>
+        atBlock(block, async (state, height) => {
+          const council = await getCouncil(state);
+          return { height, council: council ? councilJson(council) : null, reserve: toChecksumAddress(FOUNDATION_ADDRESS), reserveBalance: (await getAccount(state, FOUNDATION_ADDRESS)).balance.toString(), proposals: await proposalCount(state) };
+        }),
+    },
+    {
+      name: 'bcr_getProposal',
+      description: 'A foundation proposal by id (its propose tx id): action, purpose, approvals, state, and from which slot it may execute.',
+      params: [hexDataParam('id', 32), stateBlockParam()],
+      handler: async ([id, block]) =>
+        atBlock(block, async (state) => {
+          const proposal = await getProposal(state, id as Uint8Array);
+          if (!proposal) throw new RpcError(RpcErrorCode.notFound, 'no proposal with this id');
+          return proposalJson(id as Uint8Array, proposal, await getCouncil(state));
+        }),
+    },
+    {
+      name: 'bcr_listProposals',
+      description: `Foundation proposals, newest first, optionally of one state; at most ${MAX_LIST} per call, before sequence number \`before\`.`,
+      params: [enumParam('state', PROPOSAL_STATES), uintParam('before', true), uintParam('limit', true, MAX_LIST)],
+      handler: async ([wanted, before, limit]) => {
+        const state = chain.headState();
+        const council = await getCouncil(state);
+        const total = await proposalCount(state);
+        const out = [];
+        for (let seq = Math.min(total, (before as number | undefined) ?? total) - 1; seq >= 0 && out.length < ((limit as number | undefined) ?? 20); seq--) {
+          const id = (await proposalIdAt(state, seq))!;
+          const proposal = (await getProposal(state, id))!;
+          if (wanted !== undefined && PROPOSAL_STATES[proposal.state] !== wanted) continue;
+          out.push(proposalJson(id, proposal, council));
+        }
+        return { total, proposals: out };
+      },
+    },
+    {
+      name: 'bcr_getVesting',
+      description: "An address's vesting grant at the head slot: total, vested, locked, spendable balance, cliff and end slots, and the next unlock.",
+      params: [addressParam()],
+      handler: async ([address]) => {
+        const account = await getAccount(chain.headState(), address as Uint8Array);
+        const slot = chain.head.header.slot;
+        const v = account.vesting;
+        if (!v) return { address: toChecksumAddress(address as Uint8Array), vesting: null, balance: account.balance.toString(), spendable: account.balance.toString() };
+        const locked = lockedAmount(v, slot);
+        const cliffSlot = v.startSlot + v.cliffSlots;
+        const endSlot = v.startSlot + v.durationSlots;
+        const next = slot < cliffSlot ? { slot: cliffSlot, amount: v.total - lockedAmount(v, cliffSlot) } : slot < endSlot ? { slot: slot + 1, amount: locked - lockedAmount(v, slot + 1) } : null;
+        return {
+          address: toChecksumAddress(address as Uint8Array),
+          slot,
+          balance: account.balance.toString(),
+          spendable: spendable(account, slot).toString(),
+          vesting: { total: v.total.toString(), vested: (v.total - locked).toString(), locked: locked.toString(), startSlot: v.startSlot, cliffSlot, endSlot, perSlot: (v.total / BigInt(v.durationSlots)).toString() },
+          nextUnlock: next ? { slot: next.slot, amount: next.amount.toString(), time: slotStart(chain.params, next.slot) } : null,
+        };
+      },
+    },
+    {
+      name: 'bcr_getAttestation',
+      description: 'One attestation by id (its tx id): content hash, tag, reference, metadata, attester, block and time.',
+      params: [hexDataParam('id', 32), stateBlockParam()],
+      handler: async ([id, block]) =>
+        atBlock(block, async (state) => {
+          const record = await getAttestation(state, id as Uint8Array);
+          if (!record) throw new RpcError(RpcErrorCode.notFound, 'no attestation with this id');
+          return timeOf(record, id as Uint8Array);
+        }),
+    },
+    {
+      name: 'bcr_getAttestations',
+      description: 'Every attestation of a content hash, in the order recorded, at the head or a block; with `proof` true, also the header of that block and Merkle proofs of the count, each index entry and each record against its state root.',
+      params: [hexDataParam('hash', 32), stateBlockParam(), { ...enumParam('proof', ['true', 'false'] as const), schema: { type: 'boolean' }, parse: (v) => v === true }],
+      handler: async ([hash, block, withProof]) => {
+        const listAt = async (state: StateDb) => {
+          const ids = await attestationIdsOfHash(state, hash as Uint8Array);
+          const out = [];
+          for (const id of ids) out.push(timeOf((await getAttestation(state, id))!, id));
+          return { ids, records: out };
+        };
+        if (withProof !== true) {
+          return atBlock(block, async (state, height) => ({ hash: toHex(hash as Uint8Array), height, attestations: (await listAt(state)).records }));
+        }
+        // The list and its proofs come from one state, read in one step between imports.
+        let records: ReturnType<typeof timeOf>[] = [];
+        const proof = await proveAt(block, async (state) => {
+          const listed = await listAt(state);
+          records = listed.records;
+          return attestationProofKeys(hash as Uint8Array, listed.ids);
+        });
+        return { hash: toHex(hash as Uint8Array), attestations: records, ...proof };
+      },
+    },
+    {
+      name: 'bcr_getAttestationsBy',
+      description: `Attestations made by an address, oldest first, from index \`from\`, at most ${MAX_LIST} per call.`,
+      params: [addressParam('attester'), uintParam('from', true), uintParam('limit', true, MAX_LIST)],
+      handler: async ([attester, from, limit]) => {
+        const state = chain.headState();
+        const { ids, total } = await attestationIdsOfAttester(state, attester as Uint8Array, (from as number | undefined) ?? 0, (limit as number | undefined) ?? 20);
+        const out = [];
+        for (const id of ids) out.push(timeOf((await getAttestation(state, id))!, id));
+        return { total, attestations: out };
+      },
+    },
+    {
+      name: 'bcr_getStateProofs',
+      description: 'Merkle proofs of raw state keys (hex) against the state root of the head, the finalized block, or a height between; with the block header so a client can check the root against a header it trusts.',
+      params: [{ name: 'keys', schema: { type: 'array', items: { type: 'string', pattern: '^0x([0-9a-fA-F]{2})+$' }, maxItems: 64 }, parse: (value) => {
+        if (!Array.isArray(value) || value.length === 0 || value.length > 64) throw new Error('expected 1 to 64 state keys');
+        return value.map((v) => hexDataParam('key').parse(v) as Uint8Array);
+      } }, stateBlockParam()],
+      cost: ([keys]) => (keys as Uint8Array[]).length,
+      handler: async ([keys, block]) => proveAt(block, keys as Uint8Array[]),
+    },
+    {
+      name: 'bcr_getAccountProof',
+      description: "Merkle proof of an account (balance, nonce, vesting) against the state root of the head, the finalized block or a height between, with that block's header.",
+      params: [addressParam(), stateBlockParam()],
+      handler: async ([address, block]) => proveAt(block, [accountKey(address as Uint8Array)]),
+    },
+  ];
+}
