@@ -26,7 +26,7 @@ import { netMethods } from './rpc/netMethods.js';
 import { marketMethods } from './rpc/marketMethods.js';
 import { dealEventJson, dealMethods } from './rpc/dealMethods.js';
 import { paychMethods } from './rpc/paychMethods.js';
-import { governanceMethods } from './rpc/governanceMethods.js';
+import { governanceEvents, governanceMethods } from './rpc/governanceMethods.js';
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
 import { loadExplorer } from './rpc/explorer.js';
@@ -253,6 +253,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     },
   ]);
   let dealEventQueue: Promise<void> = Promise.resolve();
+  let governanceQueue: Promise<void> = Promise.resolve();
   const subscriptions = new SubscriptionHub({
     onHead: (listener) =>
       chain.onHeadChange((change) => {
@@ -279,6 +280,11 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
             }
           }
         }).catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Deal events not published'));
+      }),
+    onGovernanceEvent: (listener) =>
+      chain.onHeadChange((change) => {
+        // In chain order, as deal events are.
+        governanceQueue = governanceQueue.then(() => governanceEvents(chain, change, listener)).catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Governance events not published'));
       }),
   });
   const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), subscriptions, explorer: loadExplorer(), ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}), ...(options.wsOrigins ? { wsOrigins: options.wsOrigins } : {}), ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) }, log.child({ component: 'rpc' }));

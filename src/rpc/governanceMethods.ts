@@ -1,6 +1,6 @@
 // Foundation governance, vesting, attestations and state proofs at a block: the read side of
 // docs/protocol.md §14, each answer from the state of the head or of a named block.
-import { encodeHeader, type ChainStore, type StateBlock } from '../chain/index.js';
+import { blockId, encodeHeader, type ChainStore, type HeadChange, type StateBlock } from '../chain/index.js';
 import { slotStart } from '../consensus/index.js';
 import { toChecksumAddress, toHex } from '../primitives/index.js';
 import {
@@ -20,6 +20,7 @@ import {
   proposalCount,
   proposalIdAt,
   spendable,
+  verifyTx,
   type Attestation,
   type Council,
   type Proposal,
@@ -223,4 +224,41 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
       handler: async ([address, block]) => proveAt(block, [accountKey(address as Uint8Array)]),
     },
   ];
+}
+
+const GOVERNANCE_STEPS: Record<string, string> = { govPropose: 'propose', govApprove: 'approve', govCancel: 'cancel', govExecute: 'execute' };
+
+/**
+ * The governance steps of a head change, for the `governance` subscription: each propose, approve,
+ * cancel or execute tx with its outcome and the proposal's state after the block, keyed by proposal
+ * id; a reorg first takes back the steps of reverted blocks (`removed: true`).
+ */
+export async function governanceEvents(chain: ChainStore, change: HeadChange, listener: (event: { keys: string[]; json: unknown }) => void): Promise<void> {
+  const blocks = [...change.reverted.map((block) => ({ block, removed: true })), ...change.applied.map((block) => ({ block, removed: false }))];
+  const council = await getCouncil(chain.headState());
+  for (const { block, removed } of blocks) {
+    const txs = block.txs.map((raw) => verifyTx(raw, chain.params)).map((tx, index) => ({ tx, index })).filter(({ tx }) => tx.kind.name in GOVERNANCE_STEPS);
+    if (txs.length === 0) continue;
+    const id = blockId(block.header);
+    const receipts = removed ? null : await chain.getReceipts(id);
+    for (const { tx, index } of txs) {
+      const proposal = tx.kind.name === 'govPropose' ? tx.id : (tx.payload as { proposal: Uint8Array }).proposal;
+      const receipt = receipts?.[index];
+      const after = removed ? null : await getProposal(chain.headState(), proposal);
+      listener({
+        keys: [toHex(proposal)],
+        json: {
+          step: GOVERNANCE_STEPS[tx.kind.name],
+          proposal: toHex(proposal),
+          by: toChecksumAddress(tx.sender),
+          tx: toHex(tx.id),
+          height: block.header.height,
+          status: receipt ? (receipt.status === 0 ? 'ok' : 'failed') : null,
+          error: receipt?.error || null,
+          proposalNow: after ? proposalJson(proposal, after, council) : null,
+          removed,
+        },
+      });
+    }
+  }
 }

@@ -7,7 +7,7 @@ import type { CallContext, RpcDispatcher } from './jsonRpc.js';
 import { RpcErrorCode } from './jsonRpc.js';
 import type { MinerEvent } from '../miner/events.js';
 
-export type Topic = 'newHeads' | 'pendingTransactions' | 'txInclusion' | 'minerEvents' | 'dealEvents';
+export type Topic = 'newHeads' | 'pendingTransactions' | 'txInclusion' | 'minerEvents' | 'dealEvents' | 'governance';
 
 export interface HeadEvent {
   id: Uint8Array;
@@ -27,6 +27,8 @@ export interface EventSources {
   onMinerEvent(listener: (event: MinerEvent) => void): void;
   /** Deal changes in newly canonical blocks, with the keys they match (`deal:ID`, `client:0xaddr`, `provider:ID`). */
   onDealEvent(listener: (event: { keys: string[]; json: unknown }) => void): void;
+  /** Governance steps (propose, approve, cancel, execute) as blocks carry them, keyed by proposal id. */
+  onGovernanceEvent(listener: (event: { keys: string[]; json: unknown }) => void): void;
 }
 
 interface Subscription {
@@ -87,6 +89,7 @@ export class SubscriptionHub {
     sources.onPendingTx((txId) => this.publish('pendingTransactions', null, toHex(txId)));
     sources.onMinerEvent((event) => this.publish('minerEvents', event.miner, event));
     sources.onDealEvent((event) => this.publish('dealEvents', event.keys, event.json));
+    sources.onGovernanceEvent((event) => this.publish('governance', event.keys, event.json));
   }
 
   /** Sends to the topic's subscribers whose argument is one of the event's keys (or who gave none). */
@@ -140,7 +143,7 @@ export class SubscriptionHub {
     const fail = (code: number, message: string) => sendTo(socket, JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }), limits);
     if (method === 'bcr_subscribe' || method === 'eth_subscribe') {
       const [topic, arg] = Array.isArray(call.params) ? (call.params as unknown[]) : [];
-      const known: Topic[] = ['newHeads', 'pendingTransactions', 'txInclusion', 'minerEvents', 'dealEvents'];
+      const known: Topic[] = ['newHeads', 'pendingTransactions', 'txInclusion', 'minerEvents', 'dealEvents', 'governance'];
       if (typeof topic !== 'string' || !known.includes(topic as Topic)) return fail(RpcErrorCode.invalidParams, `invalid param 0 (topic): one of ${known.join(', ')}`);
       let key: string | number | null = null;
       if (topic === 'txInclusion') {
@@ -155,6 +158,10 @@ export class SubscriptionHub {
         const filter = dealEventFilter(arg);
         if (filter === null) return fail(RpcErrorCode.invalidParams, 'invalid param 1 (filter): {deal: id}, {client: address} or {provider: miner id}');
         key = filter;
+      }
+      if (topic === 'governance' && arg !== undefined && arg !== null) {
+        if (typeof arg !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(arg)) return fail(RpcErrorCode.invalidParams, 'invalid param 1 (proposal): a 32-byte 0x-hex proposal id');
+        key = arg.toLowerCase();
       }
       if ([...this.subs.values()].filter((s) => s.socket === socket).length >= limits.maxSubscriptions) return fail(RpcErrorCode.limitExceeded, `at most ${limits.maxSubscriptions} subscriptions per connection`);
       const subId = `0x${(this.next++).toString(16)}`;
