@@ -2,14 +2,15 @@
 // request. Listing them is read; signing needs the `sign` permission.
 import type { ChainStore } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
-import { addressOf, bytesEqual, encode, toChecksumAddress, toHex } from '../primitives/index.js';
-import { TRANSFER_GAS, signTx, transferPayload } from '../state/index.js';
+import { BcrError, addressOf, bytesEqual, encode, toChecksumAddress, toHex } from '../primitives/index.js';
+import { FOUNDATION_ADDRESS, TRANSFER_GAS, signTx, transferPayload } from '../state/index.js';
 import { suggestedGasPrice } from './fees.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
 import { addressParam, attoParam } from './params.js';
 
 export function walletMethods({ chain, mempool, keys }: { chain: ChainStore; mempool: Mempool; keys: Uint8Array[] }): MethodDescriptor[] {
   const keyFor = (address: Uint8Array) => {
+    if (bytesEqual(address, FOUNDATION_ADDRESS)) throw new BcrError('GOVERNED_FUNDS', 'no key signs for the foundation reserve: it moves only by an executed council proposal (bcr gov)');
     const key = keys.find((k) => bytesEqual(addressOf(k), address));
     if (!key) throw new RpcError(RpcErrorCode.notFound, `no unlocked key for ${toChecksumAddress(address)} on this node`);
     return key;

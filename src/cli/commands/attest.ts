@@ -1,0 +1,123 @@
+// Attestations from the CLI: record a file's SHA-256 with a tag (and a reference to an earlier
+// record), show every record of a file or hash with the chain of references behind it, and verify
+// them against a block header the user trusts, without trusting the node that answers.
+import { existsSync, readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { decodeHeader } from '../../chain/index.js';
+import { bytesEqual, fromHex, sha256, toChecksumAddress, toHex, utf8 } from '../../primitives/index.js';
+import { stateProofFromJson, type StateProofJson } from '../../rpc/format.js';
+import { attestKind, attestPayload, verifyAttestationProofs } from '../../state/index.js';
+import { UsageError, parseIntOption, printJson } from '../io.js';
+import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
+import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
+
+interface AttestationJson {
+  id: string;
+  hash: string;
+  tag: string;
+  ref: string | null;
+  meta: string;
+  metaText: string | null;
+  attester: string;
+  height: number;
+  slot: number;
+  time: number;
+}
+
+/** A content hash from a file (its SHA-256) or given as 0x-hex. */
+function contentHash(fileOrHash: string): Uint8Array {
+  if (/^0x[0-9a-fA-F]{64}$/.test(fileOrHash) && !existsSync(fileOrHash)) return fromHex(fileOrHash);
+  if (!existsSync(fileOrHash)) throw new UsageError(`no file ${fileOrHash} (give a file, or a 0x-hex SHA-256)`);
+  return sha256(readFileSync(fileOrHash));
+}
+
+function line(a: AttestationJson): string {
+  return `${a.id}  ${a.tag}  by ${a.attester}  block ${a.height}  ${new Date(a.time).toISOString()}${a.metaText ? `  "${a.metaText}"` : ''}${a.ref ? `  ref ${a.ref}` : ''}`;
+}
+
+export function registerAttest(program: Command): void {
+  const attest = program.command('attest').description("record a content hash on chain as evidence (provenance, traceability), look records up, verify them against a trusted header");
+
+  withSenderOptions(attest.command('record', { isDefault: true }).description('record a file\'s SHA-256 with a tag (bcr attest FILE --tag TAG ... does the same)'))
+    .argument('<file>', 'the file (its SHA-256 is recorded, not its content), or a 0x-hex SHA-256')
+    .requiredOption('--tag <tag>', 'what kind of record this is (a schema or kind, at most 64 bytes)')
+    .requiredOption('--from <address>', 'the attester (its key must be in the keystore)')
+    .option('--ref <id>', 'an earlier attestation this one follows (a provenance chain)')
+    .option('--meta <text>', 'small metadata (at most 256 bytes)')
+    .option('--json', 'machine-readable output')
+    .action(async (file: string, opts: SenderOptions & { tag: string; from: string; ref?: string; meta?: string; json?: boolean }) => {
+      const hash = contentHash(file);
+      if (opts.ref !== undefined && !/^0x[0-9a-fA-F]{64}$/.test(opts.ref)) throw new UsageError('--ref is an attestation id: 0x and 64 hex digits');
+      const meta = utf8(opts.meta ?? '');
+      if (meta.length > 256) throw new UsageError('--meta is at most 256 bytes');
+      if (utf8(opts.tag).length > 64 || opts.tag.length === 0) throw new UsageError('--tag is 1 to 64 bytes');
+      const sender = await unlockSender(opts, opts.from);
+      const { id, receipt } = await sendAndConfirm(opts.rpc, sender, attestKind, attestPayload, { hash, tag: opts.tag, ref: opts.ref ? fromHex(opts.ref) : null, meta });
+      if (opts.json) return printJson({ id, hash: toHex(hash), height: receipt.height });
+      console.log(`attested ${toHex(hash)} as ${opts.tag} in block ${receipt.height}: attestation ${id}`);
+    });
+
+  attest
+    .command('show')
+    .description('every record of a file or hash, oldest first, each with the chain of records it refers to')
+    .argument('<fileOrHash>', 'a file or a 0x-hex SHA-256')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--json', 'machine-readable output')
+    .action(async (fileOrHash: string, opts: { rpc: string; json?: boolean }) => {
+      const hash = toHex(contentHash(fileOrHash));
+      const { attestations } = await callRpc<{ attestations: AttestationJson[] }>(opts.rpc, 'bcr_getAttestations', [hash]);
+      // Follow each record's references back (they may name records of other hashes).
+      const chains: AttestationJson[][] = [];
+      for (const record of attestations) {
+        const chain: AttestationJson[] = [];
+        for (let ref = record.ref; ref !== null && chain.length < 64; ) {
+          const earlier = await callRpc<AttestationJson>(opts.rpc, 'bcr_getAttestation', [ref]);
+          chain.push(earlier);
+          ref = earlier.ref;
+        }
+        chains.push(chain);
+      }
+      if (opts.json) return printJson({ hash, attestations: attestations.map((a, i) => ({ ...a, refChain: chains[i] })) });
+      if (attestations.length === 0) return console.log(`no attestations of ${hash}`);
+      console.log(`${attestations.length} attestation(s) of ${hash}:`);
+      attestations.forEach((a, i) => {
+        console.log(`${i + 1}. ${line(a)}`);
+        for (const earlier of chains[i]!) console.log(`     <- ${line(earlier)}`);
+      });
+    });
+
+  attest
+    .command('verify')
+    .description("check a file's records against a block header you trust: the node's answer is verified, not believed")
+    .argument('<fileOrHash>', 'a file or a 0x-hex SHA-256')
+    .requiredOption('--trusted-header <height:id>', 'a block you trust, as HEIGHT:0xID (from the finalized block of nodes you trust; the node must still hold its state: finalized to head)')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--json', 'machine-readable output')
+    .action(async (fileOrHash: string, opts: { trustedHeader: string; rpc: string; json?: boolean }) => {
+      const match = /^(\d+):(0x[0-9a-fA-F]{64})$/.exec(opts.trustedHeader);
+      if (!match) throw new UsageError('--trusted-header is HEIGHT:0xID (the block id is 32 bytes of hex)');
+      const height = parseIntOption(match[1]!, '--trusted-header height');
+      const trustedId = fromHex(match[2]!);
+      const hash = contentHash(fileOrHash);
+      const answer = await callRpc<{ header: string; proofs: StateProofJson[] }>(opts.rpc, 'bcr_getAttestations', [toHex(hash), height, true]);
+      const fail = (reason: string): never => {
+        throw new UsageError(`NOT VERIFIED: ${reason}`);
+      };
+      // 1. The header the node sent must be the one the user trusts: its hash is the block id.
+      const headerBytes = fromHex(answer.header);
+      if (!bytesEqual(sha256(headerBytes), trustedId)) fail(`the node's header for height ${height} is not block ${match[2]}`);
+      const header = decodeHeader(headerBytes);
+      if (header.height !== height) fail(`the header is at height ${header.height}, not ${height}`);
+      // 2. Every record, and that the list is complete, proven against that header's state root.
+      let records;
+      try {
+        records = verifyAttestationProofs(header.stateRoot, hash, answer.proofs.map(stateProofFromJson));
+      } catch (error) {
+        return fail(error instanceof Error ? error.message : String(error));
+      }
+      const out = records.map(({ id, record }) => ({ id: toHex(id), tag: record.tag, attester: toChecksumAddress(record.attester), height: record.height, slot: record.slot, ref: record.ref ? toHex(record.ref) : null }));
+      if (opts.json) return printJson({ verified: true, hash: toHex(hash), height, stateRoot: toHex(header.stateRoot), attestations: out });
+      console.log(`VERIFIED against block ${height} (${match[2]}, state root ${toHex(header.stateRoot)}): ${out.length} attestation(s) of ${toHex(hash)}`);
+      for (const r of out) console.log(`  ${r.id}  ${r.tag}  by ${r.attester}  block ${r.height}${r.ref ? `  ref ${r.ref}` : ''}`);
+    });
+}
