@@ -1,14 +1,14 @@
 // The bcr_* namespace (the minimal set a miner and a wallet need first; issue 6 extends it).
-import { FOUNDATION_ADDRESS, TOTAL_SUPPLY, type Block, type ChainStore } from '../chain/index.js';
+import { FOUNDATION_ADDRESS, TOTAL_SUPPLY, encodeHeader, type Block, type ChainStore, type StateBlock } from '../chain/index.js';
 import { MINING_SUPPLY, issuanceSchedule, mintedAtSlot } from '../consensus/index.js';
 import type { Mempool } from '../mempool/index.js';
 import { pairHashBackend, signatureBackend, toChecksumAddress, toHex } from '../primitives/index.js';
 import { BURN_ADDRESS, accountKey, getMiner, lockedAmount, minerIds, verifyTx } from '../state/index.js';
 import { NODE_VERSION } from '../version.js';
 import { MAX_FEE_HISTORY_BLOCKS, feeSummary, suggestedGasPrice } from './fees.js';
-import { formatBlock, formatHeader, formatReceipt, formatTx } from './format.js';
+import { formatBlock, formatHeader, formatReceipt, formatTx, stateProofJson } from './format.js';
 import type { MethodDescriptor } from './jsonRpc.js';
-import { addressParam, boolParam, enumParam, hexDataParam, uintParam } from './params.js';
+import { addressParam, boolParam, enumParam, hexDataParam, stateBlockParam, uintParam } from './params.js';
 
 export interface BcrRpcContext {
   chain: ChainStore;
@@ -118,19 +118,11 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
     },
     {
       name: 'bcr_getProof',
-      description: "Merkle proof of an account's state (or its absence) against the head's state root.",
-      params: [addressParam()],
-      handler: async ([address]) => {
-        const proof = await chain.getStateProof(accountKey(address as Uint8Array));
-        return {
-          address: toChecksumAddress(address as Uint8Array),
-          stateRoot: toHex(chain.head.header.stateRoot),
-          height: chain.head.header.height,
-          stateKey: toHex(proof.stateKey),
-          value: proof.value ? toHex(proof.value) : null,
-          siblings: proof.proof.siblings.map(toHex),
-          terminal: proof.proof.terminal ? { key: toHex(proof.proof.terminal.key), valueHash: toHex(proof.proof.terminal.valueHash) } : null,
-        };
+      description: "Merkle proof of an account's state (or its absence) against the state root of the head, the finalized block, or a height between; with that block's id and encoded header (for governance and attestation records: bcr_getProposal and bcr_getAttestations with proof, or bcr_getStateProofs).",
+      params: [addressParam(), stateBlockParam()],
+      handler: async ([address, block]) => {
+        const { height, id, header, proofs } = await chain.proveAt((block ?? 'latest') as StateBlock, [accountKey(address as Uint8Array)]);
+        return { address: toChecksumAddress(address as Uint8Array), height, blockId: toHex(id), stateRoot: toHex(header.stateRoot), header: toHex(encodeHeader(header)), ...stateProofJson(proofs[0]!) };
       },
     },
     {

@@ -19,6 +19,8 @@ import {
   lockedAmount,
   proposalCount,
   proposalIdAt,
+  proposalKey,
+  councilKey,
   spendable,
   verifyTx,
   type Attestation,
@@ -28,7 +30,7 @@ import {
 } from '../state/index.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
 import { stateProofJson } from './format.js';
-import { addressParam, enumParam, hexDataParam, stateBlockParam, uintParam } from './params.js';
+import { addressParam, boolParam, enumParam, hexDataParam, stateBlockParam, uintParam } from './params.js';
 
 const PROPOSAL_STATES = ['open', 'executed', 'cancelled'] as const;
 const MAX_LIST = 100;
@@ -111,13 +113,22 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
     {
       name: 'bcr_getProposal',
       description: 'A foundation proposal by id (its propose tx id): action, purpose, approvals, state, and from which slot it may execute.',
-      params: [hexDataParam('id', 32), stateBlockParam()],
-      handler: async ([id, block]) =>
-        atBlock(block, async (state) => {
+      params: [hexDataParam('id', 32), stateBlockParam(), boolParam('proof')],
+      handler: async ([id, block, withProof]) => {
+        const read = async (state: StateDb) => {
           const proposal = await getProposal(state, id as Uint8Array);
           if (!proposal) throw new RpcError(RpcErrorCode.notFound, 'no proposal with this id');
           return proposalJson(id as Uint8Array, proposal, await getCouncil(state));
-        }),
+        };
+        if (withProof !== true) return atBlock(block, read);
+        // The record and the council it is judged by, with their proofs, from one state.
+        let json: ReturnType<typeof proposalJson> | null = null;
+        const proof = await proveAt(block, async (state) => {
+          json = await read(state);
+          return [proposalKey(id as Uint8Array), councilKey()];
+        });
+        return { ...json!, ...proof };
+      },
     },
     {
       name: 'bcr_listProposals',
@@ -174,7 +185,7 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
     {
       name: 'bcr_getAttestations',
       description: 'Every attestation of a content hash, in the order recorded, at the head or a block; with `proof` true, also the header of that block and Merkle proofs of the count, each index entry and each record against its state root.',
-      params: [hexDataParam('hash', 32), stateBlockParam(), { ...enumParam('proof', ['true', 'false'] as const), schema: { type: 'boolean' }, parse: (v) => v === true }],
+      params: [hexDataParam('hash', 32), stateBlockParam(), boolParam('proof')],
       handler: async ([hash, block, withProof]) => {
         const listAt = async (state: StateDb) => {
           const ids = await attestationIdsOfHash(state, hash as Uint8Array);

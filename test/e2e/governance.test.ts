@@ -6,8 +6,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEVNET_COUNCIL_KEYS } from '../../src/devnet.js';
-import { addressOf, bcr, fromHex, toChecksumAddress, toHex } from '../../src/primitives/index.js';
-import { DEV_KEY, tempDir } from '../helpers/chain.js';
+import { addressOf, bcr, fromHex, sha256, toChecksumAddress, toHex } from '../../src/primitives/index.js';
+import { decodeHeader } from '../../src/chain/index.js';
+import { stateProofFromJson, type StateProofJson } from '../../src/rpc/format.js';
+import { ProposalState, decodeProposal, verifyStateProof } from '../../src/state/index.js';
+import { DEV_KEY, tempDir, transferTx } from '../helpers/chain.js';
 import { rawPost, rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const dir = tempDir('bcr-gov-');
@@ -32,11 +35,10 @@ beforeAll(async () => {
     writeFileSync(file, key);
     expect((await runCli(['wallet', 'import', '--key-file', file, '--keystore', keystore, '--light-kdf'], ENV)).code).toBe(0);
   }
-  // Council signers pay fees like anyone: fund them.
-  for (const signer of [A, B, C]) {
-    const sent = await runCli(['wallet', 'send', '--from', DEV, '--to', signer!, '--amount', '10', '--rpc', node.rpcUrl, '--keystore', keystore, '--wait'], ENV);
-    expect(sent.code, sent.stderr).toBe(0);
-  }
+  // Council signers pay fees like anyone: fund them (one block's worth of transfers).
+  const funding = [];
+  for (const [nonce, signer] of [A, B, C].entries()) funding.push(await rpc<string>(node.rpcUrl, 'bcr_sendRawTransaction', [toHex(transferTx(DEV_KEY, nonce, fromHex(signer!), bcr(10), 2n))]));
+  for (const tx of funding) await waitFor('a funding transfer', () => rpc(node.rpcUrl, 'bcr_getTransactionReceipt', [tx]), 30_000);
 }, 120_000);
 
 afterAll(async () => {
@@ -118,6 +120,16 @@ describe('foundation governance (2-of-3 council)', () => {
     expect(list.proposals.map((p) => [p.id, p.state])).toEqual([[second.id, 'cancelled'], [proposal.id, 'executed']]);
     const shown = await gov(['show', proposal.id]);
     expect(shown.stdout).toMatch(/spend 1000 BCR to 0x000000000000000000000000000000000000bEEF/);
+
+    // A light client checks the executed proposal and the recipient's account against a header.
+    const proven = await rpc<{ state: string; header: string; blockId: string; proofs: StateProofJson[] }>(node.rpcUrl, 'bcr_getProposal', [proposal.id, 'latest', true]);
+    const header = decodeHeader(fromHex(proven.header));
+    expect(toHex(sha256(fromHex(proven.header)))).toBe(proven.blockId);
+    expect(proven.proofs.map(stateProofFromJson).every((p) => verifyStateProof(header.stateRoot, p))).toBe(true);
+    expect(decodeProposal(fromHex(proven.proofs[0]!.value!)).state).toBe(ProposalState.executed);
+    const account = await rpc<StateProofJson & { header: string }>(node.rpcUrl, 'bcr_getProof', [RECIPIENT, 'finalized']);
+    const finalHeader = decodeHeader(fromHex(account.header));
+    expect(verifyStateProof(finalHeader.stateRoot, stateProofFromJson(account))).toBe(true);
   }, 180_000);
 
   it('shows a vesting grant: total, vested, locked, cliff, end and the next unlock', async () => {
