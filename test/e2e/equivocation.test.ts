@@ -12,10 +12,10 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { createLibp2p } from 'libp2p';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeBlock, encodeBlock, signHeader, type Block } from '../../src/chain/index.js';
+import { blockId, decodeBlock, encodeBlock, signHeader, type Block } from '../../src/chain/index.js';
 import { DEVNET_WORKER_KEYS, devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/devnet.js';
 import { topicNames } from '../../src/p2p/protocols.js';
-import { addressOf, fromHex, sha256, toChecksumAddress } from '../../src/primitives/index.js';
+import { addressOf, fromHex, sha256, toChecksumAddress, toHex } from '../../src/primitives/index.js';
 import { tempDir } from '../helpers/chain.js';
 import { logEntries, p2pAddress, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
@@ -55,6 +55,9 @@ describe('a miner that double-signs', () => {
       peer.services.pubsub.subscribe(topic);
       await waitFor('the peer in the mesh', async () => peer.services.pubsub.getSubscribers(topic).length >= 2, 10_000, 50);
       const original = await waitFor('a block by miner 1', async () => minerOneBlocks[0], 30_000, 50);
+      // Node 2 must hold the original (and so its parent) before the twin comes: on a busy machine it
+      // can lag behind the gossip this peer saw, and a twin with an unknown parent is not judged.
+      await waitFor('node 2 to hold the original', () => rpc<{ id: string } | null>(node2.rpcUrl, 'bcr_getBlockById', [toHex(blockId(original.header)), false]), 30_000, 50);
       const before = await rpc<MinerRecord>(node2.rpcUrl, 'bcr_getMiner', [1]);
       expect(BigInt(before.collateral) + BigInt(before.pledge)).toBeGreaterThan(0n);
 
