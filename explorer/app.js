@@ -48,7 +48,7 @@ function h(tag, props = {}, ...children) {
 }
 
 function append(el, children) {
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -229,7 +229,8 @@ async function txPage(id) {
 }
 
 async function accountPage(address) {
-  const [balance, nonce, chainHead] = await Promise.all([rpc('bcr_getBalance', [address]), rpc('bcr_getNonce', [address, 'latest']), rpc('bcr_chainHead')]);
+  const [balance, nonce, chainHead, vesting] = await Promise.all([rpc('bcr_getBalance', [address]), rpc('bcr_getNonce', [address, 'latest']), rpc('bcr_chainHead'), rpc('bcr_getVesting', [address])]);
+  const grant = vesting.vesting;
   const rows = h('tbody');
   const history = table(['height', 'tx', 'kind', 'direction', 'counterparty', 'amount', 'status'], [], 'account-history');
   history.replaceChild(rows, history.querySelector('tbody'));
@@ -241,6 +242,7 @@ async function accountPage(address) {
       ['balance', bcr(balance.balance), 'account-balance'],
       ['spendable', bcr(balance.spendable), 'account-spendable'],
       ['vesting (locked)', bcr(balance.locked), 'account-locked'],
+      ...(grant ? [['vesting grant', `${bcr(grant.total)}: ${bcr(grant.vested)} vested; cliff at slot ${grant.cliffSlot}, fully vested at slot ${grant.endSlot}${vesting.nextUnlock ? `; next unlock slot ${vesting.nextUnlock.slot}` : ''}`, 'account-vesting']] : []),
       ['nonce', String(nonce), 'account-nonce'],
     ]),
     h('h2', {}, 'History'),
@@ -358,6 +360,32 @@ async function marketPage() {
   );
 }
 
+async function governancePage() {
+  const [council, list] = await Promise.all([rpc('bcr_getCouncil'), rpc('bcr_listProposals', [null, null, 50])]);
+  const c = council.council;
+  show(
+    h('h1', {}, 'Foundation governance'),
+    h('p', {}, 'The reserve moves only by a council resolution: a signer proposes, a threshold of signers approves, a public notice delay runs, then anyone executes.'),
+    fields([
+      ['reserve', accountLink(council.reserve)],
+      ['reserve balance', bcr(council.reserveBalance), 'gov-reserve'],
+      ['council', c ? c.signers.map((signer, i) => [i ? ', ' : '', accountLink(signer)]) : 'none: the reserve is frozen'],
+      ['threshold', c ? `${c.threshold} of ${c.signers.length}` : '—', 'gov-threshold'],
+      ['notice delay', c ? `${c.noticeSlots} slots` : '—'],
+    ]),
+    h('h2', {}, `Proposals (${list.total})`),
+    table(['#', 'state', 'action', 'purpose', 'approvals', 'executable from', 'proposer'], list.proposals.map((p) => h('tr', { testid: `proposal-${p.id}` },
+      h('td', {}, String(p.seq)),
+      h('td', {}, p.state),
+      h('td', {}, p.action === 'spend' ? [`${bcr(p.amount)} to `, accountLink(p.recipient)] : `new council (${p.council.threshold} of ${p.council.signers.length})`),
+      h('td', {}, p.purpose || '—', p.docHash ? h('div', { class: 'mono muted' }, `doc ${short(p.docHash)}`) : null),
+      h('td', {}, `${p.approvalsCounted} of ${p.threshold ?? '—'}`),
+      h('td', {}, p.executableFromSlot === null ? (p.closedSlot === null ? '—' : `closed at slot ${p.closedSlot}`) : `slot ${p.executableFromSlot}`),
+      h('td', {}, accountLink(p.proposer)),
+    )), 'gov-proposals'),
+  );
+}
+
 // ---- search and routing ----
 
 async function search(text) {
@@ -390,6 +418,7 @@ const routes = [
   [/^#\/power$/, () => powerPage()],
   [/^#\/supply$/, () => supplyPage()],
   [/^#\/market$/, () => marketPage()],
+  [/^#\/governance$/, () => governancePage()],
 ];
 
 let routeListener = null;

@@ -118,6 +118,13 @@ describe('block explorer (Chromium)', () => {
     await page.getByTestId('power-table').waitFor();
     await page.goto(`${node.rpcUrl}explorer/#/market`);
     await page.getByTestId('market-asks').waitFor();
+    await page.goto(`${node.rpcUrl}explorer/#/governance`);
+    await page.getByTestId('gov-threshold').waitFor();
+    expect(await text(page, 'gov-threshold')).toBe('2 of 3');
+    expect(await text(page, 'gov-reserve')).toBe(shown(35_000_000n * 10n ** 18n));
+    await page.goto(`${node.rpcUrl}explorer/#/account/0x70997970C51812dc3A010C7d01b50e0d17dc79C8`);
+    await page.getByTestId('account-vesting').waitFor();
+    expect(await text(page, 'account-vesting')).toMatch(/^12,000,000 BCR: [\d,.]+ BCR vested; cliff at slot \d+, fully vested at slot \d+/);
     await page.fill('#search', 'no such thing');
     await page.click('#search-form button');
     expect(await text(page, 'search-error')).toMatch(/^Not understood/);
