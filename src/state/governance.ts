@@ -15,6 +15,8 @@ export const FOUNDATION_ADDRESS = systemAddress('foundation');
 /** State key prefix of governance records (0x0b). */
 export const GOVERNANCE_PREFIX = 0x0b;
 export const MAX_SIGNERS = 16;
+/** Approvals (and cancel votes) one proposal records, across council changes. */
+export const MAX_VOTES = 64;
 export const MAX_PURPOSE_BYTES = 256;
 
 const councilCodec = struct({ signers: list(bytes(20), MAX_SIGNERS), threshold: uint(MAX_SIGNERS), noticeSlots: uint() });
@@ -35,8 +37,8 @@ const proposalCodec = struct({
   purpose: str(MAX_PURPOSE_BYTES),
   /** Hash of a document the resolution refers to (minutes, an invoice), if any. */
   docHash: optional(bytes(32)),
-  approvals: list(bytes(20), MAX_SIGNERS),
-  cancelVotes: list(bytes(20), MAX_SIGNERS),
+  approvals: list(bytes(20), MAX_VOTES),
+  cancelVotes: list(bytes(20), MAX_VOTES),
   createdSlot: uint(),
   createdHeight: uint(),
   /** Slot at which approvals reached the threshold (the notice delay runs from here); 0: not yet. */
@@ -184,6 +186,7 @@ export const govApproveKind = defineTxKind({
     const council = await requireSigner(ctx);
     const proposal = await loadOpen(ctx, p.proposal);
     if (proposal.approvals.some((a) => bytesEqual(a, ctx.sender))) throw new TxFailure('ALREADY_APPROVED', 'this signer already approved');
+    if (proposal.approvals.length >= MAX_VOTES) throw new TxFailure('TOO_MANY_VOTES', `a proposal records at most ${MAX_VOTES} approvals`);
     proposal.approvals.push(ctx.sender);
     if (proposal.approvedSlot === 0 && countSigners(council, proposal.approvals) >= council.threshold) proposal.approvedSlot = ctx.slot;
     await ctx.state.set(proposalKey(p.proposal), encode(proposalCodec, proposal));
@@ -205,6 +208,7 @@ export const govCancelKind = defineTxKind({
     } else {
       if (!isSigner(council, ctx.sender)) throw new TxFailure('NOT_SIGNER', 'only the proposer or council signers cancel');
       if (proposal.cancelVotes.some((a) => bytesEqual(a, ctx.sender))) throw new TxFailure('ALREADY_VOTED', 'this signer already voted to cancel');
+      if (proposal.cancelVotes.length >= MAX_VOTES) throw new TxFailure('TOO_MANY_VOTES', `a proposal records at most ${MAX_VOTES} cancel votes`);
       proposal.cancelVotes.push(ctx.sender);
       if (countSigners(council, proposal.cancelVotes) >= council.threshold) proposal.state = ProposalState.cancelled;
     }
