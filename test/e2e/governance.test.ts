@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { DEVNET_COUNCIL_KEYS } from '../../src/devnet.js';
 import { addressOf, bcr, fromHex, sha256, toChecksumAddress, toHex } from '../../src/primitives/index.js';
 import { decodeHeader } from '../../src/chain/index.js';
@@ -75,6 +76,18 @@ describe('foundation governance (2-of-3 council)', () => {
     const reserveBefore = await reserve();
     expect(reserveBefore).toBe(bcr(35_000_000));
 
+    // Every step streams over the governance subscription (all proposals: no filter).
+    const steps: { step: string; proposal: string; status: string | null; error: string | null; removed: boolean }[] = [];
+    const ws = new WebSocket(node.rpcUrl.replace('http', 'ws'));
+    ws.on('message', (data: Buffer) => {
+      const message = JSON.parse(data.toString()) as { method?: string; params?: { result: (typeof steps)[number] } };
+      if (message.method === 'bcr_subscription') steps.push(message.params!.result);
+    });
+    await new Promise<void>((resolve, reject) => ws.once('open', () => resolve()).once('error', reject));
+    const subscribed = new Promise<unknown>((resolve) => ws.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()))));
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'bcr_subscribe', params: ['governance'] }));
+    expect(await subscribed).toMatchObject({ result: expect.stringMatching(/^0x/) });
+
     const proposal = await govOk<Proposal & { tx: string }>(['propose', '--from', A!, '--to', RECIPIENT, '--amount', '1000', '--purpose', 'grant: storage client tooling']);
     expect(proposal).toMatchObject({ state: 'open', approvals: [A], approvedSlot: null });
     await refused(['execute', proposal.id, '--from', DEV], 'NOT_APPROVED');
@@ -98,6 +111,12 @@ describe('foundation governance (2-of-3 council)', () => {
     expect(await balance(RECIPIENT)).toBe(bcr(1000));
     expect(await reserve()).toBe(reserveBefore - bcr(1000));
     await refused(['execute', proposal.id, '--from', DEV], 'PROPOSAL_CLOSED');
+    // The subscription saw each step of this proposal in chain order, the refused ones with their code.
+    await waitFor('the last step streamed', async () => steps.some((e) => e.proposal === proposal.id && e.error === 'PROPOSAL_CLOSED'), 20_000);
+    const mine = steps.filter((e) => e.proposal === proposal.id && !e.removed);
+    expect(mine.filter((e) => e.status === 'ok').map((e) => e.step)).toEqual(['propose', 'approve', 'execute']);
+    expect(mine.filter((e) => e.status === 'failed').map((e) => e.error)).toEqual(expect.arrayContaining(['NOT_APPROVED', 'NOT_SIGNER', 'ALREADY_APPROVED', 'PROPOSAL_CLOSED']));
+    ws.close();
 
     // A cancelled proposal never executes.
     const second = await govOk<Proposal>(['propose', '--from', C!, '--to', RECIPIENT, '--amount', '5', '--purpose', 'withdrawn']);
