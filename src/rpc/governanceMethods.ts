@@ -7,7 +7,6 @@ import {
   FOUNDATION_ADDRESS,
   ProposalAction,
   ProposalState,
-  accountKey,
   attestationIdsOfAttester,
   attestationIdsOfHash,
   attestationProofKeys,
@@ -227,12 +226,6 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
       } }, stateBlockParam()],
       cost: ([keys]) => (keys as Uint8Array[]).length,
       handler: async ([keys, block]) => proveAt(block, keys as Uint8Array[]),
-    },
-    {
-      name: 'bcr_getAccountProof',
-      description: "Merkle proof of an account (balance, nonce, vesting) against the state root of the head, the finalized block or a height between, with that block's header.",
-      params: [addressParam(), stateBlockParam()],
-      handler: async ([address, block]) => proveAt(block, [accountKey(address as Uint8Array)]),
     },
   ];
 }
