@@ -15,6 +15,11 @@ export function withSenderOptions(cmd: Command): Command {
     .option('--password-file <file>', 'read the password from a file (else env BCR_PASSWORD, else a prompt)');
 }
 
+/** A command that signs with a keystore account (--from) and can answer in JSON. */
+export function withSignerOptions(cmd: Command): Command {
+  return withSenderOptions(cmd.requiredOption('--from <address>', 'the signing account (its key must be in the keystore)')).option('--json', 'machine-readable output');
+}
+
 export interface SenderOptions {
   rpc: string;
   keystore: string;

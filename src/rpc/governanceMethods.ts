@@ -10,6 +10,7 @@ import {
   attestationIdsOfAttester,
   attestationIdsOfHash,
   attestationProofKeys,
+  countSigners,
   executableFrom,
   getAccount,
   getAttestation,
@@ -39,7 +40,7 @@ export function councilJson(council: Council) {
 }
 
 export function proposalJson(id: Uint8Array, p: Proposal, council: Council | null) {
-  const approvals = council ? p.approvals.filter((a) => council.signers.some((s) => toHex(s) === toHex(a))).length : 0;
+  const approvals = council ? countSigners(council, p.approvals) : 0;
   const from = council ? executableFrom(p, council) : null;
   return {
     id: toHex(id),

@@ -25,9 +25,8 @@ export type Council = Infer<typeof councilCodec>;
 export const ProposalAction = { spend: 0, council: 1 } as const;
 export const ProposalState = { open: 0, executed: 1, cancelled: 2 } as const;
 
-const proposalCodec = struct({
-  seq: uint(),
-  proposer: bytes(20),
+/** What a proposal asks for: the propose tx's payload, kept in the proposal record as sent. */
+const proposalTerms = {
   action: uint(1),
   /** spend: who receives, how much. */
   recipient: bytes(20),
@@ -37,6 +36,12 @@ const proposalCodec = struct({
   purpose: str(MAX_PURPOSE_BYTES),
   /** Hash of a document the resolution refers to (minutes, an invoice), if any. */
   docHash: optional(bytes(32)),
+};
+
+const proposalCodec = struct({
+  seq: uint(),
+  proposer: bytes(20),
+  ...proposalTerms,
   approvals: list(bytes(20), MAX_VOTES),
   cancelVotes: list(bytes(20), MAX_VOTES),
   createdSlot: uint(),
@@ -99,7 +104,8 @@ export function councilProblem(council: Council): string | null {
 }
 
 const isSigner = (council: Council, address: Uint8Array) => council.signers.some((s) => bytesEqual(s, address));
-const countSigners = (council: Council, addresses: Uint8Array[]) => addresses.filter((a) => isSigner(council, a)).length;
+/** How many of `addresses` sit on `council` (approvals and votes count only from current signers). */
+export const countSigners = (council: Council, addresses: Uint8Array[]) => addresses.filter((a) => isSigner(council, a)).length;
 
 async function loadCouncil(ctx: TxContext): Promise<Council> {
   const council = await getCouncil(ctx.state);
@@ -120,14 +126,7 @@ async function requireSigner(ctx: TxContext): Promise<Council> {
   return council;
 }
 
-export const proposePayload = struct({
-  action: uint(1),
-  recipient: bytes(20),
-  amount: amount(),
-  council: optional(councilCodec),
-  purpose: str(MAX_PURPOSE_BYTES),
-  docHash: optional(bytes(32)),
-});
+export const proposePayload = struct(proposalTerms);
 export type ProposePayload = Infer<typeof proposePayload>;
 export const proposalRefPayload = struct({ proposal: bytes(32) });
 
@@ -155,12 +154,7 @@ export const govProposeKind = defineTxKind({
     const proposal: Proposal = {
       seq,
       proposer: ctx.sender,
-      action: p.action,
-      recipient: p.recipient,
-      amount: p.amount,
-      council: p.council,
-      purpose: p.purpose,
-      docHash: p.docHash,
+      ...p,
       approvals: [ctx.sender],
       cancelVotes: [],
       createdSlot: ctx.slot,

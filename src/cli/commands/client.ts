@@ -10,7 +10,7 @@ import { registerClientDeal } from './clientDeal.js';
 import { registerClientRetrieve } from './clientRetrieve.js';
 import { registerClientFiles } from './clientFiles.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
-import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
+import { sendAndConfirm, unlockSender, withSenderOptions, withSignerOptions, type SenderOptions } from '../txSender.js';
 
 interface EscrowJson {
   total: string;
@@ -21,7 +21,6 @@ interface EscrowJson {
 export function registerClient(program: Command): void {
   const client = program.command('client').description('storage clients: market escrow and deals').enablePositionalOptions();
   const escrow = client.command('escrow').description('market escrow: BCR set aside to pay for storage deals (locked amounts cannot be withdrawn)');
-  const withSender = (cmd: Command) => withSenderOptions(cmd.requiredOption('--from <address>', 'the signing account (its key must be in the keystore)')).option('--json', 'machine-readable output');
   const show = async (rpc: string, address: string, json: boolean | undefined, what?: string) => {
     const e = await callRpc<EscrowJson>(rpc, 'bcr_getEscrow', [address]);
     if (json) return printJson({ address, ...e });
@@ -29,7 +28,7 @@ export function registerClient(program: Command): void {
     console.log(`escrow of ${address}: ${formatBcr(BigInt(e.total))} BCR, ${formatBcr(BigInt(e.locked))} locked, ${formatBcr(BigInt(e.available))} available`);
   };
 
-  withSender(escrow.command('add').description('move BCR from an account into an escrow (yours, or --for another account\'s)'))
+  withSignerOptions(escrow.command('add').description('move BCR from an account into an escrow (yours, or --for another account\'s)'))
     .requiredOption('--amount <bcr>', 'amount in BCR')
     .option('--for <address>', 'the escrow to fund (default: the sender\'s)')
     .action(async (opts: SenderOptions & { from: string; amount: string; for?: string; json?: boolean }) => {
@@ -40,7 +39,7 @@ export function registerClient(program: Command): void {
       await show(opts.rpc, toChecksumAddress(account), opts.json, `added ${formatBcr(value)} BCR (tx ${id}, block ${receipt.height})`);
     });
 
-  withSender(escrow.command('withdraw').description('move available escrow back to the account'))
+  withSignerOptions(escrow.command('withdraw').description('move available escrow back to the account'))
     .requiredOption('--amount <bcr>', 'amount in BCR')
     .action(async (opts: SenderOptions & { from: string; amount: string; json?: boolean }) => {
       const sender = await unlockSender(opts, opts.from);

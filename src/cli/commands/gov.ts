@@ -6,7 +6,7 @@ import { ProposalAction, govApproveKind, govCancelKind, govExecuteKind, govPropo
 import { readFileSync } from 'node:fs';
 import { UsageError, parseIntOption, printJson } from '../io.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
-import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
+import { sendAndConfirm, unlockSender, withSignerOptions, type SenderOptions } from '../txSender.js';
 
 interface ProposalJson {
   id: string;
@@ -41,9 +41,8 @@ function describe(p: ProposalJson): string {
 
 export function registerGov(program: Command): void {
   const gov = program.command('gov').description('foundation governance: the reserve moves only by council proposals, after approvals and a public notice delay');
-  const withSender = (cmd: Command) => withSenderOptions(cmd.requiredOption('--from <address>', 'the signing account (its key must be in the keystore)')).option('--json', 'machine-readable output');
 
-  withSender(gov.command('propose').description('propose a spend from the reserve (--to, --amount) or a new council (--signers, --threshold, --notice); council signers only'))
+  withSignerOptions(gov.command('propose').description('propose a spend from the reserve (--to, --amount) or a new council (--signers, --threshold, --notice); council signers only'))
     .option('--to <address>', 'spend: the recipient')
     .option('--amount <bcr>', 'spend: the amount in BCR')
     .option('--signers <addresses>', 'council change: comma-separated signer addresses')
@@ -78,7 +77,7 @@ export function registerGov(program: Command): void {
     ['cancel', govCancelKind, 'cancel a proposal: the proposer alone, or a threshold of signers voting'],
     ['execute', govExecuteKind, 'execute an approved proposal once its notice delay has run (anyone)'],
   ] as const) {
-    withSender(gov.command(name).description(description))
+    withSignerOptions(gov.command(name).description(description))
       .argument('<proposal>', 'the proposal id (its propose tx id)')
       .action(async (idText: string, opts: SenderOptions & { from: string; json?: boolean }) => {
         const id = proposalId(idText);

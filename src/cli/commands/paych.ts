@@ -5,7 +5,7 @@ import { formatBcr, parseAddress, parseBcr, toChecksumAddress } from '../../prim
 import { paychChannelPayload, paychCollectKind, paychOpenKind, paychOpenPayload, paychSettleKind } from '../../state/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
-import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
+import { sendAndConfirm, unlockSender, withSignerOptions, type SenderOptions } from '../txSender.js';
 
 export interface ChannelJson {
   channel: number;
@@ -29,9 +29,8 @@ export async function openChannel(rpc: string, sender: { address: string; key: U
 
 export function registerPaych(program: Command): void {
   const paych = program.command('paych').description('payment channels: a deposit a payee draws on with signed vouchers (retrieval payments)');
-  const withSender = (cmd: Command) => withSenderOptions(cmd.requiredOption('--from <address>', 'the signing account (its key must be in the keystore)')).option('--json', 'machine-readable output');
 
-  withSender(paych.command('open').description('lock a deposit for a payee'))
+  withSignerOptions(paych.command('open').description('lock a deposit for a payee'))
     .requiredOption('--to <address>', 'the payee')
     .requiredOption('--deposit <bcr>', 'deposit in BCR')
     .option('--settle-delay <slots>', 'slots the payee keeps to redeem once settlement starts', '100')
@@ -62,7 +61,7 @@ export function registerPaych(program: Command): void {
     ['settle', paychSettleKind, 'start settlement (payer or payee): the payee may redeem until the settle delay ends'],
     ['collect', paychCollectKind, 'after settlement, the payer takes back what was not redeemed'],
   ] as const) {
-    withSender(paych.command(name).description(description))
+    withSignerOptions(paych.command(name).description(description))
       .argument('<channel>', 'the channel id')
       .action(async (channel: string, opts: SenderOptions & { from: string; json?: boolean }) => {
         const sender = await unlockSender(opts, opts.from);
