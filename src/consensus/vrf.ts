@@ -56,6 +56,13 @@ function proofToHash(gamma: Point): Uint8Array {
   return sha512(concatBytes(new Uint8Array([SUITE, 0x03]), gamma.clearCofactor().toBytes(), new Uint8Array([0x00])));
 }
 
+/** A key that can ever verify: a point on the curve, not of small order (a miner's key is checked when it registers). */
+export function vrfPublicKeyValid(publicKey: Uint8Array): boolean {
+  if (publicKey.length !== VRF_PUBLIC_KEY_BYTES) return false;
+  const point = decodePoint(publicKey);
+  return point !== null && !point.isSmallOrder();
+}
+
 export function vrfPublicKey(secretKey: Uint8Array): Uint8Array {
   return ed25519.getPublicKey(secretKey);
 }

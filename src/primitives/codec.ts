@@ -7,8 +7,20 @@ import { BcrError } from './errors.js';
 
 export type Wire = number | bigint | Uint8Array | string | boolean | null | Wire[];
 
+/** What a field is on the wire, for tools that read codecs (docs, fuzzers); decoding never uses it. */
+export type FieldSchema =
+  | { type: 'uint'; max: number }
+  | { type: 'amount'; maxBytes: number }
+  | { type: 'bytes'; length: number }
+  | { type: 'varBytes'; maxLength: number }
+  | { type: 'str'; maxBytes: number }
+  | { type: 'bool' }
+  | { type: 'list'; item: FieldSchema; maxItems: number }
+  | { type: 'optional'; inner: FieldSchema }
+  | { type: 'struct'; fields: readonly { name: string; schema: FieldSchema }[] };
+
 export interface Field<T> {
-  readonly kind: string;
+  readonly schema: FieldSchema;
   toWire(value: T): Wire;
   fromWire(wire: unknown, path: string): T;
 }
@@ -35,7 +47,7 @@ function isBytes(wire: unknown): wire is Uint8Array {
 /** Non-negative safe integer (heights, slots, nonces, gas). Values above 2^32 travel as msgpack int64. */
 export function uint(max: number = Number.MAX_SAFE_INTEGER): Field<number> {
   return {
-    kind: 'uint',
+    schema: { type: 'uint', max },
     toWire(value) {
       if (!Number.isSafeInteger(value) || value < 0 || value > max) throw new RangeError(`uint out of range: ${value}`);
       return value <= U32_MAX ? value : BigInt(value);
@@ -57,7 +69,7 @@ export function uint(max: number = Number.MAX_SAFE_INTEGER): Field<number> {
 /** Unsigned bigint (atto amounts, power) as minimal big-endian bytes: zero is empty, no leading zero byte. */
 export function amount(maxBytes = 32): Field<bigint> {
   return {
-    kind: 'amount',
+    schema: { type: 'amount', maxBytes },
     toWire(value) {
       if (typeof value !== 'bigint' || value < 0n) throw new RangeError(`amount must be a non-negative bigint`);
       const bytes = bigintToBytes(value);
@@ -75,7 +87,7 @@ export function amount(maxBytes = 32): Field<bigint> {
 
 export function bytes(length: number): Field<Uint8Array> {
   return {
-    kind: `bytes${length}`,
+    schema: { type: 'bytes', length },
     toWire(value) {
       if (!(value instanceof Uint8Array) || value.length !== length) throw new RangeError(`expected ${length} bytes`);
       return value;
@@ -90,7 +102,7 @@ export function bytes(length: number): Field<Uint8Array> {
 
 export function varBytes(maxLength: number): Field<Uint8Array> {
   return {
-    kind: 'varBytes',
+    schema: { type: 'varBytes', maxLength },
     toWire(value) {
       if (!(value instanceof Uint8Array) || value.length > maxLength) throw new RangeError(`expected at most ${maxLength} bytes`);
       return value;
@@ -105,7 +117,7 @@ export function varBytes(maxLength: number): Field<Uint8Array> {
 
 export function str(maxBytes: number): Field<string> {
   return {
-    kind: 'str',
+    schema: { type: 'str', maxBytes },
     toWire(value) {
       if (typeof value !== 'string' || Buffer.byteLength(value) > maxBytes) throw new RangeError(`string above ${maxBytes} bytes`);
       return value;
@@ -120,7 +132,7 @@ export function str(maxBytes: number): Field<string> {
 
 export function bool(): Field<boolean> {
   return {
-    kind: 'bool',
+    schema: { type: 'bool' },
     toWire: (value) => value,
     fromWire(wire, path) {
       if (typeof wire !== 'boolean') fail(path, `expected boolean, got ${describe(wire)}`);
@@ -131,7 +143,7 @@ export function bool(): Field<boolean> {
 
 export function list<T>(item: Field<T>, maxItems: number): Field<T[]> {
   return {
-    kind: 'list',
+    schema: { type: 'list', item: item.schema, maxItems },
     toWire(values) {
       if (values.length > maxItems) throw new RangeError(`list above ${maxItems} items`);
       return values.map((v) => item.toWire(v));
@@ -146,7 +158,7 @@ export function list<T>(item: Field<T>, maxItems: number): Field<T[]> {
 
 export function optional<T>(inner: Field<T>): Field<T | null> {
   return {
-    kind: 'optional',
+    schema: { type: 'optional', inner: inner.schema },
     toWire: (value) => (value === null ? null : inner.toWire(value)),
     fromWire: (wire, path) => (wire === null ? null : inner.fromWire(wire, path)),
   };
@@ -159,7 +171,7 @@ export type InferShape<S extends Shape> = { [K in keyof S]: Infer<S[K]> };
 export function struct<S extends Shape>(shape: S): Field<InferShape<S>> & { readonly fields: readonly (keyof S & string)[] } {
   const names = Object.keys(shape) as (keyof S & string)[];
   return {
-    kind: 'struct',
+    schema: { type: 'struct', fields: names.map((name) => ({ name, schema: (shape[name] as Field<unknown>).schema })) },
     fields: names,
     toWire(value) {
       return names.map((name) => (shape[name] as Field<unknown>).toWire(value[name]));

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { claimSlot, zeroCommD, type Block, type ChainStore } from '../../src/chain/index.js';
 import { devVrfSecret } from '../../src/node.js';
-import { mintedAtSlot } from '../../src/consensus/index.js';
+import { mintedAtSlot, vrfPublicKey } from '../../src/consensus/index.js';
 import type { Database } from '../../src/db/index.js';
 import { addressOf, bcr, sha256 } from '../../src/primitives/index.js';
 import { Mempool } from '../../src/mempool/index.js';
@@ -26,6 +26,9 @@ import {
   submitWindowPostKind,
   submitWindowPostPayload,
   changePeerAddressesKind,
+  createMinerKind,
+  createMinerPayload,
+  minerIds,
   changeWorkerKind,
   changeWorkerPayload,
   getWorkerChange,
@@ -231,6 +234,24 @@ describe('miners and sectors', () => {
       expect(await claimSlot(chain.headState(), chain.params, 1, vrf, chain.head.header.height, slot)).toBeNull();
     }
   }, 60_000);
+
+  it('registers a miner with a valid VRF key and refuses keys no proof could ever verify against', async () => {
+    const { chain } = await freshChain();
+    const key = vrfPublicKey(new Uint8Array(32).fill(7));
+    const create = (nonce: number, vrfKey: Uint8Array) => kindTx(DEV_KEY, nonce, createMinerKind, createMinerPayload, { worker: addressOf(DEV_KEY), vrfKey, peerId: '', multiaddrs: [] });
+    const nonce = await nonceOf(chain, DEV_KEY);
+    // Not on the curve (y = 2 has no x), the identity (small order), and a real key.
+    const offCurve = new Uint8Array(32);
+    offCurve[0] = 2;
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    const block = await add(chain, [create(nonce, offCurve), create(nonce + 1, identity), create(nonce + 2, key)]);
+    expect(await receiptOf(chain, block, 0)).toMatchObject({ status: 1, error: 'BAD_VRF_KEY' });
+    expect(await receiptOf(chain, block, 1)).toMatchObject({ status: 1, error: 'BAD_VRF_KEY' });
+    expect(await receiptOf(chain, block, 2)).toMatchObject({ status: 0 });
+    const ids = await minerIds(chain.headState());
+    expect((await getMiner(chain.headState(), ids[ids.length - 1]!))!.vrfKey).toEqual(key);
+  });
 
   it('rotates the worker key a finality after the owner asks, and updates peer addresses', async () => {
     const { chain } = await freshChain();

@@ -8,8 +8,13 @@ import { closeSync, openSync, readFileSync, readSync, writeFileSync, writeSync }
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/devnet.js';
-import { addressOf, toChecksumAddress, toHex } from '../../src/primitives/index.js';
-import { DEV_KEY, tempDir } from '../helpers/chain.js';
+import { generateKeyPair } from '@libp2p/crypto/keys';
+import { peerIdFromPrivateKey } from '@libp2p/peer-id';
+import { vrfPublicKey } from '../../src/consensus/index.js';
+import { signOrder } from '../../src/market/index.js';
+import { addressOf, sha256, toChecksumAddress, toHex } from '../../src/primitives/index.js';
+import { createMinerKind, createMinerPayload } from '../../src/state/index.js';
+import { DEV_KEY, kindTx, tempDir, transferTx } from '../helpers/chain.js';
 import { p2pAddress, rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const MINERS = 5;
@@ -41,6 +46,12 @@ const cli = async (args: string[], rpcUrl = nodes[0]!.rpcUrl) => {
   return result;
 };
 
+async function sendTx(raw: Uint8Array): Promise<void> {
+  const id = await rpc<string>(nodes[0]!.rpcUrl, 'bcr_sendRawTransaction', [toHex(raw)]);
+  const receipt = await waitFor('the receipt', () => rpc<{ status: string; error: string | null } | null>(nodes[0]!.rpcUrl, 'bcr_getTransactionReceipt', [id]), 60_000, 100);
+  expect(receipt).toMatchObject({ status: 'ok' });
+}
+
 describe('files across miners', () => {
   it('puts a file as 3+2 shards on 5 miners and gets it back past a bad copy and two dead providers, paying each exactly', async () => {
     for (let i = 0; i < MINERS; i++) {
@@ -57,9 +68,24 @@ describe('files across miners', () => {
 
     const file = new Uint8Array(randomBytes(10 << 20));
     writeFileSync(join(dir.path, 'file.bin'), file);
-    const put = JSON.parse((await cli(['client', 'put', join(dir.path, 'file.bin'), '--data-shards', '3', '--parity-shards', '2', '--miners', 'auto', '--duration', '4000', '--start-in', '240', '--from', client, ...keys, '--wait', '--json'])).stdout) as { root: string; sha256: string; shards: { index: number; miner: number }[] };
+    // A stranger registers a sixth miner and posts the cheapest ask, with addresses nobody can dial
+    // (one is not even a multiaddr): `--miners auto` must skip it, not fail on it.
+    const strangerKey = sha256(new Uint8Array(randomBytes(32)));
+    const devNonce = await rpc<number>(nodes[0]!.rpcUrl, 'bcr_getNonce', [toChecksumAddress(addressOf(DEV_KEY)), 'pending']);
+    await sendTx(transferTx(DEV_KEY, devNonce, addressOf(strangerKey), 10n ** 18n, 1n, genesis.params.chainId));
+    const peerId = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString();
+    await sendTx(kindTx(strangerKey, 0, createMinerKind, createMinerPayload, { worker: addressOf(strangerKey), vrfKey: vrfPublicKey(strangerKey), peerId, multiaddrs: ['not-a-multiaddr', '/ip4/127.0.0.1/tcp/1'] }, genesis.params.chainId));
+    expect((await rpc<{ owner: string }>(nodes[0]!.rpcUrl, 'bcr_getMiner', [MINERS + 1])).owner).toBe(toChecksumAddress(addressOf(strangerKey)));
+    const slot = (await rpc<{ slot: number }>(nodes[0]!.rpcUrl, 'bcr_chainHead')).slot;
+    const cheapest = signOrder('storageAsk', { miner: MINERS + 1, pricePerGiBSlot: 1n, minPieceBytes: 256, maxPieceBytes: 1 << 20, collateralPerGiB: 0n, expirySlot: slot + 2000, seq: 1 }, strangerKey, genesis.params.chainId);
+    await rpc(nodes[0]!.rpcUrl, 'bcr_submitOrder', ['storageAsk', toHex(cheapest)]);
+    expect((await rpc<{ miner: number }[]>(nodes[0]!.rpcUrl, 'bcr_listAsks'))[0]!.miner).toBe(MINERS + 1);
+
+    const putRun = await cli(['client', 'put', join(dir.path, 'file.bin'), '--data-shards', '3', '--parity-shards', '2', '--miners', 'auto', '--duration', '4000', '--start-in', '240', '--from', client, ...keys, '--wait', '--json']);
+    const put = JSON.parse(putRun.stdout) as { root: string; sha256: string; shards: { index: number; miner: number }[] };
+    expect(putRun.stderr).toMatch(new RegExp(`skipping miner ${MINERS + 1} cannot be reached`));
     expect(put.sha256).toBe(sha(file));
-    expect(new Set(put.shards.map((s) => s.miner)).size).toBe(5);
+    expect(new Set(put.shards.map((s) => s.miner))).toEqual(new Set([1, 2, 3, 4, 5]));
     const ls = JSON.parse((await cli(['client', 'ls', ...keys, '--json'])).stdout) as { root: string; shards: { deals: { state: string }[] }[] }[];
     expect(ls.find((f) => f.root === put.root)!.shards.flatMap((s) => s.deals.map((d) => d.state)).every((state) => state === 'active')).toBe(true);
 

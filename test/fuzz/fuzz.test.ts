@@ -1,6 +1,7 @@
 // The fuzz suite in CI: a small number of runs per target (the full runs: npm run fuzz -- --runs N).
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { txKinds } from '../../src/state/index.js';
 import { fuzzHarness, type FuzzHarness } from './harness.js';
 
 const RUNS = 150;
@@ -13,6 +14,8 @@ afterAll(async () => harness?.close());
 describe('fuzzing every decoder and entry point', () => {
   it('accepts or refuses with a precise code, never crashes', async () => {
     expect(harness.targets.length).toBeGreaterThanOrEqual(15);
+    // Every tx kind's handler is fuzzed with payloads that get past its decoder.
+    expect(harness.targets.filter((t) => t.name.startsWith('tx kind ')).length).toBe(txKinds().length);
     for (const target of harness.targets) {
       const outcomes = new Set<string>();
       await fc.assert(fc.asyncProperty(target.arbitrary, async (input) => void outcomes.add(await target.run(input))), { numRuns: RUNS, seed: 20261129 });

@@ -134,7 +134,8 @@ function sampleOrder(kind: OrderKind, chainId: number): Uint8Array {
  */
 export async function chainTargets(chain: ChainStore): Promise<FuzzTarget[]> {
   const chainId = chain.params.chainId;
-  const block = await nextBlock(chain, chain.head.header.slot + 1, [transferTx(DEV_KEY, 0, TEAM_ADDRESS, 1n, 1n, chainId)]);
+  const devNonce = (await chain.getAccount(addressOf(DEV_KEY))).nonce;
+  const block = await nextBlock(chain, chain.head.header.slot + 1, [transferTx(DEV_KEY, devNonce, TEAM_ADDRESS, 1n, 1n, chainId)]);
   const now = nowForSlot(chain, block.header.slot);
   const mempool = new Mempool({ params: chain.params, accountState: async (address) => ({ nonce: (await chain.getAccount(address)).nonce, spendable: (await chain.getAccount(address)).balance }) });
   const book = new OrderBook({ chainId, currentSlot: () => 10, minerWorker: async (id) => (id === 1 ? addressOf(WORKER_KEY) : undefined) });
@@ -164,7 +165,7 @@ export async function chainTargets(chain: ChainStore): Promise<FuzzTarget[]> {
     },
     {
       name: 'gossip / pushed tx (mempool)',
-      arbitrary: bytesFrom([transferTx(DEV_KEY, 0, TEAM_ADDRESS, 1n, 1n, chainId), transferTx(DEV_KEY, 3, TEAM_ADDRESS, 1n, 1n, chainId), ...eth]),
+      arbitrary: bytesFrom([transferTx(DEV_KEY, devNonce, TEAM_ADDRESS, 1n, 1n, chainId), transferTx(DEV_KEY, devNonce + 3, TEAM_ADDRESS, 1n, 1n, chainId), ...eth]),
       run(input) {
         return outcomeOf(() => mempool.add(input as Uint8Array));
       },

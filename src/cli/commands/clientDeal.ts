@@ -2,6 +2,7 @@
 // into pieces of at most the miner's largest piece (one piece when it fits); for each piece the
 // command signs a proposal, sends it to the miner over libp2p, streams the piece (resuming after a
 // dropped stream), and follows the deal on chain: published, then (with --wait) active.
+import { peerIdFromString } from '@libp2p/peer-id';
 import { randomBytes } from 'node:crypto';
 import { open, writeFile } from 'node:fs/promises';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
@@ -89,9 +90,27 @@ export function registerClientDeal(deal: Command): void {
     });
 }
 
-/** A miner's addresses from the chain as dialable multiaddrs (each ending in its peer id). */
-export function dialAddresses(miner: { peerId: string; multiaddrs: string[] }): Multiaddr[] {
-  return miner.multiaddrs.map((a) => multiaddr(a.includes('/p2p/') ? a : `${a}/p2p/${miner.peerId}`));
+/**
+ * A miner's addresses from the chain as dialable multiaddrs (each ending in its peer id). The chain
+ * stores whatever the miner wrote: entries that do not parse are dropped, and none left is an error.
+ */
+export function dialAddresses(minerId: number, miner: { peerId: string; multiaddrs: string[] }): Multiaddr[] {
+  const addresses: Multiaddr[] = [];
+  for (const written of miner.multiaddrs) {
+    try {
+      const address = multiaddr(written.includes('/p2p/') ? written : `${written}/p2p/${miner.peerId}`);
+      const components = address.getComponents();
+      const peer = components.findLast((c) => c.name === 'p2p')?.value;
+      // A bare /p2p/ID names no place to dial (this client has no peer routing).
+      if (peer === undefined || components[0]?.name === 'p2p') continue;
+      peerIdFromString(peer);
+      addresses.push(address);
+    } catch {
+      // Not a multiaddr, or a peer id that is not one: nothing to dial.
+    }
+  }
+  if (addresses.length === 0) throw new UsageError(`miner ${minerId} has no valid peer addresses on chain (bcr miner set-addresses)`);
+  return addresses;
 }
 
 interface MinerJson {
@@ -147,8 +166,7 @@ export async function openSession(rpc: string, sender: { address: string; key: U
 
 export async function minerTarget(session: ClientSession, minerId: number): Promise<MinerTarget> {
   const miner = await callRpc<MinerJson>(session.rpc, 'bcr_getMiner', [minerId]);
-  if (!miner.peerId || miner.multiaddrs.length === 0) throw new UsageError(`miner ${minerId} has no peer addresses on chain (bcr miner set-addresses)`);
-  const addresses = dialAddresses(miner);
+  const addresses = dialAddresses(minerId, miner);
   const ask = await minerAsk(session.host, session.protocols, addresses, minerId, miner, session.chainId, session.headSlot);
   return { minerId, addresses, sectorSize: miner.sectorSize, ask };
 }

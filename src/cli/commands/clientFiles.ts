@@ -56,8 +56,8 @@ function readPenalised(keystore: string): Set<number> {
   return new Set(existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as number[]) : []);
 }
 
-/** Picks `count` distinct miners from live asks: cheapest first, then most power. */
-async function pickMiners(rpc: string, count: number, excluded: Set<number>): Promise<number[]> {
+/** Miners with live asks, best first: cheapest, then most power. */
+async function askCandidates(rpc: string, excluded: Set<number>): Promise<number[]> {
   const asks = await callRpc<{ miner: number; pricePerGiBSlot: string; power: string; multiaddrs: string[] }[]>(rpc, 'bcr_listAsks');
   const usable = asks.filter((a) => a.multiaddrs.length > 0 && !excluded.has(a.miner));
   usable.sort((a, b) => {
@@ -66,8 +66,28 @@ async function pickMiners(rpc: string, count: number, excluded: Set<number>): Pr
     const power = BigInt(b.power) - BigInt(a.power);
     return power === 0n ? a.miner - b.miner : power < 0n ? -1 : 1;
   });
-  if (usable.length < count) throw new UsageError(`${count} distinct miners are needed, ${usable.length} have live asks (bcr market asks)`);
-  return usable.slice(0, count).map((a) => a.miner);
+  return [...new Set(usable.map((a) => a.miner))];
+}
+
+/**
+ * The first `count` candidates that answer with a valid ask of their own. An ask on chain costs a
+ * miner nothing to post, so the cheapest may be unreachable or lie: each is skipped, with its reason.
+ */
+async function reachableTargets(session: ClientSession, candidates: number[], count: number): Promise<MinerTarget[]> {
+  const targets: MinerTarget[] = [];
+  const skipped: string[] = [];
+  for (const id of candidates) {
+    if (targets.length === count) break;
+    try {
+      targets.push(await minerTarget(session, id));
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      skipped.push(`miner ${id}`);
+      log(`skipping ${reason}`);
+    }
+  }
+  if (targets.length < count) throw new UsageError(`${count} distinct miners are needed, ${targets.length} of ${candidates.length} with live asks answered${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''} (bcr market asks)`);
+  return targets;
 }
 
 export function registerClientFiles(client: Command): void {
@@ -88,15 +108,19 @@ export function registerClientFiles(client: Command): void {
       if (k < 1 || k + m > 32) throw new UsageError('--data-shards must be at least 1 and K+M at most 32');
       const data = new Uint8Array(await readFile(file));
       if (data.length === 0) throw new UsageError('the file is empty');
-      const miners = opts.miners === 'auto' ? await pickMiners(opts.rpc, k + m, readPenalised(opts.keystore)) : opts.miners.split(',').map((id) => parseIntOption(id.trim(), '--miners'));
-      if (new Set(miners).size !== k + m) throw new UsageError(`${k + m} distinct miners are needed, got ${miners.join(',')}`);
+      const chosen = opts.miners === 'auto' ? null : opts.miners.split(',').map((id) => parseIntOption(id.trim(), '--miners'));
+      if (chosen && new Set(chosen).size !== k + m) throw new UsageError(`${k + m} distinct miners are needed, got ${chosen.join(',')}`);
+      const candidates = chosen ?? (await askCandidates(opts.rpc, readPenalised(opts.keystore)));
+      if (candidates.length < k + m) throw new UsageError(`${k + m} distinct miners are needed, ${candidates.length} have live asks (bcr market asks)`);
       const { shards, shardBytes } = await encodeShards(data, k, m);
-      log(`${basename(file)}: ${data.length} bytes as ${k} data + ${m} parity shards of ${shardBytes} bytes, with miners ${miners.join(', ')}`);
       const session = await openSession(opts.rpc, await unlockSender(opts, opts.from));
       try {
         const terms: StoreTerms = { duration: parseIntOption(opts.duration, '--duration'), startIn: parseIntOption(opts.startIn, '--start-in'), clientCollateral: 0n };
         const targets: MinerTarget[] = [];
-        for (const id of miners) targets.push(await minerTarget(session, id));
+        if (chosen) for (const id of chosen) targets.push(await minerTarget(session, id));
+        else targets.push(...(await reachableTargets(session, candidates, k + m)));
+        const miners = targets.map((t) => t.minerId);
+        log(`${basename(file)}: ${data.length} bytes as ${k} data + ${m} parity shards of ${shardBytes} bytes, with miners ${miners.join(', ')}`);
         const plans: PlannedPiece[][] = [];
         for (const [i, target] of targets.entries()) plans.push(await planDeals(session, target, memorySource(shards[i]!), terms));
         await checkEscrow(session, plans.flat());
@@ -263,7 +287,7 @@ class ShardFetcher {
 
   private async target(miner: number) {
     const info = await callRpc<{ peerId: string; multiaddrs: string[] }>(this.session.rpc, 'bcr_getMiner', [miner]);
-    return dialAddresses(info);
+    return dialAddresses(miner, info);
   }
 
   /** A whole piece (`length`: the bytes wanted from its start; null: all of it) from `miner`. */

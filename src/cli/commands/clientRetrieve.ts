@@ -30,8 +30,7 @@ export function registerClientRetrieve(client: Command): void {
       if (!/^0x[0-9a-fA-F]{64}$/.test(piece)) throw new UsageError('the piece commitment is 32 bytes of 0x-hex');
       const minerId = parseIntOption(opts.miner, '--miner');
       const miner = await callRpc<{ peerId: string; multiaddrs: string[] }>(opts.rpc, 'bcr_getMiner', [minerId]);
-      if (miner.multiaddrs.length === 0) throw new UsageError(`miner ${minerId} has no peer addresses on chain`);
-      const addresses = dialAddresses(miner);
+      const addresses = dialAddresses(minerId, miner);
       const { chainId, network, genesis } = await callRpc<{ chainId: number; network: string; genesis: string }>(opts.rpc, 'bcr_nodeInfo');
       const protocols = retrievalProtocols(network, fromHex(genesis));
       const host = await createClientHost();

@@ -1,6 +1,7 @@
 // Miner tx kinds: create miner, collateral, sector pre-commit / prove-commit (PoRep verified on
 // chain), WindowPoSt, fault and recovery declarations, termination, equivocation evidence.
 import { amount, bytes, bytesEqual, list, str, struct, uint, varBytes } from '../../primitives/index.js';
+import { vrfPublicKeyValid } from '../../consensus/index.js';
 import { PROOF_PROFILES, replicaIdOf, verifyPorep, verifyPost } from '../../proofs/index.js';
 import { credit, debit } from '../accounts.js';
 import { TxFailure } from '../errors.js';
@@ -40,6 +41,8 @@ export const createMinerKind = defineTxKind({
   maxPayloadBytes: 8192,
   gas: () => 200_000,
   async apply(ctx, p) {
+    // A key off the curve could never prove a win: refuse it now rather than let the miner wait forever.
+    if (!vrfPublicKeyValid(p.vrfKey)) fail('BAD_VRF_KEY', 'the VRF key is not a valid Ed25519 public key');
     const ids = await minerIds(ctx.state);
     const id = ids.length ? ids[ids.length - 1]! + 1 : 1;
     await putMinerIds(ctx.state, [...ids, id]);

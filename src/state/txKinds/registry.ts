@@ -1,6 +1,6 @@
 // The registry of transaction kinds: each kind brings its payload codec, gas cost and state handler.
 // Later issues add miner, market, governance and attestation kinds here without touching the envelope.
-import { decode, type Field } from '../../primitives/index.js';
+import { decode, encode, type Field, type FieldSchema } from '../../primitives/index.js';
 import type { ChainParams } from '../../consensus/index.js';
 import type { StateDb } from '../stateDb.js';
 
@@ -30,7 +30,11 @@ export interface TxKindSpec<P> {
 export interface TxKind {
   id: number;
   name: string;
+  /** The payload's wire schema (what docs and fuzzers read). */
+  payloadSchema: FieldSchema;
   decodePayload(bytes: Uint8Array): unknown;
+  /** Throws a RangeError when the value does not fit the payload's codec. */
+  encodePayload(payload: unknown): Uint8Array;
   gas(payload: unknown): number;
   touches(payload: unknown): Uint8Array[];
   spends(payload: unknown): bigint;
@@ -43,7 +47,9 @@ export function defineTxKind<P>(spec: TxKindSpec<P>): TxKind {
   const kind: TxKind = {
     id: spec.id,
     name: spec.name,
+    payloadSchema: spec.payload.schema,
     decodePayload: (bytes) => decode(spec.payload, bytes, `${spec.name} payload`, spec.maxPayloadBytes),
+    encodePayload: (payload) => encode(spec.payload, payload as P),
     gas: (payload) => spec.gas(payload as P),
     touches: (payload) => spec.touches?.(payload as P) ?? [],
     spends: (payload) => spec.spends?.(payload as P) ?? 0n,
