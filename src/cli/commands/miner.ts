@@ -75,6 +75,14 @@ interface MinerDealRow {
 }
 
 /** The token for the local node's admin methods: --token, else BCR_TOKEN, else a 5-minute one from the data dir's secret. */
+/** A command that calls the node's admin methods: a token made from the data dir's secret, or given. */
+function withAdminOptions(cmd: Command): Command {
+  return cmd
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
+    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)');
+}
+
 async function adminToken(opts: { dataDir: string; token?: string }): Promise<string> {
   return opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
 }
@@ -223,7 +231,7 @@ export function registerMiner(program: Command): void {
         console.log(`  period ${w.period} deadline ${w.deadline}: slots ${w.open}-${w.close - 1}, ${when}, ${w.sectors} sectors${w.faulty ? ` (${w.faulty} faulty)` : ''}, ${proof}`);
       }
     });
-  miner
+  withAdminOptions(miner
     .command('ask')
     .description('the miner\'s storage ask, gossiped to clients')
     .command('set')
@@ -232,10 +240,7 @@ export function registerMiner(program: Command): void {
     .requiredOption('--min-piece <size>', 'smallest piece: bytes or a size such as 256B, 1KiB, 1MiB (a power of two)')
     .requiredOption('--max-piece <size>', 'largest piece (a power of two)')
     .requiredOption('--collateral <atto>', 'provider collateral per GiB, in atto')
-    .option('--expiry <slots>', 'life of each signed ask in slots (it is renewed)', '3600')
-    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
-    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
+    .option('--expiry <slots>', 'life of each signed ask in slots (it is renewed)', '3600'))
     .option('--json', 'machine-readable output')
     .action(async (opts: { price: string; minPiece: string; maxPiece: string; collateral: string; expiry: string; rpc: string; dataDir: string; token?: string; json?: boolean }) => {
       const token = await adminToken(opts);
@@ -245,27 +250,21 @@ export function registerMiner(program: Command): void {
       console.log(`ask of miner ${ask.miner} published (seq ${ask.seq}, expires at slot ${ask.expirySlot}, renewed before then): ${ask.id}`);
     });
 
-  miner
+  withAdminOptions(miner
     .command('retrieval-ask')
     .description('the price this miner asks for retrievals')
     .command('set')
     .description('set the price per byte (0: free); clients read it from the miner directly')
-    .requiredOption('--price <atto>', 'atto per byte')
-    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
-    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
+    .requiredOption('--price <atto>', 'atto per byte'))
     .action(async (opts: { price: string; rpc: string; dataDir: string; token?: string }) => {
       const token = await adminToken(opts);
       const result = await callRpc<{ pricePerByte: string }>(opts.rpc, 'bcr_minerSetRetrievalAsk', [parseAttoOption(opts.price, '--price').toString()], token);
       console.log(`retrieval price: ${result.pricePerByte} atto per byte`);
     });
 
-  miner
+  withAdminOptions(miner
     .command('retrievals')
-    .description('the retrieval price and, per payment channel, the best voucher held and the bytes served this run')
-    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
-    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
+    .description('the retrieval price and, per payment channel, the best voucher held and the bytes served this run'))
     .option('--json', 'machine-readable output')
     .action(async (opts: { rpc: string; dataDir: string; token?: string; json?: boolean }) => {
       const token = await adminToken(opts);
@@ -275,12 +274,9 @@ export function registerMiner(program: Command): void {
       for (const c of result.channels) console.log(`channel ${c.channel}: best voucher ${c.voucherAmount} atto (nonce ${c.voucherNonce}), ${c.servedBytes} bytes served this run`);
     });
 
-  miner
+  withAdminOptions(miner
     .command('deals')
-    .description("the deals this node's miner takes: transfer progress, deal id, state, sector and offset, unsealed copy")
-    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
-    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
+    .description("the deals this node's miner takes: transfer progress, deal id, state, sector and offset, unsealed copy"))
     .option('--json', 'machine-readable output')
     .action(async (opts: { rpc: string; dataDir: string; token?: string; json?: boolean }) => {
       const token = await adminToken(opts);
@@ -294,16 +290,13 @@ export function registerMiner(program: Command): void {
       }
     });
 
-  miner
+  withAdminOptions(miner
     .command('deal')
     .description('deals the miner takes')
     .command('import')
     .description('an offline deal: the client\'s proposal (from bcr client deal propose) and its file; the node checks the piece, publishes the deal and seals it')
     .requiredOption('--proposal <file>', 'the proposal JSON')
-    .requiredOption('--data <file>', 'the client\'s file')
-    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
-    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
+    .requiredOption('--data <file>', 'the client\'s file'))
     .option('--json', 'machine-readable output')
     .action(async (opts: { proposal: string; data: string; rpc: string; dataDir: string; token?: string; json?: boolean }) => {
       const proposal = JSON.parse(readFileSync(opts.proposal, 'utf8')) as { proposal: string; clientSignature: string };
@@ -313,13 +306,10 @@ export function registerMiner(program: Command): void {
       console.log(`deal sent for publication (tx ${result.tx}); once it is on chain its piece is packed into a sector and sealed; follow with: bcr miner deals`);
     });
 
-  miner
+  withAdminOptions(miner
     .command('seal')
     .description('seal, pre-commit and prove-commit new committed-capacity sectors')
-    .requiredOption('--count <n>', 'how many sectors')
-    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
-    .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
-    .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)')
+    .requiredOption('--count <n>', 'how many sectors'))
     .action(async (opts: { count: string; rpc: string; dataDir: string; token?: string }) => {
       const token = await adminToken(opts);
       const { sectors } = await callRpc<{ sectors: number[] }>(opts.rpc, 'bcr_minerSeal', [parseIntOption(opts.count, '--count')], token);
