@@ -195,7 +195,10 @@ export class MinerService {
       const start = slotStart(chain.params, slot);
       const timestamp = Math.max(start, Math.min(clock.now(), start + chain.params.slotMs - 1));
       const { block, rejected } = await chain.buildBlock({ workerKey: this.opts.workerKey, minerId, slot, timestamp, ticket, winningPost, candidates });
-      for (const { tx, error } of rejected) log.debug({ tx: hexKey(tx.id), code: error.code }, 'Skipped tx while packing');
+      for (const { tx, error } of rejected) {
+        if (error.code === 'EXECUTION_FAILED') log.error({ tx: hexKey(tx.id), kind: tx.kind.name, err: error.message }, 'A tx handler failed unexpectedly: tx left out of the block');
+        else log.debug({ tx: hexKey(tx.id), code: error.code }, 'Skipped tx while packing');
+      }
       const outcome = await chain.importBlock(block, clock.now());
       if (outcome.status === 'head') {
         log.info({ height: block.header.height, slot, txs: block.txs.length }, 'Won slot, produced block');

@@ -16,7 +16,9 @@ export type TxErrorCode =
   | 'NONCE_TOO_LOW'
   | 'NONCE_GAP'
   | 'INSUFFICIENT_FUNDS'
-  | 'GOVERNED_FUNDS';
+  | 'GOVERNED_FUNDS'
+  /** The handler threw something other than a TxFailure: a node bug, kept out of the block. */
+  | 'EXECUTION_FAILED';
 
 /** An invalid tx is provably bad wherever it comes from: gossip rejects it and penalises the sender. */
 export class TxError extends BcrError<TxErrorCode> {

@@ -136,9 +136,10 @@ export async function packBlockTxs(
       included.push(tx);
       gasUsed += tx.body.gasLimit;
     } catch (error) {
-      if (!(error instanceof TxError)) throw error;
       state.revertTo(checkpoint);
-      rejected.push({ tx, error });
+      // A handler that throws anything but a TxFailure has a bug: importers would refuse a block
+      // carrying the tx, so the producer leaves it out and still makes its block.
+      rejected.push({ tx, error: error instanceof TxError ? error : new TxError('EXECUTION_FAILED', error instanceof Error ? error.message : String(error)) });
     }
   }
   const issued = await finishBlock(state, env);
