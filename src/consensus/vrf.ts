@@ -56,11 +56,16 @@ function proofToHash(gamma: Point): Uint8Array {
   return sha512(concatBytes(new Uint8Array([SUITE, 0x03]), gamma.clearCofactor().toBytes(), new Uint8Array([0x00])));
 }
 
-/** A key that can ever verify: a point on the curve, not of small order (a miner's key is checked when it registers). */
-export function vrfPublicKeyValid(publicKey: Uint8Array): boolean {
-  if (publicKey.length !== VRF_PUBLIC_KEY_BYTES) return false;
+/** The public key as a point that can ever verify: on the curve and not of small order. */
+function publicKeyPoint(publicKey: Uint8Array): Point | null {
+  if (publicKey.length !== VRF_PUBLIC_KEY_BYTES) return null;
   const point = decodePoint(publicKey);
-  return point !== null && !point.isSmallOrder();
+  return point && !point.isSmallOrder() ? point : null;
+}
+
+/** Whether any proof could ever verify against the key (a miner's key is checked when it registers). */
+export function vrfPublicKeyValid(publicKey: Uint8Array): boolean {
+  return publicKeyPoint(publicKey) !== null;
 }
 
 export function vrfPublicKey(secretKey: Uint8Array): Uint8Array {
@@ -81,9 +86,9 @@ export function vrfProve(secretKey: Uint8Array, alpha: Uint8Array): { proof: Uin
 
 /** Verifies a proof; returns the 64-byte output, or null when invalid. */
 export function vrfVerify(publicKey: Uint8Array, alpha: Uint8Array, proof: Uint8Array): Uint8Array | null {
-  if (publicKey.length !== VRF_PUBLIC_KEY_BYTES || proof.length !== VRF_PROOF_BYTES) return null;
-  const y = decodePoint(publicKey);
-  if (!y || y.isSmallOrder()) return null;
+  if (proof.length !== VRF_PROOF_BYTES) return null;
+  const y = publicKeyPoint(publicKey);
+  if (!y) return null;
   const gamma = decodePoint(proof.subarray(0, 32));
   if (!gamma) return null;
   const c = leToInt(proof.subarray(32, 48));

@@ -74,7 +74,6 @@ interface MinerDealRow {
   sealing: { status: string } | null;
 }
 
-/** The token for the local node's admin methods: --token, else BCR_TOKEN, else a 5-minute one from the data dir's secret. */
 /** A command that calls the node's admin methods: a token made from the data dir's secret, or given. */
 function withAdminOptions(cmd: Command): Command {
   return cmd
@@ -83,6 +82,7 @@ function withAdminOptions(cmd: Command): Command {
     .option('--token <jwt>', 'an admin token instead (env BCR_TOKEN)');
 }
 
+/** The token for the local node's admin methods: --token, else BCR_TOKEN, else a 5-minute one from the data dir's secret. */
 async function adminToken(opts: { dataDir: string; token?: string }): Promise<string> {
   return opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
 }
