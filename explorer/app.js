@@ -293,7 +293,7 @@ async function minerPage(id) {
       ['ineligible until slot', miner.ineligibleUntil ? String(miner.ineligibleUntil) : '—'],
     ]),
     h('h2', {}, 'Next deadlines'),
-    table(['period', 'deadline', 'slots', 'state', 'sectors', 'proof', 'margin'], deadlines.windows.map((w) => h('tr', {}, h('td', {}, String(w.period)), h('td', {}, String(w.deadline)), h('td', {}, `${w.open}–${w.close - 1}`), h('td', {}, w.state), h('td', {}, `${w.sectors}${w.faulty ? ` (${w.faulty} faulty)` : ''}`), h('td', {}, w.sectors === 0 ? '—' : w.proven ? 'proven' : 'to prove'), h('td', {}, w.state === 'open' ? `closes in ${w.marginSlots} slots` : `opens in ${w.opensInSlots} slots`))), 'miner-deadlines'),
+    table(['period', 'deadline', 'slots', 'state', 'sectors', 'proof', 'margin'], deadlines.windows.map((w) => h('tr', {}, h('td', {}, String(w.period)), h('td', {}, String(w.deadline)), h('td', {}, `${w.open}–${w.close - 1}`), h('td', {}, w.state), h('td', {}, `${w.sectors}${w.faulty ? ` (${w.faulty} faulty)` : ''}`), h('td', {}, w.sectors === 0 ? '—' : w.proven ? (w.state === 'open' ? 'proven' : 'nothing owed this period') : 'to prove'), h('td', {}, w.state === 'open' ? `closes in ${w.marginSlots} slots` : `opens in ${w.opensInSlots} slots`))), 'miner-deadlines'),
     h('h2', {}, 'Sectors'),
     table(['sector', 'state', 'deadline', 'activation', 'expiration', 'CommR'], sectors.map((s) => h('tr', {}, h('td', {}, String(s.sector)), h('td', {}, s.state), h('td', {}, String(s.deadline)), h('td', {}, String(s.activation)), h('td', {}, String(s.expiration)), h('td', { class: 'mono' }, short(s.commR)))), 'miner-sectors'),
   );

@@ -64,7 +64,7 @@ export function minerMethods({ chain, miner: localMiner }: { chain: ChainStore; 
     },
     {
       name: 'bcr_getDeadlines',
-      description: "A miner's next proving windows from the head slot (the open one first): slots, sectors, whether proven, and the margin in slots before each closes.",
+      description: "A miner's next proving windows from the head slot (the open one first): slots, sectors, whether proven (no proof owed for the window's period: a WindowPoSt landed, or the sectors' first period is free), and the margin in slots before each closes.",
       params: [uintParam('miner'), uintParam('count', true, 64)],
       handler: async ([id, count]) => {
         const m = await load(id as number);

@@ -227,7 +227,8 @@ export function registerMiner(program: Command): void {
       for (const w of deadlines.windows) {
         const seconds = (slots: number) => `${Math.round((slots * deadlines.slotMs) / 1000)} s`;
         const when = w.state === 'open' ? `OPEN, closes in ${w.marginSlots} slots (${seconds(w.marginSlots)})` : `opens in ${w.opensInSlots} slots (${seconds(w.opensInSlots)})`;
-        const proof = w.sectors === 0 ? 'no sectors' : w.proven ? 'proven' : w.state === 'open' ? 'NOT YET PROVEN' : 'to prove';
+        // A window that has not opened cannot hold a proof yet: covered means nothing is owed this period.
+        const proof = w.sectors === 0 ? 'no sectors' : w.proven ? (w.state === 'open' ? 'proven' : 'nothing owed this period') : w.state === 'open' ? 'NOT YET PROVEN' : 'to prove';
         console.log(`  period ${w.period} deadline ${w.deadline}: slots ${w.open}-${w.close - 1}, ${when}, ${w.sectors} sectors${w.faulty ? ` (${w.faulty} faulty)` : ''}, ${proof}`);
       }
     });
