@@ -33,11 +33,15 @@ export function txKindTarget(chain: ChainStore, kind: TxKind, known: KnownValues
       const bytes = kind.encodePayload(payload);
       const head = chain.head.header;
       const { nonce } = await chain.getAccount(addressOf(key));
+      // What the mempool asks of a payload before any state: gas, the keys it touches, what it spends.
       let gasLimit: number;
       try {
-        gasLimit = kind.gas(kind.decodePayload(bytes));
+        const decoded = kind.decodePayload(bytes);
+        gasLimit = kind.gas(decoded);
+        kind.touches(decoded);
+        kind.spends(decoded);
       } catch (error) {
-        throw new Crash(`${kind.name}: gas() threw on a decoded payload: ${describeError(error)}`);
+        throw new Crash(`${kind.name}: gas/touches/spends threw on a decoded payload: ${describeError(error)}`);
       }
       const raw = signTx(key, { chainId: chain.params.chainId, nonce, gasLimit, gasPrice: 1n, kind: kind.id, payload: bytes });
       try {
