@@ -7,7 +7,7 @@ import type { Mempool } from '../mempool/index.js';
 import { addressOf, bytesEqual, encode, errorMessage, hexKey, isBcrError } from '../primitives/index.js';
 import { provePost } from '../proofs/index.js';
 import { genesisSealRandomness } from '../chain/index.js';
-import { SectorState, allProven, currentDeadline, deadlineSectors, declareFaultsKind, declareRecoveriesKind, getMiner, getSector, provableSectors, sectorListPayload, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness } from '../state/index.js';
+import { SectorState, allProven, currentDeadline, deadlineSectors, declareFaultsKind, declareRecoveriesKind, getMiner, getSector, byPartition, provableSectors, sectorListPayload, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness } from '../state/index.js';
 import type { PieceIndex } from './pieceIndex.js';
 import { SealingPipeline } from './sealing.js';
 import { submitLocalTx } from './localTx.js';
@@ -264,9 +264,10 @@ export class MinerService {
   }
 
   /**
-   * Submits the WindowPoSt of the open deadline, and submits it again while the window is open if it
-   * has not landed: its tx was dropped, failed, or a reorg changed the challenge randomness (then the
-   * pooled tx is replaced, same nonce, higher price).
+   * Submits the WindowPoSts of the open deadline, one per partition, and submits one again while the
+   * window is open if it has not landed: its tx was dropped, failed, or a reorg changed the challenge
+   * randomness (then the pooled tx is replaced, same nonce, higher price). One proof is computed at a
+   * time; the next partition's waits for the next slot.
    */
   async proveDeadline(slot: number): Promise<void> {
     // A proof still being computed is waited for off the loop: blocks and the watchdog go on.
@@ -277,20 +278,22 @@ export class MinerService {
     if (!miner) return;
     const window = currentDeadline(chain.params.miners, miner, slot);
     if (!window) return;
-    const key = `${window.period}:${window.deadline}`;
-    const sectors = await this.withoutLostSectors(await provableSectors(state, minerId, window.deadline));
-    if (sectors.length === 0) return;
-    if (await allProven(state, minerId, sectors, window.period)) return;
     const randomness = await windowPostRandomness(state, chain.head.header.height + 1, minerId, window.period, window.deadline, window.open);
     if (!randomness) return;
-    const prior = this.submitted.get(key);
-    const priorPooled = prior !== undefined && mempool.has(prior.txId);
-    if (prior && priorPooled && bytesEqual(prior.randomness, randomness)) return; // in flight
-    if (prior) log.info({ period: window.period, deadline: window.deadline, reason: priorPooled ? 'randomness changed by a reorg' : 'tx dropped or failed' }, 'Resubmitting WindowPoSt');
-    this.proving = this.proveAndSubmit(key, window, randomness, sectors, prior, priorPooled).finally(() => (this.proving = null));
+    const provable = await this.withoutLostSectors(await provableSectors(state, minerId, window.deadline));
+    for (const [partition, sectors] of byPartition(chain.params.miners, provable)) {
+      if (await allProven(state, minerId, sectors, window.period)) continue;
+      const key = `${window.period}:${window.deadline}:${partition}`;
+      const prior = this.submitted.get(key);
+      const priorPooled = prior !== undefined && mempool.has(prior.txId);
+      if (prior && priorPooled && bytesEqual(prior.randomness, randomness)) continue; // in flight
+      if (prior) log.info({ period: window.period, deadline: window.deadline, partition, reason: priorPooled ? 'randomness changed by a reorg' : 'tx dropped or failed' }, 'Resubmitting WindowPoSt');
+      this.proving = this.proveAndSubmit(key, { ...window, partition }, randomness, sectors, prior, priorPooled).finally(() => (this.proving = null));
+      return;
+    }
   }
 
-  private async proveAndSubmit(key: string, window: { period: number; deadline: number; open: number; close: number }, randomness: Uint8Array, sectors: { number: number }[], prior: { nonce: number; gasPrice: bigint } | undefined, priorPooled: boolean): Promise<void> {
+  private async proveAndSubmit(key: string, window: { period: number; deadline: number; partition: number; open: number; close: number }, randomness: Uint8Array, sectors: { number: number }[], prior: { nonce: number; gasPrice: bigint } | undefined, priorPooled: boolean): Promise<void> {
     const { chain, mempool, store, log, minerId } = this.opts;
     try {
       const started = performance.now();
@@ -300,16 +303,16 @@ export class MinerService {
       // Replace our stale pooled tx (same nonce, +10% price), or take the next free nonce.
       const nonce = priorPooled && prior ? prior.nonce : mempool.nextPendingNonce(this.worker, account.nonce);
       const gasPrice = priorPooled && prior ? prior.gasPrice + (prior.gasPrice + 9n) / 10n : chain.params.minGasPrice;
-      const payload = encode(submitWindowPostPayload, { miner: minerId, deadline: window.deadline, proof });
+      const payload = encode(submitWindowPostPayload, { miner: minerId, deadline: window.deadline, partition: window.partition, proof });
       const gas = submitWindowPostKind.gas(submitWindowPostKind.decodePayload(payload));
       const tx = signTx(this.opts.workerKey, { chainId: chain.params.chainId, nonce, gasLimit: gas, gasPrice, kind: submitWindowPostKind.id, payload });
       const added = await mempool.add(tx, { local: true });
       this.submitted.set(key, { txId: added.id, randomness, nonce, gasPrice });
       if (this.submitted.size > 64) this.submitted.delete(this.submitted.keys().next().value!);
-      log.info({ period: window.period, deadline: window.deadline, sectors: sectors.length }, 'Submitted WindowPoSt');
-      this.emit('windowPost', { period: window.period, deadline: window.deadline, sectors: sectors.length });
+      log.info({ period: window.period, deadline: window.deadline, partition: window.partition, sectors: sectors.length }, 'Submitted WindowPoSt');
+      this.emit('windowPost', { period: window.period, deadline: window.deadline, partition: window.partition, sectors: sectors.length });
     } catch (error) {
-      log.warn({ deadline: window.deadline, err: isBcrError(error) ? `${error.code}: ${error.message}` : errorMessage(error) }, 'WindowPoSt failed');
+      log.warn({ deadline: window.deadline, partition: window.partition, err: isBcrError(error) ? `${error.code}: ${error.message}` : errorMessage(error) }, 'WindowPoSt failed');
     }
   }
 }

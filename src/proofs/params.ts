@@ -16,14 +16,19 @@ export interface ProofParams {
   /** Sectors challenged by a WinningPoSt, and leaves per sector. */
   winningSectors: number;
   winningChallenges: number;
+  /**
+   * Sectors one WindowPoSt proves at most: a deadline's sectors are cut into partitions of this
+   * many (by sector number), each proven by its own tx, so a full partition's proof fits a tx.
+   */
+  windowPostPartitionSectors: number;
 }
 
 export const LEAF_BYTES = 32;
 
 export const PROOF_PROFILES = {
-  test: { sectorSize: 2048, layers: 2, drgParents: 5, expanderParents: 3, porepChallenges: 12, postChallenges: 10, winningSectors: 1, winningChallenges: 4 },
-  devnet: { sectorSize: 1 << 20, layers: 2, drgParents: 5, expanderParents: 3, porepChallenges: 40, postChallenges: 10, winningSectors: 1, winningChallenges: 8 },
-  mainnet: { sectorSize: 1 << 30, layers: 4, drgParents: 5, expanderParents: 3, porepChallenges: 80, postChallenges: 10, winningSectors: 1, winningChallenges: 16 },
+  test: { sectorSize: 2048, layers: 2, drgParents: 5, expanderParents: 3, porepChallenges: 12, postChallenges: 10, winningSectors: 1, winningChallenges: 4, windowPostPartitionSectors: 2 },
+  devnet: { sectorSize: 1 << 20, layers: 2, drgParents: 5, expanderParents: 3, porepChallenges: 40, postChallenges: 10, winningSectors: 1, winningChallenges: 8, windowPostPartitionSectors: 64 },
+  mainnet: { sectorSize: 1 << 30, layers: 4, drgParents: 5, expanderParents: 3, porepChallenges: 80, postChallenges: 10, winningSectors: 1, winningChallenges: 16, windowPostPartitionSectors: 200 },
 } as const satisfies Record<string, ProofParams>;
 export type ProofProfileName = keyof typeof PROOF_PROFILES;
 
@@ -42,7 +47,7 @@ export function isPowerOfTwo(n: number): boolean {
 export function checkProofParams(p: ProofParams): void {
   if (!isPowerOfTwo(p.sectorSize) || p.sectorSize < 2 * LEAF_BYTES || p.sectorSize > 2 ** 36) throw new RangeError(`sector size must be a power of two from 64 bytes: ${p.sectorSize}`);
   if (p.layers < 1 || p.drgParents < 0 || p.expanderParents < 0 || p.drgParents + p.expanderParents > 8) throw new RangeError('bad graph parameters');
-  for (const k of ['porepChallenges', 'postChallenges', 'winningSectors', 'winningChallenges'] as const) {
+  for (const k of ['porepChallenges', 'postChallenges', 'winningSectors', 'winningChallenges', 'windowPostPartitionSectors'] as const) {
     if (!Number.isInteger(p[k]) || p[k] < 1) throw new RangeError(`${k} must be a positive integer`);
   }
 }

@@ -15,6 +15,17 @@ const sectorProofCodec = struct({ commC: bytes(32), commRLast: bytes(32), leaves
 export const postProofCodec = list(sectorProofCodec, MAX_POST_SECTORS);
 export type SectorPostProof = Infer<typeof sectorProofCodec>;
 
+/**
+ * The most bytes a WindowPoSt over `sectors` sectors can take: per sector both commitments, every
+ * challenged leaf, and a full path of siblings per challenge (a multiproof shares some; never more),
+ * plus msgpack headers. What a partition's size is checked against.
+ */
+export function maxWindowPostBytes(params: ProofParams, sectors: number): number {
+  const depth = treeDepth(leafCount(params.sectorSize));
+  const perSector = 1 + 2 * (2 + 32) + (5 + params.postChallenges * 32) + (5 + params.postChallenges * depth * 32);
+  return 5 + sectors * perSector;
+}
+
 export interface PostSector {
   sectorNumber: number;
   commR: Uint8Array;

@@ -2,7 +2,7 @@
 import type { ChainStore } from '../chain/index.js';
 import type { MinerService } from '../miner/miner.js';
 import { decode, errorMessage, toChecksumAddress, toHex } from '../primitives/index.js';
-import { allProven, dealProposalCodec, getMiner, getSector, getTotalPowerLog, getWorkerChange, minerIds, powerAt, provableSectors, upcomingWindows, type DealProposal, type Miner, type StateDb } from '../state/index.js';
+import { allProven, byPartition, dealProposalCodec, getMiner, getSector, getTotalPowerLog, getWorkerChange, minerIds, powerAt, provableSectors, upcomingWindows, type DealProposal, type Miner, type StateDb } from '../state/index.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
 import { hexDataParam, uintParam } from './params.js';
 
@@ -64,7 +64,7 @@ export function minerMethods({ chain, miner: localMiner }: { chain: ChainStore; 
     },
     {
       name: 'bcr_getDeadlines',
-      description: "A miner's next proving windows from the head slot (the open one first): slots, sectors, whether proven (no proof owed for the window's period: a WindowPoSt landed, or the sectors' first period is free), and the margin in slots before each closes.",
+      description: "A miner's next proving windows from the head slot (the open one first): slots, sectors and the partitions they are proven in (one WindowPoSt each), whether proven (no proof owed for the window's period: a WindowPoSt landed, or the sectors' first period is free), and the margin in slots before each closes.",
       params: [uintParam('miner'), uintParam('count', true, 64)],
       handler: async ([id, count]) => {
         const m = await load(id as number);
@@ -76,7 +76,7 @@ export function minerMethods({ chain, miner: localMiner }: { chain: ChainStore; 
           const open = w.open <= slot;
           const sectors = await provableSectors(state, id as number, w.deadline);
           const proven = sectors.length > 0 && (await allProven(state, id as number, sectors, w.period));
-          out.push({ ...w, state: open ? 'open' : 'upcoming', sectors: sectors.length, faulty: sectors.filter((s) => s.faulty).length, proven, marginSlots: w.close - slot, opensInSlots: Math.max(0, w.open - slot) });
+          out.push({ ...w, state: open ? 'open' : 'upcoming', sectors: sectors.length, partitions: byPartition(chain.params.miners, sectors).size, faulty: sectors.filter((s) => s.faulty).length, proven, marginSlots: w.close - slot, opensInSlots: Math.max(0, w.open - slot) });
         }
         return { slot, slotMs: chain.params.slotMs, windows: out };
       },

@@ -6,7 +6,7 @@ import { mintedAtSlot, vrfPublicKey } from '../../src/consensus/index.js';
 import type { Database } from '../../src/db/index.js';
 import { addressOf, bcr, sha256 } from '../../src/primitives/index.js';
 import { Mempool } from '../../src/mempool/index.js';
-import { TreeReader, bufferSource, buildTreeCache, provePorep, replicaIdOf, sealInMemory } from '../../src/proofs/index.js';
+import { TreeReader, bufferSource, buildTreeCache, provePorep, provePost, replicaIdOf, sealInMemory, type ProvableSector } from '../../src/proofs/index.js';
 import {
   BURN_ADDRESS,
   SectorState,
@@ -27,6 +27,10 @@ import {
   submitWindowPostPayload,
   changePeerAddressesKind,
   createMinerKind,
+  deadlineWindow,
+  partitionOf,
+  periodIndex,
+  windowPostRandomness,
   createMinerPayload,
   minerIds,
   changeWorkerKind,
@@ -34,7 +38,7 @@ import {
   getWorkerChange,
   peerAddressesPayload,
 } from '../../src/state/index.js';
-import { DEV_KEY, TEST_PROOFS, WORKER_KEY, encodeHeaderBytes, heldSupply, kindTx, nextBlock, nowForSlot, openChain, tempDir, transferTx } from '../helpers/chain.js';
+import { DEV_KEY, TEST_PROOFS, WORKER_KEY, encodeHeaderBytes, genesisMinerSectors, heldSupply, kindTx, nextBlock, nowForSlot, openChain, tempDir, transferTx } from '../helpers/chain.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -68,7 +72,35 @@ async function chainReadyToPrecommit(): Promise<ChainStore> {
 }
 
 const miner = async (chain: ChainStore) => (await getMiner(chain.headState(), 1))!;
+
 const nonceOf = async (chain: ChainStore, key: Uint8Array) => (await chain.getAccount(addressOf(key))).nonce;
+
+/**
+ * Seals sector `number` of miner 1 (zero data) with a real PoRep, pre-commits and prove-commits it;
+ * `beforeProve` runs once the seed delay has passed. Returns the sector as a prover holds it.
+ */
+async function commitSector(chain: ChainStore, number: number, beforeProve?: () => Promise<void>): Promise<ProvableSector> {
+  const params = chain.params.miners;
+  const sealRandHeight = chain.head.header.height - 1;
+  const commD = zeroCommD(TEST_PROOFS.sectorSize);
+  const { sealRandomness } = (await sealInputs({ state: chain.headState() }, sealRandHeight, sealRandHeight))!;
+  const replicaId = replicaIdOf(1, number, sealRandomness, commD);
+  const data = new Uint8Array(TEST_PROOFS.sectorSize);
+  const sealed = sealInMemory(TEST_PROOFS, replicaId, data);
+  const precommit = { miner: 1, sector: number, commD, commR: sealed.commR, sealRandHeight, expiration: 1_000_000, dealIds: [] };
+  const pre = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), preCommitKind, preCommitPayload, precommit)]);
+  expect(await receiptOf(chain, pre)).toMatchObject({ status: 0 });
+  for (let i = 0; i < params.seedDelay; i++) await add(chain);
+  await beforeProve?.();
+  const precommitHeight = (await getSector(chain.headState(), 1, number))!.precommitHeight;
+  const { seed } = (await sealInputs({ state: chain.headState() }, sealRandHeight, precommitHeight + params.seedDelay))!;
+  const reader = async (bytes: Uint8Array) => new TreeReader(bufferSource(bytes), await buildTreeCache(bufferSource(bytes), 3));
+  const proof = await provePorep({ params: TEST_PROOFS, replicaId, commC: sealed.commC, commRLast: sealed.commRLast, data: await reader(data), replica: await reader(sealed.replica), columns: await reader(sealed.columns), layers: sealed.layers.map((l) => bufferSource(l)) }, seed);
+  const good = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), proveCommitKind, proveCommitPayload, { miner: 1, sector: number, proof })]);
+  expect(await receiptOf(chain, good)).toMatchObject({ status: 0 });
+  return { sectorNumber: number, commC: sealed.commC, commRLast: sealed.commRLast, replica: await reader(sealed.replica) };
+}
+
 
 describe('miners and sectors', () => {
   it('a miner that stops proving loses power and pays fault fees, recovers on a valid proof, and is terminated past the limit', async () => {
@@ -145,33 +177,57 @@ describe('miners and sectors', () => {
   it('pre-commits and prove-commits a new sector with a real PoRep, and rejects a bad one with a reason', async () => {
     const chain = await chainReadyToPrecommit();
     const params = chain.params.miners;
-    const sealRandHeight = chain.head.header.height - 1;
-    const commD = zeroCommD(TEST_PROOFS.sectorSize);
-    const { sealRandomness } = (await sealInputs({ state: chain.headState() }, sealRandHeight, sealRandHeight))!;
-    const replicaId = replicaIdOf(1, 10, sealRandomness, commD);
-    const data = new Uint8Array(TEST_PROOFS.sectorSize);
-    const sealed = sealInMemory(TEST_PROOFS, replicaId, data);
-    const precommit = { miner: 1, sector: 10, commD, commR: sealed.commR, sealRandHeight, expiration: 1_000_000, dealIds: [] };
-    const pre = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), preCommitKind, preCommitPayload, precommit)]);
-    expect(await receiptOf(chain, pre)).toMatchObject({ status: 0 });
-    expect((await miner(chain)).deposits).toBe(params.preCommitDeposit);
-    // A bogus proof is refused with its reason; the sector stays pre-committed.
-    for (let i = 0; i < params.seedDelay; i++) await add(chain);
-    const bad = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), proveCommitKind, proveCommitPayload, { miner: 1, sector: 10, proof: new Uint8Array(100) })]);
-    expect(await receiptOf(chain, bad)).toMatchObject({ status: 1, error: 'INVALID_POREP_MALFORMED' });
-    const precommitHeight = (await getSector(chain.headState(), 1, 10))!.precommitHeight;
-    const { seed } = (await sealInputs({ state: chain.headState() }, sealRandHeight, precommitHeight + params.seedDelay))!;
-    const reader = async (bytes: Uint8Array) => new TreeReader(bufferSource(bytes), await buildTreeCache(bufferSource(bytes), 3));
-    const proof = await provePorep({ params: TEST_PROOFS, replicaId, commC: sealed.commC, commRLast: sealed.commRLast, data: await reader(data), replica: await reader(sealed.replica), columns: await reader(sealed.columns), layers: sealed.layers.map((l) => bufferSource(l)) }, seed);
     const powerBefore = (await miner(chain)).power;
-    const good = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), proveCommitKind, proveCommitPayload, { miner: 1, sector: 10, proof })]);
-    expect(await receiptOf(chain, good)).toMatchObject({ status: 0 });
+    await commitSector(chain, 10, async () => {
+      expect((await miner(chain)).deposits).toBe(params.preCommitDeposit);
+      // A bogus proof is refused with its reason; the sector stays pre-committed.
+      const bad = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), proveCommitKind, proveCommitPayload, { miner: 1, sector: 10, proof: new Uint8Array(100) })]);
+      expect(await receiptOf(chain, bad)).toMatchObject({ status: 1, error: 'INVALID_POREP_MALFORMED' });
+    });
     const m = await miner(chain);
     expect(m.power).toBe(powerBefore + BigInt(TEST_PROOFS.sectorSize));
     expect(m.pledge).toBe(5n * params.initialPledge); // four genesis sectors pledged at genesis, and this one
     expect(m.deposits).toBe(0n);
     expect(m.collateral).toBe(bcr(20) - params.initialPledge);
     expect((await getSector(chain.headState(), 1, 10))!.state).toBe(SectorState.active);
+  }, 60_000);
+
+  it('proves a deadline partition by partition: each proof covers its own sectors only', async () => {
+    const chain = await chainReadyToPrecommit();
+    const params = chain.params.miners;
+    // Test profile: partitions of 2 sectors, 4 deadlines. Deadline 2 holds sector 2 (partition 0) and,
+    // once committed, sector 10 (partition 1).
+    expect([partitionOf(params, 2), partitionOf(params, 6), partitionOf(params, 10)]).toEqual([0, 0, 1]);
+    const sectors = new Map(await genesisMinerSectors());
+    sectors.set(10, await commitSector(chain, 10));
+    // Into the next period's deadline 2, with no proof from the helper yet.
+    const m = await miner(chain);
+    const period = periodIndex(params, m, chain.head.header.slot) + 1;
+    const window = deadlineWindow(params, m, period, 2);
+    const skip = { sectors, skipDeadlines: new Set([2]) };
+    while (chain.head.header.slot < window.open) await add(chain, [], skip);
+    const head = chain.head.header;
+    const randomness = (await windowPostRandomness(chain.headState(), head.height + 1, 1, period, 2, window.open))!;
+    const post = async (partition: number, numbers: readonly number[], nonceAhead = 0) => {
+      const proof = await provePost(TEST_PROOFS, 'window', randomness, numbers.map((n) => sectors.get(n)!));
+      return kindTx(WORKER_KEY, (await nonceOf(chain, WORKER_KEY)) + nonceAhead, submitWindowPostKind, submitWindowPostPayload, { miner: 1, deadline: 2, partition, proof });
+    };
+    // In one block (the window is short): sector 2's proof claimed for partition 1, a partition with
+    // no sectors, and both sectors in one proof. Each is refused.
+    const refused = [[1, [2], 'INVALID_POST_COMM_R_MISMATCH'], [7, [2], 'NOTHING_TO_PROVE'], [0, [2, 10], 'INVALID_POST_WRONG_SECTOR_COUNT']] as const;
+    const block = await add(chain, await Promise.all(refused.map(([partition, numbers], i) => post(partition, numbers, i))), skip);
+    for (const [i, [, , code]] of refused.entries()) expect(await receiptOf(chain, block, i)).toMatchObject({ status: 1, error: code });
+    expect((await getSector(chain.headState(), 1, 2))!.provenPeriod).toBe(period);
+    // Partition 1 alone: sector 10 proven for the period, sector 2 not.
+    const one = await add(chain, [await post(1, [10])], skip);
+    expect(await receiptOf(chain, one)).toMatchObject({ status: 0 });
+    expect((await getSector(chain.headState(), 1, 10))!.provenPeriod).toBe(period + 1);
+    expect((await getSector(chain.headState(), 1, 2))!.provenPeriod).toBe(period);
+    // The helper (as a node would) now proves only what is due: partition 0.
+    const rest = await add(chain, [], { sectors });
+    expect(rest.header.slot).toBeLessThan(window.close);
+    expect(rest.txs).toHaveLength(1);
+    expect((await getSector(chain.headState(), 1, 2))!.provenPeriod).toBe(period + 1);
   }, 60_000);
 
   it('expires a pre-commit never proven within its window: the sector ends and its deposit is burned', async () => {
@@ -199,7 +255,7 @@ describe('miners and sectors', () => {
     const params = chain.params.miners;
     // Move into period 1 where deadline proofs are due, without the helper's own proof.
     while (chain.head.header.slot < 1 + params.provingPeriod) await add(chain);
-    const block = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), submitWindowPostKind, submitWindowPostPayload, { miner: 1, deadline: 0, proof: new Uint8Array([0x90]) })], { windowPost: false });
+    const block = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), submitWindowPostKind, submitWindowPostPayload, { miner: 1, deadline: 0, partition: 0, proof: new Uint8Array([0x90]) })], { windowPost: false });
     const receipt = await receiptOf(chain, block);
     expect(receipt.status).toBe(1);
     expect(receipt.error).toMatch(/^(INVALID_POST_WRONG_SECTOR_COUNT|DEADLINE_NOT_OPEN)$/);

@@ -10,7 +10,7 @@ import { DEV_WORKER_KEY, devVrfSecret } from '../../src/node.js';
 import { addressOf, bytesEqual, encode, fromHex, parseAddress, type Field } from '../../src/primitives/index.js';
 import { PROOF_PROFILES, TreeReader, bufferSource, buildTreeCache, provePost, replicaIdOf, sealInMemory, type ProvableSector } from '../../src/proofs/index.js';
 import { ESCROW_PREFIX, currentDeadline, decodeAccount, decodeEscrow, getMiner, minerIds, getSector, provableSectors, signTx, submitWindowPostKind, transferPayload, verifyTx, windowPostRandomness, type VerifiedTx } from '../../src/state/index.js';
-import { submitWindowPostPayload } from '../../src/state/miners/txs.js';
+import { byPartition, submitWindowPostPayload } from '../../src/state/miners/txs.js';
 import { silentLogger } from '../../src/util/logger.js';
 
 export const DEV_KEY = fromHex('0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80');
@@ -79,21 +79,24 @@ export function genesisMinerSectors(genesis = testGenesis()): Promise<Map<number
   return genesisSectors;
 }
 
-/** A WindowPoSt tx for the miner's open deadline at `slot`, if one is due and not yet proven. */
-export async function dueWindowPost(chain: ChainStore, slot: number, provable: Map<number, ProvableSector>, skip: ReadonlySet<number> = new Set(), pendingWorkerTxs = 0): Promise<Uint8Array | null> {
+/** The WindowPoSt txs (one per partition) for the miner's open deadline at `slot` that are due and not yet proven. */
+export async function dueWindowPosts(chain: ChainStore, slot: number, provable: Map<number, ProvableSector>, skip: ReadonlySet<number> = new Set(), pendingWorkerTxs = 0): Promise<Uint8Array[]> {
   const state = chain.headState();
   const miner = (await getMiner(state, 1))!;
   const window = currentDeadline(chain.params.miners, miner, slot);
-  if (!window || skip.has(window.deadline)) return null;
-  const all = await provableSectors(state, 1, window.deadline);
-  let due = false;
-  for (const s of all) if ((await getSector(state, 1, s.number))!.provenPeriod < window.period + 1) due = true;
-  if (!due) return null;
-  const randomness = (await windowPostRandomness(state, chain.head.header.height + 1, 1, window.period, window.deadline, window.open))!;
-  const proof = await provePost(TEST_PROOFS, 'window', randomness, all.map((s) => provable.get(s.number)!));
-  const payload = encode(submitWindowPostPayload, { miner: 1, deadline: window.deadline, proof });
-  const nonce = (await chain.getAccount(addressOf(WORKER_KEY))).nonce + pendingWorkerTxs;
-  return signTx(WORKER_KEY, { chainId: chain.params.chainId, nonce, gasLimit: 400_000 + proof.length * 2, gasPrice: 1n, kind: submitWindowPostKind.id, payload });
+  if (!window || skip.has(window.deadline)) return [];
+  const randomness = await windowPostRandomness(state, chain.head.header.height + 1, 1, window.period, window.deadline, window.open);
+  const txs: Uint8Array[] = [];
+  let nonce = (await chain.getAccount(addressOf(WORKER_KEY))).nonce + pendingWorkerTxs;
+  for (const [partition, sectors] of byPartition(chain.params.miners, await provableSectors(state, 1, window.deadline))) {
+    let due = false;
+    for (const s of sectors) if ((await getSector(state, 1, s.number))!.provenPeriod < window.period + 1) due = true;
+    if (!due) continue;
+    const proof = await provePost(TEST_PROOFS, 'window', randomness!, sectors.map((s) => provable.get(s.number)!));
+    const payload = encode(submitWindowPostPayload, { miner: 1, deadline: window.deadline, partition, proof });
+    txs.push(signTx(WORKER_KEY, { chainId: chain.params.chainId, nonce: nonce++, gasLimit: 400_000 + proof.length * 2, gasPrice: 1n, kind: submitWindowPostKind.id, payload }));
+  }
+  return txs;
 }
 
 /**
@@ -110,8 +113,8 @@ export async function nextBlock(chain: ChainStore, minSlot: number, txs: Uint8Ar
     if (slot > first + 200) throw new Error(`the test miner won no slot in ${first}..${slot}: has it lost its power?`);
     const ticket = await claimSlot(chain.headState(), chain.params, 1, vrfSecret, chain.head.header.height, slot);
     if (!ticket) continue;
-    const post = options.windowPost === false ? null : await dueWindowPost(chain, slot, provable, options.skipDeadlines, pendingWorkerTxs);
-    const candidates: VerifiedTx[] = [...txs, ...(post ? [post] : [])].map((t) => verifyTx(t, chain.params));
+    const posts = options.windowPost === false ? [] : await dueWindowPosts(chain, slot, provable, options.skipDeadlines, pendingWorkerTxs);
+    const candidates: VerifiedTx[] = [...txs, ...posts].map((t) => verifyTx(t, chain.params));
     const winningPost = await provePost(TEST_PROOFS, 'winning', ticket.postRandomness, ticket.sectors.map((s) => provable.get(s.sectorNumber)!));
     const { block, rejected } = await chain.buildBlock({ workerKey: options.workerKey ?? WORKER_KEY, minerId: 1, slot, timestamp: slotStart(chain.params, slot), ticket, winningPost, candidates });
     if (rejected.length) throw new Error(`rejected txs: ${rejected.map((r) => r.error.code).join(',')}`);

@@ -1,7 +1,8 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
 import { sha256, uintToBytesBE } from '../../src/primitives/index.js';
-import { PROOF_PROFILES, merkleRoot, postChallenges, provePost, replicaIdOf, sealInMemory, verifyPost, winningSectorPicks, type PostSector, type ProofParams } from '../../src/proofs/index.js';
+import { PROOF_PROFILES, maxWindowPostBytes, merkleRoot, postChallenges, provePost, replicaIdOf, sealInMemory, verifyPost, winningSectorPicks, type PostSector, type ProofParams } from '../../src/proofs/index.js';
+import { MAX_PAYLOAD_BYTES } from '../../src/state/index.js';
 import { provableOf } from './helpers.js';
 
 const params = PROOF_PROFILES.test;
@@ -30,6 +31,17 @@ describe('proofs of spacetime', () => {
     expect(verifyPost(params, 'window', rand(77), [...sectors].reverse(), proof)).toBe('COMM_R_MISMATCH');
     expect(verifyPost(params, 'window', rand(77), sectors.slice(1), proof)).toBe('WRONG_SECTOR_COUNT');
     expect(verifyPost(params, 'window', rand(77), sectors, proof.subarray(1))).toBe('MALFORMED');
+  });
+
+  it('a full partition\'s WindowPoSt fits one tx in every profile (the size bound holds for real proofs)', async () => {
+    for (const seed of [77, 78, 79]) {
+      const proof = await provePost(params, 'window', rand(seed), await Promise.all(sealed.map((s, i) => provableOf(i + 1, s))));
+      expect(proof.length).toBeLessThanOrEqual(maxWindowPostBytes(params, sealed.length));
+    }
+    for (const [name, profile] of Object.entries(PROOF_PROFILES)) {
+      // The submitWindowPost payload around the proof: miner, deadline, partition and headers.
+      expect(maxWindowPostBytes(profile, profile.windowPostPartitionSectors) + 64, name).toBeLessThanOrEqual(MAX_PAYLOAD_BYTES);
+    }
   });
 
   test.prop([fc.nat(), fc.integer({ min: 1, max: 255 })], { numRuns: 60 })('fails when any byte is altered', async (at, xor) => {

@@ -209,7 +209,7 @@ export function registerMiner(program: Command): void {
       const head = await callRpc<{ height: number; slot: number }>(opts.rpc, 'bcr_chainHead');
       const sectors = await callRpc<{ sector: number; state: string }[]>(opts.rpc, 'bcr_getSectors', [info.miner]);
       const table = await callRpc<{ total: string }>(opts.rpc, 'bcr_getPowerTable');
-      const deadlines = await callRpc<{ slotMs: number; windows: { period: number; deadline: number; open: number; close: number; state: string; sectors: number; faulty: number; proven: boolean; marginSlots: number; opensInSlots: number }[] }>(opts.rpc, 'bcr_getDeadlines', [info.miner]);
+      const deadlines = await callRpc<{ slotMs: number; windows: { period: number; deadline: number; open: number; close: number; state: string; sectors: number; partitions: number; faulty: number; proven: boolean; marginSlots: number; opensInSlots: number }[] }>(opts.rpc, 'bcr_getDeadlines', [info.miner]);
       if (opts.json) return printJson({ ...info, sectors, networkPower: table.total, deadlines: deadlines.windows });
       const share = BigInt(table.total) > 0n ? Number((BigInt(info.power) * 10000n) / BigInt(table.total)) / 100 : 0;
       console.log(`miner ${info.miner}: owner ${info.owner}, worker ${info.worker}`);
@@ -229,7 +229,8 @@ export function registerMiner(program: Command): void {
         const when = w.state === 'open' ? `OPEN, closes in ${w.marginSlots} slots (${seconds(w.marginSlots)})` : `opens in ${w.opensInSlots} slots (${seconds(w.opensInSlots)})`;
         // A window that has not opened cannot hold a proof yet: covered means nothing is owed this period.
         const proof = w.sectors === 0 ? 'no sectors' : w.proven ? (w.state === 'open' ? 'proven' : 'nothing owed this period') : w.state === 'open' ? 'NOT YET PROVEN' : 'to prove';
-        console.log(`  period ${w.period} deadline ${w.deadline}: slots ${w.open}-${w.close - 1}, ${when}, ${w.sectors} sectors${w.faulty ? ` (${w.faulty} faulty)` : ''}, ${proof}`);
+        const partitions = w.partitions > 1 ? ` in ${w.partitions} partitions` : '';
+        console.log(`  period ${w.period} deadline ${w.deadline}: slots ${w.open}-${w.close - 1}, ${when}, ${w.sectors} sectors${partitions}${w.faulty ? ` (${w.faulty} faulty)` : ''}, ${proof}`);
       }
     });
   withAdminOptions(miner

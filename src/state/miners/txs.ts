@@ -1,7 +1,7 @@
 // Miner tx kinds: create miner, collateral, sector pre-commit / prove-commit (PoRep verified on
 // chain), WindowPoSt, fault and recovery declarations, termination, equivocation evidence.
 import { amount, bytes, bytesEqual, list, str, struct, uint, varBytes } from '../../primitives/index.js';
-import { vrfPublicKeyValid } from '../../consensus/index.js';
+import { vrfPublicKeyValid, type MinerParams } from '../../consensus/index.js';
 import { PROOF_PROFILES, replicaIdOf, verifyPorep, verifyPost } from '../../proofs/index.js';
 import { credit, debit } from '../accounts.js';
 import { TxFailure } from '../errors.js';
@@ -189,8 +189,15 @@ export async function windowPostRandomness(state: TxContext['state'], height: nu
   return beacon ? derivedRandomness('window-post', beacon.vrfOutput, minerId, period, deadline) : null;
 }
 
+/** A sector a WindowPoSt must cover. */
+export interface ProvableSectorRef {
+  number: number;
+  commR: Uint8Array;
+  faulty: boolean;
+}
+
 /** Sectors a WindowPoSt of this deadline must cover, in order: active ones and declared recoveries. */
-export async function provableSectors(state: TxContext['state'], minerId: number, deadline: number): Promise<{ number: number; commR: Uint8Array; faulty: boolean }[]> {
+export async function provableSectors(state: TxContext['state'], minerId: number, deadline: number): Promise<ProvableSectorRef[]> {
   const out = [];
   for (const number of await deadlineSectors(state, minerId, deadline)) {
     const sector = (await getSector(state, minerId, number))!;
@@ -199,7 +206,26 @@ export async function provableSectors(state: TxContext['state'], minerId: number
   return out;
 }
 
-export const submitWindowPostPayload = struct({ ...minerRef, deadline: uint(), proof: varBytes(8 * 1024 * 1024) });
+/**
+ * The partition of a sector within its deadline: sector numbers of one deadline are d, d + D,
+ * d + 2D, ... (D deadlines), cut into runs of the profile's partition size. It never changes, so a
+ * partition's proof covers the same sectors however many others come and go.
+ */
+export function partitionOf(params: MinerParams, sector: number): number {
+  return Math.floor(Math.floor(sector / params.deadlines) / PROOF_PROFILES[params.proofProfile].windowPostPartitionSectors);
+}
+
+/** Sectors grouped by partition, partitions in order (each keeps the sectors' order). */
+export function byPartition<S extends { number: number }>(params: MinerParams, sectors: S[]): Map<number, S[]> {
+  const partitions = new Map<number, S[]>();
+  for (const sector of sectors) {
+    const partition = partitionOf(params, sector.number);
+    partitions.set(partition, [...(partitions.get(partition) ?? []), sector]);
+  }
+  return new Map([...partitions].sort((a, b) => a[0] - b[0]));
+}
+
+export const submitWindowPostPayload = struct({ ...minerRef, deadline: uint(), partition: uint(), proof: varBytes(8 * 1024 * 1024) });
 
 export const submitWindowPostKind = defineTxKind({
   id: 6,
@@ -212,8 +238,8 @@ export const submitWindowPostKind = defineTxKind({
     const miner = await loadMiner(ctx, p.miner, 'worker');
     const now = currentDeadline(params, miner, ctx.slot);
     if (!now || now.deadline !== p.deadline) fail('DEADLINE_NOT_OPEN', `deadline ${p.deadline} is not open at slot ${ctx.slot}`);
-    const sectors = await provableSectors(ctx.state, p.miner, p.deadline);
-    if (sectors.length === 0) fail('NOTHING_TO_PROVE', 'no sectors in this deadline');
+    const sectors = (await provableSectors(ctx.state, p.miner, p.deadline)).filter((s) => partitionOf(params, s.number) === p.partition);
+    if (sectors.length === 0) fail('NOTHING_TO_PROVE', `no sectors to prove in partition ${p.partition} of deadline ${p.deadline}`);
     const randomness = await windowPostRandomness(ctx.state, ctx.height, p.miner, now.period, now.deadline, now.open);
     if (!randomness) fail('NO_RANDOMNESS', 'deadline randomness unavailable');
     const failure = verifyPost(proofParamsOf(ctx), 'window', randomness, sectors.map((s) => ({ sectorNumber: s.number, commR: s.commR })), p.proof);
