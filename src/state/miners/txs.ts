@@ -196,10 +196,14 @@ export interface ProvableSectorRef {
   faulty: boolean;
 }
 
-/** Sectors a WindowPoSt of this deadline must cover, in order: active ones and declared recoveries. */
-export async function provableSectors(state: TxContext['state'], minerId: number, deadline: number): Promise<ProvableSectorRef[]> {
+/**
+ * Sectors a WindowPoSt of this deadline must cover, in order: active ones and declared recoveries;
+ * with `partition`, only that partition's (the others' records are not read).
+ */
+export async function provableSectors(state: TxContext['state'], minerId: number, deadline: number, partition?: { params: MinerParams; index: number }): Promise<ProvableSectorRef[]> {
   const out = [];
   for (const number of await deadlineSectors(state, minerId, deadline)) {
+    if (partition && partitionOf(partition.params, number) !== partition.index) continue;
     const sector = (await getSector(state, minerId, number))!;
     if (sector.state === SectorState.active || (sector.state === SectorState.faulty && sector.recovering)) out.push({ number, commR: sector.commR, faulty: sector.state === SectorState.faulty });
   }
@@ -220,7 +224,9 @@ export function byPartition<S extends { number: number }>(params: MinerParams, s
   const partitions = new Map<number, S[]>();
   for (const sector of sectors) {
     const partition = partitionOf(params, sector.number);
-    partitions.set(partition, [...(partitions.get(partition) ?? []), sector]);
+    const members = partitions.get(partition);
+    if (members) members.push(sector);
+    else partitions.set(partition, [sector]);
   }
   return new Map([...partitions].sort((a, b) => a[0] - b[0]));
 }
@@ -238,7 +244,7 @@ export const submitWindowPostKind = defineTxKind({
     const miner = await loadMiner(ctx, p.miner, 'worker');
     const now = currentDeadline(params, miner, ctx.slot);
     if (!now || now.deadline !== p.deadline) fail('DEADLINE_NOT_OPEN', `deadline ${p.deadline} is not open at slot ${ctx.slot}`);
-    const sectors = (await provableSectors(ctx.state, p.miner, p.deadline)).filter((s) => partitionOf(params, s.number) === p.partition);
+    const sectors = await provableSectors(ctx.state, p.miner, p.deadline, { params, index: p.partition });
     if (sectors.length === 0) fail('NOTHING_TO_PROVE', `no sectors to prove in partition ${p.partition} of deadline ${p.deadline}`);
     const randomness = await windowPostRandomness(ctx.state, ctx.height, p.miner, now.period, now.deadline, now.open);
     if (!randomness) fail('NO_RANDOMNESS', 'deadline randomness unavailable');
