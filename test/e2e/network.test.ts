@@ -14,7 +14,10 @@ import { logEntries, p2pAddress, rawPost, rpc, startNodeProcess, stopProcess, wa
 const SLOT_MS = 100;
 const MINERS = 3; // powers 1:2:5
 const dir = tempDir('bcr-net-');
-const genesis = devnetGenesis({ miners: MINERS, nowMs: Date.now(), startDelayMs: 6000, slotMs: SLOT_MS, finality: 40, proofProfile: 'test' });
+// Finality is long enough (in 100 ms slots) that the partitioned light side cannot finalize its own
+// branch before the heal, even on a busy machine where the heavy side pulls ahead slowly.
+const FINALITY = 100;
+const genesis = devnetGenesis({ miners: MINERS, nowMs: Date.now(), startDelayMs: 6000, slotMs: SLOT_MS, finality: FINALITY, proofProfile: 'test' });
 const nodes: RunningNode[] = [];
 const dataDirs: string[] = [];
 
@@ -70,9 +73,9 @@ describe('a four-node network with miners of powers 1:2:5', () => {
     const gossipAccepted = async () => (await rpc<{ gossip: { accept: number } }>(follower.rpcUrl, 'bcr_syncStatus')).gossip.accept;
     const joined = await agreeOnHead(nodes, 60_000);
     const acceptedAtJoin = await gossipAccepted();
-    await waitFor('every node 50 blocks further', async () => (await Promise.all(nodes.map(head))).every((h) => h.height >= Math.max(50, joined.height + 50)), 60_000, 200);
+    await waitFor('every node 50 blocks further', async () => (await Promise.all(nodes.map(head))).every((h) => h.height >= Math.max(FINALITY + 10, joined.height + 50)), 90_000, 200);
     const agreed = await agreeOnHead(nodes);
-    expect(agreed.finalizedHeight).toBe(agreed.height - 40);
+    expect(agreed.finalizedHeight).toBe(agreed.height - FINALITY);
     const finalized = await Promise.all(nodes.map((n) => blockAt(n, agreed.finalizedHeight)));
     expect(new Set(finalized.map((b) => b!.id)).size).toBe(1);
     // The follower got (nearly) every block since it joined by gossip itself, not by fetching missed
@@ -125,10 +128,14 @@ describe('a four-node network with miners of powers 1:2:5', () => {
     await waitFor('the light side to include the tx', async () => rpc(nodes[0]!.rpcUrl, 'bcr_getTransactionReceipt', [txId]), 30_000, 100);
 
     // Let the heavy side pull ahead (it makes ~0.35 blocks a slot against ~0.23).
+    let lightSideAhead = 0;
     await waitFor('the heavy side to lead', async () => {
       const [a, b] = await Promise.all([head(nodes[2]!), head(nodes[0]!)]);
-      return a.height >= b.height + 4 && a.height >= splitHeight + 10;
+      lightSideAhead = b.height - splitHeight;
+      // Past finality the light side would keep its branch for good: stop and say so (below).
+      return lightSideAhead >= FINALITY - 10 || (a.height >= b.height + 4 && a.height >= splitHeight + 10);
     }, 60_000, 100);
+    expect(lightSideAhead, 'the light side neared finality before the heavy side led').toBeLessThan(FINALITY - 10);
     expect(await rpc(nodes[2]!.rpcUrl, 'bcr_getTransactionReceipt', [txId])).toBeNull();
     const heavy = await head(nodes[2]!);
 
