@@ -223,7 +223,7 @@ async function txPage(id) {
       ['gas price', `${tx.gasPrice} atto`],
       ['nonce', String(tx.nonce)],
       ...(receipt?.error ? [['error', h('span', { class: 'error' }, receipt.error)]] : []),
-      ...args.map(([k, v]) => [k, h('span', { class: 'mono' }, typeof v === 'object' ? JSON.stringify(v) : String(v))]),
+      ...args.map(([k, v]) => [k, tx.kind === 'attest' && k === 'hash' ? link(`#/hash/${v}`, String(v), { class: 'mono', testid: 'tx-attested-hash' }) : h('span', { class: 'mono' }, typeof v === 'object' ? JSON.stringify(v) : String(v))]),
     ]),
   );
 }
@@ -386,6 +386,26 @@ async function governancePage() {
   );
 }
 
+async function attestationsPage(hash) {
+  const { attestations: records } = await rpc('bcr_getAttestations', [hash]);
+  if (records.length === 0) return show(h('h1', {}, 'No attestations'), h('p', {}, `Nothing on chain attests the content hash ${hash}.`));
+  show(
+    h('h1', {}, 'Attestations'),
+    h('p', {}, 'Every record of this content hash, in the order recorded. A light client checks them against a header it trusts with bcr attest verify.'),
+    fields([['content hash', h('span', { class: 'mono' }, hash), 'attest-hash'], ['records', String(records.length), 'attest-count']]),
+    table(['#', 'time', 'block', 'attester', 'tag', 'refers to', 'metadata', 'record (tx)'], records.map((r, i) => h('tr', { testid: `attestation-${i}` },
+      h('td', {}, String(i + 1)),
+      h('td', {}, time(r.time)),
+      h('td', {}, blockLink(r.height, String(r.height))),
+      h('td', {}, accountLink(r.attester)),
+      h('td', {}, r.tag),
+      h('td', {}, r.ref ? txLink(r.ref) : '—'),
+      h('td', {}, r.metaText ?? (r.meta === '0x' ? '—' : h('span', { class: 'mono' }, short(r.meta)))),
+      h('td', {}, txLink(r.id)),
+    )), 'attest-records'),
+  );
+}
+
 // ---- search and routing ----
 
 async function search(text) {
@@ -396,7 +416,12 @@ async function search(text) {
   if (/^0x[0-9a-fA-F]{40}$/.test(q)) return `#/account/${q}`;
   if (/^0x[0-9a-fA-F]{64}$/.test(q)) {
     const block = await rpc('bcr_getBlockById', [q, false]).catch(() => null);
-    return block ? `#/block/${q}` : `#/tx/${q}`;
+    if (block) return `#/block/${q}`;
+    // Not a block: a tx id, else a content hash that something attests.
+    const tx = await rpc('bcr_getTransaction', [q]).catch(() => null);
+    if (tx) return `#/tx/${q}`;
+    const attested = await rpc('bcr_getAttestations', [q]).catch(() => null);
+    return attested && attested.attestations.length ? `#/hash/${q}` : `#/tx/${q}`;
   }
   return null;
 }
@@ -406,7 +431,7 @@ document.getElementById('search-form').addEventListener('submit', async (event) 
   const input = document.getElementById('search');
   const target = await search(input.value);
   if (target) location.hash = target;
-  else show(h('h1', {}, 'Search'), h('p', { class: 'error', testid: 'search-error' }, `Not understood: "${input.value}". Give a height, a block or tx id (0x + 64 hex), an address (0x + 40 hex) or a miner (m1).`));
+  else show(h('h1', {}, 'Search'), h('p', { class: 'error', testid: 'search-error' }, `Not understood: "${input.value}". Give a height, a block or tx id or an attested content hash (0x + 64 hex), an address (0x + 40 hex) or a miner (m1).`));
 });
 
 const routes = [
@@ -419,6 +444,7 @@ const routes = [
   [/^#\/supply$/, () => supplyPage()],
   [/^#\/market$/, () => marketPage()],
   [/^#\/governance$/, () => governancePage()],
+  [/^#\/hash\/(0x[0-9a-fA-F]{64})$/, (m) => attestationsPage(m[1])],
 ];
 
 let routeListener = null;

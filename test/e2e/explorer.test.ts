@@ -7,8 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addressOf, toChecksumAddress, toHex } from '../../src/primitives/index.js';
-import { DEV_KEY, TEAM_ADDRESS, tempDir, transferTx } from '../helpers/chain.js';
+import { addressOf, fromHex, sha256, toChecksumAddress, toHex } from '../../src/primitives/index.js';
+import { attestKind, attestPayload } from '../../src/state/index.js';
+import { DEV_KEY, TEAM_ADDRESS, kindTx, tempDir, transferTx } from '../helpers/chain.js';
 import { rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -125,6 +126,29 @@ describe('block explorer (Chromium)', () => {
     await page.goto(`${node.rpcUrl}explorer/#/account/0x70997970C51812dc3A010C7d01b50e0d17dc79C8`);
     await page.getByTestId('account-vesting').waitFor();
     expect(await text(page, 'account-vesting')).toMatch(/^12,000,000 BCR: [\d,.]+ BCR vested; cliff at slot \d+, fully vested at slot \d+/);
+    // A content hash attested twice (the second record refers to the first): searched, listed in
+    // order; a record's tx page links back to the hash.
+    const contentHash = toHex(sha256(new Uint8Array(randomBytes(32))));
+    const devNonce = await rpc<number>(node.rpcUrl, 'bcr_getNonce', [toChecksumAddress(addressOf(DEV_KEY)), 'pending']);
+    const attest = (nonce: number, ref: Uint8Array | null, tag: string, meta: string) => toHex(kindTx(DEV_KEY, nonce, attestKind, attestPayload, { hash: fromHex(contentHash), tag, ref, meta: new TextEncoder().encode(meta) }));
+    const firstRecord = await rpc<string>(node.rpcUrl, 'bcr_sendRawTransaction', [attest(devNonce, null, 'invoice', 'net 30 days')]);
+    const secondRecord = await rpc<string>(node.rpcUrl, 'bcr_sendRawTransaction', [attest(devNonce + 1, fromHex(firstRecord), 'payment', '')]);
+    await waitFor('both records in blocks', async () => (await rpc(node.rpcUrl, 'bcr_getTransactionReceipt', [firstRecord])) && rpc(node.rpcUrl, 'bcr_getTransactionReceipt', [secondRecord]), 30_000);
+    await page.fill('#search', contentHash);
+    await page.click('#search-form button');
+    await page.getByTestId('attest-records').waitFor();
+    expect(await text(page, 'attest-count')).toBe('2');
+    const rows = [await text(page, 'attestation-0'), await text(page, 'attestation-1')];
+    expect(rows[0]).toContain('invoice');
+    expect(rows[0]).toContain('net 30 days');
+    expect(rows[1]).toContain('payment');
+    expect(rows[1]).toContain(firstRecord.slice(0, 10)); // its reference, shortened
+    await page.screenshot({ path: join(ARTIFACTS, 'explorer-attestations.png'), fullPage: true });
+    await page.getByTestId('attestation-0').locator(`a[href="#/tx/${firstRecord}"]`).last().click();
+    await page.getByTestId('tx-attested-hash').click();
+    await page.getByTestId('attest-hash').waitFor();
+    expect(await text(page, 'attest-hash')).toBe(contentHash);
+
     await page.fill('#search', 'no such thing');
     await page.click('#search-form button');
     expect(await text(page, 'search-error')).toMatch(/^Not understood/);
