@@ -1,7 +1,8 @@
 // The block explorer in a real browser (Debian's Chromium driven by playwright-core) against a
 // mining node process: the head advances live over the WebSocket, a searched tx id leads to the tx,
-// a click to its block, another to the sender's account, and every amount shown matches the chain.
-// A screenshot of each page is kept in test-results/.
+// a click to its block, another to the sender's account, and every amount shown matches the chain;
+// a searched content hash lists its attestations in order. A screenshot of each page is kept in
+// test-results/.
 import { mkdirSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
