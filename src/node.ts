@@ -30,7 +30,7 @@ import { governanceEvents, governanceMethods } from './rpc/governanceMethods.js'
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
 import { loadExplorer } from './rpc/explorer.js';
-import { getMiner, paychRedeemKind, paychRedeemPayload, spendable, verifyTx } from './state/index.js';
+import { getMiner, paychRedeemKind, paychRedeemPayload, verifyTx } from './state/index.js';
 import { slotAt } from './consensus/index.js';
 import { createMetrics, startMetricsServer, type MetricsServer } from './metrics/index.js';
 import { collectNodeMetrics } from './nodeMetrics.js';
@@ -133,13 +133,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   const chain = await ChainStore.open({ db, genesis, log: log.child({ component: 'chain' }), metrics, pruneBlocks: options.pruneBlocks ?? null });
   log.info({ network: genesis.params.network, chainId: genesis.params.chainId, genesis: `0x${hexKey(chain.genesisId)}`, height: chain.head.header.height, store: options.pruneBlocks == null ? 'archive' : `pruned to ${options.pruneBlocks} blocks beyond finality`, sha256: pairHashBackend, secp256k1: signatureBackend() }, 'Chain opened');
 
-  const mempool = new Mempool({
-    params: genesis.params,
-    async accountState(address) {
-      const account = await chain.getAccount(address);
-      return { nonce: account.nonce, spendable: spendable(account, chain.head.header.slot) };
-    },
-  }, {}, metrics);
+  const mempool = new Mempool({ params: genesis.params, accountState: (address) => chain.accountState(address) }, {}, metrics);
   const mempoolLog = log.child({ component: 'mempool' });
   chain.onHeadChange((change) => {
     if (change.reverted.length === 0 && change.applied.every((b) => b.txs.length === 0)) return;

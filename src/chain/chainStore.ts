@@ -6,7 +6,7 @@
 import { BcrError, bytesEqual, decode, encode, hexKey, isBcrError, uint } from '../primitives/index.js';
 import { isHeavierTip, tipOf, type ChainParams } from '../consensus/index.js';
 import { Bucket, bucketKey, type Database } from '../db/index.js';
-import { MemoryKv, Overlay, StateDb, getAccount, lockedAmount, proveState, readStateRoot, type Account, type KvReader, type Receipt, type StateEvent, type StateProof, type TxError, type VerifiedTx } from '../state/index.js';
+import { MemoryKv, Overlay, StateDb, getAccount, lockedAmount, proveState, spendable, readStateRoot, type Account, type KvReader, type Receipt, type StateEvent, type StateProof, type TxError, type VerifiedTx } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { encodeBlock, encodeHeader, type Block, type BlockHeader } from './block.js';
 import { BlockStore, META_GENESIS, META_HEAD, META_PRUNED, canonicalKey, sideBlockKey, type HeadInfo, type TxLocation } from './blockStore.js';
@@ -168,6 +168,12 @@ export class ChainStore implements ValidationView {
 
   async getAccount(address: Uint8Array): Promise<Account> {
     return getAccount(this.headState(), address);
+  }
+
+  /** Next nonce and spendable balance (vesting-locked part excluded) at the head: what the mempool admits against. */
+  async accountState(address: Uint8Array): Promise<{ nonce: number; spendable: bigint }> {
+    const account = await this.getAccount(address);
+    return { nonce: account.nonce, spendable: spendable(account, this.headInfo.header.slot) };
   }
 
   /** Vesting-locked part of an address's balance at the head slot. */

@@ -13,7 +13,7 @@ import { SectorStore } from '../../src/miner/sectorStore.js';
 import { devVrfSecret } from '../../src/node.js';
 import { fromHex } from '../../src/primitives/index.js';
 import { provePost } from '../../src/proofs/index.js';
-import { byPartition, getMiner, getSector, provableSectors, spendable, upcomingWindows } from '../../src/state/index.js';
+import { byPartition, getMiner, getSector, provableSectors, upcomingWindows } from '../../src/state/index.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { GENESIS_TIME, TEST_PROOFS, openChain, tempDir } from '../helpers/chain.js';
 
@@ -32,13 +32,7 @@ describe('a deadline of two partitions', () => {
     expect([...byPartition(params.miners, deadlineZero)].map(([p, s]) => [p, s.map((x) => x.number)])).toEqual([[0, [0, 2]], [1, [4]]]);
 
     let now = slotStart(params, 1);
-    const mempool = new Mempool({
-      params,
-      async accountState(address) {
-        const account = await chain.getAccount(address);
-        return { nonce: account.nonce, spendable: spendable(account, chain.head.header.slot) };
-      },
-    }, { now: () => now });
+    const mempool = new Mempool({ params, accountState: (address) => chain.accountState(address) }, { now: () => now });
     const store = new SectorStore(join(dir.path, 'miner'), TEST_PROOFS);
     const pieces = await PieceIndex.open(join(dir.path, 'miner'));
     const proofSectors: number[][] = [];

@@ -13,7 +13,7 @@ import { SectorStore } from '../../src/miner/sectorStore.js';
 import { defaultWatchdogSettings } from '../../src/miner/watchdog.js';
 import { devVrfSecret } from '../../src/node.js';
 import { provePost, SectorFiles } from '../../src/proofs/index.js';
-import { getMiner, spendable, upcomingWindows } from '../../src/state/index.js';
+import { getMiner, upcomingWindows } from '../../src/state/index.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { createMetrics } from '../../src/metrics/index.js';
 import { TEST_PROOFS, WORKER_KEY, openChain, tempDir, testGenesis } from '../helpers/chain.js';
@@ -27,13 +27,7 @@ describe('deadline watchdog', () => {
     const { chain, db } = await openChain(join(dir.path, 'chain'), genesis);
     const params = chain.params;
     let now = slotStart(params, 1);
-    const mempool = new Mempool({
-      params,
-      async accountState(address) {
-        const account = await chain.getAccount(address);
-        return { nonce: account.nonce, spendable: spendable(account, chain.head.header.slot) };
-      },
-    }, { now: () => now });
+    const mempool = new Mempool({ params, accountState: (address) => chain.accountState(address) }, { now: () => now });
     const store = new SectorStore(join(dir.path, 'miner'), TEST_PROOFS);
     const pieces = await PieceIndex.open(join(dir.path, 'miner'));
     // The prover plays a disk too slow for the window: it waits until the test lets it go.
