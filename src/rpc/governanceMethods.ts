@@ -15,6 +15,9 @@ import {
   getAccount,
   getAttestation,
   getCouncil,
+  getCouncilView,
+  councilSinceKey,
+  noticeStart,
   getProposal,
   lockedAmount,
   proposalCount,
@@ -25,6 +28,7 @@ import {
   verifyTx,
   type Attestation,
   type Council,
+  type CouncilView,
   type Proposal,
   type StateDb,
 } from '../state/index.js';
@@ -39,9 +43,11 @@ export function councilJson(council: Council) {
   return { signers: council.signers.map(toChecksumAddress), threshold: council.threshold, noticeSlots: council.noticeSlots };
 }
 
-export function proposalJson(id: Uint8Array, p: Proposal, council: Council | null) {
+export function proposalJson(id: Uint8Array, p: Proposal, view: CouncilView | null) {
+  const council = view?.council ?? null;
   const approvals = council ? countSigners(council, p.approvals) : 0;
-  const from = council ? executableFrom(p, council) : null;
+  const from = view ? executableFrom(p, view) : null;
+  const start = view ? noticeStart(p, view) : null;
   return {
     id: toHex(id),
     seq: p.seq,
@@ -61,6 +67,8 @@ export function proposalJson(id: Uint8Array, p: Proposal, council: Council | nul
     createdSlot: p.createdSlot,
     createdHeight: p.createdHeight,
     approvedSlot: p.approvedSlot === 0 ? null : p.approvedSlot,
+    /** Slot from which its approvals have satisfied the current council: the notice runs from here. */
+    noticeFromSlot: p.state === ProposalState.open ? start : null,
     /** First slot at which anyone may execute it (open and approved proposals). */
     executableFromSlot: p.state === ProposalState.open ? from : null,
     closedSlot: p.state === ProposalState.open ? null : p.closedSlot,
@@ -118,14 +126,14 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
         const read = async (state: StateDb) => {
           const proposal = await getProposal(state, id as Uint8Array);
           if (!proposal) throw new RpcError(RpcErrorCode.notFound, 'no proposal with this id');
-          return proposalJson(id as Uint8Array, proposal, await getCouncil(state));
+          return proposalJson(id as Uint8Array, proposal, await getCouncilView(state));
         };
         if (withProof !== true) return atBlock(block, read);
         // The record and the council it is judged by, with their proofs, from one state.
         let json: ReturnType<typeof proposalJson> | null = null;
         const proof = await proveAt(block, async (state) => {
           json = await read(state);
-          return [proposalKey(id as Uint8Array), councilKey()];
+          return [proposalKey(id as Uint8Array), councilKey(), councilSinceKey()];
         });
         return { ...json!, ...proof };
       },
@@ -136,7 +144,7 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
       params: [enumParam('state', PROPOSAL_STATES), uintParam('before', true), uintParam('limit', true, MAX_LIST)],
       handler: async ([wanted, before, limit]) => {
         const state = chain.headState();
-        const council = await getCouncil(state);
+        const council = await getCouncilView(state);
         const total = await proposalCount(state);
         const out = [];
         for (let seq = Math.min(total, (before as number | undefined) ?? total) - 1; seq >= 0 && out.length < ((limit as number | undefined) ?? 20); seq--) {
@@ -240,7 +248,7 @@ const GOVERNANCE_STEPS: Record<string, string> = { govPropose: 'propose', govApp
  */
 export async function governanceEvents(chain: ChainStore, change: HeadChange, listener: (event: { keys: string[]; json: unknown }) => void): Promise<void> {
   const blocks = [...change.reverted.map((block) => ({ block, removed: true })), ...change.applied.map((block) => ({ block, removed: false }))];
-  const council = await getCouncil(chain.headState());
+  const council = await getCouncilView(chain.headState());
   for (const { block, removed } of blocks) {
     const txs = block.txs.map((raw) => verifyTx(raw, chain.params)).map((tx, index) => ({ tx, index })).filter(({ tx }) => tx.kind.name in GOVERNANCE_STEPS);
     if (txs.length === 0) continue;

@@ -3,6 +3,12 @@
 // approve; once approvals reach the threshold a public notice delay runs, then anyone executes. The
 // proposer, or a threshold of signers, can cancel an open proposal. Changing the council goes the
 // same way. Approvals are counted against the council at execution time.
+//
+// The notice rule (docs/protocol.md §14.1): a proposal may execute only once its approvals have
+// satisfied the council that executes it, publicly, for that council's full notice delay. The clock
+// starts when approvals reach the threshold under the current council; installing a council restarts
+// the clock of every open proposal (its approvals are judged afresh from that slot), so no threshold
+// or membership change can shorten or skip a notice.
 import { amount, bytes, bytesEqual, concatBytes, decode, encode, list, optional, str, struct, systemAddress, uint, uintToBytesBE, type Infer } from '../primitives/index.js';
 import { credit, getAccount, putAccount } from './accounts.js';
 import { TxFailure } from './errors.js';
@@ -46,7 +52,10 @@ const proposalCodec = struct({
   cancelVotes: list(bytes(20), MAX_VOTES),
   createdSlot: uint(),
   createdHeight: uint(),
-  /** Slot at which approvals reached the threshold (the notice delay runs from here); 0: not yet. */
+  /**
+   * Slot at which approvals last reached the threshold (0: never). The notice clock runs from the
+   * later of this and the slot the current council was installed (see `noticeStart`).
+   */
   approvedSlot: uint(),
   state: uint(2),
   closedSlot: uint(),
@@ -55,17 +64,39 @@ export type Proposal = Infer<typeof proposalCodec>;
 
 const COUNCIL_KEY = new Uint8Array([GOVERNANCE_PREFIX, 0x00]);
 const COUNT_KEY = new Uint8Array([GOVERNANCE_PREFIX, 0x02]);
+/** Slot at which the current council was installed (absent: genesis, slot 0). */
+const COUNCIL_SINCE_KEY = new Uint8Array([GOVERNANCE_PREFIX, 0x04]);
 export const proposalKey = (id: Uint8Array) => concatBytes(new Uint8Array([GOVERNANCE_PREFIX, 0x01]), id);
 const proposalBySeqKey = (seq: number) => concatBytes(new Uint8Array([GOVERNANCE_PREFIX, 0x03]), uintToBytesBE(seq, 8));
 export const councilKey = () => COUNCIL_KEY;
+export const councilSinceKey = () => COUNCIL_SINCE_KEY;
 
 export async function getCouncil(state: StateDb): Promise<Council | null> {
   const raw = await state.get(COUNCIL_KEY);
   return raw ? decode(councilCodec, raw, 'council') : null;
 }
 
-export async function putCouncil(state: StateDb, council: Council): Promise<void> {
+/** Installs a council from `sinceSlot` (genesis: 0): every open proposal's notice clock restarts there. */
+export async function putCouncil(state: StateDb, council: Council, sinceSlot = 0): Promise<void> {
   await state.set(COUNCIL_KEY, encode(councilCodec, council));
+  if (sinceSlot > 0) await state.set(COUNCIL_SINCE_KEY, encode(uint(), sinceSlot));
+}
+
+/** Slot from which the current council judges proposals (0: the genesis council). */
+export async function getCouncilSince(state: StateDb): Promise<number> {
+  const raw = await state.get(COUNCIL_SINCE_KEY);
+  return raw ? decode(uint(), raw, 'council since') : 0;
+}
+
+/** The council and the slot it was installed: what `executableFrom` judges a proposal by. */
+export interface CouncilView {
+  council: Council;
+  sinceSlot: number;
+}
+
+export async function getCouncilView(state: StateDb): Promise<CouncilView | null> {
+  const council = await getCouncil(state);
+  return council ? { council, sinceSlot: await getCouncilSince(state) } : null;
 }
 
 export function decodeProposal(raw: Uint8Array): Proposal {
@@ -137,7 +168,7 @@ export const govProposeKind = defineTxKind({
   payload: proposePayload,
   maxPayloadBytes: 1024,
   gas: () => 60_000,
-  touches: () => [COUNCIL_KEY, COUNT_KEY],
+  touches: () => [COUNCIL_KEY, COUNCIL_SINCE_KEY, COUNT_KEY],
   async apply(ctx, p) {
     const council = await requireSigner(ctx);
     if (p.action === ProposalAction.spend) {
@@ -175,14 +206,16 @@ export const govApproveKind = defineTxKind({
   payload: proposalRefPayload,
   maxPayloadBytes: 48,
   gas: () => 40_000,
-  touches: (p) => [COUNCIL_KEY, proposalKey(p.proposal)],
+  touches: (p) => [COUNCIL_KEY, COUNCIL_SINCE_KEY, proposalKey(p.proposal)],
   async apply(ctx, p) {
     const council = await requireSigner(ctx);
     const proposal = await loadOpen(ctx, p.proposal);
     if (proposal.approvals.some((a) => bytesEqual(a, ctx.sender))) throw new TxFailure('ALREADY_APPROVED', 'this signer already approved');
     if (proposal.approvals.length >= MAX_VOTES) throw new TxFailure('TOO_MANY_VOTES', `a proposal records at most ${MAX_VOTES} approvals`);
+    const satisfiedBefore = countSigners(council, proposal.approvals) >= council.threshold;
     proposal.approvals.push(ctx.sender);
-    if (proposal.approvedSlot === 0 && countSigners(council, proposal.approvals) >= council.threshold) proposal.approvedSlot = ctx.slot;
+    // The clock starts when this council's threshold is first met (an extra approval does not restart it).
+    if (!satisfiedBefore && countSigners(council, proposal.approvals) >= council.threshold) proposal.approvedSlot = ctx.slot;
     await ctx.state.set(proposalKey(p.proposal), encode(proposalCodec, proposal));
   },
 });
@@ -193,7 +226,7 @@ export const govCancelKind = defineTxKind({
   payload: proposalRefPayload,
   maxPayloadBytes: 48,
   gas: () => 40_000,
-  touches: (p) => [COUNCIL_KEY, proposalKey(p.proposal)],
+  touches: (p) => [COUNCIL_KEY, COUNCIL_SINCE_KEY, proposalKey(p.proposal)],
   async apply(ctx, p) {
     const proposal = await loadOpen(ctx, p.proposal);
     const council = await loadCouncil(ctx);
@@ -211,9 +244,19 @@ export const govCancelKind = defineTxKind({
   },
 });
 
-/** First slot at which an approved proposal may execute (null until approvals reach the threshold). */
-export function executableFrom(proposal: Proposal, council: Council): number | null {
-  return proposal.approvedSlot === 0 ? null : proposal.approvedSlot + council.noticeSlots;
+/**
+ * Slot from which the proposal's approvals have publicly satisfied the current council (null: they
+ * do not). Approvals met under an earlier council count only from the slot this one was installed.
+ */
+export function noticeStart(proposal: Proposal, view: CouncilView): number | null {
+  if (countSigners(view.council, proposal.approvals) < view.council.threshold) return null;
+  return Math.max(proposal.approvedSlot, view.sinceSlot);
+}
+
+/** First slot at which the proposal may execute under the current council (null: not approved by it). */
+export function executableFrom(proposal: Proposal, view: CouncilView): number | null {
+  const start = noticeStart(proposal, view);
+  return start === null ? null : start + view.council.noticeSlots;
 }
 
 export const govExecuteKind = defineTxKind({
@@ -222,20 +265,20 @@ export const govExecuteKind = defineTxKind({
   payload: proposalRefPayload,
   maxPayloadBytes: 48,
   gas: () => 60_000,
-  touches: (p) => [COUNCIL_KEY, proposalKey(p.proposal)],
+  touches: (p) => [COUNCIL_KEY, COUNCIL_SINCE_KEY, proposalKey(p.proposal)],
   async apply(ctx, p) {
     const proposal = await loadOpen(ctx, p.proposal);
     const council = await loadCouncil(ctx);
     const approvals = countSigners(council, proposal.approvals);
     if (approvals < council.threshold) throw new TxFailure('NOT_APPROVED', `${approvals} of the ${council.threshold} approvals needed`);
-    const from = executableFrom(proposal, council)!;
+    const from = executableFrom(proposal, { council, sinceSlot: await getCouncilSince(ctx.state) })!;
     if (ctx.slot < from) throw new TxFailure('NOTICE_PENDING', `the notice delay runs until slot ${from} (now ${ctx.slot})`);
     if (proposal.action === ProposalAction.spend) {
       const reserve = await getAccount(ctx.state, FOUNDATION_ADDRESS);
       if (reserve.balance < proposal.amount) throw new TxFailure('RESERVE_TOO_LOW', `the reserve holds ${reserve.balance} atto`);
       await putAccount(ctx.state, FOUNDATION_ADDRESS, { ...reserve, balance: reserve.balance - proposal.amount });
       await credit(ctx.state, proposal.recipient, proposal.amount);
-    } else await putCouncil(ctx.state, proposal.council!);
+    } else await putCouncil(ctx.state, proposal.council!, ctx.slot);
     proposal.state = ProposalState.executed;
     proposal.closedSlot = ctx.slot;
     await ctx.state.set(proposalKey(p.proposal), encode(proposalCodec, proposal));
