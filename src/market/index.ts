@@ -9,3 +9,5 @@ export * from './retrievalProtocol.js';
 export * from './retrievalProvider.js';
 export * from './retrievalClient.js';
 export * from './erasure.js';
+export * from './voucherLedger.js';
+export * from './retrievalPayments.js';

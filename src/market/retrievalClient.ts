@@ -4,9 +4,10 @@
 import type { Libp2p } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { concatBytes, decode, encode } from '../primitives/index.js';
-import { verifyChunk } from '../proofs/index.js';
+import { chunkSizeFor, verifyChunk } from '../proofs/index.js';
 import { signVoucher } from '../state/index.js';
 import type { ProviderAddress } from './dealClient.js';
+import type { ChannelFloor, VoucherLedger } from './voucherLedger.js';
 import {
   RETRIEVAL_CHUNK_BYTES,
   RetrievalFrame,
@@ -55,8 +56,11 @@ export interface RetrieveRequest {
   offset: number;
   length: number;
   pricePerByte: bigint;
-  /** For a paid retrieval: the channel and the payer's key that signs its vouchers. */
-  payment?: { channel: number; payerKey: Uint8Array; chainId: number };
+  /**
+   * For a paid retrieval: the channel, the payer's key, the payer's ledger of what it signed (vouchers
+   * are signed from it, never from the provider's word) and the channel's redeemed state on chain.
+   */
+  payment?: { channel: number; payerKey: Uint8Array; chainId: number; ledger: VoucherLedger; floor: ChannelFloor };
 }
 
 export interface RetrievedRange {
@@ -65,8 +69,21 @@ export interface RetrievedRange {
   firstChunk: number;
   chunkBytes: number;
   pieceBytes: number;
-  /** What this retrieval's vouchers paid. */
+  /** What this retrieval's vouchers paid (price x bytes received and verified). */
   paid: bigint;
+}
+
+/** Why the provider's announced answer does not fit the request (null: it fits). */
+export function startProblem(start: { pieceBytes: number; chunkBytes: number; firstChunk: number; chunks: number }, request: Pick<RetrieveRequest, 'offset' | 'length'>): string | null {
+  const { pieceBytes, chunkBytes, firstChunk, chunks } = start;
+  if (pieceBytes < 1 || (pieceBytes & (pieceBytes - 1)) !== 0) return `piece size ${pieceBytes} is not a power of two`;
+  if (chunkBytes !== chunkSizeFor(pieceBytes, RETRIEVAL_CHUNK_BYTES)) return `chunk size ${chunkBytes} is not the protocol's for a ${pieceBytes}-byte piece`;
+  if (request.offset >= pieceBytes) return `offset ${request.offset} is past the ${pieceBytes}-byte piece`;
+  const end = Math.min(pieceBytes, request.offset + request.length);
+  const wantFirst = Math.floor(request.offset / chunkBytes);
+  const wantChunks = Math.ceil(end / chunkBytes) - wantFirst;
+  if (firstChunk !== wantFirst || chunks !== wantChunks) return `chunks ${firstChunk}+${chunks} do not cover bytes ${request.offset}..${end} (chunks ${wantFirst}+${wantChunks})`;
+  return null;
 }
 
 export async function retrieveRange(host: Libp2p, provider: ProviderAddress, protocols: RetrievalProtocols, request: RetrieveRequest, onChunk?: (done: number, of: number, bytes: number) => void): Promise<RetrievedRange> {
@@ -85,8 +102,10 @@ export async function retrieveRange(host: Libp2p, provider: ProviderAddress, pro
     const first = await read();
     if (first[0] !== RetrievalFrame.start) throw new RetrievalError('PROTOCOL', 'expected the start of the answer');
     const start = decode(retrievalStartCodec, first.subarray(1), 'retrieval start');
+    // The provider may serve (and be paid for) only the chunks that cover the range asked for.
+    const problem = startProblem(start, request);
+    if (problem) throw new RetrievalError('PROTOCOL', problem);
     const chunks: Uint8Array[] = [];
-    let nonce = start.lastNonce;
     let paid = 0n;
     for (let i = 0; i < start.chunks; i++) {
       const raw = await read();
@@ -99,8 +118,10 @@ export async function retrieveRange(host: Libp2p, provider: ProviderAddress, pro
       chunks.push(chunk.data);
       onChunk?.(i + 1, start.chunks, chunk.data.length);
       if (request.payment && request.pricePerByte > 0n) {
-        paid += request.pricePerByte * BigInt(chunk.data.length);
-        const voucher = { channel: request.payment.channel, amount: start.paidBefore + paid, nonce: ++nonce };
+        // Pays for this verified chunk only: the ledger adds it to what this payer signed before.
+        const price = request.pricePerByte * BigInt(chunk.data.length);
+        const voucher = await request.payment.ledger.next(request.payment.channel, price, request.payment.floor);
+        paid += price;
         await lp.write(concatBytes(new Uint8Array([RetrievalFrame.voucher]), encode(signedVoucherCodec, { voucher, signature: signVoucher(request.payment.payerKey, request.payment.chainId, voucher) })));
       }
     }

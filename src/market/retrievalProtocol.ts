@@ -1,6 +1,9 @@
 // The retrieval protocols (docs/protocol.md §13.8), direct libp2p streams namespaced like the others:
-//   retrieval-ask: the provider's price per byte and the address its payment channels must pay
-//   retrieval: a byte range of a piece, served in verified chunks, paid by cumulative vouchers
+//   retrieval-ask: the provider's price per byte, the address its payment channels must pay, and its
+//                  payment terms (the least settle delay it accepts, its payment interval)
+//   retrieval: a byte range of a piece, served in verified chunks, paid by cumulative vouchers that
+//              the client signs from its own ledger; the provider serves at most one payment interval
+//              beyond what a payer's vouchers cover, counted per payer across requests and restarts
 // Frames are length-prefixed; each starts with a one-byte kind.
 import { protocolPrefix } from '../p2p/protocols.js';
 import { amount, bytes, list, str, struct, uint, varBytes, type Infer } from '../primitives/index.js';
@@ -8,16 +11,23 @@ import { voucherCodec } from '../state/index.js';
 
 export function retrievalProtocols(network: string, genesisId: Uint8Array) {
   const prefix = protocolPrefix(network, genesisId);
-  return { ask: `${prefix}/retrieval-ask/1`, retrieve: `${prefix}/retrieval/1` };
+  return { ask: `${prefix}/retrieval-ask/2`, retrieve: `${prefix}/retrieval/2` };
 }
 export type RetrievalProtocols = ReturnType<typeof retrievalProtocols>;
 
 /** Bytes per verified chunk (a piece smaller than this is one chunk). */
 export const RETRIEVAL_CHUNK_BYTES = 256 * 1024;
-/** Bytes a provider serves beyond what vouchers have paid for before it waits for one. */
+/** Default payment interval: bytes a provider serves a payer beyond what its vouchers pay for. */
 export const RETRIEVAL_CREDIT_BYTES = 1024 * 1024;
 
-export const retrievalAskCodec = struct({ pricePerByte: amount(), payee: bytes(20) });
+export const retrievalAskCodec = struct({
+  pricePerByte: amount(),
+  payee: bytes(20),
+  /** The shortest settle delay (slots) of a channel this provider serves on: it needs the time to redeem. */
+  minSettleDelay: uint(),
+  /** Bytes served to a payer beyond what its vouchers pay (at least one chunk). */
+  paymentIntervalBytes: uint(),
+});
 export type RetrievalAsk = Infer<typeof retrievalAskCodec>;
 
 export const retrievalRequestCodec = struct({
@@ -32,11 +42,10 @@ export const retrievalRequestCodec = struct({
 export type RetrievalRequest = Infer<typeof retrievalRequestCodec>;
 
 /**
- * The provider's first answer: the piece's size and chunk size, and for a paid retrieval what its
- * vouchers on the channel already pay (`paidBefore`) and their last nonce, so the client's next
- * cumulative voucher starts from there.
+ * The provider's first answer: the piece's size and chunk size and the chunks it will send. Nothing
+ * about payment: the client pays from its own ledger, for what it received.
  */
-export const retrievalStartCodec = struct({ pieceBytes: uint(), chunkBytes: uint(), firstChunk: uint(), chunks: uint(), paidBefore: amount(), lastNonce: uint() });
+export const retrievalStartCodec = struct({ pieceBytes: uint(), chunkBytes: uint(), firstChunk: uint(), chunks: uint() });
 export const retrievalChunkCodec = struct({ index: uint(), data: varBytes(RETRIEVAL_CHUNK_BYTES), proof: list(bytes(32), 48) });
 export const retrievalErrorCodec = struct({ code: str(32), message: str(512) });
 export const signedVoucherCodec = struct({ voucher: voucherCodec, signature: bytes(65) });
@@ -52,6 +61,8 @@ export const RetrievalRefusal = {
   noSuchChannel: 'NO_SUCH_CHANNEL',
   wrongPayee: 'WRONG_PAYEE',
   channelSettled: 'CHANNEL_SETTLED',
+  settleDelayShort: 'SETTLE_DELAY_TOO_SHORT',
+  paymentOverdue: 'PAYMENT_OVERDUE',
   fundsLow: 'CHANNEL_FUNDS_LOW',
   badVoucher: 'BAD_VOUCHER',
   paymentShort: 'PAYMENT_SHORT',

@@ -1,19 +1,22 @@
 // The provider's side of retrieval: answers its retrieval ask; serves byte ranges of the pieces it
 // holds from their unsealed copies, chunk by chunk with Merkle paths to the piece commitment; for a
-// paid retrieval it serves at most RETRIEVAL_CREDIT_BYTES beyond what the client's vouchers pay, checks
-// every voucher (signer, channel, deposit, nonce, amount) against the chain, keeps the best one per
-// channel on disk and redeems it when the retrieval ends.
+// paid retrieval it serves a payer at most one payment interval beyond what its vouchers pay (counted
+// per payer across requests and restarts, in RetrievalPayments), refuses channels it could not
+// redeem on in time, checks every voucher against the chain, and redeems the best one when a
+// retrieval ends.
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Libp2p, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import type { ChainStore } from '../chain/index.js';
 import { PeerRateLimiter } from '../p2p/rateLimit.js';
-import { bytesEqual, concatBytes, decode, encode, errorMessage, fromHex, toHex } from '../primitives/index.js';
+import { bytesEqual, concatBytes, decode, encode, errorMessage, toHex } from '../primitives/index.js';
 import { chunkProof, chunkSizeFor, chunkTree } from '../proofs/index.js';
-import { getPaymentChannel, recoverVoucherSigner, voucherCodec, voucherProblem, type Voucher } from '../state/index.js';
+import { getPaymentChannel, type Voucher } from '../state/index.js';
+import { writeFileDurable } from '../util/durableFile.js';
 import type { Logger } from '../util/logger.js';
+import { PaymentRefused, RetrievalPayments, type PaymentTerms } from './retrievalPayments.js';
 import {
   RETRIEVAL_CHUNK_BYTES,
   RETRIEVAL_CREDIT_BYTES,
@@ -45,31 +48,34 @@ export interface RetrievalProviderDeps {
   nowMs(): number;
   dir: string;
   log: Logger;
-}
-
-interface BestVoucher {
-  voucher: Voucher;
-  signature: Uint8Array;
+  /** Payment interval and least settle delay (defaults: RETRIEVAL_CREDIT_BYTES, twice the finality). */
+  terms?: Partial<PaymentTerms>;
 }
 
 type Lp = ReturnType<typeof lpStream>;
 const frame = (kind: number, body: Uint8Array) => concatBytes(new Uint8Array([kind]), body);
-const VOUCHERS_FILE = 'vouchers.json';
 const ASK_FILE = 'retrieval-ask.json';
 const TREE_CACHE = 8;
 const READ_BLOCK_BYTES = 4 * 1024 * 1024;
+/** How long a stream waits for a voucher before it gives up (the debt stays recorded). */
+const VOUCHER_WAIT_MS = 30_000;
 
 export class RetrievalProvider {
   private readonly limiter = new PeerRateLimiter({ capacity: 20, refillPerSecond: 2 });
-  private readonly vouchers = new Map<number, BestVoucher>();
   private readonly trees = new Map<string, Uint8Array[]>();
-  private persisting: Promise<void> = Promise.resolve();
+  private readonly payments: RetrievalPayments;
+  readonly terms: PaymentTerms;
   /** Bytes served per channel this run (chunks sent; for operators and tests). */
   readonly served = new Map<number, bigint>();
   /** Atto per byte asked (0: free retrieval, the default). */
   private price = 0n;
 
-  constructor(private readonly deps: RetrievalProviderDeps) {}
+  constructor(private readonly deps: RetrievalProviderDeps) {
+    this.payments = new RetrievalPayments(deps.dir, deps.chain.params.chainId);
+    const terms = { intervalBytes: RETRIEVAL_CREDIT_BYTES, minSettleDelay: 2 * deps.chain.params.finality, ...deps.terms };
+    // An interval below one chunk could never serve a chunk.
+    this.terms = { ...terms, intervalBytes: Math.max(terms.intervalBytes, RETRIEVAL_CHUNK_BYTES) };
+  }
 
   get pricePerByte(): bigint {
     return this.price;
@@ -78,8 +84,7 @@ export class RetrievalProvider {
   /** Sets the retrieval price (kept across restarts). */
   async setPrice(pricePerByte: bigint): Promise<void> {
     this.price = pricePerByte;
-    await mkdir(this.deps.dir, { recursive: true });
-    await writeFile(join(this.deps.dir, ASK_FILE), JSON.stringify({ pricePerByte: pricePerByte.toString() }));
+    await writeFileDurable(join(this.deps.dir, ASK_FILE), JSON.stringify({ pricePerByte: pricePerByte.toString() }));
     this.deps.log.info({ pricePerByte: pricePerByte.toString() }, 'Retrieval ask set');
   }
 
@@ -93,7 +98,7 @@ export class RetrievalProvider {
   async stop(): Promise<void> {
     await this.deps.libp2p.unhandle(this.deps.protocols.ask);
     await this.deps.libp2p.unhandle(this.deps.protocols.retrieve);
-    await this.persisting;
+    await this.payments.settled();
   }
 
   private async serveAsk(stream: Stream): Promise<void> {
@@ -101,7 +106,7 @@ export class RetrievalProvider {
     try {
       const miner = this.deps.miner();
       if (!miner) await lp.write(frame(RetrievalFrame.error, encode(retrievalErrorCodec, { code: 'NOT_A_MINER', message: 'this node runs no miner' })));
-      else await lp.write(frame(RetrievalFrame.start, encode(retrievalAskCodec, { pricePerByte: this.price, payee: miner.payee })));
+      else await lp.write(frame(RetrievalFrame.start, encode(retrievalAskCodec, { pricePerByte: this.price, payee: miner.payee, minSettleDelay: this.terms.minSettleDelay, paymentIntervalBytes: this.terms.intervalBytes })));
       await stream.close();
     } catch (error) {
       stream.abort(error instanceof Error ? error : new Error(String(error)));
@@ -139,17 +144,23 @@ export class RetrievalProvider {
       const firstChunk = Math.floor(request.offset / chunkBytes);
       const chunks = Math.ceil((request.offset + length) / chunkBytes) - firstChunk;
       const cost = request.pricePerByte * BigInt(chunks * chunkBytes);
-      let paidBefore = 0n;
-      let lastNonce = 0;
+      const chunkValue = request.pricePerByte * BigInt(chunkBytes);
+      const channelOf = (id: number) => getPaymentChannel(this.deps.chain.headState(), id);
+      let payer: Uint8Array | null = null;
       if (cost > 0n) {
-        const channel = await getPaymentChannel(this.deps.chain.headState(), request.channel);
+        const channel = await channelOf(request.channel);
         if (!channel) return await refuse(RetrievalRefusal.noSuchChannel, `payment channel ${request.channel} does not exist`);
         if (!bytesEqual(channel.to, miner.payee)) return await refuse(RetrievalRefusal.wrongPayee, `channel ${request.channel} does not pay this provider's ${toHex(miner.payee)}`);
-        if (channel.collected || channel.settleAt !== 0) return await refuse(RetrievalRefusal.channelSettled, `channel ${request.channel} is settling`);
-        const best = this.vouchers.get(request.channel);
-        paidBefore = best && best.voucher.amount > channel.redeemed ? best.voucher.amount : channel.redeemed;
-        lastNonce = Math.max(best?.voucher.nonce ?? 0, channel.nonce);
-        if (channel.deposit - paidBefore < cost) return await refuse(RetrievalRefusal.fundsLow, `channel ${request.channel} has ${channel.deposit - paidBefore} atto left, the range costs ${cost}`);
+        if (channel.collected || channel.settleAt !== 0) {
+          await this.redeem(request.channel, miner);
+          return await refuse(RetrievalRefusal.channelSettled, `channel ${request.channel} is settling`);
+        }
+        if (channel.settleDelay < this.terms.minSettleDelay) return await refuse(RetrievalRefusal.settleDelayShort, `channel ${request.channel} settles ${channel.settleDelay} slots after notice; this provider needs at least ${this.terms.minSettleDelay} to redeem`);
+        const left = channel.deposit - this.payments.served(request.channel, channel);
+        if (left < cost) return await refuse(RetrievalRefusal.fundsLow, `channel ${request.channel} has ${left} atto left, the range costs ${cost}`);
+        payer = channel.from;
+        const owed = await this.payments.unpaid(payer, channelOf);
+        if (owed + chunkValue > this.creditFor(request.pricePerByte)) return await refuse(RetrievalRefusal.paymentOverdue, `the payer owes ${owed} atto for bytes served before: no more until vouchers cover them`);
       }
       let levels: Uint8Array[];
       try {
@@ -161,59 +172,74 @@ export class RetrievalProvider {
         }
         throw error;
       }
-      await lp.write(frame(RetrievalFrame.start, encode(retrievalStartCodec, { pieceBytes: piece.pieceBytes, chunkBytes, firstChunk, chunks, paidBefore, lastNonce })));
+      await lp.write(frame(RetrievalFrame.start, encode(retrievalStartCodec, { pieceBytes: piece.pieceBytes, chunkBytes, firstChunk, chunks })));
       const file = await open(piece.unsealedPath, 'r');
       const blocks = readAhead(file, piece.offset + firstChunk * chunkBytes, chunkBytes, chunks);
-      let paid = paidBefore;
       paidChannel = cost > 0n ? request.channel : null;
-      const owedAfter = (served: number) => paidBefore + request.pricePerByte * BigInt(served * chunkBytes);
+      let paidHere = 0n;
+      // Chunks sent on this stream and vouchers read from it: an honest client sends one per chunk.
+      let sentHere = 0;
+      let vouchersHere = 0;
+      const nextVoucher = async () => {
+        paidHere += await this.readVoucher(lp, request.channel, miner.payee);
+        vouchersHere++;
+      };
       try {
         for (let i = 0; i < chunks; i++) {
-          // Wait for vouchers while more than the credit is unpaid.
-          while (cost > 0n && owedAfter(i + 1) - paid > request.pricePerByte * BigInt(RETRIEVAL_CREDIT_BYTES)) paid = await this.readVoucher(lp, request.channel, miner.payee);
+          if (payer) {
+            // Counted per payer over all its channels and streams: wait for vouchers while this chunk
+            // would take the unpaid total past the payment interval. A stream whose own chunks are all
+            // paid waits for the payer's other streams instead of for a voucher that cannot come.
+            while ((await this.payments.unpaid(payer, channelOf)) + chunkValue > this.creditFor(request.pricePerByte)) {
+              if (vouchersHere < sentHere) await nextVoucher();
+              else await this.payments.paymentFrom(payer, VOUCHER_WAIT_MS);
+            }
+            await this.payments.charge(request.channel, (await channelOf(request.channel))!, chunkValue);
+          }
           const index = firstChunk + i;
           const data = await blocks.chunk(i);
           await lp.write(frame(RetrievalFrame.chunk, encode(retrievalChunkCodec, { index, data, proof: chunkProof(levels, index) })));
           this.served.set(request.channel, (this.served.get(request.channel) ?? 0n) + BigInt(chunkBytes));
+          sentHere++;
         }
-        while (cost > 0n && paid < owedAfter(chunks)) paid = await this.readVoucher(lp, request.channel, miner.payee);
+        // The last chunks' vouchers (an honest client pays for every chunk it verified).
+        while (payer && vouchersHere < sentHere) await nextVoucher();
       } finally {
         await file.close();
       }
       await lp.write(frame(RetrievalFrame.done, new Uint8Array(0)));
       await stream.close();
-      this.deps.log.info({ peer, piece: key.slice(0, 18), chunks, bytes: chunks * chunkBytes, channel: request.channel, paid: (paid - paidBefore).toString() }, 'Served retrieval');
+      this.deps.log.info({ peer, piece: key.slice(0, 18), chunks, bytes: chunks * chunkBytes, channel: request.channel, paid: paidHere.toString() }, 'Served retrieval');
       if (cost > 0n) await this.redeem(request.channel, miner);
       paidChannel = null;
     } catch (error) {
       // A retrieval cut short still redeems what its vouchers paid.
       const miner = this.deps.miner();
       if (paidChannel !== null && miner) await this.redeem(paidChannel, miner);
-      if (error instanceof VoucherRefused) return refuse(error.code, error.message).catch(() => stream.abort(error));
+      if (error instanceof PaymentRefused) return refuse(error.code, error.message).catch(() => stream.abort(error));
       this.deps.log.debug({ peer, err: errorMessage(error) }, 'Retrieval ended early');
       stream.abort(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
-  /** Reads the client's next voucher and checks it; returns what the channel's vouchers now pay. */
+  /** The most a payer may owe: the payment interval at this price. */
+  private creditFor(pricePerByte: bigint): bigint {
+    return pricePerByte * BigInt(this.terms.intervalBytes);
+  }
+
+  /** Reads the client's next voucher and checks it; returns how much more the channel's vouchers now pay. */
   private async readVoucher(lp: Lp, channelId: number, payee: Uint8Array): Promise<bigint> {
-    const raw = (await lp.read({ signal: AbortSignal.timeout(30_000) })).subarray();
-    if (raw[0] !== RetrievalFrame.voucher) throw new VoucherRefused(RetrievalRefusal.badVoucher, 'expected a voucher');
+    const raw = (await lp.read({ signal: AbortSignal.timeout(VOUCHER_WAIT_MS) })).subarray();
+    if (raw[0] !== RetrievalFrame.voucher) throw new PaymentRefused(RetrievalRefusal.badVoucher, 'expected a voucher');
     const { voucher, signature } = decode(signedVoucherCodec, raw.subarray(1), 'voucher');
     const channel = await getPaymentChannel(this.deps.chain.headState(), channelId);
-    const best = this.vouchers.get(channelId);
-    // Check against the best voucher held, not only the chain's last redeemed one.
-    const effective = channel && best ? { ...channel, redeemed: best.voucher.amount > channel.redeemed ? best.voucher.amount : channel.redeemed, nonce: Math.max(best.voucher.nonce, channel.nonce) } : channel;
-    const problem = voucherProblem(effective, channelId, voucher, recoverVoucherSigner(this.deps.chain.params.chainId, voucher, signature), this.deps.currentSlot());
-    if (problem) throw new VoucherRefused(RetrievalRefusal.badVoucher, `${problem.code}: ${problem.message}`);
-    if (!channel || !bytesEqual(channel.to, payee)) throw new VoucherRefused(RetrievalRefusal.wrongPayee, 'the voucher does not pay this provider');
-    this.vouchers.set(channelId, { voucher, signature });
-    await this.persist();
-    return voucher.amount;
+    if (!channel) throw new PaymentRefused(RetrievalRefusal.noSuchChannel, `payment channel ${channelId} does not exist`);
+    const before = this.payments.paid(channelId, channel);
+    return (await this.payments.accept(channelId, channel, payee, voucher, signature, this.deps.currentSlot())) - before;
   }
 
   private async redeem(channelId: number, miner: { redeem(voucher: Voucher, signature: Uint8Array): Promise<void> }): Promise<void> {
-    const best = this.vouchers.get(channelId);
+    const best = this.payments.best(channelId);
     if (!best) return;
     await miner.redeem(best.voucher, best.signature).catch((error: unknown) => this.deps.log.warn({ channel: channelId, err: errorMessage(error) }, 'Redeeming the voucher failed'));
   }
@@ -236,30 +262,15 @@ export class RetrievalProvider {
     return levels;
   }
 
-  private async persist(): Promise<void> {
-    const records = [...this.vouchers.entries()].map(([channel, v]) => ({ channel, voucher: toHex(encode(voucherCodec, v.voucher)), signature: toHex(v.signature) }));
-    const path = join(this.deps.dir, VOUCHERS_FILE);
-    this.persisting = this.persisting.then(async () => {
-      await mkdir(this.deps.dir, { recursive: true });
-      await writeFile(`${path}.tmp`, JSON.stringify(records));
-      await rename(`${path}.tmp`, path);
-    });
-    await this.persisting;
-  }
-
   private async load(): Promise<void> {
     const askPath = join(this.deps.dir, ASK_FILE);
     if (existsSync(askPath)) this.price = BigInt((JSON.parse(await readFile(askPath, 'utf8')) as { pricePerByte: string }).pricePerByte);
-    const path = join(this.deps.dir, VOUCHERS_FILE);
-    if (!existsSync(path)) return;
-    for (const r of JSON.parse(await readFile(path, 'utf8')) as { channel: number; voucher: string; signature: string }[]) {
-      this.vouchers.set(r.channel, { voucher: decode(voucherCodec, fromHex(r.voucher), 'stored voucher'), signature: fromHex(r.signature) });
-    }
+    await this.payments.load();
   }
 
-  /** The best voucher held per channel. */
-  bestVouchers(): { channel: number; amount: bigint; nonce: number }[] {
-    return [...this.vouchers.entries()].map(([channel, v]) => ({ channel, amount: v.voucher.amount, nonce: v.voucher.nonce }));
+  /** The best voucher held per channel and the value served on it. */
+  bestVouchers(): { channel: number; amount: bigint; nonce: number; served: bigint }[] {
+    return this.payments.list();
   }
 }
 
@@ -293,13 +304,4 @@ function readAhead(file: FileHandle, start: number, chunkBytes: number, chunks: 
 }
 
 class CopyCorrupt extends Error {}
-
-class VoucherRefused extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 

@@ -73,7 +73,7 @@ export function paychMethods({ chain, retrieval }: { chain: ChainStore; retrieva
         if (!retrieval) throw new RpcError(RpcErrorCode.notFound, 'this node has no p2p: it serves no retrievals');
         return {
           pricePerByte: retrieval.pricePerByte.toString(),
-          channels: retrieval.bestVouchers().map((v) => ({ channel: v.channel, voucherAmount: v.amount.toString(), voucherNonce: v.nonce, servedBytes: (retrieval.served.get(v.channel) ?? 0n).toString() })),
+          channels: retrieval.bestVouchers().map((v) => ({ channel: v.channel, voucherAmount: v.amount.toString(), voucherNonce: v.nonce, servedBytes: (retrieval.served.get(v.channel) ?? 0n).toString(), servedValue: v.served.toString() })),
         };
       },
     },

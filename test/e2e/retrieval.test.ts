@@ -66,7 +66,7 @@ describe('retrieval', () => {
     }, 30_000, 250);
     expect(BigInt(channel.redeemed)).toBe(2n * BigInt(served));
     expect(channel.from).toBe(client);
-    // Again on the same channel: vouchers continue from what the provider holds.
+    // Again on the same channel: vouchers continue from the client's own ledger of what it signed.
     const again = JSON.parse((await cli(['client', 'retrieve', piece, '--miner', '1', '--out', join(dir.path, 'again.bin'), '--offset', '0', '--length', '65536', '--from', client, '--channel', String(paid.channel), ...keys, '--json'])).stdout) as { paid: string };
     expect(BigInt(again.paid)).toBe(2n * 262_144n);
     await waitFor('both redeemed', async () => BigInt((await rpc<{ redeemed: string }>(node.rpcUrl, 'bcr_getPaymentChannel', [paid.channel])).redeemed) === 2n * BigInt(served + 262_144), 30_000, 250);

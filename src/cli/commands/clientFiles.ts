@@ -18,7 +18,7 @@ import { callRpc } from '../rpcClient.js';
 import { createProgress } from '../progress.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 import { checkEscrow, dialAddresses, followDeals, minerTarget, openSession, planDeals, sendDeals, type ClientSession, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
-import { openChannel, type ChannelJson } from './paych.js';
+import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
 
 export interface FileManifest {
   format: 'bcr-file/1';
@@ -180,7 +180,7 @@ export function registerClientFiles(client: Command): void {
       const { commitment, miners } = parseRoot(root);
       const sender = opts.from ? await unlockSender(opts, opts.from) : null;
       const session = await openSession(opts.rpc, sender ?? { address: '', key: new Uint8Array(32) });
-      const fetcher = new ShardFetcher(session, sender !== null);
+      const fetcher = new ShardFetcher(session, sender !== null, opts.keystore);
       try {
         let manifest: FileManifest | null = null;
         for (const miner of miners) {
@@ -275,6 +275,8 @@ class ShardFetcher {
   constructor(
     private readonly session: ClientSession,
     private readonly canPay: boolean,
+    /** The payer's keystore directory: its voucher ledger lives beside it. */
+    private readonly keystore: string,
   ) {}
 
   penalise(miner: number): void {
@@ -299,7 +301,7 @@ class ShardFetcher {
     const addresses = await this.target(miner);
     const ask = await queryRetrievalAsk(host, addresses, protocols);
     const want = length ?? 1 << 30;
-    let payment: { channel: number; payerKey: Uint8Array; chainId: number } | undefined;
+    let payment: Awaited<ReturnType<typeof channelPayment>> | undefined;
     if (ask.pricePerByte > 0n) {
       if (!this.canPay) throw new UsageError(`miner ${miner} asks ${ask.pricePerByte} atto per byte: pass --from to pay`);
       if (!this.channels.has(miner)) {
@@ -307,10 +309,10 @@ class ShardFetcher {
         const previous = this.opening;
         const opened = previous.then(async () => {
           const payee = toChecksumAddress(ask.payee);
-          const open = (await callRpc<ChannelJson[]>(rpc, 'bcr_listPaymentChannels', [this.session.sender.address, 'from'])).find((c) => c.to.toLowerCase() === payee.toLowerCase() && c.state === 'open' && BigInt(c.remaining) > 0n);
+          const open = (await callRpc<ChannelJson[]>(rpc, 'bcr_listPaymentChannels', [this.session.sender.address, 'from'])).find((c) => c.to.toLowerCase() === payee.toLowerCase() && c.state === 'open' && BigInt(c.remaining) > 0n && c.settleDelay >= ask.minSettleDelay);
           if (open) return { channel: open.channel, price: ask.pricePerByte };
           // Enough for this miner's shard twice over (its pieces and the manifest).
-          const channel = await openChannel(rpc, this.session.sender, payee, ask.pricePerByte * BigInt(CHANNEL_FUNDING_BYTES), 100);
+          const channel = await openChannel(rpc, this.session.sender, payee, ask.pricePerByte * BigInt(CHANNEL_FUNDING_BYTES), settleDelayFor(ask));
           log(`opened payment channel ${channel} to miner ${miner}`);
           return { channel, price: ask.pricePerByte };
         });
@@ -319,7 +321,7 @@ class ShardFetcher {
       }
       const opened = (await this.channels.get(miner))!;
       if (!opened) throw new UsageError(`no payment channel to miner ${miner}`);
-      payment = { channel: opened.channel, payerKey: this.session.sender.key, chainId };
+      payment = await channelPayment(rpc, this.session.sender, chainId, opened.channel, this.keystore);
     }
     // Counted chunk by chunk: a retrieval cut short (a bad chunk) paid for the chunks before it.
     const fetch = () =>

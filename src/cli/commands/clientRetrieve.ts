@@ -10,7 +10,7 @@ import { UsageError, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../rpcClient.js';
 import { unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 import { dialAddresses } from './clientDeal.js';
-import { openChannel, type ChannelJson } from './paych.js';
+import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -39,7 +39,7 @@ export function registerClientRetrieve(client: Command): void {
         const offset = parseIntOption(opts.offset, '--offset');
         // The piece's size comes with the first answer; without --length ask for the rest of it.
         const length = opts.length ? parseIntOption(opts.length, '--length') : Number.MAX_SAFE_INTEGER - offset;
-        let payment: { channel: number; payerKey: Uint8Array; chainId: number } | undefined;
+        let payment: Awaited<ReturnType<typeof channelPayment>> | undefined;
         if (ask.pricePerByte > 0n) {
           if (!opts.from) throw new UsageError(`miner ${minerId} asks ${ask.pricePerByte} atto per byte: pay with --from ADDRESS (and --channel ID or --deposit BCR)`);
           if (!opts.length) throw new UsageError('a paid retrieval needs --length (what the channel must cover)');
@@ -49,12 +49,13 @@ export function registerClientRetrieve(client: Command): void {
           if (channel) {
             const c = await callRpc<ChannelJson | null>(opts.rpc, 'bcr_getPaymentChannel', [channel]);
             if (!c || c.to.toLowerCase() !== payee.toLowerCase() || c.state !== 'open') throw new UsageError(`channel ${channel} is not an open channel to the miner's worker ${payee}`);
+            if (c.settleDelay < ask.minSettleDelay) throw new UsageError(`channel ${channel} settles after ${c.settleDelay} slots; miner ${minerId} serves only on channels of at least ${ask.minSettleDelay}`);
           } else {
             const deposit = opts.deposit ? parseBcr(opts.deposit) : 2n * ask.pricePerByte * BigInt(length + 2 * RETRIEVAL_CHUNK_BYTES);
-            channel = await openChannel(opts.rpc, sender, payee, deposit, 100);
+            channel = await openChannel(opts.rpc, sender, payee, deposit, settleDelayFor(ask));
             log(`opened payment channel ${channel} to ${payee} with ${formatBcr(deposit)} BCR`);
           }
-          payment = { channel, payerKey: sender.key, chainId };
+          payment = await channelPayment(opts.rpc, sender, chainId, channel, opts.keystore);
         }
         let shown = -1;
         const range = await retrieveRange(host, addresses, protocols, { pieceCommitment: fromHex(piece), offset, length: Math.max(1, length), pricePerByte: ask.pricePerByte, ...(payment ? { payment } : {}) }, (done, of) => {
