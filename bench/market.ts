@@ -57,7 +57,7 @@ async function libp2pTransfer(root: string, data: Uint8Array): Promise<{ mbps: n
   const { chain, db } = await openBenchChain(chainDir);
   const providerHost = await createClientHost(['/ip4/127.0.0.1/tcp/0']);
   const protocols = dealProtocols(chain.params.network, chain.genesisId);
-  const sink: DealSink = { addDeal: async () => ({ tx: 'bench' }), fundsFree: async () => 0n };
+  const sink: DealSink = { addDeal: async () => ({ tx: 'bench' }), fundsProblem: async () => null, dealStatus: () => null };
   const provider = new DealProvider({
     libp2p: providerHost,
     protocols,

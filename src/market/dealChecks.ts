@@ -2,7 +2,7 @@
 // chain re-checks what it can (signature, start, nonce, escrow) when the deal is published: these
 // checks spare the client a transfer that publication would refuse, and the provider a bad deal.
 import { Domain, bytesEqual, encode, recoverSigner } from '../primitives/index.js';
-import { dealPayment, dealProposalCodec } from '../state/index.js';
+import { dealPayment, dealProposalCodec, type DealProposal } from '../state/index.js';
 import { DealRefusal, askCollateral, askPricePerSlot, type DealRefusalCode, type ProposeRequest } from './dealProtocol.js';
 import type { StorageAsk } from './orders.js';
 
@@ -14,13 +14,16 @@ export interface ProviderView {
   slot: number;
   /** Slots a deal must start after now, so its sector can be sealed and proven in time. */
   minStartLeadSlots: number;
-  /** Longest deal the provider takes, in slots. */
+  /** Latest start the provider takes, in slots from now. */
+  maxStartLeadSlots: number;
+  /** Shortest and longest deal the provider takes, in slots. */
+  minDurationSlots: number;
   maxDurationSlots: number;
   nonceUsed(client: Uint8Array, nonce: number): Promise<boolean>;
   /** The client's escrow available for new deals, less what this provider's unpublished deals will lock. */
   clientEscrowFree(client: Uint8Array): Promise<bigint>;
-  /** What the provider can still lock as collateral (its owner's free escrow and its worker's balance). */
-  providerFundsFree(): Promise<bigint>;
+  /** Why the miner could not fund this deal (collateral, and the deposit and pledge of its sector) on top of its others; null: it can. */
+  providerFundsProblem(proposal: DealProposal): Promise<string | null>;
   /** Whether the staging area has room for one more piece of this size. */
   hasSpaceFor(pieceBytes: number): Promise<boolean>;
 }
@@ -65,12 +68,15 @@ export async function checkProposal(request: ProposeRequest, view: ProviderView)
   if (p.providerCollateral > collateral) refuse(DealRefusal.collateralAboveAsk, `provider collateral ${p.providerCollateral} atto is above the ask's ${collateral} atto for ${p.pieceBytes} bytes`);
   if (p.startSlot <= view.slot) refuse(DealRefusal.startPassed, `start slot ${p.startSlot} is not after the current slot ${view.slot}`);
   if (p.startSlot < view.slot + view.minStartLeadSlots) refuse(DealRefusal.startTooSoon, `start slot ${p.startSlot} leaves no time to seal: start at ${view.slot + view.minStartLeadSlots} or later`);
+  if (p.startSlot > view.slot + view.maxStartLeadSlots) refuse(DealRefusal.startTooLate, `start slot ${p.startSlot} is more than ${view.maxStartLeadSlots} slots ahead: start by ${view.slot + view.maxStartLeadSlots}`);
   if (p.endSlot <= p.startSlot) refuse(DealRefusal.badDuration, 'end slot must be after start slot');
+  if (p.endSlot - p.startSlot < view.minDurationSlots) refuse(DealRefusal.badDuration, `deals last at least ${view.minDurationSlots} slots here`);
   if (p.endSlot - p.startSlot > view.maxDurationSlots) refuse(DealRefusal.badDuration, `deals last at most ${view.maxDurationSlots} slots here`);
   if (await view.nonceUsed(p.client, p.nonce)) refuse(DealRefusal.nonceUsed, `the client already used nonce ${p.nonce}`);
   const needed = dealPayment(p) + p.clientCollateral;
   const free = await view.clientEscrowFree(p.client);
   if (free < needed) refuse(DealRefusal.escrowTooLow, `the client's escrow has ${free} atto free, the deal locks ${needed}`);
-  if ((await view.providerFundsFree()) < p.providerCollateral) refuse(DealRefusal.providerFundsLow, `the provider cannot lock ${p.providerCollateral} atto of collateral now`);
+  const short = await view.providerFundsProblem(p);
+  if (short) refuse(DealRefusal.providerFundsLow, short);
   if (!(await view.hasSpaceFor(p.pieceBytes))) refuse(DealRefusal.noSpace, `no room for a ${p.pieceBytes}-byte piece now`);
 }

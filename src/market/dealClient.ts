@@ -14,10 +14,13 @@ import {
   TRANSFER_RECEIVED,
   TRANSFER_WINDOW_BYTES,
   askReplyCodec,
+  dealStatusReplyCodec,
+  dealStatusRequestCodec,
   transferReplyCodec,
   transferRequestCodec,
   transferStartCodec,
   type DealProtocols,
+  type DealStatusReply,
   type ProposeRequest,
   type ProposeResponse,
 } from './dealProtocol.js';
@@ -66,6 +69,39 @@ export async function proposeDeal(host: Libp2p, provider: ProviderAddress, proto
   try {
     await lp.write(encode(proposeRequestCodec, request), { signal });
     return decode(proposeResponseCodec, (await lp.read({ signal })).subarray(), 'proposal answer');
+  } finally {
+    await stream.close().catch(() => undefined);
+  }
+}
+
+/** Refusals that mean "not now": the intake is full for a moment. */
+const TRY_AGAIN: ReadonlySet<string> = new Set([DealRefusal.busy, DealRefusal.rateLimited]);
+
+/**
+ * Proposes, and while the provider says its intake is full, asks again with growing pauses for up to
+ * `maxWaitMs` (a provider frees a slot whose data is not flowing within seconds). Resolves with the
+ * last answer (ACCEPTED, a refusal, or BUSY once the wait is over).
+ */
+export async function proposeDealPatiently(host: Libp2p, provider: ProviderAddress, protocols: DealProtocols, request: ProposeRequest, options: { maxWaitMs?: number; onBusy?: (answer: ProposeResponse, waitedMs: number) => void } = {}): Promise<ProposeResponse> {
+  const maxWaitMs = options.maxWaitMs ?? 60_000;
+  const began = Date.now();
+  for (let pause = 500; ; pause = Math.min(pause * 2, 4000)) {
+    const answer = await proposeDeal(host, provider, protocols, request);
+    const waited = Date.now() - began;
+    if (!TRY_AGAIN.has(answer.code) || waited + pause > maxWaitMs) return answer;
+    options.onBusy?.(answer, waited);
+    await new Promise((r) => setTimeout(r, pause));
+  }
+}
+
+/** The provider's account of a proposal (what stage it reached, and why it failed if it did). */
+export async function queryDealStatus(host: Libp2p, provider: ProviderAddress, protocols: DealProtocols, proposal: ProposeRequest['proposal']): Promise<DealStatusReply> {
+  const signal = AbortSignal.timeout(ANSWER_TIMEOUT_MS);
+  const stream = await host.dialProtocol(provider, protocols.status, { signal });
+  const lp = lpStream(stream, { maxDataLength: 1024 });
+  try {
+    await lp.write(encode(dealStatusRequestCodec, { proposalId: proposalId(proposal) }), { signal });
+    return decode(dealStatusReplyCodec, (await lp.read({ signal })).subarray(), 'deal status');
   } finally {
     await stream.close().catch(() => undefined);
   }

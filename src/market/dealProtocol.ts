@@ -3,6 +3,7 @@
 //   deal-ask: the provider's current signed ask (the same envelope it gossips), straight from it
 //   deal-propose: the client's signed proposal -> accept (with the bytes already received) or a refusal code
 //   deal-transfer: the piece's bytes from an offset the provider names, then the provider's verdict
+//   deal-status: what became of a proposal (accepted, receiving, published, sealing, active, failed and why)
 // Every message is one length-prefixed frame; piece bytes go in frames of at most TRANSFER_CHUNK_BYTES,
 // at most TRANSFER_WINDOW_BYTES ahead of what the provider acknowledged having written.
 import { protocolPrefix } from '../p2p/protocols.js';
@@ -12,7 +13,7 @@ import { MAX_ORDER_BYTES, type StorageAsk } from './orders.js';
 
 export function dealProtocols(network: string, genesisId: Uint8Array) {
   const prefix = protocolPrefix(network, genesisId);
-  return { ask: `${prefix}/deal-ask/1`, propose: `${prefix}/deal-propose/1`, transfer: `${prefix}/deal-transfer/1` };
+  return { ask: `${prefix}/deal-ask/1`, propose: `${prefix}/deal-propose/1`, transfer: `${prefix}/deal-transfer/1`, status: `${prefix}/deal-status/1` };
 }
 export type DealProtocols = ReturnType<typeof dealProtocols>;
 
@@ -49,6 +50,15 @@ export const transferStartCodec = struct({ code: str(32), message: str(512), off
  */
 export const transferReplyCodec = struct({ code: str(32), message: str(512), received: uint() });
 export const TRANSFER_RECEIVED = 'RECEIVED';
+
+export const dealStatusRequestCodec = struct({ proposalId: bytes(32) });
+/**
+ * The provider's account of a proposal: `code` OK (then `stage`: accepted, receiving, published,
+ * failed, or the sealing stage of its sector) or UNKNOWN_PROPOSAL / RATE_LIMITED; `error` says why a
+ * failed deal failed, in the provider's words (a code first).
+ */
+export const dealStatusReplyCodec = struct({ code: str(32), stage: str(32), error: str(512) });
+export type DealStatusReply = Infer<typeof dealStatusReplyCodec>;
 /** Bytes a client may send beyond the provider's last RECEIVED. */
 export const TRANSFER_WINDOW_BYTES = 1024 * 1024;
 
@@ -70,12 +80,18 @@ export const DealRefusal = {
   collateralAboveAsk: 'COLLATERAL_ABOVE_ASK',
   startPassed: 'START_PASSED',
   startTooSoon: 'START_TOO_SOON',
+  startTooLate: 'START_TOO_LATE',
   badDuration: 'BAD_DURATION',
   nonceUsed: 'NONCE_USED',
   escrowTooLow: 'ESCROW_TOO_LOW',
   providerFundsLow: 'PROVIDER_FUNDS_LOW',
   noSpace: 'NO_SPACE',
   busy: 'BUSY',
+  clientBusy: 'CLIENT_BUSY',
+  peerBusy: 'PEER_BUSY',
+  displaced: 'DISPLACED',
+  transferTooSlow: 'TRANSFER_TOO_SLOW',
+  emptyChunk: 'EMPTY_CHUNK',
   rateLimited: 'RATE_LIMITED',
   unknownProposal: 'UNKNOWN_PROPOSAL',
   pieceMismatch: 'PIECE_MISMATCH',

@@ -3,6 +3,13 @@
 // before the next is read; resumable: the provider names the offset it holds; capped at the size the
 // proposal declared); verifies the piece against its commitment; hands it to the sealing pipeline,
 // which publishes the deal and seals the piece. Accepted deals are kept on disk across restarts.
+//
+// The intake is a scarce resource that a stranger must not be able to hold for free (docs/protocol.md
+// §13.7, "Intake"): at most `maxPerClient` open deals per client key and `maxPerPeer` per peer, well
+// below the global `maxInFlight`; a client's free escrow must cover all its pending proposals here
+// together; the data must start arriving within `transferStartMs` and keep to `minBytesPerSecond`, or
+// the slot is freed; and when the intake is full, a proposal from a peer holding fewer slots displaces
+// an accepted deal whose data is not flowing. Answers to `deal-status` tell a client why a deal failed.
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, statfs, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,6 +32,8 @@ import {
   proposeResponseCodec,
   TRANSFER_RECEIVED,
   askReplyCodec,
+  dealStatusReplyCodec,
+  dealStatusRequestCodec,
   transferReplyCodec,
   transferRequestCodec,
   transferStartCodec,
@@ -37,19 +46,35 @@ import type { SignedOrder } from './orders.js';
 /** Where verified pieces go: the sealing pipeline publishes the deal and seals the piece. */
 export interface DealSink {
   addDeal(deal: { proposal: DealProposal; clientSignature: Uint8Array; piecePath: string }): Promise<{ tx: string }>;
-  /** Collateral the provider can still lock (owner's free escrow plus what the worker can add). */
-  fundsFree(): Promise<bigint>;
+  /**
+   * Why the miner could not honour these deals on top of what it is already sealing (null: it can):
+   * their provider collateral, and the pre-commit deposit and initial pledge of the sectors they need.
+   */
+  fundsProblem(pending: { pieceBytes: number; providerCollateral: bigint }[]): Promise<string | null>;
+  /** What became of a deal handed to sealing (null: unknown here). */
+  dealStatus(proposal: DealProposal): { stage: string; error: string | null } | null;
 }
 
 export interface ProviderLimits {
   /** Accepted deals whose data has not been handed to sealing yet. */
   maxInFlight: number;
+  /** Of those, how many one client key may hold. */
+  maxPerClient: number;
+  /** Of those, how many one peer may hold. */
+  maxPerPeer: number;
   /** Bytes of pieces waiting in the staging area. */
   maxStagingBytes: number;
   minStartLeadSlots: number;
+  /** How far ahead a deal may start, in slots. */
+  maxStartLeadSlots: number;
+  minDurationSlots: number;
   maxDurationSlots: number;
-  /** An accepted deal whose data stops arriving for this long is dropped. */
-  idleTimeoutMs: number;
+  /** The first byte must arrive this soon after acceptance, and no stream may go silent for longer. */
+  transferStartMs: number;
+  /** After the start allowance, the transfer must average at least this rate, or it is dropped. */
+  minBytesPerSecond: number;
+  /** When the intake is full, an accepted deal with no stream for this long may be displaced. */
+  displaceAfterMs: number;
 }
 
 export interface DealProviderDeps {
@@ -79,6 +104,8 @@ export interface ProviderDeal {
   status: ProviderDealStatus;
   peer: string;
   updatedMs: number;
+  /** When it was accepted: its transfer deadline runs from here. */
+  acceptedMs?: number;
   piecePath: string;
   tx?: string;
   errorCode?: DealRefusalCode;
@@ -86,7 +113,6 @@ export interface ProviderDeal {
 }
 
 const REQUEST_TIMEOUT_MS = 10_000;
-const READ_IDLE_MS = 60_000;
 const RECORDS_FILE = 'deals.json';
 const RECORD_LIFETIME_MS = 24 * 3600_000;
 const OPEN: ReadonlySet<ProviderDealStatus> = new Set(['accepted', 'receiving']);
@@ -101,12 +127,20 @@ export class DealProvider {
 
   constructor(private readonly deps: DealProviderDeps) {
     const params = deps.chain.params.miners;
+    const minStartLeadSlots = params.seedDelay + 20;
     this.limits = {
       maxInFlight: 16,
+      maxPerClient: 4,
+      maxPerPeer: 4,
       maxStagingBytes: 16 * 1024 ** 3,
-      minStartLeadSlots: params.seedDelay + 20,
+      minStartLeadSlots,
+      // A week ahead at most (and never less than a few sealing leads).
+      maxStartLeadSlots: Math.max(4 * minStartLeadSlots, Math.floor((7 * 24 * 3600_000) / deps.chain.params.slotMs)),
+      minDurationSlots: params.provingPeriod,
       maxDurationSlots: 1000 * params.provingPeriod,
-      idleTimeoutMs: 10 * 60_000,
+      transferStartMs: 15_000,
+      minBytesPerSecond: 128 * 1024,
+      displaceAfterMs: 3_000,
       ...deps.limits,
     };
   }
@@ -118,12 +152,14 @@ export class DealProvider {
     await libp2p.handle(protocols.ask, (stream, connection) => void this.serveAsk(stream, connection.remotePeer.toString()), { maxInboundStreams: 32 });
     await libp2p.handle(protocols.propose, (stream, connection) => void this.serveProposal(stream, connection.remotePeer.toString()), { maxInboundStreams: 32 });
     await libp2p.handle(protocols.transfer, (stream, connection) => void this.serveTransfer(stream, connection.remotePeer.toString()), { maxInboundStreams: 32 });
+    await libp2p.handle(protocols.status, (stream, connection) => void this.serveStatus(stream, connection.remotePeer.toString()), { maxInboundStreams: 32 });
   }
 
   async stop(): Promise<void> {
     await this.deps.libp2p.unhandle(this.deps.protocols.ask);
     await this.deps.libp2p.unhandle(this.deps.protocols.propose);
     await this.deps.libp2p.unhandle(this.deps.protocols.transfer);
+    await this.deps.libp2p.unhandle(this.deps.protocols.status);
     await this.persisting;
   }
 
@@ -182,7 +218,6 @@ export class DealProvider {
     // The same proposal again: the client resumes after a dropped connection.
     if (known && OPEN.has(known.status)) return { code: ACCEPTED, message: `already accepted (${known.status})`, received: known.received };
     if (known?.status === 'published') return refuse(DealRefusal.nonceUsed, `this proposal was already received and published (tx ${known.tx})`);
-    if ([...this.deals.values()].filter((d) => OPEN.has(d.status)).length >= this.limits.maxInFlight) return refuse(DealRefusal.busy, `${this.limits.maxInFlight} deals are already in transfer: try later`);
     try {
       await checkProposal(request, this.view());
     } catch (error) {
@@ -190,13 +225,43 @@ export class DealProvider {
       throw error;
     }
     const p = request.proposal;
+    const refusal = await this.makeRoom(p.client, peer);
+    if (refusal) return refuse(refusal.code, refusal.message);
     const piecePath = join(this.deps.dir, `${id}.piece`);
     await writeFile(piecePath, new Uint8Array(0));
-    const deal: ProviderDeal = { id, proposal: p, clientSignature: request.clientSignature, dataBytes: request.dataBytes, received: 0, status: 'accepted', peer, updatedMs: this.deps.nowMs(), piecePath };
+    const now = this.deps.nowMs();
+    const deal: ProviderDeal = { id, proposal: p, clientSignature: request.clientSignature, dataBytes: request.dataBytes, received: 0, status: 'accepted', peer, updatedMs: now, acceptedMs: now, piecePath };
     this.deals.set(id, deal);
     await this.persist();
     this.deps.log.info({ deal: id.slice(0, 16), client: toChecksumAddress(p.client), pieceBytes: p.pieceBytes, dataBytes: request.dataBytes, startSlot: p.startSlot, endSlot: p.endSlot, pricePerSlot: p.pricePerSlot.toString() }, 'Accepted deal proposal');
     return { code: ACCEPTED, message: 'send the piece', received: 0 };
+  }
+
+  /**
+   * Checks the per-client, per-peer and global caps; when the intake is full, displaces the stalest
+   * accepted deal whose data is not flowing, held by a peer with more slots than this one. Returns the
+   * refusal, or null when there is room.
+   */
+  private async makeRoom(client: Uint8Array, peer: string): Promise<{ code: DealRefusalCode; message: string } | null> {
+    const open = [...this.deals.values()].filter((d) => OPEN.has(d.status));
+    const ofClient = open.filter((d) => bytesEqual(d.proposal.client, client)).length;
+    if (ofClient >= this.limits.maxPerClient) return { code: DealRefusal.clientBusy, message: `this client already has ${ofClient} deals in transfer here (at most ${this.limits.maxPerClient}): finish them first` };
+    const held = (p: string) => open.filter((d) => d.peer === p).length;
+    const mine = held(peer);
+    if (mine >= this.limits.maxPerPeer) return { code: DealRefusal.peerBusy, message: `this peer already has ${mine} deals in transfer here (at most ${this.limits.maxPerPeer})` };
+    if (open.length < this.limits.maxInFlight) return null;
+    const now = this.deps.nowMs();
+    const stalled = open
+      .filter((d) => !this.receiving.has(d.id) && now - d.updatedMs >= this.limits.displaceAfterMs && held(d.peer) > mine)
+      .sort((a, b) => held(b.peer) - held(a.peer) || a.updatedMs - b.updatedMs)[0];
+    if (!stalled) return { code: DealRefusal.busy, message: `${this.limits.maxInFlight} deals are in transfer: try again in a few seconds` };
+    await this.fail(stalled, DealRefusal.displaced, 'the data was not flowing while the intake was full: another client took the slot');
+    return null;
+  }
+
+  /** When an accepted deal's data must be complete: the start allowance plus its size at the least rate. */
+  private deadlineMs(deal: ProviderDeal): number {
+    return (deal.acceptedMs ?? deal.updatedMs) + this.limits.transferStartMs + Math.ceil((deal.dataBytes * 1000) / this.limits.minBytesPerSecond);
   }
 
   private view(): ProviderView {
@@ -208,6 +273,8 @@ export class DealProvider {
       ask: this.deps.ask()?.order ?? null,
       slot: this.deps.currentSlot(),
       minStartLeadSlots: this.limits.minStartLeadSlots,
+      maxStartLeadSlots: this.limits.maxStartLeadSlots,
+      minDurationSlots: this.limits.minDurationSlots,
       maxDurationSlots: this.limits.maxDurationSlots,
       nonceUsed: async (client, nonce) => (await dealIdOf(chain.headState(), client, nonce)) !== null || [...this.deals.values()].some((d) => d.status !== 'failed' && bytesEqual(d.proposal.client, client) && d.proposal.nonce === nonce),
       clientEscrowFree: async (client) => {
@@ -216,10 +283,11 @@ export class DealProvider {
         for (const d of await this.unpublished()) if (bytesEqual(d.proposal.client, client)) pending += dealPayment(d.proposal) + d.proposal.clientCollateral;
         return escrow.total - escrow.locked - pending;
       },
-      providerFundsFree: async () => {
-        let pending = 0n;
-        for (const d of await this.unpublished()) pending += d.proposal.providerCollateral;
-        return ((await miner?.sink.fundsFree()) ?? 0n) - pending;
+      providerFundsProblem: async (proposal) => {
+        if (!miner) return 'this node runs no miner';
+        // Deals accepted here but not yet handed to sealing (the sealing pipeline counts the rest).
+        const pending = [...this.deals.values()].filter((d) => OPEN.has(d.status)).map((d) => d.proposal);
+        return miner.sink.fundsProblem([...pending, proposal]);
       },
       hasSpaceFor: async (pieceBytes) => {
         const staged = [...this.deals.values()].filter((d) => d.status !== 'failed').reduce((sum, d) => sum + d.proposal.pieceBytes, 0);
@@ -256,10 +324,37 @@ export class DealProvider {
         if (now - d.updatedMs > RECORD_LIFETIME_MS) forgot = this.deals.delete(d.id);
         continue;
       }
-      if (this.receiving.has(d.id)) continue;
-      if (now - d.updatedMs > this.limits.idleTimeoutMs || d.proposal.startSlot <= slot) await this.fail(d, DealRefusal.failed, 'the piece did not arrive in time');
+      if (d.proposal.startSlot <= slot) await this.fail(d, DealRefusal.failed, 'the piece did not arrive before the deal\'s start slot');
+      else if (now > this.deadlineMs(d)) await this.fail(d, DealRefusal.transferTooSlow, `the piece did not arrive in time (${this.limits.transferStartMs / 1000} s to start, then at least ${this.limits.minBytesPerSecond} B/s)`);
+      else if (!this.receiving.has(d.id) && now - d.updatedMs > this.limits.transferStartMs) await this.fail(d, DealRefusal.transferTooSlow, `no data for ${this.limits.transferStartMs / 1000} s`);
     }
     if (forgot) await this.persist();
+  }
+
+  // ---- status ----
+
+  private async serveStatus(stream: Stream, peer: string): Promise<void> {
+    const lp = lpStream(stream, { maxDataLength: 64 });
+    try {
+      const reply = await this.answerStatus(lp, peer);
+      await lp.write(encode(dealStatusReplyCodec, reply));
+      await stream.close();
+    } catch (error) {
+      stream.abort(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  private async answerStatus(lp: ReturnType<typeof lpStream>, peer: string): Promise<{ code: string; stage: string; error: string }> {
+    if (!this.limiter.allow(peer, 1, this.deps.nowMs())) return { code: DealRefusal.rateLimited, stage: '', error: 'too many requests: slow down' };
+    const { proposalId: raw } = decode(dealStatusRequestCodec, (await lp.read({ signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })).subarray(), 'status request');
+    const deal = this.deals.get(hexKey(raw));
+    if (!deal) {
+      return { code: DealRefusal.unknownProposal, stage: '', error: 'no proposal with this id here (or its record expired)' };
+    }
+    if (deal.status === 'failed') return { code: TRANSFER_OK, stage: 'failed', error: `${deal.errorCode ?? DealRefusal.failed}: ${deal.error ?? ''}`.slice(0, 512) };
+    const sealing = deal.status === 'published' ? this.deps.miner()?.sink.dealStatus(deal.proposal) : null;
+    if (sealing) return { code: TRANSFER_OK, stage: sealing.stage.slice(0, 32), error: (sealing.error ?? '').slice(0, 512) };
+    return { code: TRANSFER_OK, stage: deal.status, error: '' };
   }
 
   // ---- transfers ----
@@ -317,8 +412,20 @@ export class DealProvider {
     let reported = Math.floor((deal.received * 10) / deal.dataBytes);
     try {
       while (deal.received < deal.dataBytes) {
-        const chunk = (await lp.read({ signal: AbortSignal.timeout(READ_IDLE_MS) })).subarray();
-        if (chunk.length === 0 || deal.received + chunk.length > deal.dataBytes) {
+        // Silent for the start allowance, or past the deal's transfer deadline: the slot is freed.
+        const wait = Math.min(this.limits.transferStartMs, this.deadlineMs(deal) - this.deps.nowMs());
+        if (wait <= 0) {
+          await this.fail(deal, DealRefusal.transferTooSlow, `the piece did not arrive in time (at least ${this.limits.minBytesPerSecond} B/s after ${this.limits.transferStartMs / 1000} s)`);
+          await lp.write(encode(transferReplyCodec, { code: DealRefusal.transferTooSlow, message: deal.error!, received: deal.received }));
+          return;
+        }
+        const chunk = (await lp.read({ signal: AbortSignal.timeout(wait) })).subarray();
+        if (chunk.length === 0) {
+          await this.fail(deal, DealRefusal.emptyChunk, 'an empty transfer frame: every frame carries piece bytes');
+          await lp.write(encode(transferReplyCodec, { code: DealRefusal.emptyChunk, message: deal.error!, received: deal.received }));
+          return;
+        }
+        if (deal.received + chunk.length > deal.dataBytes) {
           await this.fail(deal, DealRefusal.tooMuchData, `the client sent more than the ${deal.dataBytes} bytes it declared`);
           await lp.write(encode(transferReplyCodec, { code: DealRefusal.tooMuchData, message: deal.error!, received: deal.received }));
           return;

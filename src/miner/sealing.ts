@@ -7,7 +7,7 @@ import { packPieces } from './dealPacking.js';
 import type { ChainStore } from '../chain/index.js';
 import { zeroCommD } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
-import { BcrError, addressOf, bytesEqual, errorMessage, fromHex, hexKey, toChecksumAddress, toHex } from '../primitives/index.js';
+import { BcrError, addressOf, bytesEqual, errorMessage, formatBcr, fromHex, hexKey, toChecksumAddress, toHex } from '../primitives/index.js';
 import { writeFile } from 'node:fs/promises';
 import { SectorFiles, TreeReader, buildTreeCache, fileSource, merkleRoot, provePorep, unsealedCommD, type LeafSource, type SealProgress } from '../proofs/index.js';
 import { addCollateralKind, collateralPayload, dealIdOf, escrowAddKind, escrowAddPayload, getDeal, getEscrow, getMiner, getSector, publishDealKind, publishDealPayload, type DealProposal, preCommitKind, preCommitPayload, proveCommitKind, proveCommitPayload, sealInputs, SectorState, type TxKind } from '../state/index.js';
@@ -52,6 +52,9 @@ export interface DealPiece {
   offset?: number;
   error?: string;
 }
+
+/** Kept on the worker for the fees of sector and deal txs. */
+const FEE_RESERVE = 10n ** 17n;
 
 /** Pre-commit failures that mean its deal ids were renumbered by a reorg (the deals themselves stand). */
 const DEAL_ID_FAILURES = new Set(['NOT_PROVIDER', 'NO_SUCH_DEAL', 'DEAL_NOT_AVAILABLE', 'COMMD_MISMATCH', 'DUPLICATE_DEAL', 'SECTOR_EXPIRES_TOO_SOON']);
@@ -132,16 +135,47 @@ export class SealingPipeline {
     return { tx };
   }
 
-  /** What the provider can lock as deal collateral: the owner's free escrow and what the worker can spare beyond one sector's deposit and pledge. */
-  async fundsFree(): Promise<bigint> {
+  /**
+   * Why this miner could not honour `pending` deals on top of everything under way (null: it can).
+   * Sectors being sealed still need their pre-commit deposit and initial pledge, pre-committed ones
+   * their pledge less the deposit returned; deal pieces not yet in a sector need sectors of their own;
+   * deals not yet on chain need their provider collateral in the owner's escrow. Miner collateral and
+   * free escrow cover their own side; the worker's balance (less a fee reserve) tops up either.
+   */
+  async fundsProblem(pending: { pieceBytes: number; providerCollateral: bigint }[]): Promise<string | null> {
     const state = this.chain.headState();
+    const params = this.chain.params.miners;
     const miner = (await getMiner(state, this.minerId))!;
     const escrow = await getEscrow(state, miner.owner);
     const worker = await this.chain.getAccount(addressOf(this.workerKey));
-    const params = this.chain.params.miners;
-    const reserve = 2n * (params.preCommitDeposit + params.initialPledge);
-    const spare = worker.balance > reserve ? worker.balance - reserve : 0n;
-    return escrow.total - escrow.locked + spare;
+    const perSector = params.preCommitDeposit + params.initialPledge;
+    let sectorNeed = 0n;
+    let sectorsUnderWay = 0;
+    for (const job of this.jobs.values()) {
+      if (job.status === 'sealing') sectorNeed += perSector;
+      else if (job.status === 'precommitted' || job.status === 'proving') sectorNeed += params.initialPledge > params.preCommitDeposit ? params.initialPledge - params.preCommitDeposit : 0n;
+      else continue;
+      sectorsUnderWay++;
+    }
+    const unpacked = this.dealPieces.filter((d) => d.status === 'publishing' || d.status === 'published');
+    const pieceBytes = unpacked.reduce((sum, d) => sum + d.proposal.pieceBytes, 0) + pending.reduce((sum, d) => sum + d.pieceBytes, 0);
+    const newSectors = Math.ceil(pieceBytes / this.sectorSize);
+    sectorNeed += BigInt(newSectors) * perSector;
+    const collateralNeed = [...unpacked.filter((d) => d.status === 'publishing').map((d) => d.proposal.providerCollateral), ...pending.map((d) => d.providerCollateral)].reduce((a, b) => a + b, 0n);
+    const escrowFree = escrow.total - escrow.locked;
+    const short = (need: bigint, have: bigint) => (need > have ? need - have : 0n);
+    const spare = short(worker.balance, FEE_RESERVE);
+    if (short(sectorNeed, miner.collateral) + short(collateralNeed, escrowFree) <= spare) return null;
+    return `miner ${this.minerId} cannot fund this deal: ${sectorsUnderWay + newSectors} sector(s) under way or needed lock ${formatBcr(sectorNeed)} BCR (pre-commit deposit ${formatBcr(params.preCommitDeposit)} and initial pledge ${formatBcr(params.initialPledge)} each) and its pending deals ${formatBcr(collateralNeed)} BCR of provider collateral, against ${formatBcr(miner.collateral)} BCR of miner collateral, ${formatBcr(escrowFree)} BCR of free escrow and ${formatBcr(spare)} BCR spare on its worker (bcr miner collateral add)`;
+  }
+
+  /** What became of a deal this pipeline published: its stage (or its sector's) and any error. */
+  dealStatus(proposal: DealProposal): { stage: string; error: string | null } | null {
+    const piece = this.dealPieces.find((d) => bytesEqual(d.proposal.client, proposal.client) && d.proposal.nonce === proposal.nonce);
+    if (!piece) return null;
+    if (piece.status !== 'packed' || piece.sector === undefined) return { stage: piece.status, error: piece.error ?? null };
+    const job = this.jobs.get(piece.sector);
+    return { stage: `sector ${piece.sector} ${job?.status ?? 'unknown'}`, error: job?.error ?? null };
   }
 
   private async submit<P>(kind: TxKind, codec: Field<P>, payload: P): Promise<string> {

@@ -1,7 +1,9 @@
 // Bad deals over the real libp2p deal protocols, against a mining node process on 127.0.0.1: each is
 // refused with its code, and nothing is charged (no deal on chain, the client's escrow untouched) or
 // kept (no piece left in the provider's staging area). A good deal in the same run goes through,
-// after a dropped stream that the client resumes from the provider's offset.
+// after a dropped stream that the client resumes from the provider's offset. Then an attacker with
+// four funded keys and four peers fills the provider's whole intake and sends no data: an honest
+// `bcr client deal` still goes through, taking the slot of a stalled attacker deal.
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,9 +11,10 @@ import { multiaddr } from '@multiformats/multiaddr';
 import { lpStream } from '@libp2p/utils';
 import type { Libp2p } from '@libp2p/interface';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DealClientError, dealProtocols, proposeDeal, sendPiece, type PieceSource, type ProposeRequest } from '../../src/market/index.js';
+import { writeFileSync } from 'node:fs';
+import { DealClientError, dealProtocols, proposalId, proposeDeal, queryDealStatus, sendPiece, transferReplyCodec, transferRequestCodec, transferStartCodec, type PieceSource, type ProposeRequest } from '../../src/market/index.js';
 import { createClientHost } from '../../src/p2p/clientHost.js';
-import { addressOf, decode, fromHex, sha256, toHex } from '../../src/primitives/index.js';
+import { addressOf, decode, encode, fromHex, sha256, toChecksumAddress, toHex } from '../../src/primitives/index.js';
 import { merkleRoot } from '../../src/proofs/index.js';
 import { escrowAddKind, escrowAddPayload, signDealProposal, type DealProposal } from '../../src/state/index.js';
 import { proposeResponseCodec } from '../../src/market/dealProtocol.js';
@@ -35,6 +38,8 @@ afterAll(async () => {
   if (node) await stopProcess(node, 'SIGKILL');
   dir.cleanup();
 });
+
+const devNonce = () => rpc<number>(node.rpcUrl, 'bcr_getNonce', [toHex(addressOf(DEV_KEY)), 'pending']);
 
 async function sendTx(raw: Uint8Array): Promise<void> {
   const id = await rpc<string>(node.rpcUrl, 'bcr_sendRawTransaction', [toHex(raw)]);
@@ -122,4 +127,72 @@ describe('deal proposals a provider refuses', () => {
     await waitFor('the good piece packed', async () => readdirSync(incoming).filter((f) => f.endsWith('.piece')).length === 0, 30_000, 100);
     expect(existsSync(join(incoming, 'deals.json'))).toBe(true);
   }, 120_000);
+
+  it('lets an attacker with several keys and peers hold no more than its share of the intake, and an honest client deal goes through', async () => {
+    const info = await rpc<{ chainId: number; network: string; genesis: string }>(node.rpcUrl, 'bcr_nodeInfo');
+    const protocols = dealProtocols(info.network, fromHex(info.genesis));
+    const provider = multiaddr(p2pAddress(node));
+    // Five attacker keys, each with escrow enough for its pending proposals (the provider checks it).
+    const keys = [0, 1, 2, 3, 4].map((i) => sha256(new Uint8Array([0xa0, i, ...randomBytes(8)])));
+    const nonce = await devNonce();
+    await Promise.all(keys.map((key, i) => sendTx(transferTx(DEV_KEY, nonce + i, addressOf(key), 10n ** 18n))));
+    await Promise.all(keys.map((key) => sendTx(kindTx(key, 0, escrowAddKind, escrowAddPayload, { account: addressOf(key), value: 100_000n }))));
+    const slot = (await rpc<{ slot: number }>(node.rpcUrl, 'bcr_chainHead')).slot;
+    const piece = new Uint8Array(256);
+    let n = 1000;
+    const propose = (key: Uint8Array, over: Partial<DealProposal> = {}): ProposeRequest => {
+      const proposal: DealProposal = { pieceCommitment: merkleRoot(piece), pieceBytes: 256, client: addressOf(key), provider: 1, startSlot: slot + 200, endSlot: slot + 300, pricePerSlot: 1n, providerCollateral: 0n, clientCollateral: 0n, nonce: n++, ...over };
+      return { chainId: info.chainId, proposal, clientSignature: signDealProposal(key, info.chainId, proposal), dataBytes: 1 };
+    };
+    const attackers = [host];
+    for (let i = 1; i < 4; i++) attackers.push(await createClientHost());
+    try {
+      // A start slot far ahead, and an empty transfer frame: each refused with its own code.
+      expect((await proposeDeal(host, provider, protocols, propose(keys[0]!, { startSlot: 2 ** 52, endSlot: 2 ** 52 + 100 }))).code).toBe('START_TOO_LATE');
+      const empty = propose(keys[0]!);
+      expect((await proposeDeal(host, provider, protocols, empty)).code).toBe('ACCEPTED');
+      const stream = await host.dialProtocol(provider, protocols.transfer);
+      const lp = lpStream(stream);
+      await lp.write(encode(transferRequestCodec, { proposalId: proposalId(empty.proposal) }));
+      expect(decode(transferStartCodec, (await lp.read()).subarray(), 'start').code).toBe('OK');
+      await lp.write(new Uint8Array(0));
+      expect(decode(transferReplyCodec, (await lp.read()).subarray(), 'reply').code).toBe('EMPTY_CHUNK');
+      await stream.close();
+
+      // Each peer proposes one deal per key: 4 peers x 4 keys fill the intake of 16, and no data follows.
+      const held: ProposeRequest[] = [];
+      for (const attacker of attackers) {
+        for (const key of keys.slice(0, 4)) {
+          const request = propose(key);
+          expect((await proposeDeal(attacker, provider, protocols, request)).code).toBe('ACCEPTED');
+          held.push(request);
+        }
+      }
+      // Caps per peer and per key, well below the global cap.
+      expect((await proposeDeal(attackers[0]!, provider, protocols, propose(keys[0]!))).code).toBe('CLIENT_BUSY');
+      expect((await proposeDeal(attackers[0]!, provider, protocols, propose(keys[4]!))).code).toBe('PEER_BUSY');
+
+      // The honest client, through the CLI as a user would: its deal is accepted, sent and published.
+      const honestKey = dir.path + '/honest.key';
+      writeFileSync(honestKey, toHex(sha256(new Uint8Array([0xa2, ...randomBytes(8)]))));
+      const env = { BCR_PASSWORD: 'pw' };
+      const keystore = ['--keystore', join(dir.path, 'keys')];
+      const honest = (JSON.parse((await runCli(['wallet', 'import', '--key-file', honestKey, ...keystore, '--light-kdf', '--json'], env)).stdout) as { address: string }).address;
+      await sendTx(transferTx(DEV_KEY, await devNonce(), fromHex(honest), 10n ** 18n));
+      const escrow = await runCli(['client', 'escrow', 'add', '--from', honest, '--amount', '0.001', ...keystore, '--rpc', node.rpcUrl], env);
+      expect(escrow.code, escrow.stderr).toBe(0);
+      const file = join(dir.path, 'honest.bin');
+      writeFileSync(file, new Uint8Array(randomBytes(900)));
+      const deal = await runCli(['client', 'deal', file, '--miner', '1', '--duration', '100', '--start-in', '200', '--from', honest, ...keystore, '--rpc', node.rpcUrl, '--json'], env);
+      expect(deal.code, deal.stderr).toBe(0);
+      expect((await rpc<unknown[]>(node.rpcUrl, 'bcr_listDeals', [{ client: honest }])).length).toBe(1);
+      // It took the slot of a stalled attacker deal, and the provider says so to that "client".
+      const statuses = await Promise.all(held.map((r) => queryDealStatus(host, provider, protocols, r.proposal)));
+      expect(statuses.filter((st) => st.stage === 'failed' && st.error.startsWith('DISPLACED')).length).toBeGreaterThanOrEqual(1);
+      // Nothing the attacker proposed was published: it paid nothing and holds nothing on chain.
+      for (const key of keys) expect(await rpc<unknown[]>(node.rpcUrl, 'bcr_listDeals', [{ client: toChecksumAddress(addressOf(key)) }])).toEqual([]);
+    } finally {
+      await Promise.all(attackers.slice(1).map((a) => a.stop()));
+    }
+  }, 180_000);
 });

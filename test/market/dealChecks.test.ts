@@ -13,10 +13,12 @@ const view = (over: Partial<ProviderView> = {}): ProviderView => ({
   ask,
   slot: 100,
   minStartLeadSlots: 20,
+  maxStartLeadSlots: 1000,
+  minDurationSlots: 50,
   maxDurationSlots: 10_000,
   nonceUsed: async () => false,
   clientEscrowFree: async () => 10n ** 18n,
-  providerFundsFree: async () => 10n ** 18n,
+  providerFundsProblem: async () => null,
   hasSpaceFor: async () => true,
   ...over,
 });
@@ -48,11 +50,15 @@ describe('provider proposal checks', () => {
     expect(await codeOf(request({ providerCollateral: 6145n }))).toBe(DealRefusal.collateralAboveAsk);
     expect(await codeOf(request({ startSlot: 100, endSlot: 200 }))).toBe(DealRefusal.startPassed);
     expect(await codeOf(request({ startSlot: 110, endSlot: 200 }))).toBe(DealRefusal.startTooSoon);
+    expect(await codeOf(request({ startSlot: 1101, endSlot: 1201 }))).toBe(DealRefusal.startTooLate);
+    expect(await codeOf(request({ startSlot: 2 ** 52, endSlot: 2 ** 52 + 100 }))).toBe(DealRefusal.startTooLate);
+    expect(await codeOf(request({ startSlot: 1100, endSlot: 1200 }))).toBe('OK');
     expect(await codeOf(request({ endSlot: 150 }))).toBe(DealRefusal.badDuration);
+    expect(await codeOf(request({ endSlot: 199 }))).toBe(DealRefusal.badDuration);
     expect(await codeOf(request({ endSlot: 150 + 10_001 }))).toBe(DealRefusal.badDuration);
     expect(await codeOf(request(), view({ nonceUsed: async () => true }))).toBe(DealRefusal.nonceUsed);
     expect(await codeOf(request(), view({ clientEscrowFree: async () => 2048n * 100n - 1n }))).toBe(DealRefusal.escrowTooLow);
-    expect(await codeOf(request(), view({ providerFundsFree: async () => 6143n }))).toBe(DealRefusal.providerFundsLow);
+    expect(await codeOf(request(), view({ providerFundsProblem: async (p) => (p.providerCollateral > 6143n ? 'short' : null) }))).toBe(DealRefusal.providerFundsLow);
     expect(await codeOf(request(), view({ hasSpaceFor: async () => false }))).toBe(DealRefusal.noSpace);
   });
 

@@ -8,7 +8,7 @@ import { open, writeFile } from 'node:fs/promises';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import type { Command } from 'commander';
 import type { Libp2p } from '@libp2p/interface';
-import { DealClientError, askCollateral, askPricePerSlot, dealProtocols, openOrder, planPieces, proposeDeal, queryAsk, sendPiece, type DealProtocols, type PiecePlan, type PieceSource, type StorageAsk } from '../../market/index.js';
+import { DealClientError, askCollateral, askPricePerSlot, dealProtocols, openOrder, planPieces, proposeDealPatiently, queryAsk, queryDealStatus, sendPiece, type DealProtocols, type PiecePlan, type PieceSource, type StorageAsk } from '../../market/index.js';
 import { createClientHost } from '../../p2p/clientHost.js';
 import { bytesEqual, formatBcr, fromHex, parseAddress, toHex } from '../../primitives/index.js';
 import { merkleRoot } from '../../proofs/index.js';
@@ -73,7 +73,7 @@ export function registerClientDeal(deal: Command): void {
         } finally {
           progress.stop();
         }
-        const deals = await followDeals(opts.rpc, session.sender.address, pieces.map((p) => p.proposal), startSlot, Boolean(opts.wait));
+        const deals = await followDeals(opts.rpc, session.sender.address, pieces.map((p) => p.proposal), startSlot, Boolean(opts.wait), explainer(session, new Map([[minerId, target]])));
         const manifest = {
           file,
           bytes: size,
@@ -217,7 +217,9 @@ export async function sendDeals(session: ClientSession, target: MinerTarget, sou
   const { host, protocols, chainId } = session;
   for (const { plan, proposal, signature } of pieces) {
     const name = `${label}piece ${plan.index + 1}/${pieces.length}`;
-    const answer = await proposeDeal(host, target.addresses, protocols, { chainId, proposal, clientSignature: signature, dataBytes: plan.length });
+    const answer = await proposeDealPatiently(host, target.addresses, protocols, { chainId, proposal, clientSignature: signature, dataBytes: plan.length }, {
+      onBusy: (busy, waited) => progress.log(`${name}: miner ${target.minerId} is busy (${busy.code}: ${busy.message}); asking again (${Math.round(waited / 1000)} s so far)`),
+    });
     if (answer.code !== 'ACCEPTED') throw new UsageError(`miner ${target.minerId} refused ${name}: ${answer.code}: ${answer.message}`);
     progress.log(`${name}: accepted by miner ${target.minerId}${answer.received ? ` (resuming at ${mib(answer.received)})` : ''}; sending ${mib(plan.length)}`);
     const verdict = await sendPiece(host, target.addresses, protocols, { proposal }, { size: plan.length, read: (offset, length) => source.read(plan.offset + offset, length) }, {
@@ -231,8 +233,26 @@ export async function sendDeals(session: ClientSession, target: MinerTarget, sou
   }
 }
 
-/** Waits until every proposal is a deal on chain (and, with `active`, until each is active); fails if one expires. */
-export async function followDeals(rpc: string, client: string, proposals: DealProposal[], startSlot: number, active: boolean): Promise<DealJson[]> {
+/** Asks the provider why a deal went wrong: its stage and error in its own words (null: it does not say). */
+export type DealExplainer = (proposal: DealProposal) => Promise<string | null>;
+
+/** Explains through the deal-status protocol of the miner each proposal names. */
+export function explainer(session: ClientSession, targets: Map<number, MinerTarget>): DealExplainer {
+  return async (proposal) => {
+    const target = targets.get(proposal.provider);
+    if (!target) return null;
+    try {
+      const status = await queryDealStatus(session.host, target.addresses, session.protocols, proposal);
+      if (status.code !== 'OK') return null;
+      return status.error ? `the miner reports ${status.stage}: ${status.error}` : `the miner reports ${status.stage}`;
+    } catch {
+      return null;
+    }
+  };
+}
+
+/** Waits until every proposal is a deal on chain (and, with `active`, until each is active); fails if one expires, with the miner's reason when it gives one. */
+export async function followDeals(rpc: string, client: string, proposals: DealProposal[], startSlot: number, active: boolean, explain: DealExplainer = async () => null): Promise<DealJson[]> {
   const found = new Map<number, DealJson>();
   let reported = new Map<number, string>();
   for (;;) {
@@ -244,13 +264,20 @@ export async function followDeals(rpc: string, client: string, proposals: DealPr
       found.set(i, deal);
       next.set(i, deal.state);
       if (reported.get(i) !== deal.state) log(`piece ${i + 1}/${proposals.length}: deal ${deal.deal} ${deal.state}${deal.sector === null ? '' : ` (sector ${deal.sector})`}`);
-      if (deal.state === 'expired' || deal.state === 'slashed') throw new UsageError(`deal ${deal.deal} ${deal.state}: the miner did not prove it in time`);
+      if (deal.state === 'expired' || deal.state === 'slashed') {
+        const why = await explain(proposal);
+        throw new UsageError(`deal ${deal.deal} ${deal.state}: the miner did not prove it in time${why ? ` (${why})` : ''}`);
+      }
     }
     reported = next;
     const done = found.size === proposals.length && (!active || [...found.values()].every((d) => d.state === 'active' || d.state === 'completed'));
     if (done) return proposals.map((_, i) => found.get(i)!);
     const head = await callRpc<{ slot: number }>(rpc, 'bcr_chainHead');
-    if (found.size < proposals.length && head.slot > startSlot) throw new UsageError(`slot ${startSlot} passed and ${proposals.length - found.size} deal(s) were never published`);
+    if (found.size < proposals.length && head.slot > startSlot) {
+      const missing = proposals.filter((_, i) => !found.has(i));
+      const why = (await Promise.all(missing.map(explain))).filter((w) => w !== null);
+      throw new UsageError(`slot ${startSlot} passed and ${missing.length} deal(s) were never published${why.length ? ` (${why.join('; ')})` : ''}`);
+    }
     await new Promise((r) => setTimeout(r, 500));
   }
 }

@@ -17,7 +17,7 @@ import { UsageError, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../rpcClient.js';
 import { createProgress } from '../progress.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
-import { checkEscrow, dialAddresses, followDeals, minerTarget, openSession, planDeals, sendDeals, type ClientSession, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
+import { checkEscrow, dialAddresses, explainer, followDeals, minerTarget, openSession, planDeals, sendDeals, type ClientSession, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
 import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
 
 export interface FileManifest {
@@ -131,7 +131,8 @@ export function registerClientFiles(client: Command): void {
           progress.stop();
         }
         const startSlot = plans[0]![0]!.proposal.startSlot;
-        const shardDeals = await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, false);
+        const explain = explainer(session, new Map(targets.map((t) => [t.minerId, t])));
+        const shardDeals = await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, false, explain);
         let at = 0;
         const manifest: FileManifest = {
           format: 'bcr-file/1',
@@ -155,8 +156,8 @@ export function registerClientFiles(client: Command): void {
         } finally {
           manifestProgress.stop();
         }
-        await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, Boolean(opts.wait));
-        const manifestDeals = await followDeals(opts.rpc, session.sender.address, manifestPlans.flat().map((p) => p.proposal), manifestPlans[0]![0]!.proposal.startSlot, Boolean(opts.wait));
+        await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, Boolean(opts.wait), explain);
+        const manifestDeals = await followDeals(opts.rpc, session.sender.address, manifestPlans.flat().map((p) => p.proposal), manifestPlans[0]![0]!.proposal.startSlot, Boolean(opts.wait), explain);
         const root = `0x${Buffer.from(manifestPlans[0]![0]!.proposal.pieceCommitment).toString('hex')}@${miners.join(',')}`;
         const record = { root, name: manifest.name, size: manifest.size, sha256: manifest.sha256, client: session.sender.address, dataShards: k, parityShards: m, manifest, manifestDeals: manifestDeals.map((d) => d.deal) };
         const path = filesPath(opts.keystore);
