@@ -219,6 +219,8 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       log: log.child({ component: 'retrieval' }),
     });
     await retrievalProvider.start();
+    const retrieval = retrievalProvider;
+    chain.onHeadChange(() => void retrieval.redeemSettling().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Redeeming settling channels failed')));
   }
 
   const dispatcher = new RpcDispatcher(metrics);

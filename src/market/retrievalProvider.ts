@@ -69,6 +69,8 @@ export class RetrievalProvider {
   readonly served = new Map<number, bigint>();
   /** Atto per byte asked (0: free retrieval, the default). */
   private price = 0n;
+  /** The voucher amount last sent for redemption per channel by `redeemSettling`. */
+  private readonly redeemSent = new Map<number, bigint>();
 
   constructor(private readonly deps: RetrievalProviderDeps) {
     this.payments = new RetrievalPayments(deps.dir, deps.chain.params.chainId);
@@ -236,6 +238,23 @@ export class RetrievalProvider {
     if (!channel) throw new PaymentRefused(RetrievalRefusal.noSuchChannel, `payment channel ${channelId} does not exist`);
     const before = this.payments.paid(channelId, channel);
     return (await this.payments.accept(channelId, channel, payee, voucher, signature, this.deps.currentSlot())) - before;
+  }
+
+  /**
+   * Redeems the best voucher of every channel that started settling while it pays more than was
+   * redeemed (call on each new head): after the settle delay the payer could collect the rest.
+   */
+  async redeemSettling(): Promise<void> {
+    const miner = this.deps.miner();
+    if (!miner) return;
+    for (const { channel: id, amount } of this.payments.list()) {
+      if (amount === 0n || this.redeemSent.get(id) === amount) continue;
+      const channel = await getPaymentChannel(this.deps.chain.headState(), id);
+      if (!channel || channel.settleAt === 0 || channel.collected || channel.redeemed >= amount) continue;
+      this.redeemSent.set(id, amount);
+      this.deps.log.info({ channel: id, amount: amount.toString(), settleAt: channel.settleAt }, 'Channel settling: redeeming its best voucher');
+      await this.redeem(id, miner);
+    }
   }
 
   private async redeem(channelId: number, miner: { redeem(voucher: Voucher, signature: Uint8Array): Promise<void> }): Promise<void> {

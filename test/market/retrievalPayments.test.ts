@@ -30,7 +30,7 @@ import {
 import { createClientHost } from '../../src/p2p/clientHost.js';
 import { addressOf, concatBytes, decode, encode, sha256, toHex } from '../../src/primitives/index.js';
 import { chunkProof, chunkTree, merkleRoot } from '../../src/proofs/index.js';
-import { getPaymentChannel, paychOpenKind, paychOpenPayload, recoverVoucherSigner, transferKind, transferPayload, type Voucher } from '../../src/state/index.js';
+import { getPaymentChannel, paychChannelPayload, paychOpenKind, paychOpenPayload, paychSettleKind, recoverVoucherSigner, transferKind, transferPayload, type Voucher } from '../../src/state/index.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { DEV_KEY, addBlock, kindTx, openChain, tempDir } from '../helpers/chain.js';
 
@@ -163,6 +163,15 @@ describe('paid retrieval', () => {
     const best = provider.bestVouchers().find((v) => v.channel === channels.honest)!;
     expect(best.amount).toBe(6n * CHUNK_VALUE);
     expect(best.served).toBe(6n * CHUNK_VALUE);
+    expect(redeemed.at(-1)!.amount).toBe(6n * CHUNK_VALUE);
+    // The payer starts settling: the provider redeems its best voucher at the next head, once.
+    const before = redeemed.length;
+    await provider.redeemSettling();
+    expect(redeemed.length).toBe(before);
+    await addBlock(chain, [kindTx(honestKey, 2, paychSettleKind, paychChannelPayload, { channel: channels.honest })]);
+    await provider.redeemSettling();
+    await provider.redeemSettling();
+    expect(redeemed.length).toBe(before + 1);
     expect(redeemed.at(-1)!.amount).toBe(6n * CHUNK_VALUE);
   }, 60_000);
 
