@@ -2,7 +2,8 @@
 // several genesis miners of different power, each pre-sealed from a public seed (so every node can
 // regenerate its sectors). Used by `bcr devnet` and the multi-node tests. DEVNET ONLY.
 import { genesisSealRandomness, genesisToJson, parseGenesis, readGenesisJson, zeroCommD, type Genesis } from './chain/index.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileDurableSync } from './util/durableFile.js';
 import { join } from 'node:path';
 import { vrfPublicKey } from './consensus/index.js';
 import { DEV_PRIVATE_KEY, devVrfSecret } from './node.js';
@@ -105,12 +106,12 @@ export interface DevnetNodeOptions {
 export function prepareDevnetNode(options: DevnetNodeOptions): string[] {
   const { dataDir, index } = options;
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(join(dataDir, 'genesis.json'), options.genesisJson);
+  writeFileDurableSync(join(dataDir, 'genesis.json'), options.genesisJson);
   const args = ['--network', 'devnet', '--data-dir', dataDir, '--rpc-port', String(options.rpcPort), '--p2p-port', String(options.p2pPort)];
   if (options.bootstrap.length) args.push('--bootstrap', options.bootstrap.join(','));
   if (index < options.miners) {
     const keyFile = join(dataDir, 'worker.key');
-    writeFileSync(keyFile, DEVNET_WORKER_KEYS[index]!, { mode: 0o600 });
+    writeFileDurableSync(keyFile, DEVNET_WORKER_KEYS[index]!);
     args.push('--worker-key-file', keyFile);
   } else args.push('--no-mine');
   return args;

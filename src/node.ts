@@ -1,6 +1,6 @@
 // Composition root: builds the node's parts in order (db, chain, mempool, rpc, producer) and closes
 // them in reverse.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlockPreverifier, ChainStore, assertNoWellKnownKeys, blockId, genesisToJson, parseGenesis, readGenesisJson, type Genesis } from './chain/index.js';
 import { Database } from './db/index.js';
@@ -12,6 +12,7 @@ import { Network } from './p2p/network.js';
 import { SyncManager, type SyncTransport } from './sync/index.js';
 import { AskPublisher, DealProvider, OrderBook, RetrievalProvider, dealProtocols, retrievalProtocols } from './market/index.js';
 import { submitLocalTx } from './miner/localTx.js';
+import { writeFileDurableSync } from './util/durableFile.js';
 import { BcrError, errorMessage, hexKey, pairHashBackend, signatureBackend, toHex } from './primitives/index.js';
 import { bcrMethods } from './rpc/bcrMethods.js';
 import { ethMethods } from './rpc/ethMethods.js';
@@ -103,7 +104,7 @@ export function resolveGenesis(dataDir: string, network: string, nowMs: number):
   }
   const genesis = parseGenesis(readGenesisJson(network), nowMs);
   mkdirSync(dataDir, { recursive: true });
-  writeFileSync(stored, JSON.stringify(genesisToJson(genesis), null, 2) + '\n');
+  writeFileDurableSync(stored, JSON.stringify(genesisToJson(genesis), null, 2) + '\n');
   return genesis;
 }
 

@@ -11,7 +11,7 @@
 // the slot is freed; and when the intake is full, a proposal from a peer holding fewer slots displaces
 // an accepted deal whose data is not flowing. Answers to `deal-status` tell a client why a deal failed.
 import { existsSync } from 'node:fs';
-import { mkdir, open, readFile, rename, rm, stat, statfs, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, stat, statfs, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Libp2p, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
@@ -20,6 +20,7 @@ import { PeerRateLimiter } from '../p2p/rateLimit.js';
 import { bytesEqual, decode, encode, errorMessage, fromHex, hexKey, toChecksumAddress, toHex } from '../primitives/index.js';
 import { buildTreeCache, fileSource } from '../proofs/index.js';
 import { dealIdOf, dealPayment, dealProposalCodec, getEscrow, type DealProposal } from '../state/index.js';
+import { DurableSnapshot } from '../util/durableFile.js';
 import type { Logger } from '../util/logger.js';
 import { DealRefused, checkProposal, type ProviderView } from './dealChecks.js';
 import {
@@ -123,9 +124,12 @@ export class DealProvider {
   private readonly receiving = new Set<string>();
   private readonly limiter = new PeerRateLimiter({ capacity: 20, refillPerSecond: 2 });
   private readonly limits: ProviderLimits;
-  private persisting: Promise<void> = Promise.resolve();
+  private readonly records: DurableSnapshot;
 
   constructor(private readonly deps: DealProviderDeps) {
+    this.records = new DurableSnapshot(join(deps.dir, RECORDS_FILE), () =>
+      JSON.stringify([...this.deals.values()].map((d) => ({ ...d, proposal: toHex(encode(dealProposalCodec, d.proposal)), clientSignature: toHex(d.clientSignature) })), null, 1),
+    );
     const params = deps.chain.params.miners;
     const minStartLeadSlots = params.seedDelay + 20;
     this.limits = {
@@ -160,7 +164,7 @@ export class DealProvider {
     await this.deps.libp2p.unhandle(this.deps.protocols.propose);
     await this.deps.libp2p.unhandle(this.deps.protocols.transfer);
     await this.deps.libp2p.unhandle(this.deps.protocols.status);
-    await this.persisting;
+    await this.records.settled();
   }
 
   list(): ProviderDeal[] {
@@ -495,14 +499,9 @@ export class DealProvider {
 
   // ---- records on disk ----
 
-  private async persist(): Promise<void> {
-    const records = [...this.deals.values()].map((d) => ({ ...d, proposal: toHex(encode(dealProposalCodec, d.proposal)), clientSignature: toHex(d.clientSignature) }));
-    const path = join(this.deps.dir, RECORDS_FILE);
-    this.persisting = this.persisting.then(async () => {
-      await writeFile(`${path}.tmp`, JSON.stringify(records, null, 1));
-      await rename(`${path}.tmp`, path);
-    });
-    await this.persisting;
+  /** Durable before it returns; a failed write does not stop later ones (the next persist retries). */
+  private persist(): Promise<void> {
+    return this.records.save();
   }
 
   private async load(): Promise<void> {

@@ -1,8 +1,9 @@
 // Where each stored piece sits: its sector, byte offset and the sector's unsealed data file. Written
-// when pieces are packed into a sector, kept on disk (retrieval serves from it after a restart too).
+// when pieces are packed into a sector, kept on disk durably (retrieval serves from it after a restart too).
 import { existsSync } from 'node:fs';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { DurableSnapshot } from '../util/durableFile.js';
 
 export interface PieceLocation {
   /** 0x-hex piece commitment. */
@@ -16,9 +17,11 @@ export interface PieceLocation {
 
 export class PieceIndex {
   private readonly pieces = new Map<string, PieceLocation[]>();
-  private writing: Promise<void> = Promise.resolve();
+  private readonly snapshot: DurableSnapshot;
 
-  private constructor(private readonly path: string) {}
+  private constructor(private readonly path: string) {
+    this.snapshot = new DurableSnapshot(path, () => JSON.stringify(this.all(), null, 1));
+  }
 
   static async open(dir: string): Promise<PieceIndex> {
     const index = new PieceIndex(join(dir, 'pieces.json'));
@@ -33,12 +36,8 @@ export class PieceIndex {
 
   async add(entries: PieceLocation[]): Promise<void> {
     for (const entry of entries) this.remember(entry);
-    const all = [...this.pieces.values()].flat();
-    this.writing = this.writing.then(async () => {
-      await writeFile(`${this.path}.tmp`, JSON.stringify(all, null, 1));
-      await rename(`${this.path}.tmp`, this.path);
-    });
-    await this.writing;
+    // Durable before it returns; a failed write does not stop later ones (the next add retries all).
+    await this.snapshot.save();
   }
 
   /** Copies of a piece this miner holds unsealed (any of them serves it). */

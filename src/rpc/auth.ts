@@ -2,7 +2,8 @@
 // in the data dir (created on first start, mode 600). Without a token a caller can read, and send
 // already-signed txs when it connects over loopback.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { writeFileDurableSync } from '../util/durableFile.js';
 import { join } from 'node:path';
 import { SignJWT, jwtVerify } from 'jose';
 import { BcrError } from '../primitives/index.js';
@@ -23,7 +24,7 @@ const SECRET_FILE = 'jwt.secret';
 
 export function loadOrCreateSecret(dataDir: string): Uint8Array {
   const path = join(dataDir, SECRET_FILE);
-  if (!existsSync(path)) writeFileSync(path, randomBytes(32).toString('hex'), { mode: 0o600 });
+  if (!existsSync(path)) writeFileDurableSync(path, randomBytes(32).toString('hex'));
   return new Uint8Array(Buffer.from(readFileSync(path, 'utf8').trim(), 'hex'));
 }
 

@@ -1,8 +1,9 @@
 // A directory of keystore files named like geth's: UTC--<iso time>--<address>.json
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { BcrError, fromHex, toChecksumAddress } from '../primitives/index.js';
+import { BcrError, errorMessage, fromHex, toChecksumAddress } from '../primitives/index.js';
+import { writeFileDurableSync } from '../util/durableFile.js';
 import { decryptKeystore, encryptKeystore, encryptVrfKeystore, type KeystoreV3 } from './keystore.js';
 
 export function defaultKeystoreDir(): string {
@@ -14,24 +15,42 @@ export interface KeystoreEntry {
   file: string;
 }
 
-export function listKeystores(dir: string): KeystoreEntry[] {
+/** A file in the keystore directory that looks like a key file but cannot be read as one. */
+export interface UnreadableKeystore {
+  file: string;
+  reason: string;
+}
+
+/**
+ * The key files of a keystore directory. Files named like key files (UTC--*, vrf--*) that do not parse
+ * are reported in `unreadable`, never skipped silently: a torn or corrupt key file is a lost key.
+ */
+export function scanKeystores(dir: string): { entries: KeystoreEntry[]; unreadable: UnreadableKeystore[] } {
   let names: string[];
   try {
     names = readdirSync(dir);
   } catch {
-    return [];
+    return { entries: [], unreadable: [] };
   }
-  const out: KeystoreEntry[] = [];
+  const entries: KeystoreEntry[] = [];
+  const unreadable: UnreadableKeystore[] = [];
   for (const name of names.sort()) {
+    if (name.startsWith('.') && name.endsWith('.tmp')) continue; // a write that never finished (the target is intact)
     const file = join(dir, name);
+    const named = name.startsWith('UTC--') || name.startsWith('vrf--');
     try {
       const ks = JSON.parse(readFileSync(file, 'utf8')) as KeystoreV3;
-      if (ks.version === 3 && typeof ks.address === 'string') out.push({ address: toChecksumAddress(fromHex(ks.address)), file });
-    } catch {
-      // Not a keystore file: skip it.
+      if (ks.version === 3 && typeof ks.address === 'string') entries.push({ address: toChecksumAddress(fromHex(ks.address)), file });
+      else if (named && ks.bcr?.kind !== 'vrf') unreadable.push({ file, reason: 'not a version 3 keystore' });
+    } catch (error) {
+      if (named) unreadable.push({ file, reason: errorMessage(error) });
     }
   }
-  return out;
+  return { entries, unreadable };
+}
+
+export function listKeystores(dir: string): KeystoreEntry[] {
+  return scanKeystores(dir).entries;
 }
 
 export function saveKeystore(dir: string, privateKey: Uint8Array, password: string, scryptN?: number): KeystoreEntry {
@@ -39,7 +58,7 @@ export function saveKeystore(dir: string, privateKey: Uint8Array, password: stri
   const ks = encryptKeystore(privateKey, password, scryptN ? { scryptN } : {});
   const stamp = new Date().toISOString().replace(/:/g, '-');
   const file = join(dir, `UTC--${stamp}--${ks.address!}.json`);
-  writeFileSync(file, JSON.stringify(ks), { mode: 0o600 });
+  writeFileDurableSync(file, JSON.stringify(ks));
   return { address: toChecksumAddress(fromHex(ks.address!)), file };
 }
 
@@ -48,7 +67,7 @@ export function saveVrfKeystore(dir: string, secret: Uint8Array, password: strin
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const ks = encryptVrfKeystore(secret, password, scryptN ? { scryptN } : {});
   const file = join(dir, `vrf--${ks.bcr!.publicKey}.json`);
-  writeFileSync(file, JSON.stringify(ks), { mode: 0o600 });
+  writeFileDurableSync(file, JSON.stringify(ks));
   return { publicKey: `0x${ks.bcr!.publicKey}`, file };
 }
 
@@ -75,8 +94,12 @@ export function findVrfKeystore(dir: string, publicKey: string): string | undefi
 
 export function findKeystore(dir: string, address: string): KeystoreEntry {
   const wanted = address.toLowerCase();
-  const entry = listKeystores(dir).find((e) => e.address.toLowerCase() === wanted);
-  if (!entry) throw new BcrError('NO_SUCH_KEY', `no keystore for ${address} in ${dir}`);
+  const { entries, unreadable } = scanKeystores(dir);
+  const entry = entries.find((e) => e.address.toLowerCase() === wanted);
+  if (!entry) {
+    const damaged = unreadable.length ? `; ${unreadable.length} key file(s) there cannot be read (torn or corrupt: restore from a backup): ${unreadable.map((u) => `${u.file} (${u.reason})`).join(', ')}` : '';
+    throw new BcrError('NO_SUCH_KEY', `no keystore for ${address} in ${dir}${damaged}`);
+  }
   return entry;
 }
 

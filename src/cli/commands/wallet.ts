@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { BcrError, addressOf, bytesEqual, decode, encode, formatBcr, fromHex, generatePrivateKey, isValidPrivateKey, parseAddress, parseBcr, toChecksumAddress, toHex } from '../../primitives/index.js';
 import { TRANSFER_GAS, signTx, transferPayload } from '../../state/index.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
-import { defaultKeystoreDir, findKeystore, listKeystores, saveKeystore, unlockKeystore } from '../../wallet/index.js';
+import { defaultKeystoreDir, findKeystore, saveKeystore, scanKeystores, unlockKeystore } from '../../wallet/index.js';
 import { parseIntOption, printJson, readPassword } from '../io.js';
 
 interface KeystoreOpts {
@@ -35,7 +35,8 @@ export function registerWallet(program: Command): void {
     });
 
   withKeystore(wallet.command('list').description('list the addresses in the keystore')).action((opts: KeystoreOpts) => {
-    const entries = listKeystores(opts.keystore);
+    const { entries, unreadable } = scanKeystores(opts.keystore);
+    for (const u of unreadable) process.stderr.write(`warning: ${u.file} cannot be read as a key file (${u.reason}): restore it from a backup\n`);
     if (opts.json) printJson(entries);
     else if (entries.length === 0) console.log(`no keys in ${opts.keystore}`);
     else for (const e of entries) console.log(`${e.address}  ${e.file}`);
