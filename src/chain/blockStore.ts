@@ -1,6 +1,7 @@
 // Where blocks live in the database and how they are read: block bodies by id, the canonical index by
 // height, receipts, tx locations, undo data, and the side-block index (height, id) that lets blocks
 // off the canonical chain be deleted once they fall below finality.
+import { LRUCache } from 'lru-cache';
 import { bytes, bytesEqual, concatBytes, decode, hexKey, list, optional, struct, uint, uintToBytesBE, varBytes } from '../primitives/index.js';
 import { Bucket, bucketKey, type Database } from '../db/index.js';
 import { blockEventsCodec, receiptCodec, type DealEvent, type KvReader, type Receipt, type StateEvent } from '../state/index.js';
@@ -49,7 +50,7 @@ export function dealIndexKeys(event: Pick<DealEvent, 'client' | 'provider' | 'de
 const HEADER_CACHE_LIMIT = 4096;
 
 export class BlockStore {
-  private readonly headerCache = new Map<string, BlockHeader>();
+  private readonly headerCache = new LRUCache<string, BlockHeader>({ max: HEADER_CACHE_LIMIT });
 
   constructor(private readonly db: Database) {}
 
@@ -84,7 +85,6 @@ export class BlockStore {
   }
 
   rememberHeader(id: Uint8Array, header: BlockHeader): void {
-    if (this.headerCache.size > HEADER_CACHE_LIMIT) this.headerCache.clear();
     this.headerCache.set(hexKey(id), header);
   }
 

@@ -3,6 +3,7 @@
 // only a fully valid block is written. Every import (extend, reorg, or a valid side block) is ONE
 // atomic LevelDB batch; a crash leaves the old or the new head, never a mix. In-memory state (head,
 // finalized) changes only after the batch commits.
+import { LRUCache } from 'lru-cache';
 import { BcrError, bytesEqual, decode, encode, hexKey, isBcrError, uint } from '../primitives/index.js';
 import { isHeavierTip, tipOf, type ChainParams } from '../consensus/index.js';
 import { Bucket, bucketKey, type Database } from '../db/index.js';
@@ -58,7 +59,7 @@ export class ChainStore implements ValidationView {
   readonly stats = new ImportStats();
   private readonly blocks: BlockStore;
   private headInfo: HeadInfo;
-  private readonly invalid = new Set<string>();
+  private readonly invalid = new LRUCache<string, true>({ max: INVALID_LIMIT });
   private queue: Promise<unknown> = Promise.resolve();
   private readonly listeners: ((change: HeadChange) => void)[] = [];
   /** Two headers of one miner for one slot, seen among the blocks offered to this chain. */
@@ -290,8 +291,7 @@ export class ChainStore implements ValidationView {
 
   private markInvalid(id: Uint8Array, error: unknown): never {
     if (error instanceof BlockError && error.action === 'REJECT') {
-      if (this.invalid.size >= INVALID_LIMIT) this.invalid.clear();
-      this.invalid.add(hexKey(id));
+      this.invalid.set(hexKey(id), true);
     }
     throw error;
   }

@@ -3,6 +3,7 @@
 // sender and VRF caches, so import finds them done. Inputs a proof depends on (the miner's VRF key,
 // the randomness anchor) are predicted from the head state and the batch's own headers; a wrong
 // prediction only costs a cache miss, since the caches are keyed by every input.
+import { LRUCache } from 'lru-cache';
 import { availableParallelism } from 'node:os';
 import { electionInput, slotRandomness, type ChainParams } from '../consensus/index.js';
 import { getMiner, primeSender } from '../state/index.js';
@@ -33,7 +34,7 @@ export class BlockPreverifier {
   /** Started on first use: a node that never syncs never pays for the threads. */
   private workers: WorkerPool<PreverifyRequest, PreverifyResult> | null = null;
   /** VRF outputs of recently prepared headers by height: the anchors of the next batch. */
-  private readonly recentOutputs = new Map<number, Uint8Array>();
+  private readonly recentOutputs = new LRUCache<number, Uint8Array>({ max: 4096 });
 
   constructor(
     private readonly chain: ChainStore,
@@ -48,7 +49,6 @@ export class BlockPreverifier {
   /** Verifies the batch's VRF proofs and tx signatures on the workers and caches the results. */
   async prepare(blocks: Block[]): Promise<void> {
     for (const block of blocks) {
-      if (this.recentOutputs.size > 4096) this.recentOutputs.clear();
       this.recentOutputs.set(block.header.height, block.header.vrfOutput);
     }
     const jobs = await this.vrfJobs(blocks);

@@ -1,6 +1,7 @@
 // classic-level (LevelDB) controller. One keyspace, split into buckets by a leading byte; every chain
 // import is one atomic batch. A read-through cache serves hot small values (state, tree nodes, indexes)
 // and is updated only after a batch has committed.
+import { LRUCache } from 'lru-cache';
 import { ClassicLevel } from 'classic-level';
 import { concatBytes, keyString } from '../primitives/index.js';
 
@@ -50,23 +51,23 @@ export interface BatchWrite {
   id?: string;
 }
 
-/** Memory the read cache may hold (keys, values and a per-entry overhead), then it starts over. */
+/** Memory the read cache may hold (keys, values and a per-entry overhead); least recently used out first. */
 const CACHE_BYTES = 256 * 1024 * 1024;
 const ENTRY_OVERHEAD_BYTES = 96;
 const CACHEABLE_VALUE_BYTES = 2048; // a full state-tree page is 1,540 bytes
 
-function entryCost(id: string, value: Uint8Array | null): number {
-  return id.length + (value?.length ?? 0) + ENTRY_OVERHEAD_BYTES;
-}
+/** Stands for "no such key" in the cache (which keeps no null values); compared by identity. */
+const ABSENT = new Uint8Array(0);
 
 export class Database {
-  private readonly cache = new Map<string, Uint8Array | null>();
-  private cacheBytes = 0;
+  private readonly cache: LRUCache<string, Uint8Array>;
 
   private constructor(
     private readonly level: ClassicLevel<Uint8Array, Uint8Array>,
-    private readonly cacheLimitBytes: number,
-  ) {}
+    cacheLimitBytes: number,
+  ) {
+    this.cache = new LRUCache<string, Uint8Array>({ maxSize: cacheLimitBytes, sizeCalculation: (value, id) => id.length + value.length + ENTRY_OVERHEAD_BYTES });
+  }
 
   static async open(path: string, options: { cacheBytes?: number } = {}): Promise<Database> {
     const level = new ClassicLevel<Uint8Array, Uint8Array>(path, { keyEncoding: 'view', valueEncoding: 'view' });
@@ -76,12 +77,12 @@ export class Database {
 
   /** Size of the read cache (for diagnostics and tests). */
   cacheStats(): { entries: number; bytes: number } {
-    return { entries: this.cache.size, bytes: this.cacheBytes };
+    return { entries: this.cache.size, bytes: this.cache.calculatedSize };
   }
 
   async get(key: Uint8Array, id = keyString(key)): Promise<Uint8Array | undefined> {
     const cached = this.cache.get(id);
-    if (cached !== undefined) return cached ?? undefined;
+    if (cached !== undefined) return cached === ABSENT ? undefined : cached;
     const raw = await this.level.get(key);
     const value = raw === undefined ? undefined : new Uint8Array(raw);
     if (value === undefined || value.length <= CACHEABLE_VALUE_BYTES) this.remember(id, value ?? null);
@@ -89,7 +90,8 @@ export class Database {
   }
 
   peek(id: string): Uint8Array | null | undefined {
-    return this.cache.get(id);
+    const cached = this.cache.get(id);
+    return cached === ABSENT ? null : cached;
   }
 
   /** Loads many keys into the cache with one native call (a block's accounts before execution). */
@@ -124,22 +126,11 @@ export class Database {
   }
 
   private remember(id: string, value: Uint8Array | null): void {
-    this.forget(id);
-    const cost = entryCost(id, value);
-    if (cost > this.cacheLimitBytes) return;
-    if (this.cacheBytes + cost > this.cacheLimitBytes) {
-      this.cache.clear();
-      this.cacheBytes = 0;
-    }
-    this.cache.set(id, value);
-    this.cacheBytes += cost;
+    this.cache.set(id, value ?? ABSENT);
   }
 
   private forget(id: string): void {
-    const old = this.cache.get(id);
-    if (old === undefined) return;
     this.cache.delete(id);
-    this.cacheBytes -= entryCost(id, old);
   }
 
   /** Every key/value in a bucket, in key order (for inspection and rebuilding). */

@@ -3,6 +3,7 @@
 // `verdictOf` is the ONE place that maps our typed errors to gossipsub's accept / ignore / reject.
 // Peers that misbehave (invalid gossip, request floods, bad sync answers) lose reputation, which
 // lowers their gossipsub score, and are banned for a while past a threshold.
+import { LRUCache } from 'lru-cache';
 import '../util/polyfills.js';
 import { noise } from '@chainsafe/libp2p-noise';
 import { yamux } from '@chainsafe/libp2p-yamux';
@@ -89,7 +90,7 @@ export class Network {
   readonly reqresp: ReqResp;
   readonly reputation: PeerReputation;
   /** Ids of blocks received from peers (gossip or sync): never re-published by us. */
-  private readonly fromPeers = new Set<string>();
+  private readonly fromPeers = new LRUCache<string, true>({ max: 10_000 });
   private readonly statusListeners: ((peer: PeerId, status: Status) => void)[] = [];
   private readonly unknownParentListeners: ((peer: PeerId, block: Block) => void)[] = [];
   private readonly goneListeners: ((peer: PeerId) => void)[] = [];
@@ -399,8 +400,7 @@ export class Network {
 
   /** Blocks that came from peers are theirs to gossip, not ours to re-publish. */
   rememberFromPeers(block: Block): void {
-    if (this.fromPeers.size > 10_000) this.fromPeers.clear();
-    this.fromPeers.add(hexKey(blockId(block.header)));
+    this.fromPeers.set(hexKey(blockId(block.header)), true);
   }
 
   private publish(topic: string, data: Uint8Array): void {

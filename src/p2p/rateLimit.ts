@@ -1,5 +1,6 @@
 // Per-peer request quotas for the request/response protocols: one token bucket per (peer, protocol),
 // refilled continuously. Time comes in as an argument so the limiter is testable without sleeping.
+import { LRUCache } from 'lru-cache';
 
 export interface Quota {
   /** Most tokens a peer can hold (its burst). */
@@ -32,15 +33,14 @@ export class TokenBucket {
 }
 
 export class PeerRateLimiter {
-  private readonly buckets = new Map<string, TokenBucket>();
+  // Least recently seen peers are forgotten first: fresh peer ids cannot reset an active flooder's bucket.
+  private readonly buckets = new LRUCache<string, TokenBucket>({ max: 10_000 });
 
   constructor(private readonly quota: Quota) {}
 
   allow(peer: string, cost: number, nowMs: number): boolean {
     let bucket = this.buckets.get(peer);
     if (!bucket) {
-      // Bounded: forget everyone (a full refill) rather than grow without limit.
-      if (this.buckets.size > 10_000) this.buckets.clear();
       bucket = new TokenBucket(this.quota, nowMs);
       this.buckets.set(peer, bucket);
     }

@@ -1,6 +1,7 @@
 // How much we trust each peer, outside gossipsub's own mesh scoring: penalties for invalid gossip,
 // bad sync responses and request floods add up, decay with time, feed gossipsub's application
 // score (so the mesh prunes the peer), and past a threshold ban the peer for a while.
+import { LRUCache } from 'lru-cache';
 
 /** What a peer did wrong, and what it costs. */
 export const Offence = {
@@ -33,7 +34,8 @@ interface Record {
 }
 
 export class PeerReputation {
-  private readonly records = new Map<string, Record>();
+  // Least recently penalised peers are forgotten first: fresh peer ids cannot wipe a flooder's record.
+  private readonly records = new LRUCache<string, Record>({ max: 10_000 });
   private readonly bannedUntil = new Map<string, number>();
 
   constructor(
@@ -60,7 +62,6 @@ export class PeerReputation {
     if (this.isBanned(peer)) return;
     const penalty = this.penalty(peer) + Offence[offence];
     if (penalty < this.options.banThreshold) {
-      if (this.records.size > 10_000) this.records.clear();
       this.records.set(peer, { penalty, updatedMs: this.now() });
       return;
     }

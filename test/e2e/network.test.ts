@@ -149,7 +149,7 @@ describe('a four-node network with miners of powers 1:2:5', () => {
     await waitFor('the light side to adopt the heavy chain', async () => {
       const blocks = await Promise.all(nodes.slice(0, 4).map((n) => blockAt(n, anchorHeight)));
       return blocks.every((b) => b?.id === blocks[2]?.id);
-    }, 30_000, 100);
+    }, 60_000, 100);
     expect(anchorHeight).toBeGreaterThan(splitHeight + 5);
     expect(logEntries(nodes[0]!, 'Reorganised chain').length + logEntries(nodes[1]!, 'Reorganised chain').length).toBeGreaterThan(0);
     // The tx left the light chain, re-entered the mempool, was pushed to the peers (gossip will not
