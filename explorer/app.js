@@ -142,7 +142,7 @@ function setHead(next) {
 
 // ---- pages ----
 
-async function homePage() {
+async function homePage(show) {
   const [chainHead, supply, power] = await Promise.all([rpc('bcr_chainHead'), rpc('bcr_supply'), rpc('bcr_getPowerTable')]);
   setHead(chainHead);
   const heightCard = card('head height', String(chainHead.height), 'home-height');
@@ -175,7 +175,7 @@ async function homePage() {
   return onHead;
 }
 
-async function blockPage(ref) {
+async function blockPage(ref, show) {
   const block = /^\d+$/.test(ref) ? await rpc('bcr_getBlockByHeight', [Number(ref), true]) : await rpc('bcr_getBlockById', [ref, true]);
   if (!block) return show(h('h1', {}, 'Block not found'), h('p', {}, `No block ${ref} on this node.`));
   const receipts = block.txs ? await batch(block.txs.map((tx) => ['bcr_getTransactionReceipt', [tx.id]])) : [];
@@ -204,7 +204,7 @@ async function blockPage(ref) {
   );
 }
 
-async function txPage(id) {
+async function txPage(id, show) {
   const [tx, receipt] = await Promise.all([rpc('bcr_getTransaction', [id]), rpc('bcr_getTransactionReceipt', [id]).catch(() => null)]);
   if (!tx) return show(h('h1', {}, 'Transaction not found'), h('p', {}, `No tx ${id} on this node (chain or pool).`));
   const args = Object.entries(tx.args ?? {}).filter(([k]) => k !== 'to' && k !== 'value');
@@ -228,7 +228,7 @@ async function txPage(id) {
   );
 }
 
-async function accountPage(address) {
+async function accountPage(address, show) {
   const [balance, nonce, chainHead, vesting] = await Promise.all([rpc('bcr_getBalance', [address]), rpc('bcr_getNonce', [address, 'latest']), rpc('bcr_chainHead'), rpc('bcr_getVesting', [address])]);
   const grant = vesting.vesting;
   const rows = h('tbody');
@@ -275,7 +275,7 @@ async function accountPage(address) {
   note.textContent = `${found} transactions in blocks ${from}–${chainHead.height}.`;
 }
 
-async function minerPage(id) {
+async function minerPage(id, show) {
   const [miner, power, deadlines, sectors] = await Promise.all([rpc('bcr_getMiner', [Number(id)]), rpc('bcr_getPowerTable'), rpc('bcr_getDeadlines', [Number(id)]), rpc('bcr_getSectors', [Number(id)])]);
   const share = BigInt(power.total) > 0n ? Number((BigInt(miner.power) * 10000n) / BigInt(power.total)) / 100 : 0;
   show(
@@ -299,7 +299,7 @@ async function minerPage(id) {
   );
 }
 
-async function powerPage() {
+async function powerPage(show) {
   const power = await rpc('bcr_getPowerTable');
   const total = BigInt(power.total);
   show(
@@ -335,7 +335,7 @@ function issuanceChart(schedule, minted) {
   return chart;
 }
 
-async function supplyPage() {
+async function supplyPage(show) {
   const [supply, issuance] = await Promise.all([rpc('bcr_supply'), rpc('bcr_issuance')]);
   show(
     h('h1', {}, 'Supply and issuance'),
@@ -347,7 +347,7 @@ async function supplyPage() {
   );
 }
 
-async function marketPage() {
+async function marketPage(show) {
   const [asks, power] = await Promise.all([rpc('bcr_listAsks'), rpc('bcr_getPowerTable')]);
   const dealLists = await batch(power.miners.map((m) => ['bcr_listDeals', [{ provider: m.miner }]]));
   const deals = dealLists.filter((d) => Array.isArray(d)).flat();
@@ -360,7 +360,7 @@ async function marketPage() {
   );
 }
 
-async function governancePage() {
+async function governancePage(show) {
   const [council, list] = await Promise.all([rpc('bcr_getCouncil'), rpc('bcr_listProposals', [null, null, 50])]);
   const c = council.council;
   show(
@@ -386,7 +386,7 @@ async function governancePage() {
   );
 }
 
-async function attestationsPage(hash) {
+async function attestationsPage(hash, show) {
   const { attestations: records } = await rpc('bcr_getAttestations', [hash]);
   if (records.length === 0) return show(h('h1', {}, 'No attestations'), h('p', {}, `Nothing on chain attests the content hash ${hash}.`));
   show(
@@ -431,39 +431,50 @@ document.getElementById('search-form').addEventListener('submit', async (event) 
   const input = document.getElementById('search');
   const target = await search(input.value);
   if (target) location.hash = target;
-  else show(h('h1', {}, 'Search'), h('p', { class: 'error', testid: 'search-error' }, `Not understood: "${input.value}". Give a height, a block or tx id or an attested content hash (0x + 64 hex), an address (0x + 40 hex) or a miner (m1).`));
+  else if ((navigation += 1)) show(h('h1', {}, 'Search'), h('p', { class: 'error', testid: 'search-error' }, `Not understood: "${input.value}". Give a height, a block or tx id or an attested content hash (0x + 64 hex), an address (0x + 40 hex) or a miner (m1).`));
 });
 
 const routes = [
-  [/^#?\/?$/, () => homePage()],
-  [/^#\/block\/(\w+)$/, (m) => blockPage(m[1])],
-  [/^#\/tx\/(0x[0-9a-fA-F]{64})$/, (m) => txPage(m[1])],
-  [/^#\/account\/(0x[0-9a-fA-F]{40})$/, (m) => accountPage(m[1])],
-  [/^#\/miner\/(\d+)$/, (m) => minerPage(m[1])],
-  [/^#\/power$/, () => powerPage()],
-  [/^#\/supply$/, () => supplyPage()],
-  [/^#\/market$/, () => marketPage()],
-  [/^#\/governance$/, () => governancePage()],
-  [/^#\/hash\/(0x[0-9a-fA-F]{64})$/, (m) => attestationsPage(m[1])],
+  [/^#?\/?$/, (m, show) => homePage(show)],
+  [/^#\/block\/(\w+)$/, (m, show) => blockPage(m[1], show)],
+  [/^#\/tx\/(0x[0-9a-fA-F]{64})$/, (m, show) => txPage(m[1], show)],
+  [/^#\/account\/(0x[0-9a-fA-F]{40})$/, (m, show) => accountPage(m[1], show)],
+  [/^#\/miner\/(\d+)$/, (m, show) => minerPage(m[1], show)],
+  [/^#\/power$/, (m, show) => powerPage(show)],
+  [/^#\/supply$/, (m, show) => supplyPage(show)],
+  [/^#\/market$/, (m, show) => marketPage(show)],
+  [/^#\/governance$/, (m, show) => governancePage(show)],
+  [/^#\/hash\/(0x[0-9a-fA-F]{64})$/, (m, show) => attestationsPage(m[1], show)],
 ];
 
 let routeListener = null;
+/** Counts navigations: a page renders (and listens to heads) only while it is the latest one. */
+let navigation = 0;
 
 async function route() {
   if (routeListener) headListeners.delete(routeListener);
   routeListener = null;
+  const mine = ++navigation;
+  const current = () => mine === navigation;
+  // The page's own `show`: a slow earlier page that finishes after a later one renders nothing.
+  const showMine = (...nodes) => {
+    if (current()) show(...nodes);
+  };
   const hash = location.hash;
   const found = routes.map(([pattern, page]) => [pattern.exec(hash), page]).find(([m]) => m);
-  show(h('p', { class: 'muted' }, 'Loading…'));
+  showMine(h('p', { class: 'muted' }, 'Loading…'));
   try {
-    if (!found) return show(h('h1', {}, 'Not found'), h('p', {}, `No page ${hash}.`));
-    const onHead = await found[1](found[0]);
-    if (typeof onHead === 'function') {
+    if (!found) return showMine(h('h1', {}, 'Not found'), h('p', {}, `No page ${hash}.`));
+    const onHead = await found[1](found[0], showMine);
+    if (typeof onHead === 'function' && current()) {
       routeListener = (next) => void onHead(next).catch(() => undefined);
       headListeners.add(routeListener);
     }
   } catch (error) {
-    show(h('h1', {}, 'Error'), h('p', { class: 'error', testid: 'page-error' }, error instanceof Error ? error.message : String(error)));
+    showMine(h('h1', {}, 'Error'), h('p', { class: 'error', testid: 'page-error' }, error instanceof Error ? error.message : String(error)));
+  } finally {
+    // Page loads finished, current or not (tests wait on it instead of on time).
+    document.body.dataset.pagesSettled = String(Number(document.body.dataset.pagesSettled ?? 0) + 1);
   }
 }
 

@@ -291,7 +291,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   let metricsServer: MetricsServer | null = null;
   if (metrics && options.metrics) {
     collectNodeMetrics(metrics, { chain, db, mempool, network, sync, subscriptions, miner: () => local.current, deals: dealProvider });
-    metricsServer = await startMetricsServer(metrics, options.metrics.host, options.metrics.port);
+    metricsServer = await startMetricsServer(metrics, options.metrics.host, options.metrics.port, options.allowedHosts ?? []);
     log.info({ url: metricsServer.url }, 'Metrics listening');
   }
 

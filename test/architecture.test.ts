@@ -11,7 +11,7 @@ const ALLOWED: Record<string, string[]> = {
   primitives: [],
   util: [],
   // Components take `metrics | null`; metrics knows none of them.
-  metrics: [],
+  metrics: ['util'],
   proofs: ['primitives', 'util'],
   consensus: ['primitives', 'proofs', 'util'],
   state: ['primitives', 'proofs', 'consensus', 'util'],

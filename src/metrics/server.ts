@@ -2,6 +2,7 @@
 // given; loopback unless --metrics-host says otherwise), apart from the RPC port and its tokens.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostAllowed } from '../util/httpHost.js';
 import type { Metrics } from './metrics.js';
 
 export interface MetricsServer {
@@ -9,8 +10,13 @@ export interface MetricsServer {
   close(): Promise<void>;
 }
 
-export async function startMetricsServer(metrics: Metrics, host: string, port: number): Promise<MetricsServer> {
+/** `allowedHosts`: Host names accepted besides the loopback ones (as the RPC's --allowed-hosts). */
+export async function startMetricsServer(metrics: Metrics, host: string, port: number, allowedHosts: readonly string[] = []): Promise<MetricsServer> {
   const server: Server = createServer((req, res) => {
+    if (!hostAllowed(req.headers.host, allowedHosts)) {
+      res.writeHead(403, { 'content-type': 'text/plain' }).end('invalid host specified\n');
+      return;
+    }
     if (req.method !== 'GET' || (req.url !== '/metrics' && req.url !== '/')) {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('GET /metrics\n');
       return;

@@ -2,23 +2,9 @@
 // content type (so a web page cannot send a "simple" cross-site POST), an Origin the operator allowed
 // (cross-site WebSocket), and how many connections one address may hold open.
 
-const LOOPBACK_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
+import { hostAllowed, parseHostHeader } from '../util/httpHost.js';
 
-/** The host name of a Host header, or null when the header is not `name[:port]` / `[v6][:port]`. */
-export function parseHostHeader(header: string | undefined): string | null {
-  if (!header) return null;
-  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/.exec(header);
-  if (!match) return null;
-  if (match[2] !== undefined && Number(match[2]) > 65535) return null;
-  return match[1]!.toLowerCase();
-}
-
-/** Loopback names always pass; `allowed` adds names ('*' accepts any well-formed header). */
-export function hostAllowed(header: string | undefined, allowed: readonly string[]): boolean {
-  const name = parseHostHeader(header);
-  if (name === null) return false;
-  return allowed.includes('*') || LOOPBACK_NAMES.has(name) || allowed.map((h) => h.toLowerCase()).includes(name);
-}
+export { hostAllowed, parseHostHeader };
 
 /** JSON-RPC bodies must say they are JSON (geth accepts the same three types). */
 export function isJsonContentType(header: string | undefined): boolean {

@@ -120,6 +120,30 @@ describe('block explorer (Chromium)', () => {
     await page.getByTestId('power-table').waitFor();
     await page.goto(`${node.rpcUrl}explorer/#/market`);
     await page.getByTestId('market-asks').waitFor();
+    // A slow page left for another never overwrites it: the supply page's data is held back until the
+    // power page has rendered, then released; the power page stays.
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let answered!: () => void;
+    const slowAnswered = new Promise<void>((resolve) => (answered = resolve));
+    await page.route(`${node.rpcUrl}`, async (request) => {
+      if (!(request.request().postData() ?? '').includes('bcr_supply')) return request.continue();
+      await held;
+      await request.continue();
+      answered();
+    });
+    const settled = () => page.evaluate(() => Number(document.body.dataset.pagesSettled ?? 0));
+    const before = await settled();
+    await page.evaluate(() => (location.hash = '#/supply'));
+    await page.evaluate(() => (location.hash = '#/power'));
+    await page.getByTestId('power-table').waitFor();
+    release();
+    await slowAnswered;
+    // Both page loads have finished (the supply page's too, after its late answer).
+    await page.waitForFunction((n) => Number(document.body.dataset.pagesSettled ?? 0) >= n, before + 2);
+    expect(await page.getByTestId('issuance-chart').count()).toBe(0);
+    expect(await page.getByTestId('power-table').count()).toBe(1);
+    await page.unroute(`${node.rpcUrl}`);
     await page.goto(`${node.rpcUrl}explorer/#/governance`);
     await page.getByTestId('gov-threshold').waitFor();
     expect(await text(page, 'gov-threshold')).toBe('2 of 3');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/chain.js';
-import { logEntries, p2pAddress, rawPost, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+import { logEntries, p2pAddress, rawPost, rawRequest, rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const dir = tempDir('bcr-metrics-');
 const nodes: RunningNode[] = [];
@@ -80,5 +80,8 @@ describe('metrics endpoint', () => {
 
     // Only /metrics is served there.
     expect((await fetch(metricsUrl.replace('/metrics', '/nope'))).status).toBe(404);
+    // A page on another domain resolving to 127.0.0.1 (DNS rebinding) is refused, as on the RPC port.
+    expect((await rawRequest(metricsUrl, 'GET', { host: 'evil.example:80' })).status).toBe(403);
+    expect((await rawRequest(metricsUrl, 'GET', { host: `localhost:${new URL(metricsUrl).port}` })).status).toBe(200);
   }, 120_000);
 });
