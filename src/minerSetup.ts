@@ -172,6 +172,9 @@ async function run(ctx: StartContext, local: LocalMiner, keys: MinerKeys): Promi
     await store.close();
     return;
   }
+  // Sectors and deals under way when the node stopped (or crashed) continue from their last stage.
+  const resumed = await service.sealing.resume();
+  if (resumed.jobs + resumed.pieces > 0) log.info({ miner: keys.minerId, sectors: resumed.jobs, dealPieces: resumed.pieces }, 'Sealing state restored');
   local.attach(service);
   service.start();
   // What the chain credits the miner with now, not what genesis gave it.

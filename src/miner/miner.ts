@@ -109,6 +109,7 @@ export class MinerService {
     this.timer = null;
     await this.inFlight;
     await this.proving;
+    await this.sealing.flushed();
     await this.opts.store.close();
   }
 

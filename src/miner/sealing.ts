@@ -1,6 +1,11 @@
 // The sealing pipeline: seal locally, pre-commit, wait for the seed, prove-commit. Sectors hold zeros
 // (committed capacity) or the pieces of published deals, packed largest first so every piece sits at an
 // offset that is a multiple of its size; the unsealed sector data stays on disk for retrieval.
+//
+// Jobs and deal pieces are kept durably in `sealing.json` beside the sectors (written before a step's
+// result is relied on), so a restart resumes every sector from its last finished stage: a sector being
+// labelled is sealed again, a sealed one is pre-committed, a pre-commit or publication that never
+// landed is sent again, and a pre-committed one is prove-committed; nothing paid for is lost.
 import { join } from 'node:path';
 import { open, readFile, rm, truncate } from 'node:fs/promises';
 import { packPieces } from './dealPacking.js';
@@ -12,6 +17,9 @@ import { writeFile } from 'node:fs/promises';
 import { SectorFiles, TreeReader, buildTreeCache, fileSource, merkleRoot, provePorep, unsealedCommD, type LeafSource, type SealProgress } from '../proofs/index.js';
 import { addCollateralKind, collateralPayload, dealIdOf, escrowAddKind, escrowAddPayload, getDeal, getEscrow, getMiner, getSector, publishDealKind, publishDealPayload, type DealProposal, preCommitKind, preCommitPayload, proveCommitKind, proveCommitPayload, sealInputs, SectorState, type TxKind } from '../state/index.js';
 import type { Field } from '../primitives/index.js';
+import { decode, encode } from '../primitives/index.js';
+import { dealProposalCodec } from '../state/index.js';
+import { DurableSnapshot } from '../util/durableFile.js';
 import type { Logger } from '../util/logger.js';
 import { submitLocalTx } from './localTx.js';
 import type { PieceIndex } from './pieceIndex.js';
@@ -63,6 +71,7 @@ export class SealingPipeline {
   readonly jobs = new Map<number, SealJob>();
   readonly dealPieces: DealPiece[] = [];
   private busy: Promise<void> = Promise.resolve();
+  private readonly snapshot: DurableSnapshot;
 
   constructor(
     private readonly chain: ChainStore,
@@ -72,7 +81,59 @@ export class SealingPipeline {
     private readonly minerId: number,
     private readonly workerKey: Uint8Array,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.snapshot = new DurableSnapshot(join(store.dir, STATE_FILE), () => JSON.stringify({ jobs: [...this.jobs.values()].map(jobJson), dealPieces: this.dealPieces.map(pieceJson) }, null, 1));
+  }
+
+  /** Writes the jobs and deal pieces durably (call after any change a restart must not lose). */
+  persist(): Promise<void> {
+    return this.snapshot.save();
+  }
+
+  /** Waits for the last write of the jobs (shutdown). */
+  flushed(): Promise<void> {
+    return this.snapshot.settled();
+  }
+
+  /**
+   * Reads `sealing.json` and resumes every job from its last finished stage (call once, before the
+   * first tick): a sector that was being labelled is sealed again; a sealed one, or one whose
+   * pre-commit never reached the chain, is pre-committed; a prove-commit is recomputed if the sector is
+   * not active yet; a deal whose publication never landed is published again.
+   */
+  async resume(): Promise<{ jobs: number; pieces: number }> {
+    let text: string;
+    try {
+      text = await readFile(join(this.store.dir, STATE_FILE), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { jobs: 0, pieces: 0 };
+      throw error;
+    }
+    const saved = JSON.parse(text) as { jobs: JobJson[]; dealPieces: PieceJson[] };
+    for (const j of saved.jobs) this.jobs.set(j.sector, jobFromJson(j));
+    for (const d of saved.dealPieces) this.dealPieces.push(pieceFromJson(d));
+    const state = this.chain.headState();
+    for (const job of this.jobs.values()) {
+      if (job.status === 'proving') job.status = 'precommitted'; // prove again unless it landed (tick sees)
+      if (job.status === 'precommitted' && !(await getSector(state, this.minerId, job.sector)) && !(await this.landed(job.txId))) job.status = 'sealing';
+      if (job.status !== 'sealing') continue;
+      this.log.info({ sector: job.sector, stage: job.sealed ? 'sealed: pre-committing' : 'sealing again' }, 'Resuming sector');
+      this.busy = this.busy.then(() => (job.sealed ? this.precommit(job).catch((error: unknown) => this.markFailed(job, error)) : this.sealAndPrecommit(job.sector)));
+    }
+    for (const piece of this.dealPieces) {
+      if (piece.status !== 'publishing' || (await this.landed(piece.tx))) continue;
+      if ((await dealIdOf(state, piece.proposal.client, piece.proposal.nonce)) !== null) continue; // tick marks it published
+      piece.tx = await this.publish(piece.proposal, piece.clientSignature);
+      this.log.info({ client: toChecksumAddress(piece.proposal.client), tx: piece.tx }, 'Resuming deal: publishing it again');
+    }
+    await this.persist();
+    return { jobs: this.jobs.size, pieces: this.dealPieces.length };
+  }
+
+  /** Whether a tx this pipeline sent is in a block of the canonical chain. */
+  private async landed(txId: string | undefined): Promise<boolean> {
+    return txId !== undefined && (await this.chain.getTxLocation(fromHex(txId))) !== null;
+  }
 
   get sectorSize(): number {
     return this.store.params.sectorSize;
@@ -87,6 +148,7 @@ export class SealingPipeline {
       this.jobs.set(number, { sector: number, status: 'sealing' });
       this.busy = this.busy.then(() => this.sealAndPrecommit(number));
     }
+    await this.persist();
     return numbers;
   }
 
@@ -120,6 +182,16 @@ export class SealingPipeline {
   async addDeal(deal: { proposal: DealProposal; clientSignature: Uint8Array; piecePath: string }): Promise<{ tx: string }> {
     const { proposal } = deal;
     if (proposal.provider !== this.minerId) throw new BcrError('NOT_PROVIDER', `the proposal is for miner ${proposal.provider}, this node runs miner ${this.minerId}`);
+    const tx = await this.publish(proposal, deal.clientSignature);
+    this.dealPieces.push({ ...deal, tx, status: 'publishing' });
+    // On disk before the provider relies on it: a restart publishes it again if the tx is lost.
+    await this.persist();
+    this.log.info({ client: toChecksumAddress(proposal.client), pieceBytes: proposal.pieceBytes, tx }, 'Publishing deal');
+    return { tx };
+  }
+
+  /** Sends the deal's publication (topping up the owner's escrow for its collateral first); the tx id. */
+  private async publish(proposal: DealProposal, clientSignature: Uint8Array): Promise<string> {
     const state = this.chain.headState();
     const owner = (await getMiner(state, this.minerId))!.owner;
     const escrow = await getEscrow(state, owner);
@@ -129,10 +201,7 @@ export class SealingPipeline {
       await this.submit(escrowAddKind, escrowAddPayload, { account: owner, value: short });
       this.log.info({ value: short.toString() }, 'Moved provider collateral into the owner\'s escrow');
     }
-    const tx = await this.submit(publishDealKind, publishDealPayload, { proposal, clientSignature: deal.clientSignature });
-    this.dealPieces.push({ ...deal, tx, status: 'publishing' });
-    this.log.info({ client: toChecksumAddress(proposal.client), pieceBytes: proposal.pieceBytes, tx }, 'Publishing deal');
-    return { tx };
+    return this.submit(publishDealKind, publishDealPayload, { proposal, clientSignature });
   }
 
   /**
@@ -214,6 +283,7 @@ export class SealingPipeline {
       };
       const sealed = job.dataPath ? await this.store.sealData(this.minerId, number, inputs.sealRandomness, commD, job.dataPath, progress) : await this.store.sealCommittedCapacity(this.minerId, number, inputs.sealRandomness, commD, progress);
       job.sealed = { commD, commR: fromHex(sealed.meta.commR), sealRandHeight };
+      await this.persist();
       await this.precommit(job);
     } catch (error) {
       job.status = 'failed';
@@ -244,6 +314,7 @@ export class SealingPipeline {
     job.precommitTries = (job.precommitTries ?? 0) + 1;
     job.txId = await this.submit(preCommitKind, preCommitPayload, { miner: this.minerId, sector: job.sector, commD, commR, sealRandHeight, expiration: Math.max(expiration, dealEnd + 1), dealIds: deals });
     job.status = 'precommitted';
+    await this.persist();
     this.log.info({ sector: job.sector, deals }, 'Pre-committed sector');
   }
 
@@ -271,6 +342,14 @@ export class SealingPipeline {
 
   /** Follows deals being published: failed on chain, or on chain with an id. */
   private async checkPublished(piece: DealPiece): Promise<void> {
+    // On chain first: a publication sent again after a restart may fail (NONCE_USED) while the first stands.
+    const onChain = await dealIdOf(this.chain.headState(), piece.proposal.client, piece.proposal.nonce);
+    if (onChain !== null) {
+      piece.deal = onChain;
+      piece.status = 'published';
+      this.log.info({ deal: onChain }, 'Deal published');
+      return;
+    }
     const location = await this.chain.getTxLocation(fromHex(piece.tx));
     if (location) {
       const receipt = (await this.chain.getReceipts(location.blockId))![location.index]!;
@@ -316,6 +395,7 @@ export class SealingPipeline {
       for (const piece of pieces) await rm(piece.piecePath, { force: true });
       const commD = unsealedCommD(pieces.map((d) => ({ commitment: d.proposal.pieceCommitment, bytes: d.proposal.pieceBytes })), sectorSize)!;
       this.jobs.set(number, { sector: number, status: 'sealing', deals: pieces.map((d) => d.deal!), dealKeys: pieces.map((d) => ({ client: d.proposal.client, nonce: d.proposal.nonce })), dataPath, commD: hexKey(commD) });
+      await this.persist();
       this.log.info({ sector: number, deals: pieces.map((d) => d.deal), bytes: pieces.reduce((sum, d) => sum + d.proposal.pieceBytes, 0) }, 'Packed deal pieces into a sector: sealing it');
       this.busy = this.busy.then(() => this.sealAndPrecommit(number));
     }
@@ -414,5 +494,37 @@ export class SealingPipeline {
         this.log.warn({ sector: job.sector, err: job.error }, 'Prove-commit failed');
       }
     }
+    await this.persist();
   }
+}
+
+const STATE_FILE = 'sealing.json';
+
+type JobJson = Omit<SealJob, 'dealKeys' | 'sealed'> & { dealKeys?: { client: string; nonce: number }[]; sealed?: { commD: string; commR: string; sealRandHeight: number } };
+type PieceJson = Omit<DealPiece, 'proposal' | 'clientSignature'> & { proposal: string; clientSignature: string };
+
+function jobJson(job: SealJob): JobJson {
+  const { dealKeys, sealed, ...rest } = job;
+  return {
+    ...rest,
+    ...(dealKeys ? { dealKeys: dealKeys.map((k) => ({ client: toHex(k.client), nonce: k.nonce })) } : {}),
+    ...(sealed ? { sealed: { commD: toHex(sealed.commD), commR: toHex(sealed.commR), sealRandHeight: sealed.sealRandHeight } } : {}),
+  };
+}
+
+function jobFromJson(j: JobJson): SealJob {
+  const { dealKeys, sealed, ...rest } = j;
+  return {
+    ...rest,
+    ...(dealKeys ? { dealKeys: dealKeys.map((k) => ({ client: fromHex(k.client), nonce: k.nonce })) } : {}),
+    ...(sealed ? { sealed: { commD: fromHex(sealed.commD), commR: fromHex(sealed.commR), sealRandHeight: sealed.sealRandHeight } } : {}),
+  };
+}
+
+function pieceJson(piece: DealPiece): PieceJson {
+  return { ...piece, proposal: toHex(encode(dealProposalCodec, piece.proposal)), clientSignature: toHex(piece.clientSignature) };
+}
+
+function pieceFromJson(p: PieceJson): DealPiece {
+  return { ...p, proposal: decode(dealProposalCodec, fromHex(p.proposal), 'stored deal proposal'), clientSignature: fromHex(p.clientSignature) };
 }

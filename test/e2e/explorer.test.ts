@@ -132,15 +132,15 @@ describe('block explorer (Chromium)', () => {
       await request.continue();
       answered();
     });
-    const settled = () => page.evaluate(() => Number(document.body.dataset.pagesSettled ?? 0));
-    const before = await settled();
-    await page.evaluate(() => (location.hash = '#/supply'));
-    await page.evaluate(() => (location.hash = '#/power'));
+    // (Page-side code as strings: this project's TypeScript has no DOM types.)
+    const before = await page.evaluate<number>('Number(document.body.dataset.pagesSettled ?? 0)');
+    await page.evaluate("location.hash = '#/supply'");
+    await page.evaluate("location.hash = '#/power'");
     await page.getByTestId('power-table').waitFor();
     release();
     await slowAnswered;
     // Both page loads have finished (the supply page's too, after its late answer).
-    await page.waitForFunction((n) => Number(document.body.dataset.pagesSettled ?? 0) >= n, before + 2);
+    await page.waitForFunction(`Number(document.body.dataset.pagesSettled ?? 0) >= ${before + 2}`);
     expect(await page.getByTestId('issuance-chart').count()).toBe(0);
     expect(await page.getByTestId('power-table').count()).toBe(1);
     await page.unroute(`${node.rpcUrl}`);
