@@ -143,7 +143,7 @@ function setHead(next) {
 // ---- pages ----
 
 async function homePage(show) {
-  const [chainHead, supply, power] = await Promise.all([rpc('bcr_chainHead'), rpc('bcr_supply'), rpc('bcr_getPowerTable')]);
+  const [chainHead, supply, power, syncStatus] = await Promise.all([rpc('bcr_chainHead'), rpc('bcr_supply'), rpc('bcr_getPowerTable'), rpc('bcr_syncStatus').catch(() => null)]);
   setHead(chainHead);
   const heightCard = card('head height', String(chainHead.height), 'home-height');
   const finalCard = card('finalized', String(chainHead.finalizedHeight ?? '—'));
@@ -166,8 +166,10 @@ async function homePage(show) {
     rows.prepend(tr);
     while (rows.children.length > LATEST_BLOCKS) rows.lastChild.remove();
   };
+  const isolated = syncStatus?.isolatedSeconds;
   show(
     h('h1', {}, 'Chain'),
+    isolated != null ? h('p', { class: 'error', testid: 'isolated-warning' }, `This node has had no peer for ${isolated} s although it knows of others: it may be on a fork of its own.`) : null,
     h('div', { class: 'cards' }, heightCard, finalCard, card('miners', String(power.miners.length)), card('network power', bytesText(power.total)), card('circulating', bcrRounded(supply.circulating)), card('minted', bcrRounded(supply.minted))),
     h('h2', {}, 'Latest blocks'),
     latest,

@@ -87,17 +87,23 @@ interface StartContext {
   watchdog?: Partial<WatchdogSettings>;
   /** This node's libp2p identity, registered as the miner's peer addresses. */
   p2p?: { peerId: string; addresses: string[] };
+  /** Whether the node has caught up with its peers (registration waits: a tx sent while syncing is dropped). */
+  synced?: () => boolean;
 }
 
-/** Registers this node's peer id and addresses for the miner when the chain has others (clients dial them). */
-async function registerPeerAddresses(ctx: StartContext, keys: MinerKeys): Promise<void> {
+/**
+ * Registers this node's peer id and addresses for the miner when the chain has others (clients and
+ * peers dial them). Returns the tx sent, or null when nothing needed sending.
+ */
+async function registerPeerAddresses(ctx: StartContext, keys: MinerKeys): Promise<Uint8Array | null> {
   const { chain, mempool, log, p2p } = ctx;
-  if (!p2p) return;
+  if (!p2p) return null;
   const record = await getMiner(chain.headState(), keys.minerId);
-  if (!record || (record.peerId === p2p.peerId && record.multiaddrs.join(',') === p2p.addresses.slice(0, 16).join(','))) return;
+  if (!record || (record.peerId === p2p.peerId && record.multiaddrs.join(',') === p2p.addresses.slice(0, 16).join(','))) return null;
   const payload = { miner: keys.minerId, peerId: p2p.peerId, multiaddrs: p2p.addresses.slice(0, 16) };
   const tx = await submitLocalTx(chain, mempool, keys.workerKey, changePeerAddressesKind, peerAddressesPayload, payload);
   log.info({ miner: keys.minerId, peerId: p2p.peerId, tx: toHex(tx.id) }, 'Registering this node\'s peer addresses for the miner');
+  return tx.id;
 }
 
 /** Starts the local miner now, or when its record reaches the chain; returns at once. */
@@ -181,7 +187,36 @@ async function run(ctx: StartContext, local: LocalMiner, keys: MinerKeys): Promi
   const record = await getMiner(chain.headState(), keys.minerId);
   const provenSectors = record && record.sectorSize > 0 ? Number(record.power / BigInt(record.sectorSize)) : 0;
   log.info({ miner: keys.minerId, worker: toChecksumAddress(addressOf(keys.workerKey)), provenSectors, power: record?.power.toString() ?? '0', height: chain.head.header.height }, 'Mining started');
-  await registerPeerAddresses(ctx, keys).catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Registering the peer addresses failed'));
+  keepPeerAddressesRegistered(ctx, keys, () => local.current === service);
+}
+
+/**
+ * Keeps the chain's record of the miner's peer addresses equal to this node's: checked every few
+ * slots once the node is synced, sent again if an earlier registration was dropped (a tx sent while
+ * catching up is), until `active` says this miner no longer runs.
+ */
+function keepPeerAddressesRegistered(ctx: StartContext, keys: MinerKeys, active: () => boolean): void {
+  const { chain, mempool, log } = ctx;
+  let pending: Uint8Array | null = null;
+  let checkedSlot = -Infinity;
+  let running = false;
+  const check = async () => {
+    if (running || !active() || !(ctx.synced?.() ?? true)) return;
+    const slot = chain.head.header.slot;
+    if (slot < checkedSlot + 10) return;
+    checkedSlot = slot;
+    if (pending && mempool.has(pending)) return;
+    running = true;
+    try {
+      pending = await registerPeerAddresses(ctx, keys);
+    } catch (error) {
+      log.warn({ err: errorMessage(error) }, 'Registering the peer addresses failed');
+    } finally {
+      running = false;
+    }
+  };
+  void check();
+  chain.onHeadChange(() => void check());
 }
 
 /** The keys of a miner registered on chain, from the keystore; null (with a reason logged) if missing. */

@@ -31,7 +31,7 @@ import { governanceEvents, governanceMethods } from './rpc/governanceMethods.js'
 import { RpcDispatcher } from './rpc/jsonRpc.js';
 import { RpcServer } from './rpc/server.js';
 import { loadExplorer } from './rpc/explorer.js';
-import { getMiner, paychRedeemKind, paychRedeemPayload, verifyTx } from './state/index.js';
+import { getMiner, minerIds, paychRedeemKind, paychRedeemPayload, verifyTx } from './state/index.js';
 import { slotAt } from './consensus/index.js';
 import { createMetrics, startMetricsServer, type MetricsServer } from './metrics/index.js';
 import { collectNodeMetrics } from './nodeMetrics.js';
@@ -108,6 +108,32 @@ export function resolveGenesis(dataDir: string, network: string, nowMs: number):
   return genesis;
 }
 
+/** Where a node remembers the p2p port it listened on (the CLI reuses it when --p2p-port is not given). */
+export const P2P_PORT_FILE = 'p2p.json';
+
+/** The port this data dir's node listened on last, if any. */
+export function rememberedP2pPort(dataDir: string): number | null {
+  try {
+    const { port } = JSON.parse(readFileSync(join(dataDir, P2P_PORT_FILE), 'utf8')) as { port: unknown };
+    return typeof port === 'number' && Number.isInteger(port) && port > 0 && port < 65536 ? port : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The registered miners' peer addresses (`.../p2p/<id>`), newest miners first, at most 64 miners. */
+async function minerPeerAddresses(chain: ChainStore): Promise<string[]> {
+  const state = chain.headState();
+  const ids = (await minerIds(state)).slice(-64).reverse();
+  const out: string[] = [];
+  for (const id of ids) {
+    const miner = await getMiner(state, id);
+    if (!miner?.peerId) continue;
+    for (const address of miner.multiaddrs.slice(0, 4)) out.push(address.includes('/p2p/') ? address : `${address}/p2p/${miner.peerId}`);
+  }
+  return out;
+}
+
 /** The network as sync sees it. */
 function networkTransport(network: Network): SyncTransport {
   return {
@@ -153,7 +179,10 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   let sync: SyncManager | null = null;
   let preverifier: BlockPreverifier | null = null;
   if (options.p2p) {
-    network = await Network.start({ dataDir: options.dataDir, ...options.p2p, chain, mempool, clock, metrics, log: log.child({ component: 'p2p' }) });
+    network = await Network.start({ dataDir: options.dataDir, ...options.p2p, chain, mempool, clock, metrics, log: log.child({ component: 'p2p' }), candidates: () => minerPeerAddresses(chain) });
+    // The next start listens on the same port (unless told otherwise), so peers that knew it find it.
+    const port = network.listenPort();
+    if (port !== null) writeFileDurableSync(join(options.dataDir, P2P_PORT_FILE), JSON.stringify({ port }));
     preverifier = new BlockPreverifier(chain);
     const syncManager = new SyncManager({ chain, transport: networkTransport(network), preverifier, clock, log: log.child({ component: 'sync' }) });
     network.onPeerStatus((peer, status) => syncManager.addPeer(peer, status));
@@ -167,7 +196,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   }
 
   const local = options.mine
-    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(options.watchdog ? { watchdog: options.watchdog } : {}), ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: network.addresses() } } : {}) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: options.keystore } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
+    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(options.watchdog ? { watchdog: options.watchdog } : {}), ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: network.addresses() } } : {}), synced: () => !(sync?.progress().syncing ?? false) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: options.keystore } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
     : new LocalMiner();
   reportEquivocations(chain, mempool, local, options.signingKeys ?? [], log.child({ component: 'miner' }));
   const asks = new AskPublisher({
@@ -177,7 +206,9 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     chainId: genesis.params.chainId,
     currentSlot: () => slotAt(genesis.params, clock.now()),
     log: log.child({ component: 'market' }),
+    termsPath: join(options.dataDir, 'miner', 'storage-ask.json'),
   });
+  if (await asks.restore()) log.info('Storage ask terms restored: published again once the miner runs');
   chain.onHeadChange(() => void asks.refresh());
   network?.onMarketSubscriber('storageAsks', () => void asks.announce());
   let dealProvider: DealProvider | null = null;

@@ -1,6 +1,8 @@
 // The local miner's storage ask: signed with its worker key, admitted to the node's own book,
 // gossiped, and signed again (a higher seq, a later expiry) before it runs out and every couple of
 // minutes, so clients always see a live ask while the miner keeps its terms, late joiners included.
+import { readFile } from 'node:fs/promises';
+import { writeFileDurable } from '../util/durableFile.js';
 import type { Logger } from '../util/logger.js';
 import { toHex } from '../primitives/index.js';
 import type { OrderBook } from './book.js';
@@ -29,6 +31,8 @@ export interface AskPublisherOptions {
    * peers connected at the time, so nodes that joined later or missed it learn it this way.
    */
   republishSlots?: number;
+  /** Where the terms are kept, so a restarted node publishes its ask again (none: memory only). */
+  termsPath?: string;
 }
 
 const DEFAULT_REPUBLISH_SLOTS = 120;
@@ -46,15 +50,36 @@ export class AskPublisher {
     return this.current;
   }
 
-  /** Signs and publishes new terms at once; they are renewed from then on. */
+  /** Signs and publishes new terms at once; they are renewed from then on (and kept across restarts). */
   async set(terms: AskTerms): Promise<SignedOrder<'storageAsk'>> {
     this.terms = terms;
-    return this.publish();
+    const signed = await this.publish();
+    if (this.opts.termsPath) await writeFileDurable(this.opts.termsPath, JSON.stringify({ ...terms, pricePerGiBSlot: terms.pricePerGiBSlot.toString(), collateralPerGiB: terms.collateralPerGiB.toString() }));
+    return signed;
+  }
+
+  /** Reads the terms of the last run; the ask is published at the first refresh the miner can sign. */
+  async restore(): Promise<boolean> {
+    if (!this.opts.termsPath) return false;
+    let text: string;
+    try {
+      text = await readFile(this.opts.termsPath, 'utf8');
+    } catch {
+      return false;
+    }
+    const t = JSON.parse(text) as Omit<AskTerms, 'pricePerGiBSlot' | 'collateralPerGiB'> & { pricePerGiBSlot: string; collateralPerGiB: string };
+    this.terms = { pricePerGiBSlot: BigInt(t.pricePerGiBSlot), minPieceBytes: t.minPieceBytes, maxPieceBytes: t.maxPieceBytes, collateralPerGiB: BigInt(t.collateralPerGiB), expirySlots: t.expirySlots };
+    return true;
   }
 
   /** Renews the ask when a quarter of its life is left, and re-announces it every `republishSlots` (call on every new head). */
   async refresh(): Promise<void> {
-    if (!this.terms || !this.current) return;
+    if (!this.terms) return;
+    if (!this.current) {
+      // Terms restored from the last run: publish once the miner is there to sign.
+      if (this.opts.signer()) await this.publish().catch((error: unknown) => this.opts.log.warn({ err: error instanceof Error ? error.message : String(error) }, 'Publishing the restored storage ask failed'));
+      return;
+    }
     const slot = this.opts.currentSlot();
     const left = this.current.order.expirySlot - slot;
     const age = slot - (this.current.order.expirySlot - this.terms.expirySlots);

@@ -22,6 +22,7 @@ export interface Metrics {
   reorgDepth: Histogram;
   gossipMessages: Counter<'topic' | 'verdict' | 'code'>;
   peers: Gauge;
+  isolatedSeconds: Gauge;
   peerPenalties: Counter<'offence'>;
   peerBans: Counter;
   syncBlocksPerSecond: Gauge;
@@ -69,6 +70,7 @@ export function createMetrics(): Metrics {
     reorgDepth: new Histogram({ ...r, name: 'bcr_reorg_depth_blocks', help: 'Canonical blocks taken off by each reorg', buckets: [1, 2, 3, 5, 8, 13, 21, 50] }),
     gossipMessages: new Counter({ ...r, name: 'bcr_gossip_messages_total', help: 'Gossip messages validated, by topic, verdict and error code', labelNames: ['topic', 'verdict', 'code'] }),
     peers: new Gauge({ ...r, name: 'bcr_peers', help: 'Connected libp2p peers' }),
+    isolatedSeconds: new Gauge({ ...r, name: 'bcr_p2p_isolated_seconds', help: 'Seconds without any peer although others are known (0: connected or none known)' }),
     peerPenalties: new Counter({ ...r, name: 'bcr_peer_penalties_total', help: 'Penalties given to peers, by offence', labelNames: ['offence'] }),
     peerBans: new Counter({ ...r, name: 'bcr_peer_bans_total', help: 'Peers banned for crossing the penalty threshold' }),
     syncBlocksPerSecond: new Gauge({ ...r, name: 'bcr_sync_blocks_per_second', help: 'Range sync import rate over the last progress interval' }),

@@ -26,6 +26,8 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';
 import { loadOrCreatePeerKey } from './identity.js';
 import { topicNames, type Status, type TopicNames } from './protocols.js';
+import { join } from 'node:path';
+import { PeerKeeper } from './peerKeeper.js';
 import { ReqResp, type TxReception } from './reqresp.js';
 import { DEFAULT_REPUTATION, PeerReputation, type OffenceKind, type ReputationOptions } from './reputation.js';
 
@@ -42,6 +44,8 @@ export interface NetworkOptions {
   log: Logger;
   reputation?: ReputationOptions;
   metrics?: Metrics | null;
+  /** More peers worth dialling when short of peers (the registered miners' addresses). */
+  candidates?: () => Promise<string[]>;
 }
 
 const MAX_CONNECTIONS = 64;
@@ -178,7 +182,28 @@ export class Network {
     });
     network = new Network(libp2p, opts, topics, denied, reputation);
     await network.wire();
+    // Peers met before, the bootstrap list and on-chain miners: dialled again whenever short of peers.
+    network.keeper = new PeerKeeper({
+      libp2p,
+      path: join(opts.dataDir, 'peers.json'),
+      candidates: async () => [...opts.bootstrap, ...((await opts.candidates?.().catch(() => [])) ?? [])],
+      now: () => opts.clock.now(),
+      log: opts.log,
+    });
+    await network.keeper.start();
     return network;
+  }
+
+  private keeper: PeerKeeper | null = null;
+
+  /** How long this node has been without peers although it knows of some (null: not isolated). */
+  isolatedForMs(): number | null {
+    return this.keeper?.isolatedForMs() ?? null;
+  }
+
+  /** Peers remembered across restarts. */
+  knownPeers(): number {
+    return this.keeper?.known() ?? 0;
   }
 
   get peerId(): PeerId {
@@ -187,6 +212,15 @@ export class Network {
 
   addresses(): string[] {
     return this.libp2p.getMultiaddrs().map((a) => a.toString());
+  }
+
+  /** The TCP port this node listens on (null if none). */
+  listenPort(): number | null {
+    for (const address of this.libp2p.getMultiaddrs()) {
+      const tcp = address.getComponents().find((c) => c.name === 'tcp');
+      if (tcp?.value) return Number(tcp.value);
+    }
+    return null;
   }
 
   peerCount(): number {
@@ -417,6 +451,7 @@ export class Network {
   }
 
   async stop(): Promise<void> {
+    await this.keeper?.stop();
     await this.libp2p.stop();
   }
 }

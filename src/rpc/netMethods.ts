@@ -46,6 +46,10 @@ export function netMethods({ chain, network, sync }: { chain: ChainStore; networ
           gossip: network?.gossipStats() ?? null,
           highestSeen: Math.max(chain.head.header.height, network?.highestSeen ?? 0),
           peers: network?.peerCount() ?? 0,
+          /** Peers remembered across restarts (dialled again when short of peers). */
+          knownPeers: network?.knownPeers() ?? 0,
+          /** Seconds without any peer although others are known (null: not isolated): a miner alone mines a fork. */
+          isolatedSeconds: ((ms) => (ms === null ? null : Math.floor(ms / 1000)))(network?.isolatedForMs() ?? null),
           peerId: network?.peerId.toString() ?? null,
           listen: network?.addresses() ?? [],
         };

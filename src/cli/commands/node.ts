@@ -1,6 +1,6 @@
 import '../../util/polyfills.js';
 import type { Command } from 'commander';
-import { startNode } from '../../node.js';
+import { rememberedP2pPort, startNode } from '../../node.js';
 import { createLogger } from '../../util/logger.js';
 import { defaultKeystoreDir, findKeystore, unlockKeystore } from '../../wallet/index.js';
 import { readFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ export function registerNode(program: Command): void {
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--no-mine', 'do not produce blocks')
     .option('--p2p-host <host>', 'libp2p listen address', '127.0.0.1')
-    .option('--p2p-port <port>', 'libp2p TCP port (0 = any free port)', '0')
+    .option('--p2p-port <port>', 'libp2p TCP port (0 = any free port; default: the port this data dir listened on last, else any free port)')
     .option('--bootstrap <multiaddrs>', 'comma-separated peer multiaddrs to connect to (/ip4/.../tcp/.../p2p/...)')
     .option('--mdns', 'discover peers on the local network by multicast DNS (off by default)', false)
     .option('--rpc-cors <origins>', 'comma-separated origins allowed to call the RPC from browsers (none by default)')
@@ -35,16 +35,24 @@ export function registerNode(program: Command): void {
     .option('--unlock <addresses>', 'comma-separated keystore addresses the node may sign with (bcr_sendTransaction)')
     .option('--keystore <dir>', 'keystore for --unlock', defaultKeystoreDir())
     .option('--password-file <file>', 'password of the --unlock keys (else env BCR_PASSWORD, else a prompt)')
-    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; pruneBlocks?: string; watchdogMargin?: string; watchdogSlowShare: string; workerKeyFile?: string; miner?: string }) => {
+    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort?: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; pruneBlocks?: string; watchdogMargin?: string; watchdogSlowShare: string; workerKeyFile?: string; miner?: string }) => {
       const list = (text?: string) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
       // Every flag is checked and both ports bound once before the data dir is touched.
       checkNetwork(opts.network);
       checkLogLevel(opts.logLevel);
       const rpcPort = parsePortOption(opts.rpcPort, '--rpc-port');
-      const p2pPort = parsePortOption(opts.p2pPort, '--p2p-port');
       for (const address of list(opts.bootstrap) ?? []) checkPeerAddress(address, '--bootstrap');
       await checkPortFree(opts.rpcHost, rpcPort, '--rpc-port');
-      await checkPortFree(opts.p2pHost, p2pPort, '--p2p-port');
+      let p2pPort: number;
+      if (opts.p2pPort !== undefined) {
+        p2pPort = parsePortOption(opts.p2pPort, '--p2p-port');
+        await checkPortFree(opts.p2pHost, p2pPort, '--p2p-port');
+      } else {
+        // Peers that met this node find it where it was: the port of its last run, if still free.
+        const remembered = rememberedP2pPort(opts.dataDir);
+        p2pPort = remembered !== null && (await checkPortFree(opts.p2pHost, remembered, '--p2p-port').then(() => true, () => false)) ? remembered : 0;
+        if (remembered !== null && p2pPort === 0) process.stderr.write(`warning: p2p port ${remembered} of the last run is taken; listening on another (peers will find this node through the addresses it re-registers and its peer book)\n`);
+      }
       const metricsPort = opts.metricsPort === undefined ? undefined : parsePortOption(opts.metricsPort, '--metrics-port');
       if (metricsPort !== undefined) await checkPortFree(opts.metricsHost, metricsPort, '--metrics-port');
       const pruneBlocks = parsePruneBlocks(opts.pruneBlocks, opts.network);
