@@ -162,11 +162,15 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
 
   const mempool = new Mempool({ params: genesis.params, accountState: (address) => chain.accountState(address) }, {}, metrics);
   const mempoolLog = log.child({ component: 'mempool' });
+  // One head change at a time, in order: a reorg's re-injections must not race the next block's removals.
+  let mempoolQueue: Promise<void> = Promise.resolve();
   chain.onHeadChange((change) => {
     if (change.reverted.length === 0 && change.applied.every((b) => b.txs.length === 0)) return;
-    mempool.onHeadChange(change).then(
-      (r) => r.reinjected + r.dropped > 0 && mempoolLog.info(r, 'Mempool updated after head change'),
-      (error) => mempoolLog.error({ err: errorMessage(error) }, 'Mempool update failed'),
+    mempoolQueue = mempoolQueue.then(() =>
+      mempool.onHeadChange(change).then(
+        (r) => void (r.reinjected + r.dropped > 0 && mempoolLog.info(r, 'Mempool updated after head change')),
+        (error: unknown) => mempoolLog.error({ err: errorMessage(error) }, 'Mempool update failed'),
+      ),
     );
   });
 
@@ -295,6 +299,8 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     onMinerEvent: (listener) => local.onEvent(listener),
     onDealEvent: (listener) =>
       chain.onHeadChange((change) => {
+        // Nobody listening: no work (and no queue growing while the node syncs).
+        if (!subscriptions.hasSubscribers('dealEvents')) return;
         // One head change after another, so subscribers see events in chain order.
         dealEventQueue = dealEventQueue.then(async () => {
           // As Ethereum's log subscriptions do: a reorg first takes back the events of the blocks it
@@ -311,6 +317,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       }),
     onGovernanceEvent: (listener) =>
       chain.onHeadChange((change) => {
+        if (!subscriptions.hasSubscribers('governance')) return;
         // In chain order, as deal events are.
         governanceQueue = governanceQueue.then(() => governanceEvents(chain, change, listener)).catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Governance events not published'));
       }),

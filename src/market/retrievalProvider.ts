@@ -9,10 +9,11 @@ import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Libp2p, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
+import { LRUCache } from 'lru-cache';
 import type { ChainStore } from '../chain/index.js';
 import { PeerRateLimiter } from '../p2p/rateLimit.js';
 import { bytesEqual, concatBytes, decode, encode, errorMessage, toHex } from '../primitives/index.js';
-import { chunkProof, chunkSizeFor, chunkTree } from '../proofs/index.js';
+import { buildTreeCache, chunkProof, chunkSizeFor, fileSource } from '../proofs/index.js';
 import { getPaymentChannel, type Voucher } from '../state/index.js';
 import { writeFileDurable } from '../util/durableFile.js';
 import type { Logger } from '../util/logger.js';
@@ -62,7 +63,8 @@ const VOUCHER_WAIT_MS = 30_000;
 
 export class RetrievalProvider {
   private readonly limiter = new PeerRateLimiter({ capacity: 20, refillPerSecond: 2 });
-  private readonly trees = new Map<string, Uint8Array[]>();
+  private readonly trees = new LRUCache<string, Uint8Array[]>({ max: TREE_CACHE });
+  private readonly building = new Map<string, Promise<Uint8Array[]>>();
   private readonly payments: RetrievalPayments;
   readonly terms: PaymentTerms;
   /** Bytes served per channel this run (chunks sent; for operators and tests). */
@@ -263,21 +265,31 @@ export class RetrievalProvider {
     await miner.redeem(best.voucher, best.signature).catch((error: unknown) => this.deps.log.warn({ channel: channelId, err: errorMessage(error) }, 'Redeeming the voucher failed'));
   }
 
-  private async tree(piece: ServedPiece, chunkBytes: number): Promise<Uint8Array[]> {
-    const cached = this.trees.get(piece.pieceCommitment);
-    if (cached) return cached;
-    const file = await open(piece.unsealedPath, 'r');
-    const data = new Uint8Array(piece.pieceBytes);
-    try {
-      await file.read(data, 0, piece.pieceBytes, piece.offset);
-    } finally {
-      await file.close();
+  /** The levels over a piece's chunk roots: built once (concurrent requests share the build), then cached. */
+  private tree(piece: ServedPiece, chunkBytes: number): Promise<Uint8Array[]> {
+    const key = piece.pieceCommitment.toLowerCase();
+    const cached = this.trees.get(key);
+    if (cached) return Promise.resolve(cached);
+    let build = this.building.get(key);
+    if (!build) {
+      build = this.buildTree(piece, chunkBytes).finally(() => this.building.delete(key));
+      this.building.set(key, build);
     }
-    const levels = chunkTree(data, chunkBytes);
+    return build;
+  }
+
+  /** Streams the piece from its unsealed copy (memory: one read buffer and the chunk roots, not the piece). */
+  private async buildTree(piece: ServedPiece, chunkBytes: number): Promise<Uint8Array[]> {
+    const source = await fileSource(piece.unsealedPath, piece.pieceBytes / 32, piece.offset);
+    let levels: Uint8Array[];
+    try {
+      levels = (await buildTreeCache(source, Math.log2(chunkBytes / 32))).levels;
+    } finally {
+      await source.close();
+    }
     // A copy that no longer matches its commitment is not served (nor remembered).
     if (toHex(levels[levels.length - 1]!) !== piece.pieceCommitment.toLowerCase()) throw new CopyCorrupt(`the copy of piece ${piece.pieceCommitment} does not match its commitment`);
-    if (this.trees.size >= TREE_CACHE) this.trees.delete(this.trees.keys().next().value!);
-    this.trees.set(piece.pieceCommitment, levels);
+    this.trees.set(piece.pieceCommitment.toLowerCase(), levels);
     return levels;
   }
 

@@ -27,17 +27,18 @@ export function bufferSource(data: Uint8Array, leafCount = paddedLeafCount(data.
 }
 
 /** A file as leaves, zero-padded to `leafCount` (default: the next power of two). */
-export async function fileSource(path: string, leafCount?: number): Promise<LeafSource & { close(): Promise<void>; size: number }> {
+/** Leaves read from a file (from byte `offset`: a piece inside a sector's data), zero past its end. */
+export async function fileSource(path: string, leafCount?: number, offset = 0): Promise<LeafSource & { close(): Promise<void>; size: number }> {
   const handle: FileHandle = await open(path, 'r');
   const { size } = await handle.stat();
-  const leaves = leafCount ?? paddedLeafCount(size);
+  const leaves = leafCount ?? paddedLeafCount(size - offset);
   return {
     leafCount: leaves,
     size,
     async readLeaves(start, count, into) {
       const out = into ?? new Uint8Array(count * LEAF_BYTES);
       const want = count * LEAF_BYTES;
-      const { bytesRead } = await handle.read(out, 0, want, start * LEAF_BYTES);
+      const { bytesRead } = await handle.read(out, 0, want, offset + start * LEAF_BYTES);
       if (bytesRead < want) out.fill(0, bytesRead, want);
       return out.subarray(0, want);
     },

@@ -74,6 +74,12 @@ export class SubscriptionHub {
   private readonly subs = new Map<string, Subscription>();
   private next = 1;
 
+  /** Whether any socket subscribes to `topic` (sources skip work nobody would receive). */
+  hasSubscribers(topic: Topic): boolean {
+    for (const sub of this.subs.values()) if (sub.topic === topic) return true;
+    return false;
+  }
+
   /** Live subscriptions per topic (metrics). */
   countByTopic(): Map<string, number> {
     const counts = new Map<string, number>();

@@ -37,6 +37,7 @@ import { DEV_KEY, addBlock, kindTx, openChain, tempDir } from '../helpers/chain.
 const PRICE = 3n;
 const CHUNK_VALUE = PRICE * BigInt(RETRIEVAL_CHUNK_BYTES);
 const PIECE_BYTES = 4 * RETRIEVAL_CHUNK_BYTES;
+const PIECE_OFFSET = 4 * RETRIEVAL_CHUNK_BYTES;
 const payee = addressOf(sha256(new Uint8Array([0x51])));
 const honestKey = sha256(new Uint8Array([0x52]));
 const freeloaderKey = sha256(new Uint8Array([0x53]));
@@ -59,7 +60,8 @@ function startProvider(): RetrievalProvider {
     protocols,
     chain,
     miner: () => ({
-      find: (key) => (key === toHex(commitment) ? [{ pieceCommitment: toHex(commitment), pieceBytes: PIECE_BYTES, offset: 0, unsealedPath: join(dir.path, 'piece.bin') }] : []),
+      // The piece sits inside a larger file, as in a sector's unsealed data (the tree is streamed from there).
+      find: (key) => (key === toHex(commitment) ? [{ pieceCommitment: toHex(commitment), pieceBytes: PIECE_BYTES, offset: PIECE_OFFSET, unsealedPath: join(dir.path, 'sector.unsealed') }] : []),
       payee,
       redeem: async (voucher) => void redeemed.push(voucher),
     }),
@@ -79,7 +81,7 @@ async function client(): Promise<Libp2p> {
 }
 
 beforeAll(async () => {
-  writeFileSync(join(dir.path, 'piece.bin'), piece);
+  writeFileSync(join(dir.path, 'sector.unsealed'), concatBytes(new Uint8Array(randomBytes(PIECE_OFFSET)), piece, new Uint8Array(randomBytes(4096))));
   const opened = await openChain(join(dir.path, 'chain'));
   chain = opened.chain;
   closeDb = () => opened.db.close();
