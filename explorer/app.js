@@ -388,15 +388,22 @@ async function governancePage(show) {
   );
 }
 
-async function attestationsPage(hash, show) {
-  const { attestations: records } = await rpc('bcr_getAttestations', [hash]);
-  if (records.length === 0) return show(h('h1', {}, 'No attestations'), h('p', {}, `Nothing on chain attests the content hash ${hash}.`));
+const ATTESTATION_PAGE = 50;
+
+async function attestationsPage(hash, from, show) {
+  const { attestations: records, total } = await rpc('bcr_getAttestations', [hash, 'latest', false, from, ATTESTATION_PAGE]);
+  if (total === 0) return show(h('h1', {}, 'No attestations'), h('p', {}, `Nothing on chain attests the content hash ${hash}.`));
+  const pager = h('p', { testid: 'attest-pager' },
+    from > 0 ? link(`#/hash/${hash}/${Math.max(0, from - ATTESTATION_PAGE)}`, '← earlier', { testid: 'attest-earlier' }) : null,
+    ` records ${from + 1}-${from + records.length} of ${total} `,
+    from + records.length < total ? link(`#/hash/${hash}/${from + records.length}`, 'later →', { testid: 'attest-later' }) : null);
   show(
     h('h1', {}, 'Attestations'),
     h('p', {}, 'Every record of this content hash, in the order recorded. A light client checks them against a header it trusts with bcr attest verify.'),
-    fields([['content hash', h('span', { class: 'mono' }, hash), 'attest-hash'], ['records', String(records.length), 'attest-count']]),
-    table(['#', 'time', 'block', 'attester', 'tag', 'refers to', 'metadata', 'record (tx)'], records.map((r, i) => h('tr', { testid: `attestation-${i}` },
-      h('td', {}, String(i + 1)),
+    fields([['content hash', h('span', { class: 'mono' }, hash), 'attest-hash'], ['records', String(total), 'attest-count']]),
+    pager,
+    table(['#', 'time', 'block', 'attester', 'tag', 'refers to', 'metadata', 'record (tx)'], records.map((r, i) => h('tr', { testid: `attestation-${from + i}` },
+      h('td', {}, String(from + i + 1)),
       h('td', {}, time(r.time)),
       h('td', {}, blockLink(r.height, String(r.height))),
       h('td', {}, accountLink(r.attester)),
@@ -446,7 +453,7 @@ const routes = [
   [/^#\/supply$/, (m, show) => supplyPage(show)],
   [/^#\/market$/, (m, show) => marketPage(show)],
   [/^#\/governance$/, (m, show) => governancePage(show)],
-  [/^#\/hash\/(0x[0-9a-fA-F]{64})$/, (m, show) => attestationsPage(m[1], show)],
+  [/^#\/hash\/(0x[0-9a-fA-F]{64})(?:\/(\d{1,9}))?$/, (m, show) => attestationsPage(m[1], Number(m[2] ?? 0), show)],
 ];
 
 let routeListener = null;

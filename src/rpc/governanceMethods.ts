@@ -8,7 +8,7 @@ import {
   ProposalAction,
   ProposalState,
   attestationIdsOfAttester,
-  attestationIdsOfHash,
+  attestationPageOfHash,
   attestationProofKeys,
   countSigners,
   executableFrom,
@@ -192,26 +192,32 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
     },
     {
       name: 'bcr_getAttestations',
-      description: 'Every attestation of a content hash, in the order recorded, at the head or a block; with `proof` true, also the header of that block and Merkle proofs of the count, each index entry and each record against its state root.',
-      params: [hexDataParam('hash', 32), stateBlockParam(), boolParam('proof')],
-      handler: async ([hash, block, withProof]) => {
-        const listAt = async (state: StateDb) => {
-          const ids = await attestationIdsOfHash(state, hash as Uint8Array);
+      description: `Attestations of a content hash, in the order recorded, from index \`from\` (default 0), at most \`limit\` (default and most ${MAX_LIST}), with \`total\`; at the head or a block. With \`proof\` true, also the header of that block and Merkle proofs of the count, each index entry of the page and each record against its state root.`,
+      params: [hexDataParam('hash', 32), stateBlockParam(), boolParam('proof'), uintParam('from', true), uintParam('limit', true, MAX_LIST)],
+      cost: ([, , , , limit]) => Math.ceil(((limit as number | undefined) ?? MAX_LIST) / 10),
+      handler: async ([hash, block, withProof, fromArg, limitArg]) => {
+        const from = (fromArg as number | undefined) ?? 0;
+        const limit = (limitArg as number | undefined) ?? MAX_LIST;
+        const pageAt = async (state: StateDb) => {
+          const { ids, total } = await attestationPageOfHash(state, hash as Uint8Array, from, limit);
           const out = [];
           for (const id of ids) out.push(timeOf((await getAttestation(state, id))!, id));
-          return { ids, records: out };
+          return { ids, total, records: out };
         };
         if (withProof !== true) {
-          return atBlock(block, async (state, height) => ({ hash: toHex(hash as Uint8Array), height, attestations: (await listAt(state)).records }));
+          return atBlock(block, async (state, height) => {
+            const page = await pageAt(state);
+            return { hash: toHex(hash as Uint8Array), height, total: page.total, from, attestations: page.records };
+          });
         }
-        // The list and its proofs come from one state, read in one step between imports.
-        let records: ReturnType<typeof timeOf>[] = [];
+        // The page and its proofs come from one state, read in one step between imports.
+        let page: Awaited<ReturnType<typeof pageAt>> | null = null;
         const proof = await proveAt(block, async (state) => {
-          const listed = await listAt(state);
-          records = listed.records;
-          return attestationProofKeys(hash as Uint8Array, listed.ids);
+          page = await pageAt(state);
+          return attestationProofKeys(hash as Uint8Array, page.ids, from);
         });
-        return { hash: toHex(hash as Uint8Array), attestations: records, ...proof };
+        const done = page as Awaited<ReturnType<typeof pageAt>> | null;
+        return { hash: toHex(hash as Uint8Array), total: done?.total ?? 0, from, attestations: done?.records ?? [], ...proof };
       },
     },
     {

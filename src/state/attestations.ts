@@ -47,10 +47,15 @@ async function countAt(state: StateDb, key: Uint8Array): Promise<number> {
 
 /** Ids of the attestations of a content hash, in the order they were recorded. */
 export async function attestationIdsOfHash(state: StateDb, hash: Uint8Array): Promise<Uint8Array[]> {
-  const count = await countAt(state, hashCountKey(hash));
+  return (await attestationPageOfHash(state, hash, 0, Number.MAX_SAFE_INTEGER)).ids;
+}
+
+/** Ids of a hash's attestations from `from` (0-based, in the order recorded), at most `limit`, and how many there are. */
+export async function attestationPageOfHash(state: StateDb, hash: Uint8Array, from: number, limit: number): Promise<{ ids: Uint8Array[]; total: number }> {
+  const total = await countAt(state, hashCountKey(hash));
   const ids: Uint8Array[] = [];
-  for (let seq = 0; seq < count; seq++) ids.push((await state.get(hashItemKey(hash, seq)))!);
-  return ids;
+  for (let seq = from; seq < Math.min(total, from + limit); seq++) ids.push((await state.get(hashItemKey(hash, seq)))!);
+  return { ids, total };
 }
 
 /** Ids of an attester's attestations from `from` (0-based), at most `limit`, oldest first. */
@@ -87,16 +92,17 @@ export const attestKind = defineTxKind({
 });
 
 /** The state keys whose proofs establish every attestation of `hash`: the count, each index entry, each record. */
-export function attestationProofKeys(hash: Uint8Array, ids: Uint8Array[]): Uint8Array[] {
-  return [hashCountKey(hash), ...ids.map((_, seq) => hashItemKey(hash, seq)), ...ids.map(attestationKey)];
+export function attestationProofKeys(hash: Uint8Array, ids: Uint8Array[], from = 0): Uint8Array[] {
+  return [hashCountKey(hash), ...ids.map((_, i) => hashItemKey(hash, from + i)), ...ids.map(attestationKey)];
 }
 
 /**
  * Checks, against a state root the caller trusts, that `proofs` establish the complete list of
- * attestations of `hash`, and returns them (id and record, in order). Throws with the reason when a
- * proof is missing, does not verify, or proves something other than what it must.
+ * attestations of `hash` (or, with `page`, its entries `from` to `from + limit`, and how many there
+ * are in all), and returns them (id and record, in order). Throws with the reason when a proof is
+ * missing, does not verify, or proves something other than what it must.
  */
-export function verifyAttestationProofs(stateRoot: Uint8Array, hash: Uint8Array, proofs: StateProof[]): { id: Uint8Array; record: Attestation }[] {
+export function verifyAttestationPage(stateRoot: Uint8Array, hash: Uint8Array, proofs: StateProof[], page: { from: number; limit: number } = { from: 0, limit: Number.MAX_SAFE_INTEGER }): { total: number; records: { id: Uint8Array; record: Attestation }[] } {
   const byKey = new Map(proofs.map((p) => [Buffer.from(p.stateKey).toString('hex'), p]));
   const proven = (key: Uint8Array): Uint8Array | null => {
     const proof = byKey.get(Buffer.from(key).toString('hex'));
@@ -107,7 +113,7 @@ export function verifyAttestationProofs(stateRoot: Uint8Array, hash: Uint8Array,
   const countBytes = proven(hashCountKey(hash));
   const count = countBytes ? decode(countCodec, countBytes, 'count') : 0;
   const out: { id: Uint8Array; record: Attestation }[] = [];
-  for (let seq = 0; seq < count; seq++) {
+  for (let seq = page.from; seq < Math.min(count, page.from + page.limit); seq++) {
     const id = proven(hashItemKey(hash, seq));
     if (!id || id.length !== 32) throw new Error(`index entry ${seq} of the hash is missing from the state`);
     const raw = proven(attestationKey(id));
@@ -116,5 +122,10 @@ export function verifyAttestationProofs(stateRoot: Uint8Array, hash: Uint8Array,
     if (!bytesEqual(record.hash, hash)) throw new Error('an indexed attestation records another hash');
     out.push({ id, record });
   }
-  return out;
+  return { total: count, records: out };
+}
+
+/** The complete list of a hash's attestations, proven (verifyAttestationPage over every entry). */
+export function verifyAttestationProofs(stateRoot: Uint8Array, hash: Uint8Array, proofs: StateProof[]): { id: Uint8Array; record: Attestation }[] {
+  return verifyAttestationPage(stateRoot, hash, proofs).records;
 }

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { blockId, encodeHeader, type Block, type ChainStore } from '../../src/chain/index.js';
 import type { Database } from '../../src/db/index.js';
 import { sha256, utf8 } from '../../src/primitives/index.js';
-import { attestKind, attestPayload, attestationIdsOfHash, attestationProofKeys, getAttestation, txId, verifyAttestationProofs, type AttestPayload } from '../../src/state/index.js';
+import { attestKind, attestPayload, attestationIdsOfHash, attestationPageOfHash, attestationProofKeys, getAttestation, txId, verifyAttestationPage, verifyAttestationProofs, type AttestPayload } from '../../src/state/index.js';
 import { DEV_KEY, addBlock, kindTx, nextBlock, nowForSlot, openChain, tempDir } from '../helpers/chain.js';
 
 const dirs: { cleanup: () => void }[] = [];
@@ -63,6 +63,15 @@ describe('attestations in the chain', () => {
     expect(() => verifyAttestationProofs(header.stateRoot, fileHash(1), proofs.slice(0, -1))).toThrow(/no proof for state key/);
     const forged = proofs.map((p, i) => (i === proofs.length - 1 ? { ...p, value: utf8('forged') } : p));
     expect(() => verifyAttestationProofs(header.stateRoot, fileHash(1), forged)).toThrow(/does not verify/);
+    // A page of the head's three: the second record alone, proven with the total.
+    const page = await attestationPageOfHash(chain.headState(), fileHash(1), 1, 1);
+    expect(page).toEqual({ ids: [txId(second)], total: 3 });
+    const paged = await chain.proveAt(chain.head.header.height, attestationProofKeys(fileHash(1), page.ids, 1));
+    const verified = verifyAttestationPage(paged.header.stateRoot, fileHash(1), paged.proofs, { from: 1, limit: 1 });
+    expect(verified.total).toBe(3);
+    expect(verified.records.map((r) => r.id)).toEqual([txId(second)]);
+    // The proofs of another page do not pass for this one.
+    expect(() => verifyAttestationPage(paged.header.stateRoot, fileHash(1), paged.proofs, { from: 2, limit: 1 })).toThrow(/no proof for state key/);
     // Below the finalized block the undo data is gone: a clear refusal.
     await expect(chain.proveAt(1, keys)).rejects.toMatchObject({ code: 'OUT_OF_RANGE' });
   });

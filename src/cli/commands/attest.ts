@@ -6,10 +6,13 @@ import type { Command } from 'commander';
 import { decodeHeader } from '../../chain/index.js';
 import { bytesEqual, fromHex, sha256, toChecksumAddress, toHex, utf8 } from '../../primitives/index.js';
 import { stateProofFromJson, type StateProofJson } from '../../rpc/format.js';
-import { attestKind, attestPayload, verifyAttestationProofs } from '../../state/index.js';
+import { attestKind, attestPayload, verifyAttestationPage } from '../../state/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
+
+/** Records per RPC call (the node's most). */
+const PAGE = 100;
 
 interface AttestationJson {
   id: string;
@@ -65,7 +68,14 @@ export function registerAttest(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (fileOrHash: string, opts: { rpc: string; json?: boolean }) => {
       const hash = toHex(contentHash(fileOrHash));
-      const { attestations } = await callRpc<{ attestations: AttestationJson[] }>(opts.rpc, 'bcr_getAttestations', [hash]);
+      // Page by page (the node answers at most 100 per call), all of them.
+      const attestations: AttestationJson[] = [];
+      for (let from = 0; ; ) {
+        const page = await callRpc<{ total: number; attestations: AttestationJson[] }>(opts.rpc, 'bcr_getAttestations', [hash, 'latest', false, from, PAGE]);
+        attestations.push(...page.attestations);
+        from += page.attestations.length;
+        if (page.attestations.length === 0 || from >= page.total) break;
+      }
       // Follow each record's references back (they may name records of other hashes).
       const chains: AttestationJson[][] = [];
       for (const record of attestations) {
@@ -99,22 +109,32 @@ export function registerAttest(program: Command): void {
       const height = parseIntOption(match[1]!, '--trusted-header height');
       const trustedId = fromHex(match[2]!);
       const hash = contentHash(fileOrHash);
-      const answer = await callRpc<{ header: string; proofs: StateProofJson[] }>(opts.rpc, 'bcr_getAttestations', [toHex(hash), height, true]);
       const fail = (reason: string): never => {
         throw new UsageError(`NOT VERIFIED: ${reason}`);
       };
-      // 1. The header the node sent must be the one the user trusts: its hash is the block id.
-      const headerBytes = fromHex(answer.header);
-      if (!bytesEqual(sha256(headerBytes), trustedId)) fail(`the node's header for height ${height} is not block ${match[2]}`);
-      const header = decodeHeader(headerBytes);
-      if (header.height !== height) fail(`the header is at height ${header.height}, not ${height}`);
-      // 2. Every record, and that the list is complete, proven against that header's state root.
-      let records;
-      try {
-        records = verifyAttestationProofs(header.stateRoot, hash, answer.proofs.map(stateProofFromJson));
-      } catch (error) {
-        return fail(error instanceof Error ? error.message : String(error));
+      // Page by page; each page proven on its own against the same trusted header.
+      const records: ReturnType<typeof verifyAttestationPage>['records'] = [];
+      let stateRoot: Uint8Array | null = null;
+      for (let from = 0; ; ) {
+        const answer = await callRpc<{ header: string; proofs: StateProofJson[] }>(opts.rpc, 'bcr_getAttestations', [toHex(hash), height, true, from, PAGE]);
+        // 1. The header the node sent must be the one the user trusts: its hash is the block id.
+        const headerBytes = fromHex(answer.header);
+        if (!bytesEqual(sha256(headerBytes), trustedId)) fail(`the node's header for height ${height} is not block ${match[2]}`);
+        const header = decodeHeader(headerBytes);
+        if (header.height !== height) fail(`the header is at height ${header.height}, not ${height}`);
+        stateRoot = header.stateRoot;
+        // 2. The page's records, and how many there are in all, proven against that header's state root.
+        let page: ReturnType<typeof verifyAttestationPage>;
+        try {
+          page = verifyAttestationPage(header.stateRoot, hash, answer.proofs.map(stateProofFromJson), { from, limit: PAGE });
+        } catch (error) {
+          return fail(error instanceof Error ? error.message : String(error));
+        }
+        records.push(...page.records);
+        from += page.records.length;
+        if (page.records.length === 0 || from >= page.total) break;
       }
+      const header = { stateRoot: stateRoot! };
       const out = records.map(({ id, record }) => ({ id: toHex(id), tag: record.tag, attester: toChecksumAddress(record.attester), height: record.height, slot: record.slot, ref: record.ref ? toHex(record.ref) : null }));
       if (opts.json) return printJson({ verified: true, hash: toHex(hash), height, stateRoot: toHex(header.stateRoot), attestations: out });
       console.log(`VERIFIED against block ${height} (${match[2]}, state root ${toHex(header.stateRoot)}): ${out.length} attestation(s) of ${toHex(hash)}`);
