@@ -188,11 +188,10 @@ export class ChainStore implements ValidationView {
 
   /**
    * Proofs of state keys against the state root of a canonical block from the finalized one to the
-   * head (see stateAt); `keys` may be read from that block's state first. Runs between imports.
+   * head (see stateAt); `keys` may be read from that block's state first. Runs beside imports.
    */
   proveAt(block: StateBlock, keys: Uint8Array[] | ((state: StateDb) => Promise<Uint8Array[]>)): Promise<{ height: number; id: Uint8Array; header: BlockHeader; proofs: StateProof[] }> {
-    return this.serialized(async () => {
-      const { overlay, id, header } = await this.stateAt(block);
+    return this.withStateAt(block, async ({ overlay, id, header }) => {
       const wanted = typeof keys === 'function' ? await keys(new StateDb(overlay)) : keys;
       const proofs: StateProof[] = [];
       for (const key of wanted) proofs.push(await proveState(overlay, key));
@@ -200,22 +199,39 @@ export class ChainStore implements ValidationView {
     });
   }
 
-  /** Reads the state as of a canonical block from the finalized one to the head. Runs between imports. */
+  /** Reads the state as of a canonical block from the finalized one to the head. Runs beside imports. */
   readStateAt<T>(block: StateBlock, read: (state: StateDb, height: number) => Promise<T>): Promise<T> {
-    return this.serialized(async () => {
-      const { overlay, header } = await this.stateAt(block);
-      return read(new StateDb(overlay), header.height);
-    });
+    return this.withStateAt(block, ({ overlay, header }) => read(new StateDb(overlay), header.height));
   }
 
-  /** The head's state rolled back in memory, with the undo data kept above the finalized block. */
-  private async stateAt(block: StateBlock): Promise<{ overlay: Overlay; id: Uint8Array; header: BlockHeader }> {
-    const head = this.headInfo;
-    const height = block === 'latest' ? head.header.height : block === 'finalized' ? this.finalizedHeight : block;
-    if (height > head.header.height || height < this.finalizedHeight) {
-      throw new BcrError('OUT_OF_RANGE', `state is kept from the finalized block (height ${this.finalizedHeight}) to the head (height ${head.header.height}), not at height ${height}`);
+  /**
+   * Runs `work` on the state of a block, rolled back in memory from a snapshot of the store taken
+   * between imports (a moment's wait), so imports go on while it reads: a reader at the finalized
+   * block of a mainnet node rolls back up to `finality` blocks and must not stall the chain.
+   */
+  private async withStateAt<T>(block: StateBlock, work: (at: { overlay: Overlay; id: Uint8Array; header: BlockHeader }) => Promise<T>): Promise<T> {
+    const captured = await this.serialized(async () => ({ head: this.headInfo, finalized: this.finalizedHeight, snapshot: this.db.snapshotReader() }));
+    try {
+      return await work(await this.stateAt(block, captured.head, captured.finalized, captured.snapshot));
+    } finally {
+      await captured.snapshot.close();
     }
-    const overlay = new Overlay(this.db);
+  }
+
+  /** Blocks between `block` and the head (0 at the head): the rollback work a read at `block` costs. */
+  depthOf(block: StateBlock): number {
+    const head = this.headInfo.header.height;
+    const height = block === 'latest' ? head : block === 'finalized' ? this.finalizedHeight : block;
+    return Math.max(0, head - height);
+  }
+
+  /** The state at `block` rolled back in memory from `head` with the undo data kept above the finalized block. */
+  private async stateAt(block: StateBlock, head: HeadInfo, finalizedHeight: number, base: KvReader): Promise<{ overlay: Overlay; id: Uint8Array; header: BlockHeader }> {
+    const height = block === 'latest' ? head.header.height : block === 'finalized' ? finalizedHeight : block;
+    if (height > head.header.height || height < finalizedHeight) {
+      throw new BcrError('OUT_OF_RANGE', `state is kept from the finalized block (height ${finalizedHeight}) to the head (height ${head.header.height}), not at height ${height}`);
+    }
+    const overlay = new Overlay(base);
     let { id, header } = head;
     while (header.height > height) {
       const parent = (await this.blocks.getHeader(header.parentId))!;

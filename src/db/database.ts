@@ -109,6 +109,21 @@ export class Database {
     });
   }
 
+  /**
+   * A read-only view of the store as it is now, unchanged by later writes (a LevelDB snapshot): reads
+   * of an older state can run beside imports. Uncached; close it when done.
+   */
+  snapshotReader(): { get(key: Uint8Array): Promise<Uint8Array | undefined>; close(): Promise<void> } {
+    const snapshot = this.level.snapshot();
+    return {
+      get: async (key) => {
+        const raw = await this.level.get(key, { snapshot });
+        return raw === undefined ? undefined : new Uint8Array(raw);
+      },
+      close: () => snapshot.close(),
+    };
+  }
+
   /** Writes all changes atomically; `sync` waits for the OS to persist them (head updates). */
   async write(writes: BatchWrite[], sync = true): Promise<void> {
     // The chained form goes straight to the native batch; the array form validates and copies each op.

@@ -120,6 +120,8 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
       name: 'bcr_getProof',
       description: "Merkle proof of an account's state (or its absence) against the state root of the head, the finalized block, or a height between; with that block's id and encoded header (for governance and attestation records: bcr_getProposal and bcr_getAttestations with proof, or bcr_getStateProofs).",
       params: [addressParam(), stateBlockParam()],
+      // Rolling the state back is the work: one unit per block between the head and `block`.
+      cost: ([, block]) => 1 + chain.depthOf((block ?? 'latest') as StateBlock),
       handler: async ([address, block]) => {
         const { height, id, header, proofs } = await chain.proveAt((block ?? 'latest') as StateBlock, [accountKey(address as Uint8Array)]);
         return { address: toChecksumAddress(address as Uint8Array), height, blockId: toHex(id), stateRoot: toHex(header.stateRoot), header: toHex(encodeHeader(header)), ...stateProofJson(proofs[0]!) };

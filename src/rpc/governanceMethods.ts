@@ -106,12 +106,15 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
     const { height, id, header, proofs } = await chain.proveAt((block ?? 'latest') as StateBlock, keys);
     return { height, blockId: toHex(id), stateRoot: toHex(header.stateRoot), header: toHex(encodeHeader(header)), proofs: proofs.map(stateProofJson) };
   };
+  /** Work units of a read at a block: one, plus one per block the state is rolled back. */
+  const depthCost = (block: unknown) => 1 + chain.depthOf((block ?? 'latest') as StateBlock);
   const timeOf = (a: Attestation, id: Uint8Array) => attestationJson(id, a, chain.params.genesisTime, chain.params.slotMs);
   return [
     {
       name: 'bcr_getCouncil',
       description: 'The foundation council (signers, threshold, notice delay in slots) and the reserve balance, at the head or a block.',
       params: [stateBlockParam()],
+      cost: ([block]) => depthCost(block),
       handler: async ([block]) =>
         atBlock(block, async (state, height) => {
           const council = await getCouncil(state);
@@ -122,6 +125,7 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
       name: 'bcr_getProposal',
       description: 'A foundation proposal by id (its propose tx id): action, purpose, approvals, state, and from which slot it may execute.',
       params: [hexDataParam('id', 32), stateBlockParam(), boolParam('proof')],
+      cost: ([, block]) => depthCost(block),
       handler: async ([id, block, withProof]) => {
         const read = async (state: StateDb) => {
           const proposal = await getProposal(state, id as Uint8Array);
@@ -183,6 +187,7 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
       name: 'bcr_getAttestation',
       description: 'One attestation by id (its tx id): content hash, tag, reference, metadata, attester, block and time.',
       params: [hexDataParam('id', 32), stateBlockParam()],
+      cost: ([, block]) => depthCost(block),
       handler: async ([id, block]) =>
         atBlock(block, async (state) => {
           const record = await getAttestation(state, id as Uint8Array);
@@ -194,7 +199,7 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
       name: 'bcr_getAttestations',
       description: `Attestations of a content hash, in the order recorded, from index \`from\` (default 0), at most \`limit\` (default and most ${MAX_LIST}), with \`total\`; at the head or a block. With \`proof\` true, also the header of that block and Merkle proofs of the count, each index entry of the page and each record against its state root.`,
       params: [hexDataParam('hash', 32), stateBlockParam(), boolParam('proof'), uintParam('from', true), uintParam('limit', true, MAX_LIST)],
-      cost: ([, , , , limit]) => Math.ceil(((limit as number | undefined) ?? MAX_LIST) / 10),
+      cost: ([, block, , , limit]) => depthCost(block) + Math.ceil(((limit as number | undefined) ?? MAX_LIST) / 10),
       handler: async ([hash, block, withProof, fromArg, limitArg]) => {
         const from = (fromArg as number | undefined) ?? 0;
         const limit = (limitArg as number | undefined) ?? MAX_LIST;
@@ -239,7 +244,7 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
         if (!Array.isArray(value) || value.length === 0 || value.length > 64) throw new Error('expected 1 to 64 state keys');
         return value.map((v) => hexDataParam('key').parse(v) as Uint8Array);
       } }, stateBlockParam()],
-      cost: ([keys]) => (keys as Uint8Array[]).length,
+      cost: ([keys, block]) => (keys as Uint8Array[]).length + depthCost(block),
       handler: async ([keys, block]) => proveAt(block, keys as Uint8Array[]),
     },
   ];
