@@ -15,6 +15,9 @@ export interface BcrRpcContext {
   mempool: Mempool;
 }
 
+/** Headers one bcr_getHeaders call returns at most (about 400 KB). */
+const MAX_HEADERS = 1024;
+
 export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[] {
   /** What a canonical block credited its producer's owner: issuance since its parent's slot plus its txs' fees. */
   const producerReward = async (id: Uint8Array, block: Block): Promise<bigint | null> => {
@@ -45,6 +48,22 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
       description: 'The canonical block at a height, optionally with its txs (each with its payload decoded as `args`), its producer reward and a summary of its proofs; a block this node pruned comes as its header with `pruned: true` and `txs: null`.',
       params: [uintParam('height'), boolParam('fullTxs')],
       handler: async ([height, full]) => blockJson(await chain.canonicalId(height as number), full === true),
+    },
+    {
+      name: 'bcr_getHeaders',
+      description: `Encoded canonical block headers from height \`from\`, at most \`count\` (up to ${MAX_HEADERS}): a light client links a block it trusts to a later one (each header's parentId is the SHA-256 of the one before), pruned blocks included.`,
+      params: [uintParam('from'), uintParam('count', false, MAX_HEADERS)],
+      cost: ([, count]) => 1 + Math.ceil((count as number) / 64),
+      handler: async ([from, count]) => {
+        const headers: string[] = [];
+        for (let height = from as number; height < (from as number) + (count as number) && height <= chain.head.header.height; height++) {
+          const id = await chain.canonicalId(height);
+          const header = id ? await chain.getHeader(id) : undefined;
+          if (!header) break;
+          headers.push(toHex(encodeHeader(header)));
+        }
+        return { from, headers };
+      },
     },
     {
       name: 'bcr_getBlockById',

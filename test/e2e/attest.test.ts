@@ -1,6 +1,8 @@
 // Attestations end to end: a file attested twice, the second referring to the first, shown in order
 // with its reference chain; `bcr attest verify` passes against the true header and fails when the
 // node lies (a proxy in front of it tampers a proof, drops one, or the header is not the trusted one).
+// A trusted header older than the node's finalized block still verifies, linked by the headers
+// between; a forged link fails.
 import { createServer, type Server } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,9 +19,9 @@ let node: RunningNode;
 let proxy: Server | null = null;
 
 beforeAll(async () => {
-  // A long finality: the verified block stays within what the node can prove for the whole test.
+  // A short finality: the trusted block soon falls below it (the node keeps no state there).
   const genesis = JSON.parse(readFileSync(new URL('../../genesis/test.json', import.meta.url), 'utf8')) as { params: { finality: number } };
-  genesis.params.finality = 200;
+  genesis.params.finality = 10;
   const genesisFile = join(dir.path, 'genesis.json');
   writeFileSync(genesisFile, JSON.stringify(genesis));
   node = await startNodeProcess(['--network', genesisFile, '--data-dir', join(dir.path, 'node'), '--rpc-port', '0']);
@@ -33,16 +35,22 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-/** A node that lies: forwards every call, and rewrites bcr_getAttestations answers with `tamper`. */
-async function lyingNode(tamper: (result: { proofs: { value: string | null }[]; header: string }) => void): Promise<string> {
+interface TamperedResult {
+  proofs: { value: string | null }[];
+  header: string;
+  headers: string[];
+}
+
+/** A node that lies: forwards every call, and rewrites the answers of `method` with `tamper`. */
+async function lyingNode(tamper: (result: TamperedResult) => void, method = 'bcr_getAttestations'): Promise<string> {
   proxy?.close();
   proxy = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', async () => {
       const upstream = await fetch(node.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      const answer = (await upstream.json()) as { result?: { proofs: { value: string | null }[]; header: string } };
-      if ((JSON.parse(body) as { method: string }).method === 'bcr_getAttestations' && answer.result) tamper(answer.result);
+      const answer = (await upstream.json()) as { result?: TamperedResult };
+      if ((JSON.parse(body) as { method: string }).method === method && answer.result) tamper(answer.result);
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     });
   });
@@ -103,5 +111,19 @@ describe('attestations (CLI)', () => {
     const swapped = await verify(await lyingNode((r) => (r.header = r.header.slice(0, -2) + (r.header.endsWith('00') ? '01' : '00'))));
     expect(swapped.code).toBe(1);
     expect(swapped.stderr).toMatch(/NOT VERIFIED: the node's header/);
+
+    // Later: the trusted block is well below the node's finalized block, where it keeps no state.
+    // Verify proves at the finalized block and links it to the trusted one header by header.
+    await waitFor('the trusted block deep below finality', async () => (await rpc<{ finalizedHeight: number }>(node.rpcUrl, 'bcr_chainHead')).finalizedHeight > trusted.height + 5, 60_000, 250);
+    const old = await verify(node.rpcUrl);
+    expect(old.code, old.stderr).toBe(0);
+    expect(old.stdout).toMatch(new RegExp(`^VERIFIED against block ${trusted.height} \\(${trusted.id}, linked by \\d+ header\\(s\\) to block \\d+, .*\\): 2 attestation\\(s\\)`));
+    // A forged link (a header between changed): caught, whatever the node's proofs say.
+    const forgedLink = await verify(await lyingNode((r) => {
+      const i = Math.floor(r.headers.length / 2);
+      r.headers[i] = r.headers[i]!.slice(0, -2) + (r.headers[i]!.endsWith('00') ? '01' : '00');
+    }, 'bcr_getHeaders'));
+    expect(forgedLink.code).toBe(1);
+    expect(forgedLink.stderr).toMatch(/NOT VERIFIED: the header at height \d+ does not (link to the one before|decode)/);
   }, 120_000);
 });

@@ -13,6 +13,8 @@ import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } f
 
 /** Records per RPC call (the node's most). */
 const PAGE = 100;
+/** Headers `verify` links at most (about 80 MB): beyond, take a newer trusted header. */
+const MAX_LINK_HEADERS = 200_000;
 
 interface AttestationJson {
   id: string;
@@ -100,7 +102,7 @@ export function registerAttest(program: Command): void {
     .command('verify')
     .description("check a file's records against a block header you trust: the node's answer is verified, not believed")
     .argument('<fileOrHash>', 'a file or a 0x-hex SHA-256')
-    .requiredOption('--trusted-header <height:id>', 'a block you trust, as HEIGHT:0xID (from the finalized block of nodes you trust; the node must still hold its state: finalized to head)')
+    .requiredOption('--trusted-header <height:id>', 'a block you trust, as HEIGHT:0xID (from the finalized block of nodes you trust; however old: a block the node holds no state for is linked by headers to its finalized block)')
     .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
     .option('--json', 'machine-readable output')
     .action(async (fileOrHash: string, opts: { trustedHeader: string; rpc: string; json?: boolean }) => {
@@ -112,16 +114,50 @@ export function registerAttest(program: Command): void {
       const fail = (reason: string): never => {
         throw new UsageError(`NOT VERIFIED: ${reason}`);
       };
-      // Page by page; each page proven on its own against the same trusted header.
+      // A trusted block the node no longer holds state for (below its finalized block): prove at the
+      // finalized block and link it to the trusted one by the headers between, each naming the hash of
+      // the one before. (Headers only: about 400 bytes a block.)
+      const head = await callRpc<{ height: number; finalizedHeight: number }>(opts.rpc, 'bcr_chainHead');
+      let provenAt = height;
+      let provenId = trustedId;
+      let linked = 0;
+      if (height < head.finalizedHeight) {
+        provenAt = head.finalizedHeight;
+        if (provenAt - height > MAX_LINK_HEADERS) fail(`block ${height} is ${provenAt - height} blocks below the node's finalized block: more than the ${MAX_LINK_HEADERS} headers this client links; take a newer trusted header`);
+        let previous = trustedId;
+        for (let from = height; from <= provenAt; ) {
+          const { headers } = await callRpc<{ headers: string[] }>(opts.rpc, 'bcr_getHeaders', [from, Math.min(1024, provenAt - from + 1)]);
+          if (headers.length === 0) fail(`the node sent no header at height ${from}`);
+          for (const hex of headers) {
+            const bytes = fromHex(hex);
+            let header;
+            try {
+              header = decodeHeader(bytes);
+            } catch (error) {
+              return fail(`the header at height ${from} does not decode: ${error instanceof Error ? error.message : String(error)}`);
+            }
+            if (header.height !== from) fail(`the header sent for height ${from} is at height ${header.height}`);
+            const id = sha256(bytes);
+            if (from === height) {
+              if (!bytesEqual(id, trustedId)) fail(`the node's header for height ${height} is not block ${match[2]}`);
+            } else if (!bytesEqual(header.parentId, previous)) fail(`the header at height ${from} does not link to the one before (its parent is not ${toHex(previous)})`);
+            previous = id;
+            from++;
+          }
+        }
+        provenId = previous;
+        linked = provenAt - height;
+      }
+      // Page by page; each page proven on its own against the same block.
       const records: ReturnType<typeof verifyAttestationPage>['records'] = [];
       let stateRoot: Uint8Array | null = null;
       for (let from = 0; ; ) {
-        const answer = await callRpc<{ header: string; proofs: StateProofJson[] }>(opts.rpc, 'bcr_getAttestations', [toHex(hash), height, true, from, PAGE]);
-        // 1. The header the node sent must be the one the user trusts: its hash is the block id.
+        const answer = await callRpc<{ header: string; proofs: StateProofJson[] }>(opts.rpc, 'bcr_getAttestations', [toHex(hash), provenAt, true, from, PAGE]);
+        // 1. The header the node sent must be the one trusted (or linked to it): its hash is the block id.
         const headerBytes = fromHex(answer.header);
-        if (!bytesEqual(sha256(headerBytes), trustedId)) fail(`the node's header for height ${height} is not block ${match[2]}`);
+        if (!bytesEqual(sha256(headerBytes), provenId)) fail(`the node's header for height ${provenAt} is not block ${toHex(provenId)}`);
         const header = decodeHeader(headerBytes);
-        if (header.height !== height) fail(`the header is at height ${header.height}, not ${height}`);
+        if (header.height !== provenAt) fail(`the header is at height ${header.height}, not ${provenAt}`);
         stateRoot = header.stateRoot;
         // 2. The page's records, and how many there are in all, proven against that header's state root.
         let page: ReturnType<typeof verifyAttestationPage>;
@@ -136,8 +172,9 @@ export function registerAttest(program: Command): void {
       }
       const header = { stateRoot: stateRoot! };
       const out = records.map(({ id, record }) => ({ id: toHex(id), tag: record.tag, attester: toChecksumAddress(record.attester), height: record.height, slot: record.slot, ref: record.ref ? toHex(record.ref) : null }));
-      if (opts.json) return printJson({ verified: true, hash: toHex(hash), height, stateRoot: toHex(header.stateRoot), attestations: out });
-      console.log(`VERIFIED against block ${height} (${match[2]}, state root ${toHex(header.stateRoot)}): ${out.length} attestation(s) of ${toHex(hash)}`);
+      if (opts.json) return printJson({ verified: true, hash: toHex(hash), height, provenAt, linkedHeaders: linked, stateRoot: toHex(header.stateRoot), attestations: out });
+      const where = linked ? `linked by ${linked} header(s) to block ${provenAt}, state root ${toHex(header.stateRoot)}` : `state root ${toHex(header.stateRoot)}`;
+      console.log(`VERIFIED against block ${height} (${match[2]}, ${where}): ${out.length} attestation(s) of ${toHex(hash)}`);
       for (const r of out) console.log(`  ${r.id}  ${r.tag}  by ${r.attester}  block ${r.height}${r.ref ? `  ref ${r.ref}` : ''}`);
     });
 }
