@@ -55,12 +55,15 @@ export function writeFileDurableSync(path: string, data: Uint8Array | string): v
 
 /**
  * Keeps one file durably equal to a snapshot of some in-memory records: `save()` resolves once a
- * snapshot taken after the call is on disk. Concurrent saves share one write (group commit), and a
- * failed write does not stop later ones: the next save retries with fresh records.
+ * snapshot taken after the call is on disk. Concurrent saves share one write (group commit), a
+ * snapshot equal to what was last written is not written again (callers may save on every tick), and
+ * a failed write does not stop later ones: the next save retries with fresh records.
  */
 export class DurableSnapshot {
   private writing: Promise<void> | null = null;
   private pending: Promise<void> | null = null;
+  /** What the file holds (as far as this process wrote it): an unchanged snapshot is not written again. */
+  private written: string | null = null;
 
   constructor(
     private readonly path: string,
@@ -76,7 +79,12 @@ export class DurableSnapshot {
         this.pending = null;
         this.writing = next;
         try {
-          await writeFileDurable(this.path, this.snapshot());
+          const data = this.snapshot();
+          const text = typeof data === 'string' ? data : null;
+          if (text !== null && text === this.written) return;
+          this.written = null;
+          await writeFileDurable(this.path, data);
+          this.written = text;
         } finally {
           if (this.writing === next) this.writing = null;
         }
