@@ -10,7 +10,7 @@ import type { WatchdogSettings } from './miner/watchdog.js';
 import { LocalMiner, reportEquivocations, startLocalMiner } from './minerSetup.js';
 import { Network } from './p2p/network.js';
 import { SyncManager, type SyncTransport } from './sync/index.js';
-import { AskPublisher, DealProvider, OrderBook, RetrievalProvider, dealProtocols, retrievalProtocols } from './market/index.js';
+import { AskPublisher, DealProvider, OrderBook, RetrievalProvider, dealProtocols, retrievalProtocols, type PaymentTerms } from './market/index.js';
 import { submitLocalTx } from './miner/localTx.js';
 import { writeFileDurableSync } from './util/durableFile.js';
 import { BcrError, errorMessage, hexKey, pairHashBackend, signatureBackend, toHex } from './primitives/index.js';
@@ -62,6 +62,8 @@ export interface NodeOptions {
   pruneBlocks?: number | null;
   /** Deadline watchdog thresholds (defaults from the window width). */
   watchdog?: Partial<WatchdogSettings>;
+  /** Paid retrieval: payment interval and least settle delay (docs/protocol.md §13.8). */
+  retrievalTerms?: Partial<PaymentTerms>;
   /** Serve Prometheus metrics here (off when absent). */
   metrics?: { host: string; port: number };
   /** libp2p networking; none when absent (a lone node). */
@@ -234,6 +236,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     });
     await dealProvider.start();
     retrievalProvider = new RetrievalProvider({
+      ...(options.retrievalTerms ? { terms: options.retrievalTerms } : {}),
       libp2p: network.libp2p,
       protocols: retrievalProtocols(genesis.params.network, chain.genesisId),
       chain,

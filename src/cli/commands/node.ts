@@ -27,6 +27,8 @@ export function registerNode(program: Command): void {
     .option('--prune-blocks <n>', "keep block bodies and receipts for the last N blocks beyond finality (headers and the tx index are always kept); 'archive' keeps all. Default: archive on devnet and test, 100000 on mainnet")
     .option('--watchdog-margin <slots>', 'warn when a WindowPoSt has not landed this many slots before its window closes (default: a quarter of the window, at least 2)')
     .option('--watchdog-slow-share <percent>', 'warn when computing a WindowPoSt takes more than this percent of its window', '50')
+    .option('--retrieval-payment-interval <bytes>', 'paid retrieval: bytes served to a payer beyond what its vouchers pay (at least one 256 KiB chunk)', String(1024 * 1024))
+    .option('--retrieval-min-settle-delay <slots>', 'paid retrieval: the shortest settle delay of a channel served on (default: twice the finality)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics (off unless given)')
     .option('--metrics-host <host>', 'metrics bind address (loopback unless you expose it)', '127.0.0.1')
     .option('--rpc-allowed-hosts <hosts>', "comma-separated Host names accepted besides loopback ('*' for any)")
@@ -35,7 +37,7 @@ export function registerNode(program: Command): void {
     .option('--unlock <addresses>', 'comma-separated keystore addresses the node may sign with (bcr_sendTransaction)')
     .option('--keystore <dir>', 'keystore for --unlock', defaultKeystoreDir())
     .option('--password-file <file>', 'password of the --unlock keys (else env BCR_PASSWORD, else a prompt)')
-    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort?: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; pruneBlocks?: string; watchdogMargin?: string; watchdogSlowShare: string; workerKeyFile?: string; miner?: string }) => {
+    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort?: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; pruneBlocks?: string; watchdogMargin?: string; watchdogSlowShare: string; retrievalPaymentInterval: string; retrievalMinSettleDelay?: string; workerKeyFile?: string; miner?: string }) => {
       const list = (text?: string) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
       // Every flag is checked and both ports bound once before the data dir is touched.
       checkNetwork(opts.network);
@@ -59,6 +61,10 @@ export function registerNode(program: Command): void {
       const slowShare = parseIntOption(opts.watchdogSlowShare, '--watchdog-slow-share');
       if (slowShare < 1 || slowShare > 100) throw new UsageError('--watchdog-slow-share must be a percent, 1..100');
       const watchdog = { slowProofShare: slowShare / 100, ...(opts.watchdogMargin !== undefined ? { marginSlots: parseIntOption(opts.watchdogMargin, '--watchdog-margin') } : {}) };
+      const retrievalTerms = {
+        intervalBytes: parseIntOption(opts.retrievalPaymentInterval, '--retrieval-payment-interval'),
+        ...(opts.retrievalMinSettleDelay !== undefined ? { minSettleDelay: parseIntOption(opts.retrievalMinSettleDelay, '--retrieval-min-settle-delay') } : {}),
+      };
       const log = createLogger({ level: opts.logLevel });
       const signingKeys: Uint8Array[] = [];
       for (const address of list(opts.unlock) ?? []) {
@@ -78,6 +84,7 @@ export function registerNode(program: Command): void {
         ...(opts.workerKeyFile ? { workerKey: fromHex(readFileSync(opts.workerKeyFile, 'utf8').trim()) } : {}),
         pruneBlocks,
         watchdog,
+        retrievalTerms,
         ...(metricsPort !== undefined ? { metrics: { host: opts.metricsHost, port: metricsPort } } : {}),
         p2p: { host: opts.p2pHost, port: p2pPort, bootstrap: list(opts.bootstrap) ?? [], mdns: opts.mdns },
         ...(list(opts.rpcCors) ? { corsOrigins: list(opts.rpcCors)! } : {}),
