@@ -12,6 +12,7 @@ import { Network } from './p2p/network.js';
 import { SyncManager, type SyncTransport } from './sync/index.js';
 import { AskPublisher, DealProvider, OrderBook, RetrievalProvider, dealProtocols, retrievalProtocols, type PaymentTerms } from './market/index.js';
 import { submitLocalTx } from './miner/localTx.js';
+import { Closers } from './util/closers.js';
 import { writeFileDurableSync } from './util/durableFile.js';
 import { BcrError, errorMessage, hexKey, pairHashBackend, signatureBackend, toHex } from './primitives/index.js';
 import { bcrMethods } from './rpc/bcrMethods.js';
@@ -148,6 +149,17 @@ function networkTransport(network: Network): SyncTransport {
 }
 
 export async function startNode(options: NodeOptions): Promise<BcrNode> {
+  const closers = new Closers();
+  try {
+    return await startParts(options, closers);
+  } catch (error) {
+    // A start that fails half way closes what it started, in reverse (the database last).
+    await closers.closeAll(options.log);
+    throw error;
+  }
+}
+
+async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNode> {
   const { log } = options;
   const clock = options.clock ?? systemClock;
   const genesis = resolveGenesis(options.dataDir, options.network, clock.now());
@@ -159,7 +171,9 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   } catch (error) {
     throw new BcrError('DB_LOCKED', `cannot open the chain database in ${options.dataDir} (is another node using it?): ${errorMessage(error)}`);
   }
+  closers.add('database', () => db.close());
   const chain = await ChainStore.open({ db, genesis, log: log.child({ component: 'chain' }), metrics, pruneBlocks: options.pruneBlocks ?? null });
+  closers.add('chain', () => chain.idle());
   log.info({ network: genesis.params.network, chainId: genesis.params.chainId, genesis: `0x${hexKey(chain.genesisId)}`, height: chain.head.header.height, store: options.pruneBlocks == null ? 'archive' : `pruned to ${options.pruneBlocks} blocks beyond finality`, sha256: pairHashBackend, secp256k1: signatureBackend() }, 'Chain opened');
 
   const mempool = new Mempool({ params: genesis.params, accountState: (address) => chain.accountState(address) }, {}, metrics);
@@ -185,12 +199,20 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   let sync: SyncManager | null = null;
   let preverifier: BlockPreverifier | null = null;
   if (options.p2p) {
-    network = await Network.start({ dataDir: options.dataDir, ...options.p2p, chain, mempool, clock, metrics, log: log.child({ component: 'p2p' }), candidates: () => minerPeerAddresses(chain) });
+    const started = await Network.start({ dataDir: options.dataDir, ...options.p2p, chain, mempool, clock, metrics, log: log.child({ component: 'p2p' }), candidates: () => minerPeerAddresses(chain) });
+    network = started;
+    closers.add('network', () => started.stop());
     // The next start listens on the same port (unless told otherwise), so peers that knew it find it.
     const port = network.listenPort();
     if (port !== null) writeFileDurableSync(join(options.dataDir, P2P_PORT_FILE), JSON.stringify({ port }));
-    preverifier = new BlockPreverifier(chain);
+    const workers = new BlockPreverifier(chain);
+    preverifier = workers;
+    closers.add('preverifier', () => workers.close());
     const syncManager = new SyncManager({ chain, transport: networkTransport(network), preverifier, clock, log: log.child({ component: 'sync' }) });
+    closers.add('sync', async () => {
+      syncManager.stop();
+      await syncManager.idle();
+    });
     network.onPeerStatus((peer, status) => syncManager.addPeer(peer, status));
     network.onPeerGone((peer) => syncManager.removePeer(peer));
     network.onUnknownParent((peer, block) => void syncManager.resolveUnknownParent(peer, block));
@@ -204,6 +226,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   const local = options.mine
     ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(options.watchdog ? { watchdog: options.watchdog } : {}), ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: network.addresses() } } : {}), synced: () => !(sync?.progress().syncing ?? false) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: options.keystore } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
     : new LocalMiner();
+  closers.add('miner', () => local.stop());
   reportEquivocations(chain, mempool, local, options.signingKeys ?? [], log.child({ component: 'miner' }));
   const asks = new AskPublisher({
     book: orders,
@@ -235,6 +258,8 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
       log: log.child({ component: 'deals' }),
     });
     await dealProvider.start();
+    const deals = dealProvider;
+    closers.add('deal provider', () => deals.stop());
     retrievalProvider = new RetrievalProvider({
       ...(options.retrievalTerms ? { terms: options.retrievalTerms } : {}),
       libp2p: network.libp2p,
@@ -259,6 +284,7 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     });
     await retrievalProvider.start();
     const retrieval = retrievalProvider;
+    closers.add('retrieval provider', () => retrieval.stop());
     chain.onHeadChange(() => void retrieval.redeemSettling().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Redeeming settling channels failed')));
   }
 
@@ -327,12 +353,16 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
   });
   const rpc = new RpcServer(dispatcher, { host: options.rpcHost, port: options.rpcPort, secret: loadOrCreateSecret(options.dataDir), subscriptions, explorer: loadExplorer(), ...(options.corsOrigins ? { corsOrigins: options.corsOrigins } : {}), ...(options.wsOrigins ? { wsOrigins: options.wsOrigins } : {}), ...(options.allowedHosts ? { allowedHosts: options.allowedHosts } : {}) }, log.child({ component: 'rpc' }));
   const { url: rpcUrl } = await rpc.start();
+  closers.add('rpc', () => rpc.stop());
   log.info({ url: rpcUrl }, 'JSON-RPC listening');
   log.info({ url: `${rpcUrl}explorer/` }, 'Block explorer');
   let metricsServer: MetricsServer | null = null;
   if (metrics && options.metrics) {
     collectNodeMetrics(metrics, { chain, db, mempool, network, sync, subscriptions, miner: () => local.current, deals: dealProvider });
-    metricsServer = await startMetricsServer(metrics, options.metrics.host, options.metrics.port, options.allowedHosts ?? []);
+    closers.add('proof observer', () => setProofObserver(null));
+    const server = await startMetricsServer(metrics, options.metrics.host, options.metrics.port, options.allowedHosts ?? []);
+    metricsServer = server;
+    closers.add('metrics server', () => server.close());
     log.info({ url: metricsServer.url }, 'Metrics listening');
   }
 
@@ -354,18 +384,8 @@ export async function startNode(options: NodeOptions): Promise<BcrNode> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      sync?.stop();
-      await dealProvider?.stop();
-      await retrievalProvider?.stop();
-      await local.stop();
-      await network?.stop();
-      await sync?.idle();
-      await preverifier?.close();
-      await rpc.stop();
-      await metricsServer?.close();
-      if (metrics) setProofObserver(null);
-      await chain.idle();
-      await db.close();
+      // Every part, last started first (the RPC before the providers, the database last).
+      await closers.closeAll(log);
       log.info('Node stopped');
     },
   };
