@@ -7,7 +7,8 @@ import { Database } from './db/index.js';
 import { Mempool } from './mempool/index.js';
 import type { MinerService } from './miner/miner.js';
 import type { WatchdogSettings } from './miner/watchdog.js';
-import { LocalMiner, reportEquivocations, startLocalMiner } from './minerSetup.js';
+import { LocalMiner, reportEquivocations, startLocalMiner } from './miner/setup.js';
+import { keystoreKeyResolver } from './wallet/index.js';
 import { Network } from './p2p/network.js';
 import { SyncManager, type SyncTransport } from './sync/index.js';
 import { AskPublisher, DealProvider, OrderBook, RetrievalProvider, dealProtocols, retrievalProtocols, type PaymentTerms } from './market/index.js';
@@ -42,7 +43,7 @@ import type { Logger } from './util/logger.js';
 
 /** The well-known devnet key (Hardhat/Anvil account #0): funded, owns the genesis miner. DEVNET AND TEST ONLY. */
 export const DEV_PRIVATE_KEY = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
-export { DEV_WORKER_KEY } from './minerSetup.js';
+export { DEV_WORKER_KEY } from './miner/setup.js';
 export { devVrfSecret } from './chain/index.js';
 
 export interface NodeOptions {
@@ -224,7 +225,7 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
   }
 
   const local = options.mine
-    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(options.watchdog ? { watchdog: options.watchdog } : {}), ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: network.addresses() } } : {}), synced: () => !(sync?.progress().syncing ?? false) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: options.keystore } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
+    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(options.watchdog ? { watchdog: options.watchdog } : {}), ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: network.addresses() } } : {}), synced: () => !(sync?.progress().syncing ?? false) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: keystoreKeyResolver(options.keystore.dir, options.keystore.password) } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
     : new LocalMiner();
   closers.add('miner', () => local.stop());
   reportEquivocations(chain, mempool, local, options.signingKeys ?? [], log.child({ component: 'miner' }));

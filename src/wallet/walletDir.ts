@@ -112,3 +112,17 @@ export function unlockKeystore(file: string, password: string): Uint8Array {
   }
   return decryptKeystore(json, password);
 }
+
+/**
+ * A miner's key resolver over a keystore directory (the miner asks for keys, never reads files):
+ * the worker key by address, the VRF secret by public key.
+ */
+export function keystoreKeyResolver(dir: string, password: string): { workerKey(address: string): Uint8Array; vrfSecret(publicKey: string): Uint8Array | null } {
+  return {
+    workerKey: (address) => unlockKeystore(findKeystore(dir, address).file, password),
+    vrfSecret: (publicKey) => {
+      const file = findVrfKeystore(dir, publicKey);
+      return file ? unlockKeystore(file, password) : null;
+    },
+  };
+}

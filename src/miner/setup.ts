@@ -3,31 +3,41 @@
 // once the miner's record is on the node's chain (a new node may still be syncing). Genesis miners of
 // devnet and test may use the well-known development keys; mainnet never does.
 import { join } from 'node:path';
-import { EquivocationWatch, devVrfSecret, type ChainStore, type Genesis } from './chain/index.js';
-import { vrfPublicKey } from './consensus/index.js';
-import type { Mempool } from './mempool/index.js';
-import { MinerService } from './miner/miner.js';
-import { submitLocalTx } from './miner/localTx.js';
-import type { MinerEvent } from './miner/events.js';
-import { SectorStore } from './miner/sectorStore.js';
-import { PieceIndex } from './miner/pieceIndex.js';
-import { addressOf, bytesEqual, errorMessage, fromHex, toChecksumAddress, toHex } from './primitives/index.js';
-import { PROOF_PROFILES } from './proofs/index.js';
-import { changePeerAddressesKind, equivocationPayload, getMiner, peerAddressesPayload, reportEquivocationKind, type Miner } from './state/index.js';
-import type { Clock } from './util/clock.js';
-import type { Metrics } from './metrics/index.js';
-import type { WatchdogSettings } from './miner/watchdog.js';
-import type { Logger } from './util/logger.js';
-import { findKeystore, findVrfKeystore, unlockKeystore } from './wallet/index.js';
+import { EquivocationWatch, devVrfSecret, type ChainStore, type Genesis } from '../chain/index.js';
+import { vrfPublicKey } from '../consensus/index.js';
+import type { Mempool } from '../mempool/index.js';
+import { MinerService } from './miner.js';
+import { submitLocalTx } from './localTx.js';
+import type { MinerEvent } from './events.js';
+import { SectorStore } from './sectorStore.js';
+import { PieceIndex } from './pieceIndex.js';
+import { addressOf, bytesEqual, errorMessage, fromHex, toChecksumAddress, toHex } from '../primitives/index.js';
+import { PROOF_PROFILES } from '../proofs/index.js';
+import { changePeerAddressesKind, equivocationPayload, getMiner, peerAddressesPayload, reportEquivocationKind, type Miner } from '../state/index.js';
+import type { Clock } from '../util/clock.js';
+import type { Metrics } from '../metrics/index.js';
+import type { WatchdogSettings } from './watchdog.js';
+import type { Logger } from '../util/logger.js';
 
 /** Worker key of the devnet/test genesis miner (Hardhat/Anvil account #2). DEVNET AND TEST ONLY. */
 export const DEV_WORKER_KEY = '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a';
 
+/**
+ * Where a miner's keys come from (the node's keystore, given by the composition root): the miner
+ * never reads key files itself.
+ */
+export interface MinerKeyResolver {
+  /** The private key of a worker address; throws with the reason when it is not held. */
+  workerKey(address: string): Uint8Array;
+  /** The VRF secret whose public key is `publicKey` (0x-hex), or null when it is not held. */
+  vrfSecret(publicKey: string): Uint8Array | null;
+}
+
 export interface MinerKeysOptions {
   /** Run this registered miner (`bcr node --miner ID`); its keys come from the keystore. */
   minerId?: number;
-  /** Where the worker and VRF keys are, and their password. */
-  keystore?: { dir: string; password: string };
+  /** The worker and VRF keys this node holds. */
+  keystore?: MinerKeyResolver;
   /** A genesis miner's worker key given directly (`--worker-key-file`). */
   workerKey?: Uint8Array;
 }
@@ -147,7 +157,7 @@ export async function startLocalMiner(ctx: StartContext, options: MinerKeysOptio
  * When the chain switches the miner's worker key (bcr miner set-worker, a finality after it was
  * asked for), the miner restarts with the new key from the keystore.
  */
-function followWorkerChanges(ctx: StartContext, local: LocalMiner, minerId: number, keystore: { dir: string; password: string }): void {
+function followWorkerChanges(ctx: StartContext, local: LocalMiner, minerId: number, keystore: MinerKeyResolver): void {
   const { chain, log } = ctx;
   let switching = false;
   chain.onHeadChange(() => {
@@ -220,21 +230,21 @@ function keepPeerAddressesRegistered(ctx: StartContext, keys: MinerKeys, active:
 }
 
 /** The keys of a miner registered on chain, from the keystore; null (with a reason logged) if missing. */
-function registeredMinerKeys(minerId: number, record: Miner, keystore: { dir: string; password: string }, log: Logger): MinerKeys | null {
+function registeredMinerKeys(minerId: number, record: Miner, keystore: MinerKeyResolver, log: Logger): MinerKeys | null {
   const worker = toChecksumAddress(record.worker);
   let workerKey: Uint8Array;
   try {
-    workerKey = unlockKeystore(findKeystore(keystore.dir, worker).file, keystore.password);
+    workerKey = keystore.workerKey(worker);
   } catch (error) {
     log.error({ miner: minerId, worker, err: errorMessage(error) }, 'Mining disabled: the keystore does not hold the miner\'s worker key');
     return null;
   }
-  const vrfFile = findVrfKeystore(keystore.dir, toHex(record.vrfKey));
-  if (!vrfFile) {
+  const vrfSecret = keystore.vrfSecret(toHex(record.vrfKey));
+  if (!vrfSecret) {
     log.error({ miner: minerId, vrfKey: toHex(record.vrfKey) }, 'Mining disabled: the keystore does not hold the miner\'s VRF key');
     return null;
   }
-  return { minerId, workerKey, vrfSecret: unlockKeystore(vrfFile, keystore.password) };
+  return { minerId, workerKey, vrfSecret };
 }
 
 /**
@@ -254,8 +264,8 @@ function genesisMinerKeys(genesis: Genesis, options: MinerKeysOptions, log: Logg
     log.warn('Mining disabled: the genesis miner has no sectors');
     return null;
   }
-  const vrfFile = options.keystore ? findVrfKeystore(options.keystore.dir, toHex(genesisMiner.vrfKey)) : undefined;
-  if (vrfFile) return { minerId: index + 1, workerKey, vrfSecret: unlockKeystore(vrfFile, options.keystore!.password) };
+  const vrfSecret = options.keystore?.vrfSecret(toHex(genesisMiner.vrfKey)) ?? null;
+  if (vrfSecret) return { minerId: index + 1, workerKey, vrfSecret };
   const devSecret = devVrfSecret(genesisMiner.seed);
   if (devNetwork && bytesEqual(vrfPublicKey(devSecret), genesisMiner.vrfKey)) return { minerId: index + 1, workerKey, vrfSecret: devSecret };
   log.warn({ miner: index + 1 }, 'Mining disabled: the keystore does not hold this genesis miner\'s VRF key (bcr genesis preseal writes it)');
