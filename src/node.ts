@@ -37,7 +37,6 @@ import { getMiner, minerIds, paychRedeemKind, paychRedeemPayload, verifyTx } fro
 import { slotAt } from './consensus/index.js';
 import { createMetrics, startMetricsServer, type MetricsServer } from './metrics/index.js';
 import { collectNodeMetrics } from './nodeMetrics.js';
-import { setProofObserver } from './proofs/index.js';
 import { systemClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/logger.js';
 
@@ -360,7 +359,6 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
   let metricsServer: MetricsServer | null = null;
   if (metrics && options.metrics) {
     collectNodeMetrics(metrics, { chain, db, mempool, network, sync, subscriptions, miner: () => local.current, deals: dealProvider });
-    closers.add('proof observer', () => setProofObserver(null));
     const server = await startMetricsServer(metrics, options.metrics.host, options.metrics.port, options.allowedHosts ?? []);
     metricsServer = server;
     closers.add('metrics server', () => server.close());

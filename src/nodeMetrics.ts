@@ -7,7 +7,6 @@ import type { Mempool } from './mempool/index.js';
 import type { Metrics } from './metrics/index.js';
 import type { MinerService } from './miner/miner.js';
 import type { Network } from './p2p/network.js';
-import { setProofObserver } from './proofs/index.js';
 import type { SubscriptionHub } from './rpc/subscriptions.js';
 import { SectorState, deadlineSectors, getMiner, getSector } from './state/index.js';
 import type { SyncManager } from './sync/index.js';
@@ -26,10 +25,6 @@ export interface MeteredParts {
 const SECTOR_STATE_NAMES = Object.fromEntries(Object.entries(SectorState).map(([name, value]) => [value, name])) as Record<number, string>;
 
 export function collectNodeMetrics(metrics: Metrics, parts: MeteredParts): void {
-  setProofObserver((kind, valid, seconds) => {
-    metrics.proofsVerified.inc({ kind, result: valid ? 'valid' : 'invalid' });
-    metrics.proofVerifySeconds.observe({ kind }, seconds);
-  });
   metrics.addCollector(() => {
     metrics.mempoolSize.set(parts.mempool.size);
     metrics.peers.set(parts.network?.peerCount() ?? 0);

@@ -3,6 +3,7 @@
 // only a fully valid block is written. Every import (extend, reorg, or a valid side block) is ONE
 // atomic LevelDB batch; a crash leaves the old or the new head, never a mix. In-memory state (head,
 // finalized) changes only after the batch commits.
+import { withProofObserver, type ProofObserver } from '../proofs/index.js';
 import { LRUCache } from 'lru-cache';
 import { BcrError, bytesEqual, decode, encode, hexKey, isBcrError, uint } from '../primitives/index.js';
 import { isHeavierTip, tipOf, type ChainParams } from '../consensus/index.js';
@@ -259,7 +260,17 @@ export class ChainStore implements ValidationView {
 
   /** Imports blocks one at a time, in arrival order. */
   importBlock(block: Block, nowMs: number): Promise<ImportOutcome> {
-    return this.serialized(() => (this.metrics ? this.importMeasured(this.metrics, block, nowMs) : this.importNow(block, nowMs)));
+    return this.serialized(() => withProofObserver(this.proofObserver, () => (this.metrics ? this.importMeasured(this.metrics, block, nowMs) : this.importNow(block, nowMs))));
+  }
+
+  /** This node's count of proofs verified, by kind and verdict, with their time (null without metrics). */
+  private get proofObserver(): ProofObserver | null {
+    const metrics = this.metrics;
+    if (!metrics) return null;
+    return (kind, valid, seconds) => {
+      metrics.proofsVerified.inc({ kind, result: valid ? 'valid' : 'invalid' });
+      metrics.proofVerifySeconds.observe({ kind }, seconds);
+    };
   }
 
   /** Resolves when no import is running (before closing the db). */
@@ -269,7 +280,7 @@ export class ChainStore implements ValidationView {
 
   /** Builds and signs a block on the current head for a won slot; the caller imports it. */
   buildBlock(opts: BuildBlockOptions): Promise<{ block: Block; rejected: { tx: VerifiedTx; error: TxError }[] }> {
-    return buildBlock(this.params, this.headInfo, this.headState(), opts);
+    return withProofObserver(this.proofObserver, () => buildBlock(this.params, this.headInfo, this.headState(), opts));
   }
 
   /** One import with its outcome and per-step times recorded (the steps come from `stats`). */
