@@ -1,9 +1,9 @@
 // The bcr_* namespace (the minimal set a miner and a wallet need first; issue 6 extends it).
-import { FOUNDATION_ADDRESS, TOTAL_SUPPLY, encodeHeader, type Block, type ChainStore, type StateBlock } from '../chain/index.js';
+import { TOTAL_SUPPLY, encodeHeader, type Block, type ChainStore, type StateBlock } from '../chain/index.js';
 import { MINING_SUPPLY, issuanceSchedule, mintedAtSlot } from '../consensus/index.js';
 import type { Mempool } from '../mempool/index.js';
 import { pairHashBackend, signatureBackend, toChecksumAddress, toHex } from '../primitives/index.js';
-import { BURN_ADDRESS, accountKey, getMiner, lockedAmount, minerIds, verifyTx } from '../state/index.js';
+import { accountKey, circulatingSupply, supplyOf, verifyTx } from '../state/index.js';
 import { NODE_VERSION } from '../version.js';
 import { MAX_FEE_HISTORY_BLOCKS, feeSummary, suggestedGasPrice } from './fees.js';
 import { formatBlock, formatHeader, formatReceipt, formatTx, stateProofJson } from './format.js';
@@ -204,31 +204,20 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
       description: 'Supply breakdown in atto: total, minted by issuance so far, foundation (governed), vesting-locked, miner collateral and pledge, burned, circulating.',
       params: [],
       handler: async () => {
-        const state = chain.headState();
         const slot = chain.head.header.slot;
-        const foundation = (await chain.getAccount(FOUNDATION_ADDRESS)).balance;
-        const burned = (await chain.getAccount(BURN_ADDRESS)).balance;
-        let vesting = 0n;
-        for (const a of chain.genesis.allocations) if (a.vesting) vesting += lockedAmount((await chain.getAccount(a.address)).vesting, slot);
-        let collateral = 0n;
-        let pledge = 0n;
-        for (const id of await minerIds(state)) {
-          const m = (await getMiner(state, id))!;
-          collateral += m.collateral + m.deposits;
-          pledge += m.pledge;
-        }
         const minted = mintedAtSlot(slot, chain.params);
-        const total = TOTAL_SUPPLY - MINING_SUPPLY + minted;
+        const vested = chain.genesis.allocations.filter((a) => a.vesting).map((a) => a.address);
+        const s = await supplyOf(chain.headState(), slot, TOTAL_SUPPLY - MINING_SUPPLY + minted, vested);
         return {
           maxSupply: TOTAL_SUPPLY.toString(),
-          total: total.toString(),
+          total: s.total.toString(),
           minted: minted.toString(),
-          foundation: foundation.toString(),
-          vestingLocked: vesting.toString(),
-          minerCollateral: collateral.toString(),
-          minerPledge: pledge.toString(),
-          burned: burned.toString(),
-          circulating: (total - foundation - vesting - collateral - pledge - burned).toString(),
+          foundation: s.foundation.toString(),
+          vestingLocked: s.vestingLocked.toString(),
+          minerCollateral: s.minerCollateral.toString(),
+          minerPledge: s.minerPledge.toString(),
+          burned: s.burned.toString(),
+          circulating: circulatingSupply(s).toString(),
         };
       },
     },

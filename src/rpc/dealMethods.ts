@@ -5,7 +5,7 @@ import { toChecksumAddress, toHex } from '../primitives/index.js';
 import { proposalId, type DealProvider } from '../market/index.js';
 import type { DealPiece } from '../miner/sealing.js';
 import type { MinerService } from '../miner/miner.js';
-import { DealState, dealEventKindName, dealIdOf, getDeal, getEscrow, type Deal, type DealEvent, type DealProposal, type StateDb } from '../state/index.js';
+import { DealState, dealEventKindName, settledSlots, dealIdOf, getDeal, getEscrow, type Deal, type DealEvent, type DealProposal, type StateDb } from '../state/index.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
 import { addressParam, uintParam } from './params.js';
 
@@ -15,7 +15,7 @@ export const MAX_LIST_DEALS = 256;
 
 export function dealJson(id: number, deal: Deal) {
   const p = deal.proposal;
-  const paidSlots = deal.state === DealState.active || deal.state === DealState.completed || deal.state === DealState.slashed ? deal.lastPaidSlot - p.startSlot : 0;
+  const paidSlots = settledSlots(deal);
   return {
     deal: id,
     state: STATES[deal.state]!,

@@ -19,7 +19,7 @@ import {
   councilSinceKey,
   noticeStart,
   getProposal,
-  lockedAmount,
+  vestingSchedule,
   proposalCount,
   proposalIdAt,
   proposalKey,
@@ -169,16 +169,13 @@ export function governanceMethods({ chain }: { chain: ChainStore }): MethodDescr
         const slot = chain.head.header.slot;
         const v = account.vesting;
         if (!v) return { address: toChecksumAddress(address as Uint8Array), vesting: null, balance: account.balance.toString(), spendable: account.balance.toString() };
-        const locked = lockedAmount(v, slot);
-        const cliffSlot = v.startSlot + v.cliffSlots;
-        const endSlot = v.startSlot + v.durationSlots;
-        const next = slot < cliffSlot ? { slot: cliffSlot, amount: v.total - lockedAmount(v, cliffSlot) } : slot < endSlot ? { slot: slot + 1, amount: locked - lockedAmount(v, slot + 1) } : null;
+        const { cliffSlot, endSlot, locked, vested, perSlot, nextUnlock: next } = vestingSchedule(v, slot);
         return {
           address: toChecksumAddress(address as Uint8Array),
           slot,
           balance: account.balance.toString(),
           spendable: spendable(account, slot).toString(),
-          vesting: { total: v.total.toString(), vested: (v.total - locked).toString(), locked: locked.toString(), startSlot: v.startSlot, cliffSlot, endSlot, perSlot: (v.total / BigInt(v.durationSlots)).toString() },
+          vesting: { total: v.total.toString(), vested: vested.toString(), locked: locked.toString(), startSlot: v.startSlot, cliffSlot, endSlot, perSlot: perSlot.toString() },
           nextUnlock: next ? { slot: next.slot, amount: next.amount.toString(), time: slotStart(chain.params, next.slot) } : null,
         };
       },

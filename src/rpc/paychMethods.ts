@@ -3,7 +3,7 @@
 import type { ChainStore } from '../chain/index.js';
 import type { RetrievalProvider } from '../market/index.js';
 import { toChecksumAddress, toHex } from '../primitives/index.js';
-import { getPaymentChannel, paymentChannelCount, type PaymentChannel } from '../state/index.js';
+import { channelStatus, getPaymentChannel, paymentChannelCount, type PaymentChannel } from '../state/index.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor } from './jsonRpc.js';
 import { addressParam, attoParam, uintParam } from './params.js';
 
@@ -21,7 +21,7 @@ function channelJson(id: number, c: PaymentChannel, slot: number) {
     nonce: c.nonce,
     settleDelay: c.settleDelay,
     settleAt: c.settleAt === 0 ? null : c.settleAt,
-    state: c.collected ? 'collected' : c.settleAt === 0 ? 'open' : slot > c.settleAt ? 'settled' : 'settling',
+    state: channelStatus(c, slot),
   };
 }
 

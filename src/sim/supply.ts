@@ -3,7 +3,7 @@
 // grants). Exact bigint amounts, so the numbers agree with bcr_supply on a live chain at the same
 // slot as long as nothing is burned or pledged (those depend on behaviour, not on the schedule).
 import { mintedAtSlot, type IssuanceParams } from '../consensus/index.js';
-import { lockedAmount, type Vesting } from '../state/index.js';
+import { circulatingSupply, lockedAmount, type Vesting } from '../state/index.js';
 
 const MAX_POINTS = 100_000;
 
@@ -40,7 +40,9 @@ export function projectSupply(allocations: SupplyAllocation[], params: IssuanceP
     const minted = mintedAtSlot(slot, params);
     const vestingLocked = allocations.reduce((sum, a) => sum + lockedAmount(a.vesting, slot), 0n);
     const total = genesisTotal + minted;
-    points.push({ slot, minted, vestingLocked, governed, total, circulating: total - governed - vestingLocked });
+    // The state's definition; a projection from genesis has no collateral, pledges or burns to subtract.
+    const circulating = circulatingSupply({ total, foundation: governed, vestingLocked, minerCollateral: 0n, minerPledge: 0n, burned: 0n });
+    points.push({ slot, minted, vestingLocked, governed, total, circulating });
     if (slot === endSlot) break;
   }
   return { points };

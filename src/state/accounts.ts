@@ -50,6 +50,15 @@ export function lockedAmount(vesting: Vesting | null, slot: number): bigint {
   return vesting.total - (vesting.total * BigInt(elapsed)) / BigInt(vesting.durationSlots);
 }
 
+/** A grant's schedule at `slot`: cliff and end slots, what is locked, and the next unlock (null after the end). */
+export function vestingSchedule(vesting: Vesting, slot: number): { cliffSlot: number; endSlot: number; locked: bigint; vested: bigint; perSlot: bigint; nextUnlock: { slot: number; amount: bigint } | null } {
+  const locked = lockedAmount(vesting, slot);
+  const cliffSlot = vesting.startSlot + vesting.cliffSlots;
+  const endSlot = vesting.startSlot + vesting.durationSlots;
+  const nextUnlock = slot < cliffSlot ? { slot: cliffSlot, amount: vesting.total - lockedAmount(vesting, cliffSlot) } : slot < endSlot ? { slot: slot + 1, amount: locked - lockedAmount(vesting, slot + 1) } : null;
+  return { cliffSlot, endSlot, locked, vested: vesting.total - locked, perSlot: vesting.total / BigInt(vesting.durationSlots), nextUnlock };
+}
+
 /** Balance that can move at `slot`: vesting-locked funds cannot. */
 export function spendable(account: Account, slot: number): bigint {
   const free = account.balance - lockedAmount(account.vesting, slot);

@@ -14,3 +14,4 @@ export * from './events.js';
 export * from './market/paych.js';
 export * from './governance.js';
 export * from './attestations.js';
+export * from './supply.js';

@@ -56,6 +56,12 @@ export function slashedCollateralToClient(providerCollateral: bigint): bigint {
 }
 
 /** What the client owes for the whole deal. */
+/** Slots of a deal settled so far (paid, or refunded when its sector was faulty): none before it is active. */
+export function settledSlots(deal: Deal): number {
+  const settling = deal.state === DealState.active || deal.state === DealState.completed || deal.state === DealState.slashed;
+  return settling ? deal.lastPaidSlot - deal.proposal.startSlot : 0;
+}
+
 export function dealPayment(p: DealProposal): bigint {
   return p.pricePerSlot * BigInt(p.endSlot - p.startSlot);
 }

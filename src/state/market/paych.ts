@@ -49,6 +49,15 @@ async function putChannel(state: StateDb, id: number, channel: PaymentChannel): 
   await state.set(channelKey(id), encode(channelCodec, channel));
 }
 
+export type ChannelStatus = 'open' | 'settling' | 'settled' | 'collected';
+
+/** Where a channel is in its life at `slot`: open; settling (the payee may still redeem); settled; collected. */
+export function channelStatus(channel: PaymentChannel, slot: number): ChannelStatus {
+  if (channel.collected) return 'collected';
+  if (channel.settleAt === 0) return 'open';
+  return slot > channel.settleAt ? 'settled' : 'settling';
+}
+
 export async function paymentChannelCount(state: StateDb): Promise<number> {
   const raw = await state.get(countKey);
   return raw ? decode(countCodec, raw, 'channel count').n : 0;
