@@ -117,60 +117,74 @@ export function registerAttest(program: Command): void {
       // A trusted block the node no longer holds state for (below its finalized block): prove at the
       // finalized block and link it to the trusted one by the headers between, each naming the hash of
       // the one before. (Headers only: about 400 bytes a block.)
-      const head = await callRpc<{ height: number; finalizedHeight: number }>(opts.rpc, 'bcr_chainHead');
-      let provenAt = height;
-      let provenId = trustedId;
-      let linked = 0;
-      if (height < head.finalizedHeight) {
-        provenAt = head.finalizedHeight;
-        if (provenAt - height > MAX_LINK_HEADERS) fail(`block ${height} is ${provenAt - height} blocks below the node's finalized block: more than the ${MAX_LINK_HEADERS} headers this client links; take a newer trusted header`);
-        let previous = trustedId;
-        for (let from = height; from <= provenAt; ) {
-          const { headers } = await callRpc<{ headers: string[] }>(opts.rpc, 'bcr_getHeaders', [from, Math.min(1024, provenAt - from + 1)]);
-          if (headers.length === 0) fail(`the node sent no header at height ${from}`);
-          for (const hex of headers) {
-            const bytes = fromHex(hex);
-            let header;
-            try {
-              header = decodeHeader(bytes);
-            } catch (error) {
-              return fail(`the header at height ${from} does not decode: ${error instanceof Error ? error.message : String(error)}`);
+      // The node's finalized block may move on while we read (it keeps state only from there): if
+      // the block we prove at falls below it meanwhile, start again from the new one.
+      const proveOnce = async () => {
+        const head = await callRpc<{ height: number; finalizedHeight: number }>(opts.rpc, 'bcr_chainHead');
+        let provenAt = height;
+        let provenId = trustedId;
+        let linked = 0;
+        if (height < head.finalizedHeight) {
+          provenAt = head.finalizedHeight;
+          if (provenAt - height > MAX_LINK_HEADERS) fail(`block ${height} is ${provenAt - height} blocks below the node's finalized block: more than the ${MAX_LINK_HEADERS} headers this client links; take a newer trusted header`);
+          let previous = trustedId;
+          for (let from = height; from <= provenAt; ) {
+            const { headers } = await callRpc<{ headers: string[] }>(opts.rpc, 'bcr_getHeaders', [from, Math.min(1024, provenAt - from + 1)]);
+            if (headers.length === 0) fail(`the node sent no header at height ${from}`);
+            for (const hex of headers) {
+              const bytes = fromHex(hex);
+              let header;
+              try {
+                header = decodeHeader(bytes);
+              } catch (error) {
+                return fail(`the header at height ${from} does not decode: ${error instanceof Error ? error.message : String(error)}`);
+              }
+              if (header.height !== from) fail(`the header sent for height ${from} is at height ${header.height}`);
+              const id = sha256(bytes);
+              if (from === height) {
+                if (!bytesEqual(id, trustedId)) fail(`the node's header for height ${height} is not block ${match[2]}`);
+              } else if (!bytesEqual(header.parentId, previous)) fail(`the header at height ${from} does not link to the one before (its parent is not ${toHex(previous)})`);
+              previous = id;
+              from++;
             }
-            if (header.height !== from) fail(`the header sent for height ${from} is at height ${header.height}`);
-            const id = sha256(bytes);
-            if (from === height) {
-              if (!bytesEqual(id, trustedId)) fail(`the node's header for height ${height} is not block ${match[2]}`);
-            } else if (!bytesEqual(header.parentId, previous)) fail(`the header at height ${from} does not link to the one before (its parent is not ${toHex(previous)})`);
-            previous = id;
-            from++;
           }
+          provenId = previous;
+          linked = provenAt - height;
         }
-        provenId = previous;
-        linked = provenAt - height;
-      }
-      // Page by page; each page proven on its own against the same block.
-      const records: ReturnType<typeof verifyAttestationPage>['records'] = [];
-      let stateRoot: Uint8Array | null = null;
-      for (let from = 0; ; ) {
-        const answer = await callRpc<{ header: string; proofs: StateProofJson[] }>(opts.rpc, 'bcr_getAttestations', [toHex(hash), provenAt, true, from, PAGE]);
-        // 1. The header the node sent must be the one trusted (or linked to it): its hash is the block id.
-        const headerBytes = fromHex(answer.header);
-        if (!bytesEqual(sha256(headerBytes), provenId)) fail(`the node's header for height ${provenAt} is not block ${toHex(provenId)}`);
-        const header = decodeHeader(headerBytes);
-        if (header.height !== provenAt) fail(`the header is at height ${header.height}, not ${provenAt}`);
-        stateRoot = header.stateRoot;
-        // 2. The page's records, and how many there are in all, proven against that header's state root.
-        let page: ReturnType<typeof verifyAttestationPage>;
+        // Page by page; each page proven on its own against the same block.
+        const records: ReturnType<typeof verifyAttestationPage>['records'] = [];
+        let stateRoot: Uint8Array | null = null;
+        for (let from = 0; ; ) {
+          const answer = await callRpc<{ header: string; proofs: StateProofJson[] }>(opts.rpc, 'bcr_getAttestations', [toHex(hash), provenAt, true, from, PAGE]);
+          // 1. The header the node sent must be the one trusted (or linked to it): its hash is the block id.
+          const headerBytes = fromHex(answer.header);
+          if (!bytesEqual(sha256(headerBytes), provenId)) fail(`the node's header for height ${provenAt} is not block ${toHex(provenId)}`);
+          const header = decodeHeader(headerBytes);
+          if (header.height !== provenAt) fail(`the header is at height ${header.height}, not ${provenAt}`);
+          stateRoot = header.stateRoot;
+          // 2. The page's records, and how many there are in all, proven against that header's state root.
+          let page: ReturnType<typeof verifyAttestationPage>;
+          try {
+            page = verifyAttestationPage(header.stateRoot, hash, answer.proofs.map(stateProofFromJson), { from, limit: PAGE });
+          } catch (error) {
+            return fail(error instanceof Error ? error.message : String(error));
+          }
+          records.push(...page.records);
+          from += page.records.length;
+          if (page.records.length === 0 || from >= page.total) break;
+        }
+        return { stateRoot: stateRoot!, provenAt, linked, records };
+      };
+      let result: Awaited<ReturnType<typeof proveOnce>> | null = null;
+      for (let attempt = 1; !result; attempt++) {
         try {
-          page = verifyAttestationPage(header.stateRoot, hash, answer.proofs.map(stateProofFromJson), { from, limit: PAGE });
+          result = await proveOnce();
         } catch (error) {
-          return fail(error instanceof Error ? error.message : String(error));
+          if (!(attempt < 5 && error instanceof Error && /state is kept from the finalized block/.test(error.message))) throw error;
         }
-        records.push(...page.records);
-        from += page.records.length;
-        if (page.records.length === 0 || from >= page.total) break;
       }
-      const header = { stateRoot: stateRoot! };
+      const { provenAt, linked, records } = result;
+      const header = { stateRoot: result.stateRoot };
       const out = records.map(({ id, record }) => ({ id: toHex(id), tag: record.tag, attester: toChecksumAddress(record.attester), height: record.height, slot: record.slot, ref: record.ref ? toHex(record.ref) : null }));
       if (opts.json) return printJson({ verified: true, hash: toHex(hash), height, provenAt, linkedHeaders: linked, stateRoot: toHex(header.stateRoot), attestations: out });
       const where = linked ? `linked by ${linked} header(s) to block ${provenAt}, state root ${toHex(header.stateRoot)}` : `state root ${toHex(header.stateRoot)}`;
