@@ -186,9 +186,11 @@ describe('deal proposals a provider refuses', () => {
       const deal = await runCli(['client', 'deal', file, '--miner', '1', '--duration', '100', '--start-in', '200', '--from', honest, ...keystore, '--rpc', node.rpcUrl, '--json'], env);
       expect(deal.code, deal.stderr).toBe(0);
       expect((await rpc<unknown[]>(node.rpcUrl, 'bcr_listDeals', [{ client: honest }])).length).toBe(1);
-      // It took the slot of a stalled attacker deal, and the provider says so to that "client".
+      // The attacker's stalled deals lost their slots (displaced by the honest one, or, on a machine so
+      // busy that the CLI took longer to start than the transfer allowance, dropped for sending no
+      // data), and the provider says so to that "client".
       const statuses = await Promise.all(held.map((r) => queryDealStatus(host, provider, protocols, r.proposal)));
-      expect(statuses.filter((st) => st.stage === 'failed' && st.error.startsWith('DISPLACED')).length).toBeGreaterThanOrEqual(1);
+      expect(statuses.filter((st) => st.stage === 'failed' && /^(DISPLACED|TRANSFER_TOO_SLOW)/.test(st.error)).length).toBeGreaterThanOrEqual(1);
       // Nothing the attacker proposed was published: it paid nothing and holds nothing on chain.
       for (const key of keys) expect(await rpc<unknown[]>(node.rpcUrl, 'bcr_listDeals', [{ client: toChecksumAddress(addressOf(key)) }])).toEqual([]);
     } finally {

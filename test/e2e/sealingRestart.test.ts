@@ -69,7 +69,7 @@ describe('a provider killed while sealing a deal', () => {
     const stage = await waitFor('the deal sector pre-committed (or active)', async () => {
       if ((await deals()).some((d) => d.state === 'active')) return 'active';
       return (await sectors()).some((x) => x.state === 'precommitted') ? 'precommitted' : null;
-    }, 90_000, 100);
+    }, 180_000, 100);
     const runs = [firstRun];
     if (stage === 'precommitted') {
       await stopProcess(node, 'SIGKILL');
@@ -80,12 +80,12 @@ describe('a provider killed while sealing a deal', () => {
       await waitFor('the sealing state restored again', async () => logEntries(secondRun, 'Sealing state restored').length > 0, 30_000, 100);
     }
 
-    const active = await waitFor('the deal active', async () => (await deals()).find((d) => d.state === 'active'), 120_000, 250);
+    const active = await waitFor('the deal active', async () => (await deals()).find((d) => d.state === 'active'), 180_000, 250);
     expect((await sectors()).find((x) => x.sector === active.sector)?.state).toBe('active');
     // Nothing expired or failed on the way.
     for (const run of runs) {
       expect(logEntries(run, 'Pre-commit expired')).toEqual([]);
       expect(logEntries(run, 'Sealing failed')).toEqual([]);
     }
-  }, 300_000);
+  }, 480_000);
 });
