@@ -38,6 +38,8 @@ const FILE = 'retrieval-payments.json';
 
 export class RetrievalPayments {
   private readonly channels = new Map<number, ChannelRecord>();
+  /** Channel ids by payer (hex): what a payer owes is summed per chunk, so no scan of every channel. */
+  private readonly byPayer = new Map<string, Set<number>>();
   private readonly snapshot: DurableSnapshot;
   /** Streams waiting for a payer's vouchers to arrive on another stream. */
   private readonly waiters = new Map<string, Set<() => void>>();
@@ -68,6 +70,7 @@ export class RetrievalPayments {
       throw error;
     }
     for (const r of JSON.parse(text) as { channel: number; payer: string; served: string; voucher: string | null; signature: string | null }[]) {
+      this.index(r.payer, r.channel);
       this.channels.set(r.channel, {
         payer: r.payer,
         served: BigInt(r.served),
@@ -91,16 +94,22 @@ export class RetrievalPayments {
     if (!record) {
       record = { payer: hexKey(onChain.from), served: 0n, best: null };
       this.channels.set(channelId, record);
+      this.index(record.payer, channelId);
     }
     return record;
   }
 
+  private index(payer: string, channelId: number): void {
+    let ids = this.byPayer.get(payer);
+    if (!ids) this.byPayer.set(payer, (ids = new Set()));
+    ids.add(channelId);
+  }
+
   /** Atto the payer of `onChain` owes over all its channels here: served and not yet covered by vouchers. */
   async unpaid(payer: Uint8Array, channelOf: (id: number) => Promise<PaymentChannel | null>): Promise<bigint> {
-    const key = hexKey(payer);
     let owed = 0n;
-    for (const [id, record] of this.channels) {
-      if (record.payer !== key) continue;
+    for (const id of this.byPayer.get(hexKey(payer)) ?? []) {
+      const record = this.channels.get(id)!;
       const onChain = await channelOf(id);
       const paid = onChain ? this.paid(id, onChain) : record.best?.voucher.amount ?? 0n;
       if (record.served > paid) owed += record.served - paid;
