@@ -91,6 +91,9 @@ export class PeerKeeper {
   private async dialRound(): Promise<void> {
     const { libp2p, log } = this.opts;
     const connected = new Set(libp2p.getPeers().map((p) => p.toString()));
+    if (connected.size > 0) this.lastPeerMs = this.opts.now();
+    // Enough peers: no candidates to gather (they read the chain's miner records).
+    if (connected.size >= (this.opts.targetPeers ?? 8)) return;
     const self = libp2p.peerId.toString();
     const candidates = new Map<string, string[]>();
     for (const [peerId, addresses] of this.book.entries()) candidates.set(peerId, addresses);
@@ -101,9 +104,7 @@ export class PeerKeeper {
     }
     candidates.delete(self);
     this.knowsOthers = candidates.size > 0;
-    if (connected.size > 0) this.lastPeerMs = this.opts.now();
     this.warnIfIsolated();
-    if (connected.size >= (this.opts.targetPeers ?? 8)) return;
     const toDial = [...candidates].filter(([peerId]) => !connected.has(peerId)).slice(0, DIALS_PER_ROUND);
     await Promise.all(
       toDial.map(async ([peerId, addresses]) => {
