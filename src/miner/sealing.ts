@@ -90,6 +90,11 @@ export class SealingPipeline {
     return this.snapshot.save();
   }
 
+  /** The jobs as JSON (byte fields as hex), for RPC. */
+  jobsJson(): SealJobJson[] {
+    return [...this.jobs.values()].map(jobJson);
+  }
+
   /** Waits for the last write of the jobs (shutdown). */
   flushed(): Promise<void> {
     return this.snapshot.settled();
@@ -109,7 +114,7 @@ export class SealingPipeline {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { jobs: 0, pieces: 0 };
       throw error;
     }
-    const saved = JSON.parse(text) as { jobs: JobJson[]; dealPieces: PieceJson[] };
+    const saved = JSON.parse(text) as { jobs: SealJobJson[]; dealPieces: PieceJson[] };
     for (const j of saved.jobs) this.jobs.set(j.sector, jobFromJson(j));
     for (const d of saved.dealPieces) this.dealPieces.push(pieceFromJson(d));
     const state = this.chain.headState();
@@ -132,7 +137,7 @@ export class SealingPipeline {
 
   /** Whether a tx this pipeline sent is in a block of the canonical chain. */
   private async landed(txId: string | undefined): Promise<boolean> {
-    return txId !== undefined && (await this.chain.getTxLocation(fromHex(txId))) !== null;
+    return txId !== undefined && (await this.chain.getTxLocation(fromHex(txId))) !== undefined;
   }
 
   get sectorSize(): number {
@@ -392,10 +397,11 @@ export class SealingPipeline {
       }
       const pieces = group.map(({ index }) => ready[index]!);
       await this.pieces.add(pieces.map((d) => ({ pieceCommitment: toHex(d.proposal.pieceCommitment), pieceBytes: d.proposal.pieceBytes, deal: d.deal!, sector: number, offset: d.offset!, unsealedPath: dataPath })));
-      for (const piece of pieces) await rm(piece.piecePath, { force: true });
       const commD = unsealedCommD(pieces.map((d) => ({ commitment: d.proposal.pieceCommitment, bytes: d.proposal.pieceBytes })), sectorSize)!;
       this.jobs.set(number, { sector: number, status: 'sealing', deals: pieces.map((d) => d.deal!), dealKeys: pieces.map((d) => ({ client: d.proposal.client, nonce: d.proposal.nonce })), dataPath, commD: hexKey(commD) });
       await this.persist();
+      // Only once the packing is on disk: a crash before it packs the pieces again from these files.
+      for (const piece of pieces) await rm(piece.piecePath, { force: true });
       this.log.info({ sector: number, deals: pieces.map((d) => d.deal), bytes: pieces.reduce((sum, d) => sum + d.proposal.pieceBytes, 0) }, 'Packed deal pieces into a sector: sealing it');
       this.busy = this.busy.then(() => this.sealAndPrecommit(number));
     }
@@ -500,10 +506,10 @@ export class SealingPipeline {
 
 const STATE_FILE = 'sealing.json';
 
-type JobJson = Omit<SealJob, 'dealKeys' | 'sealed'> & { dealKeys?: { client: string; nonce: number }[]; sealed?: { commD: string; commR: string; sealRandHeight: number } };
+export type SealJobJson = Omit<SealJob, 'dealKeys' | 'sealed'> & { dealKeys?: { client: string; nonce: number }[]; sealed?: { commD: string; commR: string; sealRandHeight: number } };
 type PieceJson = Omit<DealPiece, 'proposal' | 'clientSignature'> & { proposal: string; clientSignature: string };
 
-function jobJson(job: SealJob): JobJson {
+function jobJson(job: SealJob): SealJobJson {
   const { dealKeys, sealed, ...rest } = job;
   return {
     ...rest,
@@ -512,7 +518,7 @@ function jobJson(job: SealJob): JobJson {
   };
 }
 
-function jobFromJson(j: JobJson): SealJob {
+function jobFromJson(j: SealJobJson): SealJob {
   const { dealKeys, sealed, ...rest } = j;
   return {
     ...rest,

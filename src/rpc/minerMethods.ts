@@ -104,7 +104,7 @@ export function minerMethods({ chain, miner: localMiner }: { chain: ChainStore; 
         const miner = localMiner();
         if (!miner) throw new RpcError(RpcErrorCode.notFound, 'this node runs no miner');
         const m = await load(miner.minerId);
-        return { ...minerJson(miner.minerId, m), sealing: [...miner.sealing.jobs.values()] };
+        return { ...minerJson(miner.minerId, m), sealing: miner.sealing.jobsJson() };
       },
     },
     {

@@ -90,7 +90,8 @@ describe('bcr node (process)', () => {
     expect(await rpc(second.rpcUrl, 'bcr_getTransactionReceipt', [txId])).toMatchObject({ status: 'ok', height: receipt.height });
     await waitFor('mining to resume', async () => (await rpc<Head>(second.rpcUrl, 'bcr_chainHead')).height > restarted.height + 1);
     expect(await stopProcess(second, 'SIGTERM')).toBe(0);
-  });
+    // A dozen CLI and node starts: slow on a loaded machine.
+  }, 240_000);
 
   it('answers bad JSON-RPC input with exact error codes', async () => {
     const node = await startNodeProcess(['--network', 'test', '--data-dir', `${dir.path}-rpc`, '--rpc-port', '0', '--no-mine']);

@@ -1,6 +1,8 @@
 // Starting `bcr` as a real process and talking to it over JSON-RPC, as a user would.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { appendFileSync, mkdirSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const CLI = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
@@ -28,6 +30,13 @@ export function startNodeProcess(args: string[], timeoutMs = 20_000, env: Record
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'node', ...args], { env: { ...process.env, ...env } });
     const logs: string[] = [];
+    // BCR_TEST_LOGS=<dir>: every node's output also goes to <dir>/node-<pid>.log, to read after a failure.
+    const logDir = process.env.BCR_TEST_LOGS;
+    if (logDir) mkdirSync(logDir, { recursive: true });
+    const keep = (line: string) => {
+      logs.push(line);
+      if (logDir) appendFileSync(join(logDir, `node-${child.pid}.log`), `${line}\n`);
+    };
     let buffer = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -38,7 +47,7 @@ export function startNodeProcess(args: string[], timeoutMs = 20_000, env: Record
       const lines = buffer.split('\n');
       buffer = lines.pop()!;
       for (const line of lines) {
-        logs.push(line);
+        keep(line);
         try {
           const entry = JSON.parse(line) as { msg?: string; url?: string };
           if (entry.msg === 'JSON-RPC listening' && entry.url) {
@@ -50,7 +59,7 @@ export function startNodeProcess(args: string[], timeoutMs = 20_000, env: Record
         }
       }
     });
-    child.stderr.on('data', (d: Buffer) => logs.push(d.toString()));
+    child.stderr.on('data', (d: Buffer) => keep(d.toString()));
     child.on('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`node exited with ${code}:\n${logs.join('\n')}`));
