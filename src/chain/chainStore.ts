@@ -278,9 +278,16 @@ export class ChainStore implements ValidationView {
     await this.queue;
   }
 
-  /** Builds and signs a block on the current head for a won slot; the caller imports it. */
-  buildBlock(opts: BuildBlockOptions): Promise<{ block: Block; rejected: { tx: VerifiedTx; error: TxError }[] }> {
-    return withProofObserver(this.proofObserver, () => buildBlock(this.params, this.headInfo, this.headState(), opts));
+  /**
+   * Builds and signs a block on `parentId` (the head its ticket was won on) for a won slot; the caller
+   * imports it. Runs in the import queue so no import changes the state it packs onto; HEAD_MOVED
+   * when the head is no longer that parent.
+   */
+  buildBlock(parentId: Uint8Array, opts: BuildBlockOptions): Promise<{ block: Block; rejected: { tx: VerifiedTx; error: TxError }[] }> {
+    return this.serialized(() => {
+      if (!bytesEqual(this.headInfo.id, parentId)) throw new BlockError('HEAD_MOVED', 'the head moved while the block was prepared');
+      return withProofObserver(this.proofObserver, () => buildBlock(this.params, this.headInfo, this.headState(), opts));
+    });
   }
 
   /** One import with its outcome and per-step times recorded (the steps come from `stats`). */

@@ -23,7 +23,8 @@ export type BlockErrorCode =
   | 'BAD_STATE_ROOT'
   | 'BAD_RECEIPTS_ROOT'
   | 'FINALIZED_CONFLICT'
-  | 'REORG_TOO_DEEP';
+  | 'REORG_TOO_DEEP'
+  | 'HEAD_MOVED';
 
 /**
  * Not provably the sender's fault: a duplicate, a parent or miner we do not know yet (it may be on a

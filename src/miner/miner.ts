@@ -187,6 +187,7 @@ export class MinerService {
   async tryProduce(slot: number): Promise<boolean> {
     const { chain, mempool, store, clock, log, minerId } = this.opts;
     if (chain.head.header.slot >= slot) return false;
+    const parentId = chain.head.id;
     try {
       const ticket = await claimSlot(chain.headState(), chain.params, minerId, this.opts.vrfSecret, chain.head.header.height, slot);
       if (!ticket) return false;
@@ -195,7 +196,7 @@ export class MinerService {
       const candidates = await mempool.selectForBlock(chain.params.maxTxsPerBlock);
       const start = slotStart(chain.params, slot);
       const timestamp = Math.max(start, Math.min(clock.now(), start + chain.params.slotMs - 1));
-      const { block, rejected } = await chain.buildBlock({ workerKey: this.opts.workerKey, minerId, slot, timestamp, ticket, winningPost, candidates });
+      const { block, rejected } = await chain.buildBlock(parentId, { workerKey: this.opts.workerKey, minerId, slot, timestamp, ticket, winningPost, candidates });
       for (const { tx, error } of rejected) {
         if (error.code === 'EXECUTION_FAILED') log.error({ tx: hexKey(tx.id), kind: tx.kind.name, err: error.message }, 'A tx handler failed unexpectedly: tx left out of the block');
         else log.debug({ tx: hexKey(tx.id), code: error.code }, 'Skipped tx while packing');
@@ -207,6 +208,11 @@ export class MinerService {
       }
       return outcome.status === 'head';
     } catch (error) {
+      // A block arrived while this one was prepared: the slot is tried again on the new head.
+      if (isBcrError(error) && error.code === 'HEAD_MOVED') {
+        log.debug({ slot }, 'Head moved while producing: not built');
+        return false;
+      }
       log.warn({ slot, err: errorMessage(error) }, 'Block production failed');
       return false;
     }

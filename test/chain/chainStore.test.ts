@@ -89,6 +89,15 @@ describe('ChainStore', () => {
     await expect(chain.importBlock(withReplay, now)).rejects.toMatchObject({ code: 'BAD_TX', meta: { txCode: 'NONCE_TOO_LOW' } });
   });
 
+  it('builds a block only on the parent its ticket was won on (HEAD_MOVED once another block landed)', async () => {
+    const { chain } = await freshChain();
+    const stale = chain.head.id;
+    const next = await nextBlock(chain, 1);
+    await chain.importBlock(next, nowForSlot(chain, next.header.slot));
+    const opts = { workerKey: WORKER_KEY, minerId: 1, slot: next.header.slot + 1, timestamp: 0, ticket: { vrfProof: new Uint8Array(80), vrfOutput: new Uint8Array(32) }, winningPost: new Uint8Array(0), candidates: [] };
+    await expect(chain.buildBlock(stale, opts)).rejects.toMatchObject({ code: 'HEAD_MOVED' });
+  });
+
   it('survives a reopen with the same head and state', async () => {
     const dir = tempDir();
     cleanups.push(dir.cleanup);

@@ -116,7 +116,7 @@ export async function nextBlock(chain: ChainStore, minSlot: number, txs: Uint8Ar
     const posts = options.windowPost === false ? [] : await dueWindowPosts(chain, slot, provable, options.skipDeadlines, pendingWorkerTxs);
     const candidates: VerifiedTx[] = [...txs, ...posts].map((t) => verifyTx(t, chain.params));
     const winningPost = await provePost(TEST_PROOFS, 'winning', ticket.postRandomness, ticket.sectors.map((s) => provable.get(s.sectorNumber)!));
-    const { block, rejected } = await chain.buildBlock({ workerKey: options.workerKey ?? WORKER_KEY, minerId: 1, slot, timestamp: slotStart(chain.params, slot), ticket, winningPost, candidates });
+    const { block, rejected } = await chain.buildBlock(chain.head.id, { workerKey: options.workerKey ?? WORKER_KEY, minerId: 1, slot, timestamp: slotStart(chain.params, slot), ticket, winningPost, candidates });
     if (rejected.length) throw new Error(`rejected txs: ${rejected.map((r) => r.error.code).join(',')}`);
     return block;
   }
