@@ -20,7 +20,7 @@ import {
   putBeacon,
   putDeadlineSectors,
   putMiner,
-  putMinerIds,
+  putMinerCount,
   putSector,
   putTotalPowerLog,
   type KvReader,
@@ -357,7 +357,8 @@ export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ 
         dealIds: [],
       });
     }
-    for (const [deadline, list] of byDeadline) await putDeadlineSectors(state, id, deadline, list);
+    // Genesis miners' periods start at slot 1 (as their record says below).
+    for (const [deadline, list] of byDeadline) await putDeadlineSectors(state, params.miners, id, 1, deadline, [], list);
     await putMiner(state, id, {
       owner: m.owner,
       worker: m.worker,
@@ -375,7 +376,7 @@ export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ 
       ineligibleUntil: 0,
     });
   }
-  await putMinerIds(state, ids);
+  await putMinerCount(state, ids.length);
   await putTotalPowerLog(state, [{ height: 0, power: total }]);
   const beacon = genesisBeacon(params);
   await putBeacon(state, 0, { slot: 0, vrfOutput: beacon });

@@ -2,11 +2,11 @@
 // Sectors not proven in their window become faulty (power removed, fault fee); sectors faulty for
 // more than `faultMaxPeriods` proving periods are terminated (termination fee); expired sectors end.
 // Pre-commits never proven within their window end too, their deposit burned.
-import type { ChainParams } from '../../consensus/index.js';
+import type { ChainParams, MinerParams } from '../../consensus/index.js';
 import type { StateDb } from '../stateDb.js';
 import { credit } from '../accounts.js';
 import { BURN_ADDRESS, changePower, penalize } from './accounting.js';
-import { deadlineSectors, deleteSector, getMiner, getSector, minerIds, precommitExpiries, putMiner, putPrecommitExpiries, putSector, SectorState, type Miner } from './records.js';
+import { deadlineSectors, deleteSector, getMiner, getSector, minersClosingAt, precommitExpiries, putMiner, putPrecommitExpiries, putSector, SectorState, windowCycle, type Miner } from './records.js';
 import { terminateSector } from './txs.js';
 
 /** Longest gap between blocks the cron settles window by window (beyond, faults are certain). */
@@ -35,10 +35,15 @@ export async function expirePrecommits(state: StateDb, env: CronEnv): Promise<vo
   await putPrecommitExpiries(state, env.height, []);
 }
 
+/**
+ * Settles the windows that closed in the slots this block covers, for the miners the close index
+ * lists at those slots (a miner with no sector in a deadline has nothing to settle there): the work
+ * grows with the miners due, not with every miner that exists.
+ */
 export async function runDeadlineCron(state: StateDb, env: CronEnv): Promise<void> {
   const params = env.params.miners;
-  const width = Math.floor(params.provingPeriod / params.deadlines);
-  for (const id of await minerIds(state)) {
+  const { width } = windowCycle(params);
+  for (const id of await minersDue(state, params, env.parentSlot, env.slot)) {
     const miner = (await getMiner(state, id))!;
     if (env.slot < miner.periodStart + width) continue;
     const first = Math.max(0, Math.floor((env.parentSlot - miner.periodStart) / width));
@@ -50,6 +55,15 @@ export async function runDeadlineCron(state: StateDb, env: CronEnv): Promise<voi
       await settleWindow(state, env, id, miner, Math.floor(j / params.deadlines), j % params.deadlines, open);
     }
   }
+}
+
+/** Ids (ascending) of the miners with sectors in a deadline whose window closes in slots (parentSlot, slot]. */
+export async function minersDue(state: StateDb, params: MinerParams, parentSlot: number, slot: number): Promise<number[]> {
+  const { cycle } = windowCycle(params);
+  const covered = Math.min(slot - parentSlot, cycle);
+  const due = new Set<number>();
+  for (let i = 1; i <= covered; i++) for (const id of await minersClosingAt(state, (parentSlot + i) % cycle)) due.add(id);
+  return [...due].sort((a, b) => a - b);
 }
 
 async function settleWindow(state: StateDb, env: CronEnv, id: number, miner: Miner, period: number, deadline: number, open: number): Promise<void> {

@@ -1,5 +1,6 @@
 // Miner, sector and network records in the state, and their keys.
 import { amount, bool, bytes, concatBytes, decode, encode, list, str, struct, uint, uintToBytesBE, type Infer } from '../../primitives/index.js';
+import type { MinerParams } from '../../consensus/index.js';
 import type { StateDb } from '../stateDb.js';
 
 export const MinerKeyPrefix = { miner: 0x03, sector: 0x04, deadline: 0x05, network: 0x06 } as const;
@@ -55,6 +56,7 @@ export type Sector = Infer<typeof sectorCodec>;
 const beaconCodec = struct({ slot: uint(), vrfOutput: bytes(32) });
 export type BeaconEntry = Infer<typeof beaconCodec>;
 const idListCodec = list(uint(), 1 << 20);
+const countCodec = struct({ n: uint() });
 
 export const minerKey = (id: number) => concatBytes(new Uint8Array([MinerKeyPrefix.miner]), uintToBytesBE(id, 8));
 export const sectorKey = (id: number, sector: number) => concatBytes(new Uint8Array([MinerKeyPrefix.sector]), uintToBytesBE(id, 8), uintToBytesBE(sector, 8));
@@ -89,9 +91,60 @@ async function putIds(state: StateDb, key: Uint8Array, ids: number[]): Promise<v
 }
 
 export const deadlineSectors = (state: StateDb, id: number, deadline: number) => getIds(state, deadlineKey(id, deadline));
-export const putDeadlineSectors = (state: StateDb, id: number, deadline: number, sectors: number[]) => putIds(state, deadlineKey(id, deadline), sectors);
-export const minerIds = (state: StateDb) => getIds(state, networkKey('miners'));
-export const putMinerIds = (state: StateDb, ids: number[]) => putIds(state, networkKey('miners'), ids);
+
+/** Slots a miner's windows repeat over: `deadlines` windows of `floor(provingPeriod / deadlines)` slots. */
+export function windowCycle(params: Pick<MinerParams, 'provingPeriod' | 'deadlines'>): { width: number; cycle: number } {
+  const width = Math.floor(params.provingPeriod / params.deadlines);
+  return { width, cycle: width * params.deadlines };
+}
+
+/** Where in the window cycle deadline `deadline` of a miner whose periods start at `periodStart` closes. */
+export function closeResidue(params: Pick<MinerParams, 'provingPeriod' | 'deadlines'>, periodStart: number, deadline: number): number {
+  const { width, cycle } = windowCycle(params);
+  return (periodStart + (deadline + 1) * width) % cycle;
+}
+
+/**
+ * Miners with sectors in a deadline whose windows close at the slots congruent to `residue` modulo the
+ * window cycle: the end-of-block cron reads only the miners due in the slots a block covers.
+ */
+export const minersClosingAt = (state: StateDb, residue: number) => getIds(state, networkKey('window-close', residue));
+
+/**
+ * Writes a deadline's sector list (`before` is what it held) and keeps the close index true: a miner
+ * is listed at a deadline's close residue exactly while that deadline holds sectors.
+ */
+export async function putDeadlineSectors(state: StateDb, params: Pick<MinerParams, 'provingPeriod' | 'deadlines'>, id: number, periodStart: number, deadline: number, before: number[], sectors: number[]): Promise<void> {
+  await putIds(state, deadlineKey(id, deadline), sectors);
+  if ((before.length === 0) === (sectors.length === 0)) return;
+  const key = networkKey('window-close', closeResidue(params, periodStart, deadline));
+  const listed = (await getIds(state, key)).filter((m) => m !== id);
+  if (sectors.length) listed.splice(sortedIndex(listed, id), 0, id);
+  await putIds(state, key, listed);
+}
+
+function sortedIndex(ids: number[], id: number): number {
+  let lo = 0;
+  let hi = ids.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ids[mid]! < id) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Miners are numbered 1..count in creation order: one counter, not a list rewritten per new miner. */
+export async function minerCount(state: StateDb): Promise<number> {
+  const bytes = await state.get(networkKey('miner-count'));
+  return bytes ? decode(countCodec, bytes, 'miner count').n : 0;
+}
+
+export const putMinerCount = (state: StateDb, n: number) => state.set(networkKey('miner-count'), encode(countCodec, { n }));
+
+export async function minerIds(state: StateDb): Promise<number[]> {
+  return Array.from({ length: await minerCount(state) }, (_, i) => i + 1);
+}
 
 const sectorRefsCodec = list(struct({ miner: uint(), sector: uint() }), 1 << 16);
 export type SectorRef = { miner: number; sector: number };

@@ -10,7 +10,7 @@ import { BURN_ADDRESS, changePower, currentDeadline, penalize, periodIndex } fro
 import { beaconBefore, derivedRandomness } from './beacon.js';
 import { verifyEquivocation } from './equivocation.js';
 import { activateDeals, assignDeals, payDeals, slashDeals } from '../market/deals.js';
-import { deadlineSectors, getBeacon, getMiner, getSector, getWorkerChange, minerIds, precommitExpiries, putDeadlineSectors, putMiner, putMinerIds, putPrecommitExpiries, putSector, putWorkerChange, putWorkerChangesAt, SectorState, workerChangesAt, type Miner } from './records.js';
+import { deadlineSectors, getBeacon, getMiner, getSector, getWorkerChange, minerCount, precommitExpiries, putDeadlineSectors, putMiner, putMinerCount, putPrecommitExpiries, putSector, putWorkerChange, putWorkerChangesAt, SectorState, workerChangesAt, type Miner } from './records.js';
 
 function fail(code: string, message: string): never {
   throw new TxFailure(code, message);
@@ -43,9 +43,8 @@ export const createMinerKind = defineTxKind({
   async apply(ctx, p) {
     // A key off the curve could never prove a win: refuse it now rather than let the miner wait forever.
     if (!vrfPublicKeyValid(p.vrfKey)) fail('BAD_VRF_KEY', 'the VRF key is not a valid Ed25519 public key');
-    const ids = await minerIds(ctx.state);
-    const id = ids.length ? ids[ids.length - 1]! + 1 : 1;
-    await putMinerIds(ctx.state, [...ids, id]);
+    const id = (await minerCount(ctx.state)) + 1;
+    await putMinerCount(ctx.state, id);
     await putMiner(ctx.state, id, {
       owner: ctx.sender,
       worker: p.worker,
@@ -178,7 +177,7 @@ export const proveCommitKind = defineTxKind({
     sector.provenPeriod = Math.max(0, periodIndex(params, miner, ctx.slot)) + 1;
     await putSector(ctx.state, p.miner, p.sector, sector);
     const list = await deadlineSectors(ctx.state, p.miner, sector.deadline);
-    await putDeadlineSectors(ctx.state, p.miner, sector.deadline, [...list, p.sector].sort((a, b) => a - b));
+    await putDeadlineSectors(ctx.state, params, p.miner, miner.periodStart, sector.deadline, list, [...list, p.sector].sort((a, b) => a - b));
     await changePower(ctx.state, p.miner, miner, BigInt(miner.sectorSize), ctx.height, params);
   },
 });
@@ -325,7 +324,7 @@ export async function terminateSector(ctx: Pick<TxContext, 'state' | 'params' | 
   sector.pledge = 0n;
   await putSector(ctx.state, minerId, number, sector);
   const list = await deadlineSectors(ctx.state, minerId, sector.deadline);
-  await putDeadlineSectors(ctx.state, minerId, sector.deadline, list.filter((n) => n !== number));
+  await putDeadlineSectors(ctx.state, params, minerId, miner.periodStart, sector.deadline, list, list.filter((n) => n !== number));
   await putMiner(ctx.state, minerId, miner);
 }
 
