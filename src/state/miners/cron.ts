@@ -58,7 +58,7 @@ export async function runDeadlineCron(state: StateDb, env: CronEnv): Promise<voi
 }
 
 /** Ids (ascending) of the miners with sectors in a deadline whose window closes in slots (parentSlot, slot]. */
-export async function minersDue(state: StateDb, params: MinerParams, parentSlot: number, slot: number): Promise<number[]> {
+export async function minersDue(state: StateDb, params: Pick<MinerParams, 'provingPeriod' | 'deadlines'>, parentSlot: number, slot: number): Promise<number[]> {
   const { cycle } = windowCycle(params);
   const covered = Math.min(slot - parentSlot, cycle);
   const due = new Set<number>();
