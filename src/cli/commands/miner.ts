@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { vrfPublicKey } from '../../consensus/index.js';
 import { formatBcr, parseAddress, parseBcr, toChecksumAddress, toHex } from '../../primitives/index.js';
-import { addCollateralKind, changePeerAddressesKind, changeWorkerKind, changeWorkerPayload, collateralPayload, peerAddressesPayload, createMinerKind, createMinerPayload, declareFaultsKind, declareRecoveriesKind, sectorListPayload, terminateSectorsKind, withdrawCollateralKind } from '../../state/index.js';
-import { saveVrfKeystore } from '../../wallet/index.js';
+import { addCollateralKind, changePeerAddressesKind, changeWorkerKind, changeWorkerPayload, collateralPayload, peerAddressesPayload, declareFaultsKind, declareRecoveriesKind, sectorListPayload, terminateSectorsKind, withdrawCollateralKind } from '../../state/index.js';
+import { findVrfKeystore, saveVrfKeystore } from '../../wallet/index.js';
+import { pendingRegistration, registerMinerOnce, type MinerRegistration } from '../minerInit.js';
 import { UsageError, parseAttoOption, parseIntOption, printJson, readPassword } from '../io.js';
 import { createToken, readSecret } from '../../rpc/auth.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
@@ -114,26 +115,31 @@ export function registerMiner(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: SenderOptions & { owner: string; worker?: string; peerId?: string; multiaddrs?: string; lightKdf?: boolean; json?: boolean }) => {
       const owner = await unlockSender(opts, opts.owner);
-      const worker = opts.worker ? parseAddress(opts.worker) : parseAddress(owner.address);
-      const status = await callRpc<{ peerId: string | null; listen: string[] }>(opts.rpc, 'bcr_syncStatus');
-      const peerId = opts.peerId ?? status.peerId ?? '';
-      const multiaddrs = opts.multiaddrs ? opts.multiaddrs.split(',').map((a) => a.trim()).filter(Boolean) : status.listen;
-      // The election key is made here and only its public half leaves the machine.
-      const vrfSecret = new Uint8Array(randomBytes(32));
-      const password = await readPassword(opts.passwordFile, 'Password to encrypt the VRF key: ');
-      const saved = saveVrfKeystore(opts.keystore, vrfSecret, password, opts.lightKdf ? 4096 : undefined);
-      const vrfKey = vrfPublicKey(vrfSecret);
-      const result = await sendAndConfirm(opts.rpc, owner, createMinerKind, createMinerPayload, { worker, vrfKey, peerId, multiaddrs: multiaddrs.slice(0, 16) });
-      const table = await callRpc<{ miners: { miner: number; owner: string }[] }>(opts.rpc, 'bcr_getPowerTable');
-      let id: number | undefined;
-      for (const m of table.miners.filter((m) => m.owner.toLowerCase() === owner.address.toLowerCase()).reverse()) {
-        if ((await callRpc<MinerRecord>(opts.rpc, 'bcr_getMiner', [m.miner])).vrfKey === toHex(vrfKey)) id = m.miner;
-        if (id !== undefined) break;
+      // An interrupted init of this owner is finished, not repeated: one miner per registration.
+      const pending = pendingRegistration(opts.keystore, owner.address);
+      let registration: MinerRegistration;
+      let vrfKeyFile: string | undefined;
+      if (pending) {
+        registration = pending;
+        vrfKeyFile = findVrfKeystore(opts.keystore, toHex(pending.vrfKey));
+        if (!vrfKeyFile) throw new UsageError(`an unfinished registration of ${owner.address} names VRF key ${toHex(pending.vrfKey)}, which is not in ${opts.keystore}`);
+        process.stderr.write(`finishing the registration an earlier miner init started (VRF key ${toHex(pending.vrfKey)})\n`);
+      } else {
+        const worker = opts.worker ? parseAddress(opts.worker) : parseAddress(owner.address);
+        const status = await callRpc<{ peerId: string | null; listen: string[] }>(opts.rpc, 'bcr_syncStatus');
+        const peerId = opts.peerId ?? status.peerId ?? '';
+        const multiaddrs = opts.multiaddrs ? opts.multiaddrs.split(',').map((a) => a.trim()).filter(Boolean) : status.listen;
+        // The election key is made here and only its public half leaves the machine.
+        const vrfSecret = new Uint8Array(randomBytes(32));
+        const password = await readPassword(opts.passwordFile, 'Password to encrypt the VRF key: ');
+        vrfKeyFile = saveVrfKeystore(opts.keystore, vrfSecret, password, opts.lightKdf ? 4096 : undefined).file;
+        registration = { worker, vrfKey: vrfPublicKey(vrfSecret), peerId, multiaddrs: multiaddrs.slice(0, 16) };
       }
-      if (id === undefined) throw new UsageError(`createMiner landed (tx ${result.id}) but no miner with this VRF key is on the node's chain yet`);
-      if (opts.json) return printJson({ miner: id, owner: owner.address, worker: toChecksumAddress(worker), vrfKey: toHex(vrfKey), vrfKeyFile: saved.file, tx: result.id });
-      console.log(`miner ${id} registered (tx ${result.id}, block ${result.receipt.height})`);
-      console.log(`owner ${owner.address}, worker ${toChecksumAddress(worker)}, VRF key ${toHex(vrfKey)} (secret in ${saved.file})`);
+      const { miner: id, tx, receipt } = await registerMinerOnce(opts.rpc, opts.keystore, owner, registration, pending?.raw ?? null);
+      const vrfKey = toHex(registration.vrfKey);
+      if (opts.json) return printJson({ miner: id, owner: owner.address, worker: toChecksumAddress(registration.worker), vrfKey, vrfKeyFile, tx });
+      console.log(`miner ${id} registered${tx ? ` (tx ${tx}, block ${receipt!.height})` : ' (found on chain)'}`);
+      console.log(`owner ${owner.address}, worker ${toChecksumAddress(registration.worker)}, VRF key ${vrfKey} (secret in ${vrfKeyFile})`);
       console.log(`next: bcr miner collateral add --miner ${id} --amount 20 --from ${owner.address}; then run the node with --miner ${id}`);
     });
 
