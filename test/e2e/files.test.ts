@@ -4,7 +4,7 @@
 // `bcr client get` rebuilds the file bit for bit from the other three; every provider redeems exactly
 // what the client paid it (price x bytes served) on its payment channel.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, openSync, readFileSync, readSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/devnet.js';
@@ -15,7 +15,7 @@ import { signOrder } from '../../src/market/index.js';
 import { addressOf, sha256, toChecksumAddress, toHex } from '../../src/primitives/index.js';
 import { createMinerKind, createMinerPayload } from '../../src/state/index.js';
 import { DEV_KEY, kindTx, tempDir, transferTx } from '../helpers/chain.js';
-import { p2pAddress, rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+import { p2pAddress, rpc, runCli, runCliKilled, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const MINERS = 5;
 const dir = tempDir('bcr-files-');
@@ -130,5 +130,48 @@ describe('files across miners', () => {
       expect(BigInt(served.voucherAmount)).toBe(paid);
       if (!firstResult.penalised.includes(miner)) expect(BigInt(served.servedBytes)).toBe(paid); // 1 atto per byte
     }
+  }, 400_000);
+
+  it('finishes a put killed at any point when it is run again, storing each shard once', async () => {
+    // Miners 1-3 are still up (the test above killed 4 and 5).
+    const client = (JSON.parse((await runCli(['wallet', 'list', ...keys, '--json'])).stdout) as { address: string }[]).map((w) => w.address).find((a) => a !== toChecksumAddress(addressOf(DEV_KEY)))!;
+    const file = new Uint8Array(randomBytes(600_000));
+    const path = join(dir.path, 'crash.bin');
+    writeFileSync(path, file);
+    const dealCount = async () => (await rpc<unknown[]>(nodes[0]!.rpcUrl, 'bcr_listDeals', [{ client }])).length;
+    const before = await dealCount();
+    const putArgs = ['client', 'put', path, '--data-shards', '2', '--parity-shards', '1', '--miners', '1,2,3', '--duration', '4000', '--start-in', '400', '--from', client, ...keys, '--json', '--rpc', nodes[0]!.rpcUrl];
+    const journals = () => (existsSync(join(dir.path, 'puts')) ? readdirSync(join(dir.path, 'puts')).filter((n) => !n.includes('.retired-')) : []);
+    // Killed once its journal is on disk (nothing sent yet), then mid-shards, then while the manifests go out.
+    const killPoints: ((stderr: string) => boolean)[] = [() => journals().length > 0, (stderr) => stderr.includes('shard 2/3 '), (stderr) => stderr.includes('manifest 1/3 ')];
+    let finished: { code: number | null; stdout: string; stderr: string } | null = null;
+    let kills = 0;
+    for (const trigger of killPoints) {
+      const run = await runCliKilled(putArgs, ENV, trigger);
+      // The journal is on disk before the first proposal leaves: the first run is always cut off.
+      if (kills === 0) expect(run.killed, 'the put was never cut off').toBe(true);
+      if (run.killed) kills++;
+      if (!run.killed) {
+        expect(run.code, run.stderr).toBe(0);
+        finished = run;
+        break;
+      }
+      expect(journals()).toHaveLength(1);
+    }
+    if (!finished) {
+      finished = await runCli(putArgs, ENV);
+      expect(finished.code, finished.stderr).toBe(0);
+      expect(finished.stderr).toContain('resuming the put of crash.bin started earlier');
+    }
+    expect(journals()).toEqual([]);
+    console.log(`put killed ${kills} time(s) before it finished`);
+    const put = JSON.parse(finished.stdout) as { root: string; sha256: string };
+    expect(put.sha256).toBe(sha(file));
+    // Three shards and three manifests: one deal each, however many runs sent them.
+    expect((await dealCount()) - before).toBe(6);
+    await cli(['client', 'get', put.root, join(dir.path, 'crash-out.bin'), '--from', client, ...keys]);
+    expect(sha(readFileSync(join(dir.path, 'crash-out.bin')))).toBe(put.sha256);
+    const ls = JSON.parse((await cli(['client', 'ls', ...keys, '--json'])).stdout) as { root: string | null }[];
+    expect(ls.map((f) => f.root)).toContain(put.root);
   }, 400_000);
 });

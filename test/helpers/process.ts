@@ -25,6 +25,27 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   });
 }
 
+/** Runs `bcr` and SIGKILLs it as soon as `trigger` (given its stderr so far) holds; `killed` says whether it came to that. */
+export function runCliKilled(args: string[], env: Record<string, string>, trigger: (stderr: string) => boolean): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env } });
+    let stdout = '';
+    let stderr = '';
+    let killed = false;
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const watch = setInterval(() => {
+      if (killed || !trigger(stderr)) return;
+      killed = child.kill('SIGKILL');
+    }, 5);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearInterval(watch);
+      resolve({ code, stdout, stderr, killed });
+    });
+  });
+}
+
 /** Starts `bcr node` and resolves once its JSON-RPC address is logged. */
 export function startNodeProcess(args: string[], timeoutMs = 20_000, env: Record<string, string> = {}): Promise<RunningNode> {
   return new Promise((resolve, reject) => {

@@ -220,6 +220,11 @@ export async function sendDeals(session: ClientSession, target: MinerTarget, sou
     const answer = await proposeDealPatiently(host, target.addresses, protocols, { chainId, proposal, clientSignature: signature, dataBytes: plan.length }, {
       onBusy: (busy, waited) => progress.log(`${name}: miner ${target.minerId} is busy (${busy.code}: ${busy.message}); asking again (${Math.round(waited / 1000)} s so far)`),
     });
+    // The same signed proposal sent again (a put resumed after a crash): the miner holds it already.
+    if (answer.code === 'NONCE_USED') {
+      progress.log(`${name}: miner ${target.minerId} already has this proposal (${answer.message})`);
+      continue;
+    }
     if (answer.code !== 'ACCEPTED') throw new UsageError(`miner ${target.minerId} refused ${name}: ${answer.code}: ${answer.message}`);
     progress.log(`${name}: accepted by miner ${target.minerId}${answer.received ? ` (resuming at ${mib(answer.received)})` : ''}; sending ${mib(plan.length)}`);
     const verdict = await sendPiece(host, target.addresses, protocols, { proposal }, { size: plan.length, read: (offset, length) => source.read(plan.offset + offset, length) }, {
@@ -280,6 +285,11 @@ export async function followDeals(rpc: string, client: string, proposals: DealPr
     }
     await new Promise((r) => setTimeout(r, 500));
   }
+}
+
+/** Nonces of this client's proposals that are deals on chain (whatever their state). */
+export async function publishedNonces(rpc: string, client: string): Promise<Set<number>> {
+  return new Set((await listAll(rpc, client)).map((d) => d.nonce));
 }
 
 async function listAll(rpc: string, client: string): Promise<DealJson[]> {

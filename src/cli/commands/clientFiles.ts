@@ -17,7 +17,9 @@ import { UsageError, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../rpcClient.js';
 import { createProgress } from '../progress.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
-import { checkEscrow, dialAddresses, explainer, followDeals, minerTarget, openSession, planDeals, sendDeals, type ClientSession, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
+import { checkEscrow, dialAddresses, explainer, followDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
+import { journalPieces, plannedPieces, putJournalPath, readPutJournal, removePutJournal, retirePutJournal, unfinishedPuts, writePutJournal } from '../putJournal.js';
+import { writeFileDurableSync } from '../../util/durableFile.js';
 import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
 
 export interface FileManifest {
@@ -113,58 +115,87 @@ export function registerClientFiles(client: Command): void {
       const candidates = chosen ?? (await askCandidates(opts.rpc, readPenalised(opts.keystore)));
       if (candidates.length < k + m) throw new UsageError(`${k + m} distinct miners are needed, ${candidates.length} have live asks (bcr market asks)`);
       const { shards, shardBytes } = await encodeShards(data, k, m);
+      const sha256 = sha256Hex(data);
       const session = await openSession(opts.rpc, await unlockSender(opts, opts.from));
       try {
         const terms: StoreTerms = { duration: parseIntOption(opts.duration, '--duration'), startIn: parseIntOption(opts.startIn, '--start-in'), clientCollateral: 0n };
+        // Everything signed goes to the journal before it leaves; a rerun after a crash finishes it.
+        const journalPath = putJournalPath(opts.keystore, session.sender.address, sha256, k, m);
+        let journal = readPutJournal(journalPath);
+        if (journal && session.headSlot >= journal.startSlot) {
+          log(`an earlier put of this file was cut off and its deals' start slot ${journal.startSlot} has passed: starting again (its record is kept in ${retirePutJournal(journalPath)})`);
+          journal = null;
+        }
         const targets: MinerTarget[] = [];
-        if (chosen) for (const id of chosen) targets.push(await minerTarget(session, id));
-        else targets.push(...(await reachableTargets(session, candidates, k + m)));
-        const miners = targets.map((t) => t.minerId);
+        let plans: PlannedPiece[][];
+        if (journal) {
+          log(`resuming the put of ${basename(file)} started earlier, with miners ${journal.miners.join(', ')}`);
+          for (const id of journal.miners) targets.push(await minerTarget(session, id));
+          plans = journal.shards.map(plannedPieces);
+        } else {
+          if (chosen) for (const id of chosen) targets.push(await minerTarget(session, id));
+          else targets.push(...(await reachableTargets(session, candidates, k + m)));
+          plans = [];
+          for (const [i, target] of targets.entries()) plans.push(await planDeals(session, target, memorySource(shards[i]!), terms));
+          await checkEscrow(session, plans.flat());
+          journal = { format: 'bcr-put/1', name: basename(file), size: data.length, sha256, client: session.sender.address, dataShards: k, parityShards: m, miners: targets.map((t) => t.minerId), startSlot: plans[0]![0]!.proposal.startSlot, shards: plans.map(journalPieces) };
+          writePutJournal(journalPath, journal);
+        }
+        const miners = journal.miners;
         log(`${basename(file)}: ${data.length} bytes as ${k} data + ${m} parity shards of ${shardBytes} bytes, with miners ${miners.join(', ')}`);
-        const plans: PlannedPiece[][] = [];
-        for (const [i, target] of targets.entries()) plans.push(await planDeals(session, target, memorySource(shards[i]!), terms));
-        await checkEscrow(session, plans.flat());
+        const startSlot = journal.startSlot;
+        const explain = explainer(session, new Map(targets.map((t) => [t.minerId, t])));
         const progress = createProgress();
         try {
-          for (const [i, target] of targets.entries()) await sendDeals(session, target, memorySource(shards[i]!), plans[i]!, `shard ${i + 1}/${k + m} `, progress);
+          const onChain = await publishedNonces(opts.rpc, session.sender.address);
+          for (const [i, target] of targets.entries()) await sendDeals(session, target, memorySource(shards[i]!), plans[i]!.filter((p) => !onChain.has(p.proposal.nonce)), `shard ${i + 1}/${k + m} `, progress);
         } finally {
           progress.stop();
         }
-        const startSlot = plans[0]![0]!.proposal.startSlot;
-        const explain = explainer(session, new Map(targets.map((t) => [t.minerId, t])));
         const shardDeals = await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, false, explain);
         let at = 0;
+        for (const pieces of journal.shards) for (const piece of pieces) piece.deal = shardDeals[at++]!.deal;
+        writePutJournal(journalPath, journal);
+        at = 0;
         const manifest: FileManifest = {
           format: 'bcr-file/1',
-          name: basename(file),
+          name: journal.name,
           size: data.length,
-          sha256: sha256Hex(data),
+          sha256,
           codec: { name: 'reed-solomon-gf256', dataShards: k, parityShards: m, shardBytes },
           shards: plans.map((pieces, i) => ({ index: i, miner: miners[i]!, pieces: pieces.map((p) => ({ pieceCommitment: shardDeals[at]!.pieceCommitment, pieceBytes: p.plan.pieceBytes, length: p.plan.length, deal: shardDeals[at++]!.deal })) })),
         };
         // The manifest goes to every shard's miner, so that each of them can hand it out.
-        const manifestBytes = new TextEncoder().encode(JSON.stringify(manifest));
-        // Its deals start as far ahead as the shards' did: the miners need the same time to seal them.
-        session.headSlot = (await callRpc<{ slot: number }>(opts.rpc, 'bcr_chainHead')).slot;
-        const manifestPlans: PlannedPiece[][] = [];
-        for (const target of targets) manifestPlans.push(await planDeals(session, target, memorySource(manifestBytes), terms));
-        if (manifestPlans.some((p) => p.length !== 1)) throw new UsageError('the manifest does not fit one piece');
-        await checkEscrow(session, manifestPlans.flat());
+        if (!journal.manifest) {
+          const json = JSON.stringify(manifest);
+          // Its deals start as far ahead as the shards' did: the miners need the same time to seal them.
+          session.headSlot = (await callRpc<{ slot: number }>(opts.rpc, 'bcr_chainHead')).slot;
+          const manifestPlans: PlannedPiece[][] = [];
+          for (const target of targets) manifestPlans.push(await planDeals(session, target, memorySource(new TextEncoder().encode(json)), terms));
+          if (manifestPlans.some((p) => p.length !== 1)) throw new UsageError('the manifest does not fit one piece');
+          await checkEscrow(session, manifestPlans.flat());
+          journal.manifest = { json, pieces: manifestPlans.map(journalPieces) };
+          writePutJournal(journalPath, journal);
+        }
+        const manifestBytes = new TextEncoder().encode(journal.manifest.json);
+        const manifestPlans = journal.manifest.pieces.map(plannedPieces);
         const manifestProgress = createProgress();
         try {
-          for (const [i, target] of targets.entries()) await sendDeals(session, target, memorySource(manifestBytes), manifestPlans[i]!, `manifest ${i + 1}/${k + m} `, manifestProgress);
+          const onChain = await publishedNonces(opts.rpc, session.sender.address);
+          for (const [i, target] of targets.entries()) await sendDeals(session, target, memorySource(manifestBytes), manifestPlans[i]!.filter((p) => !onChain.has(p.proposal.nonce)), `manifest ${i + 1}/${k + m} `, manifestProgress);
         } finally {
           manifestProgress.stop();
         }
         await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, Boolean(opts.wait), explain);
         const manifestDeals = await followDeals(opts.rpc, session.sender.address, manifestPlans.flat().map((p) => p.proposal), manifestPlans[0]![0]!.proposal.startSlot, Boolean(opts.wait), explain);
         const root = `0x${Buffer.from(manifestPlans[0]![0]!.proposal.pieceCommitment).toString('hex')}@${miners.join(',')}`;
-        const record = { root, name: manifest.name, size: manifest.size, sha256: manifest.sha256, client: session.sender.address, dataShards: k, parityShards: m, manifest, manifestDeals: manifestDeals.map((d) => d.deal) };
+        const record = { root, name: manifest.name, size: manifest.size, sha256, client: session.sender.address, dataShards: k, parityShards: m, manifest, manifestDeals: manifestDeals.map((d) => d.deal) };
         const path = filesPath(opts.keystore);
         mkdirSync(dirname(path), { recursive: true });
         const files = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as (typeof record)[]) : [];
-        await writeFile(path, JSON.stringify([...files.filter((f) => f.root !== root), record], null, 1));
-        if (opts.json) return printJson({ root, size: manifest.size, sha256: manifest.sha256, shards: manifest.shards });
+        writeFileDurableSync(path, JSON.stringify([...files.filter((f) => f.root !== root), record], null, 1));
+        removePutJournal(journalPath);
+        if (opts.json) return printJson({ root, size: manifest.size, sha256, shards: manifest.shards });
         console.log(root);
       } finally {
         await session.host.stop();
@@ -257,8 +288,17 @@ export function registerClientFiles(client: Command): void {
         }
         rows.push({ root: f.root, name: f.name, size: f.size, shards });
       }
-      if (opts.json) return printJson(rows);
-      if (rows.length === 0) return console.log('no files');
+      // Puts cut off midway: their signed deals are on record until a rerun of the put finishes them.
+      const unfinished = unfinishedPuts(opts.keystore).map(({ path, journal }) => ({
+        name: journal.name,
+        size: journal.size,
+        journal: path,
+        shards: journal.shards.map((pieces, index) => ({ index, miner: journal.miners[index]!, deals: pieces.map((p) => p.deal ?? null) })),
+      }));
+      const unfinishedRows = unfinished.map((u) => ({ root: null, unfinished: u.journal, name: u.name, size: u.size, shards: u.shards.map((sh) => ({ ...sh, deals: sh.deals.map((deal) => ({ deal, state: deal === null ? 'not yet on chain' : 'published' })) })) }));
+      if (opts.json) return printJson([...rows, ...unfinishedRows]);
+      if (rows.length === 0 && unfinished.length === 0) return console.log('no files');
+      for (const u of unfinished) console.log(`${u.name} (${u.size} bytes) unfinished: run bcr client put on it again to finish (${u.journal})`);
       for (const r of rows) {
         console.log(`${r.name} (${r.size} bytes) ${r.root}`);
         for (const s of r.shards) console.log(`  shard ${s.index + 1} with miner ${s.miner}: ${s.deals.map((d) => `deal ${d.deal} ${d.state}`).join(', ')}`);
