@@ -30,6 +30,8 @@ const ALLOWED: Record<string, string[]> = {
   // Top-level files obey the map too: only the composition root (and the devnet builder that starts
   // nodes) may import every part; a new top-level file must be placed here.
   'node.ts': ['*'],
+  // The composition root's parts (chain, network, market, RPC), started and closed by node.ts.
+  node: ['*'],
   'devnet.ts': ['chain', 'consensus', 'primitives', 'proofs', 'util', 'node'],
   'nodeMetrics.ts': ['chain', 'db', 'market', 'mempool', 'metrics', 'miner', 'p2p', 'proofs', 'rpc', 'state', 'sync'],
   'version.ts': [],

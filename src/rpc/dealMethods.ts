@@ -1,6 +1,6 @@
 // Storage deals and market balances as RPC callers see them: a deal with what it has paid, the deals
 // of a client or a provider, an account's market balance.
-import type { ChainStore } from '../chain/index.js';
+import { blockId, type ChainStore, type HeadChange } from '../chain/index.js';
 import { toChecksumAddress, toHex } from '../primitives/index.js';
 import { proposalId, type DealProvider } from '../market/index.js';
 import type { DealPiece } from '../miner/sealing.js';
@@ -38,6 +38,22 @@ export function dealJson(id: number, deal: Deal) {
   };
 }
 export type DealJson = ReturnType<typeof dealJson>;
+
+/**
+ * The deal events of a head change for the `dealEvents` subscription, as Ethereum's log
+ * subscriptions do: a reorg first takes back the events of the blocks it reverted (`removed: true`),
+ * then sends those of the new canonical blocks. Keyed by deal, client and provider.
+ */
+export async function dealEvents(chain: ChainStore, change: HeadChange, listener: (event: { keys: string[]; json: unknown }) => void): Promise<void> {
+  const blocks = [...change.reverted.map((block) => ({ block, removed: true })), ...change.applied.map((block) => ({ block, removed: false }))];
+  for (const { block, removed } of blocks) {
+    const id = blockId(block.header);
+    for (const event of await chain.getEvents(id)) {
+      const keys = [`deal:${event.deal}`, `client:${toHex(event.client)}`, `provider:${event.provider}`];
+      listener({ keys, json: { ...dealEventJson(event, { id, height: block.header.height, slot: block.header.slot }), removed } });
+    }
+  }
+}
 
 export function dealEventJson(event: DealEvent, block: { id: Uint8Array; height: number; slot: number }) {
   return {
