@@ -1,7 +1,6 @@
 // `bcr miner init` killed at any point registers one miner in all: the signed createMiner tx is on
 // disk before it leaves, and a rerun for the same owner finishes that registration (or finds it on
 // chain) instead of making a second miner with a second VRF key.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/devnet.js';
 import { bcr, toHex } from '../../src/primitives/index.js';
 import { DEV_KEY, tempDir, transferTx } from '../helpers/chain.js';
-import { CLI, rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+import { rpc, runCli, runCliKilled, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const dir = tempDir('bcr-miner-init-crash-');
 const keystore = join(dir.path, 'keys');
@@ -21,30 +20,10 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-/**
- * Runs `bcr miner init` and SIGKILLs it `afterMs` after `trigger` holds (its pending registration on
- * disk, or a line on stderr); null: let it finish.
- */
-function initKilled(rpcUrl: string, owner: string, trigger: (stderr: string) => boolean, afterMs: number | null): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'miner', 'init', '--owner', owner, '--rpc', rpcUrl, '--keystore', keystore, '--light-kdf', '--json'], { env: { ...process.env, ...ENV } });
-    let stdout = '';
-    let stderr = '';
-    let killed = false;
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const watch = afterMs === null ? null : setInterval(() => {
-      if (!trigger(stderr)) return;
-      clearInterval(watch!);
-      setTimeout(() => (killed = child.kill('SIGKILL')), afterMs);
-    }, 5);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      if (watch) clearInterval(watch);
-      resolve({ code, stdout, stderr, killed });
-    });
-  });
-}
+const initKilled = (rpcUrl: string, owner: string, trigger: (stderr: string) => boolean, afterMs: number | null) =>
+  afterMs === null
+    ? runCli(['miner', 'init', '--owner', owner, '--rpc', rpcUrl, '--keystore', keystore, '--light-kdf', '--json'], ENV).then((r) => ({ ...r, killed: false }))
+    : runCliKilled(['miner', 'init', '--owner', owner, '--rpc', rpcUrl, '--keystore', keystore, '--light-kdf', '--json'], ENV, trigger, afterMs);
 
 describe('miner init killed midway', () => {
   it('registers exactly one miner however often it is killed and rerun', async () => {

@@ -25,8 +25,8 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
   });
 }
 
-/** Runs `bcr` and SIGKILLs it as soon as `trigger` (given its stderr so far) holds; `killed` says whether it came to that. */
-export function runCliKilled(args: string[], env: Record<string, string>, trigger: (stderr: string) => boolean): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }> {
+/** Runs `bcr` and SIGKILLs it `afterMs` after `trigger` (given its stderr so far) holds; `killed` says whether it came to that. */
+export function runCliKilled(args: string[], env: Record<string, string>, trigger: (stderr: string) => boolean, afterMs = 0): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
@@ -35,8 +35,9 @@ export function runCliKilled(args: string[], env: Record<string, string>, trigge
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const watch = setInterval(() => {
-      if (killed || !trigger(stderr)) return;
-      killed = child.kill('SIGKILL');
+      if (!trigger(stderr)) return;
+      clearInterval(watch);
+      setTimeout(() => (killed = child.kill('SIGKILL')), afterMs);
     }, 5);
     child.on('error', reject);
     child.on('exit', (code) => {
