@@ -99,7 +99,7 @@ export function stateBlockParam(name = 'block'): ParamSpec {
   return {
     name,
     optional: true,
-    schema: { oneOf: [{ type: 'string', enum: ['latest', 'finalized'] }, { type: 'integer', minimum: 0 }], description: '"latest" (default), "finalized", or a height from the finalized block to the head' },
+    schema: { oneOf: [{ type: 'string', enum: ['latest', 'finalized'] }, { type: 'integer', minimum: 0, maximum: MAX_RPC_INTEGER }, { type: 'string', pattern: '^(0x[0-9a-fA-F]+|[0-9]+)$', maxLength: 40 }], description: '"latest" (default), "finalized", or a height from the finalized block to the head (a number, decimal or 0x-hex string)' },
     parse(value) {
       if (value === 'latest' || value === 'finalized') return value;
       return parseRpcInteger(value);
