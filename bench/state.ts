@@ -11,7 +11,7 @@ import { parseGenesis, readGenesisJson } from '../src/chain/index.js';
 import { Database } from '../src/db/index.js';
 import { addressOf, bcr, concatBytes, encode, nativeSignatureAvailable, setSignatureBackend, sha256, signDigest, signatureBackend, uintToBytesBE } from '../src/primitives/index.js';
 import type { PreverifyRequest, PreverifyResult } from '../src/chain/preverify.js';
-import { Overlay, StateDb, applyBlockTxs, blockStateKeys, clearSenderCache, primeSender, putAccount, signTx, transferPayload, verifyTx, type BlockEnv } from '../src/state/index.js';
+import { MemoryKv, Overlay, SectorState, StateDb, applyBlockTxs, blockStateKeys, clearSenderCache, getMiner, minerIds, primeSender, putAccount, putDeadlineSectors, putMiner, putMinerCount, putSector, runDeadlineCron, signTx, transferPayload, verifyTx, windowCycle, type BlockEnv } from '../src/state/index.js';
 import { WorkerPool } from '../src/util/workerPool.js';
 import { msSince, opsPerSecond, type BenchArea, type BenchRow } from './report.js';
 
@@ -114,6 +114,32 @@ async function runTransfers(accounts: number, blocks: number, perBlock: number, 
   return { perSecond: (n * 1000) / totalMs, verifyMs: verifyMs / blocks, executeMs: executeMs / blocks, rootMs: rootMs / blocks, writeMs: writeMs / blocks };
 }
 
+/**
+ * The end-of-block cron with `miners` miners, each with one proven sector: milliseconds per block
+ * (one slot each) through the close index, against reading every miner record once per block (the
+ * least the former full scan did), measured on the same in-memory state.
+ */
+async function cronCost(miners: number, blocks: number): Promise<{ cronMs: number; scanMs: number }> {
+  const state = new StateDb(new Overlay(new MemoryKv()));
+  const m = params.miners;
+  const { cycle } = windowCycle(m);
+  for (let id = 1; id <= miners; id++) {
+    const periodStart = 1 + (id % cycle);
+    const deadline = id % m.deadlines;
+    await putMiner(state, id, { owner: producer, worker: producer, vrfKey: new Uint8Array(32), peerId: '', multiaddrs: [], sectorSize: 2048, collateral: bcr(100), pledge: bcr(1), deposits: 0n, power: 2048n, powerLog: [], periodStart, nextSector: 1, ineligibleUntil: 0 });
+    await putSector(state, id, 0, { state: SectorState.active, commD: new Uint8Array(32), commR: new Uint8Array(32), sealRandHeight: 0, precommitHeight: 0, activation: 0, expiration: Number.MAX_SAFE_INTEGER, deadline, provenPeriod: 1 << 30, faultyPeriods: 0, declaredFaulty: false, recovering: false, deposit: 0n, pledge: bcr(1), dealIds: [] });
+    await putDeadlineSectors(state, m, id, periodStart, deadline, [], [0]);
+  }
+  await putMinerCount(state, miners);
+  const start = 10 * cycle;
+  let t = process.hrtime.bigint();
+  for (let slot = start; slot < start + blocks; slot++) await runDeadlineCron(state, { params, height: slot, slot, parentSlot: slot - 1 });
+  const cronMs = msSince(t) / blocks;
+  t = process.hrtime.bigint();
+  for (let b = 0; b < blocks; b++) for (const id of await minerIds(state)) await getMiner(state, id);
+  return { cronMs, scanMs: msSince(t) / blocks };
+}
+
 export const stateBench: BenchArea = {
   name: 'state',
   async run(args) {
@@ -128,6 +154,8 @@ export const stateBench: BenchArea = {
     setSignatureBackend('noble');
     results.noble_1000 = await runTransfers(1_000, 2, perBlock);
     setSignatureBackend(initial);
+    const cron = await cronCost(quick ? 2_000 : 10_000, quick ? 50 : 200);
+    const cronMiners = quick ? 2_000 : 10_000;
     const n1 = results.native_1000!;
     const n100 = results.native_100000!;
     const rows: BenchRow[] = [
@@ -142,6 +170,8 @@ export const stateBench: BenchArea = {
       { name: 'state root update per block, 1k accounts', value: n1.rootMs, unit: 'ms', note: '~2,000 changed keys' },
       { name: 'state root update per block, 100k accounts', value: n100.rootMs, unit: 'ms', note: '~2,000 changed keys' },
       { name: 'LevelDB batch write per block (sync), 100k', value: n100.writeMs, unit: 'ms' },
+      { name: `end-of-block cron, ${cronMiners.toLocaleString('en')} miners (close index)`, value: cron.cronMs, unit: 'ms/block', note: `only the miners whose window closes in the block's slots (${(cron.scanMs / cron.cronMs).toFixed(0)}x less than the reference)` },
+      { name: `reference: read every miner record, ${cronMiners.toLocaleString('en')} miners`, value: cron.scanMs, unit: 'ms/block', note: 'the least the former full-scan cron did per block' },
     ];
     return {
       rows,
@@ -159,6 +189,9 @@ export const stateBench: BenchArea = {
         verify_ms_per_block_1k: Number(n1.verifyMs.toFixed(2)),
         execute_ms_per_block_1k: Number(n1.executeMs.toFixed(2)),
         write_ms_per_block_100k: Number(n100.writeMs.toFixed(2)),
+        cron_miners: cronMiners,
+        cron_ms_per_block: Number(cron.cronMs.toFixed(3)),
+        cron_reference_full_scan_ms_per_block: Number(cron.scanMs.toFixed(3)),
       },
     };
   },

@@ -140,7 +140,9 @@ describe('block explorer (Chromium)', () => {
     release();
     await slowAnswered;
     // Both page loads have finished (the supply page's too, after its late answer).
-    await page.waitForFunction(`Number(document.body.dataset.pagesSettled ?? 0) >= ${before + 2}`);
+    // Polled from here: the page's CSP (no 'unsafe-eval') refuses waitForFunction's string predicate
+    // once it has to poll inside the page.
+    await waitFor('both page loads settled', async () => (await page.evaluate<number>('Number(document.body.dataset.pagesSettled ?? 0)')) >= before + 2, 20_000, 50);
     expect(await page.getByTestId('issuance-chart').count()).toBe(0);
     expect(await page.getByTestId('power-table').count()).toBe(1);
     await page.unroute(`${node.rpcUrl}`);
