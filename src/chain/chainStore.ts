@@ -95,7 +95,8 @@ export class ChainStore implements ValidationView {
       await db.write(writes, true);
       log.info({ genesis: hexKey(built.id), network: genesis.params.network }, 'Wrote genesis');
     } else if (!bytesEqual(storedGenesis, built.id)) {
-      throw new BlockError('MALFORMED', `data dir holds another chain (genesis 0x${hexKey(storedGenesis)}, expected 0x${hexKey(built.id)})`);
+      // Also what a data dir made by a BCR version with another state layout looks like (the genesis state root differs).
+      throw new BlockError('MALFORMED', `data dir holds another chain (genesis 0x${hexKey(storedGenesis)}, expected 0x${hexKey(built.id)}): another network, or a data dir made by a BCR version with another state layout; move it away to start afresh`);
     }
     const headId = (await db.get(META_HEAD))!;
     const headBlock = await new BlockStore(db).getBlock(headId);
