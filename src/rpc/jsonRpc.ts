@@ -2,7 +2,7 @@
 import { BcrError, errorMessage } from '../primitives/index.js';
 import type { Permission } from './auth.js';
 import type { Metrics } from '../metrics/index.js';
-import { schemaValidator, schemaViolation } from './paramSchema.js';
+import { schemaValidator, schemaViolation, type JsonSchema } from './paramSchema.js';
 
 export const RpcErrorCode = {
   parseError: -32700,
@@ -30,7 +30,7 @@ export class RpcError extends Error {
   }
 }
 
-export type JsonSchema = Record<string, unknown>;
+export type { JsonSchema } from './paramSchema.js';
 
 export interface ParamSpec {
   name: string;

@@ -2,7 +2,8 @@
 // first: a value outside the schema is refused before any parser sees it, so the documentation can
 // never promise less than the node enforces, nor the node accept what the documentation rules out.
 import { Ajv, type ValidateFunction } from 'ajv';
-import type { JsonSchema } from './jsonRpc.js';
+
+export type JsonSchema = Record<string, unknown>;
 
 const ajv = new Ajv({ strict: true, allErrors: false, validateFormats: false });
 const compiled = new WeakMap<JsonSchema, ValidateFunction>();
