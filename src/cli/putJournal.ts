@@ -68,7 +68,8 @@ export function unfinishedPuts(keystore: string): { path: string; journal: PutJo
   const dir = putsDir(keystore);
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
-    .filter((name) => name.endsWith('.json') && !name.includes('.retired-'))
+    // Not retired journals, nor the hidden temporary file a kill mid-write leaves.
+    .filter((name) => name.endsWith('.json') && !name.startsWith('.') && !name.includes('.retired-'))
     .map((name) => ({ path: join(dir, name), journal: readPutJournal(join(dir, name))! }));
 }
 

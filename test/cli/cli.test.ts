@@ -131,7 +131,8 @@ describe('bcr CLI', () => {
       expect(stderr.trim().split('\n')).toHaveLength(1);
       expect(stderr).toMatch(/^error: /);
     }
-  });
+    // Ten CLI starts one after another: a minute or more on a loaded two-core machine.
+  }, 240_000);
   it('names each node flag mistake in one line and leaves no data dir behind', async () => {
     const { createServer } = await import('node:net');
     const busy = createServer();
