@@ -3,7 +3,7 @@
 // chosen uniformly, then a distance inside it; this makes the graph depth-robust), and on
 // `expanderParents` nodes of the previous layer. Parents derive from the replica id, so every
 // replica has its own graph. Pure integer arithmetic: the verifier derives the same parents.
-import { concatBytes, sha256, uintToBytesBE, utf8 } from '../primitives/index.js';
+import { concatBytes, hashPairsInto, sha256, uintToBytesBE, utf8 } from '../primitives/index.js';
 import type { ProofParams } from './params.js';
 
 export const PARENT_SLOTS = 8;
@@ -44,38 +44,80 @@ export function parentTable(replicaId: Uint8Array, nodes: number, params: Pick<P
   return table;
 }
 
-/** Length of a label's hash input: replica id, layer, node, previous label, parents. */
-export function labelInputBytes(params: Pick<ProofParams, 'drgParents' | 'expanderParents'>): number {
-  return 44 + 32 * (1 + params.drgParents + params.expanderParents);
+/**
+ * Label v2, a chain of 64-byte SHA-256 steps that a batched native call can take:
+ *   c_0     = replicaId XOR (layer at bytes 20..23, node at bytes 24..31, big-endian)
+ *   c_(j+1) = sha256(c_j || p_j)
+ *   label   = the last c
+ * over the parents p in this order: the previous node, the DRG parents (this layer), the expander
+ * parents (previous layer, from layer 2 on); a node with none (node 0 of layer 1) hashes one zero
+ * block. The previous label enters at the first step, so every step (two SHA-256 compressions) is
+ * on the critical path of anyone regenerating the chain: docs/proofs.md §6.
+ */
+export function labelSteps(layer: number, node: number, params: Pick<ProofParams, 'drgParents' | 'expanderParents'>): number {
+  const steps = (node > 0 ? 1 + params.drgParents : 0) + (layer > 1 ? params.expanderParents : 0);
+  return Math.max(1, steps);
+}
+
+/** Writes c_0 of (layer, node) as 8 words at out[at..]. */
+export function labelSeed(replicaId: Uint8Array, layer: number, node: number, out: Uint32Array, at: number, scratch: Uint8Array = new Uint8Array(32)): void {
+  scratch.set(replicaId.subarray(0, 32));
+  const view = new DataView(scratch.buffer, scratch.byteOffset, 32);
+  view.setUint32(20, view.getUint32(20) ^ layer);
+  view.setUint32(24, view.getUint32(24) ^ Math.floor(node / 2 ** 32));
+  view.setUint32(28, view.getUint32(28) ^ (node >>> 0));
+  const words = new Uint32Array(scratch.buffer, scratch.byteOffset, 8);
+  for (let w = 0; w < 8; w++) out[at + w] = words[w]!;
+}
+
+/** The (layer, node) of step `j` of a label, or null for the zero block of a parentless node. */
+export function stepParent(layer: number, node: number, j: number, parents: Uint32Array, params: Pick<ProofParams, 'drgParents' | 'expanderParents'>): [number, number] | null {
+  let k = j;
+  if (node > 0) {
+    if (k === 0) return [layer, node - 1];
+    if (k <= params.drgParents) return [layer, parents[k - 1]!];
+    k -= 1 + params.drgParents;
+  }
+  if (layer > 1 && k < params.expanderParents) return [layer - 1, parents[params.drgParents + k]!];
+  return null;
+}
+
+export interface LabelScratch {
+  pair: Uint8Array;
+  pair32: Uint32Array;
+  out: Uint8Array;
+  out32: Uint32Array;
+  seed: Uint8Array;
+}
+
+export function labelScratch(): LabelScratch {
+  const pair = new Uint8Array(64);
+  const out = new Uint8Array(32);
+  return { pair, pair32: new Uint32Array(pair.buffer), out, out32: new Uint32Array(out.buffer), seed: new Uint8Array(32) };
 }
 
 /**
- * label(layer, i) = sha256(replicaId || layer (4 bytes) || i (8 bytes) || label(layer, i-1)
- *                          || labels of the DRG parents in this layer
- *                          || labels of the expander parents in layer-1 (from layer 2 on)).
- * Node 0 has no same-layer parents. `get(layer, node, into32, at)` copies a label's 8 words.
+ * One label, node by node (the verifier's path; sealing uses the batched labeller). `get(layer,
+ * node, into32, at)` copies a label's 8 words.
  */
 export function computeLabel(
-  replicaId32: Uint32Array,
+  replicaId: Uint8Array,
   layer: number,
   node: number,
   parents: Uint32Array,
   params: Pick<ProofParams, 'drgParents' | 'expanderParents'>,
   get: (layer: number, node: number, into: Uint32Array, at: number) => void,
-  buf: Uint8Array,
-  buf32: Uint32Array,
+  scratch: LabelScratch = labelScratch(),
 ): Uint8Array {
-  for (let w = 0; w < 8; w++) buf32[w] = replicaId32[w]!;
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
-  view.setUint32(32, layer);
-  view.setUint32(36, Math.floor(node / 2 ** 32));
-  view.setUint32(40, node >>> 0);
-  let at = 11;
-  if (node > 0) {
-    get(layer, node - 1, buf32, at);
-    at += 8;
-    for (let j = 0; j < params.drgParents; j++, at += 8) get(layer, parents[j]!, buf32, at);
+  const { pair, pair32, out, out32 } = scratch;
+  labelSeed(replicaId, layer, node, pair32, 0, scratch.seed);
+  const steps = labelSteps(layer, node, params);
+  for (let j = 0; j < steps; j++) {
+    const parent = stepParent(layer, node, j, parents, params);
+    if (parent) get(parent[0], parent[1], pair32, 8);
+    else pair32.fill(0, 8, 16);
+    hashPairsInto(pair, out);
+    for (let w = 0; w < 8; w++) pair32[w] = out32[w]!;
   }
-  if (layer > 1) for (let j = 0; j < params.expanderParents; j++, at += 8) get(layer - 1, parents[params.drgParents + j]!, buf32, at);
-  return sha256(buf.subarray(0, at * 4));
+  return out.slice();
 }

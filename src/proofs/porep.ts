@@ -4,7 +4,7 @@
 // node's labels and the replica encoding itself.
 import { bytes, bytesEqual, decode, encode, hashPairsInto, struct, varBytes } from '../primitives/index.js';
 import { challengeIndices } from './challenges.js';
-import { PARENT_SLOTS, computeLabel, labelInputBytes, nodeParents } from './graph.js';
+import { PARENT_SLOTS, computeLabel, labelScratch, nodeParents } from './graph.js';
 import type { LeafSource, TreeReader } from './merkle.js';
 import { createMultiproof, uniqueSorted, verifyMultiproofs } from './multiproof.js';
 import { LEAF_BYTES, leafCount, treeDepth, type ProofParams } from './params.js';
@@ -135,15 +135,13 @@ function verifyPorepUnobserved(statement: PorepStatement, proofBytes: Uint8Array
     const s = (position.get(node)! * layers + (layer - 1)) * 8;
     for (let w = 0; w < 8; w++) into[at + w] = labels32[s + w]!;
   };
-  const replicaId32 = new Uint32Array(replicaId.slice().buffer);
-  const buf = new Uint8Array(labelInputBytes(params));
-  const buf32 = new Uint32Array(buf.buffer);
+  const scratch = labelScratch();
   const parents = new Uint32Array(PARENT_SLOTS);
   for (const [k, c] of challenges.entries()) {
     nodeParents(replicaId, c, nodes, params, parents);
     const at = position.get(c)!;
     for (let layer = 1; layer <= layers; layer++) {
-      const label = computeLabel(replicaId32, layer, c, parents, params, get, buf, buf32);
+      const label = computeLabel(replicaId, layer, c, parents, params, get, scratch);
       const opened = proof.columnLabels.subarray((at * layers + layer - 1) * 32, (at * layers + layer) * 32);
       if (!bytesEqual(label, opened)) return 'BAD_LABEL';
     }
