@@ -18,7 +18,13 @@ import {
   commROf,
   createMultiproof,
   fileSource,
+  MAINNET_ATTACKER,
+  bindingReport,
   generateLabels,
+  generateLabelsMany,
+  leafCount,
+  regenerationPath,
+  sealFile,
   merkleRoot,
   postChallenges,
   postProofCodec,
@@ -49,12 +55,12 @@ function nativeBatchLimit(): number {
   return opsPerSecond(() => hashtree.hashInto(input, output), 4096, 1500);
 }
 
-function opensslRate(): number {
+function opensslRate(bytes = 64): number {
   try {
-    const out = execFileSync('openssl', ['speed', '-evp', 'sha256', '-bytes', '64', '-seconds', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const out = execFileSync('openssl', ['speed', '-evp', 'sha256', '-bytes', String(bytes), '-seconds', '2'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
     const line = out.split('\n').find((l) => l.startsWith('sha256'));
     const kbytes = Number(line?.trim().split(/\s+/).pop()?.replace(/k$/, ''));
-    return Number.isFinite(kbytes) ? (kbytes * 1000) / 64 : 0;
+    return Number.isFinite(kbytes) ? (kbytes * 1000) / bytes : 0;
   } catch {
     return 0;
   }
@@ -133,6 +139,34 @@ function syntheticWindowPost(params: ProofParams, sectors: number, randomness: U
   return { proof: encode(postProofCodec, proofs), sectors: statement };
 }
 
+/** Labels per second (all lanes together) of K replicas labelled in lockstep, 2 layers. */
+function lockstepLabelRate(params: ProofParams, lanes: number, sizeBytes: number): number {
+  const p = { ...params, sectorSize: sizeBytes, layers: 2 };
+  const ids = Array.from({ length: lanes }, (_, k) => sha256(uintToBytesBE(k + 1, 8)));
+  const t = process.hrtime.bigint();
+  generateLabelsMany(p, ids);
+  return (lanes * (sizeBytes / 32) * p.layers * 1000) / msSince(t);
+}
+
+/** Sealing a file to disk (one layer in RAM), with the process's peak RSS. */
+async function sealFileRun(params: ProofParams, sizeBytes: number): Promise<{ MBps: number; peakRssMiB: number; layerBytes: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bcr-bench-seal-'));
+  try {
+    const p = { ...params, sectorSize: sizeBytes, layers: 4 };
+    const dataPath = join(dir, 'data');
+    const fd = openSync(dataPath, 'w');
+    const chunk = new Uint8Array(1 << 20);
+    for (let at = 0; at < sizeBytes; at += chunk.length) writeSync(fd, randomFillSync(chunk));
+    closeSync(fd);
+    const t = process.hrtime.bigint();
+    await sealFile({ params: p, replicaId: sha256(new Uint8Array([7])), dataPath, dir: join(dir, 's') });
+    const ms = msSince(t);
+    return { MBps: (sizeBytes * p.layers) / 2 ** 20 / (ms / 1000), peakRssMiB: process.resourceUsage().maxRSS / 1024, layerBytes: sizeBytes };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 function sealRate(params: ProofParams, sizeBytes: number): { MBps: number; labelsNsPerNode: number } {
   const p = { ...params, sectorSize: sizeBytes };
   const data = new Uint8Array(sizeBytes);
@@ -200,10 +234,10 @@ export const proofsBench: BenchArea = {
     const poolD30 = await poolRate(pool, packedD30);
     const peer = merkletreejsRate(d20);
 
-    const postParams = PROOF_PROFILES.mainnet;
+    const mainnet = PROOF_PROFILES.mainnet;
     const randomness = sha256(new Uint8Array([9]));
-    const windowPost = syntheticWindowPost(postParams, 1000, randomness);
-    const big = { ...postParams, sectorSize: 2 ** 30 };
+    const big = { ...mainnet, sectorSize: 2 ** 30 };
+    const windowPost = syntheticWindowPost(big, 1000, randomness);
     if (verifyPost(big, 'window', randomness, windowPost.sectors, windowPost.proof) !== null) throw new Error('synthetic WindowPoSt failed');
     const postPerS = rate(() => verifyPost(big, 'window', randomness, windowPost.sectors, windowPost.proof), 1000, 2000);
     await pool.close();
@@ -227,8 +261,15 @@ export const proofsBench: BenchArea = {
     const seal64 = sealRate(devnet, 64 * 2 ** 20);
     const seal256 = quick ? null : sealRate(devnet, 256 * 2 ** 20);
     const tree = await treeBuild(quick ? 256 * 2 ** 20 : 2 ** 30);
-    // Regenerating a deleted 1 GiB mainnet replica = relabelling every layer, sequentially.
-    const regenerateS = (seal64.labelsNsPerNode * (2 ** 30 / 32) * postParams.layers) / 1e9;
+    // Label v2 against openssl hashing the 332 bytes a label covers (replica id, layer, node, 9 labels).
+    const openssl332 = opensslRate(332);
+    const laneSize = quick ? 4 * 2 ** 20 : 16 * 2 ** 20;
+    const lockstep = Object.fromEntries([1, 4, 8, 16].map((k) => [k, lockstepLabelRate(devnet, k, laneSize)])) as Record<number, number>;
+    const sealDisk = await sealFileRun(devnet, quick ? 32 * 2 ** 20 : 256 * 2 ** 20);
+    // A mainnet sector sealed alone on this machine: every layer of every node, at the measured rate.
+    const mainnetSealH = (leafCount(mainnet.sectorSize) * mainnet.layers) / lockstep[1]! / 3600;
+    const mainnetSeal8H = (8 * leafCount(mainnet.sectorSize) * mainnet.layers) / lockstep[8]! / 3600;
+    const binding = bindingReport(mainnet, regenerationPath(mainnet, 1 << 14, sha256(new Uint8Array([5]))), MAINNET_ATTACKER, 600);
 
     const rows: BenchRow[] = [
       { name: 'SHA-256 64B: @chainsafe/hashtree batch (4096/call)', value: native, unit: 'hash/s', note: 'CPU limit' },
@@ -250,7 +291,11 @@ export const proofsBench: BenchArea = {
       ...(seal256 ? [{ name: 'seal 256 MiB (labels, 2 layers)', value: seal256.MBps, unit: 'MB/s' }] : []),
       { name: 'label time per node per layer', value: seal64.labelsNsPerNode, unit: 'ns' },
       { name: `tree build from file (${quick ? '256 MiB' : '1 GiB'})`, value: tree.MBps, unit: 'MB/s', note: `peak heap ${tree.peakHeapMB.toFixed(0)} MiB` },
-      { name: 'regenerate a deleted 1 GiB mainnet replica', value: regenerateS, unit: 's', note: `${postParams.layers} layers, sequential` },
+      { name: 'SHA-256 332B: openssl speed -evp sha256', value: openssl332, unit: 'hash/s', note: 'one label\'s input' },
+      ...[1, 4, 8, 16].map((k) => ({ name: `label v2, ${k} replica${k > 1 ? 's' : ''} in lockstep`, value: lockstep[k]!, unit: 'label/s', note: `${(lockstep[k]! / openssl332).toFixed(2)} of openssl 332B` })),
+      { name: `sealFile to disk, ${(sealDisk.layerBytes / 2 ** 20).toFixed(0)} MiB x 4 layers`, value: sealDisk.MBps, unit: 'MB/s', note: `peak RSS ${sealDisk.peakRssMiB.toFixed(0)} MiB` },
+      { name: 'mainnet sector (16 GiB x 29 layers), sealed alone', value: mainnetSealH, unit: 'h', note: `eight in lockstep: ${mainnetSeal8H.toFixed(1)} h for all eight` },
+      { name: 'mainnet: attacker relabels the cheapest leaf', value: binding.regenerationSeconds, unit: 's', note: `${binding.margin.toFixed(2)}x the 600 s window` },
     ];
     return {
       rows,
@@ -278,7 +323,15 @@ export const proofsBench: BenchArea = {
         label_ns_per_node: Math.round(seal64.labelsNsPerNode),
         tree_build_MBps: Number(tree.MBps.toFixed(1)),
         tree_build_peak_heap_MiB: Math.round(tree.peakHeapMB),
-        regenerate_1GiB_s: Number(regenerateS.toFixed(1)),
+        openssl_sha256_332B_per_s: Math.round(openssl332),
+        ...Object.fromEntries(Object.entries(lockstep).map(([k, v]) => [`label_v2_per_s_lanes_${k}`, Math.round(v)])),
+        ...Object.fromEntries(Object.entries(lockstep).map(([k, v]) => [`label_v2_vs_openssl_332B_lanes_${k}`, Number((v / openssl332).toFixed(3))])),
+        seal_file_MBps: Number(sealDisk.MBps.toFixed(2)),
+        seal_file_peak_rss_MiB: Math.round(sealDisk.peakRssMiB),
+        mainnet_seal_hours_alone: Number(mainnetSealH.toFixed(1)),
+        mainnet_seal_hours_8_in_lockstep: Number(mainnetSeal8H.toFixed(1)),
+        mainnet_attacker_regeneration_s: Math.round(binding.regenerationSeconds),
+        mainnet_binding_margin: Number(binding.margin.toFixed(2)),
       },
     };
   },

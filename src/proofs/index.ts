@@ -9,5 +9,6 @@ export * from './post.js';
 export * from './verifier.js';
 export * from './jobWire.js';
 export * from './pieces.js';
+export * from './binding.js';
 export * from './chunks.js';
 export * from './observer.js';

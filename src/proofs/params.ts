@@ -28,7 +28,7 @@ export const LEAF_BYTES = 32;
 export const PROOF_PROFILES = {
   test: { sectorSize: 2048, layers: 2, drgParents: 5, expanderParents: 3, porepChallenges: 12, postChallenges: 10, winningSectors: 1, winningChallenges: 4, windowPostPartitionSectors: 2 },
   devnet: { sectorSize: 1 << 20, layers: 2, drgParents: 5, expanderParents: 3, porepChallenges: 40, postChallenges: 10, winningSectors: 1, winningChallenges: 8, windowPostPartitionSectors: 64 },
-  mainnet: { sectorSize: 1 << 30, layers: 4, drgParents: 5, expanderParents: 3, porepChallenges: 80, postChallenges: 10, winningSectors: 1, winningChallenges: 16, windowPostPartitionSectors: 200 },
+  mainnet: { sectorSize: 2 ** 34, layers: 29, drgParents: 5, expanderParents: 3, porepChallenges: 80, postChallenges: 10, winningSectors: 1, winningChallenges: 16, windowPostPartitionSectors: 200 },
 } as const satisfies Record<string, ProofParams>;
 export type ProofProfileName = keyof typeof PROOF_PROFILES;
 

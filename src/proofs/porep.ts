@@ -152,3 +152,15 @@ function verifyPorepUnobserved(statement: PorepStatement, proofBytes: Uint8Array
   }
   return null;
 }
+
+/**
+ * An upper bound on a PoRep's size: every opened leaf with a full path (a multiproof sends fewer
+ * siblings), plus the varint framing of the eight fields.
+ */
+export function maxPorepBytes(params: ProofParams): number {
+  const depth = treeDepth(leafCount(params.sectorSize));
+  const c = params.porepChallenges;
+  const columns = c * (2 + params.drgParents + params.expanderParents);
+  const framing = 8 * 5;
+  return 64 + 2 * c * LEAF_BYTES * (1 + depth) + columns * LEAF_BYTES * (params.layers + depth) + framing;
+}
