@@ -4,7 +4,7 @@
 // multi-buffer SHA-NI path), which is how a miner sealing several sectors at once reaches native
 // speed. K = 1 is the same code with one lane.
 import { hashPairsInto } from '../primitives/index.js';
-import { PARENT_SLOTS, labelSteps } from './graph.js';
+import { PARENT_SLOTS } from './graph.js';
 import type { ProofParams } from './params.js';
 
 /** One replica being labelled. Word arrays are views of label bytes (8 words per label). */
@@ -16,6 +16,10 @@ export interface LabelLane {
   parents: Uint32Array;
   /** Expander parent labels of the chunk's nodes (count × E × 8 words); layer 2 on. */
   expanders: Uint32Array | null;
+}
+
+function copyLabel(src: Uint32Array, at: number, dst: Uint32Array, to: number): void {
+  for (let w = 0; w < 8; w++) dst[to + w] = src[at + w]!;
 }
 
 const bswap = (x: number) => (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
@@ -40,12 +44,23 @@ export class LockstepLabeller {
     this.seeds = new Uint32Array(lanes * 8);
   }
 
+  /** One step for every lane: c = H64(c || parent), the new c written back as the left half. */
+  private step(K: number): void {
+    const { pairs32, outs32 } = this;
+    hashPairsInto(this.pairs, this.outs);
+    for (let k = 0; k < K; k++) {
+      const p = k * 16;
+      const o = k * 8;
+      for (let w = 0; w < 8; w++) pairs32[p + w] = outs32[o + w]!;
+    }
+  }
+
   /** Labels nodes [start, start + count) of `layer` in every lane. */
   labelChunk(layer: number, start: number, count: number, lanes: LabelLane[]): void {
     const K = lanes.length;
     if (K !== this.lanes) throw new RangeError(`labeller has ${this.lanes} lanes, got ${K}`);
     const { drgParents: D, expanderParents: E } = this.params;
-    const { pairs, pairs32, outs, outs32, seeds } = this;
+    const { pairs32, outs32, seeds } = this;
     if (layer > 1 && E > 0 && lanes.some((lane) => !lane.expanders)) throw new RangeError('layers after the first need expander labels');
     for (let k = 0; k < K; k++) seeds.set(new Uint32Array(lanes[k]!.replicaId.slice(0, 32).buffer), k * 8);
     const layerWord = bswap(layer);
@@ -61,28 +76,26 @@ export class LockstepLabeller {
         pairs32[p + 6] = seeds[s + 6]! ^ hiWord;
         pairs32[p + 7] = seeds[s + 7]! ^ loWord;
       }
-      const steps = labelSteps(layer, node, this.params);
-      const sameLayerSteps = node > 0 ? 1 + D : 0;
-      for (let j = 0; j < steps; j++) {
-        for (let k = 0; k < K; k++) {
-          const lane = lanes[k]!;
-          const p = k * 16 + 8;
-          let src: Uint32Array;
-          let at: number;
-          if (j < sameLayerSteps) {
-            src = lane.current;
-            at = (j === 0 ? node - 1 : lane.parents[local * PARENT_SLOTS + j - 1]!) * 8;
-          } else if (layer > 1 && E > 0) {
-            src = lane.expanders!;
-            at = (local * E + (j - sameLayerSteps)) * 8;
-          } else {
-            for (let w = 0; w < 8; w++) pairs32[p + w] = 0;
-            continue;
+      // Steps in label order: previous node, DRG parents (this layer), expander parents (layer 2 on).
+      if (node > 0) {
+        for (let k = 0; k < K; k++) copyLabel(lanes[k]!.current, (node - 1) * 8, pairs32, k * 16 + 8);
+        this.step(K);
+        for (let j = 0; j < D; j++) {
+          for (let k = 0; k < K; k++) {
+            const lane = lanes[k]!;
+            copyLabel(lane.current, lane.parents[local * PARENT_SLOTS + j]! * 8, pairs32, k * 16 + 8);
           }
-          for (let w = 0; w < 8; w++) pairs32[p + w] = src[at + w]!;
+          this.step(K);
         }
-        hashPairsInto(pairs, outs);
-        for (let k = 0; k < K; k++) for (let w = 0; w < 8; w++) pairs32[k * 16 + w] = outs32[k * 8 + w]!;
+      }
+      if (layer > 1 && E > 0) {
+        for (let j = 0; j < E; j++) {
+          for (let k = 0; k < K; k++) copyLabel(lanes[k]!.expanders!, (local * E + j) * 8, pairs32, k * 16 + 8);
+          this.step(K);
+        }
+      } else if (node === 0) {
+        for (let k = 0; k < K; k++) pairs32.fill(0, k * 16 + 8, k * 16 + 16);
+        this.step(K);
       }
       for (let k = 0; k < K; k++) {
         const current = lanes[k]!.current;

