@@ -10,7 +10,7 @@ import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { hashPair } from '../primitives/index.js';
 import { PARENT_SLOTS, nodeParents, parentTable } from './graph.js';
-import { writeFileDurable } from '../util/durableFile.js';
+import { writeFileDurable, writeFileDurableStreamed } from '../util/durableFile.js';
 import { LockstepLabeller, foldColumns, gatherExpanders, type LabelLane } from './labeller.js';
 import { buildTreeCache, fileSource, merkleRoot, type TreeCache } from './merkle.js';
 import { LEAF_BYTES, checkProofParams, leafCount, type ProofParams } from './params.js';
@@ -175,29 +175,12 @@ async function readInto(path: string, into: Uint8Array): Promise<void> {
   }
 }
 
-/** Writes a file chunk by chunk, then makes it durable under its final name (fsync + rename). */
-async function writeStreamed(path: string, chunks: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
-  const tmp = `${path}.partial`;
-  const handle = await open(tmp, 'w');
-  try {
-    let at = 0;
-    await chunks(async (bytes) => {
-      await handle.write(bytes, 0, bytes.length, at);
-      at += bytes.length;
-    });
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, path);
-}
-
 /** The parent table on disk (nodes × 32 bytes), written once per sealing and streamed by every layer. */
 async function ensureParents(path: string, params: ProofParams, replicaId: Uint8Array, nodes: number, reuse: boolean): Promise<void> {
   if (reuse && (await fileSize(path)) === nodes * PARENT_SLOTS * 4) return;
   const slots = new Uint32Array(CHUNK_NODES * PARENT_SLOTS);
   const seedBuf = new Uint8Array(40);
-  await writeStreamed(path, async (write) => {
+  await writeFileDurableStreamed(path, async (write) => {
     for (let start = 0; start < nodes; start += CHUNK_NODES) {
       const count = Math.min(CHUNK_NODES, nodes - start);
       for (let i = 0; i < count; i++) nodeParents(replicaId, start + i, nodes, params, slots.subarray(i * PARENT_SLOTS, (i + 1) * PARENT_SLOTS), seedBuf);
@@ -250,7 +233,7 @@ async function labelToDisk(params: ProofParams, replicaId: Uint8Array, dir: stri
       const expandersPath = join(dir, ScratchFiles.expanders);
       if (layer > 1 && E > 0) {
         // The previous layer is about to be overwritten: keep what this layer needs of it.
-        await writeStreamed(expandersPath, async (write) => {
+        await writeFileDurableStreamed(expandersPath, async (write) => {
           for (let start = 0; start < nodes; start += chunk) {
             const count = Math.min(chunk, nodes - start);
             gatherExpanders(labels32, await readParents(start, count), count, params, expanders32);
@@ -273,7 +256,7 @@ async function labelToDisk(params: ProofParams, replicaId: Uint8Array, dir: stri
       await writeFileDurable(join(dir, SectorFiles.layer(layer)), layer0);
       const before = layer > 1 ? await open(join(dir, ScratchFiles.columnsAfter(layer - 1)), 'r') : null;
       try {
-        await writeStreamed(join(dir, ScratchFiles.columnsAfter(layer)), async (write) => {
+        await writeFileDurableStreamed(join(dir, ScratchFiles.columnsAfter(layer)), async (write) => {
           const columns32 = words(columnBytes);
           for (let start = 0; start < nodes; start += chunk) {
             const count = Math.min(chunk, nodes - start);

@@ -33,6 +33,25 @@ export async function writeFileDurable(path: string, data: Uint8Array | string):
   await fsyncDir(dirname(path));
 }
 
+/** Writes `path` chunk by chunk (files too big for one buffer), then commits it like writeFileDurable. */
+export async function writeFileDurableStreamed(path: string, chunks: (write: (bytes: Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tmpName(path);
+  const handle = await open(tmp, 'w', 0o600);
+  try {
+    let at = 0;
+    await chunks(async (bytes) => {
+      await handle.write(bytes, 0, bytes.length, at);
+      at += bytes.length;
+    });
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(tmp, path);
+  await fsyncDir(dirname(path));
+}
+
 /** The synchronous twin, for CLI paths that are synchronous already (keystore files). */
 export function writeFileDurableSync(path: string, data: Uint8Array | string): void {
   mkdirSync(dirname(path), { recursive: true });
