@@ -46,6 +46,8 @@ export interface DevnetGenesisOptions {
   minerParams?: Record<string, number | string>;
   /** Notice delay of the foundation council, in slots (default: the devnet genesis's). */
   noticeSlots?: number;
+  /** Genesis sectors per miner by index (default DEVNET_SECTORS). */
+  sectors?: number[];
 }
 
 export function devnetGenesis(options: DevnetGenesisOptions): Genesis {
@@ -77,7 +79,7 @@ export function devnetGenesis(options: DevnetGenesisOptions): Genesis {
     template.allocations.push({ label: 'tech', address: worker, balance: perWorker.toString() });
     const seed = `bcr-devnet-${options.tag ?? options.nowMs}-miner-${i + 1}`;
     const sectors = [];
-    for (let n = 0; n < DEVNET_SECTORS[i]!; n++) {
+    for (let n = 0; n < (options.sectors ?? DEVNET_SECTORS)[i]!; n++) {
       const replicaId = replicaIdOf(i + 1, n, genesisSealRandomness(seed, n), commD);
       sectors.push({ commR: toHex(sealInMemory(profile, replicaId, new Uint8Array(profile.sectorSize)).commR) });
     }

@@ -1,18 +1,20 @@
 // The miner loop: a slot clock; in each slot, try to win the election (VRF ticket + WinningPoSt from
 // the local replicas) and make a block; watch the miner's deadlines and submit each WindowPoSt in its
 // window. Consensus rules live in chain/ and state/; this is scheduling and IO.
+import { randomBytes } from 'node:crypto';
 import { slotAt, slotStart } from '../consensus/index.js';
 import { claimSlot, zeroCommD, type ChainStore, type GenesisMiner } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
 import { addressOf, bytesEqual, encode, errorMessage, hexKey, isBcrError } from '../primitives/index.js';
 import { provePost } from '../proofs/index.js';
 import { genesisSealRandomness } from '../chain/index.js';
-import { SectorState, allProven, currentDeadline, deadlineSectors, declareFaultsKind, declareRecoveriesKind, getMiner, getSector, byPartition, provableSectors, sectorListPayload, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness } from '../state/index.js';
+import { SectorState, allProven, currentDeadline, deadlineSectors, declareRecoveriesKind, getMiner, getSector, byPartition, provableSectors, sectorListPayload, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness, type ProvableSectorRef } from '../state/index.js';
 import type { PieceIndex } from './pieceIndex.js';
 import { SealingPipeline } from './sealing.js';
 import { submitLocalTx } from './localTx.js';
 import type { SectorStore } from './sectorStore.js';
 import type { MinerEvent } from './events.js';
+import { checkReplica, provePartition } from './windowPost.js';
 import { DeadlineWatchdog, defaultWatchdogSettings, type WatchdogSettings } from './watchdog.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Clock } from '../util/clock.js';
@@ -68,8 +70,7 @@ export class MinerService {
       chain: opts.chain,
       minerId: opts.minerId,
       proofParams: opts.store.params,
-      provable: (sector) => opts.store.provable(sector),
-      hasReplica: (sector) => opts.store.has(sector),
+      replicas: opts.store,
       emit: (kind, fields) => this.emit(kind, fields),
       metrics: opts.metrics ?? null,
       log: opts.log,
@@ -128,7 +129,7 @@ export class MinerService {
     await this.tryProduce(slot);
     await this.proveDeadline(slot);
     await this.watchdog.onSlot(slot).catch((error: unknown) => this.opts.log.warn({ err: errorMessage(error) }, 'Deadline watchdog failed'));
-    await this.declareRecoveries();
+    await this.declareRecoveries(slot);
     await this.sealing.tick();
     await this.watchPower();
     if (slot % 10 === 0) await this.removeDeadSectors().catch((error: unknown) => this.opts.log.warn({ err: errorMessage(error) }, 'Removing dead sectors failed'));
@@ -219,38 +220,30 @@ export class MinerService {
   }
 
   private recoveryTx: Uint8Array | null = null;
-  private faultTx: Uint8Array | null = null;
+  /** Faulty sectors whose replica failed its recovery check, by the slot of the check. */
+  private readonly failedChecks = new Map<number, number>();
 
-  /**
-   * Sectors whose replica is gone from disk cannot be proven: they are declared faulty (once the
-   * declaration lands, the deadline's proof leaves them out) so the rest of the deadline still
-   * proves. Left faulty, the chain terminates them after `faultMaxPeriods` and slashes their deals.
-   */
-  private async withoutLostSectors<S extends { number: number; faulty: boolean }>(sectors: S[]): Promise<S[]> {
-    const { chain, mempool, store, log, minerId } = this.opts;
-    const kept: S[] = [];
-    const lost: number[] = [];
-    for (const s of sectors) {
-      if (await store.has(s.number)) kept.push(s);
-      else if (!s.faulty) lost.push(s.number);
+  /** Whether a faulty sector's replica answers a fresh challenge; a failed one is checked again a proving period later. */
+  private async replicaRecovered(slot: number, number: number, commR: Uint8Array): Promise<boolean> {
+    const { store, log, chain } = this.opts;
+    const last = this.failedChecks.get(number);
+    if (last !== undefined && slot < last + chain.params.miners.provingPeriod) return false;
+    const failure = await checkReplica(store.params, number, commR, store, new Uint8Array(randomBytes(32)));
+    if (!failure) {
+      this.failedChecks.delete(number);
+      return true;
     }
-    if (lost.length > 0 && !(this.faultTx && mempool.has(this.faultTx))) {
-      try {
-        this.faultTx = (await submitLocalTx(chain, mempool, this.opts.workerKey, declareFaultsKind, sectorListPayload, { miner: minerId, sectors: lost })).id;
-        log.warn({ sectors: lost }, 'Sector data lost: declared the sectors faulty');
-        this.emit('fault', { sectors: lost, reason: 'data lost' });
-      } catch (error) {
-        log.warn({ err: isBcrError(error) ? `${error.code}: ${error.message}` : errorMessage(error) }, 'Declaring lost sectors faulty failed');
-      }
-    }
-    return kept;
+    if (last === undefined) log.warn({ sector: number, reason: failure }, 'Faulty sector not declared recovering: its replica still fails a fresh challenge');
+    this.failedChecks.set(number, slot);
+    return false;
   }
-
   /**
    * Sectors the chain marked faulty (a missed WindowPoSt: this node was down or cut off) whose
-   * replicas this node still holds are declared recovering, so the next WindowPoSt restores them.
+   * replicas this node still holds and which answer a fresh random challenge are declared
+   * recovering, so the next WindowPoSt restores them. A replica still corrupt is not declared:
+   * it would only be skipped again.
    */
-  async declareRecoveries(): Promise<void> {
+  async declareRecoveries(slot: number): Promise<void> {
     const { chain, mempool, store, log, minerId } = this.opts;
     if (this.recoveryTx && mempool.has(this.recoveryTx)) return;
     const state = chain.headState();
@@ -258,7 +251,8 @@ export class MinerService {
     for (let d = 0; d < chain.params.miners.deadlines; d++) {
       for (const number of await deadlineSectors(state, minerId, d)) {
         const sector = (await getSector(state, minerId, number))!;
-        if (sector.state === SectorState.faulty && !sector.recovering && (await store.has(number))) recoverable.push(number);
+        if (sector.state !== SectorState.faulty || sector.recovering || !(await store.has(number))) continue;
+        if (await this.replicaRecovered(slot, number, sector.commR)) recoverable.push(number);
       }
     }
     if (recoverable.length === 0) return;
@@ -287,7 +281,7 @@ export class MinerService {
     if (!window) return;
     const randomness = await windowPostRandomness(state, chain.head.header.height + 1, minerId, window.period, window.deadline, window.open);
     if (!randomness) return;
-    const provable = await this.withoutLostSectors(await provableSectors(state, minerId, window.deadline));
+    const provable = await provableSectors(state, minerId, window.deadline);
     for (const [partition, sectors] of byPartition(chain.params.miners, provable)) {
       if (await allProven(state, minerId, sectors, window.period)) continue;
       const key = `${window.period}:${window.deadline}:${partition}`;
@@ -300,24 +294,28 @@ export class MinerService {
     }
   }
 
-  private async proveAndSubmit(key: string, window: { period: number; deadline: number; partition: number; open: number; close: number }, randomness: Uint8Array, sectors: { number: number }[], prior: { nonce: number; gasPrice: bigint } | undefined, priorPooled: boolean): Promise<void> {
+  private async proveAndSubmit(key: string, window: { period: number; deadline: number; partition: number; open: number; close: number }, randomness: Uint8Array, sectors: ProvableSectorRef[], prior: { nonce: number; gasPrice: bigint } | undefined, priorPooled: boolean): Promise<void> {
     const { chain, mempool, store, log, minerId } = this.opts;
     try {
       const started = performance.now();
-      const proof = await this.prover(store.params, 'window', randomness, await Promise.all(sectors.map((s) => store.provable(s.number))));
+      const { proof, proven, skipped } = await provePartition(store.params, randomness, sectors, store, this.prover);
       this.watchdog.provedIn(performance.now() - started, window);
+      if (skipped.length > 0) {
+        log.warn({ period: window.period, deadline: window.deadline, partition: window.partition, skipped }, 'Skipping sectors whose replicas cannot be proven: they turn faulty, the rest of the partition stays proven');
+        this.emit('fault', { sectors: skipped.map((s) => s.sector), reasons: skipped.map((s) => s.reason), deadline: window.deadline, partition: window.partition });
+      }
       const account = await chain.getAccount(this.worker);
       // Replace our stale pooled tx (same nonce, +10% price), or take the next free nonce.
       const nonce = priorPooled && prior ? prior.nonce : mempool.nextPendingNonce(this.worker, account.nonce);
       const gasPrice = priorPooled && prior ? prior.gasPrice + (prior.gasPrice + 9n) / 10n : chain.params.minGasPrice;
-      const payload = encode(submitWindowPostPayload, { miner: minerId, deadline: window.deadline, partition: window.partition, proof });
+      const payload = encode(submitWindowPostPayload, { miner: minerId, deadline: window.deadline, partition: window.partition, skipped: skipped.map((s) => s.sector), proof });
       const gas = submitWindowPostKind.gas(submitWindowPostKind.decodePayload(payload));
       const tx = signTx(this.opts.workerKey, { chainId: chain.params.chainId, nonce, gasLimit: gas, gasPrice, kind: submitWindowPostKind.id, payload });
       const added = await mempool.add(tx, { local: true });
       this.submitted.set(key, { txId: added.id, randomness, nonce, gasPrice });
       if (this.submitted.size > 64) this.submitted.delete(this.submitted.keys().next().value!);
-      log.info({ period: window.period, deadline: window.deadline, partition: window.partition, sectors: sectors.length }, 'Submitted WindowPoSt');
-      this.emit('windowPost', { period: window.period, deadline: window.deadline, partition: window.partition, sectors: sectors.length });
+      log.info({ period: window.period, deadline: window.deadline, partition: window.partition, sectors: proven.length, skipped: skipped.length }, 'Submitted WindowPoSt');
+      this.emit('windowPost', { period: window.period, deadline: window.deadline, partition: window.partition, sectors: proven.length, skipped: skipped.map((s) => s.sector) });
     } catch (error) {
       log.warn({ deadline: window.deadline, partition: window.partition, err: isBcrError(error) ? `${error.code}: ${error.message}` : errorMessage(error) }, 'WindowPoSt failed');
     }

@@ -7,11 +7,11 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { ChainStore } from '../chain/index.js';
 import type { MinerParams } from '../consensus/index.js';
 import type { Metrics, WatchdogWarning } from '../metrics/index.js';
-import { errorMessage } from '../primitives/index.js';
-import { provePost, verifyPost, type ProofParams, type ProvableSector } from '../proofs/index.js';
+import type { ProofParams } from '../proofs/index.js';
 import { allProven, getMiner, provableSectors, upcomingWindows, windowStatus, type Miner, type StateDb, type WindowStatus } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import type { MinerEvent } from './events.js';
+import { checkReplica, type ReplicaAccess } from './windowPost.js';
 
 export interface WatchdogSettings {
   /** Warn when a window's WindowPoSt has not landed this many slots before it closes. */
@@ -32,8 +32,7 @@ export interface WatchdogContext {
   chain: ChainStore;
   minerId: number;
   proofParams: ProofParams;
-  provable: (sector: number) => Promise<ProvableSector>;
-  hasReplica: (sector: number) => Promise<boolean>;
+  replicas: ReplicaAccess;
   emit: (kind: MinerEvent['kind'], fields: Record<string, unknown>) => void;
   metrics: Metrics | null;
   log: Logger;
@@ -105,23 +104,10 @@ export class DeadlineWatchdog {
     const live = sectors.filter((s) => !s.faulty);
     if (live.length === 0) return;
     const sector = live[randomInt(live.length)]!;
-    const failure = await this.checkReplica(sector.number, sector.commR);
+    const failure = await checkReplica(this.ctx.proofParams, sector.number, sector.commR, this.ctx.replicas, new Uint8Array(randomBytes(32)));
     if (failure) {
       this.warn('replica_check_failed', `${key}:${sector.number}`, 'replicaCheckFailed', { sector: sector.number, period: next.period, deadline: next.deadline, opens: next.open, reason: failure }, 'Replica failed its self-check before its deadline');
     } else this.ctx.log.debug({ sector: sector.number, deadline: next.deadline }, 'Replica self-check passed');
-  }
-
-  /** Null when the replica answers a fresh random challenge with a valid proof; else why not. */
-  private async checkReplica(number: number, commR: Uint8Array): Promise<string | null> {
-    try {
-      if (!(await this.ctx.hasReplica(number))) return 'replica file missing';
-      const randomness = new Uint8Array(randomBytes(32));
-      const proof = await provePost(this.ctx.proofParams, 'window', randomness, [await this.ctx.provable(number)]);
-      const failure = verifyPost(this.ctx.proofParams, 'window', randomness, [{ sectorNumber: number, commR }], proof);
-      return failure ? `proof does not verify (${failure})` : null;
-    } catch (error) {
-      return errorMessage(error);
-    }
   }
 
   private warn(kind: WatchdogWarning, key: string, event: MinerEvent['kind'], fields: Record<string, unknown>, message: string): void {

@@ -60,7 +60,7 @@ export async function provePost(params: ProofParams, kind: PostKind, randomness:
     const { leaves, siblings } = createMultiproof(sector.replica, challenges);
     proofs.push({ commC: sector.commC, commRLast: sector.commRLast, leaves, siblings });
   }
-  return encode(postProofCodec, proofs);
+  return encodePost(proofs);
 }
 
 export type PostFailure = 'MALFORMED' | 'WRONG_SECTOR_COUNT' | 'COMM_R_MISMATCH' | 'BAD_OPENING';
@@ -69,7 +69,7 @@ export type PostFailure = 'MALFORMED' | 'WRONG_SECTOR_COUNT' | 'COMM_R_MISMATCH'
 export function postJobs(params: ProofParams, kind: PostKind, randomness: Uint8Array, sectors: PostSector[], proofBytes: Uint8Array): MultiproofJob[] | PostFailure {
   let proofs: SectorPostProof[];
   try {
-    proofs = decode(postProofCodec, proofBytes, 'post proof');
+    proofs = decodePost(proofBytes);
   } catch {
     return 'MALFORMED';
   }
@@ -80,10 +80,36 @@ export function postJobs(params: ProofParams, kind: PostKind, randomness: Uint8A
     const sector = sectors[i]!;
     const proof = proofs[i]!;
     if (!bytesEqual(commROf(proof.commC, proof.commRLast), sector.commR)) return 'COMM_R_MISMATCH';
-    const indices = uniqueSorted(postChallenges(params, kind, randomness, sector.sectorNumber));
-    jobs.push({ root: proof.commRLast, depth, indices, leaves: proof.leaves, siblings: proof.siblings });
+    jobs.push(sectorJob(params, kind, randomness, sector, proof, depth));
   }
   return jobs;
+}
+
+function sectorJob(params: ProofParams, kind: PostKind, randomness: Uint8Array, sector: PostSector, proof: SectorPostProof, depth: number): MultiproofJob {
+  const indices = uniqueSorted(postChallenges(params, kind, randomness, sector.sectorNumber));
+  return { root: proof.commRLast, depth, indices, leaves: proof.leaves, siblings: proof.siblings };
+}
+
+/** The per-sector proofs of an encoded PoSt, in order (throws on malformed bytes). */
+export function decodePost(proofBytes: Uint8Array): SectorPostProof[] {
+  return decode(postProofCodec, proofBytes, 'post proof');
+}
+
+export function encodePost(proofs: SectorPostProof[]): Uint8Array {
+  return encode(postProofCodec, proofs);
+}
+
+/**
+ * Sector by sector, whether its part of a PoSt verifies: a prover checks its own proof before it
+ * sends it, and leaves out (skips) the sectors whose replica answered wrong.
+ */
+export function checkPostSectors(params: ProofParams, kind: PostKind, randomness: Uint8Array, sectors: PostSector[], proofs: SectorPostProof[]): boolean[] {
+  if (proofs.length !== sectors.length) throw new Error(`a PoSt of ${proofs.length} sectors for ${sectors.length}`);
+  const depth = treeDepth(leafCount(params.sectorSize));
+  const ok = sectors.map((sector, i) => bytesEqual(commROf(proofs[i]!.commC, proofs[i]!.commRLast), sector.commR));
+  const jobs = sectors.map((sector, i) => sectorJob(params, kind, randomness, sector, proofs[i]!, depth));
+  const opened = verifyMultiproofs(jobs);
+  return ok.map((commROk, i) => commROk && opened[i]!);
 }
 
 /** Verifies a WindowPoSt or WinningPoSt; null when valid, else the reason. */

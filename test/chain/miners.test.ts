@@ -210,7 +210,7 @@ describe('miners and sectors', () => {
     const randomness = (await windowPostRandomness(chain.headState(), head.height + 1, 1, period, 2, window.open))!;
     const post = async (partition: number, numbers: readonly number[], nonceAhead = 0) => {
       const proof = await provePost(TEST_PROOFS, 'window', randomness, numbers.map((n) => sectors.get(n)!));
-      return kindTx(WORKER_KEY, (await nonceOf(chain, WORKER_KEY)) + nonceAhead, submitWindowPostKind, submitWindowPostPayload, { miner: 1, deadline: 2, partition, proof });
+      return kindTx(WORKER_KEY, (await nonceOf(chain, WORKER_KEY)) + nonceAhead, submitWindowPostKind, submitWindowPostPayload, { miner: 1, deadline: 2, partition, skipped: [], proof });
     };
     // In one block (the window is short): sector 2's proof claimed for partition 1, a partition with
     // no sectors, and both sectors in one proof. Each is refused.
@@ -228,6 +228,58 @@ describe('miners and sectors', () => {
     expect(rest.header.slot).toBeLessThan(window.close);
     expect(rest.txs).toHaveLength(1);
     expect((await getSector(chain.headState(), 1, 2))!.provenPeriod).toBe(period + 1);
+  }, 60_000);
+
+  it('skips the sectors a miner cannot prove: they turn faulty and pay the fault fee, the rest of the partition stays proven', async () => {
+    const chain = await chainReadyToPrecommit();
+    const params = chain.params.miners;
+    // Deadline 2, partition 0 holds sector 2 (genesis) and sector 6 once committed.
+    expect(partitionOf(params, 6)).toBe(0);
+    const sectors = new Map(await genesisMinerSectors());
+    sectors.set(6, await commitSector(chain, 6));
+    const m = await miner(chain);
+    const period = periodIndex(params, m, chain.head.header.slot) + 1;
+    const window = deadlineWindow(params, m, period, 2);
+    const skip = { sectors, skipDeadlines: new Set([2]) };
+    while (chain.head.header.slot < window.open) await add(chain, [], skip);
+    const before = await miner(chain);
+    const burned = (await chain.getAccount(BURN_ADDRESS)).balance;
+    const randomness = (await windowPostRandomness(chain.headState(), chain.head.header.height + 1, 1, period, 2, window.open))!;
+    const post = async (skipped: number[], proven: number[], nonceAhead = 0) => {
+      const proof = await provePost(TEST_PROOFS, 'window', randomness, proven.map((n) => sectors.get(n)!));
+      return kindTx(WORKER_KEY, (await nonceOf(chain, WORKER_KEY)) + nonceAhead, submitWindowPostKind, submitWindowPostPayload, { miner: 1, deadline: 2, partition: 0, skipped, proof });
+    };
+    // Refused, each with its reason: skipped out of order, a sector of another partition skipped, a
+    // proof still covering the skipped sector.
+    const refused = [[[6, 2], [], 'BAD_SKIPPED'], [[10], [2, 6], 'BAD_SKIPPED'], [[6], [2, 6], 'INVALID_POST_WRONG_SECTOR_COUNT']] as const;
+    const block = await add(chain, await Promise.all(refused.map(([skipped, proven], i) => post([...skipped], [...proven], i))), skip);
+    for (const [i, [, , code]] of refused.entries()) expect(await receiptOf(chain, block, i)).toMatchObject({ status: 1, error: code });
+    // Sector 6 skipped, sector 2 proven: sector 6 loses its power at once.
+    const landed = await add(chain, [await post([6], [2])], skip);
+    expect(landed.header.slot).toBeLessThan(window.close);
+    expect(await receiptOf(chain, landed)).toMatchObject({ status: 0 });
+    expect((await getSector(chain.headState(), 1, 6))!.state).toBe(SectorState.faulty);
+    expect((await getSector(chain.headState(), 1, 2))!).toMatchObject({ state: SectorState.active, provenPeriod: period + 1 });
+    expect((await miner(chain)).power).toBe(before.power - BigInt(TEST_PROOFS.sectorSize));
+    // The window closes: exactly one fault fee (sector 6's), sector 2 stays active.
+    while (chain.head.header.slot < window.close) await add(chain, [], { sectors });
+    const after = await miner(chain);
+    expect(after.power).toBe(before.power - BigInt(TEST_PROOFS.sectorSize));
+    expect(after.collateral).toBe(before.collateral - params.faultFee);
+    expect((await chain.getAccount(BURN_ADDRESS)).balance - burned).toBe(params.faultFee);
+    expect((await getSector(chain.headState(), 1, 2))!.state).toBe(SectorState.active);
+
+    // A recovery declared for sector 6 and skipped again is withdrawn; sector 6 stays faulty.
+    await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), declareRecoveriesKind, sectorListPayload, { miner: 1, sectors: [6] })], skip);
+    expect((await getSector(chain.headState(), 1, 6))!.recovering).toBe(true);
+    const next = deadlineWindow(params, m, period + 1, 2);
+    while (chain.head.header.slot < next.open) await add(chain, [], skip);
+    const nextRandomness = (await windowPostRandomness(chain.headState(), chain.head.header.height + 1, 1, period + 1, 2, next.open))!;
+    const proof = await provePost(TEST_PROOFS, 'window', nextRandomness, [sectors.get(2)!]);
+    const again = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), submitWindowPostKind, submitWindowPostPayload, { miner: 1, deadline: 2, partition: 0, skipped: [6], proof })], skip);
+    expect(await receiptOf(chain, again)).toMatchObject({ status: 0 });
+    expect((await getSector(chain.headState(), 1, 6))!).toMatchObject({ state: SectorState.faulty, recovering: false });
+    expect((await miner(chain)).power).toBe(before.power - BigInt(TEST_PROOFS.sectorSize));
   }, 60_000);
 
   it('expires a pre-commit never proven within its window: the sector ends and its deposit is burned', async () => {
@@ -255,7 +307,7 @@ describe('miners and sectors', () => {
     const params = chain.params.miners;
     // Move into period 1 where deadline proofs are due, without the helper's own proof.
     while (chain.head.header.slot < 1 + params.provingPeriod) await add(chain);
-    const block = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), submitWindowPostKind, submitWindowPostPayload, { miner: 1, deadline: 0, partition: 0, proof: new Uint8Array([0x90]) })], { windowPost: false });
+    const block = await add(chain, [kindTx(WORKER_KEY, await nonceOf(chain, WORKER_KEY), submitWindowPostKind, submitWindowPostPayload, { miner: 1, deadline: 0, partition: 0, skipped: [], proof: new Uint8Array([0x90]) })], { windowPost: false });
     const receipt = await receiptOf(chain, block);
     expect(receipt.status).toBe(1);
     expect(receipt.error).toMatch(/^(INVALID_POST_WRONG_SECTOR_COUNT|DEADLINE_NOT_OPEN)$/);

@@ -93,7 +93,7 @@ export async function dueWindowPosts(chain: ChainStore, slot: number, provable: 
     for (const s of sectors) if ((await getSector(state, 1, s.number))!.provenPeriod < window.period + 1) due = true;
     if (!due) continue;
     const proof = await provePost(TEST_PROOFS, 'window', randomness!, sectors.map((s) => provable.get(s.number)!));
-    const payload = encode(submitWindowPostPayload, { miner: 1, deadline: window.deadline, partition, proof });
+    const payload = encode(submitWindowPostPayload, { miner: 1, deadline: window.deadline, partition, skipped: [], proof });
     txs.push(signTx(WORKER_KEY, { chainId: chain.params.chainId, nonce: nonce++, gasLimit: 400_000 + proof.length * 2, gasPrice: 1n, kind: submitWindowPostKind.id, payload }));
   }
   return txs;

@@ -2,7 +2,7 @@
 // chain), WindowPoSt, fault and recovery declarations, termination, equivocation evidence.
 import { amount, bytes, bytesEqual, list, str, struct, uint, varBytes } from '../../primitives/index.js';
 import { vrfPublicKeyValid, type MinerParams } from '../../consensus/index.js';
-import { PROOF_PROFILES, replicaIdOf, verifyPorep, verifyPost } from '../../proofs/index.js';
+import { MAX_POST_SECTORS, PROOF_PROFILES, replicaIdOf, verifyPorep, verifyPost } from '../../proofs/index.js';
 import { credit, debit } from '../accounts.js';
 import { TxFailure } from '../errors.js';
 import { defineTxKind, type TxContext } from '../txKinds/registry.js';
@@ -230,14 +230,30 @@ export function byPartition<S extends { number: number }>(params: MinerParams, s
   return new Map([...partitions].sort((a, b) => a[0] - b[0]));
 }
 
-export const submitWindowPostPayload = struct({ ...minerRef, deadline: uint(), partition: uint(), proof: varBytes(8 * 1024 * 1024) });
+/**
+ * A partition's WindowPoSt: `skipped` lists (ascending) the partition's sectors the miner cannot
+ * prove (unreadable or corrupt replicas); `proof` covers the others, in order. Skipped sectors turn
+ * faulty at once (power removed; the window's cron takes the fault fee) and a skipped recovery is
+ * withdrawn, so one bad disk costs its own sectors and not the whole partition.
+ */
+export const submitWindowPostPayload = struct({ ...minerRef, deadline: uint(), partition: uint(), skipped: list(uint(), MAX_POST_SECTORS), proof: varBytes(8 * 1024 * 1024) });
+
+/** The provable sectors split into those the proof covers and those skipped; a reason when `skipped` is not a subset in order. */
+export function splitSkipped<S extends { number: number }>(sectors: S[], skipped: readonly number[]): { proven: S[]; skipped: S[] } | string {
+  for (let i = 1; i < skipped.length; i++) if (skipped[i]! <= skipped[i - 1]!) return `skipped sectors must be strictly ascending (${skipped[i - 1]} then ${skipped[i]})`;
+  const wanted = new Set(skipped);
+  const out = { proven: [] as S[], skipped: [] as S[] };
+  for (const sector of sectors) (wanted.delete(sector.number) ? out.skipped : out.proven).push(sector);
+  if (wanted.size > 0) return `sector ${[...wanted][0]} is not due in this partition`;
+  return out;
+}
 
 export const submitWindowPostKind = defineTxKind({
   id: 6,
   name: 'submitWindowPost',
   payload: submitWindowPostPayload,
-  maxPayloadBytes: 8 * 1024 * 1024 + 64,
-  gas: (p) => 200_000 + p.proof.length * 2,
+  maxPayloadBytes: 8 * 1024 * 1024 + 4 * MAX_POST_SECTORS + 64,
+  gas: (p) => 200_000 + p.proof.length * 2 + p.skipped.length * 5_000,
   async apply(ctx, p) {
     const params = ctx.params.miners;
     const miner = await loadMiner(ctx, p.miner, 'worker');
@@ -245,12 +261,14 @@ export const submitWindowPostKind = defineTxKind({
     if (!now || now.deadline !== p.deadline) fail('DEADLINE_NOT_OPEN', `deadline ${p.deadline} is not open at slot ${ctx.slot}`);
     const sectors = await provableSectors(ctx.state, p.miner, p.deadline, { params, index: p.partition });
     if (sectors.length === 0) fail('NOTHING_TO_PROVE', `no sectors to prove in partition ${p.partition} of deadline ${p.deadline}`);
+    const split = splitSkipped(sectors, p.skipped);
+    if (typeof split === 'string') fail('BAD_SKIPPED', split);
     const randomness = await windowPostRandomness(ctx.state, ctx.height, p.miner, now.period, now.deadline, now.open);
     if (!randomness) fail('NO_RANDOMNESS', 'deadline randomness unavailable');
-    const failure = verifyPost(proofParamsOf(ctx), 'window', randomness, sectors.map((s) => ({ sectorNumber: s.number, commR: s.commR })), p.proof);
+    const failure = verifyPost(proofParamsOf(ctx), 'window', randomness, split.proven.map((s) => ({ sectorNumber: s.number, commR: s.commR })), p.proof);
     if (failure) fail(`INVALID_POST_${failure}`, `WindowPoSt rejected: ${failure}`);
-    let recovered = 0n;
-    for (const s of sectors) {
+    let powerDelta = 0n;
+    for (const s of split.proven) {
       const sector = (await getSector(ctx.state, p.miner, s.number))!;
       const wasFaulty = sector.state === SectorState.faulty;
       sector.provenPeriod = now.period + 1;
@@ -259,13 +277,23 @@ export const submitWindowPostKind = defineTxKind({
         sector.faultyPeriods = 0;
         sector.recovering = false;
         sector.declaredFaulty = false;
-        recovered += BigInt(miner.sectorSize);
+        powerDelta += BigInt(miner.sectorSize);
       }
       await putSector(ctx.state, p.miner, s.number, sector);
       // Storage is paid for as its proofs land (not for the time it was faulty).
       await payDeals(ctx.state, sector.dealIds, ctx.slot, wasFaulty);
     }
-    await changePower(ctx.state, p.miner, miner, recovered, ctx.height, params);
+    for (const s of split.skipped) {
+      const sector = (await getSector(ctx.state, p.miner, s.number))!;
+      if (sector.state === SectorState.active) {
+        sector.state = SectorState.faulty;
+        sector.declaredFaulty = true;
+        powerDelta -= BigInt(miner.sectorSize);
+      }
+      sector.recovering = false;
+      await putSector(ctx.state, p.miner, s.number, sector);
+    }
+    await changePower(ctx.state, p.miner, miner, powerDelta, ctx.height, params);
   },
 });
 
