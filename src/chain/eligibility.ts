@@ -53,10 +53,13 @@ export async function slotContext(state: StateDb, params: ChainParams, minerId: 
   // would halt for good. Committed storage then carries the election until proofs restore power.
   if (committedFallback) ({ power, totalPower } = await committedPower(state, params, minerId));
   const beacon = await getBeacon(state, randomnessAnchorHeight(params, parentHeight));
-  if (!beacon) throw new BlockError('NOT_ELIGIBLE', 'randomness beacon unavailable');
+  // WinningPoSt challenges come from the parent's mix: unknown until the last block another
+  // producer made arrives, not `randomnessLookback` blocks ahead like the election.
+  const parent = await getBeacon(state, parentHeight);
+  if (!beacon || !parent) throw new BlockError('NOT_ELIGIBLE', 'randomness beacon unavailable');
   return {
     randomness: slotRandomness(beacon.vrfOutput, slot),
-    postRandomness: slotRandomness(beacon.vrfOutput, slot, 'winning-post'),
+    postRandomness: slotRandomness(parent.mix, slot, 'winning-post'),
     power,
     totalPower,
     threshold: winThreshold(power, totalPower, m.activeSlotCoeff),

@@ -17,6 +17,7 @@ import {
   StateDb,
   accountKey,
   encodeAccount,
+  genesisBeaconEntry,
   putBeacon,
   putDeadlineSectors,
   putMiner,
@@ -379,7 +380,7 @@ export async function buildGenesis(genesis: Genesis, base: KvReader): Promise<{ 
   await putMinerCount(state, ids.length);
   await putTotalPowerLog(state, [{ height: 0, power: total }]);
   const beacon = genesisBeacon(params);
-  await putBeacon(state, 0, { slot: 0, vrfOutput: beacon });
+  await putBeacon(state, 0, genesisBeaconEntry(beacon));
   const { stateRoot } = await state.commit();
   const header: BlockHeader = {
     parentId: ZERO_ID,

@@ -110,7 +110,7 @@ export async function finishBlock(state: StateDb, env: BlockEnv): Promise<bigint
   await expirePrecommits(state, env);
   await applyWorkerChanges(state, env.height);
   await expireUnactivatedDeals(state, env.slot);
-  await recordBeacon(state, env.height, { slot: env.slot, vrfOutput: env.vrfOutput }, env.params.miners.beaconWindow);
+  await recordBeacon(state, env.height, env.slot, env.vrfOutput, env.params.miners.beaconWindow);
   return issued;
 }
 

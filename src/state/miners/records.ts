@@ -53,7 +53,7 @@ export const sectorCodec = struct({
 });
 export type Sector = Infer<typeof sectorCodec>;
 
-const beaconCodec = struct({ slot: uint(), vrfOutput: bytes(32) });
+const beaconCodec = struct({ slot: uint(), vrfOutput: bytes(32), mix: bytes(32) });
 export type BeaconEntry = Infer<typeof beaconCodec>;
 const idListCodec = list(uint(), 1 << 20);
 const countCodec = struct({ n: uint() });

@@ -142,7 +142,7 @@ export async function sealInputs(ctx: Pick<TxContext, 'state'>, sealRandHeight: 
   const sealBeacon = await getBeacon(ctx.state, sealRandHeight);
   const seedBeacon = await getBeacon(ctx.state, seedHeight);
   if (!sealBeacon || !seedBeacon) return null;
-  return { sealRandomness: derivedRandomness('seal', sealBeacon.vrfOutput, sealRandHeight), seed: derivedRandomness('porep-seed', seedBeacon.vrfOutput, seedHeight) };
+  return { sealRandomness: derivedRandomness('seal', sealBeacon.mix, sealRandHeight), seed: derivedRandomness('porep-seed', seedBeacon.mix, seedHeight) };
 }
 
 export const proveCommitKind = defineTxKind({
@@ -185,7 +185,7 @@ export const proveCommitKind = defineTxKind({
 /** Randomness of a miner's deadline: the beacon just before the window opened. */
 export async function windowPostRandomness(state: TxContext['state'], height: number, minerId: number, period: number, deadline: number, open: number): Promise<Uint8Array | null> {
   const beacon = await beaconBefore(state, height, open);
-  return beacon ? derivedRandomness('window-post', beacon.vrfOutput, minerId, period, deadline) : null;
+  return beacon ? derivedRandomness('window-post', beacon.mix, minerId, period, deadline) : null;
 }
 
 /** A sector a WindowPoSt must cover. */
