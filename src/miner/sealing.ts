@@ -35,6 +35,8 @@ export interface SealJob {
   /** What the pre-commit needs once the sector is sealed (sent again if a reorg renumbered its deals). */
   sealed?: { commD: Uint8Array; commR: Uint8Array; sealRandHeight: number };
   precommitTries?: number;
+  /** Prove-commits sent again after one failed on a seed a reorg changed. */
+  proveTries?: number;
   /** Active, but its label layers are kept until the activation is final (a reorg may need a new PoRep). */
   scratchKept?: boolean;
   dataPath?: string;
@@ -275,6 +277,22 @@ export class SealingPipeline {
     return receipt.status === 0 ? null : receipt.error;
   }
 
+  /**
+   * A prove-commit computed on one fork fails on another when a reorg replaced the block whose beacon
+   * mix is the seed: while the pre-commit stands, the proof is computed again on the current seed.
+   */
+  private async reorgedSeed(job: SealJob): Promise<boolean> {
+    const failure = await this.failedReceipt(job);
+    if (!failure?.startsWith('INVALID_POREP')) return false;
+    const sector = await getSector(this.chain.headState(), this.minerId, job.sector);
+    if (sector?.state !== SectorState.precommitted) return false;
+    job.proveTries = (job.proveTries ?? 0) + 1;
+    job.status = 'precommitted';
+    delete job.txId;
+    this.log.info({ sector: job.sector, err: failure, attempt: job.proveTries }, 'Prove-commit failed on a seed a reorg changed: proving again');
+    return true;
+  }
+
   private async sealAndPrecommit(number: number): Promise<void> {
     const job = this.jobs.get(number)!;
     try {
@@ -440,6 +458,7 @@ export class SealingPipeline {
           continue;
         }
       }
+      if (job.status === 'proving' && (job.proveTries ?? 0) < 3 && (await this.reorgedSeed(job))) continue;
       if (await this.failedOnChain(job, 'Sector tx failed on chain')) continue;
       const sector = await getSector(this.chain.headState(), this.minerId, job.sector);
       if (!sector) {

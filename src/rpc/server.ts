@@ -179,19 +179,35 @@ export class RpcServer {
       return null;
     };
     if (Number.isFinite(declared) && declared > limit) return tooLarge();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of req) {
-        size += (chunk as Buffer).length;
-        if (size > limit) return tooLarge();
-        chunks.push(chunk as Buffer);
-      }
-    } catch {
+    // Events rather than an async iterator: a small body arrives in one chunk, and the iterator's
+    // promise per chunk cost about a tenth of a small call's time.
+    return new Promise((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      let settled = false;
+      const done = (value: string | null) => {
+        if (settled) return;
+        settled = true;
+        resolve(value);
+      };
+      req.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        size += chunk.length;
+        if (size > limit) done(tooLarge());
+        else chunks.push(chunk);
+      });
+      req.on('end', () => done(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8')));
       // The client aborted or timed out mid-body: nothing to answer.
-      res.destroy();
-      return null;
-    }
-    return Buffer.concat(chunks).toString('utf8');
+      req.on('error', () => {
+        if (settled) return;
+        res.destroy();
+        done(null);
+      });
+      req.on('close', () => {
+        if (settled || req.complete) return;
+        res.destroy();
+        done(null);
+      });
+    });
   }
 }
