@@ -5,10 +5,29 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blockId, signHeader } from '../src/chain/index.js';
-import { slotStart } from '../src/consensus/index.js';
+import { setVrfBackend, slotStart, vrfBackend, vrfProve, vrfPublicKey, vrfVerify, type VrfBackend } from '../src/consensus/index.js';
 import { sha256, uintToBytesBE, utf8 } from '../src/primitives/index.js';
 import { buildBenchChain, openBenchChain } from './benchChain.js';
 import { msSince, type BenchArea, type BenchRow } from './report.js';
+
+/** Milliseconds per ECVRF verification with one backend (200 distinct proofs of one key). */
+function vrfVerifyMs(backend: VrfBackend): number {
+  const secret = sha256(utf8('bench vrf key'));
+  const publicKey = vrfPublicKey(secret);
+  const items = Array.from({ length: 200 }, (_, i) => {
+    const alpha = uintToBytesBE(i, 8);
+    return { alpha, proof: vrfProve(secret, alpha).proof };
+  });
+  const previous = vrfBackend();
+  setVrfBackend(backend);
+  try {
+    const start = process.hrtime.bigint();
+    for (const { alpha, proof } of items) if (!vrfVerify(publicKey, alpha, proof)) throw new Error('VRF proof refused');
+    return msSince(start) / items.length;
+  } finally {
+    setVrfBackend(previous);
+  }
+}
 
 export const consensusBench: BenchArea = {
   name: 'consensus',
@@ -37,6 +56,8 @@ export const consensusBench: BenchArea = {
     const forgedMs = msSince(forgedStart);
     if (refused !== forgedCount) throw new Error(`${forgedCount - refused} forged blocks were accepted`);
     const s = importer.chain.stats;
+    const vrfNoble = vrfVerifyMs('noble');
+    const vrfNative = vrfBackend() === 'native' ? vrfVerifyMs('native') : null;
     await importer.db.close();
     rmSync(root, { recursive: true, force: true });
     const per = (ms: number) => ms / s.blocks;
@@ -49,6 +70,8 @@ export const consensusBench: BenchArea = {
       { name: 'validation per block: state root', value: per(s.stateRootMs), unit: 'ms' },
       { name: 'import per block: LevelDB write (sync)', value: per(s.writeMs), unit: 'ms' },
       { name: 'import per block: total', value: importMs / target, unit: 'ms' },
+      { name: 'ECVRF verify, @noble/curves (BigInt JS)', value: vrfNoble, unit: 'ms' },
+      { name: 'ECVRF verify, libsodium group ops (the node default)', value: vrfNative ?? Number.NaN, unit: 'ms', note: vrfNative ? `${(vrfNoble / vrfNative).toFixed(1)}x faster` : 'sodium-native not available' },
       { name: 'forged side blocks refused (random key)', value: (forgedCount * 1000) / forgedMs, unit: 'block/s', note: 'cheap checks only: nothing stored or executed' },
     ];
     return {
@@ -65,6 +88,8 @@ export const consensusBench: BenchArea = {
         state_root_ms_per_block: Number(per(s.stateRootMs).toFixed(3)),
         write_ms_per_block: Number(per(s.writeMs).toFixed(3)),
         import_ms_per_block: Number((importMs / target).toFixed(3)),
+        vrf_verify_noble_ms: Number(vrfNoble.toFixed(3)),
+        ...(vrfNative === null ? {} : { vrf_verify_native_ms: Number(vrfNative.toFixed(3)) }),
         forged_blocks_refused_per_s: Number(((forgedCount * 1000) / forgedMs).toFixed(1)),
       },
     };

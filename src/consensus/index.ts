@@ -4,3 +4,4 @@ export * from './election.js';
 export * from './vrf.js';
 export * from './header.js';
 export * from './forkChoice.js';
+export * from './vrfNative.js';

@@ -3,7 +3,9 @@
 // c (16) || s (32) = 80 bytes; output beta = 64 bytes (the election uses its first 32).
 import { ed25519 } from '@noble/curves/ed25519.js';
 import { sha512 } from '@noble/hashes/sha2.js';
-import { bytesEqual, concatBytes } from '../primitives/index.js';
+import { LRUCache } from 'lru-cache';
+import { bytesEqual, concatBytes, hexKey } from '../primitives/index.js';
+import { nativeGroup, type NativeGroup } from './vrfNative.js';
 
 const SUITE = 0x03;
 const C_LEN = 16;
@@ -56,11 +58,19 @@ function proofToHash(gamma: Point): Uint8Array {
   return sha512(concatBytes(new Uint8Array([SUITE, 0x03]), gamma.clearCofactor().toBytes(), new Uint8Array([0x00])));
 }
 
+/** Decoded miner keys: a block's VRF is checked against one of a few hundred keys, again and again. */
+const keyPoints = new LRUCache<string, { point: Point | null }>({ max: 4096 });
+
 /** The public key as a point that can ever verify: on the curve and not of small order. */
 function publicKeyPoint(publicKey: Uint8Array): Point | null {
   if (publicKey.length !== VRF_PUBLIC_KEY_BYTES) return null;
-  const point = decodePoint(publicKey);
-  return point && !point.isSmallOrder() ? point : null;
+  const key = hexKey(publicKey);
+  const cached = keyPoints.get(key);
+  if (cached) return cached.point;
+  const decoded = decodePoint(publicKey);
+  const point = decoded && !decoded.isSmallOrder() ? decoded : null;
+  keyPoints.set(key, { point });
+  return point;
 }
 
 /** Whether any proof could ever verify against the key (a miner's key is checked when it registers). */
@@ -94,11 +104,44 @@ export function vrfVerify(publicKey: Uint8Array, alpha: Uint8Array, proof: Uint8
   const c = leToInt(proof.subarray(32, 48));
   const s = leToInt(proof.subarray(48, 80));
   if (s >= Q) return null;
+  const native = nativeGroup();
+  if (native) {
+    const result = verifyNative(native, publicKey, alpha, proof, c);
+    if (result !== undefined) return result;
+  }
   const h = encodeToCurve(publicKey, alpha);
   const u = BASE.multiplyUnsafe(s).subtract(y.multiplyUnsafe(c));
   const v = h.multiplyUnsafe(s).subtract(gamma.multiplyUnsafe(c));
   if (challenge([y, h, gamma, u, v]) !== c) return null;
   return proofToHash(gamma);
+}
+
+/**
+ * The same verification with libsodium's group operations, on inputs already decoded strictly
+ * above (so encodings are canonical). Undefined when libsodium refuses an input it does not cover
+ * (torsion components, identity results): the caller then verifies with @noble/curves.
+ */
+function verifyNative(native: NativeGroup, publicKey: Uint8Array, alpha: Uint8Array, proof: Uint8Array, c: bigint): Uint8Array | null | undefined {
+  const gamma = proof.subarray(0, 32);
+  const cScalar = new Uint8Array(32);
+  cScalar.set(proof.subarray(32, 48));
+  const s = proof.subarray(48, 80);
+  let h: Uint8Array | null = null;
+  for (let ctr = 0; ctr < 256 && !h; ctr++) {
+    const candidate = sha512(concatBytes(new Uint8Array([SUITE, 0x01]), publicKey, alpha, new Uint8Array([ctr, 0x00]))).subarray(0, 32);
+    if (!decodePoint(candidate)) continue;
+    h = native.clearCofactor(candidate);
+    if (!h) return undefined;
+  }
+  if (!h) return undefined;
+  const u = native.mulSub(s, null, cScalar, publicKey);
+  const v = native.mulSub(s, h, cScalar, gamma);
+  if (!u || !v) return undefined;
+  const hash = sha512(concatBytes(new Uint8Array([SUITE, 0x02]), publicKey, h, gamma, u, v, new Uint8Array([0x00])));
+  if (leToInt(hash.subarray(0, C_LEN)) !== c) return null;
+  const cleared = native.clearCofactor(gamma);
+  if (!cleared) return undefined;
+  return sha512(concatBytes(new Uint8Array([SUITE, 0x03]), cleared, new Uint8Array([0x00])));
 }
 
 export function vrfOutputMatches(publicKey: Uint8Array, alpha: Uint8Array, proof: Uint8Array, output: Uint8Array): boolean {

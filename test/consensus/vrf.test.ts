@@ -1,7 +1,12 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
+import { ed25519 } from '@noble/curves/ed25519.js';
 import { vrfProve, vrfPublicKey, vrfVerify } from '../../src/consensus/vrf.js';
-import { fromHex, hexKey } from '../../src/primitives/index.js';
+import { setVrfBackend, vrfBackend } from '../../src/consensus/vrfNative.js';
+import { concatBytes, fromHex, hexKey } from '../../src/primitives/index.js';
+
+/** A point of order 8 on edwards25519. */
+const TORSION_8 = 'c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a';
 
 // RFC 9381, Appendix B.3 (ECVRF-EDWARDS25519-SHA512-TAI), keys from RFC 8032 section 7.1.
 const vectors = [
@@ -43,4 +48,49 @@ describe('ECVRF-EDWARDS25519-SHA512-TAI', () => {
       expect(vrfVerify(vrfPublicKey(new Uint8Array(32).fill(7)), alpha, proof)).toBeNull();
     },
   );
+});
+
+// Native (libsodium) and @noble/curves verification must agree on every input: valid proofs,
+// tampered ones, and points with a torsion component (which libsodium refuses and the native path
+// hands back to @noble/curves).
+describe('VRF verification backends', () => {
+  const both = (publicKey: Uint8Array, alpha: Uint8Array, proof: Uint8Array) => {
+    setVrfBackend('native');
+    const native = vrfVerify(publicKey, alpha, proof);
+    setVrfBackend('noble');
+    const noble = vrfVerify(publicKey, alpha, proof);
+    setVrfBackend('native');
+    return { native: native && hexKey(native), noble: noble && hexKey(noble) };
+  };
+
+  it('uses libsodium here', () => {
+    expect(vrfBackend()).toBe('native');
+  });
+
+  it.each(vectors)('agree on the RFC 9381 vector for pk $pk', ({ pk, alpha, pi, beta }) => {
+    expect(both(fromHex(pk), fromHex(alpha), fromHex(pi))).toEqual({ native: beta, noble: beta });
+  });
+
+  test.prop([fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 64 }), fc.nat(79), fc.integer({ min: 0, max: 255 })], { numRuns: 60 })('agree on valid and tampered proofs', (sk, alpha, at, flip) => {
+    const { proof, output } = vrfProve(sk, alpha);
+    const publicKey = vrfPublicKey(sk);
+    expect(both(publicKey, alpha, proof)).toEqual({ native: hexKey(output), noble: hexKey(output) });
+    const tampered = proof.slice();
+    tampered[at]! ^= flip;
+    const results = both(publicKey, alpha, tampered);
+    expect(results.native).toBe(results.noble);
+  });
+
+  test.prop([fc.uint8Array({ minLength: 32, maxLength: 32 }), fc.uint8Array({ maxLength: 16 }), fc.integer({ min: 1, max: 7 })], { numRuns: 20 })('agree when Gamma or the key carries a torsion component', (sk, alpha, k) => {
+    const { proof } = vrfProve(sk, alpha);
+    const publicKey = vrfPublicKey(sk);
+    const torsion = ed25519.Point.fromHex(TORSION_8).multiply(BigInt(k));
+    const gamma = ed25519.Point.fromBytes(proof.subarray(0, 32)).add(torsion).toBytes();
+    const mixedGamma = concatBytes(gamma, proof.subarray(32));
+    const mixedKey = ed25519.Point.fromBytes(publicKey).add(torsion).toBytes();
+    for (const [key, pi] of [[publicKey, mixedGamma], [mixedKey, proof]] as const) {
+      const results = both(key, alpha, pi);
+      expect(results.native).toBe(results.noble);
+    }
+  });
 });

@@ -21,11 +21,12 @@ describe('backends', () => {
     expect(a).toEqual(b);
   });
 
-  it('sealing, PoRep, PoSt and signatures give the same results on the fallbacks as on the native paths', () => {
+  it('sealing, PoRep, PoSt, signatures and the VRF give the same results on the fallbacks as on the native paths', () => {
     const native = runCheck({});
-    const fallback = runCheck({ BCR_HASH_BACKEND: 'js', BCR_SECP_BACKEND: 'noble' });
-    expect(fallback).toMatchObject({ hash: 'js', secp: 'noble', porep: null, post: null, signer: true });
-    expect(native).toMatchObject({ porep: null, post: null, signer: true, commR: fallback.commR });
+    const fallback = runCheck({ BCR_HASH_BACKEND: 'js', BCR_SECP_BACKEND: 'noble', BCR_VRF_BACKEND: 'noble' });
+    expect(fallback).toMatchObject({ hash: 'js', secp: 'noble', vrf: 'noble', porep: null, post: null, signer: true });
+    expect(fallback.vrfOutput).toMatch(/^[0-9a-f]{128}$/);
+    expect(native).toMatchObject({ porep: null, post: null, signer: true, commR: fallback.commR, vrfOutput: fallback.vrfOutput });
     expect(['native', 'js']).toContain(pairHashBackend);
   }, 60_000);
 });
