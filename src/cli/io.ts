@@ -1,7 +1,7 @@
 // CLI helpers: one-line errors for user mistakes, passwords from file/env/prompt, JSON output.
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { BcrError } from '../primitives/index.js';
+import { BcrError } from '../primitives/errors.js';
 
 export class UsageError extends BcrError<'USAGE'> {
   constructor(message: string) {

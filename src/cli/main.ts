@@ -1,24 +1,34 @@
 // `bcr` command line. Commands are thin: parse flags, call into the node or libraries.
 import { Command, CommanderError } from 'commander';
-import { BcrError, errorMessage } from '../primitives/index.js';
+import { BcrError, errorMessage } from '../primitives/errors.js';
 import { NODE_VERSION } from '../version.js';
-import { registerAuth } from './commands/auth.js';
-import { registerDb } from './commands/db.js';
-import { registerGov } from './commands/gov.js';
-import { registerVesting } from './commands/vesting.js';
-import { registerAttest } from './commands/attest.js';
-import { registerChain } from './commands/chain.js';
-import { registerClient, registerMarket } from './commands/client.js';
-import { registerPaych } from './commands/paych.js';
-import { registerDevnet } from './commands/devnet.js';
-import { registerGenesis } from './commands/genesis.js';
-import { registerIssuance } from './commands/issuance.js';
-import { registerMiner } from './commands/miner.js';
-import { registerNode } from './commands/node.js';
-import { registerPiece } from './commands/piece.js';
-import { registerSim } from './commands/sim.js';
-import { registerTx } from './commands/tx.js';
-import { registerWallet } from './commands/wallet.js';
+
+type Register = (program: Command) => void;
+
+/**
+ * Each top-level command's module, loaded only when that command runs: `bcr chain head` does not
+ * pay for libp2p, LevelDB or the proof code (`--help` and unknown commands load them all).
+ */
+const COMMANDS: [name: string, load: () => Promise<Register>][] = [
+  ['node', async () => (await import('./commands/node.js')).registerNode],
+  ['wallet', async () => (await import('./commands/wallet.js')).registerWallet],
+  ['tx', async () => (await import('./commands/tx.js')).registerTx],
+  ['genesis', async () => (await import('./commands/genesis.js')).registerGenesis],
+  ['issuance', async () => (await import('./commands/issuance.js')).registerIssuance],
+  ['piece', async () => (await import('./commands/piece.js')).registerPiece],
+  ['miner', async () => (await import('./commands/miner.js')).registerMiner],
+  ['client', async () => (await import('./commands/client.js')).registerClient],
+  ['market', async () => (await import('./commands/client.js')).registerMarket],
+  ['paych', async () => (await import('./commands/paych.js')).registerPaych],
+  ['auth', async () => (await import('./commands/auth.js')).registerAuth],
+  ['chain', async () => (await import('./commands/chain.js')).registerChain],
+  ['db', async () => (await import('./commands/db.js')).registerDb],
+  ['gov', async () => (await import('./commands/gov.js')).registerGov],
+  ['vesting', async () => (await import('./commands/vesting.js')).registerVesting],
+  ['attest', async () => (await import('./commands/attest.js')).registerAttest],
+  ['devnet', async () => (await import('./commands/devnet.js')).registerDevnet],
+  ['sim', async () => (await import('./commands/sim.js')).registerSim],
+];
 
 // Output piped into a reader that stops early (`| head`) is not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -28,24 +38,10 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 const program = new Command().enablePositionalOptions();
 program.name('bcr').description('BCR proof-of-storage chain: node, wallet and tools').version(NODE_VERSION).exitOverride();
-registerNode(program);
-registerWallet(program);
-registerTx(program);
-registerGenesis(program);
-registerIssuance(program);
-registerPiece(program);
-registerMiner(program);
-registerClient(program);
-registerMarket(program);
-registerPaych(program);
-registerAuth(program);
-registerChain(program);
-registerDb(program);
-registerGov(program);
-registerVesting(program);
-registerAttest(program);
-registerDevnet(program);
-registerSim(program);
+const first = process.argv[2];
+const versionOnly = first === '--version' || first === '-V';
+const named = COMMANDS.filter(([name]) => name === first);
+for (const [, load] of versionOnly ? [] : named.length > 0 ? named : COMMANDS) (await load())(program);
 
 try {
   await program.parseAsync(process.argv);

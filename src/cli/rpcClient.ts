@@ -1,5 +1,5 @@
 // A small JSON-RPC client for CLI commands that talk to a running node.
-import { BcrError } from '../primitives/index.js';
+import { BcrError } from '../primitives/errors.js';
 
 export const DEFAULT_RPC_URL = 'http://127.0.0.1:8645/';
 

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { formatBcr } from '../../primitives/index.js';
+import { formatBcr } from '../../primitives/units.js';
 import { UsageError, printJson } from '../io.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
 

@@ -11,7 +11,9 @@ import { loadOrCreatePeerKey } from '../../p2p/identity.js';
 import { PROOF_PROFILES, type ProofProfileName } from '../../proofs/index.js';
 import { parseIntOption, UsageError } from '../io.js';
 
-const CLI = fileURLToPath(new URL('../main.ts', import.meta.url));
+// Nodes run from the same form as this command: compiled JS, or TypeScript source through tsx.
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const CLI = fileURLToPath(new URL(FROM_SOURCE ? '../main.ts' : '../main.js', import.meta.url));
 
 /** The genesis of a devnet already started in `baseDir` (node-0 holds it), or null for a new base dir. */
 function readExistingDevnet(baseDir: string): { genesisJson: string; miners: number } | null {
@@ -68,7 +70,7 @@ export function registerDevnet(program: Command): void {
         const nodeArgs = prepareDevnetNode({ dataDir, genesisJson, index: i, miners, rpcPort: rpcBase + i, p2pPort: p2pBase + i, bootstrap });
         const peerId = peerIdFromPrivateKey(await loadOrCreatePeerKey(dataDir)).toString();
         const p2p = `/ip4/127.0.0.1/tcp/${p2pBase + i}/p2p/${peerId}`;
-        const args = ['--import', 'tsx', CLI, 'node', ...nodeArgs];
+        const args = [...(FROM_SOURCE ? ['--import', 'tsx'] : []), CLI, 'node', ...nodeArgs];
         const logFd = openSync(join(dataDir, 'node.log'), 'a');
         const child = spawn(process.execPath, args, { stdio: ['ignore', logFd, 'inherit'] });
         closeSync(logFd);
