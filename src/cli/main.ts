@@ -43,13 +43,21 @@ const versionOnly = first === '--version' || first === '-V';
 const named = COMMANDS.filter(([name]) => name === first);
 for (const [, load] of versionOnly ? [] : named.length > 0 ? named : COMMANDS) (await load())(program);
 
+/** A file-system error as one plain line: what went wrong with which path, without the errno name. */
+function systemErrorLine(error: NodeJS.ErrnoException): string {
+  const plain: Record<string, string> = { ENOENT: 'no such file or directory', EACCES: 'permission denied', EISDIR: 'is a directory, not a file', ENOTDIR: 'not a directory', EEXIST: 'already exists', ENOSPC: 'no space left on the device' };
+  const what = error.code ? plain[error.code] : undefined;
+  return what && error.path ? `${what}: ${error.path}` : errorMessage(error);
+}
+
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
   if (error instanceof CommanderError) process.exit(error.exitCode);
   // User mistakes get one clear line; anything else is a bug and keeps its stack.
   const systemError = error instanceof Error && typeof (error as NodeJS.ErrnoException).code === 'string' && /^E[A-Z]+$/.test((error as NodeJS.ErrnoException).code!);
-  if (error instanceof BcrError || systemError) console.error(`error: ${errorMessage(error)}`);
+  if (systemError) console.error(`error: ${systemErrorLine(error as NodeJS.ErrnoException)}`);
+  else if (error instanceof BcrError) console.error(`error: ${errorMessage(error)}`);
   else if (error instanceof Error) console.error(`error: ${errorMessage(error)}\n${error.stack ?? ''}`);
   else console.error(`error: ${String(error)}`);
   process.exit(1);

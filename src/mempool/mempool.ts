@@ -6,7 +6,7 @@
 // - a sender's pooled txs must together fit its spendable balance (value + maximum fee each);
 // - the local miner's own txs (proofs, recoveries, sealing) have a reserved lane and are never
 //   refused for a full pool, as Lotus prioritises local messages.
-import { BcrError, hexKey, isBcrError } from '../primitives/index.js';
+import { BcrError, formatBcr, hexKey, isBcrError } from '../primitives/index.js';
 import type { ChainParams } from '../consensus/index.js';
 import { maxFee, verifyTx, type VerifiedTx } from '../state/index.js';
 import type { Metrics } from '../metrics/index.js';
@@ -166,7 +166,7 @@ export class Mempool {
     let committed = cost;
     for (const entry of queue?.values() ?? []) if (entry !== existing) committed += entry.cost;
     if (account.spendable < committed) {
-      throw new MempoolError('INSUFFICIENT_FUNDS', `spendable ${account.spendable} atto cannot cover this tx and the sender's other pooled txs (${committed} atto: values plus maximum fees)`);
+      throw new MempoolError('INSUFFICIENT_FUNDS', `spendable ${formatBcr(account.spendable)} BCR cannot cover this tx and the sender's other pooled txs (${formatBcr(committed)} BCR: values plus maximum fees)`);
     }
     const queued = nonce > this.firstGap(queue, account.nonce);
     if (queued && !local && !existing) {

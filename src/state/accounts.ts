@@ -1,6 +1,6 @@
 // Accounts in the state: balance, nonce and an optional vesting grant, in one record so that a
 // transfer reads one key per party.
-import { amount, concatBytes, decode, encode, optional, struct, uint, type Infer } from '../primitives/index.js';
+import { amount, concatBytes, decode, encode, formatBcr, optional, struct, uint, type Infer } from '../primitives/index.js';
 import { TxFailure } from './errors.js';
 import type { StateDb } from './stateDb.js';
 
@@ -75,6 +75,6 @@ export async function debit(state: StateDb, address: Uint8Array, value: bigint, 
   if (value === 0n) return;
   const account = await getAccount(state, address);
   const free = spendable(account, slot);
-  if (free < value) throw new TxFailure('INSUFFICIENT_FUNDS', `spendable ${free} atto below ${value} atto`, { spendable: free, needed: value });
+  if (free < value) throw new TxFailure('INSUFFICIENT_FUNDS', `spendable ${formatBcr(free)} BCR below ${formatBcr(value)} BCR`, { spendable: free, needed: value });
   await putAccount(state, address, { ...account, balance: account.balance - value });
 }

@@ -1,6 +1,6 @@
 // Pure block execution: (state, block environment, verified txs) -> receipts. No clock, no IO
 // beyond the state interface; the chain layer decides what to do with the result.
-import { amount, bytesEqual, encode, str, struct, uint, type Infer } from '../primitives/index.js';
+import { amount, bytesEqual, encode, formatBcr, str, struct, uint, type Infer } from '../primitives/index.js';
 import { FOUNDATION_ADDRESS } from './governance.js';
 import { blockIssuance, type ChainParams } from '../consensus/index.js';
 import { accountKey, credit, getAccount, putAccount, spendable } from './accounts.js';
@@ -49,7 +49,7 @@ export async function applyTx(state: StateDb, env: BlockEnv, tx: VerifiedTx): Pr
   const free = spendable(account, env.slot);
   const ceiling = maxFee(tx.body);
   if (free < ceiling) {
-    throw new TxError('INSUFFICIENT_FUNDS', `spendable ${free} atto cannot cover the maximum fee ${ceiling} atto`);
+    throw new TxError('INSUFFICIENT_FUNDS', `spendable ${formatBcr(free)} BCR cannot cover the maximum fee ${formatBcr(ceiling)} BCR`);
   }
   const fee = BigInt(tx.gas) * tx.body.gasPrice;
   await putAccount(state, tx.sender, { ...account, balance: account.balance - fee, nonce: account.nonce + 1 });

@@ -110,7 +110,13 @@ export function unlockKeystore(file: string, password: string): Uint8Array {
   } catch (error) {
     throw new BcrError('BAD_KEYSTORE', `cannot read keystore ${file}: ${error instanceof Error ? error.message : String(error)}`);
   }
-  return decryptKeystore(json, password);
+  try {
+    return decryptKeystore(json, password);
+  } catch (error) {
+    // Which key the password was wrong for: a keystore holds many, each with its own password.
+    if (error instanceof BcrError && error.code === 'WRONG_PASSWORD') throw new BcrError('WRONG_PASSWORD', `wrong password for ${file} (the keystore's MAC does not match)`);
+    throw error;
+  }
 }
 
 /**

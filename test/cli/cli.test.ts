@@ -48,7 +48,7 @@ describe('bcr CLI', () => {
     expect(printed.stdout.trim()).toBe(address);
     const wrong = await runCli(['wallet', 'export', address, '--keystore', keystore, '--out', out], { BCR_PASSWORD: 'nope' });
     expect(wrong.code).not.toBe(0);
-    expect(wrong.stderr.trim()).toBe('error: wrong password (keystore MAC mismatch)');
+    expect(wrong.stderr.trim()).toBe(`error: wrong password for ${file} (the keystore's MAC does not match)`);
 
     const to = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
     const signed = await runCli(['tx', 'transfer', '--from', address, '--to', to, '--amount', '1.5', '--nonce', '3', '--network', 'devnet', '--keystore', keystore, '--json'], env);

@@ -57,7 +57,7 @@ describe('bcr node (process)', () => {
     const nonceBefore = await rpc<number>(url, 'bcr_getNonce', [DEV, 'pending']);
     const tooMuch = await runCli(['wallet', 'send', '--from', DEV, '--to', TEAM, '--amount', '100000000', '--rpc', url, '--keystore', keys, '--wait'], { BCR_PASSWORD: 'pw' });
     expect(tooMuch.code).toBe(1);
-    expect(tooMuch.stderr).toMatch(/^error: bcr_sendRawTransaction: spendable \d+ atto cannot cover this tx/);
+    expect(tooMuch.stderr).toMatch(/^error: bcr_sendRawTransaction: spendable [\d.]+ BCR cannot cover this tx/);
     expect(await rpc<number>(url, 'bcr_getNonce', [DEV, 'pending'])).toBe(nonceBefore);
     expect((await runCli(['chain', 'block', 'nope', '--rpc', url])).stderr).toMatch(/^error: not a height/);
 
