@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/chain.js';
-import { CLI, rpc, waitFor } from '../helpers/process.js';
+import { CLI, rpc, runCli, waitFor } from '../helpers/process.js';
 
 const dir = tempDir('bcr-devnet-');
 afterAll(() => dir.cleanup());
@@ -29,6 +29,11 @@ describe('bcr devnet', () => {
       const table = await rpc<{ miners: { miner: number; power: string }[] }>(urls[0]!, 'bcr_getPowerTable');
       expect(table.miners.map((m) => Number(BigInt(m.power) / 1048576n))).toEqual([1, 2, 5]);
       expect(output).toMatch(/node 2: rpc http:\/\/127\.0\.0\.1:\d+\/\s+p2p \/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\//);
+      // A second `bcr devnet` on the live base dir is refused at once, starting nothing.
+      const second = await runCli(['devnet', '--nodes', '3', '--base-dir', dir.path, '--rpc-base-port', String(rpcBase), '--p2p-base-port', String(p2pBase)]);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(new RegExp(`^error: a devnet is already running in ${dir.path} \\(pid ${devnet.pid}\\)`));
+      expect(second.stdout).toBe('');
     } finally {
       devnet.kill('SIGINT');
     }

@@ -53,8 +53,9 @@ async function govOk<T>(args: string[]): Promise<T> {
   expect(result.code, `bcr gov ${args.join(' ')}: ${result.stderr}`).toBe(0);
   return JSON.parse(result.stdout) as T;
 }
+/** Sent with --force past the CLI's own check: the chain refuses it with `code` (and takes the fee). */
 async function refused(args: string[], code: string): Promise<void> {
-  const result = await gov(args);
+  const result = await gov([...args, '--force']);
   expect(result.code, `bcr gov ${args.join(' ')} should fail with ${code}`).toBe(1);
   expect(result.stderr).toMatch(new RegExp(`failed in block \\d+: ${code}`));
 }
@@ -90,6 +91,10 @@ describe('foundation governance (2-of-3 council)', () => {
 
     const proposal = await govOk<Proposal & { tx: string }>(['propose', '--from', A!, '--to', RECIPIENT, '--amount', '1000', '--purpose', 'grant: storage client tooling']);
     expect(proposal).toMatchObject({ state: 'open', approvals: [A], approvedSlot: null });
+    // Without --force the CLI checks first and sends nothing that would fail.
+    const unapproved = await gov(['execute', proposal.id, '--from', DEV]);
+    expect(unapproved.code).toBe(1);
+    expect(unapproved.stderr).toMatch(/^error: not approved yet: 1 of 2 approvals; nothing was sent/);
     await refused(['execute', proposal.id, '--from', DEV], 'NOT_APPROVED');
     await refused(['approve', proposal.id, '--from', DEV], 'NOT_SIGNER');
     await refused(['approve', proposal.id, '--from', A!], 'ALREADY_APPROVED');
@@ -97,7 +102,7 @@ describe('foundation governance (2-of-3 council)', () => {
     expect(approved.executableFromSlot).toBe(approved.approvedSlot! + NOTICE);
     // Executing now is refused, unless (on a busy machine) the tx only landed once the notice had run:
     // either way it never executes before its executable slot.
-    const early = await gov(['execute', proposal.id, '--from', DEV, '--json']);
+    const early = await gov(['execute', proposal.id, '--from', DEV, '--json', '--force']);
     let executed: Proposal & { closedSlot: number | null };
     if (early.code === 0) {
       executed = JSON.parse(early.stdout) as typeof executed;
@@ -124,6 +129,8 @@ describe('foundation governance (2-of-3 council)', () => {
     // A cancelled proposal never executes.
     const second = await govOk<Proposal>(['propose', '--from', C!, '--to', RECIPIENT, '--amount', '5', '--purpose', 'withdrawn']);
     expect((await govOk<Proposal>(['cancel', second.id, '--from', C!])).state).toBe('cancelled');
+    const closed = await gov(['approve', second.id, '--from', A!]);
+    expect(closed.stderr).toMatch(/^error: the proposal is cancelled \(slot \d+\); nothing was sent/);
     await refused(['approve', second.id, '--from', A!], 'PROPOSAL_CLOSED');
     await refused(['execute', second.id, '--from', DEV], 'PROPOSAL_CLOSED');
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { parseGenesis } from '../../chain/index.js';
 import { errorMessage } from '../../primitives/index.js';
 import { join } from 'node:path';
@@ -29,6 +29,26 @@ function readExistingDevnet(baseDir: string): { genesisJson: string; miners: num
   }
 }
 
+const pidFile = (baseDir: string) => join(baseDir, 'devnet.pid');
+
+/** The pid of a `bcr devnet` still running on this base dir, or null (none, or it died without cleaning up). */
+function runningDevnetPid(baseDir: string): number | null {
+  let pid: number;
+  try {
+    pid = Number.parseInt(readFileSync(pidFile(baseDir), 'utf8'), 10);
+  } catch {
+    return null;
+  }
+  if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (error) {
+    // EPERM: alive but another user's; ESRCH: gone.
+    return (error as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
+}
+
 export function registerDevnet(program: Command): void {
   program
     .command('devnet')
@@ -47,6 +67,8 @@ export function registerDevnet(program: Command): void {
       if (!(opts.proofProfile in PROOF_PROFILES) || opts.proofProfile === 'mainnet') throw new UsageError('--proof-profile must be test or devnet');
       const slotMs = opts.slotMs === undefined ? undefined : parseIntOption(opts.slotMs, '--slot-ms');
       if (slotMs !== undefined && slotMs < 50) throw new UsageError('--slot-ms must be at least 50');
+      const running = runningDevnetPid(opts.baseDir);
+      if (running !== null) throw new UsageError(`a devnet is already running in ${opts.baseDir} (pid ${running}): stop it first (Ctrl-C in its terminal, or kill ${running})`);
       // A base dir that already holds a devnet keeps its genesis: a new one would orphan every node's chain.
       const existing = readExistingDevnet(opts.baseDir);
       let genesisJson: string;
@@ -63,6 +85,8 @@ export function registerDevnet(program: Command): void {
         genesisJson = devnetGenesisJson(genesis);
       }
 
+      mkdirSync(opts.baseDir, { recursive: true });
+      writeFileSync(pidFile(opts.baseDir), `${process.pid}\n`);
       const children: ChildProcess[] = [];
       const bootstrap: string[] = [];
       for (let i = 0; i < nodes; i++) {
@@ -87,7 +111,10 @@ export function registerDevnet(program: Command): void {
       };
       process.on('SIGINT', stopAll);
       process.on('SIGTERM', stopAll);
-      await Promise.all(children.map((c) => new Promise((resolve) => c.on('exit', resolve))));
+      const codes = await Promise.all(children.map((c) => new Promise<number | null>((resolve) => c.on('exit', (code) => resolve(code)))));
+      rmSync(pidFile(opts.baseDir), { force: true });
+      const failed = codes.flatMap((code, i) => (code !== 0 && code !== null ? [`node ${i} exited with code ${code} (log: ${join(opts.baseDir, `node-${i}`, 'node.log')})`] : []));
+      if (!stopping && failed.length > 0) throw new UsageError(failed.join('; '));
       console.log('all nodes stopped');
     });
 }

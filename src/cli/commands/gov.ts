@@ -33,6 +33,17 @@ function proposalId(text: string): Uint8Array {
   return fromHex(text);
 }
 
+/** Why `action` on the proposal would fail if sent now (in a block after `headSlot`), or null. */
+export function refusal(action: 'approve' | 'cancel' | 'execute', p: ProposalJson | null, from: string, headSlot: number): string | null {
+  if (!p) return 'no such proposal';
+  if (p.state !== 'open') return `the proposal is ${p.state} (slot ${p.closedSlot})`;
+  if (action === 'approve' && p.approvals.some((a) => a.toLowerCase() === from.toLowerCase())) return `${from} has already approved it`;
+  if (action !== 'execute') return null;
+  if (p.executableFromSlot === null) return `not approved yet: ${p.approvalsCounted} of ${p.threshold} approvals`;
+  const wait = p.executableFromSlot - (headSlot + 1);
+  return wait > 0 ? `the notice runs until slot ${p.executableFromSlot}: executable in ${wait} slots (the head is at slot ${headSlot})` : null;
+}
+
 function describe(p: ProposalJson): string {
   const what = p.action === 'spend' ? `spend ${formatBcr(BigInt(p.amount))} BCR to ${p.recipient}` : `new council: ${p.council!.signers.join(', ')} (${p.council!.threshold} of ${p.council!.signers.length}, notice ${p.council!.noticeSlots} slots)`;
   const when = p.state !== 'open' ? `${p.state} at slot ${p.closedSlot}` : p.executableFromSlot !== null ? `approved; executable from slot ${p.executableFromSlot}` : `open, ${p.approvalsCounted} of ${p.threshold} approvals`;
@@ -79,8 +90,13 @@ export function registerGov(program: Command): void {
   ] as const) {
     withSignerOptions(gov.command(name).description(description))
       .argument('<proposal>', 'the proposal id (its propose tx id)')
-      .action(async (idText: string, opts: SenderOptions & { from: string; json?: boolean }) => {
+      .option('--force', 'send even when the chain will refuse it (the fee is paid)')
+      .action(async (idText: string, opts: SenderOptions & { from: string; json?: boolean; force?: boolean }) => {
         const id = proposalId(idText);
+        // A tx bound to fail still pays its fee: what the chain would refuse is refused here first.
+        const [current, { slot }] = await Promise.all([callRpc<ProposalJson | null>(opts.rpc, 'bcr_getProposal', [idText]).catch(() => null), callRpc<{ slot: number }>(opts.rpc, 'bcr_chainHead')]);
+        const problem = refusal(name, current, opts.from, slot);
+        if (problem && !opts.force) throw new UsageError(`${problem}; nothing was sent (--force sends it anyway, and pays its fee)`);
         const sender = await unlockSender(opts, opts.from);
         const { id: tx, receipt } = await sendAndConfirm(opts.rpc, sender, kind, proposalRefPayload, { proposal: id });
         const proposal = await callRpc<ProposalJson>(opts.rpc, 'bcr_getProposal', [idText]);
