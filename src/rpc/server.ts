@@ -7,7 +7,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer } from 'ws';
 import { errorMessage } from '../primitives/index.js';
 import type { Logger } from '../util/logger.js';
-import { PERMISSIONS, requestPermissions } from './auth.js';
+import { PERMISSIONS, requestPermissions, type TokenRefusal } from './auth.js';
 import { ConnectionCounter, hostAllowed, isJsonContentType, originAllowed } from './httpGuards.js';
 import { RpcErrorCode, type CallContext, type RpcDispatcher } from './jsonRpc.js';
 import { SubscriptionHub, type SocketLimits } from './subscriptions.js';
@@ -110,7 +110,7 @@ export class RpcServer {
     if (!hostAllowed(req.headers.host, this.options.allowedHosts ?? [])) return void refuse('403 Forbidden');
     if (!originAllowed(req.headers.origin, req.headers.host, this.options.wsOrigins ?? [])) return void refuse('403 Forbidden');
     const context = await this.callContext(req, SubscriptionHub.tokenOf(req));
-    if (!context) return void refuse('401 Unauthorized');
+    if ('refused' in context) return void refuse('401 Unauthorized');
     if (socket.destroyed) return;
     wss.handleUpgrade(req, socket, head, (ws) => hub.attach(ws, context, this.dispatcher, { maxMessageBytes: this.options.maxBodyBytes ?? DEFAULT_MAX_BODY, ...this.options.socketLimits }));
   }
@@ -126,12 +126,12 @@ export class RpcServer {
   }
 
   /** Permissions of a request (token or loopback defaults); null when its token is invalid. */
-  async callContext(req: IncomingMessage, authorization = req.headers.authorization): Promise<CallContext | null> {
+  async callContext(req: IncomingMessage, authorization = req.headers.authorization): Promise<CallContext | TokenRefusal> {
     if (!this.options.secret) return { permissions: new Set(PERMISSIONS) };
     const address = req.socket.remoteAddress ?? '';
     const loopback = address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
     const permissions = await requestPermissions(this.options.secret, authorization, loopback);
-    return permissions === 'BAD_TOKEN' ? null : { permissions };
+    return permissions instanceof Set ? { permissions } : permissions;
   }
 
   private failed(res: ServerResponse, error: unknown): void {
@@ -159,8 +159,8 @@ export class RpcServer {
     const body = await this.readBody(req, res);
     if (body === null) return;
     const context = await this.callContext(req);
-    if (!context) {
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.forbidden, message: 'invalid or expired token' } }));
+    if ('refused' in context) {
+      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ jsonrpc: '2.0', id: null, error: { code: RpcErrorCode.forbidden, message: context.refused } }));
       return;
     }
     const response = await this.dispatcher.handleBody(body, context);

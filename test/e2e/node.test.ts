@@ -129,7 +129,10 @@ describe('bcr node (process)', () => {
     const admin = JSON.parse((await call('bcr_minerSeal', await createToken(secret, 'admin'))).text);
     expect(admin.error).toMatchObject({ code: -32001, message: 'this node runs no miner' });
     expect((await call('bcr_minerSeal', 'not-a-jwt')).status).toBe(401);
-    expect((await call('bcr_minerSeal', await createToken(new Uint8Array(32), 'admin'))).status).toBe(401);
+    const foreign = await call('bcr_minerSeal', await createToken(new Uint8Array(32), 'admin'));
+    expect(foreign.status).toBe(401);
+    // Made from another node's data dir: the refusal names both nodes.
+    expect(JSON.parse(foreign.text).error.message).toMatch(/^invalid token: it was made for node [0-9a-f]{16}, this node is [0-9a-f]{16} \(create it with bcr auth create-token --data-dir/);
     const cli = await runCli(['auth', 'create-token', '--perm', 'sign', '--data-dir', `${dir.path}-rpc`]);
     expect(cli.stdout.trim().split('.')).toHaveLength(3);
     expect(await requestPermissions(secret, undefined, false)).toEqual(new Set(['read']));
