@@ -117,6 +117,7 @@ export function registerClientFiles(client: Command): void {
       const { shards, shardBytes } = await encodeShards(data, k, m);
       const sha256 = sha256Hex(data);
       const session = await openSession(opts.rpc, await unlockSender(opts, opts.from));
+      let onInterrupt: (() => void) | null = null;
       try {
         const terms: StoreTerms = { duration: parseIntOption(opts.duration, '--duration'), startIn: parseIntOption(opts.startIn, '--start-in'), clientCollateral: 0n };
         // Everything signed goes to the journal before it leaves; a rerun after a crash finishes it.
@@ -142,6 +143,14 @@ export function registerClientFiles(client: Command): void {
           writePutJournal(journalPath, journal);
         }
         const miners = journal.miners;
+        // Ctrl-C: say what stands and how to finish it (the journal already holds everything signed).
+        const recorded = journal;
+        onInterrupt = () => {
+          const known = recorded.shards.flat().filter((p) => p.deal !== undefined).length;
+          process.stderr.write(`\ninterrupted: every deal signed so far is recorded in ${journalPath} (${known} seen on chain); run the same bcr client put again to finish it without new deals (bcr client ls lists it as unfinished)\n`);
+          process.exit(130);
+        };
+        process.once('SIGINT', onInterrupt);
         log(`${basename(file)}: ${data.length} bytes as ${k} data + ${m} parity shards of ${shardBytes} bytes, with miners ${miners.join(', ')}`);
         const startSlot = journal.startSlot;
         const explain = explainer(session, new Map(targets.map((t) => [t.minerId, t])));
@@ -198,6 +207,7 @@ export function registerClientFiles(client: Command): void {
         if (opts.json) return printJson({ root, size: manifest.size, sha256, shards: manifest.shards });
         console.log(root);
       } finally {
+        if (onInterrupt) process.off('SIGINT', onInterrupt);
         await session.host.stop();
       }
     });
