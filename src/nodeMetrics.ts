@@ -30,7 +30,6 @@ export function collectNodeMetrics(metrics: Metrics, parts: MeteredParts): void 
     metrics.peers.set(parts.network?.peerCount() ?? 0);
     metrics.isolatedSeconds.set(Math.floor((parts.network?.isolatedForMs() ?? 0) / 1000));
     const progress = parts.sync?.progress();
-    metrics.syncBlocksPerSecond.set(progress?.blocksPerSecond ?? 0);
     metrics.syncDistance.set(progress ? progress.target - progress.head : 0);
     metrics.wsSubscriptions.reset();
     for (const [kind, count] of parts.subscriptions.countByTopic()) metrics.wsSubscriptions.set({ kind }, count);

@@ -25,7 +25,6 @@ export interface Metrics {
   isolatedSeconds: Gauge;
   peerPenalties: Counter<'offence'>;
   peerBans: Counter;
-  syncBlocksPerSecond: Gauge;
   syncDistance: Gauge;
   mempoolSize: Gauge;
   mempoolEvictions: Counter<'reason'>;
@@ -73,7 +72,6 @@ export function createMetrics(): Metrics {
     isolatedSeconds: new Gauge({ ...r, name: 'bcr_p2p_isolated_seconds', help: 'Seconds without any peer although others are known (0: connected or none known)' }),
     peerPenalties: new Counter({ ...r, name: 'bcr_peer_penalties_total', help: 'Penalties given to peers, by offence', labelNames: ['offence'] }),
     peerBans: new Counter({ ...r, name: 'bcr_peer_bans_total', help: 'Peers banned for crossing the penalty threshold' }),
-    syncBlocksPerSecond: new Gauge({ ...r, name: 'bcr_sync_blocks_per_second', help: 'Range sync import rate over the last progress interval' }),
     syncDistance: new Gauge({ ...r, name: 'bcr_sync_distance_blocks', help: 'Blocks between the local head and the highest head peers report' }),
     mempoolSize: new Gauge({ ...r, name: 'bcr_mempool_txs', help: 'Transactions in the mempool' }),
     mempoolEvictions: new Counter({ ...r, name: 'bcr_mempool_evictions_total', help: 'Pooled transactions evicted, by reason', labelNames: ['reason'] }),
@@ -88,7 +86,7 @@ export function createMetrics(): Metrics {
     deadlinesProven: new Counter({ ...r, name: 'bcr_miner_deadlines_proven_total', help: 'Proving deadlines whose WindowPoSt landed in its window', labelNames: ['miner'] }),
     deadlinesMissed: new Counter({ ...r, name: 'bcr_miner_deadlines_missed_total', help: 'Proving deadlines that closed without a WindowPoSt', labelNames: ['miner'] }),
     windowPostSeconds: new Histogram({ ...r, name: 'bcr_miner_window_post_seconds', help: 'Time to compute a WindowPoSt', buckets: SECONDS }),
-    sealingJobs: new Gauge({ ...r, name: 'bcr_sealing_jobs', help: 'Sealing jobs by stage', labelNames: ['stage'] }),
+    sealingJobs: new Gauge({ ...r, name: 'bcr_miner_sealing_jobs', help: 'Sealing jobs by stage', labelNames: ['stage'] }),
     watchdogWarnings: new Counter({ ...r, name: 'bcr_miner_watchdog_warnings_total', help: 'Deadline watchdog warnings by kind', labelNames: ['kind'] }),
     marketDeals: new Gauge({ ...r, name: 'bcr_market_deals', help: "Deals of the local miner by state", labelNames: ['state'] }),
     dbBytes: new Gauge({ ...r, name: 'bcr_db_bytes', help: 'Approximate LevelDB bytes per bucket', labelNames: ['bucket'] }),

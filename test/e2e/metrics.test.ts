@@ -1,8 +1,9 @@
 // Prometheus metrics end to end: a follower node started with --metrics-port serves the text
 // format; a real parser (parse-prometheus-text-format) reads it, and the counters move as blocks
 // arrive over gossip and sync, and as an RPC call fails.
-import { copyFileSync, mkdirSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/chain.js';
@@ -54,6 +55,22 @@ describe('metrics endpoint', () => {
     expect(types.get('bcr_rpc_requests_total')).toBe('COUNTER');
     expect(types.get('bcr_nodejs_eventloop_lag_seconds')).toBe('GAUGE');
     expect([...types.keys()].some((name) => name.startsWith('libp2p_'))).toBe(true);
+    expect([...types.keys()].filter((name) => name.startsWith('nodejs_'))).toEqual([]);
+    // The Grafana dashboard graphs only families the node exports, and takes rate() of counters and
+    // histogram series only (a rate of a gauge means nothing).
+    const dashboard = JSON.parse(readFileSync(fileURLToPath(new URL('../../docs/grafana/bcr-node.json', import.meta.url)), 'utf8')) as { panels: { title: string; targets?: { expr: string }[] }[] };
+    for (const panel of dashboard.panels) {
+      for (const { expr } of panel.targets ?? []) {
+        for (const [, name] of expr.matchAll(/\b(bcr_[a-z0-9_]+)/g)) {
+          const family = name!.replace(/_(bucket|sum|count)$/, '');
+          expect(types.has(name!) || types.get(family) === 'HISTOGRAM', `${panel.title}: ${name} is not exported`).toBe(true);
+        }
+        for (const [, name] of expr.matchAll(/(?:rate|increase)\((bcr_[a-z0-9_]+)/g)) {
+          const type = types.get(name!) ?? (types.get(name!.replace(/_(bucket|sum|count)$/, '')) === 'HISTOGRAM' ? 'HISTOGRAM' : undefined);
+          expect(['COUNTER', 'HISTOGRAM'], `${panel.title}: rate() of ${name} (${type})`).toContain(type);
+        }
+      }
+    }
 
     // Blocks imported: counted from what this scrape saw, waiting on the follower's own head.
     const importedBefore = valueOf(first, 'bcr_blocks_imported_total', { result: 'head' });
