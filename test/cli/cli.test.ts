@@ -159,5 +159,6 @@ describe('bcr CLI', () => {
     } finally {
       busy.close();
     }
-  });
+    // Seven CLI starts from source one after another: over a minute on a loaded two-core machine.
+  }, 240_000);
 });
