@@ -180,6 +180,9 @@ export class Network {
         }),
       },
     });
+    // libp2p adds unprefixed process gauges (nodejs_memory_usage_bytes, nodejs_fs_usage_bytes with a
+    // percentage among bytes, ...): the node's bcr_process_* and bcr_nodejs_* already say this.
+    for (const name of ['nodejs_memory_usage_bytes', 'nodejs_memory_total_bytes', 'nodejs_fs_usage_bytes']) opts.metrics?.registry.removeSingleMetric(name);
     network = new Network(libp2p, opts, topics, denied, reputation);
     await network.wire();
     // Peers met before, the bootstrap list and on-chain miners: dialled again whenever short of peers.
