@@ -39,14 +39,19 @@ function decodePoint(bytes: Uint8Array): Point | null {
   }
 }
 
-/** encode_to_curve by try-and-increment, salted with the public key. */
-function encodeToCurve(publicKey: Uint8Array, alpha: Uint8Array): Point {
+/** The first try-and-increment candidate that decodes to a curve point, salted with the public key. */
+function curveCandidate(publicKey: Uint8Array, alpha: Uint8Array): { bytes: Uint8Array; point: Point } {
   for (let ctr = 0; ctr < 256; ctr++) {
-    const hash = sha512(concatBytes(new Uint8Array([SUITE, 0x01]), publicKey, alpha, new Uint8Array([ctr, 0x00])));
-    const point = decodePoint(hash.subarray(0, 32));
-    if (point) return point.clearCofactor();
+    const bytes = sha512(concatBytes(new Uint8Array([SUITE, 0x01]), publicKey, alpha, new Uint8Array([ctr, 0x00]))).subarray(0, 32);
+    const point = decodePoint(bytes);
+    if (point) return { bytes, point };
   }
   throw new Error('encode_to_curve failed'); // probability 2^-256
+}
+
+/** encode_to_curve: the candidate point times the cofactor. */
+function encodeToCurve(publicKey: Uint8Array, alpha: Uint8Array): Point {
+  return curveCandidate(publicKey, alpha).point.clearCofactor();
 }
 
 function challenge(points: Point[]): bigint {
@@ -126,13 +131,7 @@ function verifyNative(native: NativeGroup, publicKey: Uint8Array, alpha: Uint8Ar
   const cScalar = new Uint8Array(32);
   cScalar.set(proof.subarray(32, 48));
   const s = proof.subarray(48, 80);
-  let h: Uint8Array | null = null;
-  for (let ctr = 0; ctr < 256 && !h; ctr++) {
-    const candidate = sha512(concatBytes(new Uint8Array([SUITE, 0x01]), publicKey, alpha, new Uint8Array([ctr, 0x00]))).subarray(0, 32);
-    if (!decodePoint(candidate)) continue;
-    h = native.clearCofactor(candidate);
-    if (!h) return undefined;
-  }
+  const h = native.clearCofactor(curveCandidate(publicKey, alpha).bytes);
   if (!h) return undefined;
   const u = native.mulSub(s, null, cScalar, publicKey);
   const v = native.mulSub(s, h, cScalar, gamma);

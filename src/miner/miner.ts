@@ -1,7 +1,6 @@
 // The miner loop: a slot clock; in each slot, try to win the election (VRF ticket + WinningPoSt from
 // the local replicas) and make a block; watch the miner's deadlines and submit each WindowPoSt in its
 // window. Consensus rules live in chain/ and state/; this is scheduling and IO.
-import { randomBytes } from 'node:crypto';
 import { slotAt, slotStart } from '../consensus/index.js';
 import { claimSlot, zeroCommD, type ChainStore, type GenesisMiner } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
@@ -228,7 +227,7 @@ export class MinerService {
     const { store, log, chain } = this.opts;
     const last = this.failedChecks.get(number);
     if (last !== undefined && slot < last + chain.params.miners.provingPeriod) return false;
-    const failure = await checkReplica(store.params, number, commR, store, new Uint8Array(randomBytes(32)));
+    const failure = await checkReplica(store.params, number, commR, store);
     if (!failure) {
       this.failedChecks.delete(number);
       return true;

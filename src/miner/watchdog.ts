@@ -3,7 +3,7 @@
 // closing?), times each WindowPoSt against its window, and a window ahead of each deadline reads and
 // verifies one random challenge of one of its replicas. Every warning is a log line, a metric and a
 // miner event; every closed window is counted as proven or missed.
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomInt } from 'node:crypto';
 import type { ChainStore } from '../chain/index.js';
 import type { MinerParams } from '../consensus/index.js';
 import type { Metrics, WatchdogWarning } from '../metrics/index.js';
@@ -104,7 +104,7 @@ export class DeadlineWatchdog {
     const live = sectors.filter((s) => !s.faulty);
     if (live.length === 0) return;
     const sector = live[randomInt(live.length)]!;
-    const failure = await checkReplica(this.ctx.proofParams, sector.number, sector.commR, this.ctx.replicas, new Uint8Array(randomBytes(32)));
+    const failure = await checkReplica(this.ctx.proofParams, sector.number, sector.commR, this.ctx.replicas);
     if (failure) {
       this.warn('replica_check_failed', `${key}:${sector.number}`, 'replicaCheckFailed', { sector: sector.number, period: next.period, deadline: next.deadline, opens: next.open, reason: failure }, 'Replica failed its self-check before its deadline');
     } else this.ctx.log.debug({ sector: sector.number, deadline: next.deadline }, 'Replica self-check passed');

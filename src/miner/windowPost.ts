@@ -2,6 +2,7 @@
 // proof checked here before the proof goes out; a sector that cannot answer (replica gone,
 // unreadable, or answering wrong) is skipped, which declares it faulty in the same tx, so one bad
 // disk costs its own sectors and not the whole partition.
+import { randomBytes } from 'node:crypto';
 import { errorMessage } from '../primitives/index.js';
 import { checkPostSectors, decodePost, encodePost, provePost, type ProofParams, type ProvableSector, type SectorPostProof } from '../proofs/index.js';
 
@@ -72,8 +73,8 @@ async function proveOneByOne(params: ProofParams, randomness: Uint8Array, loaded
   return { proofs, loaded: kept };
 }
 
-/** Null when the replica answers a fresh random challenge with a valid proof; else why not. */
-export async function checkReplica(params: ProofParams, number: number, commR: Uint8Array, replicas: ReplicaAccess, randomness: Uint8Array): Promise<string | null> {
+/** Null when the replica answers a random challenge (fresh unless given) with a valid proof; else why not. */
+export async function checkReplica(params: ProofParams, number: number, commR: Uint8Array, replicas: ReplicaAccess, randomness = new Uint8Array(randomBytes(32))): Promise<string | null> {
   const { skipped } = await provePartition(params, randomness, [{ number, commR }], replicas);
   return skipped[0]?.reason ?? null;
 }
