@@ -112,10 +112,14 @@ export class SectorStore {
     this.trees.clear();
   }
 
-  /** Everything needed to prove a sector from its replica. */
+  /**
+   * Everything needed to prove a sector from its replica. The tree's upper levels stay cached, but
+   * each call gets a fresh reader: the leaves a proof opens are read from disk for that proof, never
+   * from an earlier proof's memory (a replica corrupted since must fail its next proof).
+   */
   async provable(number: number): Promise<ProvableSector> {
     const cached = this.trees.get(number);
-    if (cached) return cached;
+    if (cached) return { ...cached, replica: cached.replica.fresh() };
     const { dir, meta } = await this.get(number);
     const source = await fileSource(join(dir, SectorFiles.replica), this.params.sectorSize / 32);
     this.open.push(source);
@@ -123,6 +127,6 @@ export class SectorStore {
     if (hexKey(cache.root) !== meta.commRLast) throw new BcrError('SECTOR_CORRUPT', `replica of sector ${number} no longer matches its CommRLast`);
     const sector: ProvableSector = { sectorNumber: number, commC: fromHex(meta.commC), commRLast: cache.root, replica: new TreeReader(source, cache) };
     this.trees.set(number, sector);
-    return sector;
+    return { ...sector, replica: sector.replica.fresh() };
   }
 }

@@ -131,6 +131,11 @@ export class TreeReader {
     return this.cache.depth;
   }
 
+  /** A reader of the same source and cached levels with no leaf chunks loaded yet. */
+  fresh(): TreeReader {
+    return new TreeReader(this.source, this.cache);
+  }
+
   async load(leafIndices: Iterable<number>): Promise<void> {
     const k = this.cache.cacheLevel;
     for (const index of leafIndices) {
