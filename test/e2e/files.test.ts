@@ -84,6 +84,11 @@ describe('files across miners', () => {
     const putRun = await cli(['client', 'put', join(dir.path, 'file.bin'), '--data-shards', '3', '--parity-shards', '2', '--miners', 'auto', '--duration', '4000', '--start-in', '240', '--from', client, ...keys, '--wait', '--json']);
     const put = JSON.parse(putRun.stdout) as { root: string; sha256: string; shards: { index: number; miner: number }[] };
     expect(putRun.stderr).toMatch(new RegExp(`skipping miner ${MINERS + 1} cannot be reached`));
+    // The root is given as soon as any three shards and a manifest are active, before the last of them.
+    const early = putRun.stderr.indexOf(`retrievable now: `);
+    expect(early, putRun.stderr).toBeGreaterThan(0);
+    expect(putRun.stderr.slice(early)).toMatch(new RegExp(`^retrievable now: [345] of 5 shards active, root ${put.root}`));
+    expect(putRun.stderr.indexOf('all 5 shards and manifests active')).toBeGreaterThan(early);
     expect(put.sha256).toBe(sha(file));
     expect(new Set(put.shards.map((s) => s.miner))).toEqual(new Set([1, 2, 3, 4, 5]));
     const ls = JSON.parse((await cli(['client', 'ls', ...keys, '--json'])).stdout) as { root: string; shards: { deals: { state: string }[] }[] }[];
@@ -144,11 +149,20 @@ describe('files across miners', () => {
     // (A kill during a durable write leaves its hidden temporary file behind: not a journal.)
     const journals = () => (existsSync(join(dir.path, 'puts')) ? readdirSync(join(dir.path, 'puts')).filter((n) => n.endsWith('.json') && !n.startsWith('.') && !n.includes('.retired-')) : []);
     // Killed once its journal is on disk (nothing sent yet), then mid-shards, then while the manifests go out.
-    const killPoints: ((stderr: string) => boolean)[] = [() => journals().length > 0, (stderr) => stderr.includes('shard 2/3 '), (stderr) => stderr.includes('manifest 1/3 ')];
+    // The middle one is a Ctrl-C: the put says what stands and exits 130.
+    const killPoints: [(stderr: string) => boolean, NodeJS.Signals][] = [
+      [() => journals().length > 0, 'SIGKILL'],
+      [(stderr) => stderr.includes('shard 2/3 '), 'SIGINT'],
+      [(stderr) => stderr.includes('manifest 1/3 '), 'SIGKILL'],
+    ];
     let finished: { code: number | null; stdout: string; stderr: string } | null = null;
     let kills = 0;
-    for (const trigger of killPoints) {
-      const run = await runCliKilled(putArgs, ENV, trigger);
+    for (const [trigger, signal] of killPoints) {
+      const run = await runCliKilled(putArgs, ENV, trigger, 0, signal);
+      if (run.killed && signal === 'SIGINT') {
+        expect(run.code, run.stderr).toBe(130);
+        expect(run.stderr).toMatch(/interrupted: every deal signed so far is recorded in .*puts.*run the same bcr client put again to finish it without new deals/);
+      }
       // The journal is on disk before the first proposal leaves: the first run is always cut off.
       if (kills === 0) expect(run.killed, 'the put was never cut off').toBe(true);
       if (run.killed) kills++;

@@ -110,9 +110,8 @@ describe('foundation governance (2-of-3 council)', () => {
     } else {
       expect(early.stderr).toMatch(/failed in block \d+: NOTICE_PENDING/);
       expect(await balance(RECIPIENT)).toBe(0n);
-      // Once the notice has run, anyone executes: exactly the amount moves.
-      await waitFor('the notice delay to run out', async () => (await rpc<{ slot: number }>(node.rpcUrl, 'bcr_chainHead')).slot >= approved.executableFromSlot!, 60_000, 100);
-      executed = await govOk<Proposal & { closedSlot: number | null }>(['execute', proposal.id, '--from', DEV]);
+      // Once the notice has run, anyone executes (--wait-notice waits for it): exactly the amount moves.
+      executed = await govOk<Proposal & { closedSlot: number | null }>(['execute', proposal.id, '--from', DEV, '--wait-notice']);
     }
     expect(executed.state).toBe('executed');
     expect(await balance(RECIPIENT)).toBe(bcr(1000));

@@ -26,7 +26,7 @@ export function runCli(args: string[], env: Record<string, string> = {}): Promis
 }
 
 /** Runs `bcr` and SIGKILLs it `afterMs` after `trigger` (given its stderr so far) holds; `killed` says whether it came to that. */
-export function runCliKilled(args: string[], env: Record<string, string>, trigger: (stderr: string) => boolean, afterMs = 0): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }> {
+export function runCliKilled(args: string[], env: Record<string, string>, trigger: (stderr: string) => boolean, afterMs = 0, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; stdout: string; stderr: string; killed: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, ...env } });
     let stdout = '';
@@ -37,7 +37,7 @@ export function runCliKilled(args: string[], env: Record<string, string>, trigge
     const watch = setInterval(() => {
       if (!trigger(stderr)) return;
       clearInterval(watch);
-      setTimeout(() => (killed = child.kill('SIGKILL')), afterMs);
+      setTimeout(() => (killed = child.exitCode === null && child.kill(signal)), afterMs);
     }, 5);
     child.on('error', reject);
     child.on('exit', (code) => {

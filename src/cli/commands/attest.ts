@@ -12,6 +12,8 @@ import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 
 /** Records per RPC call (the node's most). */
+/** How long verify waits for a node that is behind the trusted block. */
+const CATCH_UP_MS = 30_000;
 const PAGE = 100;
 /** Headers `verify` links at most (about 80 MB): beyond, take a newer trusted header. */
 const MAX_LINK_HEADERS = 200_000;
@@ -175,6 +177,13 @@ export function registerAttest(program: Command): void {
         }
         return { stateRoot: stateRoot!, provenAt, linked, records };
       };
+      // A trusted block the node has not reached yet (it is a block or two behind the node you took it
+      // from): give it a moment to catch up rather than failing.
+      for (let waited = 0; (await callRpc<{ height: number }>(opts.rpc, 'bcr_chainHead')).height < height; waited += 250) {
+        if (waited === 0) process.stderr.write(`the node is below block ${height}: waiting for it (up to ${CATCH_UP_MS / 1000} s)\n`);
+        if (waited >= CATCH_UP_MS) fail(`the node did not reach block ${height} within ${CATCH_UP_MS / 1000} s (is it on the same chain, and syncing?)`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
       let result: Awaited<ReturnType<typeof proveOnce>> | null = null;
       for (let attempt = 1; !result; attempt++) {
         try {

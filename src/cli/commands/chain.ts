@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { formatBcr } from '../../primitives/units.js';
-import { UsageError, printJson } from '../io.js';
+import { BcrError } from '../../primitives/errors.js';
+import { UsageError, parseIntOption, printJson } from '../io.js';
 import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
 
 interface HeadJson {
@@ -13,6 +14,13 @@ interface HeadJson {
   finalizedHeight?: number;
   txCount?: number;
   txs?: { id: string; from: string; kind: string; nonce: number }[];
+}
+
+interface SyncStatusJson {
+  syncing: boolean;
+  head: number;
+  peers: number;
+  highestSeen: number;
 }
 
 export function registerChain(program: Command): void {
@@ -29,6 +37,28 @@ export function registerChain(program: Command): void {
     if (opts.json) printJson(head);
     else show(head);
   });
+  chain
+    .command('wait')
+    .description('wait until a node answers (scripts: after starting a node in the background); with --synced, until it has a peer and has caught up with it')
+    .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
+    .option('--synced', 'also wait until it has caught up with its peers')
+    .option('--timeout <seconds>', 'give up after this long', '120')
+    .action(async (opts: { rpc: string; synced?: boolean; timeout: string }) => {
+      const deadline = Date.now() + parseIntOption(opts.timeout, '--timeout') * 1000;
+      let last = 'it does not answer';
+      for (;;) {
+        try {
+          const status = await callRpc<SyncStatusJson>(opts.rpc, 'bcr_syncStatus');
+          last = `head ${status.head}, ${status.peers} peer(s), highest seen ${status.highestSeen}${status.syncing ? ', syncing' : ''}`;
+          // Caught up: not syncing, and no peer has shown a head more than a block above ours.
+          if (!opts.synced || (status.peers > 0 && !status.syncing && status.head + 1 >= status.highestSeen)) break;
+        } catch (error) {
+          if (!(error instanceof BcrError && error.code === 'RPC_UNREACHABLE')) throw error;
+        }
+        if (Date.now() > deadline) throw new UsageError(`the node at ${opts.rpc} was not ${opts.synced ? 'synced' : 'up'} within ${opts.timeout} s (${last})`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    });
   common(chain.command('block').description('a block by height or 0x id, with its txs').argument('<heightOrId>')).action(async (ref: string, opts: { rpc: string; json?: boolean }) => {
     let block: HeadJson | null;
     if (/^0x[0-9a-fA-F]{64}$/.test(ref)) block = await callRpc<HeadJson | null>(opts.rpc, 'bcr_getBlockById', [ref, true]);

@@ -261,7 +261,7 @@ export async function followDeals(rpc: string, client: string, proposals: DealPr
   const found = new Map<number, DealJson>();
   let reported = new Map<number, string>();
   for (;;) {
-    const deals = await listAll(rpc, client);
+    const deals = await listAllDeals(rpc, client);
     const next = new Map<number, string>();
     for (const [i, proposal] of proposals.entries()) {
       const deal = deals.find((d) => d.nonce === proposal.nonce && d.pieceCommitment === toHex(proposal.pieceCommitment));
@@ -289,10 +289,10 @@ export async function followDeals(rpc: string, client: string, proposals: DealPr
 
 /** Nonces of this client's proposals that are deals on chain (whatever their state). */
 export async function publishedNonces(rpc: string, client: string): Promise<Set<number>> {
-  return new Set((await listAll(rpc, client)).map((d) => d.nonce));
+  return new Set((await listAllDeals(rpc, client)).map((d) => d.nonce));
 }
 
-async function listAll(rpc: string, client: string): Promise<DealJson[]> {
+export async function listAllDeals(rpc: string, client: string): Promise<DealJson[]> {
   const out: DealJson[] = [];
   for (let after = 0; ; ) {
     const page = await callRpc<DealJson[]>(rpc, 'bcr_listDeals', [{ client }, after]);

@@ -17,7 +17,7 @@ import { UsageError, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../rpcClient.js';
 import { createProgress } from '../progress.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
-import { checkEscrow, dialAddresses, explainer, followDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
+import { checkEscrow, dialAddresses, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
 import { journalPieces, plannedPieces, putJournalPath, readPutJournal, removePutJournal, retirePutJournal, unfinishedPuts, writePutJournal } from '../putJournal.js';
 import { writeFileDurableSync } from '../../util/durableFile.js';
 import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
@@ -195,17 +195,34 @@ export function registerClientFiles(client: Command): void {
         } finally {
           manifestProgress.stop();
         }
-        await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, Boolean(opts.wait), explain);
-        const manifestDeals = await followDeals(opts.rpc, session.sender.address, manifestPlans.flat().map((p) => p.proposal), manifestPlans[0]![0]!.proposal.startSlot, Boolean(opts.wait), explain);
+        const manifestDeals = await followDeals(opts.rpc, session.sender.address, manifestPlans.flat().map((p) => p.proposal), manifestPlans[0]![0]!.proposal.startSlot, false, explain);
         const root = `0x${Buffer.from(manifestPlans[0]![0]!.proposal.pieceCommitment).toString('hex')}@${miners.join(',')}`;
+        // Every deal is on chain: the file is recorded under its root and the journal has done its job.
         const record = { root, name: manifest.name, size: manifest.size, sha256, client: session.sender.address, dataShards: k, parityShards: m, manifest, manifestDeals: manifestDeals.map((d) => d.deal) };
         const path = filesPath(opts.keystore);
         mkdirSync(dirname(path), { recursive: true });
         const files = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as (typeof record)[]) : [];
         writeFileDurableSync(path, JSON.stringify([...files.filter((f) => f.root !== root), record], null, 1));
         removePutJournal(journalPath);
+        process.off('SIGINT', onInterrupt);
+        onInterrupt = () => {
+          process.stderr.write(`\ninterrupted while waiting for the miners to seal: every deal is on chain and the file is recorded as ${root} (bcr client ls shows its deals)\n`);
+          process.exit(130);
+        };
+        process.once('SIGINT', onInterrupt);
+        if (opts.wait) {
+          log(`every deal is published; root ${root}`);
+          const proposals = new Map([...plans.flat().map((p, i) => [shardDeals[i]!.deal, p.proposal] as const), ...manifestPlans.flat().map((p, i) => [manifestDeals[i]!.deal, p.proposal] as const)]);
+          const explainDeal = (deal: number) => explain(proposals.get(deal)!);
+          await waitActive(opts.rpc, session.sender.address, manifest, manifestDeals.map((d) => d.deal), explainDeal, (active) => {
+            // Any K whole shards and one manifest rebuild the file: the root is usable from here on.
+            if (opts.json) log(`retrievable now: ${active} of ${k + m} shards active, root ${root}`);
+            else console.log(root);
+          });
+          log(`all ${k + m} shards and manifests active`);
+        }
         if (opts.json) return printJson({ root, size: manifest.size, sha256, shards: manifest.shards });
-        console.log(root);
+        if (!opts.wait) console.log(root);
       } finally {
         if (onInterrupt) process.off('SIGINT', onInterrupt);
         await session.host.stop();
@@ -394,5 +411,35 @@ class ShardFetcher {
       await funded;
       return (await fetch()).data;
     }
+  }
+}
+
+/** Polls the file's deals until all are active; `onRetrievable` fires once, when any K shards and a manifest are. */
+async function waitActive(rpc: string, client: string, manifest: FileManifest, manifestDeals: number[], explain: (deal: number) => Promise<string | null>, onRetrievable: (activeShards: number) => void): Promise<void> {
+  const isActive = (deal: DealJson | undefined) => deal !== undefined && (deal.state === 'active' || deal.state === 'completed');
+  let retrievable = false;
+  let reported = new Map<number, string>();
+  for (;;) {
+    const byId = new Map((await listAllDeals(rpc, client)).map((d) => [d.deal, d]));
+    const next = new Map<number, string>();
+    for (const deal of [...manifest.shards.flatMap((s) => s.pieces.map((p) => p.deal)), ...manifestDeals]) {
+      const found = byId.get(deal);
+      if (!found) continue;
+      next.set(deal, found.state);
+      if (reported.get(deal) !== found.state) log(`deal ${deal} ${found.state}${found.sector === null ? '' : ` (sector ${found.sector})`}`);
+      if (found.state === 'expired' || found.state === 'slashed') {
+        const why = await explain(deal);
+        throw new UsageError(`deal ${deal} ${found.state}: the miner did not prove it in time${why ? ` (${why})` : ''}`);
+      }
+    }
+    reported = next;
+    const activeShards = manifest.shards.filter((s) => s.pieces.every((p) => isActive(byId.get(p.deal)))).length;
+    const activeManifests = manifestDeals.filter((d) => isActive(byId.get(d))).length;
+    if (!retrievable && activeShards >= manifest.codec.dataShards && activeManifests > 0) {
+      retrievable = true;
+      onRetrievable(activeShards);
+    }
+    if (activeShards === manifest.shards.length && activeManifests === manifestDeals.length) return;
+    await new Promise((r) => setTimeout(r, 500));
   }
 }

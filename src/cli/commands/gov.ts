@@ -88,14 +88,26 @@ export function registerGov(program: Command): void {
     ['cancel', govCancelKind, 'cancel a proposal: the proposer alone, or a threshold of signers voting'],
     ['execute', govExecuteKind, 'execute an approved proposal once its notice delay has run (anyone)'],
   ] as const) {
-    withSignerOptions(gov.command(name).description(description))
+    const command = withSignerOptions(gov.command(name).description(description))
       .argument('<proposal>', 'the proposal id (its propose tx id)')
-      .option('--force', 'send even when the chain will refuse it (the fee is paid)')
-      .action(async (idText: string, opts: SenderOptions & { from: string; json?: boolean; force?: boolean }) => {
+      .option('--force', 'send even when the chain will refuse it (the fee is paid)');
+    if (name === 'execute') command.option('--wait-notice', 'if the notice is still running, wait until it has run, then send');
+    command.action(async (idText: string, opts: SenderOptions & { from: string; json?: boolean; force?: boolean; waitNotice?: boolean }) => {
         const id = proposalId(idText);
         // A tx bound to fail still pays its fee: what the chain would refuse is refused here first.
-        const [current, { slot }] = await Promise.all([callRpc<ProposalJson | null>(opts.rpc, 'bcr_getProposal', [idText]).catch(() => null), callRpc<{ slot: number }>(opts.rpc, 'bcr_chainHead')]);
-        const problem = refusal(name, current, opts.from, slot);
+        const check = async () => {
+          const [current, { slot }] = await Promise.all([callRpc<ProposalJson | null>(opts.rpc, 'bcr_getProposal', [idText]).catch(() => null), callRpc<{ slot: number }>(opts.rpc, 'bcr_chainHead')]);
+          return { current, problem: refusal(name, current, opts.from, slot) };
+        };
+        const inNotice = (p: ProposalJson | null) => p !== null && p.state === 'open' && p.executableFromSlot !== null;
+        let { current, problem } = await check();
+        if (opts.waitNotice && problem && inNotice(current)) {
+          process.stderr.write(`${problem}: waiting\n`);
+          while (problem && inNotice(current)) {
+            await new Promise((r) => setTimeout(r, 500));
+            ({ current, problem } = await check());
+          }
+        }
         if (problem && !opts.force) throw new UsageError(`${problem}; nothing was sent (--force sends it anyway, and pays its fee)`);
         const sender = await unlockSender(opts, opts.from);
         const { id: tx, receipt } = await sendAndConfirm(opts.rpc, sender, kind, proposalRefPayload, { proposal: id });

@@ -80,9 +80,13 @@ export function registerWallet(program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (address: string, opts: { rpc: string; json?: boolean }) => {
       const checksummed = toChecksumAddress(parseAddress(address));
-      const b = await callRpc<{ balance: string; locked: string; spendable: string }>(opts.rpc, 'bcr_getBalance', [checksummed]);
-      if (opts.json) return printJson({ address: checksummed, ...b });
-      console.log(`${checksummed}: ${formatBcr(BigInt(b.balance))} BCR${b.locked !== '0' ? ` (${formatBcr(BigInt(b.locked))} locked by vesting)` : ''}`);
+      const [b, nonce] = await Promise.all([
+        callRpc<{ balance: string; locked: string; spendable: string }>(opts.rpc, 'bcr_getBalance', [checksummed]),
+        // The next nonce to sign with (pending txs counted): what `bcr tx transfer --nonce` wants.
+        callRpc<number>(opts.rpc, 'bcr_getNonce', [checksummed, 'pending']),
+      ]);
+      if (opts.json) return printJson({ address: checksummed, ...b, nonce });
+      console.log(`${checksummed}: ${formatBcr(BigInt(b.balance))} BCR${b.locked !== '0' ? ` (${formatBcr(BigInt(b.locked))} locked by vesting)` : ''}; next nonce ${nonce}`);
     });
 
   withKeystore(wallet.command('send').description('sign a transfer with a keystore key and send it to a running node'))
