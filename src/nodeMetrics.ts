@@ -8,6 +8,7 @@ import type { Metrics } from './metrics/index.js';
 import type { MinerService } from './miner/miner.js';
 import type { Network } from './p2p/network.js';
 import type { SubscriptionHub } from './rpc/subscriptions.js';
+import { localMinerDeals } from './rpc/dealMethods.js';
 import { SectorState, deadlineSectors, getMiner, getSector } from './state/index.js';
 import type { SyncManager } from './sync/index.js';
 
@@ -35,8 +36,13 @@ export function collectNodeMetrics(metrics: Metrics, parts: MeteredParts): void 
     for (const [kind, count] of parts.subscriptions.countByTopic()) metrics.wsSubscriptions.set({ kind }, count);
     metrics.sealingJobs.reset();
     for (const job of parts.miner()?.sealing.jobs.values() ?? []) metrics.sealingJobs.inc({ stage: job.status });
+  });
+  // The same rows and states as `bcr miner deals` (bcr_minerDeals), so the two always agree.
+  metrics.addCollector(async () => {
+    const miner = parts.miner();
+    const deals = miner ? await localMinerDeals(parts.chain.headState(), parts.deals, miner) : [];
     metrics.marketDeals.reset();
-    for (const deal of parts.deals?.list() ?? []) metrics.marketDeals.inc({ state: deal.status });
+    for (const deal of deals) metrics.marketDeals.inc({ state: deal.stage });
   });
   metrics.addCollector(async () => {
     const miner = parts.miner();

@@ -92,7 +92,23 @@ async function localDealJson(state: StateDb, local: MinerService, entry: { propo
     offset: piece?.offset ?? null,
     sealing: job ? { status: job.status, error: job.error ?? null } : null,
     unsealedPath: job?.dataPath ?? null,
+    /** Where the deal stands, in one word: its state on chain once it is there, else its publication's, else its transfer's. */
+    stage: deal ? STATES[deal.state]! : (piece?.status ?? entry.transfer?.status ?? 'unknown'),
   };
+}
+
+/** The local miner's deals as a provider: accepted proposals (with their transfers) and imported ones. */
+export async function localMinerDeals(state: StateDb, provider: DealProvider | null, local: MinerService): Promise<Awaited<ReturnType<typeof localDealJson>>[]> {
+  const pieces = local.sealing.dealPieces;
+  const out = [];
+  const seen = new Set<string>();
+  for (const record of provider?.list() ?? []) {
+    const piece = pieces.find((d) => d.tx === record.tx);
+    if (piece) seen.add(piece.tx);
+    out.push(await localDealJson(state, local, { proposal: record.proposal, transfer: { received: record.received, dataBytes: record.dataBytes, status: record.status, error: record.error ?? null }, piece }));
+  }
+  for (const piece of pieces) if (!seen.has(piece.tx)) out.push(await localDealJson(state, local, { proposal: piece.proposal, transfer: null, piece }));
+  return out;
 }
 
 function escrowJson(escrow: { total: bigint; locked: bigint }) {
@@ -116,17 +132,7 @@ export function dealMethods({ chain, provider, miner }: DealMethodsContext): Met
       handler: async () => {
         const local = miner();
         if (!local) throw new RpcError(RpcErrorCode.notFound, 'this node runs no miner');
-        const state = chain.headState();
-        const pieces = local.sealing.dealPieces;
-        const out = [];
-        const seen = new Set<string>();
-        for (const record of provider?.list() ?? []) {
-          const piece = pieces.find((d) => d.tx === record.tx);
-          if (piece) seen.add(piece.tx);
-          out.push(await localDealJson(state, local, { proposal: record.proposal, transfer: { received: record.received, dataBytes: record.dataBytes, status: record.status, error: record.error ?? null }, piece }));
-        }
-        for (const piece of pieces) if (!seen.has(piece.tx)) out.push(await localDealJson(state, local, { proposal: piece.proposal, transfer: null, piece }));
-        return out;
+        return localMinerDeals(chain.headState(), provider, local);
       },
     },
     {

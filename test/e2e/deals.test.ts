@@ -9,12 +9,13 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import parsePrometheus from 'parse-prometheus-text-format';
 import WebSocket from 'ws';
 import { devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/devnet.js';
 import { addressOf, bcr, fromHex, toChecksumAddress, toHex } from '../../src/primitives/index.js';
 import { unsealedCommD } from '../../src/proofs/index.js';
 import { DEV_KEY, tempDir } from '../helpers/chain.js';
-import { balanceAt, ownerFlows, p2pAddress, rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+import { balanceAt, logEntries, ownerFlows, p2pAddress, rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const MINERS = 2;
 const SECTOR = 1 << 20;
@@ -48,7 +49,9 @@ afterAll(async () => {
 beforeAll(async () => {
   for (let i = 0; i <= MINERS; i++) {
     const bootstrap = nodes.map(p2pAddress);
-    nodes[i] = await startNodeProcess(prepareDevnetNode({ dataDir: dataDir(i), genesisJson: devnetGenesisJson(genesis), index: i, miners: MINERS, rpcPort: 0, p2pPort: 0, bootstrap }), 60_000);
+    const args = prepareDevnetNode({ dataDir: dataDir(i), genesisJson: devnetGenesisJson(genesis), index: i, miners: MINERS, rpcPort: 0, p2pPort: 0, bootstrap });
+    // The provider serves metrics: its deal counts must agree with `bcr miner deals`.
+    nodes[i] = await startNodeProcess(i === 0 ? [...args, '--metrics-port', '0'] : args, 60_000);
   }
 }, 180_000);
 
@@ -179,12 +182,19 @@ describe('storage deals across a devnet', () => {
     expect(BigInt(first.escrow.total) - BigInt(second.escrow.total)).toBe(owed);
 
     // The provider's unsealed copies hold the file, bit for bit.
-    const local = JSON.parse((await cli(['miner', 'deals', '--json', '--data-dir', dataDir(0), '--rpc', provider.rpcUrl])).stdout) as { deal: number; unsealedPath: string; offset: number }[];
+    const minerDeals = async () => JSON.parse((await cli(['miner', 'deals', '--json', '--data-dir', dataDir(0), '--rpc', provider.rpcUrl])).stdout) as { deal: number; stage: string; unsealedPath: string; offset: number }[];
+    const local = await minerDeals();
     for (const piece of manifest.pieces) {
       const copy = local.find((d) => d.deal === piece.deal)!;
       const unsealed = readFileSync(copy.unsealedPath);
       expect(Buffer.compare(unsealed.subarray(copy.offset, copy.offset + piece.length), Buffer.from(file.subarray(piece.offset, piece.offset + piece.length)))).toBe(0);
     }
+    // bcr_market_deals{state} counts the very rows `bcr miner deals` lists, by the stage it shows.
+    const metricsUrl = logEntries<{ url: string }>(provider, 'Metrics listening')[0]!.url;
+    const byStage = (rows: { stage: string }[]) => Object.fromEntries([...new Set(rows.map((r) => r.stage))].sort().map((stage) => [stage, rows.filter((r) => r.stage === stage).length]));
+    const scraped = async () => Object.fromEntries(parsePrometheus(await (await fetch(metricsUrl)).text()).find((f) => f.name === 'bcr_market_deals')!.metrics.map((m) => [m.labels!.state!, Number(m.value)]).sort());
+    await waitFor('bcr_market_deals to agree with bcr miner deals', async () => JSON.stringify(await scraped()) === JSON.stringify(byStage(await minerDeals())), 20_000, 500).catch(async () => expect(await scraped()).toEqual(byStage(await minerDeals())));
+    expect((await scraped()).active).toBe(local.filter((d) => d.stage === 'active').length);
 
     // From the manifest alone the client gets the original file back: every piece fetched from its
     // miner over the retrieval protocol, chunks verified, written at its offset.

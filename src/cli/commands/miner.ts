@@ -66,6 +66,7 @@ interface MinerInfo {
 interface MinerDealRow {
   deal: number | null;
   state: string | null;
+  stage: string;
   client: string;
   pieceBytes: number;
   transfer: { received: number; dataBytes: number; status: string } | null;
@@ -294,7 +295,7 @@ export function registerMiner(program: Command): void {
       console.log('deal  state      client                                      bytes     transfer       sector  offset    sealing');
       for (const d of deals) {
         const transfer = d.transfer ? `${d.transfer.status} ${Math.floor((d.transfer.received * 100) / Math.max(1, d.transfer.dataBytes))}%` : 'offline';
-        console.log(`${String(d.deal ?? '-').padStart(4)}  ${(d.state ?? d.publishing?.status ?? '-').padEnd(9)}  ${d.client}  ${String(d.pieceBytes).padStart(8)}  ${transfer.padEnd(13)}  ${String(d.sector ?? '-').padStart(6)}  ${String(d.offset ?? '-').padStart(8)}  ${d.sealing?.status ?? '-'}`);
+        console.log(`${String(d.deal ?? '-').padStart(4)}  ${d.stage.padEnd(9)}  ${d.client}  ${String(d.pieceBytes).padStart(8)}  ${transfer.padEnd(13)}  ${String(d.sector ?? '-').padStart(6)}  ${String(d.offset ?? '-').padStart(8)}  ${d.sealing?.status ?? '-'}`);
       }
     });
 
