@@ -18,7 +18,7 @@ import { writeFileDurableSync } from './util/durableFile.js';
 import type { Logger } from './util/logger.js';
 import { keystoreKeyResolver } from './wallet/index.js';
 import { startChainPart } from './node/chainPart.js';
-import { createOrderBook, startMarketPart } from './node/marketPart.js';
+import { openOrderBook, startMarketPart } from './node/marketPart.js';
 import { P2P_PORT_FILE, startNetworkPart } from './node/networkPart.js';
 import { startRpcPart } from './node/rpcPart.js';
 
@@ -123,7 +123,7 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
   assertNoWellKnownKeys(genesis);
   const metrics = options.metrics ? createMetrics() : null;
   const { db, chain, mempool } = await startChainPart({ dataDir: options.dataDir, genesis, pruneBlocks: options.pruneBlocks ?? null, metrics, log }, closers);
-  const orders = createOrderBook(genesis, chain, clock);
+  const orders = await openOrderBook({ dataDir: options.dataDir, genesis, chain, clock, log }, closers);
   const net = options.p2p ? await startNetworkPart({ dataDir: options.dataDir, p2p: options.p2p, chain, mempool, orders, clock, metrics, log }, closers) : null;
   const network = net?.network ?? null;
   const sync = net?.sync ?? null;

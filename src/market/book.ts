@@ -57,6 +57,8 @@ export class OrderBook {
   /** Current ask per miner. */
   private readonly asks = new Map<number, SignedOrder<'storageAsk'>>();
   private readonly perSigner = new Map<string, number>();
+  /** Bumped at every change: a snapshot of an unchanged book need not be taken again. */
+  private changes = 0;
 
   constructor(private readonly chain: MarketChainView) {}
 
@@ -79,6 +81,7 @@ export class OrderBook {
     if (kind === 'storageAsk') await this.admitAsk(signed as SignedOrder<'storageAsk'>);
     else this.count(signed.signer, +1);
     this.orders.set(key, signed);
+    this.changes++;
     if (this.orders.size > MAX_ORDERS) this.prune(slot);
     return signed;
   }
@@ -107,6 +110,7 @@ export class OrderBook {
     for (const [key, signed] of this.orders) {
       if (signed.order.expirySlot > slot) continue;
       this.orders.delete(key);
+      this.changes++;
       if (signed.kind === 'storageAsk') this.asks.delete((signed as SignedOrder<'storageAsk'>).order.miner);
       else this.count(signed.signer, -1);
     }
@@ -119,5 +123,15 @@ export class OrderBook {
 
   get size(): number {
     return this.orders.size;
+  }
+
+  /** A counter that moves whenever the book changes. */
+  get version(): number {
+    return this.changes;
+  }
+
+  /** Every live order as the bytes it was admitted from (to be admitted again after a restart). */
+  entries(): { kind: OrderKind; bytes: Uint8Array }[] {
+    return [...this.orders.values()].map((o) => ({ kind: o.kind, bytes: o.bytes }));
   }
 }

@@ -1,5 +1,6 @@
 export * from './orders.js';
 export * from './book.js';
+export * from './bookStore.js';
 export * from './askPublisher.js';
 export * from './dealProtocol.js';
 export * from './dealChecks.js';

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import type { ChainStore, Genesis } from '../chain/index.js';
 import { slotAt } from '../consensus/index.js';
-import { AskPublisher, DealProvider, OrderBook, RetrievalProvider, dealProtocols, retrievalProtocols, type PaymentTerms } from '../market/index.js';
+import { AskPublisher, DealProvider, OrderBook, OrderBookStore, RetrievalProvider, dealProtocols, retrievalProtocols, type PaymentTerms } from '../market/index.js';
 import type { Mempool } from '../mempool/index.js';
 import { submitLocalTx } from '../miner/localTx.js';
 import type { LocalMiner } from '../miner/setup.js';
@@ -14,13 +14,25 @@ import type { Clock } from '../util/clock.js';
 import type { Closers } from '../util/closers.js';
 import type { Logger } from '../util/logger.js';
 
-/** Signed market orders heard on gossip or sent over RPC, checked against the chain's miners. */
-export function createOrderBook(genesis: Genesis, chain: ChainStore, clock: Clock): OrderBook {
-  return new OrderBook({
+/**
+ * Signed market orders heard on gossip or sent over RPC, checked against the chain's miners; kept
+ * across restarts in DATA_DIR/market/orders.json (admitted again, through the same checks, at start).
+ */
+export async function openOrderBook(opts: { dataDir: string; genesis: Genesis; chain: ChainStore; clock: Clock; log: Logger }, closers: Closers): Promise<OrderBook> {
+  const { genesis, chain, clock } = opts;
+  const book = new OrderBook({
     chainId: genesis.params.chainId,
     currentSlot: () => slotAt(genesis.params, clock.now()),
     minerWorker: async (id) => (await getMiner(chain.headState(), id))?.worker,
   });
+  const log = opts.log.child({ component: 'market' });
+  const store = new OrderBookStore(book, join(opts.dataDir, 'market', 'orders.json'), log);
+  const restored = await store.restore();
+  if (restored > 0) log.info({ orders: restored }, 'Order book restored from the last run');
+  const save = () => void store.save().catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Saving the order book failed'));
+  chain.onHeadChange(save);
+  closers.add('order book', () => store.close());
+  return book;
 }
 
 export interface MarketPart {
