@@ -1,11 +1,16 @@
 // BCR block explorer: a read-only single page over the node's JSON-RPC (same origin) and its
 // WebSocket (new heads, live). Every value from the node is put in the page as text, never as markup.
+import { ago, bcrExact, bcrRounded, blocksPerMinute, bytesText, sharesOfBlocks, slotText, utc } from './format.js';
+import { barChart, groupedBarChart } from './charts.js';
 
 const view = document.getElementById('view');
 const headLink = document.getElementById('head-height');
 const liveState = document.getElementById('live-state');
 const HISTORY_BLOCKS = 300;
 const LATEST_BLOCKS = 15;
+/** The home page's charts read this many recent headers, and show blocks per minute for this many minutes. */
+const CHART_BLOCKS = 600;
+const CHART_MINUTES = 10;
 
 // ---- JSON-RPC ----
 
@@ -60,35 +65,32 @@ const blockLink = (idOrHeight, text) => link(`#/block/${idOrHeight}`, text ?? St
 const txLink = (id) => link(`#/tx/${id}`, short(id), { class: 'mono' });
 const accountLink = (address) => (address ? link(`#/account/${address}`, short(address), { class: 'mono', title: address }) : '—');
 const minerLink = (id) => link(`#/miner/${id}`, `miner ${id}`);
-const time = (ms) => new Date(ms).toISOString().replace('T', ' ').replace('.000Z', 'Z');
 
-/** Atto (decimal string) as BCR, exact to the last atto (bigint, trailing zeros dropped). */
-function bcr(atto) {
+/** A time as "12 s ago" (kept current), the exact UTC time as its tooltip; `withDate` shows both. */
+function when(ms, withDate = false) {
+  const el = h('span', { class: 'ago', title: utc(ms) });
+  el.dataset.ms = String(ms);
+  el.dataset.withDate = withDate ? '1' : '';
+  renderAgo(el, Date.now());
+  return el;
+}
+
+function renderAgo(el, now) {
+  const relative = ago(Number(el.dataset.ms), now);
+  el.textContent = el.dataset.withDate ? `${utc(Number(el.dataset.ms))} (${relative})` : relative;
+}
+
+setInterval(() => {
+  const now = Date.now();
+  for (const el of document.querySelectorAll('.ago')) renderAgo(el, now);
+}, 1000);
+
+/** An amount in atto as BCR, rounded for reading, the exact figure as its tooltip (data-atto holds the atto). */
+function bcr(atto, sign = '') {
   if (atto === undefined || atto === null) return '—';
-  const value = BigInt(atto);
-  const negative = value < 0n;
-  const abs = negative ? -value : value;
-  const whole = abs / 10n ** 18n;
-  const fracText = (abs % 10n ** 18n).toString().padStart(18, '0').replace(/0+$/, '');
-  return `${negative ? '-' : ''}${whole.toLocaleString('en-US')}${fracText ? `.${fracText}` : ''} BCR`;
-}
-
-/** Atto as BCR rounded down to 2 decimals, for the summary cards (pages show exact amounts). */
-function bcrRounded(atto) {
-  const value = BigInt(atto);
-  const cents = value / 10n ** 16n;
-  return `${(cents / 100n).toLocaleString('en-US')}.${(cents % 100n).toString().padStart(2, '0')} BCR`;
-}
-
-function bytesText(n) {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = Number(n);
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(2).replace(/\.?0+$/, "")} ${units[unit]}`;
+  const el = h('span', { class: 'amount', title: bcrExact(atto) }, `${sign}${bcrRounded(atto)}`);
+  el.dataset.atto = String(atto);
+  return el;
 }
 
 function fields(entries) {
@@ -150,7 +152,7 @@ async function homePage(show) {
   const rows = h('tbody');
   const latest = table(['height', 'block', 'miner', 'txs', 'time'], [], 'latest-blocks');
   latest.replaceChild(rows, latest.querySelector('tbody'));
-  const row = (b) => h('tr', { testid: `block-row-${b.height}` }, h('td', {}, blockLink(b.height)), h('td', {}, link(`#/block/${b.id}`, short(b.id), { class: 'mono' })), h('td', {}, minerLink(b.miner)), h('td', {}, String(b.txCount ?? '')), h('td', { class: 'muted' }, time(b.timestamp)));
+  const row = (b) => h('tr', { testid: `block-row-${b.height}` }, h('td', {}, blockLink(b.height)), h('td', {}, link(`#/block/${b.id}`, short(b.id), { class: 'mono' })), h('td', {}, minerLink(b.miner)), h('td', {}, String(b.txCount ?? '')), h('td', { class: 'muted' }, when(b.timestamp)));
   const heights = [];
   for (let x = chainHead.height; x > Math.max(0, chainHead.height - LATEST_BLOCKS); x--) heights.push(x);
   const blocks = await batch(heights.map((x) => ['bcr_getBlockByHeight', [x, false]]));
@@ -159,21 +161,41 @@ async function homePage(show) {
     heightCard.querySelector('.value').textContent = String(next.height);
     const current = await rpc('bcr_chainHead').catch(() => null);
     if (current) finalCard.querySelector('.value').textContent = String(current.finalizedHeight);
-    const block = await rpc('bcr_getBlockByHeight', [next.height, false]).catch(() => null);
-    if (!block || rows.querySelector(`[data-testid="block-row-${block.height}"]`)) return;
-    const tr = row(block);
-    tr.classList.add('new');
-    rows.prepend(tr);
+    // Every block since the newest row shown (heads can come faster than a page loads), oldest first.
+    const top = Number(rows.firstChild?.dataset.testid?.slice('block-row-'.length) ?? next.height - 1);
+    const missing = [];
+    for (let x = Math.max(top + 1, next.height - LATEST_BLOCKS + 1); x <= next.height; x++) missing.push(x);
+    for (const block of await batch(missing.map((x) => ['bcr_getBlockByHeight', [x, false]]))) {
+      if (!block || block instanceof Error || rows.querySelector(`[data-testid="block-row-${block.height}"]`)) continue;
+      const tr = row(block);
+      tr.classList.add('new');
+      rows.prepend(tr);
+    }
     while (rows.children.length > LATEST_BLOCKS) rows.lastChild.remove();
   };
   const isolated = syncStatus?.isolatedSeconds;
+  const charts = h('div', { class: 'charts', testid: 'home-charts' });
   show(
     h('h1', {}, 'Chain'),
     isolated != null ? h('p', { class: 'error', testid: 'isolated-warning' }, `This node has had no peer for ${isolated} s although it knows of others: it may be on a fork of its own.`) : null,
     h('div', { class: 'cards' }, heightCard, finalCard, card('miners', String(power.miners.length)), card('network power', bytesText(power.total)), card('circulating', bcrRounded(supply.circulating)), card('minted', bcrRounded(supply.minted))),
+    charts,
     h('h2', {}, 'Latest blocks'),
     latest,
   );
+  // Charts from the last CHART_BLOCKS headers (one batched request), drawn once they arrive.
+  const chartHeights = [];
+  for (let x = chainHead.height; x > Math.max(0, chainHead.height - CHART_BLOCKS); x--) chartHeights.push(x);
+  // (Not awaited: the page follows new heads from now on, and the charts appear when drawn.)
+  void batch(chartHeights.map((x) => ['bcr_getBlockByHeight', [x, false]])).then((answers) => {
+    const recent = answers.filter((b) => b && !(b instanceof Error));
+    const perMinute = blocksPerMinute(recent.map((b) => b.timestamp), Date.now(), CHART_MINUTES);
+    const shares = sharesOfBlocks(recent, power.miners);
+    charts.append(
+      barChart(perMinute.map((m) => ({ label: utc(m.minuteStart).slice(11, 16), value: m.count, title: `${utc(m.minuteStart).slice(11, 16)} UTC: ${m.count} blocks` })), { testid: 'chart-blocks-per-minute', label: 'blocks per minute', unit: 'blocks' }),
+      groupedBarChart(shares.map((x) => ({ label: `m${x.miner}`, a: x.powerShare, b: x.blockShare })), { testid: 'chart-power-blocks', label: `share of power and of the last ${recent.length} blocks`, legendA: 'power', legendB: 'blocks' }),
+    );
+  }, () => charts.append(h('p', { class: 'muted' }, 'Charts unavailable: the node did not answer for recent blocks.')));
   return onHead;
 }
 
@@ -189,7 +211,7 @@ async function blockPage(ref, show) {
       ['parent', block.height > 0 ? link(`#/block/${block.parentId}`, block.parentId, { class: 'mono' }) : '—'],
       ['height', String(block.height), 'block-height'],
       ['slot', String(block.slot)],
-      ['time', time(block.timestamp)],
+      ['time', when(block.timestamp, true)],
       ['miner', block.miner === 0 ? 'genesis' : minerLink(block.miner), 'block-miner'],
       ['reward to the owner', bcr(block.reward)],
       ['proofs', block.pruned ? 'pruned' : `VRF proof ${proofs.vrfProofBytes ?? 0} bytes, WinningPoSt ${proofs.winningPostBytes ?? 0} bytes${Object.entries(proofs).filter(([k]) => !k.endsWith('Bytes')).map(([k, v]) => `, ${v} ${k}`).join('')}`, 'block-proofs'],
@@ -244,7 +266,7 @@ async function accountPage(address, show) {
       ['balance', bcr(balance.balance), 'account-balance'],
       ['spendable', bcr(balance.spendable), 'account-spendable'],
       ['vesting (locked)', bcr(balance.locked), 'account-locked'],
-      ...(grant ? [['vesting grant', `${bcr(grant.total)}: ${bcr(grant.vested)} vested; cliff at slot ${grant.cliffSlot}, fully vested at slot ${grant.endSlot}${vesting.nextUnlock ? `; next unlock slot ${vesting.nextUnlock.slot}` : ''}`, 'account-vesting']] : []),
+      ...(grant ? [['vesting grant', `${bcrRounded(grant.total)}: ${bcrRounded(grant.vested)} vested; cliff at slot ${grant.cliffSlot}, fully vested at slot ${grant.endSlot}${vesting.nextUnlock ? `; next unlock slot ${vesting.nextUnlock.slot}` : ''}`, 'account-vesting']] : []),
       ['nonce', String(nonce), 'account-nonce'],
     ]),
     h('h2', {}, 'History'),
@@ -253,28 +275,44 @@ async function accountPage(address, show) {
   );
   const me = address.toLowerCase();
   const from = Math.max(1, chainHead.height - HISTORY_BLOCKS + 1);
-  let found = 0;
+  // Block rewards go to a miner's owner: which miners this address owns (today's owners).
+  const owners = new Map();
+  const ownerOf = async (ids) => {
+    const unknown = [...new Set(ids)].filter((id) => id !== 0 && !owners.has(id));
+    const answers = await batch(unknown.map((id) => ['bcr_getMiner', [id]]));
+    unknown.forEach((id, i) => owners.set(id, answers[i] && !(answers[i] instanceof Error) ? answers[i].owner.toLowerCase() : null));
+  };
+  let txCount = 0;
+  let rewardCount = 0;
   for (let top = chainHead.height; top >= from; top -= 20) {
     const heights = [];
     for (let x = top; x > Math.max(from - 1, top - 20); x--) heights.push(x);
-    const blocks = await batch(heights.map((x) => ['bcr_getBlockByHeight', [x, true]]));
+    const blocks = (await batch(heights.map((x) => ['bcr_getBlockByHeight', [x, true]]))).filter((b) => b && !(b instanceof Error));
+    await ownerOf(blocks.map((b) => b.miner));
     const mine = [];
     for (const block of blocks) {
-      if (!block || block instanceof Error || !block.txs) continue;
-      for (const tx of block.txs) {
+      if (owners.get(block.miner) === me && block.reward != null && BigInt(block.reward) > 0n) mine.push({ block, reward: true });
+      for (const tx of block.txs ?? []) {
         const out = tx.from.toLowerCase() === me;
         const into = typeof tx.args?.to === 'string' && tx.args.to.toLowerCase() === me;
         if (out || into) mine.push({ block, tx, out });
       }
     }
-    const receipts = await batch(mine.map(({ tx }) => ['bcr_getTransactionReceipt', [tx.id]]));
-    mine.forEach(({ block, tx, out }, i) => {
-      const receipt = receipts[i];
-      found++;
-      rows.append(h('tr', { testid: `history-${tx.id}` }, h('td', {}, blockLink(block.height)), h('td', {}, txLink(tx.id)), h('td', {}, tx.kind), h('td', {}, out ? 'out' : 'in'), h('td', {}, accountLink(out ? tx.args?.to : tx.from)), h('td', { testid: 'history-amount' }, tx.args?.value !== undefined ? `${out ? '-' : '+'}${bcr(tx.args.value)}` : '—'), h('td', {}, receipt instanceof Error || !receipt ? '—' : status(receipt.status))));
-    });
+    const txs = mine.filter((m) => m.tx);
+    const receipts = await batch(txs.map(({ tx }) => ['bcr_getTransactionReceipt', [tx.id]]));
+    const receiptOf = new Map(txs.map(({ tx }, i) => [tx.id, receipts[i]]));
+    for (const { block, tx, out, reward } of mine) {
+      if (reward) {
+        rewardCount++;
+        rows.append(h('tr', { testid: `history-reward-${block.height}` }, h('td', {}, blockLink(block.height)), h('td', {}, '—'), h('td', {}, 'block reward'), h('td', {}, 'in'), h('td', {}, minerLink(block.miner)), h('td', { testid: 'history-amount' }, bcr(block.reward, '+')), h('td', {}, status('ok'))));
+        continue;
+      }
+      const receipt = receiptOf.get(tx.id);
+      txCount++;
+      rows.append(h('tr', { testid: `history-${tx.id}` }, h('td', {}, blockLink(block.height)), h('td', {}, txLink(tx.id)), h('td', {}, tx.kind), h('td', {}, out ? 'out' : 'in'), h('td', {}, accountLink(out ? tx.args?.to : tx.from)), h('td', { testid: 'history-amount' }, tx.args?.value !== undefined ? bcr(tx.args.value, out ? '-' : '+') : '—'), h('td', {}, receipt instanceof Error || !receipt ? '—' : status(receipt.status))));
+    }
   }
-  note.textContent = `${found} transactions in blocks ${from}–${chainHead.height}.`;
+  note.textContent = `${txCount} transactions and ${rewardCount} block rewards in blocks ${from}–${chainHead.height}.`;
 }
 
 async function minerPage(id, show) {
@@ -292,12 +330,12 @@ async function minerPage(id, show) {
       ['pledge', bcr(miner.pledge)],
       ['pre-commit deposits', bcr(miner.deposits)],
       ['peer', miner.peerId || '—'],
-      ['ineligible until slot', miner.ineligibleUntil ? String(miner.ineligibleUntil) : '—'],
+      ['ineligible until slot', miner.ineligibleUntil ? slotText(miner.ineligibleUntil) : '—'],
     ]),
     h('h2', {}, 'Next deadlines'),
     table(['period', 'deadline', 'slots', 'state', 'sectors', 'proof', 'margin'], deadlines.windows.map((w) => h('tr', {}, h('td', {}, String(w.period)), h('td', {}, String(w.deadline)), h('td', {}, `${w.open}–${w.close - 1}`), h('td', {}, w.state), h('td', {}, `${w.sectors}${w.faulty ? ` (${w.faulty} faulty)` : ''}`), h('td', {}, w.sectors === 0 ? '—' : w.proven ? (w.state === 'open' ? 'proven' : 'nothing owed this period') : 'to prove'), h('td', {}, w.state === 'open' ? `closes in ${w.marginSlots} slots` : `opens in ${w.opensInSlots} slots`))), 'miner-deadlines'),
     h('h2', {}, 'Sectors'),
-    table(['sector', 'state', 'deadline', 'activation', 'expiration', 'CommR'], sectors.map((s) => h('tr', {}, h('td', {}, String(s.sector)), h('td', {}, s.state), h('td', {}, String(s.deadline)), h('td', {}, String(s.activation)), h('td', {}, String(s.expiration)), h('td', { class: 'mono' }, short(s.commR)))), 'miner-sectors'),
+    table(['sector', 'state', 'deadline', 'activation', 'expiration', 'CommR'], sectors.map((s) => h('tr', {}, h('td', {}, String(s.sector)), h('td', {}, s.state), h('td', {}, String(s.deadline)), h('td', {}, slotText(s.activation)), h('td', {}, slotText(s.expiration)), h('td', { class: 'mono' }, short(s.commR)))), 'miner-sectors'),
   );
 }
 
@@ -342,7 +380,7 @@ async function supplyPage(show) {
   show(
     h('h1', {}, 'Supply and issuance'),
     h('div', { class: 'cards' }, card('max supply', bcrRounded(supply.maxSupply)), card('total', bcrRounded(supply.total), 'supply-total'), card('circulating', bcrRounded(supply.circulating)), card('minted by mining', bcrRounded(supply.minted), 'supply-minted'), card('foundation reserve', bcrRounded(supply.foundation)), card('vesting locked', bcrRounded(supply.vestingLocked)), card('miner pledge', bcrRounded(supply.minerPledge)), card('burned', bcrRounded(supply.burned))),
-    fields([['total (exact)', bcr(supply.total)], ['circulating (exact)', bcr(supply.circulating)], ['minted (exact)', bcr(supply.minted)]]),
+    fields([['total (exact)', bcrExact(supply.total)], ['circulating (exact)', bcrExact(supply.circulating)], ['minted (exact)', bcrExact(supply.minted)]]),
     h('h2', {}, 'Mining issuance: cumulative by quarter (halving each quarter)'),
     issuanceChart(issuance.schedule, issuance.minted),
     table(['quarter', 'first slot', 'issued', 'cumulative'], issuance.schedule.map((q) => h('tr', {}, h('td', {}, `Q${q.quarter + 1}`), h('td', {}, String(q.firstSlot)), h('td', {}, bcr(q.issued)), h('td', {}, bcr(q.cumulative)))), 'issuance-table'),
@@ -356,9 +394,9 @@ async function marketPage(show) {
   show(
     h('h1', {}, 'Storage market'),
     h('h2', {}, `Asks (${asks.length})`),
-    table(['miner', 'price (atto/GiB/slot)', 'pieces', 'collateral/GiB', 'expires (slot)', 'power'], asks.map((a) => h('tr', {}, h('td', {}, minerLink(a.miner)), h('td', {}, String(a.pricePerGiBSlot)), h('td', {}, `${bytesText(a.minPieceBytes)} – ${bytesText(a.maxPieceBytes)}`), h('td', {}, bcr(a.collateralPerGiB)), h('td', {}, String(a.expirySlot ?? '—')), h('td', {}, bytesText(a.power)))), 'market-asks'),
+    table(['miner', 'price (atto/GiB/slot)', 'pieces', 'collateral/GiB', 'expires (slot)', 'power'], asks.map((a) => h('tr', {}, h('td', {}, minerLink(a.miner)), h('td', {}, String(a.pricePerGiBSlot)), h('td', {}, `${bytesText(a.minPieceBytes)} – ${bytesText(a.maxPieceBytes)}`), h('td', {}, bcr(a.collateralPerGiB)), h('td', {}, slotText(a.expirySlot)), h('td', {}, bytesText(a.power)))), 'market-asks'),
     h('h2', {}, `Deals (${deals.length})`),
-    table(['deal', 'state', 'client', 'provider', 'piece', 'slots', 'price', 'sector'], deals.map((d) => h('tr', {}, h('td', {}, String(d.deal)), h('td', {}, d.state), h('td', {}, accountLink(d.client)), h('td', {}, minerLink(d.provider)), h('td', {}, `${bytesText(d.pieceBytes)} ${short(d.pieceCommitment)}`), h('td', {}, `${d.startSlot}–${d.endSlot}`), h('td', {}, bcr(d.totalPrice)), h('td', {}, d.sector === null ? '—' : String(d.sector)))), 'market-deals'),
+    table(['deal', 'state', 'client', 'provider', 'piece', 'slots', 'price', 'sector'], deals.map((d) => h('tr', {}, h('td', {}, String(d.deal)), h('td', {}, d.state), h('td', {}, accountLink(d.client)), h('td', {}, minerLink(d.provider)), h('td', {}, `${bytesText(d.pieceBytes)} ${short(d.pieceCommitment)}`), h('td', {}, `${d.startSlot}–${slotText(d.endSlot)}`), h('td', {}, bcr(d.totalPrice)), h('td', {}, d.sector === null ? '—' : String(d.sector)))), 'market-deals'),
   );
 }
 
@@ -379,7 +417,7 @@ async function governancePage(show) {
     table(['#', 'state', 'action', 'purpose', 'approvals', 'executable from', 'proposer'], list.proposals.map((p) => h('tr', { testid: `proposal-${p.id}` },
       h('td', {}, String(p.seq)),
       h('td', {}, p.state),
-      h('td', {}, p.action === 'spend' ? [`${bcr(p.amount)} to `, accountLink(p.recipient)] : `new council (${p.council.threshold} of ${p.council.signers.length})`),
+      h('td', {}, p.action === 'spend' ? [bcr(p.amount), ' to ', accountLink(p.recipient)] : `new council (${p.council.threshold} of ${p.council.signers.length})`),
       h('td', {}, p.purpose || '—', p.docHash ? h('div', { class: 'mono muted' }, `doc ${short(p.docHash)}`) : null),
       h('td', {}, `${p.approvalsCounted} of ${p.threshold ?? '—'}`),
       h('td', {}, p.executableFromSlot === null ? (p.closedSlot === null ? '—' : `closed at slot ${p.closedSlot}`) : `slot ${p.executableFromSlot}`),
@@ -404,7 +442,7 @@ async function attestationsPage(hash, from, show) {
     pager,
     table(['#', 'time', 'block', 'attester', 'tag', 'refers to', 'metadata', 'record (tx)'], records.map((r, i) => h('tr', { testid: `attestation-${from + i}` },
       h('td', {}, String(from + i + 1)),
-      h('td', {}, time(r.time)),
+      h('td', {}, when(r.time)),
       h('td', {}, blockLink(r.height, String(r.height))),
       h('td', {}, accountLink(r.attester)),
       h('td', {}, r.tag),

@@ -3,7 +3,7 @@
 // a click to its block, another to the sender's account, and every amount shown matches the chain;
 // a searched content hash lists its attestations in order. A screenshot of each page is kept in
 // test-results/.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -12,6 +12,9 @@ import { addressOf, fromHex, sha256, toChecksumAddress, toHex } from '../../src/
 import { attestKind, attestPayload } from '../../src/state/index.js';
 import { DEV_KEY, TEAM_ADDRESS, kindTx, tempDir, transferTx } from '../helpers/chain.js';
 import { rpc, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+import { bcrExact, bcrRounded } from '../../explorer/format.js';
+import { signOrder } from '../../src/market/index.js';
+import { DEV_WORKER_KEY } from '../../src/node.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(process.cwd(), 'test-results');
@@ -34,14 +37,15 @@ afterAll(async () => {
   dir.cleanup();
 });
 
-/** Atto as the explorer shows it: BCR, exact. */
-function shown(atto: bigint): string {
-  const whole = atto / 10n ** 18n;
-  const frac = (atto % 10n ** 18n).toString().padStart(18, '0').replace(/0+$/, '');
-  return `${whole.toLocaleString('en-US')}${frac ? `.${frac}` : ''} BCR`;
-}
+/** Atto as the explorer shows it: rounded for reading (its tooltip has the exact figure). */
+const shown = (atto: bigint) => bcrRounded(atto);
 
 const text = (page: Page, testid: string) => page.getByTestId(testid).first().innerText();
+/** The exact atto behind an amount the page shows (its data-atto), and its tooltip. */
+async function amountAt(page: Page, testid: string): Promise<{ atto: bigint; title: string | null }> {
+  const el = page.getByTestId(testid).first().locator('.amount');
+  return { atto: BigInt((await el.getAttribute('data-atto'))!), title: await el.getAttribute('title') };
+}
 
 describe('block explorer (Chromium)', () => {
   it('follows the head live, finds a tx by id, and clicks through to its block and its sender', async () => {
@@ -62,6 +66,13 @@ describe('block explorer (Chromium)', () => {
     const newest = Number(await text(page, 'home-height'));
     await expect(page.getByTestId(`block-row-${newest}`)).toBeDefined();
     await page.getByTestId(`block-row-${newest}`).waitFor({ timeout: 10_000 });
+    // No block is skipped as heads arrive while the page loads: the rows are consecutive heights.
+    const shownHeights = await Promise.all((await page.locator('[data-testid^="block-row-"]').all()).map(async (r) => Number((await r.getAttribute('data-testid'))!.slice('block-row-'.length))));
+    expect(shownHeights).toEqual(shownHeights.map((_, i) => shownHeights[0]! - i));
+    // Times read as "N s ago" (the UTC time as a tooltip); the charts come from the recent headers.
+    expect(await page.getByTestId(`block-row-${newest}`).innerText()).toMatch(/(\d+ s ago|just now|in \d+ s)/);
+    await page.getByTestId('chart-blocks-per-minute').waitFor();
+    expect(await page.getByTestId('chart-power-blocks').locator('rect.bar').count()).toBeGreaterThanOrEqual(2);
     await page.screenshot({ path: join(ARTIFACTS, 'explorer-home.png'), fullPage: true });
 
     // A fresh account: funded by the dev key, then it sends 0.25 BCR on (so its balance is stable).
@@ -82,6 +93,7 @@ describe('block explorer (Chromium)', () => {
     expect(await text(page, 'tx-kind')).toBe('transfer');
     expect(await text(page, 'tx-value')).toBe(shown(value));
     expect(await text(page, 'tx-fee')).toBe(shown(BigInt(receipt.fee)));
+    expect(await amountAt(page, 'tx-fee')).toEqual({ atto: BigInt(receipt.fee), title: bcrExact(BigInt(receipt.fee)) });
     expect(await text(page, 'status')).toBe('ok');
     await page.screenshot({ path: join(ARTIFACTS, 'explorer-tx.png'), fullPage: true });
 
@@ -101,8 +113,10 @@ describe('block explorer (Chromium)', () => {
     const balance = BigInt((await rpc<{ balance: string }>(node.rpcUrl, 'bcr_getBalance', [sender])).balance);
     expect(balance).toBe(15n * 10n ** 17n - value - BigInt(receipt.fee));
     expect(await text(page, 'account-balance')).toBe(shown(balance));
+    expect(await text(page, 'account-balance')).toMatch(/^[\d,]+(\.\d{1,4})? BCR$/);
+    expect(await amountAt(page, 'account-balance')).toEqual({ atto: balance, title: bcrExact(balance) });
     expect(await text(page, 'account-nonce')).toBe('1');
-    await expect.poll(() => text(page, 'history-note'), { timeout: 20_000 }).toMatch(/^2 transactions/);
+    await expect.poll(() => text(page, 'history-note'), { timeout: 20_000 }).toMatch(/^2 transactions and 0 block rewards/);
     expect(await page.getByTestId(`history-${txId}`).innerText()).toContain(`-${shown(value)}`);
     expect(await page.getByTestId(`history-${fund}`).innerText()).toContain(`+${shown(15n * 10n ** 17n)}`);
     await page.screenshot({ path: join(ARTIFACTS, 'explorer-account.png'), fullPage: true });
@@ -112,6 +126,10 @@ describe('block explorer (Chromium)', () => {
     await page.click('#search-form button');
     await page.getByTestId('miner-title').waitFor();
     expect(await text(page, 'miner-power')).toMatch(/^8 KiB \(100% of the network\)$/);
+    // Genesis sectors never expire: said so, not as the largest integer.
+    const sectorsTable = await text(page, 'miner-sectors');
+    expect(sectorsTable).toContain('never');
+    expect(sectorsTable).not.toContain(String(Number.MAX_SAFE_INTEGER));
     await page.goto(`${node.rpcUrl}explorer/#/supply`);
     await page.getByTestId('issuance-chart').waitFor();
     expect(await text(page, 'supply-minted')).toMatch(/^[\d,]+\.\d\d BCR$/);
@@ -150,6 +168,15 @@ describe('block explorer (Chromium)', () => {
     await page.getByTestId('gov-threshold').waitFor();
     expect(await text(page, 'gov-threshold')).toBe('2 of 3');
     expect(await text(page, 'gov-reserve')).toBe(shown(35_000_000n * 10n ** 18n));
+    // The genesis miner's owner (the dev key) sees its block rewards in its history, each as the block pays it.
+    await page.goto(`${node.rpcUrl}explorer/#/account/${toChecksumAddress(addressOf(DEV_KEY))}`);
+    await expect.poll(() => text(page, 'history-note'), { timeout: 30_000 }).toMatch(/^\d+ transactions and [1-9]\d* block rewards/);
+    const rewardRow = page.locator('[data-testid^="history-reward-"]').first();
+    const rewardHeight = Number((await rewardRow.getAttribute('data-testid'))!.slice('history-reward-'.length));
+    const rewardBlock = await rpc<{ reward: string; miner: number }>(node.rpcUrl, 'bcr_getBlockByHeight', [rewardHeight, false]);
+    expect(rewardBlock.miner).toBe(1);
+    expect(BigInt((await rewardRow.locator('.amount').getAttribute('data-atto'))!)).toBe(BigInt(rewardBlock.reward));
+    expect(await rewardRow.innerText()).toContain('block reward');
     await page.goto(`${node.rpcUrl}explorer/#/account/0x70997970C51812dc3A010C7d01b50e0d17dc79C8`);
     await page.getByTestId('account-vesting').waitFor();
     expect(await text(page, 'account-vesting')).toMatch(/^12,000,000 BCR: [\d,.]+ BCR vested; cliff at slot \d+, fully vested at slot \d+/);
@@ -181,6 +208,25 @@ describe('block explorer (Chromium)', () => {
     expect(await text(page, 'search-error')).toMatch(/^Not understood/);
     expect(problems).toEqual([]);
   }, 120_000);
+
+  it('lists the market at once after the node restarts (its order book is kept on disk)', async () => {
+    const chainId = Number(await rpc<string>(node.rpcUrl, 'eth_chainId'));
+    const { slot } = await rpc<{ slot: number }>(node.rpcUrl, 'bcr_chainHead');
+    const ask = signOrder('storageAsk', { miner: 1, pricePerGiBSlot: 777n, minPieceBytes: 256, maxPieceBytes: 1 << 20, collateralPerGiB: 0n, expirySlot: slot + 5000, seq: 1_000_000 }, fromHex(DEV_WORKER_KEY), chainId);
+    await rpc(node.rpcUrl, 'bcr_submitOrder', ['storageAsk', toHex(ask)]);
+    // Kept with the next head; then the node is killed outright and started again.
+    await waitFor('the ask on disk', async () => existsSync(join(dir.path, 'market', 'orders.json')) && readFileSync(join(dir.path, 'market', 'orders.json'), 'utf8').includes(toHex(ask).slice(2)), 30_000, 100);
+    await stopProcess(node, 'SIGKILL');
+    node = await startNodeProcess(['--network', 'test', '--data-dir', dir.path, '--rpc-port', '0']);
+    const page = await browser.newPage();
+    await page.goto(`${node.rpcUrl}explorer/#/market`);
+    await page.getByTestId('market-asks').waitFor();
+    const asks = await text(page, 'market-asks');
+    expect(asks).toContain('miner 1');
+    expect(asks).toContain('777');
+    await page.screenshot({ path: join(ARTIFACTS, 'explorer-market.png'), fullPage: true });
+    await page.close();
+  }, 60_000);
 
   it('serves only its own files, read-only, with a strict content security policy', async () => {
     const base = `${node.rpcUrl}explorer/`;
