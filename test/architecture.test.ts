@@ -16,6 +16,8 @@ const ALLOWED: Record<string, string[]> = {
   consensus: ['primitives', 'proofs', 'util'],
   state: ['primitives', 'proofs', 'consensus', 'util'],
   db: ['primitives', 'util'],
+  // CIDs, CAR and UnixFS: pure content addressing, no chain.
+  content: ['primitives', 'util'],
   chain: ['metrics', 'state', 'consensus', 'proofs', 'db', 'primitives', 'util'],
   mempool: ['metrics', 'state', 'consensus', 'primitives', 'util'],
   wallet: ['primitives', 'util'],

@@ -1,0 +1,3 @@
+export * from './cid.js';
+export * from './car.js';
+export * from './unixfs.js';
