@@ -18,6 +18,8 @@ const ALLOWED: Record<string, string[]> = {
   db: ['primitives', 'util'],
   // CIDs, CAR and UnixFS: pure content addressing, no chain.
   content: ['primitives', 'util'],
+  // The IPFS trustless gateway: HTTP over content.
+  gateway: ['content', 'metrics', 'primitives', 'util'],
   chain: ['metrics', 'state', 'consensus', 'proofs', 'db', 'primitives', 'util'],
   mempool: ['metrics', 'state', 'consensus', 'primitives', 'util'],
   wallet: ['primitives', 'util'],

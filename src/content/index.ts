@@ -1,3 +1,4 @@
 export * from './cid.js';
 export * from './car.js';
 export * from './unixfs.js';
+export * from './traverse.js';

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import type { Libp2p, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import type { ChainStore } from '../chain/index.js';
-import { PeerRateLimiter } from '../p2p/rateLimit.js';
+import { PeerRateLimiter } from '../util/rateLimit.js';
 import { bytesEqual, decode, encode, errorMessage, fromHex, hexKey, toChecksumAddress, toHex } from '../primitives/index.js';
 import { buildTreeCache, fileSource } from '../proofs/index.js';
 import { dealIdOf, dealPayment, dealProposalCodec, getEscrow, type DealProposal } from '../state/index.js';

@@ -11,7 +11,7 @@ import type { Libp2p, Stream } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
 import { LRUCache } from 'lru-cache';
 import type { ChainStore } from '../chain/index.js';
-import { PeerRateLimiter } from '../p2p/rateLimit.js';
+import { PeerRateLimiter } from '../util/rateLimit.js';
 import { bytesEqual, concatBytes, decode, encode, errorMessage, toHex } from '../primitives/index.js';
 import { buildTreeCache, chunkProof, chunkSizeFor, fileSource } from '../proofs/index.js';
 import { getPaymentChannel, type Voucher } from '../state/index.js';

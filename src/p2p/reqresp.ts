@@ -8,7 +8,7 @@ import { decodeBlock, encodeBlock, type Block, type ChainStore } from '../chain/
 import { BcrError, concatBytes, decode, encode, errorMessage, utf8 } from '../primitives/index.js';
 import type { Logger } from '../util/logger.js';
 import { MAX_PUSH_BYTES, MAX_PUSH_TXS, MAX_REQUEST_BLOCKS, ResponseCode, idsRequestCodec, pushTxsCodec, pushTxsResultCodec, rangeRequestCodec, statusCodec, type PushTxsResult, type Status, type TopicNames } from './protocols.js';
-import { PeerRateLimiter, type Quota } from './rateLimit.js';
+import { PeerRateLimiter, type Quota } from '../util/rateLimit.js';
 import type { OffenceKind } from './reputation.js';
 
 const MAX_REQUEST_BYTES = 4096;

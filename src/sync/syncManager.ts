@@ -9,7 +9,7 @@ import { BlockError, blockId, type Block, type BlockPreverifier, type ChainStore
 import { bytesEqual, errorMessage, hexKey } from '../primitives/index.js';
 import type { OffenceKind } from '../p2p/reputation.js';
 import { MAX_REQUEST_BLOCKS, type Status } from '../p2p/protocols.js';
-import { PeerRateLimiter } from '../p2p/rateLimit.js';
+import { PeerRateLimiter } from '../util/rateLimit.js';
 import { QUOTAS } from '../p2p/reqresp.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/logger.js';

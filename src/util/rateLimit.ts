@@ -1,4 +1,4 @@
-// Per-peer request quotas for the request/response protocols: one token bucket per (peer, protocol),
+// Request quotas per key (a peer and protocol, a remote address): one token bucket per key,
 // refilled continuously. Time comes in as an argument so the limiter is testable without sleeping.
 import { LRUCache } from 'lru-cache';
 
@@ -33,6 +33,7 @@ export class TokenBucket {
 }
 
 export class PeerRateLimiter {
+  // (Keyed by peer id, or by remote address for the HTTP gateway.)
   // Least recently seen peers are forgotten first: fresh peer ids cannot reset an active flooder's bucket.
   private readonly buckets = new LRUCache<string, TokenBucket>({ max: 10_000 });
 

@@ -1,6 +1,6 @@
 import { fc, test } from '@fast-check/vitest';
 import { describe, expect, it } from 'vitest';
-import { PeerRateLimiter, TokenBucket } from '../../src/p2p/rateLimit.js';
+import { PeerRateLimiter, TokenBucket } from '../../src/util/rateLimit.js';
 import { PeerReputation } from '../../src/p2p/reputation.js';
 
 describe('TokenBucket', () => {

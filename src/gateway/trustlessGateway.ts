@@ -1,0 +1,244 @@
+// The IPFS Trustless Gateway (specs.ipfs.tech/http-gateways/trustless-gateway) over HTTP, for the
+// blocks a node holds: `GET|HEAD /ipfs/{cid}` answered as one raw block (application/vnd.ipld.raw,
+// or ?format=raw) or as a CAR (application/vnd.ipld.car, ?format=car) of `dag-scope=block|entity|all`
+// with optional `entity-bytes=FROM:TO`. Every answer can be checked by the client against the CID,
+// which is what lets any IPFS client fetch from any BCR node without trusting it.
+//
+// It faces the internet: one remote address holds at most a few connections and a bounded request
+// rate, a CAR answer stops at a byte and block cap, only /ipfs/ is served, and a malformed CID or
+// parameter is a 400 with the reason, never a crash.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { CarWriter } from '@ipld/car/writer';
+import { ContentError, dagBlocks, parseCid, parseEntityBytes, verifyBlock, type CID, type DagScope, type EntityBytes } from '../content/index.js';
+import { errorMessage } from '../primitives/errors.js';
+import { ConnectionCounter } from '../util/connectionCounter.js';
+import type { Logger } from '../util/logger.js';
+import { PeerRateLimiter } from '../util/rateLimit.js';
+
+/** The blocks a gateway serves. */
+export interface GatewayBlocks {
+  /** The block's bytes, or null when this node does not hold it. */
+  get(cid: CID): Promise<Uint8Array | null>;
+}
+
+export interface GatewayLimits {
+  maxConnectionsPerAddress: number;
+  /** Requests per second one address may make (with a burst of as many again). */
+  requestsPerSecond: number;
+  /** A CAR answer stops (and the connection is cut, so the client sees it incomplete) past these. */
+  maxCarBytes: number;
+  maxCarBlocks: number;
+}
+
+export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { maxConnectionsPerAddress: 16, requestsPerSecond: 50, maxCarBytes: 1 << 30, maxCarBlocks: 100_000 };
+
+const RAW = 'application/vnd.ipld.raw';
+const CAR = 'application/vnd.ipld.car';
+const MAX_URL = 2048;
+const IMMUTABLE = 'public, max-age=29030400, immutable';
+
+type Format = 'raw' | 'car';
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** What a request asks for, or the HttpError that says why it cannot be answered. */
+export interface GatewayRequest {
+  cid: CID;
+  format: Format;
+  scope: DagScope;
+  range: EntityBytes | null;
+}
+
+/** Parses method, URL and Accept into a request (pure: no I/O). */
+export function parseGatewayRequest(method: string | undefined, rawUrl: string | undefined, accept: string | undefined): GatewayRequest {
+  if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, 'the gateway is read-only: GET and HEAD', { allow: 'GET, HEAD' });
+  const text = rawUrl ?? '/';
+  if (text.length > MAX_URL) throw new HttpError(414, `the URL is longer than ${MAX_URL} characters`);
+  let url: URL;
+  try {
+    url = new URL(text, 'http://gateway.invalid');
+  } catch {
+    throw new HttpError(400, 'the URL does not parse');
+  }
+  const match = /^\/ipfs\/([^/]+)(\/.*)?$/.exec(url.pathname);
+  if (!match) throw new HttpError(404, 'only /ipfs/{cid} is served here');
+  if (match[2] !== undefined && match[2] !== '/') throw new HttpError(400, 'paths inside a DAG are not served: ask for the CID of the entry itself');
+  let cid: CID;
+  try {
+    cid = parseCid(decodeURIComponent(match[1]!));
+  } catch (error) {
+    throw new HttpError(400, errorMessage(error));
+  }
+  const format = chooseFormat(url.searchParams.get('format'), accept);
+  const scopeText = url.searchParams.get('dag-scope') ?? 'all';
+  if (scopeText !== 'block' && scopeText !== 'entity' && scopeText !== 'all') throw new HttpError(400, `dag-scope must be block, entity or all, got "${scopeText}"`);
+  const bytesText = url.searchParams.get('entity-bytes');
+  let range: EntityBytes | null = null;
+  if (bytesText !== null) {
+    if (scopeText !== 'entity') throw new HttpError(400, 'entity-bytes goes with dag-scope=entity');
+    try {
+      range = parseEntityBytes(bytesText);
+    } catch (error) {
+      throw new HttpError(400, errorMessage(error));
+    }
+  }
+  return { cid, format, scope: scopeText, range };
+}
+
+function chooseFormat(query: string | null, accept: string | undefined): Format {
+  if (query !== null) {
+    if (query === 'raw' || query === 'car') return query;
+    throw new HttpError(400, `format must be raw or car, got "${query}"`);
+  }
+  for (const part of (accept ?? '').split(',')) {
+    const [type, ...params] = part.split(';').map((x) => x.trim().toLowerCase());
+    if (params.some((p) => /^q=0(\.0*)?$/.test(p))) continue;
+    if (type === RAW) return 'raw';
+    if (type === CAR) {
+      const version = params.find((p) => p.startsWith('version='));
+      if (version && version !== 'version=1') continue;
+      const order = params.find((p) => p.startsWith('order='));
+      if (order && order !== 'order=dfs' && order !== 'order=unk') continue;
+      return 'car';
+    }
+  }
+  throw new HttpError(406, `this trustless gateway answers only ${RAW} or ${CAR}; version=1; order=dfs (Accept, or ?format=raw|car)`);
+}
+
+export class TrustlessGateway {
+  private readonly connections: ConnectionCounter;
+  private readonly rate: PeerRateLimiter;
+  private server: Server | null = null;
+
+  constructor(
+    private readonly blocks: GatewayBlocks,
+    private readonly log: Logger,
+    private readonly limits: GatewayLimits = DEFAULT_GATEWAY_LIMITS,
+    private readonly nowMs: () => number = Date.now,
+  ) {
+    this.connections = new ConnectionCounter(limits.maxConnectionsPerAddress);
+    this.rate = new PeerRateLimiter({ capacity: limits.requestsPerSecond * 2, refillPerSecond: limits.requestsPerSecond });
+  }
+
+  async listen(host: string, port: number): Promise<string> {
+    const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => void this.handle(req, res));
+    server.on('connection', (socket) => {
+      const address = socket.remoteAddress ?? 'unknown';
+      if (!this.connections.acquire(address)) {
+        socket.destroy();
+        return;
+      }
+      socket.once('close', () => this.connections.release(address));
+    });
+    server.on('clientError', (_error, socket) => socket.destroy());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    this.server = server;
+    const address = server.address() as AddressInfo;
+    return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/`;
+  }
+
+  async close(): Promise<void> {
+    const server = this.server;
+    if (!server) return;
+    this.server = null;
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** Answers one request (exposed for servers that mount the gateway themselves). */
+  async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      if (!this.rate.allow(req.socket.remoteAddress ?? 'unknown', 1, this.nowMs())) throw new HttpError(429, 'too many requests from this address', { 'retry-after': '1' });
+      const request = parseGatewayRequest(req.method, req.url, req.headers.accept);
+      const root = await this.blocks.get(request.cid);
+      if (!root) throw new HttpError(404, `this node holds no block ${request.cid}`);
+      await verifyBlock(request.cid, root).catch(() => {
+        throw new HttpError(500, `the stored block ${request.cid} is damaged`);
+      });
+      const etag = request.format === 'raw' ? `"${request.cid}.raw"` : `"${request.cid}.car.${request.scope}${request.range ? `.${request.range.from}-${request.range.to ?? '*'}` : ''}"`;
+      const headers: Record<string, string> = {
+        'content-type': request.format === 'raw' ? RAW : `${CAR}; version=1; order=dfs; dups=n`,
+        etag,
+        'cache-control': IMMUTABLE,
+        'x-content-type-options': 'nosniff',
+        'x-ipfs-path': `/ipfs/${request.cid}`,
+        'content-disposition': `attachment; filename="${request.cid}.${request.format === 'raw' ? 'bin' : 'car'}"`,
+        vary: 'Accept',
+      };
+      if (req.headers['if-none-match'] === etag) {
+        res.writeHead(304, headers).end();
+        return;
+      }
+      if (request.format === 'raw') {
+        res.writeHead(200, { ...headers, 'content-length': String(root.length) });
+        res.end(req.method === 'HEAD' ? undefined : root);
+        return;
+      }
+      res.writeHead(200, headers);
+      if (req.method === 'HEAD') {
+        res.end();
+        return;
+      }
+      await this.streamCar(request, res);
+    } catch (error) {
+      if (res.headersSent) {
+        // Mid-CAR: cutting the connection is the only way to tell the client the answer is incomplete.
+        this.log.warn({ err: errorMessage(error), url: req.url }, 'Gateway answer cut off');
+        res.destroy();
+        return;
+      }
+      const status = error instanceof HttpError ? error.status : error instanceof ContentError ? 502 : 500;
+      if (!(error instanceof HttpError)) this.log.error({ err: errorMessage(error), url: req.url }, 'Gateway request failed');
+      const headers = error instanceof HttpError ? error.headers : {};
+      res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'x-content-type-options': 'nosniff', ...headers });
+      res.end(`${error instanceof Error ? error.message : String(error)}\n`);
+    }
+  }
+
+  private async streamCar(request: GatewayRequest, res: ServerResponse): Promise<void> {
+    const { writer, out } = CarWriter.create([request.cid]);
+    let bytes = 0;
+    let blocks = 0;
+    const get = async (cid: CID): Promise<Uint8Array> => {
+      const block = await this.blocks.get(cid);
+      if (!block) throw new ContentError('BLOCK_MISMATCH', `this node holds no block ${cid} (under ${request.cid})`);
+      await verifyBlock(cid, block);
+      return block;
+    };
+    const feeding = (async () => {
+      try {
+        for await (const block of dagBlocks(request.cid, get, request.scope, request.range)) {
+          if (res.destroyed) return; // the client went away: stop reading blocks for it
+          bytes += block.bytes.length;
+          blocks++;
+          if (bytes > this.limits.maxCarBytes || blocks > this.limits.maxCarBlocks) throw new ContentError('BLOCK_MISMATCH', `the CAR is larger than this gateway serves (${this.limits.maxCarBlocks} blocks, ${this.limits.maxCarBytes} bytes): ask for a smaller scope`);
+          await writer.put(block);
+        }
+      } finally {
+        await writer.close();
+      }
+    })();
+    // Drained to the end even after the client is gone, so that the writer never waits on a reader.
+    for await (const chunk of out) {
+      if (res.destroyed) continue;
+      if (!res.write(chunk)) await new Promise<void>((resolve) => {
+        res.once('drain', resolve);
+        res.once('close', resolve);
+      });
+    }
+    await feeding;
+    res.end();
+  }
+}
