@@ -21,6 +21,7 @@ import { startChainPart } from './node/chainPart.js';
 import { openOrderBook, startMarketPart } from './node/marketPart.js';
 import { P2P_PORT_FILE, startNetworkPart } from './node/networkPart.js';
 import { startRpcPart } from './node/rpcPart.js';
+import { startGatewayPart } from './node/gatewayPart.js';
 
 export { P2P_PORT_FILE } from './node/networkPart.js';
 
@@ -51,6 +52,8 @@ export interface NodeOptions {
   retrievalTerms?: Partial<PaymentTerms>;
   /** Serve Prometheus metrics here (off when absent). */
   metrics?: { host: string; port: number };
+  /** Serve the IPFS trustless gateway here, for the blocks the local miner stores (off when absent). */
+  gateway?: { host: string; port: number };
   /** libp2p networking; none when absent (a lone node). */
   p2p?: { host: string; port: number; bootstrap: string[]; mdns?: boolean };
   /** Worker key of a genesis miner; defaults to the dev key on devnet/test networks. */
@@ -69,6 +72,8 @@ export interface BcrNode {
   rpcUrl: string;
   /** Where Prometheus scrapes, when metrics are on. */
   metricsUrl: string | null;
+  /** The IPFS trustless gateway, when on. */
+  gatewayUrl: string | null;
   /** The local miner, once it runs. */
   readonly miner: MinerService | null;
   network: Network | null;
@@ -160,12 +165,15 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
     closers,
   );
 
+  const gatewayUrl = options.gateway ? await startGatewayPart(options.gateway, local, log, closers) : null;
+
   let stopped = false;
   return {
     chain,
     mempool,
     rpcUrl,
     metricsUrl,
+    gatewayUrl,
     get miner() {
       return local.current;
     },

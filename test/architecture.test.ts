@@ -27,7 +27,7 @@ const ALLOWED: Record<string, string[]> = {
   // p2p maps chain, mempool and tx (state) errors to gossip verdicts.
   p2p: ['metrics', 'chain', 'mempool', 'state', 'primitives', 'util'],
   sync: ['metrics', 'chain', 'p2p', 'primitives', 'util'],
-  miner: ['metrics', 'chain', 'consensus', 'proofs', 'mempool', 'state', 'primitives', 'util'],
+  miner: ['metrics', 'chain', 'consensus', 'content', 'proofs', 'mempool', 'state', 'primitives', 'util'],
   market: ['metrics', 'chain', 'proofs', 'p2p', 'state', 'primitives', 'util'],
   // rpc describes the parts it serves; it never reaches into their internals.
   rpc: ['metrics', 'chain', 'mempool', 'state', 'consensus', 'proofs', 'primitives', 'util', 'miner', 'p2p', 'sync', 'market', 'wallet', 'version'],

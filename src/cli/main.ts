@@ -16,6 +16,7 @@ const COMMANDS: [name: string, load: () => Promise<Register>][] = [
   ['genesis', async () => (await import('./commands/genesis.js')).registerGenesis],
   ['issuance', async () => (await import('./commands/issuance.js')).registerIssuance],
   ['piece', async () => (await import('./commands/piece.js')).registerPiece],
+  ['car', async () => (await import('./commands/car.js')).registerCar],
   ['miner', async () => (await import('./commands/miner.js')).registerMiner],
   ['client', async () => (await import('./commands/client.js')).registerClient],
   ['market', async () => (await import('./commands/client.js')).registerMarket],

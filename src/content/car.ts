@@ -3,6 +3,7 @@
 // CAR (CID to byte range) is what lets a miner serve one block out of a stored piece.
 import { open } from 'node:fs/promises';
 import { CarBlockIterator } from '@ipld/car/iterator';
+import { chunkReader, readBlockHead, readHeader } from '@ipld/car/decoder';
 import { CarIndexer } from '@ipld/car/indexer';
 import { CarWriter } from '@ipld/car/writer';
 import { CID } from 'multiformats/cid';
@@ -72,6 +73,7 @@ export async function indexCar(chunks: AsyncIterable<Uint8Array>): Promise<{ roo
 export class CarFileSink implements BlockSink {
   private readonly writer: ReturnType<typeof CarWriter.create>['writer'];
   private readonly done: Promise<void>;
+  private readonly written = new Set<string>();
   blocks = 0;
   bytes = 0;
 
@@ -99,6 +101,10 @@ export class CarFileSink implements BlockSink {
   }
 
   async put(cid: CID, bytes: Uint8Array): Promise<void> {
+    // The importer may hand the same block over twice (a directory node rewritten): written once.
+    const key = cid.toString();
+    if (this.written.has(key)) return;
+    this.written.add(key);
     await this.writer.put({ cid, bytes });
     this.blocks++;
   }
@@ -120,4 +126,68 @@ export class CarFileSink implements BlockSink {
 /** A CIDv1 sha2-256 CID: the same size in a CAR header as any root BCR makes. */
 async function placeholderRoot(): Promise<CID> {
   return CID.createV1(0x55, await sha256.digest(new Uint8Array(0)));
+}
+
+/** The largest block indexed out of a stored CAR. */
+export const MAX_BLOCK_BYTES = 4 << 20;
+
+/** A stored piece's blocks: where each lies in the file (absolute offset), and whether it was a CAR at all. */
+export interface StoredCarIndex {
+  roots: CID[];
+  blocks: { cid: CID; offset: number; length: number }[];
+  /** Sections skipped because their bytes do not hash to their CID (a client may store anything). */
+  rejected: number;
+}
+
+/**
+ * Indexes a CAR stored in `size` bytes of a file from `start` (a deal's piece: the CAR, then zero
+ * padding to the piece size). The padding ends it; every block is checked against its CID and one
+ * that does not match is left out of the index. Returns null when the region is not a CAR.
+ */
+export async function indexStoredCar(path: string, start: number, size: number): Promise<StoredCarIndex | null> {
+  const handle = await open(path, 'r');
+  try {
+    let position = start;
+    const end = start + size;
+    const reader = chunkReader(async () => {
+      if (position >= end) return null;
+      const length = Math.min(1 << 20, end - position);
+      const buffer = new Uint8Array(length);
+      const { bytesRead } = await handle.read(buffer, 0, length, position);
+      position += bytesRead;
+      return bytesRead > 0 ? buffer.subarray(0, bytesRead) : null;
+    });
+    let roots: CID[];
+    try {
+      const header = await readHeader(reader, 1);
+      roots = header.roots;
+    } catch {
+      return null;
+    }
+    const blocks: StoredCarIndex['blocks'] = [];
+    let rejected = 0;
+    while (reader.pos < size) {
+      const next = await reader.upTo(1);
+      if (next.length === 0 || next[0] === 0) break; // zero padding (or the end): the CAR is over
+      let head;
+      try {
+        head = await readBlockHead(reader);
+      } catch {
+        break; // a torn or foreign tail: the blocks before it stand
+      }
+      // Blocks are small (IPFS moves at most 4 MiB in one): a larger claim is not a block we serve.
+      if (head.blockLength > MAX_BLOCK_BYTES || reader.pos + head.blockLength > size) break;
+      const offset = start + reader.pos;
+      const bytes = await reader.exactly(head.blockLength, true);
+      try {
+        await verifyBlock(head.cid, bytes);
+        blocks.push({ cid: head.cid, offset, length: head.blockLength });
+      } catch {
+        rejected++;
+      }
+    }
+    return { roots, blocks, rejected };
+  } finally {
+    await handle.close();
+  }
 }

@@ -75,8 +75,10 @@ export async function importPath(path: string, sink: BlockSink): Promise<Importe
       const full = join(dir, entry.name);
       const name = relative(path, full).split(sep).join('/');
       if (entry.isDirectory()) {
-        yield { path: name };
-        yield* candidates(full);
+        // Directories come from their files' paths; only an empty one is named (naming every one
+        // makes the importer emit an empty node first that nothing links to).
+        if ((await readdir(full)).length === 0) yield { path: name };
+        else yield* candidates(full);
       } else if (entry.isFile()) yield { path: name, content: createReadStream(full, { highWaterMark: 1 << 20 }) };
       // Symlinks, devices and sockets are not content: left out.
     }

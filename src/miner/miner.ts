@@ -8,6 +8,7 @@ import { addressOf, bytesEqual, encode, errorMessage, hexKey, isBcrError } from 
 import { provePost } from '../proofs/index.js';
 import { genesisSealRandomness } from '../chain/index.js';
 import { SectorState, allProven, currentDeadline, deadlineSectors, declareRecoveriesKind, getMiner, getSector, byPartition, provableSectors, sectorListPayload, signTx, submitWindowPostKind, submitWindowPostPayload, windowPostRandomness, type ProvableSectorRef } from '../state/index.js';
+import type { BlockIndex } from './blockIndex.js';
 import type { PieceIndex } from './pieceIndex.js';
 import { SealingPipeline } from './sealing.js';
 import { submitLocalTx } from './localTx.js';
@@ -25,6 +26,8 @@ export interface MinerOptions {
   store: SectorStore;
   /** Where the pieces of this miner's deals sit (for retrieval). */
   pieces: PieceIndex;
+  /** Where the IPFS blocks of the CARs among those pieces sit (for the gateway; none in benches). */
+  blocks?: BlockIndex | null;
   minerId: number;
   workerKey: Uint8Array;
   vrfSecret: Uint8Array;
@@ -45,6 +48,7 @@ export class MinerService {
   readonly worker: Uint8Array;
   readonly sealing: SealingPipeline;
   readonly pieces: PieceIndex;
+  readonly blocks: BlockIndex | null;
   private readonly listeners: ((event: MinerEvent) => void)[] = [];
   readonly watchdog: DeadlineWatchdog;
   /** The WindowPoSt being computed, off the slot loop (one at a time). */
@@ -63,6 +67,7 @@ export class MinerService {
   constructor(private readonly opts: MinerOptions) {
     this.worker = addressOf(opts.workerKey);
     this.pieces = opts.pieces;
+    this.blocks = opts.blocks ?? null;
     this.sealing = new SealingPipeline(opts.chain, opts.mempool, opts.store, opts.pieces, opts.minerId, opts.workerKey, opts.log);
     this.prover = opts.prover ?? provePost;
     this.watchdog = new DeadlineWatchdog({

@@ -17,6 +17,7 @@ export interface PieceLocation {
 
 export class PieceIndex {
   private readonly pieces = new Map<string, PieceLocation[]>();
+  private readonly listeners: ((entries: PieceLocation[]) => void)[] = [];
   private readonly snapshot: DurableSnapshot;
 
   private constructor(private readonly path: string) {
@@ -38,6 +39,12 @@ export class PieceIndex {
     for (const entry of entries) this.remember(entry);
     // Durable before it returns; a failed write does not stop later ones (the next add retries all).
     await this.snapshot.save();
+    for (const listener of this.listeners) listener(entries);
+  }
+
+  /** Called with every batch of pieces added (after they are on disk). */
+  onAdd(listener: (entries: PieceLocation[]) => void): void {
+    this.listeners.push(listener);
   }
 
   /** Copies of a piece this miner holds unsealed (any of them serves it). */

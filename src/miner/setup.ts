@@ -10,6 +10,7 @@ import { MinerService } from './miner.js';
 import { submitLocalTx } from './localTx.js';
 import type { MinerEvent } from './events.js';
 import { SectorStore } from './sectorStore.js';
+import { BlockIndex } from './blockIndex.js';
 import { PieceIndex } from './pieceIndex.js';
 import { addressOf, bytesEqual, errorMessage, fromHex, toChecksumAddress, toHex } from '../primitives/index.js';
 import { PROOF_PROFILES } from '../proofs/index.js';
@@ -181,7 +182,8 @@ async function run(ctx: StartContext, local: LocalMiner, keys: MinerKeys): Promi
   const { chain, mempool, genesis, clock, log } = ctx;
   const store = new SectorStore(join(ctx.dataDir, 'miner'), PROOF_PROFILES[genesis.params.miners.proofProfile]);
   const pieces = await PieceIndex.open(join(ctx.dataDir, 'miner'));
-  const service = new MinerService({ chain, mempool, store, pieces, minerId: keys.minerId, workerKey: keys.workerKey, vrfSecret: keys.vrfSecret, clock, metrics: ctx.metrics ?? null, ...(ctx.watchdog ? { watchdog: ctx.watchdog } : {}), log: log.child({ component: 'miner' }) });
+  const blocks = await BlockIndex.open(join(ctx.dataDir, 'miner'), pieces, log.child({ component: 'gateway' }));
+  const service = new MinerService({ chain, mempool, store, pieces, blocks, minerId: keys.minerId, workerKey: keys.workerKey, vrfSecret: keys.vrfSecret, clock, metrics: ctx.metrics ?? null, ...(ctx.watchdog ? { watchdog: ctx.watchdog } : {}), log: log.child({ component: 'miner' }) });
   const genesisMiner = genesis.miners[keys.minerId - 1];
   if (genesisMiner && bytesEqual(genesisMiner.vrfKey, vrfPublicKey(keys.vrfSecret))) await service.ensureGenesisSectors(genesisMiner);
   if (local.isStopped) {

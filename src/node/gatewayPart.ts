@@ -1,0 +1,15 @@
+// The gateway part: the IPFS trustless gateway over the blocks the local miner stores (its block
+// index), on its own port, so that any IPFS client can fetch them by CID.
+import { TrustlessGateway } from '../gateway/trustlessGateway.js';
+import type { LocalMiner } from '../miner/setup.js';
+import type { Closers } from '../util/closers.js';
+import type { Logger } from '../util/logger.js';
+
+export async function startGatewayPart(where: { host: string; port: number }, local: LocalMiner, log: Logger, closers: Closers): Promise<string> {
+  const gatewayLog = log.child({ component: 'gateway' });
+  const gateway = new TrustlessGateway({ get: async (cid) => (local.current?.blocks ? local.current.blocks.get(cid) : null) }, gatewayLog);
+  const url = await gateway.listen(where.host, where.port);
+  closers.add('gateway', () => gateway.close());
+  gatewayLog.info({ url }, 'IPFS gateway listening');
+  return url;
+}
