@@ -6,7 +6,7 @@
 // It runs in a scratch directory that looks like a checkout (package.json, node_modules, bin, src,
 // genesis, explorer linked from this one), with its own HOME (so ~/.bcr/keystore and the npm cache
 // are fresh): `npx bcr` and `./data/devnet` there are the user's. The README's ports are fixed (RPC on
-// 8645 and 8646), so the test first checks that they are free.
+// 8645 and 8646, the IPFS gateway on 8648), so the test first checks that they are free.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
@@ -84,7 +84,7 @@ describe('README.md', () => {
   });
 
   it('works top to bottom on the devnet of npm start, every command as written', async () => {
-    for (const port of [8645, 8646]) expect(await portFree(port), `port ${port} (the README's) is in use: stop the node on it to run this test`).toBe(true);
+    for (const port of [8645, 8646, 8648]) expect(await portFree(port), `port ${port} (the README's) is in use: stop the node on it to run this test`).toBe(true);
     const work = dir.path;
     const home = join(work, 'home');
     mkdirSync(home);
@@ -124,6 +124,8 @@ describe('README.md', () => {
     // What the walk-through did, checked from outside.
     expect(Buffer.compare(readFileSync(join(work, 'photo-back.jpg')), photo), 'the retrieved photo differs').toBe(0);
     expect(walk.output()).toMatch(/VERIFIED against block \d+ .*: 2 attestation\(s\)/);
+    // The site went in as a CAR, came back through the IPFS gateway by its CID.
+    expect(readFileSync(join(work, 'site-back', 'index.html'), 'utf8')).toBe('<h1>hello from BCR</h1>\n');
     // The council's grant of 1,000 BCR and the 1.5 BCR raw transfer, both to the same address.
     // (The raw transfer was only sent: it lands in a block or two.)
     const granted = async () => BigInt((await rpc<{ balance: string }>(RPC, 'bcr_getBalance', [grantee])).balance) - granteeBefore;
