@@ -2,13 +2,17 @@
 // a directory packed into a CAR with `bcr car pack` is stored with the miner by `bcr client deal`;
 // once sealed, the node indexes the piece's blocks and its gateway serves the DAG by root CID: the
 // CAR answer parses with @ipld/car, every block hashes to its CID, and the directory comes back bit
-// for bit. A restart keeps the index; a lost index is rebuilt from the stored pieces.
+// for bit; Helia's trustless-gateway client fetches it too. A restart keeps the index; a lost index is rebuilt from the stored pieces.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CarBlockIterator } from '@ipld/car/iterator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { exportTo, verifyBlock, type CID } from '../../src/content/index.js';
+import { httpGatewayRouting } from '@helia/routers';
+import { trustlessGatewayBlockBroker } from '@helia/trustless-gateway-client';
+import { defaultLogger } from '@libp2p/logger';
+import { sha256 } from 'multiformats/hashes/sha2';
+import { CID, exportTo, verifyBlock } from '../../src/content/index.js';
 import { devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/devnet.js';
 import { addressOf, toChecksumAddress, toHex } from '../../src/primitives/index.js';
 import { DEV_KEY, tempDir } from '../helpers/chain.js';
@@ -89,10 +93,24 @@ describe('IPFS gateway of a miner', () => {
     expect(car.roots).toEqual([packed.root]);
     expect(car.blocks.size).toBe(packed.blocks);
     const out = join(dir.path, 'site-back');
-    await exportTo((await import('multiformats/cid')).CID.parse(packed.root) as CID, { get: async (cid) => car.blocks.get(cid.toString())! }, out);
+    await exportTo(CID.parse(packed.root), { get: async (cid) => car.blocks.get(cid.toString())! }, out);
     expect(readFileSync(join(out, 'index.html'), 'utf8')).toBe('<h1>stored on BCR</h1>\n');
     expect(Buffer.compare(readFileSync(join(out, 'img', 'photo.bin')), photo)).toBe(0);
     expect((await fetch(`${gateway}ipfs/bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku?format=raw`)).status).toBe(404);
+
+    // A stock IPFS client: Helia's trustless-gateway block broker, routed to this gateway, each block
+    // validated by hash as Helia does, the directory rebuilt by the ecosystem's UnixFS exporter.
+    const broker = trustlessGatewayBlockBroker({ allowInsecure: true, allowLocal: true })({ routing: httpGatewayRouting({ gateways: [gateway] }) as never, logger: defaultLogger() });
+    let fetched = 0;
+    const validateFn = (cid: CID) => async (bytes: Uint8Array) => {
+      const digest = await sha256.digest(bytes);
+      if (Buffer.compare(Buffer.from(digest.bytes), Buffer.from(cid.multihash.bytes)) !== 0) throw new Error(`block ${cid} does not match`);
+    };
+    const heliaOut = join(dir.path, 'site-helia');
+    await exportTo(CID.parse(packed.root), { get: async (cid) => (fetched++, broker.retrieve!(cid, { validateFn: validateFn(cid) })) }, heliaOut);
+    expect(fetched).toBe(packed.blocks);
+    expect(Buffer.compare(readFileSync(join(heliaOut, 'img', 'photo.bin')), photo)).toBe(0);
+    expect(readFileSync(join(heliaOut, 'index.html'), 'utf8')).toBe('<h1>stored on BCR</h1>\n');
 
     // Restarted: the index is on disk, served at once. Restarted without it: rebuilt from the pieces.
     for (const lose of [false, true]) {
