@@ -40,13 +40,21 @@ export async function readCar(chunks: AsyncIterable<Uint8Array>): Promise<{ root
   try {
     iterator = await CarBlockIterator.fromIterable(chunks);
   } catch (error) {
-    throw new ContentError('BAD_CID', `not a CAR: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ContentError('BAD_CAR', `not a CAR: ${error instanceof Error ? error.message : String(error)}`);
   }
   const roots = await iterator.getRoots();
   async function* blocks(): AsyncGenerator<Block> {
-    for await (const block of iterator) {
-      await verifyBlock(block.cid, block.bytes);
-      yield { cid: block.cid, bytes: block.bytes };
+    const sections = iterator[Symbol.asyncIterator]();
+    for (;;) {
+      let next: IteratorResult<{ cid: CID; bytes: Uint8Array }>;
+      try {
+        next = await sections.next();
+      } catch (error) {
+        throw new ContentError('BAD_CAR', `the CAR breaks off: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (next.done) return;
+      await verifyBlock(next.value.cid, next.value.bytes);
+      yield { cid: next.value.cid, bytes: next.value.bytes };
     }
   }
   return { roots, blocks: blocks() };
@@ -58,11 +66,15 @@ export async function indexCar(chunks: AsyncIterable<Uint8Array>): Promise<{ roo
   try {
     indexer = await CarIndexer.fromIterable(chunks);
   } catch (error) {
-    throw new ContentError('BAD_CID', `not a CAR: ${error instanceof Error ? error.message : String(error)}`);
+    throw new ContentError('BAD_CAR', `not a CAR: ${error instanceof Error ? error.message : String(error)}`);
   }
   const roots = await indexer.getRoots();
   const blocks = [];
-  for await (const entry of indexer) blocks.push({ cid: entry.cid, offset: entry.blockOffset, length: entry.blockLength });
+  try {
+    for await (const entry of indexer) blocks.push({ cid: entry.cid, offset: entry.blockOffset, length: entry.blockLength });
+  } catch (error) {
+    throw new ContentError('BAD_CAR', `the CAR breaks off: ${error instanceof Error ? error.message : String(error)}`);
+  }
   return { roots, blocks };
 }
 

@@ -14,7 +14,7 @@ const SUPPORTED_CODECS = new Set([RAW_CODE, DAG_PB_CODE]);
 /** A CID's text form is short; anything longer is not one (and is not parsed). */
 const MAX_CID_TEXT = 128;
 
-export type ContentErrorCode = 'BAD_CID' | 'UNSUPPORTED_CID' | 'BLOCK_MISMATCH';
+export type ContentErrorCode = 'BAD_CID' | 'BAD_CAR' | 'UNSUPPORTED_CID' | 'BLOCK_MISMATCH';
 
 export class ContentError extends BcrError<ContentErrorCode> {}
 

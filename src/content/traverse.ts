@@ -34,8 +34,14 @@ export function resolveRange(range: EntityBytes, size: number): [number, number]
 /** Every block of the scope, in DFS order, each once; `get` is asked for each in turn. */
 export async function* dagBlocks(root: CID, get: GetBlock, scope: DagScope, range: EntityBytes | null = null): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
   const seen = new Set<string>();
+  const visited = new Set<string>();
   async function* visit(cid: CID, window: [number, number] | null, depth: number): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
     if (depth > MAX_DEPTH) throw new ContentError('BLOCK_MISMATCH', `the DAG is deeper than ${MAX_DEPTH} levels`);
+    // A block already visited (for the same byte window) has had its whole subtree sent: a DAG that
+    // links one node many times is walked once, not once per path (which could be 2^depth).
+    const visitKey = window ? `${cid}@${window[0]}-${window[1]}` : cid.toString();
+    if (visited.has(visitKey)) return;
+    visited.add(visitKey);
     const key = cid.toString();
     const bytes = await get(cid);
     if (!seen.has(key)) {

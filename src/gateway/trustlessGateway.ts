@@ -11,7 +11,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { CarWriter } from '@ipld/car/writer';
 import { ContentError, dagBlocks, parseCid, parseEntityBytes, verifyBlock, type CID, type DagScope, type EntityBytes } from '../content/index.js';
-import { errorMessage } from '../primitives/errors.js';
+import { BcrError, errorMessage } from '../primitives/errors.js';
 import { ConnectionCounter } from '../util/connectionCounter.js';
 import type { Logger } from '../util/logger.js';
 import { PeerRateLimiter } from '../util/rateLimit.js';
@@ -40,13 +40,14 @@ const IMMUTABLE = 'public, max-age=29030400, immutable';
 
 type Format = 'raw' | 'car';
 
-class HttpError extends Error {
+/** A refusal with its HTTP status (its code is `HTTP_<status>`). */
+export class HttpError extends BcrError {
   constructor(
     readonly status: number,
     message: string,
     readonly headers: Record<string, string> = {},
   ) {
-    super(message);
+    super(`HTTP_${status}`, message);
   }
 }
 

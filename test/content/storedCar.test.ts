@@ -45,3 +45,26 @@ describe('a CAR stored in a piece', () => {
     expect(await indexStoredCar(join(dir.path, 'plain'), 0, 0)).toBeNull();
   });
 });
+
+describe('DAG traversal', () => {
+  it('walks a DAG that links one node many times once per node, not once per path', async () => {
+    const dagPb = await import('@ipld/dag-pb');
+    const { sha256 } = await import('multiformats/hashes/sha2');
+    const { CID } = await import('multiformats/cid');
+    const { dagBlocks } = await import('../../src/content/index.js');
+    // 40 levels, each node linking twice to the one below: 2^40 paths, 41 blocks.
+    const store = new Map<string, Uint8Array>();
+    let below: InstanceType<typeof CID> | null = null;
+    for (let level = 0; level <= 40; level++) {
+      const links = below ? [{ Hash: below, Name: 'a', Tsize: 1 }, { Hash: below, Name: 'b', Tsize: 1 }] : [];
+      const bytes = dagPb.encode(dagPb.prepare({ Data: new Uint8Array([level]), Links: links }));
+      below = CID.createV1(dagPb.code, await sha256.digest(bytes));
+      store.set(below.toString(), bytes);
+    }
+    let reads = 0;
+    const got = [];
+    for await (const block of dagBlocks(below!, async (cid) => (reads++, store.get(cid.toString())!), 'all')) got.push(block);
+    expect(got).toHaveLength(41);
+    expect(reads).toBe(41);
+  });
+});

@@ -7,6 +7,7 @@ import { DEV_ADDRESS, DEV_KEY, kindTx, nextBlock, nowForSlot, openChain, tempDir
 import { addressOf, bcr, sha256 } from '../../src/primitives/index.js';
 import { attestKind, attestPayload, govProposeKind, paychOpenKind, paychOpenPayload, proposePayload, ProposalAction, verifyTx } from '../../src/state/index.js';
 import { chainTargets, rpcTarget, type FuzzTarget } from './targets.js';
+import { contentTargets } from './contentTargets.js';
 import { FUZZ_SENDERS, knownValues, txKindTargets } from './txKindTargets.js';
 
 export interface FuzzHarness {
@@ -35,10 +36,12 @@ export async function fuzzHarness(): Promise<FuzzHarness> {
   const node = await startNode({ network: 'test', dataDir: nodeDir.path, rpcHost: '127.0.0.1', rpcPort: 0, mine: false, log: silentLogger });
   const token = await createToken(readSecret(nodeDir.path), 'admin');
   const doc = (await (await fetch(node.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}' })).json()) as { result: { methods: { name: string; params: { name: string; schema: Record<string, unknown> }[] }[] } };
-  const targets = [...(await chainTargets(chain)), ...txKindTargets(chain, known), rpcTarget(node.rpcUrl, token, doc.result.methods)];
+  const content = await contentTargets();
+  const targets = [...(await chainTargets(chain)), ...txKindTargets(chain, known), rpcTarget(node.rpcUrl, token, doc.result.methods), ...content.targets];
   return {
     targets,
     async close() {
+      await content.close();
       await node.stop();
       await chain.idle();
       await db.close();
