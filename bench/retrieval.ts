@@ -10,11 +10,13 @@ import { fileURLToPath } from 'node:url';
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Libp2p } from '@libp2p/interface';
 import { lpStream } from '@libp2p/utils';
+import { CarFileSink, importBytes, readCar } from '../src/content/index.js';
 import { RETRIEVAL_CHUNK_BYTES, decodeShards, encodeShards, retrieveRange, retrievalProtocols } from '../src/market/index.js';
 import { createClientHost } from '../src/p2p/clientHost.js';
 import { toHex } from '../src/primitives/index.js';
@@ -24,6 +26,38 @@ import { msSince, type BenchArea, type BenchRow } from './report.js';
 
 const MiB = 1 << 20;
 const PROVIDER = fileURLToPath(new URL('./retrievalProvider.ts', import.meta.url));
+const GATEWAY = fileURLToPath(new URL('./gatewayServer.ts', import.meta.url));
+
+/** The piece as a UnixFS file in a CAR, served by a gateway process: MB/s of the CAR, read raw and verified. */
+async function gatewayMBps(root: string, data: Uint8Array, children: ChildProcess[]): Promise<{ raw: number; verified: number }> {
+  const carPath = join(root, 'piece.car');
+  const sink = await CarFileSink.create(carPath);
+  const { cid } = await importBytes(data, sink);
+  await sink.finish(cid);
+  const child = spawn(process.execPath, ['--import', 'tsx', GATEWAY, carPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const url = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
+  const get = () => fetch(`${url}ipfs/${cid}?format=car`);
+  await (await get()).arrayBuffer(); // warm the page cache and the connection
+  // Read with node:http (what a Node client or curl does; undici's fetch body is slower to drain).
+  let start = process.hrtime.bigint();
+  const bytes = await new Promise<number>((resolve, reject) => {
+    httpGet(`${url}ipfs/${cid}?format=car`, (res) => {
+      let count = 0;
+      res.on('data', (chunk: Buffer) => (count += chunk.length));
+      res.on('end', () => resolve(count));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  const raw = bytes / 1e6 / (msSince(start) / 1000);
+  // As a client would: every block parsed out of the stream and hashed against its CID.
+  start = process.hrtime.bigint();
+  const { blocks } = await readCar((await get()).body! as AsyncIterable<Uint8Array>);
+  let verifiedBytes = 0;
+  for await (const block of blocks) verifiedBytes += block.bytes.length;
+  if (verifiedBytes < data.length) throw new Error(`the gateway sent ${verifiedBytes} bytes of blocks for ${data.length}`);
+  return { raw, verified: verifiedBytes / 1e6 / (msSince(start) / 1000) };
+}
 
 async function rawTcpMBps(data: Uint8Array): Promise<number> {
   let received = 0;
@@ -109,6 +143,7 @@ export const retrievalBench: BenchArea = {
       const three = piece.length / 1e6 / (msSince(start) / 1000);
       const raw = await rawTcpMBps(piece);
       const bare = await bareLibp2pMBps(piece);
+      const gateway = await gatewayMBps(root, piece, children);
 
       // Reed-Solomon over the same bytes: 3 data + 2 parity, rebuilt with two data shards lost.
       start = process.hrtime.bigint();
@@ -134,11 +169,13 @@ export const retrievalBench: BenchArea = {
         { name: 'bare libp2p stream, same bytes', value: bare, unit: 'MB/s', note: 'TCP+noise+yamux, no protocol work: the transport limit' },
         { name: '1 provider / raw TCP', value: (100 * one) / raw, unit: '%', note: 'goal >= 50%' },
         { name: '1 provider / bare libp2p stream', value: (100 * one) / bare, unit: '%' },
+        { name: `IPFS gateway, CAR of the same bytes (HTTP)`, value: gateway.raw, unit: 'MB/s', note: `${((100 * gateway.raw) / raw).toFixed(0)}% of raw TCP (goal >= 50%)` },
+        { name: 'IPFS gateway, every block verified by the client', value: gateway.verified, unit: 'MB/s', note: `${((100 * gateway.verified) / raw).toFixed(0)}% of raw TCP` },
         { name: 'Reed-Solomon encode 3+2', value: encode, unit: 'MB/s', note: '@ronomon/reed-solomon, native' },
         { name: 'Reed-Solomon decode, 2 data shards lost', value: decode, unit: 'MB/s' },
         { name: `chunk verification (${RETRIEVAL_CHUNK_BYTES / 1024} KiB chunks)`, value: verifyMsPerMB, unit: 'ms/MB' },
       ];
-      return { rows, json: { pieceMiB: mib, oneProviderMBps: one, threeProvidersMBps: three, rawTcpMBps: raw, bareLibp2pMBps: bare, onePercentOfRaw: (100 * one) / raw, rsEncodeMBps: encode, rsDecodeMBps: decode, chunkVerifyMsPerMB: verifyMsPerMB } };
+      return { rows, json: { pieceMiB: mib, oneProviderMBps: one, threeProvidersMBps: three, rawTcpMBps: raw, bareLibp2pMBps: bare, gatewayMBps: gateway.raw, gatewayVerifiedMBps: gateway.verified, gatewayPercentOfRaw: (100 * gateway.raw) / raw, onePercentOfRaw: (100 * one) / raw, rsEncodeMBps: encode, rsDecodeMBps: decode, chunkVerifyMsPerMB: verifyMsPerMB } };
     } finally {
       for (const child of children) child.kill('SIGKILL');
       for (const host of hosts) await host.stop();

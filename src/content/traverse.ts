@@ -35,6 +35,27 @@ export function resolveRange(range: EntityBytes, size: number): [number, number]
 export async function* dagBlocks(root: CID, get: GetBlock, scope: DagScope, range: EntityBytes | null = null): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
   const seen = new Set<string>();
   const visited = new Set<string>();
+  // Read-ahead: the next few siblings are asked for while this one is being sent, so that reading
+  // (and checking) a block overlaps with writing the one before.
+  const ahead = new Map<string, Promise<Uint8Array>>();
+  const fetchBlock = (cid: CID): Promise<Uint8Array> => {
+    const key = cid.toString();
+    const pending = ahead.get(key);
+    if (pending) {
+      ahead.delete(key);
+      return pending;
+    }
+    return get(cid);
+  };
+  const readAhead = (cids: CID[]) => {
+    for (const cid of cids.slice(0, READ_AHEAD)) {
+      const key = cid.toString();
+      if (ahead.has(key) || seen.has(key)) continue;
+      const pending = get(cid);
+      pending.catch(() => undefined); // awaited (and its error raised) when its turn comes
+      ahead.set(key, pending);
+    }
+  };
   async function* visit(cid: CID, window: [number, number] | null, depth: number): AsyncGenerator<{ cid: CID; bytes: Uint8Array }> {
     if (depth > MAX_DEPTH) throw new ContentError('BLOCK_MISMATCH', `the DAG is deeper than ${MAX_DEPTH} levels`);
     // A block already visited (for the same byte window) has had its whole subtree sent: a DAG that
@@ -43,7 +64,7 @@ export async function* dagBlocks(root: CID, get: GetBlock, scope: DagScope, rang
     if (visited.has(visitKey)) return;
     visited.add(visitKey);
     const key = cid.toString();
-    const bytes = await get(cid);
+    const bytes = await fetchBlock(cid);
     if (!seen.has(key)) {
       seen.add(key);
       yield { cid, bytes };
@@ -71,7 +92,10 @@ export async function* dagBlocks(root: CID, get: GetBlock, scope: DagScope, rang
       }
       return;
     }
-    for (const link of node.Links) yield* visit(link.Hash, null, depth + 1);
+    for (const [i, link] of node.Links.entries()) {
+      readAhead(node.Links.slice(i + 1, i + 1 + READ_AHEAD).map((l) => l.Hash));
+      yield* visit(link.Hash, null, depth + 1);
+    }
   }
   let window: [number, number] | null = null;
   if (scope === 'entity' && range) {
@@ -86,6 +110,9 @@ export async function* dagBlocks(root: CID, get: GetBlock, scope: DagScope, rang
   }
   yield* visit(root, window, 0);
 }
+
+/** Blocks asked for ahead of the one being sent. */
+const READ_AHEAD = 4;
 
 /** Nesting past this is refused: a hostile DAG could otherwise recurse without end. */
 const MAX_DEPTH = 256;

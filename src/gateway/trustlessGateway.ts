@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CarWriter } from '@ipld/car/writer';
+import { varint } from 'multiformats';
 import { ContentError, dagBlocks, parseCid, parseEntityBytes, verifyBlock, type CID, type DagScope, type EntityBytes } from '../content/index.js';
 import { BcrError, errorMessage } from '../primitives/errors.js';
 import { ConnectionCounter } from '../util/connectionCounter.js';
@@ -209,7 +210,6 @@ export class TrustlessGateway {
   }
 
   private async streamCar(request: GatewayRequest, res: ServerResponse): Promise<void> {
-    const { writer, out } = CarWriter.create([request.cid]);
     let bytes = 0;
     let blocks = 0;
     const get = async (cid: CID): Promise<Uint8Array> => {
@@ -218,28 +218,53 @@ export class TrustlessGateway {
       await verifyBlock(cid, block);
       return block;
     };
-    const feeding = (async () => {
-      try {
-        for await (const block of dagBlocks(request.cid, get, request.scope, request.range)) {
-          if (res.destroyed) return; // the client went away: stop reading blocks for it
-          bytes += block.bytes.length;
-          blocks++;
-          if (bytes > this.limits.maxCarBytes || blocks > this.limits.maxCarBlocks) throw new ContentError('BLOCK_MISMATCH', `the CAR is larger than this gateway serves (${this.limits.maxCarBlocks} blocks, ${this.limits.maxCarBytes} bytes): ask for a smaller scope`);
-          await writer.put(block);
-        }
-      } finally {
-        await writer.close();
-      }
-    })();
-    // Drained to the end even after the client is gone, so that the writer never waits on a reader.
-    for await (const chunk of out) {
-      if (res.destroyed) continue;
-      if (!res.write(chunk)) await new Promise<void>((resolve) => {
-        res.once('drain', resolve);
-        res.once('close', resolve);
-      });
+    // CARv1 written straight onto the response: the header once, then `varint | CID | block` per
+    // block (no intermediate copies; the socket's backpressure paces the reads).
+    if (!(await this.write(res, await carHeader(request.cid)))) return;
+    for await (const block of dagBlocks(request.cid, get, request.scope, request.range)) {
+      bytes += block.bytes.length;
+      blocks++;
+      if (bytes > this.limits.maxCarBytes || blocks > this.limits.maxCarBlocks) throw new ContentError('BLOCK_MISMATCH', `the CAR is larger than this gateway serves (${this.limits.maxCarBlocks} blocks, ${this.limits.maxCarBytes} bytes): ask for a smaller scope`);
+      const cidBytes = block.cid.bytes;
+      const length = varint.encodeTo(cidBytes.length + block.bytes.length, new Uint8Array(varint.encodingLength(cidBytes.length + block.bytes.length)));
+      res.cork();
+      res.write(length);
+      res.write(cidBytes);
+      const more = res.write(block.bytes);
+      res.uncork();
+      if (!more && !(await drained(res))) return; // the client went away
     }
-    await feeding;
     res.end();
   }
+
+  private async write(res: ServerResponse, bytes: Uint8Array): Promise<boolean> {
+    return res.write(bytes) || drained(res);
+  }
+}
+
+/** Resolves true once the response can take more, false if it closed first. */
+function drained(res: ServerResponse): Promise<boolean> {
+  if (res.destroyed) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const onDrain = () => {
+      res.off('close', onClose);
+      resolve(true);
+    };
+    const onClose = () => {
+      res.off('drain', onDrain);
+      resolve(false);
+    };
+    res.once('drain', onDrain);
+    res.once('close', onClose);
+  });
+}
+
+/** The CARv1 header naming one root, as @ipld/car writes it. */
+async function carHeader(root: CID): Promise<Uint8Array> {
+  const { writer, out } = CarWriter.create([root]);
+  const closing = writer.close();
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of out) chunks.push(chunk);
+  await closing;
+  return Buffer.concat(chunks);
 }

@@ -1,0 +1,25 @@
+// A trustless gateway in a process of its own for the retrieval bench: serves the blocks of one CAR
+// file (indexed as a miner indexes a stored piece, read from the file per request) and prints its URL.
+import { open, stat } from 'node:fs/promises';
+import { indexStoredCar } from '../src/content/index.js';
+import { TrustlessGateway } from '../src/gateway/trustlessGateway.js';
+import { silentLogger } from '../src/util/logger.js';
+
+const [carPath] = process.argv.slice(2) as [string];
+const index = (await indexStoredCar(carPath, 0, (await stat(carPath)).size))!;
+const where = new Map(index.blocks.map((b) => [b.cid.toString(), b]));
+const handle = await open(carPath, 'r');
+const gateway = new TrustlessGateway(
+  {
+    get: async (cid) => {
+      const at = where.get(cid.toString());
+      if (!at) return null;
+      const bytes = new Uint8Array(at.length);
+      await handle.read(bytes, 0, at.length, at.offset);
+      return bytes;
+    },
+  },
+  silentLogger,
+  { maxConnectionsPerAddress: 64, requestsPerSecond: 10_000, maxCarBytes: 2 ** 34, maxCarBlocks: 1_000_000 },
+);
+process.stdout.write(`${await gateway.listen('127.0.0.1', 0)}\n`);
