@@ -165,7 +165,7 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
     closers,
   );
 
-  const gatewayUrl = options.gateway ? await startGatewayPart(options.gateway, local, log, closers) : null;
+  const gatewayUrl = options.gateway ? await startGatewayPart(options.gateway, local, metrics, log, closers) : null;
 
   let stopped = false;
   return {

@@ -14,6 +14,7 @@ import { varint } from 'multiformats';
 import { ContentError, dagBlocks, parseCid, parseEntityBytes, verifyBlock, type CID, type DagScope, type EntityBytes } from '../content/index.js';
 import { BcrError, errorMessage } from '../primitives/errors.js';
 import { ConnectionCounter } from '../util/connectionCounter.js';
+import type { Metrics } from '../metrics/index.js';
 import type { Logger } from '../util/logger.js';
 import { PeerRateLimiter } from '../util/rateLimit.js';
 
@@ -126,6 +127,7 @@ export class TrustlessGateway {
     private readonly log: Logger,
     private readonly limits: GatewayLimits = DEFAULT_GATEWAY_LIMITS,
     private readonly nowMs: () => number = Date.now,
+    private readonly metrics: Metrics | null = null,
   ) {
     this.connections = new ConnectionCounter(limits.maxConnectionsPerAddress);
     this.rate = new PeerRateLimiter({ capacity: limits.requestsPerSecond * 2, refillPerSecond: limits.requestsPerSecond });
@@ -161,9 +163,12 @@ export class TrustlessGateway {
 
   /** Answers one request (exposed for servers that mount the gateway themselves). */
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let format = 'none';
+    res.once('finish', () => this.metrics?.gatewayRequests.inc({ format, status: String(res.statusCode) }));
     try {
       if (!this.rate.allow(req.socket.remoteAddress ?? 'unknown', 1, this.nowMs())) throw new HttpError(429, 'too many requests from this address', { 'retry-after': '1' });
       const request = parseGatewayRequest(req.method, req.url, req.headers.accept);
+      format = request.format;
       const root = await this.blocks.get(request.cid);
       if (!root) throw new HttpError(404, `this node holds no block ${request.cid}`);
       await verifyBlock(request.cid, root).catch(() => {
@@ -186,6 +191,7 @@ export class TrustlessGateway {
       if (request.format === 'raw') {
         res.writeHead(200, { ...headers, 'content-length': String(root.length) });
         res.end(req.method === 'HEAD' ? undefined : root);
+        if (req.method !== 'HEAD') this.metrics?.gatewayBytes.inc({ format: 'raw' }, root.length);
         return;
       }
       res.writeHead(200, headers);
@@ -232,6 +238,7 @@ export class TrustlessGateway {
       res.write(cidBytes);
       const more = res.write(block.bytes);
       res.uncork();
+      this.metrics?.gatewayBytes.inc({ format: 'car' }, block.bytes.length);
       if (!more && !(await drained(res))) return; // the client went away
     }
     res.end();

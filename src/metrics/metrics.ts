@@ -42,6 +42,8 @@ export interface Metrics {
   sealingJobs: Gauge<'stage'>;
   watchdogWarnings: Counter<'kind'>;
   marketDeals: Gauge<'state'>;
+  gatewayRequests: Counter<'format' | 'status'>;
+  gatewayBytes: Counter<'format'>;
   dbBytes: Gauge<'bucket'>;
 }
 
@@ -89,6 +91,8 @@ export function createMetrics(): Metrics {
     sealingJobs: new Gauge({ ...r, name: 'bcr_miner_sealing_jobs', help: 'Sealing jobs by stage', labelNames: ['stage'] }),
     watchdogWarnings: new Counter({ ...r, name: 'bcr_miner_watchdog_warnings_total', help: 'Deadline watchdog warnings by kind', labelNames: ['kind'] }),
     marketDeals: new Gauge({ ...r, name: 'bcr_market_deals', help: "Deals of the local miner by state", labelNames: ['state'] }),
+    gatewayRequests: new Counter({ ...r, name: 'bcr_gateway_requests_total', help: 'IPFS gateway requests by answer format (raw, car, none) and HTTP status', labelNames: ['format', 'status'] }),
+    gatewayBytes: new Counter({ ...r, name: 'bcr_gateway_sent_bytes_total', help: 'Block bytes the IPFS gateway sent, by answer format', labelNames: ['format'] }),
     dbBytes: new Gauge({ ...r, name: 'bcr_db_bytes', help: 'Approximate LevelDB bytes per bucket', labelNames: ['bucket'] }),
   };
 }

@@ -7,6 +7,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileContent, importBytes, importPath, verifyBlock } from '../../src/content/index.js';
 import { TrustlessGateway, parseGatewayRequest, type GatewayLimits } from '../../src/gateway/trustlessGateway.js';
 import { silentLogger } from '../../src/util/logger.js';
+import { createMetrics } from '../../src/metrics/index.js';
+import parsePrometheus from 'parse-prometheus-text-format';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/chain.js';
@@ -159,6 +161,23 @@ describe('trustless gateway', () => {
     const second = await new Promise<string>((resolve) => request(url, { agent: false }).on('response', () => resolve('answered')).on('error', (e) => resolve(e.message)).end());
     expect(second).not.toBe('answered');
     first.destroy();
+  });
+
+  it('counts requests by format and status, and the block bytes it sent', async () => {
+    const metrics = createMetrics();
+    const gateway = new TrustlessGateway(source, silentLogger, undefined, Date.now, metrics);
+    gateways.push(gateway);
+    const url = await gateway.listen('127.0.0.1', 0);
+    await (await fetch(`${url}ipfs/${fileCid}?format=raw`)).arrayBuffer();
+    await (await fetch(`${url}ipfs/${fileCid}?format=car`)).arrayBuffer();
+    await (await fetch(`${url}ipfs/not-a-cid`)).arrayBuffer();
+    const families = parsePrometheus(await metrics.scrape());
+    const value = (name: string, labels: Record<string, string>) => Number(families.find((f) => f.name === name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value ?? 0);
+    expect(value('bcr_gateway_requests_total', { format: 'raw', status: '200' })).toBe(1);
+    expect(value('bcr_gateway_requests_total', { format: 'car', status: '200' })).toBe(1);
+    expect(value('bcr_gateway_requests_total', { format: 'none', status: '400' })).toBe(1);
+    // The CAR of the file: its leaves (the file's bytes) and its root node.
+    expect(value('bcr_gateway_sent_bytes_total', { format: 'car' })).toBe(file.length + blocks.get(fileCid.toString())!.length);
   });
 
   it('parses requests purely', () => {
