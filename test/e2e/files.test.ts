@@ -188,5 +188,11 @@ describe('files across miners', () => {
     expect(sha(readFileSync(join(dir.path, 'crash-out.bin')))).toBe(put.sha256);
     const ls = JSON.parse((await cli(['client', 'ls', ...keys, '--json'])).stdout) as { root: string | null }[];
     expect(ls.map((f) => f.root)).toContain(put.root);
+    // The same put once more: already stored, nothing new signed or paid.
+    const again = await runCli(putArgs, ENV);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`crash.bin is already stored as ${put.root}: nothing new is sent`);
+    expect((JSON.parse(again.stdout) as { root: string }).root).toBe(put.root);
+    expect((await dealCount()) - before).toBe(6);
   }, 400_000);
 });

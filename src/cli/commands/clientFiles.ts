@@ -48,6 +48,24 @@ function filesPath(keystore: string): string {
   return join(dirname(keystore), 'files.json');
 }
 
+/** A file this client stored across miners, as `put` records it. */
+interface StoredFile {
+  root: string;
+  name: string;
+  size: number;
+  sha256: string;
+  client: string;
+  dataShards: number;
+  parityShards: number;
+  manifest: FileManifest;
+  manifestDeals: number[];
+}
+
+function storedFiles(keystore: string): StoredFile[] {
+  const path = filesPath(keystore);
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as StoredFile[]) : [];
+}
+
 /** Miners this client caught serving bad data (skipped by `put --miners auto`). */
 function penaltiesPath(keystore: string): string {
   return join(dirname(keystore), 'penalised-miners.json');
@@ -116,6 +134,18 @@ export function registerClientFiles(client: Command): void {
       if (candidates.length < k + m) throw new UsageError(`${k + m} distinct miners are needed, ${candidates.length} have live asks (bcr market asks)`);
       const { shards, shardBytes } = await encodeShards(data, k, m);
       const sha256 = sha256Hex(data);
+      // Already stored by this client in this layout (a put cut off while it waited, or run twice):
+      // nothing new is signed or paid; with --wait it waits for those deals.
+      const stored = storedFiles(opts.keystore).find((f) => f.sha256 === sha256 && f.dataShards === k && f.parityShards === m && f.client.toLowerCase() === opts.from.toLowerCase());
+      if (stored) {
+        log(`${basename(file)} is already stored as ${stored.root}: nothing new is sent (bcr client ls shows its deals)`);
+        if (opts.wait) {
+          await waitActive(opts.rpc, opts.from, stored.manifest, stored.manifestDeals, async () => null, (active) => log(`retrievable now: ${active} of ${k + m} shards active, root ${stored.root}`));
+          log(`all ${k + m} shards and manifests active`);
+        }
+        if (opts.json) return printJson({ root: stored.root, size: stored.size, sha256, shards: stored.manifest.shards, alreadyStored: true });
+        return console.log(stored.root);
+      }
       const session = await openSession(opts.rpc, await unlockSender(opts, opts.from));
       let onInterrupt: (() => void) | null = null;
       try {
@@ -201,8 +231,7 @@ export function registerClientFiles(client: Command): void {
         const record = { root, name: manifest.name, size: manifest.size, sha256, client: session.sender.address, dataShards: k, parityShards: m, manifest, manifestDeals: manifestDeals.map((d) => d.deal) };
         const path = filesPath(opts.keystore);
         mkdirSync(dirname(path), { recursive: true });
-        const files = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as (typeof record)[]) : [];
-        writeFileDurableSync(path, JSON.stringify([...files.filter((f) => f.root !== root), record], null, 1));
+        writeFileDurableSync(path, JSON.stringify([...storedFiles(opts.keystore).filter((f) => f.root !== root), record], null, 1));
         removePutJournal(journalPath);
         process.off('SIGINT', onInterrupt);
         onInterrupt = () => {
@@ -304,8 +333,7 @@ export function registerClientFiles(client: Command): void {
     .option('--rpc <url>', 'node JSON-RPC URL', 'http://127.0.0.1:8645/')
     .option('--json', 'machine-readable output')
     .action(async (opts: { keystore: string; rpc: string; json?: boolean }) => {
-      const path = filesPath(opts.keystore);
-      const files = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as { root: string; name: string; size: number; manifest: FileManifest }[]) : [];
+      const files = storedFiles(opts.keystore);
       const rows = [];
       for (const f of files) {
         const shards = [];
