@@ -135,7 +135,7 @@ export class CarFileSink implements BlockSink {
   }
 }
 
-/** A CIDv1 sha2-256 CID: the same size in a CAR header as any root BCR makes. */
+/** A CIDv1 sha2-256 CID: the same size in a CAR header as every root BCR makes. */
 async function placeholderRoot(): Promise<CID> {
   return CID.createV1(0x55, await sha256.digest(new Uint8Array(0)));
 }
