@@ -18,7 +18,7 @@ import { callRpc } from '../rpcClient.js';
 import { createProgress } from '../progress.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 import { checkEscrow, dialAddresses, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
-import { journalPieces, plannedPieces, putJournalPath, readPutJournal, removePutJournal, retirePutJournal, unfinishedPuts, writePutJournal } from '../putJournal.js';
+import { journalPieces, plannedPieces, putJournalPath, readPutJournal, removePutJournal, retirePutJournal, unfinishedPuts, writePutJournal, type PutJournal } from '../putJournal.js';
 import { writeFileDurableSync } from '../../util/durableFile.js';
 import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
 
@@ -48,18 +48,12 @@ function filesPath(keystore: string): string {
   return join(dirname(keystore), 'files.json');
 }
 
-/** A file this client stored across miners, as `put` records it. */
-interface StoredFile {
+/** A file this client stored across miners, as `put` records it (the journal's description of it, and where it went). */
+type StoredFile = Pick<PutJournal, 'name' | 'size' | 'sha256' | 'client' | 'dataShards' | 'parityShards'> & {
   root: string;
-  name: string;
-  size: number;
-  sha256: string;
-  client: string;
-  dataShards: number;
-  parityShards: number;
   manifest: FileManifest;
   manifestDeals: number[];
-}
+};
 
 function storedFiles(keystore: string): StoredFile[] {
   const path = filesPath(keystore);
