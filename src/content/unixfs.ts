@@ -1,19 +1,31 @@
 // Files and directories as UnixFS DAGs, with the ecosystem's own importer and exporter
-// (ipfs-unixfs-importer/-exporter) under one fixed profile, IPIP-499's "unixfs-v1-2025": CIDv1,
-// raw leaves, 1 MiB fixed-size chunks, balanced layout with up to 1024 links per node, directories
-// sharded (HAMT) past 256 KiB. Anyone importing the same bytes with that profile (Kubo:
-// `ipfs add --cid-version 1 --raw-leaves --chunker size-1048576 --max-links 1024`, or the profile
-// flag) gets the same root CID. Blocks leave through a sink as they are made (nothing holds a whole
+// (ipfs-unixfs-importer/-exporter) under one fixed set of options, Kubo's `ipfs add --cid-version=1`
+// (and Helia's @helia/unixfs defaults): CIDv1, raw leaves, 256 KiB fixed-size chunks, balanced
+// layout with up to 174 links per node, directories sharded (HAMT) past 256 KiB of links. Anyone
+// importing the same bytes with those options gets the same root CID. 256 KiB rather than IPIP-499's
+// 1 MiB: a block and its CAR framing must fit one deal piece, and a devnet sector is 1 MiB. Blocks leave through a sink as they are made (nothing holds a whole
 // file); blocks come back through a source that is verified against their CIDs before use.
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { exporter, type UnixFSEntry } from 'ipfs-unixfs-exporter';
-import { importer, type ImportCandidate } from 'ipfs-unixfs-importer';
+import { importer, type ImportCandidate, type ImporterOptions } from 'ipfs-unixfs-importer';
+import { fixedSize } from 'ipfs-unixfs-importer/chunker';
+import { balanced } from 'ipfs-unixfs-importer/layout';
 import type { CID } from 'multiformats/cid';
 import { ContentError, verifyBlock } from './cid.js';
 
-export const UNIXFS_PROFILE = 'unixfs-v1-2025' as const;
+/** The importer options every BCR client uses (the root CID depends on every one of them). */
+export const UNIXFS_CHUNK_BYTES = 262_144;
+export const UNIXFS_MAX_LINKS = 174;
+const IMPORT_OPTIONS: ImporterOptions = {
+  cidVersion: 1,
+  rawLeaves: true,
+  chunker: fixedSize({ chunkSize: UNIXFS_CHUNK_BYTES }),
+  layout: balanced({ maxChildrenPerNode: UNIXFS_MAX_LINKS }),
+  shardSplitThresholdBytes: 262_144,
+  shardSplitStrategy: 'links-bytes',
+};
 
 /** Where imported blocks go, in the order they are made (leaves before their parents). */
 export interface BlockSink {
@@ -61,7 +73,7 @@ export interface ImportedRoot {
 /** Imports bytes (or a byte stream) as one file. */
 export async function importBytes(content: Uint8Array | AsyncIterable<Uint8Array>, sink: BlockSink): Promise<ImportedRoot> {
   let last: ImportedRoot | null = null;
-  for await (const entry of importer([{ content }], storage(sink), { profile: UNIXFS_PROFILE })) last = { cid: entry.cid, dagSize: entry.size };
+  for await (const entry of importer([{ content }], storage(sink), IMPORT_OPTIONS)) last = { cid: entry.cid, dagSize: entry.size };
   return last!;
 }
 
@@ -84,7 +96,7 @@ export async function importPath(path: string, sink: BlockSink): Promise<Importe
     }
   }
   let root: ImportedRoot | null = null;
-  for await (const entry of importer(candidates(path), storage(sink), { profile: UNIXFS_PROFILE, wrapWithDirectory: true })) if (entry.path === '') root = { cid: entry.cid, dagSize: entry.size };
+  for await (const entry of importer(candidates(path), storage(sink), { ...IMPORT_OPTIONS, wrapWithDirectory: true })) if (entry.path === '') root = { cid: entry.cid, dagSize: entry.size };
   if (!root) throw new ContentError('BAD_CID', `nothing to import under ${path}`);
   return { ...root, directory: true };
 }

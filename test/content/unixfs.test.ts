@@ -46,13 +46,14 @@ function pseudoRandom(size: number, seed: number): Uint8Array {
   return out;
 }
 
-describe('UnixFS import under the unixfs-v1-2025 profile', () => {
-  it('gives the root CID the profile defines: 1 MiB raw leaves under one dag-pb file node, CIDv1 (built here by hand)', async () => {
-    const data = pseudoRandom(2 * MiB + MiB / 2, 7);
+describe("UnixFS import with Kubo's ipfs add --cid-version=1 options", () => {
+  it('gives the root CID those options define: 256 KiB raw leaves under one dag-pb file node, CIDv1 (built here by hand)', async () => {
+    const data = pseudoRandom(MiB / 2 + 1000, 7);
+    const K = 256 * 1024;
     const store = memoryStore();
     const { cid, dagSize } = await importBytes(data, store);
     // The same DAG made directly from the spec's pieces, without the importer.
-    const chunks = [data.subarray(0, MiB), data.subarray(MiB, 2 * MiB), data.subarray(2 * MiB)];
+    const chunks = [data.subarray(0, K), data.subarray(K, 2 * K), data.subarray(2 * K)];
     const leaves = await Promise.all(chunks.map(async (c) => CID.createV1(0x55, await sha256.digest(c))));
     const file = new UnixFS({ type: 'file' });
     for (const c of chunks) file.addBlockSize(BigInt(c.length));
