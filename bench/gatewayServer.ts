@@ -1,11 +1,13 @@
 // A trustless gateway in a process of its own for the retrieval bench: serves the blocks of one CAR
 // file (indexed as a miner indexes a stored piece, read from the file per request) and prints its URL.
+// `gatewayServer.ts CAR [BYTES_PER_SECOND]`: the second argument caps its upload (a home uplink).
 import { open, stat } from 'node:fs/promises';
 import { indexStoredCar } from '../src/content/index.js';
 import { TrustlessGateway } from '../src/gateway/trustlessGateway.js';
 import { silentLogger } from '../src/util/logger.js';
 
-const [carPath] = process.argv.slice(2) as [string];
+const [carPath, cap] = process.argv.slice(2) as [string, string | undefined];
+const UPLOAD_CAP = cap ? Number(cap) : null;
 const index = (await indexStoredCar(carPath, 0, (await stat(carPath)).size))!;
 const where = new Map(index.blocks.map((b) => [b.cid.toString(), b]));
 const handle = await open(carPath, 'r');
@@ -20,6 +22,6 @@ const gateway = new TrustlessGateway(
     },
   },
   silentLogger,
-  { maxConnectionsPerAddress: 64, requestsPerSecond: 10_000, maxCarBytes: 2 ** 34, maxCarBlocks: 1_000_000 },
+  { maxConnectionsPerAddress: 64, requestsPerSecond: 10_000, maxCarBytes: 2 ** 34, maxCarBlocks: 1_000_000, uploadBytesPerSecond: UPLOAD_CAP },
 );
 process.stdout.write(`${await gateway.listen('127.0.0.1', 0)}\n`);

@@ -21,7 +21,7 @@ import { startChainPart } from './node/chainPart.js';
 import { openOrderBook, startMarketPart } from './node/marketPart.js';
 import { P2P_PORT_FILE, startNetworkPart } from './node/networkPart.js';
 import { startRpcPart } from './node/rpcPart.js';
-import { startGatewayPart } from './node/gatewayPart.js';
+import { startGatewayPart, type GatewayOptions } from './node/gatewayPart.js';
 
 export { P2P_PORT_FILE } from './node/networkPart.js';
 
@@ -53,7 +53,7 @@ export interface NodeOptions {
   /** Serve Prometheus metrics here (off when absent). */
   metrics?: { host: string; port: number };
   /** Serve the IPFS trustless gateway here, for the blocks the local miner stores (off when absent). */
-  gateway?: { host: string; port: number };
+  gateway?: GatewayOptions;
   /** libp2p networking; none when absent (a lone node). */
   p2p?: { host: string; port: number; bootstrap: string[]; mdns?: boolean };
   /** Worker key of a genesis miner; defaults to the dev key on devnet/test networks. */
@@ -133,9 +133,13 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
   const network = net?.network ?? null;
   const sync = net?.sync ?? null;
 
+  // The gateway first: its address is registered with the miner's (blocks are read from the miner once it runs).
+  let miner: LocalMiner | null = null;
+  const gateway = options.gateway ? await startGatewayPart(options.gateway, () => miner, metrics, log, closers) : null;
   const local = options.mine
-    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(options.watchdog ? { watchdog: options.watchdog } : {}), ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: network.addresses() } } : {}), synced: () => !(sync?.progress().syncing ?? false) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: keystoreKeyResolver(options.keystore.dir, options.keystore.password) } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
+    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(options.watchdog ? { watchdog: options.watchdog } : {}), ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: [...network.addresses().slice(0, gateway ? 15 : 16), ...(gateway ? [gateway.multiaddr] : [])] } } : {}), synced: () => !(sync?.progress().syncing ?? false) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: keystoreKeyResolver(options.keystore.dir, options.keystore.password) } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
     : new LocalMiner();
+  miner = local;
   closers.add('miner', () => local.stop());
   reportEquivocations(chain, mempool, local, options.signingKeys ?? [], log.child({ component: 'miner' }));
   const market = await startMarketPart({ dataDir: options.dataDir, genesis, chain, mempool, orders, network, local, ...(options.retrievalTerms ? { retrievalTerms: options.retrievalTerms } : {}), clock, log }, closers);
@@ -165,7 +169,7 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
     closers,
   );
 
-  const gatewayUrl = options.gateway ? await startGatewayPart(options.gateway, local, metrics, log, closers) : null;
+  const gatewayUrl = gateway?.url ?? null;
 
   let stopped = false;
   return {

@@ -9,14 +9,14 @@
 // parameter is a 400 with the reason, never a crash.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CarWriter } from '@ipld/car/writer';
 import { varint } from 'multiformats';
-import { ContentError, dagBlocks, parseCid, parseEntityBytes, verifyBlock, type CID, type DagScope, type EntityBytes } from '../content/index.js';
+import { ContentError, carHeader, dagBlocks, parseCid, parseEntityBytes, verifyBlock, type CID, type DagScope, type EntityBytes } from '../content/index.js';
 import { BcrError, errorMessage } from '../primitives/errors.js';
 import { ConnectionCounter } from '../util/connectionCounter.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Logger } from '../util/logger.js';
 import { PeerRateLimiter } from '../util/rateLimit.js';
+import { UploadPacer } from '../util/uploadPacer.js';
 
 /** The blocks a gateway serves. */
 export interface GatewayBlocks {
@@ -31,9 +31,11 @@ export interface GatewayLimits {
   /** A CAR answer stops (and the connection is cut, so the client sees it incomplete) past these. */
   maxCarBytes: number;
   maxCarBlocks: number;
+  /** Every answer together sends at most this many bytes per second (null: no cap). */
+  uploadBytesPerSecond: number | null;
 }
 
-export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { maxConnectionsPerAddress: 16, requestsPerSecond: 50, maxCarBytes: 1 << 30, maxCarBlocks: 100_000 };
+export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { maxConnectionsPerAddress: 16, requestsPerSecond: 50, maxCarBytes: 1 << 30, maxCarBlocks: 100_000, uploadBytesPerSecond: null };
 
 const RAW = 'application/vnd.ipld.raw';
 const CAR = 'application/vnd.ipld.car';
@@ -120,6 +122,7 @@ function chooseFormat(query: string | null, accept: string | undefined): Format 
 export class TrustlessGateway {
   private readonly connections: ConnectionCounter;
   private readonly rate: PeerRateLimiter;
+  private readonly pacer: UploadPacer | null;
   private server: Server | null = null;
 
   constructor(
@@ -131,6 +134,7 @@ export class TrustlessGateway {
   ) {
     this.connections = new ConnectionCounter(limits.maxConnectionsPerAddress);
     this.rate = new PeerRateLimiter({ capacity: limits.requestsPerSecond * 2, refillPerSecond: limits.requestsPerSecond });
+    this.pacer = limits.uploadBytesPerSecond === null ? null : new UploadPacer(limits.uploadBytesPerSecond);
   }
 
   async listen(host: string, port: number): Promise<string> {
@@ -189,6 +193,7 @@ export class TrustlessGateway {
         return;
       }
       if (request.format === 'raw') {
+        if (req.method !== 'HEAD') await this.pacer?.take(root.length);
         res.writeHead(200, { ...headers, 'content-length': String(root.length) });
         res.end(req.method === 'HEAD' ? undefined : root);
         if (req.method !== 'HEAD') this.metrics?.gatewayBytes.inc({ format: 'raw' }, root.length);
@@ -226,12 +231,13 @@ export class TrustlessGateway {
     };
     // CARv1 written straight onto the response: the header once, then `varint | CID | block` per
     // block (no intermediate copies; the socket's backpressure paces the reads).
-    if (!(await this.write(res, await carHeader(request.cid)))) return;
+    if (!(await this.write(res, await carHeader([request.cid])))) return;
     for await (const block of dagBlocks(request.cid, get, request.scope, request.range)) {
       bytes += block.bytes.length;
       blocks++;
       if (bytes > this.limits.maxCarBytes || blocks > this.limits.maxCarBlocks) throw new ContentError('BLOCK_MISMATCH', `the CAR is larger than this gateway serves (${this.limits.maxCarBlocks} blocks, ${this.limits.maxCarBytes} bytes): ask for a smaller scope`);
       const cidBytes = block.cid.bytes;
+      await this.pacer?.take(block.bytes.length);
       const length = varint.encodeTo(cidBytes.length + block.bytes.length, new Uint8Array(varint.encodingLength(cidBytes.length + block.bytes.length)));
       res.cork();
       res.write(length);
@@ -264,14 +270,4 @@ function drained(res: ServerResponse): Promise<boolean> {
     res.once('drain', onDrain);
     res.once('close', onClose);
   });
-}
-
-/** The CARv1 header naming one root, as @ipld/car writes it. */
-async function carHeader(root: CID): Promise<Uint8Array> {
-  const { writer, out } = CarWriter.create([root]);
-  const closing = writer.close();
-  const chunks: Uint8Array[] = [];
-  for await (const chunk of out) chunks.push(chunk);
-  await closing;
-  return Buffer.concat(chunks);
 }

@@ -11,6 +11,7 @@ import type { Clock } from '../util/clock.js';
 import type { Closers } from '../util/closers.js';
 import { writeFileDurableSync } from '../util/durableFile.js';
 import type { Logger } from '../util/logger.js';
+import { isHttpMultiaddr } from '../util/httpMultiaddr.js';
 
 /** Where a node remembers the p2p port it listened on (the CLI reuses it when --p2p-port is not given). */
 export const P2P_PORT_FILE = 'p2p.json';
@@ -56,7 +57,7 @@ async function minerPeerAddresses(chain: ChainStore): Promise<string[]> {
   for (const id of ids) {
     const miner = await getMiner(state, id);
     if (!miner?.peerId) continue;
-    for (const address of miner.multiaddrs.slice(0, 4)) out.push(address.includes('/p2p/') ? address : `${address}/p2p/${miner.peerId}`);
+    for (const address of miner.multiaddrs.filter((a) => !isHttpMultiaddr(a)).slice(0, 4)) out.push(address.includes('/p2p/') ? address : `${address}/p2p/${miner.peerId}`);
   }
   return out;
 }

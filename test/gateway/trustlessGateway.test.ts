@@ -36,7 +36,7 @@ const gateways: TrustlessGateway[] = [];
 let base: string;
 
 async function start(limits?: Partial<GatewayLimits>, blocksOf = source, nowMs: () => number = Date.now): Promise<string> {
-  const gateway = new TrustlessGateway(blocksOf, silentLogger, { maxConnectionsPerAddress: 16, requestsPerSecond: 1000, maxCarBytes: 1 << 30, maxCarBlocks: 100_000, ...limits }, nowMs);
+  const gateway = new TrustlessGateway(blocksOf, silentLogger, { maxConnectionsPerAddress: 16, requestsPerSecond: 1000, maxCarBytes: 1 << 30, maxCarBlocks: 100_000, uploadBytesPerSecond: null, ...limits }, nowMs);
   gateways.push(gateway);
   return gateway.listen('127.0.0.1', 0);
 }
@@ -161,6 +161,16 @@ describe('trustless gateway', () => {
     const second = await new Promise<string>((resolve) => request(url, { agent: false }).on('response', () => resolve('answered')).on('error', (e) => resolve(e.message)).end());
     expect(second).not.toBe('answered');
     first.destroy();
+  });
+
+  it('sends no faster than its upload cap, whole and correct', async () => {
+    // 3 MiB at 8 MiB/s cannot arrive in under about a third of a second (a busy machine only adds to it).
+    const capped = await start({ uploadBytesPerSecond: 8 << 20 });
+    const began = performance.now();
+    const car = await carBlocks(await fetch(`${capped}ipfs/${fileCid}?format=car`));
+    const elapsed = performance.now() - began;
+    expect(car.blocks).toHaveLength(14);
+    expect(elapsed).toBeGreaterThan(300);
   });
 
   it('counts requests by format and status, and the block bytes it sent', async () => {

@@ -17,6 +17,7 @@ import { UsageError, parseAttoOption, parseIntOption, printJson } from '../io.js
 import { callRpc } from '../rpcClient.js';
 import { createProgress, type Progress } from '../progress.js';
 import { unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
+import { isHttpMultiaddr } from '../../util/httpMultiaddr.js';
 
 export interface DealJson {
   deal: number;
@@ -97,6 +98,8 @@ export function registerClientDeal(deal: Command): void {
 export function dialAddresses(minerId: number, miner: { peerId: string; multiaddrs: string[] }): Multiaddr[] {
   const addresses: Multiaddr[] = [];
   for (const written of miner.multiaddrs) {
+    // Its gateway (an HTTP address) is for HTTP clients, not libp2p.
+    if (isHttpMultiaddr(written)) continue;
     try {
       const address = multiaddr(written.includes('/p2p/') ? written : `${written}/p2p/${miner.peerId}`);
       const components = address.getComponents();

@@ -33,13 +33,15 @@ export function registerNode(program: Command): void {
     .option('--metrics-host <host>', 'metrics bind address (loopback unless you expose it)', '127.0.0.1')
     .option('--gateway-port <port>', "serve the IPFS trustless gateway (GET /ipfs/CID as raw blocks or CAR) for the local miner's stored data on this port (off unless given)")
     .option('--gateway-host <host>', 'gateway bind address (0.0.0.0 to serve the internet)', '127.0.0.1')
+    .option('--gateway-upload <MB/s>', 'cap what the gateway sends, all answers together, in MB/s (a home uplink: leave room for your own use)')
+    .option('--gateway-announce <url>', 'the public URL of the gateway, announced on chain with the miner\'s addresses (default: the address it listens on)')
     .option('--rpc-allowed-hosts <hosts>', "comma-separated Host names accepted besides loopback ('*' for any)")
     .option('--miner <id>', 'run this registered miner: its worker and VRF keys come from --keystore (password from --password-file, BCR_PASSWORD or a prompt)')
     .option('--worker-key-file <file>', 'the local miner\'s worker key (0x-hex); devnet/test default to the dev worker key')
     .option('--unlock <addresses>', 'comma-separated keystore addresses the node may sign with (bcr_sendTransaction)')
     .option('--keystore <dir>', 'keystore for --unlock', defaultKeystoreDir())
     .option('--password-file <file>', 'password of the --unlock keys (else env BCR_PASSWORD, else a prompt)')
-    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort?: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; gatewayPort?: string; gatewayHost: string; pruneBlocks?: string; watchdogMargin?: string; watchdogSlowShare: string; retrievalPaymentInterval: string; retrievalMinSettleDelay?: string; workerKeyFile?: string; miner?: string }) => {
+    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort?: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; gatewayPort?: string; gatewayHost: string; gatewayUpload?: string; gatewayAnnounce?: string; pruneBlocks?: string; watchdogMargin?: string; watchdogSlowShare: string; retrievalPaymentInterval: string; retrievalMinSettleDelay?: string; workerKeyFile?: string; miner?: string }) => {
       const list = (text?: string) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
       // Every flag is checked and both ports bound once before the data dir is touched.
       checkNetwork(opts.network);
@@ -61,6 +63,9 @@ export function registerNode(program: Command): void {
       if (metricsPort !== undefined) await checkPortFree(opts.metricsHost, metricsPort, '--metrics-port');
       const gatewayPort = opts.gatewayPort === undefined ? undefined : parsePortOption(opts.gatewayPort, '--gateway-port');
       if (gatewayPort !== undefined) await checkPortFree(opts.gatewayHost, gatewayPort, '--gateway-port');
+      const gatewayUpload = opts.gatewayUpload === undefined ? null : Number(opts.gatewayUpload);
+      if (gatewayUpload !== null && !(gatewayUpload > 0 && Number.isFinite(gatewayUpload))) throw new UsageError('--gateway-upload is a positive number of MB/s');
+      if (opts.gatewayAnnounce !== undefined && !/^https?:\/\/[^/]+\/?$/.test(opts.gatewayAnnounce)) throw new UsageError('--gateway-announce is a base URL such as https://gw.example.org/');
       const pruneBlocks = parsePruneBlocks(opts.pruneBlocks, opts.network);
       const slowShare = parseIntOption(opts.watchdogSlowShare, '--watchdog-slow-share');
       if (slowShare < 1 || slowShare > 100) throw new UsageError('--watchdog-slow-share must be a percent, 1..100');
@@ -90,7 +95,7 @@ export function registerNode(program: Command): void {
         watchdog,
         retrievalTerms,
         ...(metricsPort !== undefined ? { metrics: { host: opts.metricsHost, port: metricsPort } } : {}),
-        ...(gatewayPort !== undefined ? { gateway: { host: opts.gatewayHost, port: gatewayPort } } : {}),
+        ...(gatewayPort !== undefined ? { gateway: { host: opts.gatewayHost, port: gatewayPort, uploadBytesPerSecond: gatewayUpload === null ? null : Math.round(gatewayUpload * 1e6), ...(opts.gatewayAnnounce ? { announce: opts.gatewayAnnounce } : {}) } } : {}),
         p2p: { host: opts.p2pHost, port: p2pPort, bootstrap: list(opts.bootstrap) ?? [], mdns: opts.mdns },
         ...(list(opts.rpcCors) ? { corsOrigins: list(opts.rpcCors)! } : {}),
         ...(list(opts.wsOrigins) ? { wsOrigins: list(opts.wsOrigins)! } : {}),
