@@ -29,6 +29,8 @@ const ALLOWED: Record<string, string[]> = {
   sync: ['metrics', 'chain', 'p2p', 'primitives', 'util'],
   miner: ['metrics', 'chain', 'consensus', 'content', 'proofs', 'mempool', 'state', 'primitives', 'util'],
   market: ['metrics', 'chain', 'proofs', 'p2p', 'state', 'primitives', 'util'],
+  // The client library: what wallets and apps call to store and fetch (the CLI wraps it).
+  client: ['content', 'market', 'p2p', 'proofs', 'state', 'wallet', 'primitives', 'util'],
   // rpc describes the parts it serves; it never reaches into their internals.
   rpc: ['metrics', 'chain', 'mempool', 'state', 'consensus', 'proofs', 'primitives', 'util', 'miner', 'p2p', 'sync', 'market', 'wallet', 'version'],
   // Top-level files obey the map too: only the composition root (and the devnet builder that starts

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fromHex, toHex } from '../primitives/index.js';
 import { createMinerKind, createMinerPayload, txId } from '../state/index.js';
 import { writeFileDurableSync } from '../util/durableFile.js';
-import { callRpc } from './rpcClient.js';
+import { callRpc } from '../client/rpc.js';
 import { UsageError } from './io.js';
 import { signKindTx, waitForReceipt, type Receipt } from './txSender.js';
 

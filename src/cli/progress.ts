@@ -2,13 +2,9 @@
 // otherwise (logs, CI, pipes). Written to stderr so stdout stays machine-readable.
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 
-export interface Progress {
-  /** `name` done of total; `text` is the plain line to print when not on a terminal. */
-  update(name: string, done: number, total: number, text: (percent: number) => string): void;
-  /** A line of its own (above the bars on a terminal). */
-  log(line: string): void;
-  stop(): void;
-}
+import type { Progress } from '../client/progress.js';
+
+export type { Progress };
 
 export function createProgress(tty = Boolean(process.stderr.isTTY)): Progress {
   if (!tty) {

@@ -5,7 +5,7 @@ import { signTx, type TxKind } from '../state/index.js';
 import type { Command } from 'commander';
 import { defaultKeystoreDir, findKeystore, unlockKeystore } from '../wallet/index.js';
 import { UsageError, readPassword } from './io.js';
-import { DEFAULT_RPC_URL, callRpc } from './rpcClient.js';
+import { DEFAULT_RPC_URL, callRpc } from '../client/rpc.js';
 
 /** The options of every command that signs with a keystore key and talks to a node. */
 export function withSenderOptions(cmd: Command): Command {

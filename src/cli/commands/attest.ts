@@ -8,7 +8,7 @@ import { bytesEqual, fromHex, sha256, toChecksumAddress, toHex, utf8 } from '../
 import { stateProofFromJson, type StateProofJson } from '../../rpc/format.js';
 import { attestKind, attestPayload, verifyAttestationPage } from '../../state/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
-import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
+import { DEFAULT_RPC_URL, callRpc } from '../../client/rpc.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 
 /** Records per RPC call (the node's most). */

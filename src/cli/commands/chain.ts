@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { formatBcr } from '../../primitives/units.js';
 import { BcrError } from '../../primitives/errors.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
-import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
+import { DEFAULT_RPC_URL, callRpc } from '../../client/rpc.js';
 
 interface HeadJson {
   id: string;

@@ -9,7 +9,7 @@ import { UsageError, parseAttoOption, parseIntOption, printJson } from '../io.js
 import { registerClientDeal } from './clientDeal.js';
 import { registerClientRetrieve } from './clientRetrieve.js';
 import { registerClientFiles } from './clientFiles.js';
-import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
+import { DEFAULT_RPC_URL, callRpc } from '../../client/rpc.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, withSignerOptions, type SenderOptions } from '../txSender.js';
 
 interface EscrowJson {

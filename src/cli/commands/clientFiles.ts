@@ -14,11 +14,11 @@ import { fromHex, toChecksumAddress } from '../../primitives/index.js';
 import { paychFundKind, paychFundPayload } from '../../state/index.js';
 import { defaultKeystoreDir } from '../../wallet/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
-import { callRpc } from '../rpcClient.js';
+import { callRpc } from '../../client/rpc.js';
 import { createProgress } from '../progress.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
-import { checkEscrow, dialAddresses, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from './clientDeal.js';
-import { journalPieces, plannedPieces, putJournalPath, readPutJournal, removePutJournal, retirePutJournal, unfinishedPuts, writePutJournal, type PutJournal } from '../putJournal.js';
+import { checkEscrow, dialAddresses, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from '../../client/index.js';
+import { journalPieces, plannedPieces, putJournalPath, readPutJournal, removePutJournal, retirePutJournal, unfinishedPuts, writePutJournal, type PutJournal } from '../../client/putJournal.js';
 import { writeFileDurableSync } from '../../util/durableFile.js';
 import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
 
@@ -140,7 +140,7 @@ export function registerClientFiles(client: Command): void {
         if (opts.json) return printJson({ root: stored.root, size: stored.size, sha256, shards: stored.manifest.shards, alreadyStored: true });
         return console.log(stored.root);
       }
-      const session = await openSession(opts.rpc, await unlockSender(opts, opts.from));
+      const session = await openSession(opts.rpc, await unlockSender(opts, opts.from), log);
       let onInterrupt: (() => void) | null = null;
       try {
         const terms: StoreTerms = { duration: parseIntOption(opts.duration, '--duration'), startIn: parseIntOption(opts.startIn, '--start-in'), clientCollateral: 0n };
@@ -185,7 +185,7 @@ export function registerClientFiles(client: Command): void {
         } finally {
           progress.stop();
         }
-        const shardDeals = await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, false, explain);
+        const shardDeals = await followDeals(opts.rpc, session.sender.address, plans.flat().map((p) => p.proposal), startSlot, false, explain, log);
         let at = 0;
         for (const pieces of journal.shards) for (const piece of pieces) piece.deal = shardDeals[at++]!.deal;
         writePutJournal(journalPath, journal);
@@ -219,7 +219,7 @@ export function registerClientFiles(client: Command): void {
         } finally {
           manifestProgress.stop();
         }
-        const manifestDeals = await followDeals(opts.rpc, session.sender.address, manifestPlans.flat().map((p) => p.proposal), manifestPlans[0]![0]!.proposal.startSlot, false, explain);
+        const manifestDeals = await followDeals(opts.rpc, session.sender.address, manifestPlans.flat().map((p) => p.proposal), manifestPlans[0]![0]!.proposal.startSlot, false, explain, log);
         const root = `0x${Buffer.from(manifestPlans[0]![0]!.proposal.pieceCommitment).toString('hex')}@${miners.join(',')}`;
         // Every deal is on chain: the file is recorded under its root and the journal has done its job.
         const record = { root, name: manifest.name, size: manifest.size, sha256, client: session.sender.address, dataShards: k, parityShards: m, manifest, manifestDeals: manifestDeals.map((d) => d.deal) };
@@ -261,7 +261,7 @@ export function registerClientFiles(client: Command): void {
     .action(async (root: string, out: string, opts: SenderOptions & { from?: string; json?: boolean }) => {
       const { commitment, miners } = parseRoot(root);
       const sender = opts.from ? await unlockSender(opts, opts.from) : null;
-      const session = await openSession(opts.rpc, sender ?? { address: '', key: new Uint8Array(32) });
+      const session = await openSession(opts.rpc, sender ?? { address: '', key: new Uint8Array(32) }, log);
       const fetcher = new ShardFetcher(session, sender !== null, opts.keystore);
       try {
         let manifest: FileManifest | null = null;

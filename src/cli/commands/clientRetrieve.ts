@@ -8,9 +8,9 @@ import { RETRIEVAL_CHUNK_BYTES, RetrievalError, queryRetrievalAsk, retrieveRange
 import { createClientHost } from '../../p2p/clientHost.js';
 import { errorMessage, formatBcr, fromHex, parseBcr, toChecksumAddress } from '../../primitives/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
-import { callRpc } from '../rpcClient.js';
+import { callRpc } from '../../client/rpc.js';
 import { unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
-import { dialAddresses } from './clientDeal.js';
+import { dialAddresses } from '../../client/index.js';
 import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);

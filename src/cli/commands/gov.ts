@@ -5,7 +5,7 @@ import { formatBcr, fromHex, parseAddress, parseBcr, sha256 } from '../../primit
 import { ProposalAction, govApproveKind, govCancelKind, govExecuteKind, govProposeKind, proposalRefPayload, proposePayload } from '../../state/index.js';
 import { readFileSync } from 'node:fs';
 import { UsageError, parseIntOption, printJson } from '../io.js';
-import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
+import { DEFAULT_RPC_URL, callRpc } from '../../client/rpc.js';
 import { sendAndConfirm, unlockSender, withSignerOptions, type SenderOptions } from '../txSender.js';
 
 interface ProposalJson {

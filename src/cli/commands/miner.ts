@@ -8,7 +8,7 @@ import { findVrfKeystore, saveVrfKeystore } from '../../wallet/index.js';
 import { pendingRegistration, registerMinerOnce, type MinerRegistration } from '../minerInit.js';
 import { UsageError, parseAttoOption, parseIntOption, printJson, readPassword } from '../io.js';
 import { createToken, readSecret } from '../../rpc/auth.js';
-import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
+import { DEFAULT_RPC_URL, callRpc } from '../../client/rpc.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 
 interface MinerRecord {

@@ -6,7 +6,7 @@ import { FileVoucherLedger } from '../../market/index.js';
 import { formatBcr, parseAddress, parseBcr, toChecksumAddress } from '../../primitives/index.js';
 import { paychChannelPayload, paychCollectKind, paychOpenKind, paychOpenPayload, paychSettleKind } from '../../state/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
-import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
+import { DEFAULT_RPC_URL, callRpc } from '../../client/rpc.js';
 import { sendAndConfirm, unlockSender, withSignerOptions, type SenderOptions } from '../txSender.js';
 import { defaultKeystoreDir } from '../../wallet/index.js';
 

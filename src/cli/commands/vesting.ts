@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { formatBcr, parseAddress, toChecksumAddress } from '../../primitives/index.js';
 import { printJson } from '../io.js';
-import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
+import { DEFAULT_RPC_URL, callRpc } from '../../client/rpc.js';
 
 interface VestingJson {
   address: string;

@@ -3,7 +3,7 @@ import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { BcrError, addressOf, bytesEqual, decode, encode, formatBcr, fromHex, generatePrivateKey, isValidPrivateKey, parseAddress, parseBcr, toChecksumAddress, toHex } from '../../primitives/index.js';
 import { TRANSFER_GAS, signTx, transferPayload } from '../../state/index.js';
-import { DEFAULT_RPC_URL, callRpc } from '../rpcClient.js';
+import { DEFAULT_RPC_URL, callRpc } from '../../client/rpc.js';
 import { defaultKeystoreDir, findKeystore, saveKeystore, scanKeystores, unlockKeystore } from '../../wallet/index.js';
 import { parseIntOption, printJson, readPassword } from '../io.js';
 

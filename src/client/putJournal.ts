@@ -8,7 +8,7 @@ import { decode, encode, fromHex, toHex } from '../primitives/index.js';
 import { dealProposalCodec } from '../state/index.js';
 import type { PiecePlan } from '../market/index.js';
 import { writeFileDurableSync } from '../util/durableFile.js';
-import type { PlannedPiece } from './commands/clientDeal.js';
+import type { PlannedPiece } from './deals.js';
 
 interface JournalPiece {
   plan: PiecePlan;

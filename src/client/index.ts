@@ -1,0 +1,7 @@
+// The BCR client library: store files with miners and get them back, pay for retrieval, follow
+// deals. The `bcr client` commands are thin wrappers over it.
+export * from './errors.js';
+export * from './progress.js';
+export * from './rpc.js';
+export * from './deals.js';
+export * from './putJournal.js';
