@@ -5,3 +5,4 @@ export * from './progress.js';
 export * from './rpc.js';
 export * from './deals.js';
 export * from './putJournal.js';
+export * from './gatewayFetch.js';

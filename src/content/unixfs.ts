@@ -115,21 +115,26 @@ export async function* fileContent(root: CID, source: BlockSource, options: { of
   yield* entry.content({ ...(options.offset !== undefined ? { offset: options.offset } : {}), ...(options.length !== undefined ? { length: options.length } : {}), ...(options.signal ? { signal: options.signal } : {}) });
 }
 
-/** Writes the file or directory `root` names to `out`, every block verified; returns bytes written. */
-export async function exportTo(root: CID, source: BlockSource, out: string, options: { signal?: AbortSignal } = {}): Promise<{ bytes: bigint; files: number; directory: boolean }> {
+/**
+ * Writes the file or directory `root` names to `out`, every block verified; returns bytes written.
+ * `concurrency` blocks are read at once (siblings ahead of the one being written): what lets a source
+ * spread them over many providers, and what bounds the memory held.
+ */
+export async function exportTo(root: CID, source: BlockSource, out: string, options: { signal?: AbortSignal; concurrency?: number } = {}): Promise<{ bytes: bigint; files: number; directory: boolean }> {
   const store = readable(source);
+  const readOptions = { ...(options.signal ? { signal: options.signal } : {}), blockReadConcurrency: options.concurrency ?? 8 };
   const totals = { bytes: 0n, files: 0 };
   const walk = async (cid: CID, target: string, depth: number): Promise<boolean> => {
     if (depth > MAX_DEPTH) throw new ContentError('BLOCK_MISMATCH', `the DAG nests directories deeper than ${MAX_DEPTH}`);
-    const entry = await exporter(cid, store, options);
+    const entry = await exporter(cid, store, readOptions);
     if (entry.type !== 'directory') {
-      totals.bytes += await writeEntry(entry, target, options);
+      totals.bytes += await writeEntry(entry, target, readOptions);
       totals.files++;
       return false;
     }
     await mkdir(target, { recursive: true });
     // Names come from the DAG: each is checked before it touches the disk.
-    for await (const child of entry.entries(options)) await walk(child.cid, join(target, safeName(child.name)), depth + 1);
+    for await (const child of entry.entries(readOptions)) await walk(child.cid, join(target, safeName(child.name)), depth + 1);
     return true;
   };
   const directory = await walk(root, out, 0);
@@ -139,7 +144,7 @@ export async function exportTo(root: CID, source: BlockSource, out: string, opti
 /** Directories nested deeper than this are refused (a hostile DAG could otherwise recurse without end). */
 const MAX_DEPTH = 64;
 
-async function writeEntry(entry: UnixFSEntry, path: string, options: { signal?: AbortSignal }): Promise<bigint> {
+async function writeEntry(entry: UnixFSEntry, path: string, options: { signal?: AbortSignal; blockReadConcurrency: number }): Promise<bigint> {
   if (entry.type === 'directory' || entry.type === 'object') throw new ContentError('UNSUPPORTED_CID', `${entry.cid} is not file content`);
   const handle = await open(path, 'w');
   let written = 0n;

@@ -1,0 +1,164 @@
+// Blocks from many IPFS trustless gateways at once (the miners that hold a DAG), each checked
+// against its CID as it arrives. Requests go to the provider with the fewest in flight, so a DAG's
+// blocks spread over every provider and a slow one simply serves fewer. A provider that sends a
+// block that does not hash to its CID is dropped for the rest of the fetch and the block is asked
+// of another; one that lacks a block is not asked for it again.
+import { verifyBlock, type BlockSource, type CID } from '../content/index.js';
+import { errorMessage } from '../primitives/errors.js';
+import { ClientError } from './errors.js';
+
+export interface GatewayProvider {
+  /** How the provider is named to a person ("miner 3"). */
+  name: string;
+  /** Its gateway's base URL (ending in /). */
+  url: string;
+}
+
+export type FetchEvent =
+  | { type: 'block'; provider: string; cid: string; bytes: number }
+  | { type: 'dropped'; provider: string; reason: string }
+  | { type: 'missing'; provider: string; cid: string };
+
+interface ProviderState extends GatewayProvider {
+  inFlight: number;
+  blocks: number;
+  bytes: number;
+  dropped: string | null;
+  /** Failed requests in a row (not lies): a provider that keeps failing is dropped. */
+  failures: number;
+}
+
+/** Network failures in a row that drop a provider. */
+const MAX_FAILURES = 3;
+/** A block not arrived after this long is asked of another provider. */
+const BLOCK_TIMEOUT_MS = 60_000;
+/** Larger than any block a gateway may send (IPFS moves at most 4 MiB at once). */
+const MAX_BLOCK_BYTES = 4 << 20;
+
+export class GatewayBlockSource implements BlockSource {
+  private readonly providers: ProviderState[];
+  private readonly lacking = new Map<string, Set<string>>();
+
+  constructor(
+    providers: GatewayProvider[],
+    private readonly onEvent: (event: FetchEvent) => void = () => {},
+    private readonly fetchImpl: typeof fetch = fetch,
+  ) {
+    if (providers.length === 0) throw new ClientError('no provider to fetch from');
+    this.providers = providers.map((p) => ({ ...p, inFlight: 0, blocks: 0, bytes: 0, dropped: null, failures: 0 }));
+  }
+
+  /** What each provider served, and why any was dropped. */
+  report(): { name: string; url: string; blocks: number; bytes: number; dropped: string | null }[] {
+    return this.providers.map(({ name, url, blocks, bytes, dropped }) => ({ name, url, blocks, bytes, dropped }));
+  }
+
+  async get(cid: CID, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
+    const key = cid.toString();
+    const reasons: string[] = [];
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const lacking = this.lacking.get(key);
+      const candidates = this.providers.filter((p) => p.dropped === null && !lacking?.has(p.name));
+      if (candidates.length === 0) throw new ClientError(`no provider could serve block ${key}${reasons.length ? ` (${reasons.join('; ')})` : ''}`);
+      const provider = candidates.reduce((best, p) => (p.inFlight < best.inFlight ? p : best));
+      provider.inFlight++;
+      try {
+        const bytes = await this.request(provider, key, options.signal);
+        if (bytes === null) {
+          this.markLacking(key, provider.name);
+          reasons.push(`${provider.name} lacks it`);
+          this.onEvent({ type: 'missing', provider: provider.name, cid: key });
+          continue;
+        }
+        try {
+          await verifyBlock(cid, bytes);
+        } catch (error) {
+          this.drop(provider, `sent a block that does not match ${key}: ${errorMessage(error)}`);
+          reasons.push(`${provider.name} lied`);
+          continue;
+        }
+        provider.failures = 0;
+        provider.blocks++;
+        provider.bytes += bytes.length;
+        this.onEvent({ type: 'block', provider: provider.name, cid: key, bytes: bytes.length });
+        return bytes;
+      } catch (error) {
+        if (options.signal?.aborted) throw error;
+        if (error instanceof ClientError) throw error;
+        reasons.push(`${provider.name}: ${errorMessage(error)}`);
+        if (++provider.failures >= MAX_FAILURES) this.drop(provider, `failed ${MAX_FAILURES} requests in a row (last: ${errorMessage(error)})`);
+      } finally {
+        provider.inFlight--;
+      }
+    }
+  }
+
+  private markLacking(key: string, provider: string): void {
+    const set = this.lacking.get(key) ?? new Set<string>();
+    set.add(provider);
+    this.lacking.set(key, set);
+  }
+
+  private drop(provider: ProviderState, reason: string): void {
+    if (provider.dropped !== null) return;
+    provider.dropped = reason;
+    this.onEvent({ type: 'dropped', provider: provider.name, reason });
+  }
+
+  /** One raw block from one provider: its bytes, or null when the provider says it has none. */
+  private async request(provider: ProviderState, key: string, signal?: AbortSignal): Promise<Uint8Array | null> {
+    const timeout = AbortSignal.timeout(BLOCK_TIMEOUT_MS);
+    const response = await this.fetchImpl(`${provider.url}ipfs/${key}?format=raw`, {
+      headers: { accept: 'application/vnd.ipld.raw' },
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+    });
+    if (response.status === 404) {
+      await response.body?.cancel();
+      return null;
+    }
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      throw new Error(`HTTP ${response.status}`);
+    }
+    const declared = Number(response.headers.get('content-length') ?? '0');
+    if (declared > MAX_BLOCK_BYTES) {
+      await response.body?.cancel();
+      throw new Error(`a block of ${declared} bytes is larger than any block`);
+    }
+    const body = await readCapped(response, MAX_BLOCK_BYTES);
+    return body;
+  }
+}
+
+/** A response body, refused past `limit` bytes (a hostile provider may send without end). */
+async function readCapped(response: Response, limit: number): Promise<Uint8Array> {
+  if (!response.body) return new Uint8Array(0);
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const part of response.body as unknown as AsyncIterable<Uint8Array>) {
+    total += part.length;
+    if (total > limit) throw new Error(`the answer is larger than any block (${limit} bytes)`);
+    parts.push(part);
+  }
+  return parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts));
+}
+
+/**
+ * Which of `candidates` hold `cid`: each is asked (HEAD) at once, and those that answer 200 in time
+ * are the providers. A gateway that does not answer is left out.
+ */
+export async function probeProviders(candidates: GatewayProvider[], cid: CID, options: { timeoutMs?: number; fetchImpl?: typeof fetch } = {}): Promise<GatewayProvider[]> {
+  const doFetch = options.fetchImpl ?? fetch;
+  const answers = await Promise.all(
+    candidates.map(async (candidate) => {
+      try {
+        const response = await doFetch(`${candidate.url}ipfs/${cid}?format=raw`, { method: 'HEAD', headers: { accept: 'application/vnd.ipld.raw' }, signal: AbortSignal.timeout(options.timeoutMs ?? 5000) });
+        return response.status === 200 ? candidate : null;
+      } catch {
+        return null;
+      }
+    }),
+  );
+  return answers.filter((p): p is GatewayProvider => p !== null);
+}
