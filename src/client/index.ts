@@ -6,3 +6,5 @@ export * from './rpc.js';
 export * from './deals.js';
 export * from './putJournal.js';
 export * from './gatewayFetch.js';
+export * from './records.js';
+export * from './minerChoice.js';

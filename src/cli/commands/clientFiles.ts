@@ -5,9 +5,8 @@
 // keeps the first K that arrive whole, rebuilds the file and checks its hash. `bcr client ls` lists
 // the files this client stored and the state of their deals.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { RetrievalError, decodeShards, encodeShards, queryRetrievalAsk, retrieveRange, retrievalProtocols, type PieceSource } from '../../market/index.js';
 import { fromHex, toChecksumAddress } from '../../primitives/index.js';
@@ -17,19 +16,9 @@ import { UsageError, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../../client/rpc.js';
 import { createProgress } from '../progress.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
-import { checkEscrow, dialAddresses, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from '../../client/index.js';
-import { journalPieces, plannedPieces, putJournalPath, readPutJournal, removePutJournal, retirePutJournal, unfinishedPuts, writePutJournal, type PutJournal } from '../../client/putJournal.js';
-import { writeFileDurableSync } from '../../util/durableFile.js';
+import { addPenalised, askCandidates, isReplicated, readPenalised, readStoredFiles, reachableTargets, recordStoredFile, type ErasureCodedFile, type FileManifest, checkEscrow, dialAddresses, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from '../../client/index.js';
+import { journalPieces, plannedPieces, putJournalPath, readPutJournal, removePutJournal, retirePutJournal, unfinishedPuts, writePutJournal } from '../../client/putJournal.js';
 import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
-
-export interface FileManifest {
-  format: 'bcr-file/1';
-  name: string;
-  size: number;
-  sha256: string;
-  codec: { name: 'reed-solomon-gf256'; dataShards: number; parityShards: number; shardBytes: number };
-  shards: { index: number; miner: number; pieces: { pieceCommitment: string; pieceBytes: number; length: number; deal: number }[] }[];
-}
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** A new channel, and each top-up, covers this many bytes at the miner's price. */
@@ -42,66 +31,6 @@ export function parseRoot(root: string): { commitment: string; miners: number[] 
   const match = /^(0x[0-9a-fA-F]{64})@(\d+(?:,\d+)*)$/.exec(root);
   if (!match) throw new UsageError('a root id looks like 0x<manifest piece commitment>@<miner>,<miner>,...');
   return { commitment: match[1]!.toLowerCase(), miners: match[2]!.split(',').map(Number) };
-}
-
-function filesPath(keystore: string): string {
-  return join(dirname(keystore), 'files.json');
-}
-
-/** A file this client stored across miners, as `put` records it (the journal's description of it, and where it went). */
-type StoredFile = Pick<PutJournal, 'name' | 'size' | 'sha256' | 'client' | 'dataShards' | 'parityShards'> & {
-  root: string;
-  manifest: FileManifest;
-  manifestDeals: number[];
-};
-
-function storedFiles(keystore: string): StoredFile[] {
-  const path = filesPath(keystore);
-  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as StoredFile[]) : [];
-}
-
-/** Miners this client caught serving bad data (skipped by `put --miners auto`). */
-function penaltiesPath(keystore: string): string {
-  return join(dirname(keystore), 'penalised-miners.json');
-}
-
-function readPenalised(keystore: string): Set<number> {
-  const path = penaltiesPath(keystore);
-  return new Set(existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as number[]) : []);
-}
-
-/** Miners with live asks, best first: cheapest, then most power. */
-async function askCandidates(rpc: string, excluded: Set<number>): Promise<number[]> {
-  const asks = await callRpc<{ miner: number; pricePerGiBSlot: string; power: string; multiaddrs: string[] }[]>(rpc, 'bcr_listAsks');
-  const usable = asks.filter((a) => a.multiaddrs.length > 0 && !excluded.has(a.miner));
-  usable.sort((a, b) => {
-    const price = BigInt(a.pricePerGiBSlot) - BigInt(b.pricePerGiBSlot);
-    if (price !== 0n) return price < 0n ? -1 : 1;
-    const power = BigInt(b.power) - BigInt(a.power);
-    return power === 0n ? a.miner - b.miner : power < 0n ? -1 : 1;
-  });
-  return [...new Set(usable.map((a) => a.miner))];
-}
-
-/**
- * The first `count` candidates that answer with a valid ask of their own. An ask on chain costs a
- * miner nothing to post, so the cheapest may be unreachable or lie: each is skipped, with its reason.
- */
-async function reachableTargets(session: ClientSession, candidates: number[], count: number): Promise<MinerTarget[]> {
-  const targets: MinerTarget[] = [];
-  const skipped: string[] = [];
-  for (const id of candidates) {
-    if (targets.length === count) break;
-    try {
-      targets.push(await minerTarget(session, id));
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      skipped.push(`miner ${id}`);
-      log(`skipping ${reason}`);
-    }
-  }
-  if (targets.length < count) throw new UsageError(`${count} distinct miners are needed, ${targets.length} of ${candidates.length} with live asks answered${skipped.length ? ` (skipped: ${skipped.join(', ')})` : ''} (bcr market asks)`);
-  return targets;
 }
 
 export function registerClientFiles(client: Command): void {
@@ -130,7 +59,7 @@ export function registerClientFiles(client: Command): void {
       const sha256 = sha256Hex(data);
       // Already stored by this client in this layout (a put cut off while it waited, or run twice):
       // nothing new is signed or paid; with --wait it waits for those deals.
-      const stored = storedFiles(opts.keystore).find((f) => f.sha256 === sha256 && f.dataShards === k && f.parityShards === m && f.client.toLowerCase() === opts.from.toLowerCase());
+      const stored = readStoredFiles(opts.keystore).filter((f): f is ErasureCodedFile => !isReplicated(f)).find((f) => f.sha256 === sha256 && f.dataShards === k && f.parityShards === m && f.client.toLowerCase() === opts.from.toLowerCase());
       if (stored) {
         log(`${basename(file)} is already stored as ${stored.root}: nothing new is sent (bcr client ls shows its deals)`);
         if (opts.wait) {
@@ -222,10 +151,7 @@ export function registerClientFiles(client: Command): void {
         const manifestDeals = await followDeals(opts.rpc, session.sender.address, manifestPlans.flat().map((p) => p.proposal), manifestPlans[0]![0]!.proposal.startSlot, false, explain, log);
         const root = `0x${Buffer.from(manifestPlans[0]![0]!.proposal.pieceCommitment).toString('hex')}@${miners.join(',')}`;
         // Every deal is on chain: the file is recorded under its root and the journal has done its job.
-        const record = { root, name: manifest.name, size: manifest.size, sha256, client: session.sender.address, dataShards: k, parityShards: m, manifest, manifestDeals: manifestDeals.map((d) => d.deal) };
-        const path = filesPath(opts.keystore);
-        mkdirSync(dirname(path), { recursive: true });
-        writeFileDurableSync(path, JSON.stringify([...storedFiles(opts.keystore).filter((f) => f.root !== root), record], null, 1));
+        recordStoredFile(opts.keystore, { layout: 'erasure', root, name: manifest.name, size: manifest.size, sha256, client: session.sender.address, dataShards: k, parityShards: m, manifest, manifestDeals: manifestDeals.map((d) => d.deal) });
         removePutJournal(journalPath);
         process.off('SIGINT', onInterrupt);
         onInterrupt = () => {
@@ -308,10 +234,7 @@ export function registerClientFiles(client: Command): void {
         const file = await decodeShards(shards, k, m, shardBytes, manifest.size);
         if (sha256Hex(file) !== manifest.sha256) throw new UsageError('the rebuilt file does not match the manifest\'s sha256');
         await writeFile(out, file);
-        if (fetcher.penalised.size > 0) {
-          mkdirSync(dirname(opts.keystore), { recursive: true });
-          await writeFile(penaltiesPath(opts.keystore), JSON.stringify([...new Set([...readPenalised(opts.keystore), ...fetcher.penalised])]));
-        }
+        if (fetcher.penalised.size > 0) addPenalised(opts.keystore, fetcher.penalised);
         const result = { root, name: manifest.name, size: manifest.size, sha256: manifest.sha256, paid: fetcher.paidByMiner(), penalised: [...fetcher.penalised] };
         if (opts.json) return printJson(result);
         console.log(`wrote ${manifest.size} bytes to ${out} (sha256 ${manifest.sha256} checked)`);
@@ -327,7 +250,7 @@ export function registerClientFiles(client: Command): void {
     .option('--rpc <url>', 'node JSON-RPC URL', 'http://127.0.0.1:8645/')
     .option('--json', 'machine-readable output')
     .action(async (opts: { keystore: string; rpc: string; json?: boolean }) => {
-      const files = storedFiles(opts.keystore);
+      const files = readStoredFiles(opts.keystore).filter((f): f is ErasureCodedFile => !isReplicated(f));
       const rows = [];
       for (const f of files) {
         const shards = [];
