@@ -8,3 +8,6 @@ export * from './putJournal.js';
 export * from './gatewayFetch.js';
 export * from './records.js';
 export * from './minerChoice.js';
+export * from './putReplicas.js';
+export * from './getContent.js';
+export * from './manifest.js';

@@ -28,6 +28,9 @@ export interface PutJournal {
   miners: number[];
   startSlot: number;
   shards: JournalPiece[][];
+  /** A replicated put: the root CID, and the piece size its CAR was cut to (the shards are cut again from it on resume). */
+  cid?: string;
+  maxPieceBytes?: number;
   /** The manifest (JSON) and its deal with each miner, once the shards' deals are on chain. */
   manifest?: { json: string; pieces: JournalPiece[][] };
 }
@@ -39,6 +42,11 @@ function putsDir(keystore: string): string {
 /** Where the journal of a put of this content, by this client, in this layout lives. */
 export function putJournalPath(keystore: string, client: string, sha256: string, k: number, m: number): string {
   return join(putsDir(keystore), `${client.toLowerCase()}-${sha256.replace(/^0x/, '').slice(0, 32)}-${k}+${m}.json`);
+}
+
+/** Where the journal of a replicated put of `cid` (adding copies up to `replicas`) lives. */
+export function replicaJournalPath(keystore: string, client: string, cid: string, replicas: number): string {
+  return join(putsDir(keystore), `${client.toLowerCase()}-${cid}-r${replicas}.json`);
 }
 
 export function readPutJournal(path: string): PutJournal | null {

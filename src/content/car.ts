@@ -203,3 +203,20 @@ export async function indexStoredCar(path: string, start: number, size: number):
     await handle.close();
   }
 }
+
+/** The blocks of a CAR held in memory, each checked against its CID, as a source to read a DAG from. */
+export async function carInMemory(bytes: Uint8Array): Promise<{ roots: CID[]; get(cid: CID): Promise<Uint8Array> }> {
+  const { roots, blocks } = await readCar((async function* () {
+    yield bytes;
+  })());
+  const byCid = new Map<string, Uint8Array>();
+  for await (const block of blocks) byCid.set(block.cid.toString(), block.bytes);
+  return {
+    roots,
+    get: async (cid) => {
+      const block = byCid.get(cid.toString());
+      if (!block) throw new ContentError('BLOCK_MISMATCH', `the CAR lacks block ${cid} of the DAG`);
+      return block;
+    },
+  };
+}

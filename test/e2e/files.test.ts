@@ -12,6 +12,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { vrfPublicKey } from '../../src/consensus/index.js';
 import { signOrder } from '../../src/market/index.js';
+import { importBytes } from '../../src/content/index.js';
 import { addressOf, sha256, toChecksumAddress, toHex } from '../../src/primitives/index.js';
 import { createMinerKind, createMinerPayload } from '../../src/state/index.js';
 import { DEV_KEY, kindTx, tempDir, transferTx } from '../helpers/chain.js';
@@ -25,6 +26,7 @@ const ENV = { BCR_PASSWORD: 'pw' };
 const keys = ['--keystore', join(dir.path, 'keystore')];
 const dataDir = (i: number) => join(dir.path, `node-${i}`);
 const sha = (bytes: Uint8Array) => `0x${createHash('sha256').update(bytes).digest('hex')}`;
+const cidOf = async (bytes: Uint8Array) => (await importBytes(bytes, { put: async () => {} })).cid.toString();
 
 beforeAll(async () => {
   for (let i = 0; i < MINERS; i++) {
@@ -82,21 +84,22 @@ describe('files across miners', () => {
     expect((await rpc<{ miner: number }[]>(nodes[0]!.rpcUrl, 'bcr_listAsks'))[0]!.miner).toBe(MINERS + 1);
 
     const putRun = await cli(['client', 'put', join(dir.path, 'file.bin'), '--data-shards', '3', '--parity-shards', '2', '--miners', 'auto', '--duration', '4000', '--start-in', '240', '--from', client, ...keys, '--wait', '--json']);
-    const put = JSON.parse(putRun.stdout) as { root: string; sha256: string; shards: { index: number; miner: number }[] };
+    const put = JSON.parse(putRun.stdout) as { cid: string; root: string; sha256: string; shards: { index: number; miner: number }[] };
     expect(putRun.stderr).toMatch(new RegExp(`skipping miner ${MINERS + 1} cannot be reached`));
     // The root is given as soon as any three shards and a manifest are active, before the last of them.
     const early = putRun.stderr.indexOf(`retrievable now: `);
     expect(early, putRun.stderr).toBeGreaterThan(0);
     expect(putRun.stderr.slice(early)).toMatch(new RegExp(`^retrievable now: [345] of 5 shards active, root ${put.root}`));
     expect(putRun.stderr.indexOf('all 5 shards and manifests active')).toBeGreaterThan(early);
-    expect(put.sha256).toBe(sha(file));
+    // The shards encode the file's CAR, under the CID any IPFS importer gives the file.
+    expect(put.cid).toBe(await cidOf(file));
     expect(new Set(put.shards.map((s) => s.miner))).toEqual(new Set([1, 2, 3, 4, 5]));
     const ls = JSON.parse((await cli(['client', 'ls', ...keys, '--json'])).stdout) as { root: string; shards: { deals: { state: string }[] }[] }[];
     expect(ls.find((f) => f.root === put.root)!.shards.flatMap((s) => s.deals.map((d) => d.state)).every((state) => state === 'active')).toBe(true);
 
     // A plain get first (every provider serves its shard).
     const plain = JSON.parse((await cli(['client', 'get', put.root, join(dir.path, 'plain.bin'), '--from', client, ...keys, '--json'])).stdout) as { penalised: number[]; paid: Record<string, string> };
-    expect(sha(readFileSync(join(dir.path, 'plain.bin')))).toBe(put.sha256);
+    expect(sha(readFileSync(join(dir.path, 'plain.bin')))).toBe(sha(file));
     expect(plain.penalised).toEqual([]);
 
     // Miner 1's copy goes bad in one chunk while it serves: caught there, dropped and penalised; the others suffice.
@@ -108,7 +111,7 @@ describe('files across miners', () => {
     writeSync(fd, new Uint8Array([original[0]! ^ 0xff]), 0, 1, copy.offset! + 300_000);
     closeSync(fd);
     const first = await cli(['client', 'get', put.root, join(dir.path, 'first.bin'), '--from', client, ...keys, '--json']);
-    expect(sha(readFileSync(join(dir.path, 'first.bin')))).toBe(put.sha256);
+    expect(sha(readFileSync(join(dir.path, 'first.bin')))).toBe(sha(file));
     const firstResult = JSON.parse(first.stdout) as { penalised: number[]; paid: Record<string, string> };
     expect(first.stderr).toMatch(/from miner 1: served a bad chunk, dropped and penalised \(BAD_CHUNK: chunk 1 does not prove/);
     expect(firstResult.penalised).toEqual([1]);
@@ -180,12 +183,13 @@ describe('files across miners', () => {
     }
     expect(journals()).toEqual([]);
     console.log(`put killed ${kills} time(s) before it finished`);
-    const put = JSON.parse(finished.stdout) as { root: string; sha256: string };
-    expect(put.sha256).toBe(sha(file));
+    const put = JSON.parse(finished.stdout) as { cid: string; root: string };
+    expect(put.cid).toBe(await cidOf(file));
     // Three shards and three manifests: one deal each, however many runs sent them.
     expect((await dealCount()) - before).toBe(6);
-    await cli(['client', 'get', put.root, join(dir.path, 'crash-out.bin'), '--from', client, ...keys]);
-    expect(sha(readFileSync(join(dir.path, 'crash-out.bin')))).toBe(put.sha256);
+    // By its CID (this client's record names the manifest).
+    await cli(['client', 'get', put.cid, join(dir.path, 'crash-out.bin'), '--from', client, ...keys]);
+    expect(sha(readFileSync(join(dir.path, 'crash-out.bin')))).toBe(sha(file));
     const ls = JSON.parse((await cli(['client', 'ls', ...keys, '--json'])).stdout) as { root: string | null }[];
     expect(ls.map((f) => f.root)).toContain(put.root);
     // The same put once more: already stored, nothing new signed or paid.

@@ -1,13 +1,17 @@
-// Files across miners: `bcr client put FILE` erasure-codes a file into K data + M parity shards, stores
-// each shard with a different miner, and stores a manifest (size, sha256, codec, shard pieces and
-// deals) with every one of them; it prints the root id `MANIFEST_COMMITMENT@MINER,...`. `bcr client
-// get ROOT OUT` reads the manifest, fetches every shard from its miner at once with verified chunks,
-// keeps the first K that arrive whole, rebuilds the file and checks its hash. `bcr client ls` lists
-// the files this client stored and the state of their deals.
+// Files across miners. `bcr client put PATH` imports a file or directory as a UnixFS DAG and packs it
+// into a CAR; with --replicas R it stores the CAR whole with R miners (clientContent.ts), otherwise it
+// erasure-codes the CAR into K data + M parity shards, stores each shard with a different miner, and
+// stores a manifest (size, sha256, root CID, codec, shard pieces and deals) with every one of them.
+// It prints the root CID (and the manifest root id `MANIFEST_COMMITMENT@MINER,...`). `bcr client get`
+// fetches a CID from the gateways (clientContent.ts), or reads an erasure-coded file's manifest, fetches
+// every shard from its miner at once with verified chunks, keeps the first K that arrive whole,
+// rebuilds the CAR and writes the DAG out. `bcr client ls` lists what this client stored.
 import { createHash } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
+import { carInMemory, exportTo } from '../../content/index.js';
 import { RetrievalError, decodeShards, encodeShards, queryRetrievalAsk, retrieveRange, retrievalProtocols, type PieceSource } from '../../market/index.js';
 import { fromHex, toChecksumAddress } from '../../primitives/index.js';
 import { paychFundKind, paychFundPayload } from '../../state/index.js';
@@ -16,9 +20,10 @@ import { UsageError, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../../client/rpc.js';
 import { createProgress } from '../progress.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
-import { addPenalised, askCandidates, isReplicated, readPenalised, readStoredFiles, reachableTargets, recordStoredFile, type ErasureCodedFile, type FileManifest, checkEscrow, dialAddresses, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from '../../client/index.js';
+import { packPath, parseManifest, addPenalised, askCandidates, isReplicated, readPenalised, readStoredFiles, reachableTargets, recordStoredFile, type ErasureCodedFile, type FileManifest, checkEscrow, dialAddresses, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from '../../client/index.js';
 import { journalPieces, plannedPieces, putJournalPath, readPutJournal, removePutJournal, retirePutJournal, unfinishedPuts, writePutJournal } from '../../client/putJournal.js';
 import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
+import { getByCidCommand, putReplicasCommand } from './clientContent.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 /** A new channel, and each top-up, covers this many bytes at the miner's price. */
@@ -33,11 +38,14 @@ export function parseRoot(root: string): { commitment: string; miners: number[] 
   return { commitment: match[1]!.toLowerCase(), miners: match[2]!.split(',').map(Number) };
 }
 
+type PutOptions = SenderOptions & { from: string; replicas?: string; dataShards: string; parityShards: string; miners: string; duration: string; startIn: string; wait?: boolean; json?: boolean };
+
 export function registerClientFiles(client: Command): void {
   withSenderOptions(client.command('put'))
-    .description('store a file across miners: erasure-coded shards, one miner each, and a manifest; prints the root id')
-    .argument('<file>', 'the file')
+    .description('store a file or directory as an IPFS DAG (a CAR): whole with R miners (--replicas R), or erasure-coded across K+M miners with a manifest; prints the root CID')
+    .argument('<path>', 'the file or directory')
     .requiredOption('--from <address>', 'the client (its escrow pays)')
+    .option('--replicas <r>', 'store the CAR whole with R miners, each serving every block by CID from its gateway (instead of erasure coding)')
     .option('--data-shards <k>', 'shards the file is cut into (any K rebuild it)', '3')
     .option('--parity-shards <m>', 'extra shards (any M may be lost)', '2')
     .option('--miners <list>', '"auto" (cheapest live asks, then most power) or miner ids, comma-separated', 'auto')
@@ -45,12 +53,16 @@ export function registerClientFiles(client: Command): void {
     .option('--start-in <slots>', 'slots until the deals start', '100')
     .option('--wait', 'wait until every deal is active')
     .option('--json', 'machine-readable output')
-    .action(async (file: string, opts: SenderOptions & { from: string; dataShards: string; parityShards: string; miners: string; duration: string; startIn: string; wait?: boolean; json?: boolean }) => {
+    .action(async (file: string, opts: PutOptions) => {
+      if (opts.replicas !== undefined) return putReplicasCommand(file, opts);
       const k = parseIntOption(opts.dataShards, '--data-shards');
       const m = parseIntOption(opts.parityShards, '--parity-shards');
       if (k < 1 || k + m > 32) throw new UsageError('--data-shards must be at least 1 and K+M at most 32');
-      const data = new Uint8Array(await readFile(file));
-      if (data.length === 0) throw new UsageError('the file is empty');
+      if (!existsSync(file)) throw new UsageError(`${file}: no such file or directory`);
+      // The file (or directory) as a UnixFS DAG in a CAR: what the shards encode and a get rebuilds.
+      const packed = await packPath(file);
+      const data = new Uint8Array(await readFile(packed.car));
+      await rm(packed.dir, { recursive: true, force: true });
       const chosen = opts.miners === 'auto' ? null : opts.miners.split(',').map((id) => parseIntOption(id.trim(), '--miners'));
       if (chosen && new Set(chosen).size !== k + m) throw new UsageError(`${k + m} distinct miners are needed, got ${chosen.join(',')}`);
       const candidates = chosen ?? (await askCandidates(opts.rpc, readPenalised(opts.keystore)));
@@ -66,8 +78,8 @@ export function registerClientFiles(client: Command): void {
           await waitActive(opts.rpc, opts.from, stored.manifest, stored.manifestDeals, async () => null, (active) => log(`retrievable now: ${active} of ${k + m} shards active, root ${stored.root}`));
           log(`all ${k + m} shards and manifests active`);
         }
-        if (opts.json) return printJson({ root: stored.root, size: stored.size, sha256, shards: stored.manifest.shards, alreadyStored: true });
-        return console.log(stored.root);
+        if (opts.json) return printJson({ cid: packed.cid, root: stored.root, size: stored.size, sha256, shards: stored.manifest.shards, alreadyStored: true });
+        return console.log(packed.cid);
       }
       const session = await openSession(opts.rpc, await unlockSender(opts, opts.from), log);
       let onInterrupt: (() => void) | null = null;
@@ -124,6 +136,7 @@ export function registerClientFiles(client: Command): void {
           name: journal.name,
           size: data.length,
           sha256,
+          cid: packed.cid,
           codec: { name: 'reed-solomon-gf256', dataShards: k, parityShards: m, shardBytes },
           shards: plans.map((pieces, i) => ({ index: i, miner: miners[i]!, pieces: pieces.map((p) => ({ pieceCommitment: shardDeals[at]!.pieceCommitment, pieceBytes: p.plan.pieceBytes, length: p.plan.length, deal: shardDeals[at++]!.deal })) })),
         };
@@ -151,7 +164,7 @@ export function registerClientFiles(client: Command): void {
         const manifestDeals = await followDeals(opts.rpc, session.sender.address, manifestPlans.flat().map((p) => p.proposal), manifestPlans[0]![0]!.proposal.startSlot, false, explain, log);
         const root = `0x${Buffer.from(manifestPlans[0]![0]!.proposal.pieceCommitment).toString('hex')}@${miners.join(',')}`;
         // Every deal is on chain: the file is recorded under its root and the journal has done its job.
-        recordStoredFile(opts.keystore, { layout: 'erasure', root, name: manifest.name, size: manifest.size, sha256, client: session.sender.address, dataShards: k, parityShards: m, manifest, manifestDeals: manifestDeals.map((d) => d.deal) });
+        recordStoredFile(opts.keystore, { layout: 'erasure', root, cid: packed.cid, name: manifest.name, size: manifest.size, sha256, client: session.sender.address, dataShards: k, parityShards: m, manifest, manifestDeals: manifestDeals.map((d) => d.deal) });
         removePutJournal(journalPath);
         process.off('SIGINT', onInterrupt);
         onInterrupt = () => {
@@ -160,18 +173,21 @@ export function registerClientFiles(client: Command): void {
         };
         process.once('SIGINT', onInterrupt);
         if (opts.wait) {
-          log(`every deal is published; root ${root}`);
+          log(`every deal is published; root ${packed.cid} (manifest ${root}: bcr client get takes either)`);
           const proposals = new Map([...plans.flat().map((p, i) => [shardDeals[i]!.deal, p.proposal] as const), ...manifestPlans.flat().map((p, i) => [manifestDeals[i]!.deal, p.proposal] as const)]);
           const explainDeal = (deal: number) => explain(proposals.get(deal)!);
           await waitActive(opts.rpc, session.sender.address, manifest, manifestDeals.map((d) => d.deal), explainDeal, (active) => {
             // Any K whole shards and one manifest rebuild the file: the root is usable from here on.
             if (opts.json) log(`retrievable now: ${active} of ${k + m} shards active, root ${root}`);
-            else console.log(root);
+            else console.log(packed.cid);
           });
           log(`all ${k + m} shards and manifests active`);
         }
-        if (opts.json) return printJson({ root, size: manifest.size, sha256, shards: manifest.shards });
-        if (!opts.wait) console.log(root);
+        if (opts.json) return printJson({ cid: packed.cid, root, size: manifest.size, sha256, shards: manifest.shards });
+        if (!opts.wait) {
+          log(`manifest root ${root} (bcr client get takes it on any machine; the CID on this one)`);
+          console.log(packed.cid);
+        }
       } finally {
         if (onInterrupt) process.off('SIGINT', onInterrupt);
         await session.host.stop();
@@ -179,12 +195,17 @@ export function registerClientFiles(client: Command): void {
     });
 
   withSenderOptions(client.command('get'))
-    .description('fetch a file stored with bcr client put: shards from several miners at once, each chunk verified; rebuilt from the first K, its hash checked')
-    .argument('<root>', 'the root id printed by put')
-    .argument('<out>', 'where to write the file')
+    .description('fetch a file or directory by its root CID from every miner gateway holding it at once (each block verified), or an erasure-coded one by its manifest: shards from several miners at once, rebuilt from the first K')
+    .argument('<root>', 'the root CID put printed, or a manifest root id 0x...@miners')
+    .argument('<out>', 'where to write the file or directory')
     .option('--from <address>', 'pays the miners that ask a price (payment channels are opened as needed)')
+    .option('--miners <ids>', 'with a CID: ask only these miners (comma-separated; default: every miner with a gateway)')
     .option('--json', 'machine-readable output')
-    .action(async (root: string, out: string, opts: SenderOptions & { from?: string; json?: boolean }) => {
+    .action(async (target: string, out: string, opts: SenderOptions & { from?: string; miners?: string; json?: boolean }) => {
+      // A CID this client stored erasure-coded is fetched through its manifest; any other CID from gateways.
+      const erasure = target.startsWith('0x') ? null : readStoredFiles(opts.keystore).find((f): f is ErasureCodedFile => !isReplicated(f) && f.cid === target);
+      if (!target.startsWith('0x') && !erasure) return getByCidCommand(target, out, opts);
+      const root = erasure ? erasure.root : target;
       const { commitment, miners } = parseRoot(root);
       const sender = opts.from ? await unlockSender(opts, opts.from) : null;
       const session = await openSession(opts.rpc, sender ?? { address: '', key: new Uint8Array(32) }, log);
@@ -194,13 +215,13 @@ export function registerClientFiles(client: Command): void {
         for (const miner of miners) {
           try {
             const bytes = await fetcher.piece(miner, commitment, null);
-            manifest = JSON.parse(new TextDecoder().decode(bytes).replace(/\0+$/, '')) as FileManifest;
+            manifest = parseManifest(bytes);
             break;
           } catch (error) {
             log(`manifest from miner ${miner} failed: ${error instanceof Error ? error.message : String(error)}`);
           }
         }
-        if (!manifest || manifest.format !== 'bcr-file/1') throw new UsageError('no miner of the root served its manifest');
+        if (!manifest) throw new UsageError('no miner of the root served its manifest');
         const { dataShards: k, parityShards: m, shardBytes } = manifest.codec;
         log(`${manifest.name}: ${manifest.size} bytes in ${k}+${m} shards; fetching all ${k + m} at once, keeping the first ${k}`);
         const shards: (Uint8Array | null)[] = new Array(k + m).fill(null);
@@ -233,11 +254,16 @@ export function registerClientFiles(client: Command): void {
         if (complete < k) throw new UsageError(`only ${complete} of the ${k} shards needed arrived`);
         const file = await decodeShards(shards, k, m, shardBytes, manifest.size);
         if (sha256Hex(file) !== manifest.sha256) throw new UsageError('the rebuilt file does not match the manifest\'s sha256');
-        await writeFile(out, file);
+        if (manifest.cid) {
+          // The shards rebuild the file's CAR: every block checked, the DAG written out as the file or directory.
+          const car = await carInMemory(file);
+          if (car.roots[0]?.toString() !== manifest.cid) throw new UsageError(`the rebuilt CAR's root is not the manifest's CID ${manifest.cid}`);
+          await exportTo(car.roots[0], car, out);
+        } else await writeFile(out, file);
         if (fetcher.penalised.size > 0) addPenalised(opts.keystore, fetcher.penalised);
-        const result = { root, name: manifest.name, size: manifest.size, sha256: manifest.sha256, paid: fetcher.paidByMiner(), penalised: [...fetcher.penalised] };
+        const result = { root, cid: manifest.cid ?? null, name: manifest.name, size: manifest.size, sha256: manifest.sha256, paid: fetcher.paidByMiner(), penalised: [...fetcher.penalised] };
         if (opts.json) return printJson(result);
-        console.log(`wrote ${manifest.size} bytes to ${out} (sha256 ${manifest.sha256} checked)`);
+        console.log(manifest.cid ? `wrote ${manifest.name} to ${out} (every block checked against ${manifest.cid})` : `wrote ${manifest.size} bytes to ${out} (sha256 ${manifest.sha256} checked)`);
       } finally {
         await session.host.stop();
       }
@@ -245,20 +271,24 @@ export function registerClientFiles(client: Command): void {
 
   client
     .command('ls')
-    .description('files stored with bcr client put from this keystore, with their shards\' deal states')
+    .description('files stored with bcr client put from this keystore (root CIDs), with their deals\' states')
     .option('--keystore <dir>', 'the keystore whose files to list', defaultKeystoreDir())
     .option('--rpc <url>', 'node JSON-RPC URL', 'http://127.0.0.1:8645/')
     .option('--json', 'machine-readable output')
     .action(async (opts: { keystore: string; rpc: string; json?: boolean }) => {
-      const files = readStoredFiles(opts.keystore).filter((f): f is ErasureCodedFile => !isReplicated(f));
+      const stateOf = async (deal: number) => (await callRpc<{ state: string } | null>(opts.rpc, 'bcr_getDeal', [deal]))?.state ?? 'unknown';
+      const withStates = async (pieces: { deal: number }[]) => Promise.all(pieces.map(async (p) => ({ deal: p.deal, state: await stateOf(p.deal) })));
       const rows = [];
-      for (const f of files) {
-        const shards = [];
-        for (const shard of f.manifest.shards) {
-          const states = await Promise.all(shard.pieces.map(async (p) => (await callRpc<{ state: string } | null>(opts.rpc, 'bcr_getDeal', [p.deal]))?.state ?? 'unknown'));
-          shards.push({ index: shard.index, miner: shard.miner, deals: shard.pieces.map((p, i) => ({ deal: p.deal, state: states[i] })) });
+      for (const f of readStoredFiles(opts.keystore)) {
+        if (isReplicated(f)) {
+          const replicas = [];
+          for (const r of f.replicas) replicas.push({ miner: r.miner, deals: await withStates(r.pieces) });
+          rows.push({ layout: 'replicas' as const, cid: f.cid, root: null, name: f.name, size: f.size, replicas, shards: [] });
+          continue;
         }
-        rows.push({ root: f.root, name: f.name, size: f.size, shards });
+        const shards = [];
+        for (const shard of f.manifest.shards) shards.push({ index: shard.index, miner: shard.miner, deals: await withStates(shard.pieces) });
+        rows.push({ layout: 'erasure' as const, cid: f.cid ?? null, root: f.root, name: f.name, size: f.size, replicas: [], shards });
       }
       // Puts cut off midway: their signed deals are on record until a rerun of the put finishes them.
       const unfinished = unfinishedPuts(opts.keystore).map(({ path, journal }) => ({
@@ -272,7 +302,8 @@ export function registerClientFiles(client: Command): void {
       if (rows.length === 0 && unfinished.length === 0) return console.log('no files');
       for (const u of unfinished) console.log(`${u.name} (${u.size} bytes) unfinished: run bcr client put on it again to finish (${u.journal})`);
       for (const r of rows) {
-        console.log(`${r.name} (${r.size} bytes) ${r.root}`);
+        console.log(`${r.name} (${r.size} bytes) ${r.cid ?? r.root}${r.layout === 'replicas' ? `, ${r.replicas.length} replica(s)` : `, ${r.shards.length} shards (manifest ${r.root})`}`);
+        for (const s of r.replicas) console.log(`  replica with miner ${s.miner}: ${s.deals.map((d) => `deal ${d.deal} ${d.state}`).join(', ')}`);
         for (const s of r.shards) console.log(`  shard ${s.index + 1} with miner ${s.miner}: ${s.deals.map((d) => `deal ${d.deal} ${d.state}`).join(', ')}`);
       }
     });

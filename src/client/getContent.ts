@@ -1,0 +1,63 @@
+// `get CID`: a file or directory fetched by its root CID from every miner gateway that holds it, at
+// once, every block checked against its CID as it arrives, written bit for bit. The miners are found
+// on chain (each announces its gateway as an HTTP multiaddr) and asked whether they hold the root;
+// a miner caught sending a wrong block is dropped (and remembered) while the others finish the file.
+import { exportTo, parseCid } from '../content/index.js';
+import { errorMessage } from '../primitives/errors.js';
+import { httpUrlOfMultiaddr } from '../util/httpMultiaddr.js';
+import { ClientError } from './errors.js';
+import { GatewayBlockSource, probeProviders, type FetchEvent, type GatewayProvider } from './gatewayFetch.js';
+import { callRpc } from './rpc.js';
+
+export interface MinerGateway extends GatewayProvider {
+  miner: number;
+}
+
+/** The gateways `miners` (default: every miner on chain) announce. */
+export async function minerGateways(rpc: string, miners?: number[]): Promise<MinerGateway[]> {
+  const ids = miners ?? (await callRpc<{ miners: { miner: number }[] }>(rpc, 'bcr_getPowerTable')).miners.map((m) => m.miner);
+  const out: MinerGateway[] = [];
+  for (const miner of ids) {
+    const record = await callRpc<{ multiaddrs: string[] } | null>(rpc, 'bcr_getMiner', [miner]);
+    const url = record?.multiaddrs.map(httpUrlOfMultiaddr).find((u): u is string => u !== null);
+    if (url) out.push({ miner, name: `miner ${miner}`, url });
+  }
+  return out;
+}
+
+export interface GetContentOptions {
+  /** Ask only these miners (default: every miner with a gateway). */
+  miners?: number[];
+  /** Blocks in flight at once, over all providers. */
+  concurrency?: number;
+  signal?: AbortSignal;
+  onEvent?: (event: FetchEvent) => void;
+}
+
+export interface GetContentResult {
+  cid: string;
+  bytes: bigint;
+  files: number;
+  directory: boolean;
+  providers: { miner: number; blocks: number; bytes: number; dropped: string | null }[];
+  /** Miners that sent a block that did not match its CID. */
+  liars: number[];
+}
+
+export async function getContent(rpc: string, cidText: string, out: string, options: GetContentOptions = {}): Promise<GetContentResult> {
+  let cid;
+  try {
+    cid = parseCid(cidText);
+  } catch (error) {
+    throw new ClientError(`not a CID BCR serves: ${errorMessage(error)}`);
+  }
+  const gateways = await minerGateways(rpc, options.miners);
+  if (gateways.length === 0) throw new ClientError(`no miner${options.miners ? ` of ${options.miners.join(', ')}` : ''} announces a gateway (bcr node --gateway-port)`);
+  const holders = (await probeProviders(gateways, cid)) as MinerGateway[];
+  if (holders.length === 0) throw new ClientError(`none of the ${gateways.length} miner gateway(s) asked holds ${cid} (${gateways.map((g) => g.name).join(', ')})`);
+  const source = new GatewayBlockSource(holders, options.onEvent);
+  const written = await exportTo(cid, source, out, { concurrency: options.concurrency ?? 16, ...(options.signal ? { signal: options.signal } : {}) });
+  const byName = new Map(holders.map((h) => [h.name, h.miner]));
+  const providers = source.report().map((p) => ({ miner: byName.get(p.name)!, blocks: p.blocks, bytes: p.bytes, dropped: p.dropped }));
+  return { cid: cid.toString(), ...written, providers, liars: providers.filter((p) => p.dropped?.startsWith('sent a block')).map((p) => p.miner) };
+}
