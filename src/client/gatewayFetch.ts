@@ -3,6 +3,7 @@
 // blocks spread over every provider and a slow one simply serves fewer. A provider that sends a
 // block that does not hash to its CID is dropped for the rest of the fetch and the block is asked
 // of another; one that lacks a block is not asked for it again.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyBlock, type BlockSource, type CID } from '../content/index.js';
 import { errorMessage } from '../primitives/errors.js';
 import { ClientError } from './errors.js';
@@ -26,6 +27,15 @@ interface ProviderState extends GatewayProvider {
   dropped: string | null;
   /** Failed requests in a row (not lies): a provider that keeps failing is dropped. */
   failures: number;
+  /** Asked to slow down (429): not asked again before this time (ms). */
+  coolUntil: number;
+}
+
+/** A provider's 429: over its request rate, to be asked again after `retryAfterMs`. */
+class SlowDown extends Error {
+  constructor(readonly retryAfterMs: number) {
+    super('over the rate (429)');
+  }
 }
 
 /** Network failures in a row that drop a provider. */
@@ -45,7 +55,7 @@ export class GatewayBlockSource implements BlockSource {
     private readonly fetchImpl: typeof fetch = fetch,
   ) {
     if (providers.length === 0) throw new ClientError('no provider to fetch from');
-    this.providers = providers.map((p) => ({ ...p, inFlight: 0, blocks: 0, bytes: 0, dropped: null, failures: 0 }));
+    this.providers = providers.map((p) => ({ ...p, inFlight: 0, blocks: 0, bytes: 0, dropped: null, failures: 0, coolUntil: 0 }));
   }
 
   /** What each provider served, and why any was dropped. */
@@ -61,7 +71,14 @@ export class GatewayBlockSource implements BlockSource {
       const lacking = this.lacking.get(key);
       const candidates = this.providers.filter((p) => p.dropped === null && !lacking?.has(p.name));
       if (candidates.length === 0) throw new ClientError(`no provider could serve block ${key}${reasons.length ? ` (${reasons.join('; ')})` : ''}`);
-      const provider = candidates.reduce((best, p) => (p.inFlight < best.inFlight ? p : best));
+      // One asked to slow down waits its turn; when all were, the earliest is waited for.
+      const now = Date.now();
+      const ready = candidates.filter((p) => p.coolUntil <= now);
+      if (ready.length === 0) {
+        await sleep(Math.min(...candidates.map((p) => p.coolUntil)) - now, undefined, options.signal ? { signal: options.signal } : {});
+        continue;
+      }
+      const provider = ready.reduce((best, p) => (p.inFlight < best.inFlight ? p : best));
       provider.inFlight++;
       try {
         const bytes = await this.request(provider, key, options.signal);
@@ -86,6 +103,10 @@ export class GatewayBlockSource implements BlockSource {
       } catch (error) {
         if (options.signal?.aborted) throw error;
         if (error instanceof ClientError) throw error;
+        if (error instanceof SlowDown) {
+          provider.coolUntil = Math.max(provider.coolUntil, Date.now() + error.retryAfterMs);
+          continue;
+        }
         reasons.push(`${provider.name}: ${errorMessage(error)}`);
         if (++provider.failures >= MAX_FAILURES) this.drop(provider, `failed ${MAX_FAILURES} requests in a row (last: ${errorMessage(error)})`);
       } finally {
@@ -116,6 +137,11 @@ export class GatewayBlockSource implements BlockSource {
     if (response.status === 404) {
       await response.body?.cancel();
       return null;
+    }
+    if (response.status === 429) {
+      await response.body?.cancel();
+      const seconds = Number(response.headers.get('retry-after') ?? '1');
+      throw new SlowDown(Math.min(30, Number.isFinite(seconds) && seconds > 0 ? seconds : 1) * 1000);
     }
     if (response.status !== 200) {
       await response.body?.cancel();

@@ -11,3 +11,4 @@ export * from './minerChoice.js';
 export * from './putReplicas.js';
 export * from './getContent.js';
 export * from './manifest.js';
+export * from './bcrClient.js';

@@ -29,6 +29,8 @@ export interface ReplicaPutOptions {
   progress?: Progress;
   /** Called once the journal holds what was signed (where a rerun finds it). */
   onJournal?: (path: string) => void;
+  /** Stops between steps (what was signed stays in the journal: the same put again finishes it). */
+  signal?: AbortSignal;
 }
 
 export interface ReplicaPutResult {
@@ -55,8 +57,10 @@ export async function putReplicated(session: ClientSession, options: ReplicaPutO
   const { replicas, keystore } = options;
   if (!Number.isSafeInteger(replicas) || replicas < 1 || replicas > 32) throw new ClientError('replicas must be between 1 and 32');
   const progress = options.progress ?? silentProgress();
+  const { signal } = options;
   const packed = await packPath(options.path);
   try {
+    signal?.throwIfAborted();
     const client = session.sender.address;
     const existing = readStoredFiles(keystore).find((f): f is ReplicatedFile => isReplicated(f) && f.cid === packed.cid && f.client.toLowerCase() === client.toLowerCase());
     const have = existing?.replicas.length ?? 0;
@@ -109,6 +113,7 @@ export async function putReplicated(session: ClientSession, options: ReplicaPutO
       writePutJournal(journalPath, journal);
     }
     options.onJournal?.(journalPath);
+    signal?.throwIfAborted();
     session.log(`${packed.cid}: ${packed.bytes} bytes of CAR in ${shards.length} piece(s), with miner(s) ${journal.miners.join(', ')}`);
 
     const onChain = await publishedNonces(session.rpc, client);
@@ -116,6 +121,7 @@ export async function putReplicated(session: ClientSession, options: ReplicaPutO
     await Promise.all(
       targets.map(async (target, i) => {
         for (const [j, piece] of plans[i]!.entries()) {
+          signal?.throwIfAborted();
           if (onChain.has(piece.proposal.nonce)) continue;
           await sendDeals(session, target, carShardReader(packed.car, shards[j]!), [piece], `miner ${target.minerId} CAR ${j + 1}/${shards.length} `, progress);
         }
@@ -145,11 +151,12 @@ export async function putReplicated(session: ClientSession, options: ReplicaPutO
  * Polls a replicated file's deals until every one is active; `onRetrievable` fires once, when some
  * miner has all its pieces active (the file can be fetched from then on).
  */
-export async function waitReplicasActive(session: ClientSession, file: ReplicatedFile, onRetrievable: (miner: number) => void, pollMs = 500): Promise<void> {
+export async function waitReplicasActive(session: ClientSession, file: ReplicatedFile, onRetrievable: (miner: number) => void, pollMs = 500, signal?: AbortSignal): Promise<void> {
   const isActive = (state: string | undefined) => state === 'active' || state === 'completed';
   let retrievable = false;
   const reported = new Map<number, string>();
   for (;;) {
+    signal?.throwIfAborted();
     const byId = new Map((await listAllDeals(session.rpc, file.client)).map((d) => [d.deal, d]));
     for (const replica of file.replicas) {
       for (const piece of replica.pieces) {

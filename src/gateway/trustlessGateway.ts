@@ -35,7 +35,7 @@ export interface GatewayLimits {
   uploadBytesPerSecond: number | null;
 }
 
-export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { maxConnectionsPerAddress: 16, requestsPerSecond: 50, maxCarBytes: 1 << 30, maxCarBlocks: 100_000, uploadBytesPerSecond: null };
+export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { maxConnectionsPerAddress: 16, requestsPerSecond: 200, maxCarBytes: 1 << 30, maxCarBlocks: 100_000, uploadBytesPerSecond: null };
 
 const RAW = 'application/vnd.ipld.raw';
 const CAR = 'application/vnd.ipld.car';

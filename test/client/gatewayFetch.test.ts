@@ -89,6 +89,26 @@ describe('GatewayBlockSource', () => {
     await expect(exportTo(root, lonely, join(dir.path, 'none.bin'))).rejects.toThrow(/no provider could serve block .*half lacks it/);
   });
 
+  it('waits out a provider that says 429 instead of dropping it', async () => {
+    let refused = 0;
+    const server = createServer((req, res) => {
+      if (refused < 4) {
+        refused++;
+        return void res.writeHead(429, { 'retry-after': '1' }).end('slow down');
+      }
+      const bytes = blocks.get(/^\/ipfs\/([^?]+)/.exec(req.url ?? '')?.[1] ?? '');
+      if (!bytes) return void res.writeHead(404).end();
+      res.writeHead(200, { 'content-type': 'application/vnd.ipld.raw', 'content-length': String(bytes.length) }).end(bytes);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const source = new GatewayBlockSource([{ name: 'busy', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/` }]);
+    await exportTo(root, source, join(dir.path, 'busy.bin'));
+    expect(Buffer.compare(readFileSync(join(dir.path, 'busy.bin')), file)).toBe(0);
+    expect(refused).toBe(4);
+    expect(source.report()[0]!.dropped).toBeNull();
+    server.close();
+  });
+
   it('finds which gateways hold a CID', async () => {
     const empty: GatewayBlocks = { get: async () => null };
     const candidates = [

@@ -88,7 +88,7 @@ describe('README.md', () => {
     const work = dir.path;
     const home = join(work, 'home');
     mkdirSync(home);
-    for (const name of ['node_modules', 'bin', 'src', 'genesis', 'explorer', 'tsconfig.json', 'tsconfig.build.json']) symlinkSync(join(ROOT, name), join(work, name));
+    for (const name of ['node_modules', 'bin', 'src', 'dist', 'genesis', 'explorer', 'tsconfig.json', 'tsconfig.build.json']) symlinkSync(join(ROOT, name), join(work, name));
     // npx installs a local package into its cache by running its `prepare` (the build): bin/bcr.js
     // already runs this checkout's build, so the scratch copy goes without.
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
@@ -126,6 +126,11 @@ describe('README.md', () => {
     expect(walk.output()).toMatch(/VERIFIED against block \d+ .*: 2 attestation\(s\)/);
     // The site went in as a CAR, came back through the IPFS gateway by its CID.
     expect(readFileSync(join(work, 'site-back', 'index.html'), 'utf8')).toBe('<h1>hello from BCR</h1>\n');
+    // ... and through bcr client get, from the miners' gateways; the library script stored and fetched the photo.
+    expect(readFileSync(join(work, 'site-again', 'index.html'), 'utf8')).toBe('<h1>hello from BCR</h1>\n');
+    expect(walk.output()).toMatch(/is already stored with 1 miner\(s\)/);
+    expect(Buffer.compare(readFileSync(join(work, 'photo-from-script.jpg')), photo), 'the photo the library script fetched differs').toBe(0);
+    expect(walk.output()).toMatch(/bafy\w+: 300000 bytes back from miner 1/);
     // The council's grant of 1,000 BCR and the 1.5 BCR raw transfer, both to the same address.
     // (The raw transfer was only sent: it lands in a block or two.)
     const granted = async () => BigInt((await rpc<{ balance: string }>(RPC, 'bcr_getBalance', [grantee])).balance) - granteeBefore;
