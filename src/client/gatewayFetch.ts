@@ -25,8 +25,9 @@ interface ProviderState extends GatewayProvider {
   blocks: number;
   bytes: number;
   dropped: string | null;
-  /** Failed requests in a row (not lies): a provider that keeps failing is dropped. */
+  /** Failed requests in a row (not lies), and since when (ms): a provider that keeps failing is dropped. */
   failures: number;
+  failingSince: number;
   /** Asked to slow down (429): not asked again before this time (ms). */
   coolUntil: number;
 }
@@ -38,8 +39,12 @@ class SlowDown extends Error {
   }
 }
 
-/** Network failures in a row that drop a provider. */
+/**
+ * A provider is dropped after this many failed requests in a row spanning at least FAILING_MS (a
+ * burst of failures at once, such as kept-alive connections the server closed, is not a dead provider).
+ */
 const MAX_FAILURES = 3;
+const FAILING_MS = 3000;
 /** A block not arrived after this long is asked of another provider. */
 const BLOCK_TIMEOUT_MS = 60_000;
 /** Larger than any block a gateway may send (IPFS moves at most 4 MiB at once). */
@@ -55,7 +60,7 @@ export class GatewayBlockSource implements BlockSource {
     private readonly fetchImpl: typeof fetch = fetch,
   ) {
     if (providers.length === 0) throw new ClientError('no provider to fetch from');
-    this.providers = providers.map((p) => ({ ...p, inFlight: 0, blocks: 0, bytes: 0, dropped: null, failures: 0, coolUntil: 0 }));
+    this.providers = providers.map((p) => ({ ...p, inFlight: 0, blocks: 0, bytes: 0, dropped: null, failures: 0, failingSince: 0, coolUntil: 0 }));
   }
 
   /** What each provider served, and why any was dropped. */
@@ -107,8 +112,10 @@ export class GatewayBlockSource implements BlockSource {
           provider.coolUntil = Math.max(provider.coolUntil, Date.now() + error.retryAfterMs);
           continue;
         }
-        reasons.push(`${provider.name}: ${errorMessage(error)}`);
-        if (++provider.failures >= MAX_FAILURES) this.drop(provider, `failed ${MAX_FAILURES} requests in a row (last: ${errorMessage(error)})`);
+        const why = failureReason(error);
+        reasons.push(`${provider.name}: ${why}`);
+        if (provider.failures++ === 0) provider.failingSince = Date.now();
+        if (provider.failures >= MAX_FAILURES && Date.now() - provider.failingSince >= FAILING_MS) this.drop(provider, `failed ${provider.failures} requests in a row over ${FAILING_MS / 1000} s (last: ${why})`);
       } finally {
         provider.inFlight--;
       }
@@ -155,6 +162,12 @@ export class GatewayBlockSource implements BlockSource {
     const body = await readCapped(response, MAX_BLOCK_BYTES);
     return body;
   }
+}
+
+/** fetch's own message ("fetch failed") hides the reason in its cause. */
+function failureReason(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${errorMessage(error)}${cause}`;
 }
 
 /** A response body, refused past `limit` bytes (a hostile provider may send without end). */

@@ -138,7 +138,9 @@ export class TrustlessGateway {
   }
 
   async listen(host: string, port: number): Promise<string> {
-    const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000 }, (req, res) => void this.handle(req, res));
+    // Clients fetch block by block on kept-alive connections: a long keep-alive spares them the race
+    // of reusing a connection the server is closing.
+    const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 30_000 }, (req, res) => void this.handle(req, res));
     server.on('connection', (socket) => {
       const address = socket.remoteAddress ?? 'unknown';
       if (!this.connections.acquire(address)) {
