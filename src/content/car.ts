@@ -60,8 +60,8 @@ export async function readCar(chunks: AsyncIterable<Uint8Array>): Promise<{ root
   return { roots, blocks: blocks() };
 }
 
-/** Where each block of a CAR lies: CID to the offset and length of its bytes (not its header), and where its section (varint, CID, bytes) starts. */
-export async function indexCar(chunks: AsyncIterable<Uint8Array>): Promise<{ roots: CID[]; blocks: { cid: CID; offset: number; length: number; sectionOffset: number }[] }> {
+/** Where each block of a CAR lies: CID to the offset and length of its bytes (not its header). */
+export async function indexCar(chunks: AsyncIterable<Uint8Array>): Promise<{ roots: CID[]; blocks: { cid: CID; offset: number; length: number }[] }> {
   let indexer: CarIndexer;
   try {
     indexer = await CarIndexer.fromIterable(chunks);
@@ -71,7 +71,7 @@ export async function indexCar(chunks: AsyncIterable<Uint8Array>): Promise<{ roo
   const roots = await indexer.getRoots();
   const blocks = [];
   try {
-    for await (const entry of indexer) blocks.push({ cid: entry.cid, offset: entry.blockOffset, length: entry.blockLength, sectionOffset: entry.offset });
+    for await (const entry of indexer) blocks.push({ cid: entry.cid, offset: entry.blockOffset, length: entry.blockLength });
   } catch (error) {
     throw new ContentError('BAD_CAR', `the CAR breaks off: ${error instanceof Error ? error.message : String(error)}`);
   }

@@ -3,8 +3,8 @@
 // its miner indexes and serves on its own; no block straddles two pieces (two sectors).
 import { open } from 'node:fs/promises';
 import { CarWriter } from '@ipld/car/writer';
-import type { CID } from 'multiformats/cid';
-import { indexCar } from './car.js';
+import { varint } from 'multiformats';
+import { CID } from 'multiformats/cid';
 import { ContentError } from './cid.js';
 
 /** One shard: its header, then sections (varint, CID, block) copied from the source CAR. */
@@ -29,16 +29,34 @@ export async function carHeader(roots: CID[]): Promise<Uint8Array> {
   return new Uint8Array(await reading);
 }
 
-async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
+/**
+ * The sections of a CAR file, read by their heads alone (varint and CID; the block bytes are skipped):
+ * memory stays flat however large the CAR. For a CAR this process wrote (its blocks are not re-hashed).
+ */
+async function carSections(path: string): Promise<{ cid: CID; offset: number; length: number; sectionOffset: number }[]> {
   const handle = await open(path, 'r');
   try {
-    for (let position = 0; ; ) {
-      const buffer = new Uint8Array(1 << 20);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-      if (bytesRead === 0) return;
-      position += bytesRead;
-      yield buffer.subarray(0, bytesRead);
+    const size = (await handle.stat()).size;
+    const head = new Uint8Array(160);
+    const readHead = async (at: number) => head.subarray(0, (await handle.read(head, 0, head.length, at)).bytesRead);
+    const [headerLength, headerVarint] = varint.decode(await readHead(0));
+    const sections = [];
+    for (let at = headerVarint + headerLength; at < size; ) {
+      const bytes = await readHead(at);
+      const [length, lengthVarint] = varint.decode(bytes);
+      let cid: CID;
+      let rest: Uint8Array;
+      try {
+        [cid, rest] = CID.decodeFirst(bytes.subarray(lengthVarint));
+      } catch (error) {
+        throw new ContentError('BAD_CAR', `no CID at byte ${at}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      const cidLength = bytes.length - lengthVarint - rest.length;
+      if (length < cidLength || at + lengthVarint + length > size) throw new ContentError('BAD_CAR', `the section at byte ${at} runs past the end`);
+      sections.push({ cid, offset: at + lengthVarint + cidLength, length: length - cidLength, sectionOffset: at });
+      at += lengthVarint + length;
     }
+    return sections;
   } finally {
     await handle.close();
   }
@@ -50,7 +68,7 @@ async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
  */
 export async function planCarShards(path: string, root: CID, maxBytes: number): Promise<CarShard[]> {
   const header = await carHeader([root]);
-  const { blocks } = await indexCar(fileChunks(path));
+  const blocks = await carSections(path);
   const shards: CarShard[] = [];
   let current: CarShard | null = null;
   for (const block of blocks) {

@@ -3,3 +3,4 @@ export * from './car.js';
 export * from './unixfs.js';
 export * from './traverse.js';
 export * from './carShards.js';
+export * from './fileWriter.js';

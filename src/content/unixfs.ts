@@ -14,6 +14,7 @@ import { fixedSize } from 'ipfs-unixfs-importer/chunker';
 import { balanced } from 'ipfs-unixfs-importer/layout';
 import type { CID } from 'multiformats/cid';
 import { ContentError, verifyBlock } from './cid.js';
+import { writeFileContent } from './fileWriter.js';
 
 /** The importer options every BCR client uses (the root CID depends on every one of them). */
 export const UNIXFS_CHUNK_BYTES = 262_144;
@@ -121,14 +122,25 @@ export async function* fileContent(root: CID, source: BlockSource, options: { of
  * spread them over many providers, and what bounds the memory held.
  */
 export async function exportTo(root: CID, source: BlockSource, out: string, options: { signal?: AbortSignal; concurrency?: number } = {}): Promise<{ bytes: bigint; files: number; directory: boolean }> {
-  const store = readable(source);
+  // The exporter reads an entry's root to learn its type; the file writer then starts from it, not again.
+  const recent = new Map<string, Uint8Array>();
+  const remembering: BlockSource = {
+    get: async (cid, getOptions) => {
+      const bytes = await source.get(cid, getOptions);
+      recent.set(cid.toString(), bytes);
+      if (recent.size > 4) recent.delete(recent.keys().next().value!);
+      return bytes;
+    },
+  };
+  const rereading: BlockSource = { get: async (cid, getOptions) => recent.get(cid.toString()) ?? source.get(cid, getOptions) };
+  const store = readable(remembering);
   const readOptions = { ...(options.signal ? { signal: options.signal } : {}), blockReadConcurrency: options.concurrency ?? 8 };
   const totals = { bytes: 0n, files: 0 };
   const walk = async (cid: CID, target: string, depth: number): Promise<boolean> => {
     if (depth > MAX_DEPTH) throw new ContentError('BLOCK_MISMATCH', `the DAG nests directories deeper than ${MAX_DEPTH}`);
     const entry = await exporter(cid, store, readOptions);
     if (entry.type !== 'directory') {
-      totals.bytes += await writeEntry(entry, target, readOptions);
+      totals.bytes += await writeEntry(entry, target, rereading, readOptions);
       totals.files++;
       return false;
     }
@@ -144,18 +156,23 @@ export async function exportTo(root: CID, source: BlockSource, out: string, opti
 /** Directories nested deeper than this are refused (a hostile DAG could otherwise recurse without end). */
 const MAX_DEPTH = 64;
 
-async function writeEntry(entry: UnixFSEntry, path: string, options: { signal?: AbortSignal; blockReadConcurrency: number }): Promise<bigint> {
+async function writeEntry(entry: UnixFSEntry, path: string, source: BlockSource, options: { signal?: AbortSignal; blockReadConcurrency: number }): Promise<bigint> {
   if (entry.type === 'directory' || entry.type === 'object') throw new ContentError('UNSUPPORTED_CID', `${entry.cid} is not file content`);
   const handle = await open(path, 'w');
-  let written = 0n;
   try {
-    for await (const chunk of entry.content(options)) {
-      await handle.write(chunk);
-      written += BigInt(chunk.length);
+    let written = 0n;
+    if (entry.type === 'file' || entry.type === 'raw') {
+      written = await writeFileContent(entry.cid, source, handle, { readAhead: options.blockReadConcurrency, ...(options.signal ? { signal: options.signal } : {}) });
+    } else {
+      // An identity CID: its bytes are in the CID itself.
+      for await (const chunk of entry.content(options)) {
+        await handle.write(chunk);
+        written += BigInt(chunk.length);
+      }
     }
     await handle.sync();
+    return written;
   } finally {
     await handle.close();
   }
-  return written;
 }

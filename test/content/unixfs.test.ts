@@ -127,6 +127,27 @@ describe('content from a liar', () => {
     await expect(exportTo(root, store, join(dir.path, 'evil'))).rejects.toThrow(/not a safe file name/);
   });
 
+  it('writes a file whose chunks repeat, and refuses a DAG that holds more than its root declares', async () => {
+    // Zeros: one leaf block linked four times.
+    const zeros = new Uint8Array(MiB);
+    const store = memoryStore();
+    const { cid } = await importBytes(zeros, store);
+    expect(store.blocks.size).toBe(2);
+    await exportTo(cid, store, join(dir.path, 'zeros.bin'));
+    expect(readFileSync(join(dir.path, 'zeros.bin')).equals(Buffer.from(zeros))).toBe(true);
+    // A root that declares 10 bytes and links a 100-byte leaf 1000 times (an expansion bomb).
+    const leaf = new Uint8Array(100).fill(7);
+    const leafCid = CID.createV1(0x55, await sha256.digest(leaf));
+    const file = new UnixFS({ type: 'file' });
+    file.addBlockSize(10n);
+    const node = dagPb.encode(dagPb.prepare({ Data: file.marshal(), Links: Array.from({ length: 1000 }, () => ({ Hash: leafCid, Name: '', Tsize: 100 })) }));
+    const bomb = CID.createV1(dagPb.code, await sha256.digest(node));
+    const hostile = memoryStore();
+    await hostile.put(leafCid, leaf);
+    await hostile.put(bomb, node);
+    await expect(exportTo(bomb, hostile, join(dir.path, 'bomb.bin'))).rejects.toThrow(/more than the 10 bytes its root declares/);
+  });
+
   it('parses CIDs with a precise reason, and only those it can verify', async () => {
     expect(parseCid('bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku').code).toBe(0x55);
     expect(() => parseCid('')).toThrow(ContentError);
