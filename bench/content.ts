@@ -36,7 +36,7 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakMi
     global.gc?.();
     peak = Math.max(peak, process.memoryUsage().rss);
     heldPeak = Math.max(heldPeak, held());
-  }, 100);
+  }, 500);
   const start = process.hrtime.bigint();
   try {
     const result = await fn();
@@ -48,7 +48,7 @@ async function withPeakRss<T>(fn: () => Promise<T>): Promise<{ result: T; peakMi
 }
 
 async function gatewayProcess(carPath: string, cap: number | null, children: ChildProcess[]): Promise<string> {
-  const child = spawn(process.execPath, ['--import', 'tsx', GATEWAY, carPath, ...(cap ? [String(cap)] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', GATEWAY, carPath, ...(cap ? [String(cap)] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
   return new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
 }
@@ -96,7 +96,7 @@ export const contentBench: BenchArea = {
 
       const fetchFrom = async (urls: string[], out: string) => {
         const source = new GatewayBlockSource(urls.map((url, i) => ({ name: `provider ${i + 1}`, url })));
-        const run = await withPeakRss(() => exportTo(cid, source, out, { concurrency: 16 }));
+        const run = await withPeakRss(() => exportTo(cid, source, out, { concurrency: 32 }));
         if (statSync(out).size !== size) throw new Error(`got ${statSync(out).size} bytes of ${size}`);
         rmSync(out);
         return { MBps: size / 1e6 / (run.ms / 1000), peakMiB: run.peakMiB, heldMiB: run.heldMiB, report: source.report() };

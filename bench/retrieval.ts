@@ -34,7 +34,7 @@ async function gatewayMBps(root: string, data: Uint8Array, children: ChildProces
   const sink = await CarFileSink.create(carPath);
   const { cid } = await importBytes(data, sink);
   await sink.finish(cid);
-  const child = spawn(process.execPath, ['--import', 'tsx', GATEWAY, carPath], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', GATEWAY, carPath], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
   const url = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
   const get = () => fetch(`${url}ipfs/${cid}?format=car`);

@@ -56,7 +56,7 @@ export async function getContent(rpc: string, cidText: string, out: string, opti
   const holders = (await probeProviders(gateways, cid)) as MinerGateway[];
   if (holders.length === 0) throw new ClientError(`none of the ${gateways.length} miner gateway(s) asked holds ${cid} (${gateways.map((g) => g.name).join(', ')})`);
   const source = new GatewayBlockSource(holders, options.onEvent);
-  const written = await exportTo(cid, source, out, { concurrency: options.concurrency ?? 16, ...(options.signal ? { signal: options.signal } : {}) });
+  const written = await exportTo(cid, source, out, { concurrency: options.concurrency ?? 32, ...(options.signal ? { signal: options.signal } : {}) });
   const byName = new Map(holders.map((h) => [h.name, h.miner]));
   const providers = source.report().map((p) => ({ miner: byName.get(p.name)!, blocks: p.blocks, bytes: p.bytes, dropped: p.dropped }));
   return { cid: cid.toString(), ...written, providers, liars: providers.filter((p) => p.dropped?.startsWith('sent a block')).map((p) => p.miner) };
