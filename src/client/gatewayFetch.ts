@@ -47,7 +47,7 @@ const MAX_FAILURES = 3;
 const FAILING_MS = 3000;
 /** A block not arrived after this long is asked of another provider. */
 const BLOCK_TIMEOUT_MS = 60_000;
-/** Larger than any block a gateway may send (IPFS moves at most 4 MiB at once). */
+/** Larger than every block a gateway may send (IPFS moves at most 4 MiB at once). */
 const MAX_BLOCK_BYTES = 4 << 20;
 
 export class GatewayBlockSource implements BlockSource {
@@ -63,7 +63,7 @@ export class GatewayBlockSource implements BlockSource {
     this.providers = providers.map((p) => ({ ...p, inFlight: 0, blocks: 0, bytes: 0, dropped: null, failures: 0, failingSince: 0, coolUntil: 0 }));
   }
 
-  /** What each provider served, and why any was dropped. */
+  /** What each provider served, and why one was dropped. */
   report(): { name: string; url: string; blocks: number; bytes: number; dropped: string | null }[] {
     return this.providers.map(({ name, url, blocks, bytes, dropped }) => ({ name, url, blocks, bytes, dropped }));
   }
@@ -136,11 +136,21 @@ export class GatewayBlockSource implements BlockSource {
 
   /** One raw block from one provider: its bytes, or null when the provider says it has none. */
   private async request(provider: ProviderState, key: string, signal?: AbortSignal): Promise<Uint8Array | null> {
-    const timeout = AbortSignal.timeout(BLOCK_TIMEOUT_MS);
-    const response = await this.fetchImpl(`${provider.url}ipfs/${key}?format=raw`, {
-      headers: { accept: 'application/vnd.ipld.raw' },
-      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-    });
+    // The caller's signal or the block's own timeout, whichever comes first (the listener is removed after).
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error(`no answer in ${BLOCK_TIMEOUT_MS / 1000} s`)), BLOCK_TIMEOUT_MS);
+    const onAbort = () => controller.abort(signal?.reason);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      return await this.answer(await this.fetchImpl(`${provider.url}ipfs/${key}?format=raw`, { headers: { accept: 'application/vnd.ipld.raw' }, signal: controller.signal }));
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** A raw-block answer: its bytes, null for 404, or the error it amounts to. */
+  private async answer(response: Response): Promise<Uint8Array | null> {
     if (response.status === 404) {
       await response.body?.cancel();
       return null;
@@ -158,7 +168,7 @@ export class GatewayBlockSource implements BlockSource {
     const declared = length === null ? null : Number(length);
     if (declared !== null && !(declared <= MAX_BLOCK_BYTES)) {
       await response.body?.cancel();
-      throw new Error(`a block of ${length} bytes is larger than any block`);
+      throw new Error(`a block of ${length} bytes is over the largest block size`);
     }
     // A declared length bounds the body (fetch refuses one that runs past it): read it whole, which
     // is much faster than draining the stream; without one, read it capped.
@@ -180,7 +190,7 @@ async function readCapped(response: Response, limit: number): Promise<Uint8Array
   let total = 0;
   for await (const part of response.body as unknown as AsyncIterable<Uint8Array>) {
     total += part.length;
-    if (total > limit) throw new Error(`the answer is larger than any block (${limit} bytes)`);
+    if (total > limit) throw new Error(`the answer is over the largest block size (${limit} bytes)`);
     parts.push(part);
   }
   return parts.length === 1 ? parts[0]! : new Uint8Array(Buffer.concat(parts));

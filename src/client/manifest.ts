@@ -5,7 +5,7 @@ import { parseCid } from '../content/index.js';
 import { ClientError } from './errors.js';
 import type { FileManifest, StoredPiece } from './records.js';
 
-/** The largest manifest read (a piece of a shard's miner: far above any real one). */
+/** The largest manifest read (a piece of a shard's miner: far above a real one). */
 const MAX_MANIFEST_BYTES = 1 << 20;
 const MAX_FILE_BYTES = 2 ** 40;
 

@@ -1,5 +1,5 @@
 // The gateway part: the IPFS trustless gateway over the blocks the local miner stores (its block
-// index), on its own port, so that any IPFS client can fetch them by CID. Its address is announced
+// index), on its own port, so that every IPFS client can fetch them by CID. Its address is announced
 // on chain beside the miner's libp2p addresses (an HTTP multiaddr), so that clients find it.
 import { DEFAULT_GATEWAY_LIMITS, TrustlessGateway } from '../gateway/trustlessGateway.js';
 import type { Metrics } from '../metrics/index.js';

@@ -185,7 +185,7 @@ export function registerClientFiles(client: Command): void {
         }
         if (opts.json) return printJson({ cid: packed.cid, root, size: manifest.size, sha256, shards: manifest.shards });
         if (!opts.wait) {
-          log(`manifest root ${root} (bcr client get takes it on any machine; the CID on this one)`);
+          log(`manifest root ${root} (bcr client get takes it on every machine; the CID on this one)`);
           console.log(packed.cid);
         }
       } finally {
@@ -202,7 +202,7 @@ export function registerClientFiles(client: Command): void {
     .option('--miners <ids>', 'with a CID: ask only these miners (comma-separated; default: every miner with a gateway)')
     .option('--json', 'machine-readable output')
     .action(async (target: string, out: string, opts: SenderOptions & { from?: string; miners?: string; json?: boolean }) => {
-      // A CID this client stored erasure-coded is fetched through its manifest; any other CID from gateways.
+      // A CID this client stored erasure-coded is fetched through its manifest; every other CID from gateways.
       const erasure = target.startsWith('0x') ? null : readStoredFiles(opts.keystore).find((f): f is ErasureCodedFile => !isReplicated(f) && f.cid === target);
       if (!target.startsWith('0x') && !erasure) return getByCidCommand(target, out, opts);
       const root = erasure ? erasure.root : target;
