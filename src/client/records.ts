@@ -4,6 +4,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { writeFileDurableSync } from '../util/durableFile.js';
+import type { PutJournal } from './putJournal.js';
 
 /** A piece of a file with one miner, and its deal. */
 export interface StoredPiece {
@@ -37,19 +38,13 @@ export interface ReplicatedFile {
 }
 
 /** A file erasure-coded across K+M miners, under the root id of its manifest. */
-export interface ErasureCodedFile {
+export type ErasureCodedFile = Pick<PutJournal, 'name' | 'size' | 'sha256' | 'client' | 'dataShards' | 'parityShards'> & {
   layout?: 'erasure';
   root: string;
   cid?: string;
-  name: string;
-  size: number;
-  sha256: string;
-  client: string;
-  dataShards: number;
-  parityShards: number;
   manifest: FileManifest;
   manifestDeals: number[];
-}
+};
 
 export type StoredFile = ReplicatedFile | ErasureCodedFile;
 

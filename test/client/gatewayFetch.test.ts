@@ -11,22 +11,13 @@ import { exportTo, importBytes } from '../../src/content/index.js';
 import { TrustlessGateway, DEFAULT_GATEWAY_LIMITS, type GatewayBlocks } from '../../src/gateway/trustlessGateway.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { tempDir } from '../helpers/chain.js';
+import { pseudoRandom } from '../helpers/bytes.js';
 
 const dir = tempDir('bcr-gwfetch-');
 const gateways: TrustlessGateway[] = [];
 const blocks = new Map<string, Uint8Array>();
 let root: CID;
-const file = (() => {
-  const out = new Uint8Array(2 * (1 << 20) + 777);
-  let x = 88172645;
-  for (let i = 0; i < out.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-})();
+const file = pseudoRandom(2 * (1 << 20) + 777, 88172645);
 
 async function serve(source: GatewayBlocks): Promise<string> {
   const gateway = new TrustlessGateway(source, silentLogger, { ...DEFAULT_GATEWAY_LIMITS, requestsPerSecond: 10_000 });

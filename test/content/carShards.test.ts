@@ -4,22 +4,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CarFileSink, ContentError, carShardReader, importBytes, indexStoredCar, planCarShards, readCar, type Block } from '../../src/content/index.js';
 import { tempDir } from '../helpers/chain.js';
+import { pseudoRandom } from '../helpers/bytes.js';
 
 
 const dir = tempDir('bcr-carshards-');
 afterAll(() => dir.cleanup());
 
-function pseudoRandom(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed | 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 async function bytesOf(reader: ReturnType<typeof carShardReader>, step: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];

@@ -9,6 +9,7 @@ import { sha256 } from 'multiformats/hashes/sha2';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CarFileSink, ContentError, carBytes, exportTo, fileContent, importBytes, importPath, indexCar, parseCid, readCar, verifyBlock, type Block, type BlockSource } from '../../src/content/index.js';
 import { tempDir } from '../helpers/chain.js';
+import { pseudoRandom } from '../helpers/bytes.js';
 
 const dir = tempDir('bcr-content-');
 afterAll(() => dir.cleanup());
@@ -34,17 +35,6 @@ async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   return Buffer.concat(parts);
 }
 
-function pseudoRandom(size: number, seed: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let x = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
 
 describe("UnixFS import with Kubo's ipfs add --cid-version=1 options", () => {
   it('gives the root CID those options define: 256 KiB raw leaves under one dag-pb file node, CIDv1 (built here by hand)', async () => {

@@ -12,6 +12,7 @@ import parsePrometheus from 'parse-prometheus-text-format';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/chain.js';
+import { pseudoRandom } from '../helpers/bytes.js';
 
 const MiB = 1 << 20;
 const dir = tempDir('bcr-gateway-');
@@ -19,17 +20,7 @@ const blocks = new Map<string, Uint8Array>();
 const store = { put: async (cid: CID, bytes: Uint8Array) => void blocks.set(cid.toString(), bytes) };
 const source = { get: async (cid: CID) => blocks.get(cid.toString()) ?? null };
 // (Not periodic: equal chunks would be one block.)
-const file = (() => {
-  const out = new Uint8Array(3 * MiB + 100);
-  let x = 2463534242;
-  for (let i = 0; i < out.length; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
-})();
+const file = pseudoRandom(3 * MiB + 100, 2463534242);
 let fileCid: CID;
 let dirCid: CID;
 const gateways: TrustlessGateway[] = [];
