@@ -4,14 +4,14 @@
 // block checked, bit for bit; the same put again stores and pays nothing; --replicas 3 adds only the
 // third copy; a miner whose stored block went bad and a dead miner do not stop a get.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importPath } from '../../src/content/index.js';
 import { devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/devnet.js';
 import { addressOf, toChecksumAddress, toHex } from '../../src/primitives/index.js';
 import { DEV_KEY, tempDir } from '../helpers/chain.js';
-import { p2pAddress, rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+import { p2pAddress, rpc, runCli, runCliKilled, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const MINERS = 3;
 const dir = tempDir('bcr-content-e2e-');
@@ -53,7 +53,7 @@ function tree(root: string): Record<string, string> {
 }
 
 describe('files as CIDs across miners', () => {
-  it('puts a directory with 2 replicas, gets it by CID from both at once, stores it once, adds a replica, and survives a bad copy and a dead miner', async () => {
+  it('puts a directory with 2 replicas, gets it by CID from both at once, stores it once, adds a replica, finishes a killed put, and survives a bad copy and a dead miner', async () => {
     for (let i = 0; i < MINERS; i++) await cli(['miner', 'ask', 'set', '--price', '1024', '--min-piece', '256B', '--max-piece', '1MiB', '--collateral', '0', '--data-dir', dataDir(i)], nodes[i]!.rpcUrl);
     // Each miner announces its gateway on chain beside its libp2p addresses.
     await waitFor('three gateways on chain', async () => {
@@ -111,6 +111,24 @@ describe('files as CIDs across miners', () => {
     expect(third.added).toEqual([thirdMiner]);
     expect(third.replicas).toHaveLength(3);
     expect(await dealCount()).toBe(3 * pieces);
+
+    // A replicated put killed once its journal holds what it signed, and once mid-send, is finished by
+    // running it again: each piece dealt once with each miner.
+    const other = join(dir.path, 'other.bin');
+    writeFileSync(other, randomBytes(700_000));
+    const otherArgs = ['client', 'put', other, '--replicas', '2', '--miners', '1,2', '--duration', '4000', '--start-in', '300', '--from', client, ...keys, '--json', '--rpc', nodes[0]!.rpcUrl];
+    const before = await dealCount();
+    const journals = () => (existsSync(join(dir.path, 'puts')) ? readdirSync(join(dir.path, 'puts')).filter((n) => n.endsWith('.json') && !n.startsWith('.') && !n.includes('.retired-')) : []);
+    const first = await runCliKilled(otherArgs, ENV, () => journals().length > 0);
+    expect(first.killed, 'the put was never cut off').toBe(true);
+    const second = await runCliKilled(otherArgs, ENV, (stderr) => stderr.includes('CAR 1/1'), 0, 'SIGINT');
+    if (second.killed) expect(second.stderr).toMatch(/interrupted: every deal signed so far is recorded in .*puts/);
+    const finished = await runCli(otherArgs, ENV);
+    expect(finished.code, finished.stderr).toBe(0);
+    expect(finished.stderr + second.stderr).toContain('resuming the put of');
+    expect((JSON.parse(finished.stdout) as { cid: string }).cid).toMatch(/^bafy/);
+    expect(journals()).toEqual([]);
+    expect((await dealCount()) - before).toBe(2); // one piece, two miners
 
     // One miner's stored copy goes bad (a byte of the photo), another miner dies: the third serves it all.
     const [bad, dead] = put.replicas.map((r) => r.miner) as [number, number];
