@@ -145,7 +145,8 @@ describe('bcr CLI', () => {
       [['--log-level', 'nosuch'], /--log-level must be one of trace, debug/],
       [['--bootstrap', 'garbage'], /--bootstrap: "garbage" is not a multiaddr/],
       [['--bootstrap', '/ip4/127.0.0.1/tcp/1/p2p/QmNotAPeer'], /"QmNotAPeer" in .* is not a peer id/],
-      [['--p2p-port', busyPort], new RegExp(`--p2p-port: 127\\.0\\.0\\.1:${busyPort} is already in use`)],
+      // (With --rpc-port 0: the default 8645 may be held by the README test's devnet running beside this one.)
+      [['--p2p-port', busyPort, '--rpc-port', '0'], new RegExp(`--p2p-port: 127\\.0\\.0\\.1:${busyPort} is already in use`)],
       [['--rpc-port', busyPort], new RegExp(`--rpc-port: 127\\.0\\.0\\.1:${busyPort} is already in use`)],
     ];
     try {
