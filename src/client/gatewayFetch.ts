@@ -25,6 +25,8 @@ interface ProviderState extends GatewayProvider {
   blocks: number;
   bytes: number;
   dropped: string | null;
+  /** Dropped for sending a block that does not match its CID (not merely for failing). */
+  lied: boolean;
   /** Failed requests in a row (not lies), and since when (ms): a provider that keeps failing is dropped. */
   failures: number;
   failingSince: number;
@@ -60,12 +62,12 @@ export class GatewayBlockSource implements BlockSource {
     private readonly fetchImpl: typeof fetch = fetch,
   ) {
     if (providers.length === 0) throw new ClientError('no provider to fetch from');
-    this.providers = providers.map((p) => ({ ...p, inFlight: 0, blocks: 0, bytes: 0, dropped: null, failures: 0, failingSince: 0, coolUntil: 0 }));
+    this.providers = providers.map((p) => ({ ...p, inFlight: 0, blocks: 0, bytes: 0, dropped: null, lied: false, failures: 0, failingSince: 0, coolUntil: 0 }));
   }
 
   /** What each provider served, and why one was dropped. */
-  report(): { name: string; url: string; blocks: number; bytes: number; dropped: string | null }[] {
-    return this.providers.map(({ name, url, blocks, bytes, dropped }) => ({ name, url, blocks, bytes, dropped }));
+  report(): { name: string; url: string; blocks: number; bytes: number; dropped: string | null; lied: boolean }[] {
+    return this.providers.map(({ name, url, blocks, bytes, dropped, lied }) => ({ name, url, blocks, bytes, dropped, lied }));
   }
 
   async get(cid: CID, options: { signal?: AbortSignal } = {}): Promise<Uint8Array> {
@@ -96,7 +98,7 @@ export class GatewayBlockSource implements BlockSource {
         try {
           await verifyBlock(cid, bytes);
         } catch (error) {
-          this.drop(provider, `sent a block that does not match ${key}: ${errorMessage(error)}`);
+          this.drop(provider, `sent a block that does not match ${key}: ${errorMessage(error)}`, true);
           reasons.push(`${provider.name} lied`);
           continue;
         }
@@ -128,9 +130,10 @@ export class GatewayBlockSource implements BlockSource {
     this.lacking.set(key, set);
   }
 
-  private drop(provider: ProviderState, reason: string): void {
+  private drop(provider: ProviderState, reason: string, lied = false): void {
     if (provider.dropped !== null) return;
     provider.dropped = reason;
+    provider.lied = lied;
     this.onEvent({ type: 'dropped', provider: provider.name, reason });
   }
 
@@ -200,17 +203,17 @@ async function readCapped(response: Response, limit: number): Promise<Uint8Array
  * Which of `candidates` hold `cid`: each is asked (HEAD) at once, and those that answer 200 in time
  * are the providers. A gateway that does not answer is left out.
  */
-export async function probeProviders(candidates: GatewayProvider[], cid: CID, options: { timeoutMs?: number; fetchImpl?: typeof fetch } = {}): Promise<GatewayProvider[]> {
+export async function probeProviders<P extends GatewayProvider>(candidates: P[], cid: CID, options: { timeoutMs?: number; fetchImpl?: typeof fetch } = {}): Promise<P[]> {
   const doFetch = options.fetchImpl ?? fetch;
-  const answers = await Promise.all(
+  const holds = await Promise.all(
     candidates.map(async (candidate) => {
       try {
         const response = await doFetch(`${candidate.url}ipfs/${cid}?format=raw`, { method: 'HEAD', headers: { accept: 'application/vnd.ipld.raw' }, signal: AbortSignal.timeout(options.timeoutMs ?? 5000) });
-        return response.status === 200 ? candidate : null;
+        return response.status === 200;
       } catch {
-        return null;
+        return false;
       }
     }),
   );
-  return answers.filter((p): p is GatewayProvider => p !== null);
+  return candidates.filter((_, i) => holds[i]);
 }

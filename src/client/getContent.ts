@@ -16,13 +16,14 @@ export interface MinerGateway extends GatewayProvider {
 /** The gateways `miners` (default: every miner on chain) announce. */
 export async function minerGateways(rpc: string, miners?: number[]): Promise<MinerGateway[]> {
   const ids = miners ?? (await callRpc<{ miners: { miner: number }[] }>(rpc, 'bcr_getPowerTable')).miners.map((m) => m.miner);
-  const out: MinerGateway[] = [];
-  for (const miner of ids) {
-    const record = await callRpc<{ multiaddrs: string[] } | null>(rpc, 'bcr_getMiner', [miner]);
-    const url = record?.multiaddrs.map(httpUrlOfMultiaddr).find((u): u is string => u !== null);
-    if (url) out.push({ miner, name: `miner ${miner}`, url });
-  }
-  return out;
+  const found = await Promise.all(
+    ids.map(async (miner): Promise<MinerGateway | null> => {
+      const record = await callRpc<{ multiaddrs: string[] } | null>(rpc, 'bcr_getMiner', [miner]);
+      const url = record?.multiaddrs.map(httpUrlOfMultiaddr).find((u): u is string => u !== null);
+      return url ? { miner, name: `miner ${miner}`, url } : null;
+    }),
+  );
+  return found.filter((g): g is MinerGateway => g !== null);
 }
 
 export interface GetContentOptions {
@@ -53,11 +54,12 @@ export async function getContent(rpc: string, cidText: string, out: string, opti
   }
   const gateways = await minerGateways(rpc, options.miners);
   if (gateways.length === 0) throw new ClientError(`no miner${options.miners ? ` of ${options.miners.join(', ')}` : ''} announces a gateway (bcr node --gateway-port)`);
-  const holders = (await probeProviders(gateways, cid)) as MinerGateway[];
+  const holders = await probeProviders(gateways, cid);
   if (holders.length === 0) throw new ClientError(`none of the ${gateways.length} miner gateway(s) asked holds ${cid} (${gateways.map((g) => g.name).join(', ')})`);
   const source = new GatewayBlockSource(holders, options.onEvent);
   const written = await exportTo(cid, source, out, { concurrency: options.concurrency ?? 32, ...(options.signal ? { signal: options.signal } : {}) });
   const byName = new Map(holders.map((h) => [h.name, h.miner]));
-  const providers = source.report().map((p) => ({ miner: byName.get(p.name)!, blocks: p.blocks, bytes: p.bytes, dropped: p.dropped }));
-  return { cid: cid.toString(), ...written, providers, liars: providers.filter((p) => p.dropped?.startsWith('sent a block')).map((p) => p.miner) };
+  const report = source.report();
+  const providers = report.map((p) => ({ miner: byName.get(p.name)!, blocks: p.blocks, bytes: p.bytes, dropped: p.dropped }));
+  return { cid: cid.toString(), ...written, providers, liars: report.filter((p) => p.lied).map((p) => byName.get(p.name)!) };
 }
