@@ -62,17 +62,23 @@ export async function putReplicated(session: ClientSession, options: ReplicaPutO
   try {
     signal?.throwIfAborted();
     const client = session.sender.address;
-    const existing = readStoredFiles(keystore).find((f): f is ReplicatedFile => isReplicated(f) && f.cid === packed.cid && f.client.toLowerCase() === client.toLowerCase());
+    const recorded = readStoredFiles(keystore).find((f): f is ReplicatedFile => isReplicated(f) && f.cid === packed.cid && f.client.toLowerCase() === client.toLowerCase());
+    // Only replicas whose deals still stand count: a miner that never proved (or was slashed) holds
+    // nothing, whatever this client's record says, and its copy is stored again.
+    const existing = recorded ? await liveReplicas(session, recorded) : undefined;
     const have = existing?.replicas.length ?? 0;
+    const journalPath = replicaJournalPath(keystore, client, packed.cid, replicas);
     if (existing && have >= replicas) {
       session.log(`${packed.cid} is already stored with ${have} miner(s) (${existing.replicas.map((r) => r.miner).join(', ')}): nothing new is sent or paid`);
+      // (A put killed after it recorded the file, before it cleared its journal.)
+      removePutJournal(journalPath);
       return { cid: packed.cid, file: existing, added: [], alreadyStored: true };
     }
+    if (recorded && have < recorded.replicas.length) session.log(`${recorded.replicas.length - have} recorded replica(s) of ${packed.cid} no longer stand (their deals expired or were slashed): storing them anew`);
     if (existing) session.log(`${packed.cid} is stored with ${have} miner(s); adding ${replicas - have}`);
     const holders = new Set(existing?.replicas.map((r) => r.miner) ?? []);
     const need = replicas - have;
 
-    const journalPath = replicaJournalPath(keystore, client, packed.cid, replicas);
     let journal = readPutJournal(journalPath);
     if (journal && session.headSlot >= journal.startSlot) {
       session.log(`an earlier put of ${packed.cid} was cut off and its deals' start slot ${journal.startSlot} has passed: starting again (its record is kept in ${retirePutJournal(journalPath)})`);
@@ -145,6 +151,13 @@ export async function putReplicated(session: ClientSession, options: ReplicaPutO
   } finally {
     await rm(packed.dir, { recursive: true, force: true });
   }
+}
+
+/** The file with only the replicas whose every deal is published or active on chain. */
+async function liveReplicas(session: ClientSession, file: ReplicatedFile): Promise<ReplicatedFile> {
+  const states = new Map((await listAllDeals(session.rpc, file.client)).map((d) => [d.deal, d.state]));
+  const stands = (deal: number) => states.get(deal) === 'published' || states.get(deal) === 'active';
+  return { ...file, replicas: file.replicas.filter((r) => r.pieces.every((p) => stands(p.deal))) };
 }
 
 /**
