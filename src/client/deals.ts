@@ -231,6 +231,12 @@ export async function publishedNonces(rpc: string, client: string): Promise<Set<
   return new Set((await listAllDeals(rpc, client)).map((d) => d.nonce));
 }
 
+/** Whether a deal of this client still holds its data: published (sealing) or active on chain; not expired, slashed or completed. */
+export async function standingDeals(rpc: string, client: string): Promise<(deal: number) => boolean> {
+  const states = new Map((await listAllDeals(rpc, client)).map((d) => [d.deal, d.state]));
+  return (deal) => states.get(deal) === 'published' || states.get(deal) === 'active';
+}
+
 export async function listAllDeals(rpc: string, client: string): Promise<DealJson[]> {
   const out: DealJson[] = [];
   for (let after = 0; ; ) {

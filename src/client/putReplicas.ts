@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { CarFileSink, carShardReader, importPath, parseCid, planCarShards, type CarShard } from '../content/index.js';
 import { ClientError } from './errors.js';
-import { checkEscrow, followDeals, listAllDeals, minerTarget, planDeals, publishedNonces, sendDeals, explainer, type ClientSession, type MinerTarget, type PlannedPiece, type StoreTerms } from './deals.js';
+import { checkEscrow, followDeals, listAllDeals, minerTarget, standingDeals, planDeals, publishedNonces, sendDeals, explainer, type ClientSession, type MinerTarget, type PlannedPiece, type StoreTerms } from './deals.js';
 import { askCandidates, reachableTargets } from './minerChoice.js';
 import { silentProgress, type Progress } from './progress.js';
 import { journalPieces, plannedPieces, readPutJournal, removePutJournal, replicaJournalPath, retirePutJournal, writePutJournal } from './putJournal.js';
@@ -155,8 +155,7 @@ export async function putReplicated(session: ClientSession, options: ReplicaPutO
 
 /** The file with only the replicas whose every deal is published or active on chain. */
 async function liveReplicas(session: ClientSession, file: ReplicatedFile): Promise<ReplicatedFile> {
-  const states = new Map((await listAllDeals(session.rpc, file.client)).map((d) => [d.deal, d.state]));
-  const stands = (deal: number) => states.get(deal) === 'published' || states.get(deal) === 'active';
+  const stands = await standingDeals(session.rpc, file.client);
   return { ...file, replicas: file.replicas.filter((r) => r.pieces.every((p) => stands(p.deal))) };
 }
 

@@ -20,7 +20,7 @@ import { UsageError, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../../client/rpc.js';
 import { createProgress } from '../progress.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
-import { packPath, parseManifest, addPenalised, askCandidates, isReplicated, readPenalised, readStoredFiles, reachableTargets, recordStoredFile, type ErasureCodedFile, type FileManifest, checkEscrow, dialAddresses, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from '../../client/index.js';
+import { packPath, parseManifest, standingDeals, addPenalised, askCandidates, isReplicated, readPenalised, readStoredFiles, reachableTargets, recordStoredFile, type ErasureCodedFile, type FileManifest, checkEscrow, dialAddresses, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from '../../client/index.js';
 import { journalPieces, plannedPieces, putJournalPath, readPutJournal, removePutJournal, retirePutJournal, unfinishedPuts, writePutJournal } from '../../client/putJournal.js';
 import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
 import { getByCidCommand, putReplicasCommand } from './clientContent.js';
@@ -71,7 +71,11 @@ export function registerClientFiles(client: Command): void {
       const sha256 = sha256Hex(data);
       // Already stored by this client in this layout (a put cut off while it waited, or run twice):
       // nothing new is signed or paid; with --wait it waits for those deals.
-      const stored = readStoredFiles(opts.keystore).filter((f): f is ErasureCodedFile => !isReplicated(f)).find((f) => f.sha256 === sha256 && f.dataShards === k && f.parityShards === m && f.client.toLowerCase() === opts.from.toLowerCase());
+      // Only while all its deals stand: a file whose miners stopped holding it is stored anew.
+      const stands = await standingDeals(opts.rpc, opts.from);
+      const stored = readStoredFiles(opts.keystore)
+        .filter((f): f is ErasureCodedFile => !isReplicated(f))
+        .find((f) => f.sha256 === sha256 && f.dataShards === k && f.parityShards === m && f.client.toLowerCase() === opts.from.toLowerCase() && [...f.manifest.shards.flatMap((sh) => sh.pieces.map((p) => p.deal)), ...f.manifestDeals].every(stands));
       if (stored) {
         log(`${basename(file)} is already stored as ${stored.root}: nothing new is sent (bcr client ls shows its deals)`);
         if (opts.wait) {
