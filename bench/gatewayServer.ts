@@ -22,7 +22,7 @@ const gateway = new TrustlessGateway(
     },
   },
   silentLogger,
-  { maxConnectionsPerAddress: 64, requestsPerSecond: 10_000, maxCarBytes: 2 ** 34, maxCarBlocks: 1_000_000, uploadBytesPerSecond: UPLOAD_CAP },
+  { limits: { maxConnectionsPerAddress: 64, requestsPerSecond: 10_000, maxCarBytes: 2 ** 34, maxCarBlocks: 1_000_000, uploadBytesPerSecond: UPLOAD_CAP } },
 );
 process.stdout.write(`${await gateway.listen('127.0.0.1', 0)}\n`);
 // Gone with the bench: its stdin closes when the bench process ends, however it ends.

@@ -19,6 +19,7 @@ import type { Logger } from './util/logger.js';
 import { keystoreKeyResolver } from './wallet/index.js';
 import { startChainPart } from './node/chainPart.js';
 import { openOrderBook, startMarketPart } from './node/marketPart.js';
+import type { GatewayPaymentGate } from './market/index.js';
 import { P2P_PORT_FILE, startNetworkPart } from './node/networkPart.js';
 import { startRpcPart } from './node/rpcPart.js';
 import { startGatewayPart, type GatewayOptions } from './node/gatewayPart.js';
@@ -135,7 +136,11 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
 
   // The gateway first: its address is registered with the miner's (blocks are read from the miner once it runs).
   let miner: LocalMiner | null = null;
-  const gateway = options.gateway ? await startGatewayPart(options.gateway, () => miner, metrics, log, closers) : null;
+  // The market (and with it the retrieval price) starts after the miner: the gateway serves the
+  // miner's blocks only from then on, so that nothing priced goes out free.
+  let paymentGate: GatewayPaymentGate | null = null;
+  let marketStarted = false;
+  const gateway = options.gateway ? await startGatewayPart(options.gateway, () => (marketStarted ? miner : null), () => paymentGate, metrics, log, closers) : null;
   const local = options.mine
     ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(options.watchdog ? { watchdog: options.watchdog } : {}), ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: [...network.addresses().slice(0, gateway ? 15 : 16), ...(gateway ? [gateway.multiaddr] : [])] } } : {}), synced: () => !(sync?.progress().syncing ?? false) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: keystoreKeyResolver(options.keystore.dir, options.keystore.password) } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
     : new LocalMiner();
@@ -143,6 +148,8 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
   closers.add('miner', () => local.stop());
   reportEquivocations(chain, mempool, local, options.signingKeys ?? [], log.child({ component: 'miner' }));
   const market = await startMarketPart({ dataDir: options.dataDir, genesis, chain, mempool, orders, network, local, ...(options.retrievalTerms ? { retrievalTerms: options.retrievalTerms } : {}), clock, log }, closers);
+  paymentGate = market.retrievalProvider?.gateway ?? null;
+  marketStarted = true;
 
   const shutdownListeners: (() => void)[] = [];
   const { rpcUrl, metricsUrl } = await startRpcPart(

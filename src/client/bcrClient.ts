@@ -64,9 +64,15 @@ export class BcrClient {
     return result;
   }
 
-  /** Fetches `cid` from every miner gateway holding it at once and writes it to `out`. */
-  get(cid: string, out: string, options: GetContentOptions = {}): Promise<GetContentResult> {
-    return getContent(this.session.rpc, cid, out, options);
+  /**
+   * Fetches `cid` from every miner gateway holding it at once and writes it to `out`; a miner whose
+   * gateway asks a price up to `maxPricePerByte` (default 0: only free gateways) is paid from this
+   * client's account on a payment channel.
+   */
+  get(cid: string, out: string, options: Omit<GetContentOptions, 'payer'> & { maxPricePerByte?: bigint } = {}): Promise<GetContentResult> {
+    const { maxPricePerByte, ...rest } = options;
+    const payer = maxPricePerByte ? { payer: { sender: this.session.sender, maxPricePerByte, keystore: this.keystore } } : {};
+    return getContent(this.session.rpc, cid, out, { ...rest, ...payer });
   }
 
   /** The files this client stored (from its records). */

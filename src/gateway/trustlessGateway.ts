@@ -35,6 +35,24 @@ export interface GatewayLimits {
   uploadBytesPerSecond: number | null;
 }
 
+/**
+ * Paid access (null, or an admission that returns null: free). `admit` checks the request's payment
+ * header and returns the meter each answer's bytes are charged through before they are sent; a
+ * refusal is an HttpError (402 with the terms in headers).
+ */
+export interface GatewayPayments {
+  /** The request header the payment travels in (lower case). */
+  readonly header: string;
+  admit(payment: string | null): Promise<{ charge(bytes: number): Promise<void> } | null>;
+}
+
+export interface GatewayOptions {
+  limits?: GatewayLimits;
+  nowMs?: () => number;
+  metrics?: Metrics | null;
+  payments?: GatewayPayments | null;
+}
+
 export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { maxConnectionsPerAddress: 16, requestsPerSecond: 200, maxCarBytes: 1 << 30, maxCarBlocks: 100_000, uploadBytesPerSecond: null };
 
 const RAW = 'application/vnd.ipld.raw';
@@ -124,14 +142,21 @@ export class TrustlessGateway {
   private readonly rate: PeerRateLimiter;
   private readonly pacer: UploadPacer | null;
   private server: Server | null = null;
+  private readonly limits: GatewayLimits;
+  private readonly nowMs: () => number;
+  private readonly metrics: Metrics | null;
+  private readonly payments: GatewayPayments | null;
 
   constructor(
     private readonly blocks: GatewayBlocks,
     private readonly log: Logger,
-    private readonly limits: GatewayLimits = DEFAULT_GATEWAY_LIMITS,
-    private readonly nowMs: () => number = Date.now,
-    private readonly metrics: Metrics | null = null,
+    options: GatewayOptions = {},
   ) {
+    const limits = options.limits ?? DEFAULT_GATEWAY_LIMITS;
+    this.limits = limits;
+    this.nowMs = options.nowMs ?? Date.now;
+    this.metrics = options.metrics ?? null;
+    this.payments = options.payments ?? null;
     this.connections = new ConnectionCounter(limits.maxConnectionsPerAddress);
     this.rate = new PeerRateLimiter({ capacity: limits.requestsPerSecond * 2, refillPerSecond: limits.requestsPerSecond });
     this.pacer = limits.uploadBytesPerSecond === null ? null : new UploadPacer(limits.uploadBytesPerSecond);
@@ -194,8 +219,14 @@ export class TrustlessGateway {
         res.writeHead(304, headers).end();
         return;
       }
+      // Presence is free to ask (HEAD); a HEAD that carries a payment delivers it (a payer's last voucher).
+      const payment = this.payments ? headerValue(req.headers[this.payments.header]) : null;
+      const meter = this.payments && (req.method !== 'HEAD' || payment !== null) ? await this.payments.admit(payment) : null;
       if (request.format === 'raw') {
-        if (req.method !== 'HEAD') await this.pacer?.take(root.length);
+        if (req.method !== 'HEAD') {
+          await meter?.charge(root.length);
+          await this.pacer?.take(root.length);
+        }
         res.writeHead(200, { ...headers, 'content-length': String(root.length) });
         res.end(req.method === 'HEAD' ? undefined : root);
         if (req.method !== 'HEAD') this.metrics?.gatewayBytes.inc({ format: 'raw' }, root.length);
@@ -206,7 +237,7 @@ export class TrustlessGateway {
         res.end();
         return;
       }
-      await this.streamCar(request, res);
+      await this.streamCar(request, res, meter);
     } catch (error) {
       if (res.headersSent) {
         // Mid-CAR: cutting the connection is the only way to tell the client the answer is incomplete.
@@ -222,7 +253,7 @@ export class TrustlessGateway {
     }
   }
 
-  private async streamCar(request: GatewayRequest, res: ServerResponse): Promise<void> {
+  private async streamCar(request: GatewayRequest, res: ServerResponse, meter: { charge(bytes: number): Promise<void> } | null): Promise<void> {
     let bytes = 0;
     let blocks = 0;
     const get = async (cid: CID): Promise<Uint8Array> => {
@@ -239,6 +270,8 @@ export class TrustlessGateway {
       blocks++;
       if (bytes > this.limits.maxCarBytes || blocks > this.limits.maxCarBlocks) throw new ContentError('BLOCK_MISMATCH', `the CAR is larger than this gateway serves (${this.limits.maxCarBlocks} blocks, ${this.limits.maxCarBytes} bytes): ask for a smaller scope`);
       const cidBytes = block.cid.bytes;
+      // Charged block by block: a payer that stops paying gets a CAR cut off (incomplete).
+      await meter?.charge(block.bytes.length);
       await this.pacer?.take(block.bytes.length);
       const length = varint.encodeTo(cidBytes.length + block.bytes.length, new Uint8Array(varint.encodingLength(cidBytes.length + block.bytes.length)));
       res.cork();
@@ -255,6 +288,11 @@ export class TrustlessGateway {
   private async write(res: ServerResponse, bytes: Uint8Array): Promise<boolean> {
     return res.write(bytes) || drained(res);
   }
+}
+
+function headerValue(value: string | string[] | undefined): string | null {
+  if (value === undefined) return null;
+  return Array.isArray(value) ? (value[0] ?? null) : value;
 }
 
 /** Resolves true once the response can take more, false if it closed first. */

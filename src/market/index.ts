@@ -12,3 +12,4 @@ export * from './retrievalClient.js';
 export * from './erasure.js';
 export * from './voucherLedger.js';
 export * from './retrievalPayments.js';
+export * from './gatewayPayments.js';

@@ -63,6 +63,10 @@ export const RetrievalRefusal = {
   channelSettled: 'CHANNEL_SETTLED',
   settleDelayShort: 'SETTLE_DELAY_TOO_SHORT',
   paymentOverdue: 'PAYMENT_OVERDUE',
+  /** A paid gateway request carried no voucher. */
+  paymentRequired: 'PAYMENT_REQUIRED',
+  /** A paid gateway request carried a voucher used before. */
+  voucherReplayed: 'VOUCHER_REPLAYED',
   fundsLow: 'CHANNEL_FUNDS_LOW',
   badVoucher: 'BAD_VOUCHER',
   paymentShort: 'PAYMENT_SHORT',

@@ -17,6 +17,7 @@ import { buildTreeCache, chunkProof, chunkSizeFor, fileSource } from '../proofs/
 import { getPaymentChannel, type Voucher } from '../state/index.js';
 import { writeFileDurable } from '../util/durableFile.js';
 import type { Logger } from '../util/logger.js';
+import { GatewayPaymentGate } from './gatewayPayments.js';
 import { PaymentRefused, RetrievalPayments, type PaymentTerms } from './retrievalPayments.js';
 import {
   RETRIEVAL_CHUNK_BYTES,
@@ -73,12 +74,23 @@ export class RetrievalProvider {
   private price = 0n;
   /** The voucher amount last sent for redemption per channel by `redeemSettling`. */
   private readonly redeemSent = new Map<number, bigint>();
+  /** Paid gateway access at this provider's price, on the same per-payer ledger. */
+  readonly gateway: GatewayPaymentGate;
 
   constructor(private readonly deps: RetrievalProviderDeps) {
     this.payments = new RetrievalPayments(deps.dir, deps.chain.params.chainId);
     const terms = { intervalBytes: RETRIEVAL_CREDIT_BYTES, minSettleDelay: 2 * deps.chain.params.finality, ...deps.terms };
     // An interval below one chunk could never serve a chunk.
     this.terms = { ...terms, intervalBytes: Math.max(terms.intervalBytes, RETRIEVAL_CHUNK_BYTES) };
+    this.gateway = new GatewayPaymentGate({
+      payments: this.payments,
+      chain: deps.chain,
+      currentSlot: deps.currentSlot,
+      terms: () => {
+        const miner = deps.miner();
+        return miner ? { pricePerByte: this.price, payee: miner.payee, minSettleDelay: this.terms.minSettleDelay, intervalBytes: this.terms.intervalBytes } : null;
+      },
+    });
   }
 
   get pricePerByte(): bigint {

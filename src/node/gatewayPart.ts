@@ -1,7 +1,10 @@
 // The gateway part: the IPFS trustless gateway over the blocks the local miner stores (its block
 // index), on its own port, so that every IPFS client can fetch them by CID. Its address is announced
-// on chain beside the miner's libp2p addresses (an HTTP multiaddr), so that clients find it.
-import { DEFAULT_GATEWAY_LIMITS, TrustlessGateway } from '../gateway/trustlessGateway.js';
+// on chain beside the miner's libp2p addresses (an HTTP multiaddr), so that clients find it. At the
+// miner's retrieval price it is paid with vouchers on the retrieval ledger (docs/protocol.md §15.5).
+import { DEFAULT_GATEWAY_LIMITS, HttpError, TrustlessGateway, type GatewayPayments } from '../gateway/trustlessGateway.js';
+import { PaymentRefused, RetrievalRefusal, VOUCHER_HEADER, type GatewayPaymentGate, type GatewayTerms } from '../market/index.js';
+import { toChecksumAddress } from '../primitives/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { LocalMiner } from '../miner/setup.js';
 import type { Closers } from '../util/closers.js';
@@ -17,14 +20,47 @@ export interface GatewayOptions {
   announce?: string;
 }
 
-/** Starts the gateway; `local` is read per request (the miner may start later). */
-export async function startGatewayPart(options: GatewayOptions, local: () => LocalMiner | null, metrics: Metrics | null, log: Logger, closers: Closers): Promise<{ url: string; multiaddr: string }> {
+/** Starts the gateway; `local` and `payments` are read per request (the miner and market start later). */
+export async function startGatewayPart(options: GatewayOptions, local: () => LocalMiner | null, payments: () => GatewayPaymentGate | null, metrics: Metrics | null, log: Logger, closers: Closers): Promise<{ url: string; multiaddr: string }> {
   const gatewayLog = log.child({ component: 'gateway' });
   const limits = { ...DEFAULT_GATEWAY_LIMITS, uploadBytesPerSecond: options.uploadBytesPerSecond ?? null };
-  const gateway = new TrustlessGateway({ get: async (cid) => local()?.current?.blocks?.get(cid) ?? null }, gatewayLog, limits, Date.now, metrics);
+  const gateway = new TrustlessGateway({ get: async (cid) => local()?.current?.blocks?.get(cid) ?? null }, gatewayLog, { limits, metrics, payments: paidAccess(payments) });
   const url = await gateway.listen(options.host, options.port);
   closers.add('gateway', () => gateway.close());
   const announced = options.announce ?? url;
   gatewayLog.info({ url, announced, uploadBytesPerSecond: limits.uploadBytesPerSecond }, 'IPFS gateway listening');
   return { url, multiaddr: multiaddrOfHttpUrl(announced) };
+}
+
+/** The retrieval ledger's gate as the gateway's payments: a refusal is a 402 naming the terms. */
+export function paidAccess(gate: () => GatewayPaymentGate | null): GatewayPayments {
+  return {
+    header: VOUCHER_HEADER,
+    async admit(payment) {
+      const current = gate();
+      if (!current) return null;
+      const meter = await as402(current, () => current.admit(payment));
+      return meter && { charge: (bytes) => as402(current, () => meter.charge(bytes)) };
+    },
+  };
+}
+
+/** The headers a paid gateway's 402 carries: what a client needs to open a channel and pay. */
+export function termsHeaders(terms: GatewayTerms): Record<string, string> {
+  return {
+    'x-bcr-price-per-byte': terms.pricePerByte.toString(),
+    'x-bcr-payee': toChecksumAddress(terms.payee),
+    'x-bcr-min-settle-delay': String(terms.minSettleDelay),
+    'x-bcr-payment-interval': String(terms.intervalBytes),
+  };
+}
+
+async function as402<T>(gate: GatewayPaymentGate, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!(error instanceof PaymentRefused)) throw error;
+    const terms = gate.terms();
+    throw new HttpError(402, error.message, { 'x-bcr-refusal': error.code, ...(terms ? termsHeaders(terms) : {}), ...(error.code === RetrievalRefusal.paymentOverdue ? { 'retry-after': '1' } : {}) });
+  }
 }

@@ -20,7 +20,7 @@ let root: CID;
 const file = pseudoRandom(2 * (1 << 20) + 777, 88172645);
 
 async function serve(source: GatewayBlocks): Promise<string> {
-  const gateway = new TrustlessGateway(source, silentLogger, { ...DEFAULT_GATEWAY_LIMITS, requestsPerSecond: 10_000 });
+  const gateway = new TrustlessGateway(source, silentLogger, { limits: { ...DEFAULT_GATEWAY_LIMITS, requestsPerSecond: 10_000 } });
   gateways.push(gateway);
   return gateway.listen('127.0.0.1', 0);
 }
@@ -61,7 +61,7 @@ describe('GatewayBlockSource', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const liarUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     const events: FetchEvent[] = [];
-    const source = new GatewayBlockSource([{ name: 'liar', url: liarUrl }, { name: 'honest', url: await serve(honest) }], (e) => events.push(e));
+    const source = new GatewayBlockSource([{ name: 'liar', url: liarUrl }, { name: 'honest', url: await serve(honest) }], { onEvent: (e) => events.push(e) });
     const out = join(dir.path, 'liar.bin');
     await exportTo(root, source, out, { concurrency: 4 });
     expect(Buffer.compare(readFileSync(out), file)).toBe(0);

@@ -34,7 +34,7 @@ export async function contentTargets(): Promise<{ targets: FuzzTarget[]; close()
   for await (const chunk of carBytes([cid], blocks)) chunks.push(chunk);
   const car = Buffer.concat(chunks);
   const byKey = new Map(blocks.map((b) => [b.cid.toString(), b.bytes]));
-  const gateway = new TrustlessGateway({ get: async (c) => byKey.get(c.toString()) ?? null }, silentLogger, { maxConnectionsPerAddress: 64, requestsPerSecond: 1_000_000, maxCarBytes: 1 << 26, maxCarBlocks: 1000, uploadBytesPerSecond: null });
+  const gateway = new TrustlessGateway({ get: async (c) => byKey.get(c.toString()) ?? null }, silentLogger, { limits: { maxConnectionsPerAddress: 64, requestsPerSecond: 1_000_000, maxCarBytes: 1 << 26, maxCarBlocks: 1000, uploadBytesPerSecond: null } });
   const base = await gateway.listen('127.0.0.1', 0);
   const root = cid.toString();
   const validPaths = [`/ipfs/${root}?format=raw`, `/ipfs/${root}?format=car&dag-scope=entity&entity-bytes=10:2000`, `/ipfs/${root}`, `/ipfs/${blocks[0]!.cid}?format=car&dag-scope=block`];

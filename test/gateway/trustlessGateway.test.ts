@@ -27,7 +27,7 @@ const gateways: TrustlessGateway[] = [];
 let base: string;
 
 async function start(limits?: Partial<GatewayLimits>, blocksOf = source, nowMs: () => number = Date.now): Promise<string> {
-  const gateway = new TrustlessGateway(blocksOf, silentLogger, { maxConnectionsPerAddress: 16, requestsPerSecond: 1000, maxCarBytes: 1 << 30, maxCarBlocks: 100_000, uploadBytesPerSecond: null, ...limits }, nowMs);
+  const gateway = new TrustlessGateway(blocksOf, silentLogger, { limits: { maxConnectionsPerAddress: 16, requestsPerSecond: 1000, maxCarBytes: 1 << 30, maxCarBlocks: 100_000, uploadBytesPerSecond: null, ...limits }, nowMs });
   gateways.push(gateway);
   return gateway.listen('127.0.0.1', 0);
 }
@@ -166,7 +166,7 @@ describe('trustless gateway', () => {
 
   it('counts requests by format and status, and the block bytes it sent', async () => {
     const metrics = createMetrics();
-    const gateway = new TrustlessGateway(source, silentLogger, undefined, Date.now, metrics);
+    const gateway = new TrustlessGateway(source, silentLogger, { metrics });
     gateways.push(gateway);
     const url = await gateway.listen('127.0.0.1', 0);
     await (await fetch(`${url}ipfs/${fileCid}?format=raw`)).arrayBuffer();

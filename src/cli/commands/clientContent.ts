@@ -2,11 +2,13 @@
 // with R miners) and `bcr client get CID OUT` (from every miner gateway holding it at once).
 import { existsSync } from 'node:fs';
 import { addPenalised, getContent, openSession, putReplicated, waitReplicasActive, type FetchEvent, type StoreTerms } from '../../client/index.js';
-import { UsageError, parseIntOption, printJson } from '../io.js';
+import { UsageError, parseAttoOption, parseIntOption, printJson } from '../io.js';
 import { createProgress } from '../progress.js';
 import { unlockSender, type SenderOptions } from '../txSender.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+/** The most `client get --from` pays a gateway per byte unless told (1 BCR per GB). */
+const DEFAULT_MAX_PRICE = '1000000000';
 
 export async function putReplicasCommand(path: string, opts: SenderOptions & { from: string; replicas?: string; miners: string; duration: string; startIn: string; wait?: boolean; json?: boolean }): Promise<void> {
   const replicas = parseIntOption(opts.replicas!, '--replicas');
@@ -53,13 +55,16 @@ export async function putReplicasCommand(path: string, opts: SenderOptions & { f
   }
 }
 
-export async function getByCidCommand(cid: string, out: string, opts: SenderOptions & { miners?: string; json?: boolean }): Promise<void> {
+export async function getByCidCommand(cid: string, out: string, opts: SenderOptions & { miners?: string; from?: string; maxPrice?: string; json?: boolean }): Promise<void> {
   const miners = opts.miners?.split(',').map((id) => parseIntOption(id.trim(), '--miners'));
+  // Paid gateways: the account pays each up to --max-price per byte (checked before a channel opens).
+  const payer = opts.from ? { payer: { sender: await unlockSender(opts, opts.from), maxPricePerByte: parseAttoOption(opts.maxPrice ?? DEFAULT_MAX_PRICE, '--max-price'), keystore: opts.keystore, log } } : {};
   const progress = createProgress();
   let blocks = 0;
   let bytes = 0;
   const onEvent = (event: FetchEvent) => {
     if (event.type === 'dropped') progress.log(`${event.provider} dropped: ${event.reason}`);
+    if (event.type === 'paying') progress.log(`${event.provider} asks ${event.pricePerByte} atto per byte: paying ${event.payee} with a voucher per block`);
     if (event.type === 'block') {
       blocks++;
       bytes += event.bytes;
@@ -68,12 +73,12 @@ export async function getByCidCommand(cid: string, out: string, opts: SenderOpti
   };
   let result;
   try {
-    result = await getContent(opts.rpc, cid, out, { ...(miners ? { miners } : {}), onEvent });
+    result = await getContent(opts.rpc, cid, out, { ...(miners ? { miners } : {}), ...payer, onEvent });
   } finally {
     progress.stop();
   }
   if (result.liars.length > 0) addPenalised(opts.keystore, result.liars);
-  if (opts.json) return printJson({ ...result, bytes: result.bytes.toString() });
-  const from = result.providers.filter((p) => p.blocks > 0).map((p) => `miner ${p.miner} (${p.blocks} blocks)`);
+  if (opts.json) return printJson({ ...result, bytes: result.bytes.toString(), providers: result.providers.map((p) => ({ ...p, paid: p.paid.toString() })) });
+  const from = result.providers.filter((p) => p.blocks > 0).map((p) => `miner ${p.miner} (${p.blocks} blocks${p.paid > 0n ? `, paid ${p.paid} atto` : ''})`);
   console.log(`wrote ${result.directory ? `a directory of ${result.files} file(s)` : 'a file'}, ${result.bytes} bytes, to ${out}; every block checked against ${result.cid}; from ${from.join(', ')}${result.liars.length ? `; dropped for lying: miner ${result.liars.join(', miner ')}` : ''}`);
 }

@@ -22,7 +22,7 @@ import { createProgress } from '../progress.js';
 import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 import { packPath, parseManifest, standingDeals, addPenalised, askCandidates, isReplicated, readPenalised, readStoredFiles, reachableTargets, recordStoredFile, type ErasureCodedFile, type FileManifest, checkEscrow, dialAddresses, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from '../../client/index.js';
 import { journalPieces, plannedPieces, putJournalPath, readPutJournal, removePutJournal, retirePutJournal, unfinishedPuts, writePutJournal } from '../../client/putJournal.js';
-import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
+import { channelPayment, openChannel, settleDelayFor, usableChannel } from '../../client/paymentChannels.js';
 import { getByCidCommand, putReplicasCommand } from './clientContent.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -203,9 +203,10 @@ export function registerClientFiles(client: Command): void {
     .argument('<root>', 'the root CID put printed, or a manifest root id 0x...@miners')
     .argument('<out>', 'where to write the file or directory')
     .option('--from <address>', 'pays the miners that ask a price (payment channels are opened as needed)')
+    .option('--max-price <atto>', 'with a CID: the most paid per byte to a gateway (default 1000000000: 1 BCR per GB)')
     .option('--miners <ids>', 'with a CID: ask only these miners (comma-separated; default: every miner with a gateway)')
     .option('--json', 'machine-readable output')
-    .action(async (target: string, out: string, opts: SenderOptions & { from?: string; miners?: string; json?: boolean }) => {
+    .action(async (target: string, out: string, opts: SenderOptions & { from?: string; maxPrice?: string; miners?: string; json?: boolean }) => {
       // A CID this client stored erasure-coded is fetched through its manifest; every other CID from gateways.
       const erasure = target.startsWith('0x') ? null : readStoredFiles(opts.keystore).find((f): f is ErasureCodedFile => !isReplicated(f) && f.cid === target);
       if (!target.startsWith('0x') && !erasure) return getByCidCommand(target, out, opts);
@@ -357,7 +358,7 @@ class ShardFetcher {
         const previous = this.opening;
         const opened = previous.then(async () => {
           const payee = toChecksumAddress(ask.payee);
-          const open = (await callRpc<ChannelJson[]>(rpc, 'bcr_listPaymentChannels', [this.session.sender.address, 'from'])).find((c) => c.to.toLowerCase() === payee.toLowerCase() && c.state === 'open' && BigInt(c.remaining) > 0n && c.settleDelay >= ask.minSettleDelay);
+          const open = await usableChannel(rpc, this.session.sender.address, payee, ask.minSettleDelay);
           if (open) return { channel: open.channel, price: ask.pricePerByte };
           // Enough for this miner's shard twice over (its pieces and the manifest).
           const channel = await openChannel(rpc, this.session.sender, payee, ask.pricePerByte * BigInt(CHANNEL_FUNDING_BYTES), settleDelayFor(ask));

@@ -11,7 +11,7 @@ import { UsageError, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../../client/rpc.js';
 import { unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
 import { dialAddresses } from '../../client/index.js';
-import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from './paych.js';
+import { channelPayment, openChannel, settleDelayFor, type ChannelJson } from '../../client/paymentChannels.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 

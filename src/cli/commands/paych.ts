@@ -1,66 +1,13 @@
 // Payment channels from the CLI: open one (a deposit for a payee), list a payer's or payee's
 // channels, start settlement, collect what is left after the settle delay.
-import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
-import { FileVoucherLedger } from '../../market/index.js';
 import { formatBcr, parseAddress, parseBcr, toChecksumAddress } from '../../primitives/index.js';
-import { paychChannelPayload, paychCollectKind, paychOpenKind, paychOpenPayload, paychSettleKind } from '../../state/index.js';
+import { paychChannelPayload, paychCollectKind, paychSettleKind } from '../../state/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
 import { DEFAULT_RPC_URL, callRpc } from '../../client/rpc.js';
 import { sendAndConfirm, unlockSender, withSignerOptions, type SenderOptions } from '../txSender.js';
-import { defaultKeystoreDir } from '../../wallet/index.js';
 
-export interface ChannelJson {
-  channel: number;
-  from: string;
-  to: string;
-  deposit: string;
-  redeemed: string;
-  remaining: string;
-  nonce: number;
-  settleDelay: number;
-  state: string;
-  settleAt: number | null;
-}
-
-/** Where a payer's voucher ledgers live: beside its keystore directory (BCR_VOUCHERS overrides). */
-export function voucherDir(keystore: string = defaultKeystoreDir()): string {
-  return process.env.BCR_VOUCHERS ?? join(dirname(keystore), 'vouchers');
-}
-
-const ledgers = new Map<string, Promise<FileVoucherLedger>>();
-
-/** The payer's ledger for this chain (one per process, so parallel retrievals take consecutive nonces). */
-export function voucherLedger(dir: string, chainId: number, payer: string): Promise<FileVoucherLedger> {
-  const key = `${dir}/${chainId}-${payer.toLowerCase()}`;
-  let ledger = ledgers.get(key);
-  if (!ledger) {
-    ledger = FileVoucherLedger.open(dir, chainId, payer);
-    ledgers.set(key, ledger);
-  }
-  return ledger;
-}
-
-/** Settle delay of a channel opened to pay a provider: 100 slots, or more if it needs more. */
-export function settleDelayFor(ask: { minSettleDelay: number }): number {
-  return Math.max(100, ask.minSettleDelay);
-}
-
-/** What a paid retrieval on `channel` needs: the payer's key and ledger, and the channel's state on chain. */
-export async function channelPayment(rpc: string, sender: { address: string; key: Uint8Array }, chainId: number, channel: number, keystore: string) {
-  const onChain = await callRpc<ChannelJson | null>(rpc, 'bcr_getPaymentChannel', [channel]);
-  if (!onChain) throw new UsageError(`payment channel ${channel} does not exist`);
-  return { channel, payerKey: sender.key, chainId, ledger: await voucherLedger(voucherDir(keystore), chainId, sender.address), floor: { redeemed: BigInt(onChain.redeemed), nonce: onChain.nonce } };
-}
-
-/** Opens a channel from `sender` to `to` and returns its id (the newest of the sender's channels to `to`). */
-export async function openChannel(rpc: string, sender: { address: string; key: Uint8Array }, to: string, deposit: bigint, settleDelay: number): Promise<number> {
-  await sendAndConfirm(rpc, sender, paychOpenKind, paychOpenPayload, { to: parseAddress(to), deposit, settleDelay });
-  const mine = await callRpc<ChannelJson[]>(rpc, 'bcr_listPaymentChannels', [sender.address, 'from']);
-  const opened = mine.find((c) => c.to.toLowerCase() === to.toLowerCase() && c.state === 'open');
-  if (!opened) throw new UsageError('the channel was opened but is not listed');
-  return opened.channel;
-}
+import { openChannel, type ChannelJson } from '../../client/paymentChannels.js';
 
 export function registerPaych(program: Command): void {
   const paych = program.command('paych').description('payment channels: a deposit a payee draws on with signed vouchers (retrieval payments)');
