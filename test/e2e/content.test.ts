@@ -2,7 +2,9 @@
 // gateway): a directory put with --replicas 2 is stored as CARs of whole blocks with two miners under
 // the CID the reference importer gives it; `bcr client get CID` fetches it from both at once, every
 // block checked, bit for bit; the same put again stores and pays nothing; --replicas 3 adds only the
-// third copy; a miner whose stored block went bad and a dead miner do not stop a get.
+// third copy; a miner whose gateway asks a price is left out by a client that does not pay and paid
+// price x verified bytes by one that does; a miner whose stored block went bad and a dead miner do
+// not stop a get.
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, readdirSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -53,7 +55,7 @@ function tree(root: string): Record<string, string> {
 }
 
 describe('files as CIDs across miners', () => {
-  it('puts a directory with 2 replicas, gets it by CID from both at once, stores it once, adds a replica, finishes a killed put, and survives a bad copy and a dead miner', async () => {
+  it('puts a directory with 2 replicas, gets it by CID from both at once, stores it once, adds a replica, pays a priced gateway, finishes a killed put, and survives a bad copy and a dead miner', async () => {
     for (let i = 0; i < MINERS; i++) await cli(['miner', 'ask', 'set', '--price', '1024', '--min-piece', '256B', '--max-piece', '1MiB', '--collateral', '0', '--data-dir', dataDir(i)], nodes[i]!.rpcUrl);
     // Each miner announces its gateway on chain beside its libp2p addresses.
     await waitFor('three gateways on chain', async () => {
@@ -111,6 +113,26 @@ describe('files as CIDs across miners', () => {
     expect(third.added).toEqual([thirdMiner]);
     expect(third.replicas).toHaveLength(3);
     expect(await dealCount()).toBe(3 * pieces);
+
+    // The third miner's gateway asks a price: a client that does not pay is served by the free two;
+    // one that pays (--from) opens a channel to the miner's worker and pays price x verified bytes.
+    const paidNode = nodes[thirdMiner - 1]!.rpcUrl;
+    await cli(['miner', 'retrieval-ask', 'set', '--price', '3', '--data-dir', dataDir(thirdMiner - 1)], paidNode);
+    const unpaid = await cli(['client', 'get', put.cid, join(dir.path, 'unpaid'), ...keys, '--json']);
+    expect(unpaid.stderr).toContain(`miner ${thirdMiner} dropped: asks 3 atto per byte`);
+    expect(tree(join(dir.path, 'unpaid'))).toEqual(tree(site));
+    const paidGet = await cli(['client', 'get', put.cid, join(dir.path, 'paid'), '--miners', String(thirdMiner), '--from', client, ...keys, '--json']);
+    const paid = JSON.parse(paidGet.stdout) as { providers: { miner: number; bytes: number; paid: string }[] };
+    expect(tree(join(dir.path, 'paid'))).toEqual(tree(site));
+    expect(paidGet.stderr).toMatch(/opened payment channel \d+ to miner/);
+    const [paidBy] = paid.providers;
+    expect(BigInt(paidBy!.paid)).toBe(3n * BigInt(paidBy!.bytes));
+    const worker = (await rpc<{ worker: string }>(nodes[0]!.rpcUrl, 'bcr_getMiner', [thirdMiner])).worker;
+    const [channel] = (await rpc<{ channel: number; to: string }[]>(nodes[0]!.rpcUrl, 'bcr_listPaymentChannels', [client, 'from'])).filter((c) => c.to === worker);
+    expect(channel).toBeDefined();
+    const held = JSON.parse((await cli(['miner', 'retrievals', '--json', '--data-dir', dataDir(thirdMiner - 1)], paidNode)).stdout) as { channels: { channel: number; voucherAmount: string }[] };
+    expect(held.channels.find((c) => c.channel === channel!.channel)!.voucherAmount).toBe(paidBy!.paid);
+    await cli(['miner', 'retrieval-ask', 'set', '--price', '0', '--data-dir', dataDir(thirdMiner - 1)], paidNode);
 
     // A replicated put killed once its journal holds what it signed, and once mid-send, is finished by
     // running it again: each piece dealt once with each miner.
