@@ -16,7 +16,7 @@ const gateway = new TrustlessGateway(
     get: async (cid) => {
       const at = where.get(cid.toString());
       if (!at) return null;
-      const bytes = new Uint8Array(at.length);
+      const bytes = Buffer.allocUnsafe(at.length);
       await handle.read(bytes, 0, at.length, at.offset);
       return bytes;
     },

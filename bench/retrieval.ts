@@ -28,8 +28,33 @@ const MiB = 1 << 20;
 const PROVIDER = fileURLToPath(new URL('./retrievalProvider.ts', import.meta.url));
 const GATEWAY = fileURLToPath(new URL('./gatewayServer.ts', import.meta.url));
 
-/** The piece as a UnixFS file in a CAR, served by a gateway process: MB/s of the CAR, read raw and verified. */
-async function gatewayMBps(root: string, data: Uint8Array, children: ChildProcess[]): Promise<{ raw: number; verified: number }> {
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** MB/s of one answer read with node:http (what a Node client or curl does; undici's fetch body is slower to drain). */
+async function httpMBps(url: string): Promise<number> {
+  const start = process.hrtime.bigint();
+  const bytes = await new Promise<number>((resolve, reject) => {
+    httpGet(url, (res) => {
+      let count = 0;
+      res.on('data', (chunk: Buffer) => (count += chunk.length));
+      res.on('end', () => resolve(count));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  return bytes / 1e6 / (msSince(start) / 1000);
+}
+
+/**
+ * The piece as a UnixFS file in a CAR, served by a gateway process: MB/s of the CAR's first answer
+ * (every block read and hashed by the gateway), of later answers (blocks checked once per run), and
+ * read by a client that checks every block. Later answers alternate with raw TCP runs over the same
+ * bytes, and each is compared with the raw run beside it: the machine is shared, and a run of either
+ * can be far off, so the ratio is the median of pairs measured under the same load.
+ */
+async function gatewayMBps(root: string, data: Uint8Array, children: ChildProcess[], runs: number): Promise<{ first: number; again: number; raw: number; percentOfRaw: number; verified: number }> {
   const carPath = join(root, 'piece.car');
   const sink = await CarFileSink.create(carPath);
   const { cid } = await importBytes(data, sink);
@@ -37,26 +62,17 @@ async function gatewayMBps(root: string, data: Uint8Array, children: ChildProces
   const child = spawn(process.execPath, ['--import', 'tsx', GATEWAY, carPath], { stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(child);
   const url = await new Promise<string>((resolve) => child.stdout!.once('data', (d: Buffer) => resolve(d.toString().trim())));
-  const get = () => fetch(`${url}ipfs/${cid}?format=car`);
-  await (await get()).arrayBuffer(); // warm the page cache and the connection
-  // Read with node:http (what a Node client or curl does; undici's fetch body is slower to drain).
-  let start = process.hrtime.bigint();
-  const bytes = await new Promise<number>((resolve, reject) => {
-    httpGet(`${url}ipfs/${cid}?format=car`, (res) => {
-      let count = 0;
-      res.on('data', (chunk: Buffer) => (count += chunk.length));
-      res.on('end', () => resolve(count));
-      res.on('error', reject);
-    }).on('error', reject);
-  });
-  const raw = bytes / 1e6 / (msSince(start) / 1000);
+  const carUrl = `${url}ipfs/${cid}?format=car`;
+  const first = await httpMBps(carUrl);
+  const pairs: { raw: number; gateway: number }[] = [];
+  for (let i = 0; i < runs; i++) pairs.push({ raw: await rawTcpMBps(data), gateway: await httpMBps(carUrl) });
   // As a client would: every block parsed out of the stream and hashed against its CID.
-  start = process.hrtime.bigint();
-  const { blocks } = await readCar((await get()).body! as AsyncIterable<Uint8Array>);
+  const start = process.hrtime.bigint();
+  const { blocks } = await readCar((await fetch(carUrl)).body! as AsyncIterable<Uint8Array>);
   let verifiedBytes = 0;
   for await (const block of blocks) verifiedBytes += block.bytes.length;
   if (verifiedBytes < data.length) throw new Error(`the gateway sent ${verifiedBytes} bytes of blocks for ${data.length}`);
-  return { raw, verified: verifiedBytes / 1e6 / (msSince(start) / 1000) };
+  return { first, again: median(pairs.map((p) => p.gateway)), raw: median(pairs.map((p) => p.raw)), percentOfRaw: median(pairs.map((p) => (100 * p.gateway) / p.raw)), verified: verifiedBytes / 1e6 / (msSince(start) / 1000) };
 }
 
 async function rawTcpMBps(data: Uint8Array): Promise<number> {
@@ -110,6 +126,7 @@ export const retrievalBench: BenchArea = {
   name: 'retrieval',
   async run(args) {
     const mib = Number(args.find((a) => a.startsWith('--mib='))?.slice(6) ?? 64);
+    const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? 9);
     const root = mkdtempSync(join(tmpdir(), 'bcr-bench-retrieval-'));
     const hosts: Libp2p[] = [];
     const children: ChildProcess[] = [];
@@ -141,9 +158,9 @@ export const retrievalBench: BenchArea = {
       start = process.hrtime.bigint();
       await Promise.all([fetch(0, 0, cut), fetch(1, cut, cut), fetch(2, 2 * cut, piece.length - 2 * cut)]);
       const three = piece.length / 1e6 / (msSince(start) / 1000);
-      const raw = await rawTcpMBps(piece);
       const bare = await bareLibp2pMBps(piece);
-      const gateway = await gatewayMBps(root, piece, children);
+      const gateway = await gatewayMBps(root, piece, children, runs);
+      const raw = gateway.raw;
 
       // Reed-Solomon over the same bytes: 3 data + 2 parity, rebuilt with two data shards lost.
       start = process.hrtime.bigint();
@@ -165,17 +182,19 @@ export const retrievalBench: BenchArea = {
       const rows: BenchRow[] = [
         { name: `retrieval, 1 provider (${mib} MiB, chunks verified)`, value: one, unit: 'MB/s' },
         { name: 'retrieval, 3 providers in parallel', value: three, unit: 'MB/s' },
-        { name: 'raw TCP, same bytes', value: raw, unit: 'MB/s', note: 'reference, same run' },
+        { name: 'raw TCP, same bytes', value: raw, unit: 'MB/s', note: `reference, same run (median of ${runs})` },
         { name: 'bare libp2p stream, same bytes', value: bare, unit: 'MB/s', note: 'TCP+noise+yamux, no protocol work: the transport limit' },
         { name: '1 provider / raw TCP', value: (100 * one) / raw, unit: '%', note: 'goal >= 50%' },
         { name: '1 provider / bare libp2p stream', value: (100 * one) / bare, unit: '%' },
-        { name: `IPFS gateway, CAR of the same bytes (HTTP)`, value: gateway.raw, unit: 'MB/s', note: `${((100 * gateway.raw) / raw).toFixed(0)}% of raw TCP (goal >= 50%)` },
+        { name: 'IPFS gateway, CAR of the same bytes, first answer', value: gateway.first, unit: 'MB/s', note: `${((100 * gateway.first) / raw).toFixed(0)}% of raw TCP (every block read and hashed by the gateway)` },
+        { name: 'IPFS gateway, CAR of the same bytes, again', value: gateway.again, unit: 'MB/s', note: `blocks read from disk, hashed once per run (median of ${runs})` },
+        { name: 'IPFS gateway again / raw TCP beside it', value: gateway.percentOfRaw, unit: '%', note: `goal >= 50% (median of ${runs} pairs)` },
         { name: 'IPFS gateway, every block verified by the client', value: gateway.verified, unit: 'MB/s', note: `${((100 * gateway.verified) / raw).toFixed(0)}% of raw TCP` },
         { name: 'Reed-Solomon encode 3+2', value: encode, unit: 'MB/s', note: '@ronomon/reed-solomon, native' },
         { name: 'Reed-Solomon decode, 2 data shards lost', value: decode, unit: 'MB/s' },
         { name: `chunk verification (${RETRIEVAL_CHUNK_BYTES / 1024} KiB chunks)`, value: verifyMsPerMB, unit: 'ms/MB' },
       ];
-      return { rows, json: { pieceMiB: mib, oneProviderMBps: one, threeProvidersMBps: three, rawTcpMBps: raw, bareLibp2pMBps: bare, gatewayMBps: gateway.raw, gatewayVerifiedMBps: gateway.verified, gatewayPercentOfRaw: (100 * gateway.raw) / raw, onePercentOfRaw: (100 * one) / raw, rsEncodeMBps: encode, rsDecodeMBps: decode, chunkVerifyMsPerMB: verifyMsPerMB } };
+      return { rows, json: { pieceMiB: mib, oneProviderMBps: one, threeProvidersMBps: three, rawTcpMBps: raw, bareLibp2pMBps: bare, gatewayFirstMBps: gateway.first, gatewayMBps: gateway.again, gatewayVerifiedMBps: gateway.verified, gatewayPercentOfRaw: gateway.percentOfRaw, gatewayFirstPercentOfRaw: (100 * gateway.first) / raw, onePercentOfRaw: (100 * one) / raw, rsEncodeMBps: encode, rsDecodeMBps: decode, chunkVerifyMsPerMB: verifyMsPerMB } };
     } finally {
       for (const child of children) child.kill('SIGKILL');
       for (const host of hosts) await host.stop();

@@ -112,7 +112,7 @@ export async function* dagBlocks(root: CID, get: GetBlock, scope: DagScope, rang
 }
 
 /** Blocks asked for ahead of the one being sent. */
-const READ_AHEAD = 4;
+const READ_AHEAD = 8;
 
 /** Nesting past this is refused: a hostile DAG could otherwise recurse without end. */
 const MAX_DEPTH = 256;

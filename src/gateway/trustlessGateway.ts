@@ -9,6 +9,7 @@
 // parameter is a 400 with the reason, never a crash.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { LRUCache } from 'lru-cache';
 import { varint } from 'multiformats';
 import { ContentError, carHeader, dagBlocks, parseCid, parseEntityBytes, verifyBlock, type CID, type DagScope, type EntityBytes } from '../content/index.js';
 import { BcrError, errorMessage } from '../primitives/errors.js';
@@ -58,6 +59,9 @@ export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { maxConnectionsPerAddress:
 const RAW = 'application/vnd.ipld.raw';
 const CAR = 'application/vnd.ipld.car';
 const MAX_URL = 2048;
+/** Connections over every address together (each holds up to SOCKET_BUFFER_BYTES of answer). */
+const MAX_CONNECTIONS = 1024;
+const SOCKET_BUFFER_BYTES = 256 * 1024;
 const IMMUTABLE = 'public, max-age=29030400, immutable';
 
 type Format = 'raw' | 'car';
@@ -146,6 +150,12 @@ export class TrustlessGateway {
   private readonly nowMs: () => number;
   private readonly metrics: Metrics | null;
   private readonly payments: GatewayPayments | null;
+  /**
+   * Blocks already checked against their CID this run. Each block is hashed the first time it is
+   * served (the index checked it when its piece was indexed, and every client checks it again):
+   * hashing it on every answer cost a third of what a hot gateway does.
+   */
+  private readonly verified = new LRUCache<string, true>({ max: 1 << 17 });
 
   constructor(
     private readonly blocks: GatewayBlocks,
@@ -165,7 +175,10 @@ export class TrustlessGateway {
   async listen(host: string, port: number): Promise<string> {
     // Clients fetch block by block on kept-alive connections: a long keep-alive spares them the race
     // of reusing a connection the server is closing.
-    const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 30_000 }, (req, res) => void this.handle(req, res));
+    // A socket takes a few blocks before it pushes back (16 KiB, the default, made every 256 KiB block
+    // wait for a drain); with at most MAX_CONNECTIONS sockets the memory this holds stays bounded.
+    const server = createServer({ requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 30_000, highWaterMark: SOCKET_BUFFER_BYTES }, (req, res) => void this.handle(req, res));
+    server.maxConnections = MAX_CONNECTIONS;
     server.on('connection', (socket) => {
       const address = socket.remoteAddress ?? 'unknown';
       if (!this.connections.acquire(address)) {
@@ -202,7 +215,7 @@ export class TrustlessGateway {
       format = request.format;
       const root = await this.blocks.get(request.cid);
       if (!root) throw new HttpError(404, `this node holds no block ${request.cid}`);
-      await verifyBlock(request.cid, root).catch(() => {
+      await this.verify(request.cid, root).catch(() => {
         throw new HttpError(500, `the stored block ${request.cid} is damaged`);
       });
       const etag = request.format === 'raw' ? `"${request.cid}.raw"` : `"${request.cid}.car.${request.scope}${request.range ? `.${request.range.from}-${request.range.to ?? '*'}` : ''}"`;
@@ -259,7 +272,7 @@ export class TrustlessGateway {
     const get = async (cid: CID): Promise<Uint8Array> => {
       const block = await this.blocks.get(cid);
       if (!block) throw new ContentError('BLOCK_MISMATCH', `this node holds no block ${cid} (under ${request.cid})`);
-      await verifyBlock(cid, block);
+      await this.verify(cid, block);
       return block;
     };
     // CARv1 written straight onto the response: the header once, then `varint | CID | block` per
@@ -273,16 +286,27 @@ export class TrustlessGateway {
       // Charged block by block: a payer that stops paying gets a CAR cut off (incomplete).
       await meter?.charge(block.bytes.length);
       await this.pacer?.take(block.bytes.length);
-      const length = varint.encodeTo(cidBytes.length + block.bytes.length, new Uint8Array(varint.encodingLength(cidBytes.length + block.bytes.length)));
+      // The section's head (length varint and CID) in one buffer: two buffers per block on the socket.
+      const sectionLength = cidBytes.length + block.bytes.length;
+      const lengthBytes = varint.encodingLength(sectionLength);
+      const head = new Uint8Array(lengthBytes + cidBytes.length);
+      varint.encodeTo(sectionLength, head);
+      head.set(cidBytes, lengthBytes);
       res.cork();
-      res.write(length);
-      res.write(cidBytes);
+      res.write(head);
       const more = res.write(block.bytes);
       res.uncork();
       this.metrics?.gatewayBytes.inc({ format: 'car' }, block.bytes.length);
       if (!more && !(await drained(res))) return; // the client went away
     }
     res.end();
+  }
+
+  private async verify(cid: CID, block: Uint8Array): Promise<void> {
+    const key = cid.toString();
+    if (this.verified.has(key)) return;
+    await verifyBlock(cid, block);
+    this.verified.set(key, true);
   }
 
   private async write(res: ServerResponse, bytes: Uint8Array): Promise<boolean> {

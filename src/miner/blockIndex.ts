@@ -3,7 +3,8 @@
 // block, and any DAG, its miner stores. Kept on disk (DATA_DIR/miner/blocks.json, durably) and
 // rebuilt from the pieces at start for any piece not indexed yet (a lost index costs one read).
 import { existsSync } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
+import { LRUCache } from 'lru-cache';
 import { join } from 'node:path';
 import { CID, indexStoredCar } from '../content/index.js';
 import { errorMessage } from '../primitives/errors.js';
@@ -34,6 +35,17 @@ export class BlockIndex {
   private readonly indexed = new Set<string>();
   private readonly snapshot: DurableSnapshot;
   private queue: Promise<void> = Promise.resolve();
+  /**
+   * Open unsealed copies: opening and closing a file per block doubled the trips to the thread pool.
+   * Kept 30 s at most, so that a removed sector's file is let go.
+   */
+  private readonly files = new LRUCache<string, Promise<FileHandle>>({
+    max: 32,
+    ttl: 30_000,
+    ttlAutopurge: true,
+    // A handle closes once the reads pending on it are done.
+    dispose: (handle) => void handle.then((h) => h.close()).catch(() => undefined),
+  });
 
   private constructor(
     private readonly path: string,
@@ -95,19 +107,30 @@ export class BlockIndex {
   async get(cid: CID): Promise<Uint8Array | null> {
     for (const location of this.blocks.get(cid.toString()) ?? []) {
       try {
-        const handle = await open(location.unsealedPath, 'r');
-        try {
-          const bytes = new Uint8Array(location.length);
-          const { bytesRead } = await handle.read(bytes, 0, location.length, location.offset);
-          if (bytesRead === location.length) return bytes;
-        } finally {
-          await handle.close();
-        }
+        // Not zero-filled first: every byte is read over (a short read is not served).
+        const bytes = Buffer.allocUnsafe(location.length);
+        const { bytesRead } = await (await this.file(location.unsealedPath)).read(bytes, 0, location.length, location.offset);
+        if (bytesRead === location.length) return bytes;
       } catch {
         // That copy is gone (sector removed): try the next.
+        this.files.delete(location.unsealedPath);
       }
     }
     return null;
+  }
+
+  private file(path: string): Promise<FileHandle> {
+    let handle = this.files.get(path);
+    if (!handle) {
+      handle = open(path, 'r');
+      this.files.set(path, handle);
+    }
+    return handle;
+  }
+
+  /** Closes the files kept open. */
+  close(): void {
+    this.files.clear();
   }
 
   has(cid: CID): boolean {

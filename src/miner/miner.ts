@@ -116,6 +116,7 @@ export class MinerService {
     await this.proving;
     await this.sealing.flushed();
     await this.opts.store.close();
+    this.opts.blocks?.close();
   }
 
   private scheduleNext(): void {
