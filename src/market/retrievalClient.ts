@@ -11,8 +11,8 @@ import type { ChannelFloor, VoucherLedger } from './voucherLedger.js';
 import {
   RETRIEVAL_CHUNK_BYTES,
   RetrievalFrame,
+  decodeChunkFrame,
   retrievalAskCodec,
-  retrievalChunkCodec,
   retrievalErrorCodec,
   retrievalRequestCodec,
   retrievalStartCodec,
@@ -110,7 +110,7 @@ export async function retrieveRange(host: Libp2p, provider: ProviderAddress, pro
     for (let i = 0; i < start.chunks; i++) {
       const raw = await read();
       if (raw[0] !== RetrievalFrame.chunk) throw new RetrievalError('PROTOCOL', `expected chunk ${i + 1} of ${start.chunks}`);
-      const chunk = decode(retrievalChunkCodec, raw.subarray(1), 'retrieval chunk');
+      const chunk = decodeChunkFrame(raw);
       const index = start.firstChunk + i;
       if (chunk.index !== index || !verifyChunk(request.pieceCommitment, start.pieceBytes, start.chunkBytes, index, chunk.data, chunk.proof)) {
         throw new RetrievalError('BAD_CHUNK', `chunk ${index} does not prove against the piece commitment`, index);

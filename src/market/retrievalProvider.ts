@@ -24,8 +24,8 @@ import {
   RETRIEVAL_CREDIT_BYTES,
   RetrievalFrame,
   RetrievalRefusal,
+  encodeChunkFrame,
   retrievalAskCodec,
-  retrievalChunkCodec,
   retrievalErrorCodec,
   retrievalRequestCodec,
   retrievalStartCodec,
@@ -214,7 +214,7 @@ export class RetrievalProvider {
           }
           const index = firstChunk + i;
           const data = await blocks.chunk(i);
-          await lp.write(frame(RetrievalFrame.chunk, encode(retrievalChunkCodec, { index, data, proof: chunkProof(levels, index) })));
+          await lp.write(encodeChunkFrame({ index, data, proof: chunkProof(levels, index) }));
           this.served.set(request.channel, (this.served.get(request.channel) ?? 0n) + BigInt(chunkBytes));
           sentHere++;
         }

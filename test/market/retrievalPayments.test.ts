@@ -19,7 +19,7 @@ import {
   RetrievalError,
   RetrievalFrame,
   RetrievalProvider,
-  retrievalChunkCodec,
+  encodeChunkFrame,
   retrievalErrorCodec,
   retrievalProtocols,
   retrievalRequestCodec,
@@ -205,7 +205,7 @@ describe('paid retrieval', () => {
         for (let i = 0; i < chunks; i++) {
           const data = piece.slice(i * RETRIEVAL_CHUNK_BYTES, (i + 1) * RETRIEVAL_CHUNK_BYTES);
           if (mode === 'badSecond' && i === 1) data[7]! ^= 1;
-          await lp.write(concatBytes(new Uint8Array([RetrievalFrame.chunk]), encode(retrievalChunkCodec, { index: i, data, proof: chunkProof(levels, i) })));
+          await lp.write(encodeChunkFrame({ index: i, data, proof: chunkProof(levels, i) }));
           const raw = (await lp.read({ signal: AbortSignal.timeout(2000) })).subarray();
           const { voucher, signature } = decode(signedVoucherCodec, raw.subarray(1), 'voucher');
           expect(recoverVoucherSigner(chain.params.chainId, voucher, signature)).toEqual(addressOf(honestKey));
