@@ -140,7 +140,7 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
   // miner's blocks only from then on, so that nothing priced goes out free.
   let paymentGate: GatewayPaymentGate | null = null;
   let marketStarted = false;
-  const gateway = options.gateway ? await startGatewayPart(options.gateway, () => (marketStarted ? miner : null), () => paymentGate, metrics, log, closers) : null;
+  const gateway = options.gateway ? await startGatewayPart(options.gateway, options.dataDir, () => (marketStarted ? miner : null), () => paymentGate, metrics, log, closers) : null;
   const local = options.mine
     ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(options.watchdog ? { watchdog: options.watchdog } : {}), ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: [...network.addresses().slice(0, gateway ? 15 : 16), ...(gateway ? [gateway.multiaddr] : [])] } } : {}), synced: () => !(sync?.progress().syncing ?? false) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: keystoreKeyResolver(options.keystore.dir, options.keystore.password) } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
     : new LocalMiner();
@@ -170,6 +170,7 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
       orders,
       ...market,
       local,
+      gatewayFiles: gateway?.files ?? null,
       onShutdown: () => shutdownListeners.forEach((listener) => listener()),
       log,
     },
@@ -177,6 +178,8 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
   );
 
   const gatewayUrl = gateway?.url ?? null;
+  // Erasure-coded files added to the gateway are fetched through the node's own RPC.
+  gateway?.files.start(rpcUrl);
 
   let stopped = false;
   return {

@@ -21,6 +21,7 @@ const COMMANDS: [name: string, load: () => Promise<Register>][] = [
   ['client', async () => (await import('./commands/client.js')).registerClient],
   ['market', async () => (await import('./commands/client.js')).registerMarket],
   ['paych', async () => (await import('./commands/paych.js')).registerPaych],
+  ['gateway', async () => (await import('./commands/gateway.js')).registerGateway],
   ['auth', async () => (await import('./commands/auth.js')).registerAuth],
   ['chain', async () => (await import('./commands/chain.js')).registerChain],
   ['db', async () => (await import('./commands/db.js')).registerDb],

@@ -11,6 +11,7 @@ export * from './records.js';
 export * from './minerChoice.js';
 export * from './putReplicas.js';
 export * from './getContent.js';
+export * from './getErasure.js';
 export * from './manifest.js';
 export * from './txs.js';
 export * from './paymentChannels.js';

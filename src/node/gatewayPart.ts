@@ -2,6 +2,8 @@
 // index), on its own port, so that every IPFS client can fetch them by CID. Its address is announced
 // on chain beside the miner's libp2p addresses (an HTTP multiaddr), so that clients find it. At the
 // miner's retrieval price it is paid with vouchers on the retrieval ledger (docs/protocol.md §15.5).
+import { join } from 'node:path';
+import type { CID } from '../content/index.js';
 import { DEFAULT_GATEWAY_LIMITS, HttpError, TrustlessGateway, type GatewayPayments } from '../gateway/trustlessGateway.js';
 import { PaymentRefused, RetrievalRefusal, VOUCHER_HEADER, type GatewayPaymentGate, type GatewayTerms } from '../market/index.js';
 import { toChecksumAddress } from '../primitives/index.js';
@@ -9,6 +11,7 @@ import type { Metrics } from '../metrics/index.js';
 import type { LocalMiner } from '../miner/setup.js';
 import type { Closers } from '../util/closers.js';
 import { multiaddrOfHttpUrl } from '../util/httpMultiaddr.js';
+import { GatewayFiles } from './gatewayFiles.js';
 import type { Logger } from '../util/logger.js';
 
 export interface GatewayOptions {
@@ -20,16 +23,22 @@ export interface GatewayOptions {
   announce?: string;
 }
 
-/** Starts the gateway; `local` and `payments` are read per request (the miner and market start later). */
-export async function startGatewayPart(options: GatewayOptions, local: () => LocalMiner | null, payments: () => GatewayPaymentGate | null, metrics: Metrics | null, log: Logger, closers: Closers): Promise<{ url: string; multiaddr: string }> {
+/**
+ * Starts the gateway; `local` and `payments` are read per request (the miner and market start later).
+ * Besides the miner's blocks it serves the erasure-coded files added to `files` (rebuilt from shards).
+ */
+export async function startGatewayPart(options: GatewayOptions, dataDir: string, local: () => LocalMiner | null, payments: () => GatewayPaymentGate | null, metrics: Metrics | null, log: Logger, closers: Closers): Promise<{ url: string; multiaddr: string; files: GatewayFiles }> {
   const gatewayLog = log.child({ component: 'gateway' });
   const limits = { ...DEFAULT_GATEWAY_LIMITS, uploadBytesPerSecond: options.uploadBytesPerSecond ?? null };
-  const gateway = new TrustlessGateway({ get: async (cid) => local()?.current?.blocks?.get(cid) ?? null }, gatewayLog, { limits, metrics, payments: paidAccess(payments) });
+  const files = await GatewayFiles.open(join(dataDir, 'gateway'), gatewayLog);
+  closers.add('gateway files', () => files.close());
+  const blocks = { get: async (cid: CID) => (await local()?.current?.blocks?.get(cid)) ?? (await files.get(cid)) };
+  const gateway = new TrustlessGateway(blocks, gatewayLog, { limits, metrics, payments: paidAccess(payments) });
   const url = await gateway.listen(options.host, options.port);
   closers.add('gateway', () => gateway.close());
   const announced = options.announce ?? url;
   gatewayLog.info({ url, announced, uploadBytesPerSecond: limits.uploadBytesPerSecond }, 'IPFS gateway listening');
-  return { url, multiaddr: multiaddrOfHttpUrl(announced) };
+  return { url, multiaddr: multiaddrOfHttpUrl(announced), files };
 }
 
 /** The retrieval ledger's gate as the gateway's payments: a refusal is a 402 naming the terms. */

@@ -15,6 +15,7 @@ import { dealEvents, dealMethods } from '../rpc/dealMethods.js';
 import { ethMethods } from '../rpc/ethMethods.js';
 import { loadExplorer } from '../rpc/explorer.js';
 import { formatHeader } from '../rpc/format.js';
+import { gatewayMethods, type GatewayFilesService } from '../rpc/gatewayMethods.js';
 import { governanceEvents, governanceMethods } from '../rpc/governanceMethods.js';
 import { RpcDispatcher } from '../rpc/jsonRpc.js';
 import { marketMethods } from '../rpc/marketMethods.js';
@@ -51,6 +52,8 @@ export interface RpcPartOptions {
   dealProvider: DealProvider | null;
   retrievalProvider: RetrievalProvider | null;
   local: LocalMiner;
+  /** The erasure-coded files the gateway serves (null without a gateway). */
+  gatewayFiles: GatewayFilesService | null;
   /** Called when an admin asks over RPC for the node to stop. */
   onShutdown: () => void;
   log: Logger;
@@ -68,6 +71,7 @@ export async function startRpcPart(opts: RpcPartOptions, closers: Closers): Prom
   dispatcher.register(walletMethods({ chain, mempool, keys: opts.signingKeys }));
   dispatcher.register(netMethods({ chain, network, sync }));
   dispatcher.register(marketMethods({ orders: opts.orders, network, asks: opts.asks, chain }));
+  dispatcher.register(gatewayMethods({ files: opts.gatewayFiles }));
   dispatcher.register([
     discoverMethod(() => dispatcher.list(), NODE_VERSION),
     {

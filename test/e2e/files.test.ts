@@ -2,7 +2,9 @@
 // file is put as 3 data + 2 parity shards over 5 distinct miners; a miner whose copy went bad is
 // caught at the bad chunk and dropped, and the file still comes back; with two providers killed,
 // `bcr client get` rebuilds the file bit for bit from the other three; every provider redeems exactly
-// what the client paid it (price x bytes served) on its payment channel.
+// what the client paid it (price x bytes served) on its payment channel. A put killed midway is
+// finished by a rerun; node 0's gateway, given the manifest root id, rebuilds that erasure-coded file
+// and serves it by CID.
 import { createHash, randomBytes } from 'node:crypto';
 import { closeSync, existsSync, openSync, readFileSync, readSync, readdirSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,11 +14,12 @@ import { generateKeyPair } from '@libp2p/crypto/keys';
 import { peerIdFromPrivateKey } from '@libp2p/peer-id';
 import { vrfPublicKey } from '../../src/consensus/index.js';
 import { signOrder } from '../../src/market/index.js';
-import { importBytes } from '../../src/content/index.js';
+import { CarBlockIterator } from '@ipld/car/iterator';
+import { CID, exportTo, importBytes, verifyBlock } from '../../src/content/index.js';
 import { addressOf, sha256, toChecksumAddress, toHex } from '../../src/primitives/index.js';
 import { createMinerKind, createMinerPayload } from '../../src/state/index.js';
 import { DEV_KEY, kindTx, tempDir, transferTx } from '../helpers/chain.js';
-import { p2pAddress, rpc, runCli, runCliKilled, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+import { logEntries, p2pAddress, rpc, runCli, runCliKilled, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const MINERS = 5;
 const dir = tempDir('bcr-files-');
@@ -31,7 +34,8 @@ const cidOf = async (bytes: Uint8Array) => (await importBytes(bytes, { put: asyn
 beforeAll(async () => {
   for (let i = 0; i < MINERS; i++) {
     const bootstrap = nodes.map(p2pAddress);
-    nodes[i] = await startNodeProcess(prepareDevnetNode({ dataDir: dataDir(i), genesisJson: devnetGenesisJson(genesis), index: i, miners: MINERS, rpcPort: 0, p2pPort: 0, bootstrap }), 60_000);
+    // Node 0 runs a gateway: it serves erasure-coded files by CID once added (bcr gateway add).
+    nodes[i] = await startNodeProcess([...prepareDevnetNode({ dataDir: dataDir(i), genesisJson: devnetGenesisJson(genesis), index: i, miners: MINERS, rpcPort: 0, p2pPort: 0, bootstrap }), ...(i === 0 ? ['--gateway-port', '0'] : [])], 60_000);
   }
 }, 240_000);
 afterAll(async () => {
@@ -140,7 +144,7 @@ describe('files across miners', () => {
     }
   }, 400_000);
 
-  it('finishes a put killed at any point when it is run again, storing each shard once', async () => {
+  it('finishes a put killed at any point when it is run again, storing each shard once, and a node gateway serves it by CID', async () => {
     // Miners 1-3 are still up (the test above killed 4 and 5).
     const client = (JSON.parse((await runCli(['wallet', 'list', ...keys, '--json'])).stdout) as { address: string }[]).map((w) => w.address).find((a) => a !== toChecksumAddress(addressOf(DEV_KEY)))!;
     const file = new Uint8Array(randomBytes(600_000));
@@ -198,5 +202,27 @@ describe('files across miners', () => {
     expect(again.stderr).toContain(`crash.bin is already stored as ${put.root}: nothing new is sent`);
     expect((JSON.parse(again.stdout) as { root: string }).root).toBe(put.root);
     expect((await dealCount()) - before).toBe(6);
+
+    // Node 0's gateway serves the erasure-coded file by CID once added: it fetches the shards from the
+    // miners (free now), rebuilds the DAG and answers any IPFS client, every block checkable.
+    for (const i of [0, 1, 2]) await cli(['miner', 'retrieval-ask', 'set', '--price', '0', '--data-dir', dataDir(i)], nodes[i]!.rpcUrl);
+    const gatewayUrl = await waitFor('the gateway address', async () => logEntries<{ url: string }>(nodes[0]!, 'IPFS gateway listening')[0]?.url, 30_000, 50);
+    expect((await fetch(`${gatewayUrl}ipfs/${put.cid}?format=raw`)).status).toBe(404);
+    const added = JSON.parse((await cli(['gateway', 'add', put.root, '--wait', '--json', '--data-dir', dataDir(0)])).stdout) as { status: string; cid: string };
+    expect(added).toMatchObject({ status: 'ready', cid: put.cid });
+    const car = await fetch(`${gatewayUrl}ipfs/${put.cid}?format=car`);
+    expect(car.status).toBe(200);
+    const iterator = await CarBlockIterator.fromBytes(new Uint8Array(await car.arrayBuffer()));
+    expect((await iterator.getRoots()).map(String)).toEqual([put.cid]);
+    const blocks = new Map<string, Uint8Array>();
+    for await (const block of iterator) {
+      await verifyBlock(block.cid, block.bytes);
+      blocks.set(block.cid.toString(), block.bytes);
+    }
+    const fromGateway = join(dir.path, 'gateway-out.bin');
+    await exportTo(CID.parse(put.cid), { get: async (cid) => blocks.get(cid.toString())! }, fromGateway);
+    expect(sha(readFileSync(fromGateway))).toBe(sha(file));
+    const served = JSON.parse((await cli(['gateway', 'ls', '--json'])).stdout) as { root: string; status: string }[];
+    expect(served).toEqual([expect.objectContaining({ root: put.root, status: 'ready' })]);
   }, 400_000);
 });

@@ -12,31 +12,19 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { carInMemory, exportTo } from '../../content/index.js';
-import { RetrievalError, decodeShards, encodeShards, queryRetrievalAsk, retrieveRange, retrievalProtocols, type PieceSource } from '../../market/index.js';
-import { fromHex, toChecksumAddress } from '../../primitives/index.js';
-import { paychFundKind, paychFundPayload } from '../../state/index.js';
+import { encodeShards, type PieceSource } from '../../market/index.js';
 import { defaultKeystoreDir } from '../../wallet/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
 import { callRpc } from '../../client/rpc.js';
 import { createProgress } from '../progress.js';
-import { sendAndConfirm, unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
-import { packPath, parseManifest, standingDeals, addPenalised, askCandidates, isReplicated, readPenalised, readStoredFiles, reachableTargets, recordStoredFile, type ErasureCodedFile, type FileManifest, checkEscrow, dialAddresses, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type ClientSession, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from '../../client/index.js';
+import { unlockSender, withSenderOptions, type SenderOptions } from '../txSender.js';
+import { fetchErasureCoded, packPath, standingDeals, addPenalised, askCandidates, isReplicated, readPenalised, readStoredFiles, reachableTargets, recordStoredFile, type ErasureCodedFile, type FileManifest, checkEscrow, explainer, followDeals, listAllDeals, minerTarget, openSession, planDeals, publishedNonces, sendDeals, type DealJson, type MinerTarget, type PlannedPiece, type StoreTerms } from '../../client/index.js';
 import { journalPieces, plannedPieces, putJournalPath, readPutJournal, removePutJournal, retirePutJournal, unfinishedPuts, writePutJournal } from '../../client/putJournal.js';
-import { channelPayment, openChannel, settleDelayFor, usableChannel } from '../../client/paymentChannels.js';
 import { getByCidCommand, putReplicasCommand } from './clientContent.js';
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
-/** A new channel, and each top-up, covers this many bytes at the miner's price. */
-const CHANNEL_FUNDING_BYTES = 16 << 20;
 const memorySource = (bytes: Uint8Array): PieceSource => ({ size: bytes.length, read: async (offset, length) => bytes.subarray(offset, offset + length) });
 const sha256Hex = (bytes: Uint8Array) => `0x${createHash('sha256').update(bytes).digest('hex')}`;
-
-/** Parses `0xCOMMITMENT@1,2,3`. */
-export function parseRoot(root: string): { commitment: string; miners: number[] } {
-  const match = /^(0x[0-9a-fA-F]{64})@(\d+(?:,\d+)*)$/.exec(root);
-  if (!match) throw new UsageError('a root id looks like 0x<manifest piece commitment>@<miner>,<miner>,...');
-  return { commitment: match[1]!.toLowerCase(), miners: match[2]!.split(',').map(Number) };
-}
 
 type PutOptions = SenderOptions & { from: string; replicas?: string; dataShards: string; parityShards: string; miners: string; duration: string; startIn: string; wait?: boolean; json?: boolean };
 
@@ -211,62 +199,19 @@ export function registerClientFiles(client: Command): void {
       const erasure = target.startsWith('0x') ? null : readStoredFiles(opts.keystore).find((f): f is ErasureCodedFile => !isReplicated(f) && f.cid === target);
       if (!target.startsWith('0x') && !erasure) return getByCidCommand(target, out, opts);
       const root = erasure ? erasure.root : target;
-      const { commitment, miners } = parseRoot(root);
       const sender = opts.from ? await unlockSender(opts, opts.from) : null;
       const session = await openSession(opts.rpc, sender ?? { address: '', key: new Uint8Array(32) }, log);
-      const fetcher = new ShardFetcher(session, sender !== null, opts.keystore);
       try {
-        let manifest: FileManifest | null = null;
-        for (const miner of miners) {
-          try {
-            const bytes = await fetcher.piece(miner, commitment, null);
-            manifest = parseManifest(bytes);
-            break;
-          } catch (error) {
-            log(`manifest from miner ${miner} failed: ${error instanceof Error ? error.message : String(error)}`);
-          }
-        }
-        if (!manifest) throw new UsageError('no miner of the root served its manifest');
-        const { dataShards: k, parityShards: m, shardBytes } = manifest.codec;
-        log(`${manifest.name}: ${manifest.size} bytes in ${k}+${m} shards; fetching all ${k + m} at once, keeping the first ${k}`);
-        const shards: (Uint8Array | null)[] = new Array(k + m).fill(null);
-        let complete = 0;
         const progress = createProgress();
-        const fetches = manifest.shards.map(async (shard) => {
-          const name = `shard ${shard.index + 1}/${k + m} (miner ${shard.miner})`;
-          let got = 0;
-          try {
-            const parts: Uint8Array[] = [];
-            for (const piece of shard.pieces) {
-              parts.push((await fetcher.piece(shard.miner, piece.pieceCommitment, piece.length, (bytes) => progress.update(name, (got += bytes), shardBytes, (percent) => `${name}: ${percent}% of ${shardBytes} bytes, every chunk verified`))).subarray(0, piece.length));
-            }
-            const bytes = Buffer.concat(parts);
-            if (bytes.length !== shardBytes) throw new Error(`shard is ${bytes.length} bytes, expected ${shardBytes}`);
-            if (complete < k) {
-              shards[shard.index] = new Uint8Array(bytes);
-              complete++;
-              progress.log(`shard ${shard.index + 1}/${k + m} from miner ${shard.miner}: complete (${complete}/${k})`);
-            }
-          } catch (error) {
-            const bad = error instanceof RetrievalError && error.code === 'BAD_CHUNK';
-            if (bad) fetcher.penalise(shard.miner);
-            progress.log(`shard ${shard.index + 1}/${k + m} from miner ${shard.miner}: ${bad ? 'served a bad chunk, dropped and penalised' : 'failed'} (${error instanceof Error ? error.message : String(error)})`);
-          }
-        });
-        // Every fetch runs to its end (a dead provider fails fast): what was served is paid for exactly.
-        await Promise.all(fetches).finally(() => progress.stop());
-
-        if (complete < k) throw new UsageError(`only ${complete} of the ${k} shards needed arrived`);
-        const file = await decodeShards(shards, k, m, shardBytes, manifest.size);
-        if (sha256Hex(file) !== manifest.sha256) throw new UsageError('the rebuilt file does not match the manifest\'s sha256');
+        const { manifest, file, paid, penalised } = await fetchErasureCoded(session, root, { pay: sender !== null, keystore: opts.keystore, progress, log }).finally(() => progress.stop());
         if (manifest.cid) {
           // The shards rebuild the file's CAR: every block checked, the DAG written out as the file or directory.
           const car = await carInMemory(file);
           if (car.roots[0]?.toString() !== manifest.cid) throw new UsageError(`the rebuilt CAR's root is not the manifest's CID ${manifest.cid}`);
           await exportTo(car.roots[0], car, out);
         } else await writeFile(out, file);
-        if (fetcher.penalised.size > 0) addPenalised(opts.keystore, fetcher.penalised);
-        const result = { root, cid: manifest.cid ?? null, name: manifest.name, size: manifest.size, sha256: manifest.sha256, paid: fetcher.paidByMiner(), penalised: [...fetcher.penalised] };
+        if (penalised.length > 0) addPenalised(opts.keystore, penalised);
+        const result = { root, cid: manifest.cid ?? null, name: manifest.name, size: manifest.size, sha256: manifest.sha256, paid, penalised };
         if (opts.json) return printJson(result);
         console.log(manifest.cid ? `wrote ${manifest.name} to ${out} (every block checked against ${manifest.cid})` : `wrote ${manifest.size} bytes to ${out} (sha256 ${manifest.sha256} checked)`);
       } finally {
@@ -312,87 +257,6 @@ export function registerClientFiles(client: Command): void {
         for (const s of r.shards) console.log(`  shard ${s.index + 1} with miner ${s.miner}: ${s.deals.map((d) => `deal ${d.deal} ${d.state}`).join(', ')}`);
       }
     });
-}
-
-/** Fetches whole pieces from miners, paying each from a payment channel opened for it on first use. */
-class ShardFetcher {
-  readonly penalised = new Set<number>();
-  private readonly channels = new Map<number, Promise<{ channel: number; price: bigint } | null>>();
-  private readonly paid = new Map<number, bigint>();
-  private opening: Promise<void> = Promise.resolve();
-
-  constructor(
-    private readonly session: ClientSession,
-    private readonly canPay: boolean,
-    /** The payer's keystore directory: its voucher ledger lives beside it. */
-    private readonly keystore: string,
-  ) {}
-
-  penalise(miner: number): void {
-    this.penalised.add(miner);
-  }
-
-  paidByMiner(): Record<string, string> {
-    return Object.fromEntries([...this.paid.entries()].map(([miner, atto]) => [String(miner), atto.toString()]));
-  }
-
-  private async target(miner: number) {
-    const info = await callRpc<{ peerId: string; multiaddrs: string[] }>(this.session.rpc, 'bcr_getMiner', [miner]);
-    return dialAddresses(miner, info);
-  }
-
-  /** A whole piece (`length`: the bytes wanted from its start; null: all of it) from `miner`. */
-  async piece(miner: number, commitment: string, length: number | null, onBytes?: (bytes: number) => void): Promise<Uint8Array> {
-    if (this.penalised.has(miner)) throw new Error(`miner ${miner} was penalised`);
-    const { chainId, host, rpc } = this.session;
-    const { network, genesis } = await callRpc<{ network: string; genesis: string }>(rpc, 'bcr_nodeInfo');
-    const protocols = retrievalProtocols(network, fromHex(genesis));
-    const addresses = await this.target(miner);
-    const ask = await queryRetrievalAsk(host, addresses, protocols);
-    const want = length ?? 1 << 30;
-    let payment: Awaited<ReturnType<typeof channelPayment>> | undefined;
-    if (ask.pricePerByte > 0n) {
-      if (!this.canPay) throw new UsageError(`miner ${miner} asks ${ask.pricePerByte} atto per byte: pass --from to pay`);
-      if (!this.channels.has(miner)) {
-        // One channel tx at a time: parallel sends from one account would take the same nonce.
-        const previous = this.opening;
-        const opened = previous.then(async () => {
-          const payee = toChecksumAddress(ask.payee);
-          const open = await usableChannel(rpc, this.session.sender.address, payee, ask.minSettleDelay);
-          if (open) return { channel: open.channel, price: ask.pricePerByte };
-          // Enough for this miner's shard twice over (its pieces and the manifest).
-          const channel = await openChannel(rpc, this.session.sender, payee, ask.pricePerByte * BigInt(CHANNEL_FUNDING_BYTES), settleDelayFor(ask));
-          log(`opened payment channel ${channel} to miner ${miner}`);
-          return { channel, price: ask.pricePerByte };
-        });
-        this.opening = opened.then(() => undefined, () => undefined);
-        this.channels.set(miner, opened);
-      }
-      const opened = (await this.channels.get(miner))!;
-      if (!opened) throw new UsageError(`no payment channel to miner ${miner}`);
-      payment = await channelPayment(rpc, this.session.sender, chainId, opened.channel, this.keystore);
-    }
-    // Counted chunk by chunk: a retrieval cut short (a bad chunk) paid for the chunks before it.
-    const fetch = () =>
-      retrieveRange(host, addresses, protocols, { pieceCommitment: fromHex(commitment), offset: 0, length: Math.max(1, want), pricePerByte: ask.pricePerByte, ...(payment ? { payment } : {}) }, (_done, _of, bytes) => {
-        if (payment) this.paid.set(miner, (this.paid.get(miner) ?? 0n) + ask.pricePerByte * BigInt(bytes));
-        onBytes?.(bytes);
-      });
-    try {
-      return (await fetch()).data;
-    } catch (error) {
-      if (!(payment && error instanceof RetrievalError && error.code === 'CHANNEL_FUNDS_LOW')) throw error;
-      // The channel ran low: top it up (one tx at a time) and ask again.
-      const channel = payment.channel;
-      const funded = this.opening.then(async () => {
-        await sendAndConfirm(rpc, this.session.sender, paychFundKind, paychFundPayload, { channel, value: ask.pricePerByte * BigInt(CHANNEL_FUNDING_BYTES) });
-        log(`added funds to payment channel ${channel} (miner ${miner})`);
-      });
-      this.opening = funded.then(() => undefined, () => undefined);
-      await funded;
-      return (await fetch()).data;
-    }
-  }
 }
 
 /** Polls the file's deals until all are active; `onRetrievable` fires once, when any K shards and a manifest are. */

@@ -77,7 +77,7 @@ interface MinerDealRow {
 }
 
 /** A command that calls the node's admin methods: a token made from the data dir's secret, or given. */
-function withAdminOptions(cmd: Command): Command {
+export function withAdminOptions(cmd: Command): Command {
   return cmd
     .option('--rpc <url>', 'node JSON-RPC URL', DEFAULT_RPC_URL)
     .option('--data-dir <dir>', 'the node\'s data dir (an admin token is made from its secret)', './data/devnet')
@@ -85,7 +85,7 @@ function withAdminOptions(cmd: Command): Command {
 }
 
 /** The token for the local node's admin methods: --token, else BCR_TOKEN, else a 5-minute one from the data dir's secret. */
-async function adminToken(opts: { dataDir: string; token?: string }): Promise<string> {
+export async function adminToken(opts: { dataDir: string; token?: string }): Promise<string> {
   return opts.token ?? process.env.BCR_TOKEN ?? (await createToken(readSecret(opts.dataDir), 'admin', { expiresInSeconds: 300 }));
 }
 
