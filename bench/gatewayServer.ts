@@ -1,9 +1,11 @@
 // A trustless gateway in a process of its own for the retrieval bench: serves the blocks of one CAR
-// file (indexed as a miner indexes a stored piece, read from the file per request) and prints its URL.
+// file (indexed as a miner indexes a stored piece, read from the file per block into the node's
+// pooled block buffers) and prints its URL.
 // `gatewayServer.ts CAR [BYTES_PER_SECOND]`: the second argument caps its upload (a home uplink).
 import { open, stat } from 'node:fs/promises';
 import { indexStoredCar } from '../src/content/index.js';
 import { TrustlessGateway } from '../src/gateway/trustlessGateway.js';
+import { blockBuffers } from '../src/util/bufferPool.js';
 import { silentLogger } from '../src/util/logger.js';
 
 const [carPath, cap] = process.argv.slice(2) as [string, string | undefined];
@@ -16,10 +18,11 @@ const gateway = new TrustlessGateway(
     get: async (cid) => {
       const at = where.get(cid.toString());
       if (!at) return null;
-      const bytes = Buffer.allocUnsafe(at.length);
+      const bytes = blockBuffers.take(at.length);
       await handle.read(bytes, 0, at.length, at.offset);
       return bytes;
     },
+    release: (bytes) => blockBuffers.give(bytes),
   },
   silentLogger,
   { limits: { maxConnectionsPerAddress: 64, requestsPerSecond: 10_000, maxCarBytes: 2 ** 34, maxCarBlocks: 1_000_000, uploadBytesPerSecond: UPLOAD_CAP } },

@@ -23,6 +23,8 @@ import { UploadPacer } from '../util/uploadPacer.js';
 export interface GatewayBlocks {
   /** The block's bytes, or null when this node does not hold it. */
   get(cid: CID): Promise<Uint8Array | null>;
+  /** Takes back a raw block's buffer once it is on the wire (to read the next block into). */
+  release?(bytes: Uint8Array): void;
 }
 
 export interface GatewayLimits {
@@ -59,6 +61,7 @@ export const DEFAULT_GATEWAY_LIMITS: GatewayLimits = { maxConnectionsPerAddress:
 const RAW = 'application/vnd.ipld.raw';
 const CAR = 'application/vnd.ipld.car';
 const MAX_URL = 2048;
+const RAW_CODEC = 0x55;
 /** Connections over every address together (each holds up to SOCKET_BUFFER_BYTES of answer). */
 const MAX_CONNECTIONS = 1024;
 const SOCKET_BUFFER_BYTES = 256 * 1024;
@@ -294,7 +297,9 @@ export class TrustlessGateway {
       head.set(cidBytes, lengthBytes);
       res.cork();
       res.write(head);
-      const more = res.write(block.bytes);
+      // A raw leaf is never read again once written (a dag-pb node is: its links are followed).
+      const release = this.blocks.release && block.cid.code === RAW_CODEC ? this.blocks.release.bind(this.blocks, block.bytes) : undefined;
+      const more = res.write(block.bytes, release);
       res.uncork();
       this.metrics?.gatewayBytes.inc({ format: 'car' }, block.bytes.length);
       if (!more && !(await drained(res))) return; // the client went away

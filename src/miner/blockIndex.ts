@@ -8,6 +8,7 @@ import { LRUCache } from 'lru-cache';
 import { join } from 'node:path';
 import { CID, indexStoredCar } from '../content/index.js';
 import { errorMessage } from '../primitives/errors.js';
+import { blockBuffers } from '../util/bufferPool.js';
 import { DurableSnapshot } from '../util/durableFile.js';
 import type { Logger } from '../util/logger.js';
 import type { PieceIndex, PieceLocation } from './pieceIndex.js';
@@ -108,7 +109,7 @@ export class BlockIndex {
     for (const location of this.blocks.get(cid.toString()) ?? []) {
       try {
         // Not zero-filled first: every byte is read over (a short read is not served).
-        const bytes = Buffer.allocUnsafe(location.length);
+        const bytes = blockBuffers.take(location.length);
         const { bytesRead } = await (await this.file(location.unsealedPath)).read(bytes, 0, location.length, location.offset);
         if (bytesRead === location.length) return bytes;
       } catch {

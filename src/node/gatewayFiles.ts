@@ -13,6 +13,7 @@ import { LRUCache } from 'lru-cache';
 import { fetchErasureCoded, openSession, parseRoot, type ClientSession } from '../client/index.js';
 import { carInMemory, indexStoredCar, parseCid, type CID } from '../content/index.js';
 import { errorMessage } from '../primitives/errors.js';
+import { blockBuffers } from '../util/bufferPool.js';
 import { DurableSnapshot, writeFileDurable } from '../util/durableFile.js';
 import type { Logger } from '../util/logger.js';
 
@@ -109,7 +110,7 @@ export class GatewayFiles {
       handle = open(at.file, 'r');
       this.handles.set(at.file, handle);
     }
-    const bytes = Buffer.allocUnsafe(at.length);
+    const bytes = blockBuffers.take(at.length);
     const { bytesRead } = await (await handle).read(bytes, 0, at.length, at.offset);
     return bytesRead === at.length ? bytes : null;
   }

@@ -10,6 +10,7 @@ import { toChecksumAddress } from '../primitives/index.js';
 import type { Metrics } from '../metrics/index.js';
 import type { LocalMiner } from '../miner/setup.js';
 import type { Closers } from '../util/closers.js';
+import { blockBuffers } from '../util/bufferPool.js';
 import { multiaddrOfHttpUrl } from '../util/httpMultiaddr.js';
 import { GatewayFiles } from './gatewayFiles.js';
 import type { Logger } from '../util/logger.js';
@@ -32,7 +33,7 @@ export async function startGatewayPart(options: GatewayOptions, dataDir: string,
   const limits = { ...DEFAULT_GATEWAY_LIMITS, uploadBytesPerSecond: options.uploadBytesPerSecond ?? null };
   const files = await GatewayFiles.open(join(dataDir, 'gateway'), gatewayLog);
   closers.add('gateway files', () => files.close());
-  const blocks = { get: async (cid: CID) => (await local()?.current?.blocks?.get(cid)) ?? (await files.get(cid)) };
+  const blocks = { get: async (cid: CID) => (await local()?.current?.blocks?.get(cid)) ?? (await files.get(cid)), release: (bytes: Uint8Array) => blockBuffers.give(bytes) };
   const gateway = new TrustlessGateway(blocks, gatewayLog, { limits, metrics, payments: paidAccess(payments) });
   const url = await gateway.listen(options.host, options.port);
   closers.add('gateway', () => gateway.close());

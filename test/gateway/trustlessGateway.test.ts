@@ -96,6 +96,28 @@ describe('trustless gateway', () => {
     expect(tail.blocks.map((b) => String(b.cid))).toEqual([String(fileCid), String(car.blocks[13]!.cid)]);
   });
 
+  it('takes back only raw leaves, and only once they are on the wire: a released buffer scribbled over spoils no answer', async () => {
+    const released: Uint8Array[] = [];
+    const copies = {
+      // A fresh copy per read, as a node reads from disk; poisoned the moment it is handed back.
+      get: async (cid: CID) => {
+        const stored = blocks.get(cid.toString());
+        return stored ? Buffer.from(stored) : null;
+      },
+      release: (bytes: Uint8Array) => {
+        released.push(bytes);
+        bytes.fill(0xff);
+      },
+    };
+    const url = await start(undefined, copies);
+    for (let i = 0; i < 3; i++) {
+      const car = await carBlocks(await fetch(`${url}ipfs/${fileCid}?format=car`));
+      expect(car.blocks).toHaveLength(14);
+    }
+    // Thirteen raw leaves per answer; the dag-pb root (whose links are followed after it is sent) never.
+    expect(released).toHaveLength(3 * 13);
+  });
+
   it("serves a directory's own node for dag-scope=entity and everything for all", async () => {
     const entity = await carBlocks(await fetch(`${base}ipfs/${dirCid}?format=car&dag-scope=entity`));
     expect(entity.blocks.map((b) => String(b.cid))).toEqual([String(dirCid)]);
