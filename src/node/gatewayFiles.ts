@@ -7,11 +7,11 @@
 // list of files is kept durably: a file added before a crash or restart is fetched after it, and one
 // already rebuilt is served at once (its CAR indexed again at start).
 import { existsSync, mkdirSync } from 'node:fs';
-import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
+import { open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { fetchErasureCoded, openSession, parseRoot, type ClientSession } from '../client/index.js';
-import { carInMemory, indexStoredCar, parseCid, type CID } from '../content/index.js';
+import { indexStoredCar, parseCid, type CID } from '../content/index.js';
 import { errorMessage } from '../primitives/errors.js';
 import { blockBuffers } from '../util/bufferPool.js';
 import { DurableSnapshot, writeFileDurable } from '../util/durableFile.js';
@@ -136,10 +136,12 @@ export class GatewayFiles {
       if (!manifest.cid) throw new Error('the manifest names no CID: a file stored before CIDs is not a DAG a gateway can serve');
       // Its canonical text names the file on disk (a manifest is hostile input).
       const cid = parseCid(manifest.cid).toString();
-      const car = await carInMemory(file);
-      if (car.roots[0]?.toString() !== cid) throw new Error(`the rebuilt CAR's root is not the manifest's CID ${cid}`);
+      // Parsed once, from disk: the index checks the root and every block; a CAR that fails is removed.
       await writeFileDurable(this.carPath(cid), file);
-      const blocks = await this.index(cid);
+      const blocks = await this.index(cid).catch(async (error: unknown) => {
+        await rm(this.carPath(cid), { force: true });
+        throw error;
+      });
       Object.assign(entry, { cid, name: manifest.name, size: manifest.size, status: 'ready', error: null });
       this.log.info({ root: entry.root, cid, blocks }, 'Erasure-coded file rebuilt: the gateway serves it');
     } catch (error) {
@@ -150,11 +152,12 @@ export class GatewayFiles {
     await this.snapshot.save();
   }
 
-  /** Indexes a rebuilt CAR: every block that hashes to its CID (others are left out). */
+  /** Indexes a rebuilt CAR: its root must be `cid` and every block must hash to its CID. */
   private async index(cid: string): Promise<number> {
     const path = this.carPath(cid);
     const indexed = await indexStoredCar(path, 0, (await stat(path)).size);
-    if (!indexed || indexed.roots[0]?.toString() !== cid) throw new Error(`${path} is not the CAR of ${cid}`);
+    if (!indexed || indexed.roots[0]?.toString() !== cid) throw new Error(`the rebuilt CAR's root is not the manifest's CID ${cid}`);
+    if (indexed.rejected > 0) throw new Error(`${indexed.rejected} block(s) of the CAR of ${cid} do not hash to their CID`);
     for (const block of indexed.blocks) this.blocks.set(block.cid.toString(), { file: path, offset: block.offset, length: block.length });
     return indexed.blocks.length;
   }
