@@ -3,13 +3,12 @@
 // block, and any DAG, its miner stores. Kept on disk (DATA_DIR/miner/blocks.json, durably) and
 // rebuilt from the pieces at start for any piece not indexed yet (a lost index costs one read).
 import { existsSync } from 'node:fs';
-import { open, readFile, type FileHandle } from 'node:fs/promises';
-import { LRUCache } from 'lru-cache';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CID, indexStoredCar } from '../content/index.js';
 import { errorMessage } from '../primitives/errors.js';
-import { blockBuffers } from '../util/bufferPool.js';
 import { DurableSnapshot } from '../util/durableFile.js';
+import { OpenFiles } from '../util/openFiles.js';
 import type { Logger } from '../util/logger.js';
 import type { PieceIndex, PieceLocation } from './pieceIndex.js';
 
@@ -36,17 +35,8 @@ export class BlockIndex {
   private readonly indexed = new Set<string>();
   private readonly snapshot: DurableSnapshot;
   private queue: Promise<void> = Promise.resolve();
-  /**
-   * Open unsealed copies: opening and closing a file per block doubled the trips to the thread pool.
-   * Kept 30 s at most, so that a removed sector's file is let go.
-   */
-  private readonly files = new LRUCache<string, Promise<FileHandle>>({
-    max: 32,
-    ttl: 30_000,
-    ttlAutopurge: true,
-    // A handle closes once the reads pending on it are done.
-    dispose: (handle) => void handle.then((h) => h.close()).catch(() => undefined),
-  });
+  /** Unsealed copies kept open 30 s at most, so that a removed sector's file is let go. */
+  private readonly files = new OpenFiles(32, 30_000);
 
   private constructor(
     private readonly path: string,
@@ -108,30 +98,18 @@ export class BlockIndex {
   async get(cid: CID): Promise<Uint8Array | null> {
     for (const location of this.blocks.get(cid.toString()) ?? []) {
       try {
-        // Not zero-filled first: every byte is read over (a short read is not served).
-        const bytes = blockBuffers.take(location.length);
-        const { bytesRead } = await (await this.file(location.unsealedPath)).read(bytes, 0, location.length, location.offset);
-        if (bytesRead === location.length) return bytes;
+        const bytes = await this.files.read(location.unsealedPath, location.offset, location.length);
+        if (bytes) return bytes;
       } catch {
         // That copy is gone (sector removed): try the next.
-        this.files.delete(location.unsealedPath);
       }
     }
     return null;
   }
 
-  private file(path: string): Promise<FileHandle> {
-    let handle = this.files.get(path);
-    if (!handle) {
-      handle = open(path, 'r');
-      this.files.set(path, handle);
-    }
-    return handle;
-  }
-
   /** Closes the files kept open. */
   close(): void {
-    this.files.clear();
+    this.files.close();
   }
 
   has(cid: CID): boolean {

@@ -7,15 +7,14 @@
 // list of files is kept durably: a file added before a crash or restart is fetched after it, and one
 // already rebuilt is served at once (its CAR indexed again at start).
 import { existsSync, mkdirSync } from 'node:fs';
-import { open, readFile, rm, stat, type FileHandle } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { LRUCache } from 'lru-cache';
 import { fetchErasureCoded, openSession, parseRoot, type ClientSession } from '../client/index.js';
 import { indexStoredCar, parseCid, type CID } from '../content/index.js';
 import { errorMessage } from '../primitives/errors.js';
-import { blockBuffers } from '../util/bufferPool.js';
 import { DurableSnapshot, writeFileDurable } from '../util/durableFile.js';
 import type { Logger } from '../util/logger.js';
+import { OpenFiles } from '../util/openFiles.js';
 
 export type GatewayFileStatus = 'fetching' | 'ready' | 'failed';
 
@@ -42,7 +41,7 @@ export class GatewayFiles {
   private readonly blocks = new Map<string, BlockAt>();
   private readonly snapshot: DurableSnapshot;
   private readonly filesDir: string;
-  private readonly handles = new LRUCache<string, Promise<FileHandle>>({ max: 16, dispose: (handle) => void handle.then((h) => h.close()).catch(() => undefined) });
+  private readonly files = new OpenFiles(16);
   private queue: Promise<void> = Promise.resolve();
   private session: Promise<ClientSession> | null = null;
   private rpcUrl: string | null = null;
@@ -104,21 +103,13 @@ export class GatewayFiles {
   /** A block of a rebuilt file, or null. */
   async get(cid: CID): Promise<Uint8Array | null> {
     const at = this.blocks.get(cid.toString());
-    if (!at) return null;
-    let handle = this.handles.get(at.file);
-    if (!handle) {
-      handle = open(at.file, 'r');
-      this.handles.set(at.file, handle);
-    }
-    const bytes = blockBuffers.take(at.length);
-    const { bytesRead } = await (await handle).read(bytes, 0, at.length, at.offset);
-    return bytesRead === at.length ? bytes : null;
+    return at ? this.files.read(at.file, at.offset, at.length) : null;
   }
 
   /** Stops: a fetch under way is cut off (its file stays listed as fetching, and is fetched at next start). */
   async close(): Promise<void> {
     this.closed = true;
-    this.handles.clear();
+    this.files.close();
     if (this.session) await (await this.session.catch(() => null))?.host.stop();
     await this.snapshot.settled();
   }
