@@ -5,12 +5,12 @@
 // cannot redirect the money to an account of its choosing).
 import { signedVoucherCodec } from '../market/retrievalProtocol.js';
 import { encode, toHex } from '../primitives/index.js';
-import { paychFundKind, paychFundPayload, signVoucher } from '../state/index.js';
+import { signVoucher } from '../state/index.js';
 import type { GatewayPayer, GatewayProvider, GatewayTerms } from './gatewayFetch.js';
 import { callRpc } from './rpc.js';
 import { defaultKeystoreDir } from '../wallet/index.js';
-import { channelPayment, openChannel, settleDelayFor, usableChannel } from './paymentChannels.js';
-import { sendAndConfirm, type Sender } from './txs.js';
+import { ChannelFunder, channelPayment } from './paymentChannels.js';
+import type { Sender } from './txs.js';
 
 /** Bytes a new channel's deposit (or a top-up) pays for at the gateway's price. */
 export const GATEWAY_FUNDING_BYTES = 256 * 1024 * 1024;
@@ -36,10 +36,11 @@ interface OpenChannel {
 
 export class ChannelPayer implements GatewayPayer {
   private readonly channels = new Map<string, Promise<OpenChannel>>();
-  /** One tx at a time: parallel sends from one account would take the same nonce. */
-  private txs: Promise<unknown> = Promise.resolve();
+  private readonly funder: ChannelFunder;
 
-  constructor(private readonly options: ChannelPayerOptions) {}
+  constructor(private readonly options: ChannelPayerOptions) {
+    this.funder = new ChannelFunder(options.rpc, options.sender);
+  }
 
   async accept(provider: GatewayProvider, terms: GatewayTerms): Promise<string | null> {
     if (terms.pricePerByte > this.options.maxPricePerByte) return `asks ${terms.pricePerByte} atto per byte, above the ${this.options.maxPricePerByte} this payer pays`;
@@ -48,15 +49,12 @@ export class ChannelPayer implements GatewayPayer {
     let opened = this.channels.get(provider.url);
     if (!opened) {
       const { rpc, sender } = this.options;
-      opened = this.serially(async () => {
-        let channel = (await usableChannel(rpc, sender.address, terms.payee, terms.minSettleDelay))?.channel;
-        if (channel === undefined) {
-          channel = await openChannel(rpc, sender, terms.payee, this.funding(terms), settleDelayFor(terms));
-          this.options.log?.(`opened payment channel ${channel} to ${provider.name} (${terms.payee})`);
-        }
+      opened = (async () => {
+        const { channel, opened: isNew } = await this.funder.channelTo(terms.payee, terms.minSettleDelay, this.funding(terms));
+        if (isNew) this.options.log?.(`opened payment channel ${channel} to ${provider.name} (${terms.payee})`);
         const { chainId } = await callRpc<{ chainId: number }>(rpc, 'bcr_nodeInfo');
         return { channel, terms, payment: await channelPayment(rpc, sender, chainId, channel, this.options.keystore ?? defaultKeystoreDir()) };
-      });
+      })();
       this.channels.set(provider.url, opened);
       opened.catch(() => this.channels.delete(provider.url));
     }
@@ -73,10 +71,8 @@ export class ChannelPayer implements GatewayPayer {
 
   async topUp(provider: GatewayProvider): Promise<void> {
     const { channel, terms } = await this.channelOf(provider);
-    await this.serially(async () => {
-      await sendAndConfirm(this.options.rpc, this.options.sender, paychFundKind, paychFundPayload, { channel, value: this.funding(terms) });
-      this.options.log?.(`added funds to payment channel ${channel} (${provider.name})`);
-    });
+    await this.funder.topUp(channel, this.funding(terms));
+    this.options.log?.(`added funds to payment channel ${channel} (${provider.name})`);
   }
 
   private channelOf(provider: GatewayProvider): Promise<OpenChannel> {
@@ -87,11 +83,5 @@ export class ChannelPayer implements GatewayPayer {
 
   private funding(terms: GatewayTerms): bigint {
     return terms.pricePerByte * BigInt(this.options.fundingBytes ?? GATEWAY_FUNDING_BYTES);
-  }
-
-  private serially<T>(run: () => Promise<T>): Promise<T> {
-    const next = this.txs.then(run);
-    this.txs = next.catch(() => undefined);
-    return next;
   }
 }

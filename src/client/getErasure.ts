@@ -8,15 +8,13 @@
 import { createHash } from 'node:crypto';
 import { RetrievalError, decodeShards, queryRetrievalAsk, retrieveRange, retrievalProtocols } from '../market/index.js';
 import { fromHex, toChecksumAddress } from '../primitives/index.js';
-import { paychFundKind, paychFundPayload } from '../state/index.js';
 import { dialAddresses, type ClientSession } from './deals.js';
 import { ClientError } from './errors.js';
 import { parseManifest } from './manifest.js';
 import type { FileManifest } from './records.js';
-import { channelPayment, openChannel, settleDelayFor, usableChannel } from './paymentChannels.js';
+import { ChannelFunder, channelPayment } from './paymentChannels.js';
 import { silentProgress, type Progress } from './progress.js';
 import { callRpc } from './rpc.js';
-import { sendAndConfirm } from './txs.js';
 
 /** Bytes a channel opened (or topped up) to pay a miner for shards covers at its price. */
 const CHANNEL_FUNDING_BYTES = 16 << 20;
@@ -101,7 +99,7 @@ export class ShardFetcher {
   readonly penalised = new Set<number>();
   private readonly channels = new Map<number, Promise<{ channel: number; price: bigint } | null>>();
   private readonly paid = new Map<number, bigint>();
-  private opening: Promise<void> = Promise.resolve();
+  private readonly funder: ChannelFunder;
 
   constructor(
     private readonly session: ClientSession,
@@ -109,7 +107,9 @@ export class ShardFetcher {
     /** The payer's keystore directory: its voucher ledger lives beside it. */
     private readonly keystore: string,
     private readonly log: (line: string) => void = () => {},
-  ) {}
+  ) {
+    this.funder = new ChannelFunder(session.rpc, session.sender);
+  }
 
   penalise(miner: number): void {
     this.penalised.add(miner);
@@ -137,18 +137,11 @@ export class ShardFetcher {
     if (ask.pricePerByte > 0n) {
       if (!this.canPay) throw new ClientError(`miner ${miner} asks ${ask.pricePerByte} atto per byte: pass --from to pay`);
       if (!this.channels.has(miner)) {
-        // One channel tx at a time: parallel sends from one account would take the same nonce.
-        const previous = this.opening;
-        const opened = previous.then(async () => {
-          const payee = toChecksumAddress(ask.payee);
-          const open = await usableChannel(rpc, this.session.sender.address, payee, ask.minSettleDelay);
-          if (open) return { channel: open.channel, price: ask.pricePerByte };
-          // Enough for this miner's shard twice over (its pieces and the manifest).
-          const channel = await openChannel(rpc, this.session.sender, payee, ask.pricePerByte * BigInt(CHANNEL_FUNDING_BYTES), settleDelayFor(ask));
-          this.log(`opened payment channel ${channel} to miner ${miner}`);
+        // Enough for this miner's shard twice over (its pieces and the manifest).
+        const opened = this.funder.channelTo(toChecksumAddress(ask.payee), ask.minSettleDelay, ask.pricePerByte * BigInt(CHANNEL_FUNDING_BYTES)).then(({ channel, opened: isNew }) => {
+          if (isNew) this.log(`opened payment channel ${channel} to miner ${miner}`);
           return { channel, price: ask.pricePerByte };
         });
-        this.opening = opened.then(() => undefined, () => undefined);
         this.channels.set(miner, opened);
       }
       const opened = (await this.channels.get(miner))!;
@@ -165,14 +158,9 @@ export class ShardFetcher {
       return (await fetch()).data;
     } catch (error) {
       if (!(payment && error instanceof RetrievalError && error.code === 'CHANNEL_FUNDS_LOW')) throw error;
-      // The channel ran low: top it up (one tx at a time) and ask again.
-      const channel = payment.channel;
-      const funded = this.opening.then(async () => {
-        await sendAndConfirm(rpc, this.session.sender, paychFundKind, paychFundPayload, { channel, value: ask.pricePerByte * BigInt(CHANNEL_FUNDING_BYTES) });
-        this.log(`added funds to payment channel ${channel} (miner ${miner})`);
-      });
-      this.opening = funded.then(() => undefined, () => undefined);
-      await funded;
+      // The channel ran low: top it up and ask again.
+      await this.funder.topUp(payment.channel, ask.pricePerByte * BigInt(CHANNEL_FUNDING_BYTES));
+      this.log(`added funds to payment channel ${payment.channel} (miner ${miner})`);
       return (await fetch()).data;
     }
   }

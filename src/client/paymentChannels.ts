@@ -3,7 +3,7 @@
 import { dirname, join } from 'node:path';
 import { FileVoucherLedger } from '../market/voucherLedger.js';
 import { parseAddress } from '../primitives/index.js';
-import { paychOpenKind, paychOpenPayload } from '../state/index.js';
+import { paychFundKind, paychFundPayload, paychOpenKind, paychOpenPayload } from '../state/index.js';
 import { defaultKeystoreDir } from '../wallet/index.js';
 import { ClientError } from './errors.js';
 import { callRpc } from './rpc.js';
@@ -65,4 +65,38 @@ export async function openChannel(rpc: string, sender: Sender, to: string, depos
 export async function usableChannel(rpc: string, payer: string, payee: string, minSettleDelay: number): Promise<ChannelJson | null> {
   const mine = await callRpc<ChannelJson[]>(rpc, 'bcr_listPaymentChannels', [payer, 'from']);
   return mine.find((c) => c.to.toLowerCase() === payee.toLowerCase() && c.state === 'open' && BigInt(c.remaining) > 0n && c.settleDelay >= minSettleDelay) ?? null;
+}
+
+/**
+ * A payer's channel txs, one at a time (parallel sends from one account would take the same nonce):
+ * a channel to a payee (an open one with funds and a long enough settle delay reused, else a new
+ * one) and top-ups. Shared by every client path that pays providers.
+ */
+export class ChannelFunder {
+  private txs: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly rpc: string,
+    private readonly sender: Sender,
+  ) {}
+
+  /** A channel to `payee`; `opened` is true when it was opened now with `deposit`. */
+  channelTo(payee: string, minSettleDelay: number, deposit: bigint): Promise<{ channel: number; opened: boolean }> {
+    return this.serially(async () => {
+      const open = await usableChannel(this.rpc, this.sender.address, payee, minSettleDelay);
+      if (open) return { channel: open.channel, opened: false };
+      return { channel: await openChannel(this.rpc, this.sender, payee, deposit, settleDelayFor({ minSettleDelay })), opened: true };
+    });
+  }
+
+  /** Adds `value` to the channel's deposit. */
+  async topUp(channel: number, value: bigint): Promise<void> {
+    await this.serially(() => sendAndConfirm(this.rpc, this.sender, paychFundKind, paychFundPayload, { channel, value }));
+  }
+
+  private serially<T>(run: () => Promise<T>): Promise<T> {
+    const next = this.txs.then(run);
+    this.txs = next.catch(() => undefined);
+    return next;
+  }
 }
