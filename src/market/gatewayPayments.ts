@@ -43,6 +43,8 @@ export interface GatewayPaymentDeps {
   /** The terms now (null or price 0: the gateway is free). */
   terms(): GatewayTerms | null;
   currentSlot(): number;
+  /** Told of the bytes charged on a channel (the provider's count of bytes served this run). */
+  onCharged?(channelId: number, bytes: number): void;
 }
 
 export class GatewayPaymentGate {
@@ -127,6 +129,7 @@ export class GatewayPaymentGate {
         throw new PaymentRefused(RetrievalRefusal.paymentOverdue, `the payer owes ${owed} atto for bytes served before: no more until vouchers cover them`);
       }
       await this.deps.payments.charge(channelId, channel, value);
+      this.deps.onCharged?.(channelId, bytes);
     });
     const settled = run.catch(() => undefined);
     this.queues.set(key, settled);

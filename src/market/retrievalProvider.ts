@@ -68,7 +68,7 @@ export class RetrievalProvider {
   private readonly building = new Map<string, Promise<Uint8Array[]>>();
   private readonly payments: RetrievalPayments;
   readonly terms: PaymentTerms;
-  /** Bytes served per channel this run (chunks sent; for operators and tests). */
+  /** Bytes served per channel this run (libp2p chunks sent and paid gateway bytes; for operators and tests). */
   readonly served = new Map<number, bigint>();
   /** Atto per byte asked (0: free retrieval, the default). */
   private price = 0n;
@@ -86,6 +86,7 @@ export class RetrievalProvider {
       payments: this.payments,
       chain: deps.chain,
       currentSlot: deps.currentSlot,
+      onCharged: (channel, bytes) => this.countServed(channel, bytes),
       terms: () => {
         const miner = deps.miner();
         return miner ? { pricePerByte: this.price, payee: miner.payee, minSettleDelay: this.terms.minSettleDelay, intervalBytes: this.terms.intervalBytes } : null;
@@ -215,7 +216,7 @@ export class RetrievalProvider {
           const index = firstChunk + i;
           const data = await blocks.chunk(i);
           await lp.write(encodeChunkFrame({ index, data, proof: chunkProof(levels, index) }));
-          this.served.set(request.channel, (this.served.get(request.channel) ?? 0n) + BigInt(chunkBytes));
+          this.countServed(request.channel, chunkBytes);
           sentHere++;
         }
         // The last chunks' vouchers (an honest client pays for every chunk it verified).
@@ -236,6 +237,10 @@ export class RetrievalProvider {
       this.deps.log.debug({ peer, err: errorMessage(error) }, 'Retrieval ended early');
       stream.abort(error instanceof Error ? error : new Error(String(error)));
     }
+  }
+
+  private countServed(channel: number, bytes: number): void {
+    this.served.set(channel, (this.served.get(channel) ?? 0n) + BigInt(bytes));
   }
 
   /** The most a payer may owe: the payment interval at this price. */

@@ -124,6 +124,7 @@ describe('paid gateway', () => {
     const held = provider.bestVouchers().find((v) => v.channel === channels.honest)!;
     expect(held.amount).toBe(PRICE * verified);
     expect(held.served).toBe(PRICE * verified);
+    expect(provider.served.get(channels.honest)).toBe(verified); // what `bcr miner retrievals` shows as bytes served
     expect(payer.ledger.signed(channels.honest)).toBe(PRICE * verified);
   });
 
