@@ -95,7 +95,7 @@ async function runTransfers(accounts: number, blocks: number, perBlock: number, 
     t = process.hrtime.bigint();
     const overlay = new Overlay(db);
     const state = new StateDb(overlay);
-    const env: BlockEnv = { params, height: b + 1, slot: b + 1, parentSlot: b, producer, vrfOutput: sha256(uintToBytesBE(b, 8)) };
+    const env: BlockEnv = { params, height: b + 1, slot: b + 1, parentSlot: b, producer, vrfOutput: sha256(uintToBytesBE(b, 8)), timestampMs: (b + 1) * 1000 };
     await db.prefetch(blockStateKeys(producer, txs));
     await applyBlockTxs(state, env, txs);
     executeMs += msSince(t);

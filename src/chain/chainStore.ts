@@ -287,7 +287,7 @@ export class ChainStore implements ValidationView {
   buildBlock(parentId: Uint8Array, opts: BuildBlockOptions): Promise<{ block: Block; rejected: { tx: VerifiedTx; error: TxError }[] }> {
     return this.serialized(() => {
       if (!bytesEqual(this.headInfo.id, parentId)) throw new BlockError('HEAD_MOVED', 'the head moved while the block was prepared');
-      return withProofObserver(this.proofObserver, () => buildBlock(this.params, this.headInfo, this.headState(), opts));
+      return withProofObserver(this.proofObserver, () => buildBlock(this.params, this.blocks, this.headInfo, this.headState(), opts));
     });
   }
 

@@ -3,8 +3,8 @@
 import { getMiner, packBlockTxs, type StateDb, type TxError, type VerifiedTx } from '../state/index.js';
 import type { ChainParams } from '../consensus/index.js';
 import { receiptsRootOf, signHeader, txRootOf, type Block } from './block.js';
-import type { HeadInfo } from './blockStore.js';
-import { blockEnv } from './blocks/importBlock.js';
+import type { BlockStore, HeadInfo } from './blockStore.js';
+import { ancestorIds, blockEnv } from './blocks/importBlock.js';
 import type { Ticket } from './eligibility.js';
 import { BlockError } from './errors.js';
 
@@ -19,12 +19,12 @@ export interface BuildBlockOptions {
 }
 
 /** Builds and signs a block on `head` (whose state `state` is); invalid candidates are skipped. */
-export async function buildBlock(params: ChainParams, head: HeadInfo, state: StateDb, opts: BuildBlockOptions): Promise<{ block: Block; rejected: { tx: VerifiedTx; error: TxError }[] }> {
+export async function buildBlock(params: ChainParams, blocks: BlockStore, head: HeadInfo, state: StateDb, opts: BuildBlockOptions): Promise<{ block: Block; rejected: { tx: VerifiedTx; error: TxError }[] }> {
   const parent = head.header;
   const miner = await getMiner(state, opts.minerId);
   if (!miner) throw new BlockError('NOT_ELIGIBLE', `miner ${opts.minerId} does not exist`);
-  const header0 = { height: parent.height + 1, slot: opts.slot, vrfOutput: opts.ticket.vrfOutput };
-  const result = await packBlockTxs(state, blockEnv(params, header0, parent, miner.owner), opts.candidates);
+  const header0 = { height: parent.height + 1, slot: opts.slot, vrfOutput: opts.ticket.vrfOutput, timestamp: opts.timestamp };
+  const result = await packBlockTxs(state, blockEnv(params, header0, parent, miner.owner, ancestorIds(blocks, head.id, parent)), opts.candidates);
   const { stateRoot } = await state.commit();
   const header = signHeader(opts.workerKey, params.chainId, {
     parentId: head.id,

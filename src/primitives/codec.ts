@@ -188,6 +188,44 @@ export function struct<S extends Shape>(shape: S): Field<InferShape<S>> & { read
   };
 }
 
+/**
+ * A struct that grew: `base` is the record as first defined, `tail` fields came later. A tail field
+ * is null when absent, and trailing nulls are not written, so records written before the tail
+ * existed keep their bytes (and the hashes over them) and still decode.
+ */
+export function extendedStruct<S extends Shape, T extends Shape>(
+  base: S,
+  tail: T,
+): Field<InferShape<S> & { [K in keyof T]?: Infer<T[K]> | null }> & { readonly fields: readonly string[] } {
+  const head = struct(base);
+  const tailNames = Object.keys(tail) as (keyof T & string)[];
+  const all = [...head.fields, ...tailNames];
+  type Value = InferShape<S> & { [K in keyof T]?: Infer<T[K]> | null };
+  return {
+    schema: { type: 'struct', fields: all.map((name) => ({ name, schema: name in tail ? { type: 'optional' as const, inner: (tail[name] as Field<unknown>).schema } : (base[name] as Field<unknown>).schema })) },
+    fields: all,
+    toWire(value: Value) {
+      const wire = head.toWire(value) as Wire[];
+      const extra = tailNames.map((name) => {
+        const v = value[name];
+        return v === undefined || v === null ? null : (tail[name] as Field<unknown>).toWire(v);
+      });
+      while (extra.length > 0 && extra[extra.length - 1] === null) extra.pop();
+      return [...wire, ...extra];
+    },
+    fromWire(wire, path) {
+      if (!Array.isArray(wire)) fail(path, `expected array of ${head.fields.length} to ${all.length} fields, got ${describe(wire)}`);
+      if (wire.length < head.fields.length || wire.length > all.length) fail(path, `expected ${head.fields.length} to ${all.length} fields, got ${wire.length}`);
+      const out = head.fromWire(wire.slice(0, head.fields.length), path) as Record<string, unknown>;
+      tailNames.forEach((name, i) => {
+        const w: unknown = wire[head.fields.length + i];
+        out[name] = w === undefined || w === null ? null : (tail[name] as Field<unknown>).fromWire(w, `${path}.${name}`);
+      });
+      return out as Value;
+    },
+  };
+}
+
 function describe(wire: unknown): string {
   if (wire === null) return 'nil';
   if (Array.isArray(wire)) return 'array';

@@ -17,6 +17,8 @@ export type TxErrorCode =
   | 'NONCE_GAP'
   | 'INSUFFICIENT_FUNDS'
   | 'GOVERNED_FUNDS'
+  /** EIP-3607: a sender with code. */
+  | 'SENDER_NOT_EOA'
   /** The handler threw something other than a TxFailure: a node bug, kept out of the block. */
   | 'EXECUTION_FAILED';
 

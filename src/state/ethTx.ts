@@ -1,13 +1,14 @@
-// Ethereum-signed value transfers (legacy EIP-155, EIP-2930, EIP-1559), so ordinary Ethereum wallets
-// can send BCR. They are kept in blocks as their raw bytes, identified by their keccak hash, and
-// executed as native transfers. Contract calls and creation are refused: BCR has no EVM.
+// Ethereum-signed txs (legacy EIP-155, EIP-2930, EIP-1559), so ordinary Ethereum wallets and tools
+// can send BCR, create contracts and call them. They are kept in blocks as their raw bytes,
+// identified by their keccak hash, and executed as the EVM tx kind.
 import { decode as rlpDecode, encode as rlpEncode, type NestedUint8Array } from '@ethereumjs/rlp';
 import { bytesToBigint, concatBytes, encode, keccak256, recoverAddress } from '../primitives/index.js';
 import type { ChainParams } from '../consensus/index.js';
 import { TxError } from './errors.js';
 import { cachedSender } from './senderCache.js';
 import type { VerifiedTx } from './tx.js';
-import { TRANSFER_GAS, transferKind, transferPayload } from './txKinds/index.js';
+import { checkEvmCall, evmCallKind, evmCallMinGas, evmCallPayload, type EvmCallPayload } from './evm/callKind.js';
+import type { AccessListEntry } from './evm/intrinsicGas.js';
 
 export type EthTxType = 0 | 1 | 2;
 
@@ -19,8 +20,11 @@ export interface EthTxFields {
   maxFeePerGas: bigint;
   maxPriorityFeePerGas: bigint;
   gasLimit: number;
-  to: Uint8Array;
+  /** null creates a contract. */
+  to: Uint8Array | null;
   value: bigint;
+  data: Uint8Array;
+  accessList: AccessListEntry[];
 }
 
 /** Ethereum txs start with a type byte (0x01, 0x02) or an RLP list (>= 0xc0); ours with 0x97. */
@@ -80,7 +84,7 @@ export function decodeEthTx(raw: Uint8Array): { fields: EthTxFields; signingHash
     const chainId = Number((v - 35n) / 2n);
     recid = Number((v - 35n) % 2n);
     const price = quantity(list, 1, 'gasPrice');
-    fields = { type, chainId, nonce: smallQuantity(list, 0, 'nonce'), maxFeePerGas: price, maxPriorityFeePerGas: price, gasLimit: smallQuantity(list, 2, 'gasLimit'), to: item(list, 3, 'to'), value: quantity(list, 4, 'value') };
+    fields = { type, chainId, nonce: smallQuantity(list, 0, 'nonce'), maxFeePerGas: price, maxPriorityFeePerGas: price, gasLimit: smallQuantity(list, 2, 'gasLimit'), to: target(list, 3), value: quantity(list, 4, 'value'), data: item(list, 5, 'data'), accessList: [] };
     unsigned = [...list.slice(0, 6), rlpEncodeQuantity(BigInt(chainId)), new Uint8Array(0), new Uint8Array(0)];
     rIndex = 7;
   } else {
@@ -89,24 +93,45 @@ export function decodeEthTx(raw: Uint8Array): { fields: EthTxFields; signingHash
     const at = type === 1 ? 2 : 3;
     const maxFee = quantity(list, at, type === 1 ? 'gasPrice' : 'maxFeePerGas');
     const priority = type === 1 ? maxFee : quantity(list, 2, 'maxPriorityFeePerGas');
-    fields = { type, chainId, nonce, maxFeePerGas: maxFee, maxPriorityFeePerGas: priority, gasLimit: smallQuantity(list, at + 1, 'gasLimit'), to: item(list, at + 2, 'to'), value: quantity(list, at + 3, 'value') };
-    const accessList = list[at + 5];
-    if (!Array.isArray(accessList)) fail('MALFORMED', 'ethereum tx: access list must be a list');
+    fields = { type, chainId, nonce, maxFeePerGas: maxFee, maxPriorityFeePerGas: priority, gasLimit: smallQuantity(list, at + 1, 'gasLimit'), to: target(list, at + 2), value: quantity(list, at + 3, 'value'), data: item(list, at + 4, 'data'), accessList: accessListOf(list[at + 5]) };
     const yParity = quantity(list, at + 6, 'yParity', 1);
     if (yParity > 1n) fail('BAD_SIGNATURE', 'ethereum tx: yParity must be 0 or 1');
     recid = Number(yParity);
     unsigned = list.slice(0, at + 6);
     rIndex = at + 7;
   }
-  if (fields.to.length !== 20) fail('MALFORMED_PAYLOAD', 'contract creation is not supported: BCR has no EVM');
-  const data = item(list, type === 0 ? 5 : type === 1 ? 6 : 7, 'data');
-  if (data.length !== 0) fail('MALFORMED_PAYLOAD', 'contract calls are not supported: only plain value transfers (empty data)');
   const r = quantity(list, rIndex, 'r');
   const s = quantity(list, rIndex + 1, 's');
   const signature = concatBytes(pad32(r), pad32(s), new Uint8Array([recid]));
   const body = rlpEncode(unsigned);
   const signingHash = keccak256(type === 0 ? body : concatBytes(new Uint8Array([type]), body));
   return { fields, signingHash, signature };
+}
+
+/** A 20-byte recipient, or empty for a contract creation. */
+function target(list: NestedUint8Array, i: number): Uint8Array | null {
+  const to = item(list, i, 'to');
+  if (to.length === 0) return null;
+  if (to.length !== 20) fail('MALFORMED', `ethereum tx: to is ${to.length} bytes, not 20`);
+  return to;
+}
+
+function accessListOf(value: NestedUint8Array[number] | undefined): AccessListEntry[] {
+  if (!Array.isArray(value)) fail('MALFORMED', 'ethereum tx: access list must be a list');
+  return value.map((entry, i) => {
+    if (!Array.isArray(entry) || entry.length !== 2) fail('MALFORMED', `ethereum tx: access list entry ${i} must be [address, slots]`);
+    const address = entry[0];
+    const slots = entry[1];
+    if (!(address instanceof Uint8Array) || address.length !== 20) fail('MALFORMED', `ethereum tx: access list entry ${i} address must be 20 bytes`);
+    if (!Array.isArray(slots)) fail('MALFORMED', `ethereum tx: access list entry ${i} slots must be a list`);
+    return {
+      address,
+      slots: slots.map((slot) => {
+        if (!(slot instanceof Uint8Array) || slot.length !== 32) fail('MALFORMED', `ethereum tx: access list entry ${i} slots must be 32 bytes each`);
+        return slot;
+      }),
+    };
+  });
 }
 
 function rlpEncodeQuantity(v: bigint): Uint8Array {
@@ -126,12 +151,15 @@ function pad32(v: bigint): Uint8Array {
   return out;
 }
 
-/** Stateless checks of an Ethereum-signed transfer; the result executes like a native transfer. */
+/** Stateless checks of an Ethereum-signed tx; the result executes as the EVM tx kind. */
 export function verifyEthTx(raw: Uint8Array, params: ChainParams): VerifiedTx {
   const { fields, signingHash, signature } = decodeEthTx(raw);
   const id = keccak256(raw);
   if (fields.chainId !== params.chainId) fail('WRONG_CHAIN', `tx is for chain ${fields.chainId}, this is chain ${params.chainId}`);
-  if (fields.gasLimit < TRANSFER_GAS) throw new TxError('GAS_TOO_LOW', `gas limit ${fields.gasLimit} below the ${TRANSFER_GAS} a transfer uses`);
+  const payload: EvmCallPayload = { to: fields.to, value: fields.value, data: fields.data, accessList: fields.accessList };
+  checkEvmCall(payload);
+  const gas = evmCallMinGas(payload);
+  if (fields.gasLimit < gas) throw new TxError('GAS_TOO_LOW', `gas limit ${fields.gasLimit} below the ${gas} intrinsic gas this tx needs`);
   if (fields.gasLimit > params.blockGasLimit) throw new TxError('GAS_LIMIT_ABOVE_BLOCK', `gas limit ${fields.gasLimit} above the block gas limit`);
   // As Ethereum refuses them: a tip above the fee cap, and a fee cap whose total cannot be counted in 256 bits.
   if (fields.maxPriorityFeePerGas > fields.maxFeePerGas) throw new TxError('TIP_ABOVE_FEE_CAP', `max priority fee ${fields.maxPriorityFeePerGas} above max fee ${fields.maxFeePerGas}`);
@@ -143,14 +171,13 @@ export function verifyEthTx(raw: Uint8Array, params: ChainParams): VerifiedTx {
   } catch (error) {
     throw new TxError('BAD_SIGNATURE', error instanceof Error ? error.message : 'bad signature');
   }
-  const payload = { to: fields.to, value: fields.value };
   return {
     id,
     bytes: raw,
-    body: { chainId: fields.chainId, nonce: fields.nonce, gasLimit: fields.gasLimit, gasPrice: effectiveGasPrice(fields, params.minGasPrice), kind: transferKind.id, payload: encode(transferPayload, payload) },
+    body: { chainId: fields.chainId, nonce: fields.nonce, gasLimit: fields.gasLimit, gasPrice: effectiveGasPrice(fields, params.minGasPrice), kind: evmCallKind.id, payload: encode(evmCallPayload, payload) },
     sender,
-    kind: transferKind,
+    kind: evmCallKind,
     payload,
-    gas: TRANSFER_GAS,
+    gas,
   };
 }

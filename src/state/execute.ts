@@ -1,6 +1,6 @@
 // Pure block execution: (state, block environment, verified txs) -> receipts. No clock, no IO
 // beyond the state interface; the chain layer decides what to do with the result.
-import { amount, bytesEqual, encode, formatBcr, str, struct, uint, type Infer } from '../primitives/index.js';
+import { amount, bytesEqual, encode, extendedStruct, formatBcr, str, uint, type Infer } from '../primitives/index.js';
 import { FOUNDATION_ADDRESS } from './governance.js';
 import { blockIssuance, type ChainParams } from '../consensus/index.js';
 import { accountKey, credit, getAccount, putAccount, spendable } from './accounts.js';
@@ -12,8 +12,11 @@ import { expireUnactivatedDeals } from './market/deals.js';
 import type { StateEvent } from './events.js';
 import { flatKey, type StateDb } from './stateDb.js';
 import { maxFee, type VerifiedTx } from './tx.js';
+import { evmReceiptCodec } from './evm/receipt.js';
+import type { TxOutcome } from './txKinds/index.js';
 
-export const receiptCodec = struct({ status: uint(1), gasUsed: uint(), fee: amount(), error: str(64) });
+/** `evm` came with contracts: receipts of other txs keep the four fields they always had. */
+export const receiptCodec = extendedStruct({ status: uint(1), gasUsed: uint(), fee: amount(), error: str(64) }, { evm: evmReceiptCodec });
 export type Receipt = Infer<typeof receiptCodec>;
 export const ReceiptStatus = { ok: 0, failed: 1 } as const;
 
@@ -26,6 +29,10 @@ export interface BlockEnv {
   producer: Uint8Array;
   /** The block's VRF output, recorded as the chain's randomness beacon. */
   vrfOutput: Uint8Array;
+  /** The header's timestamp (unix ms): the EVM's TIMESTAMP. */
+  timestampMs: number;
+  /** Ids of this block's ancestors by height, for the EVM's BLOCKHASH (absent: zero). */
+  blockHash?: (height: number) => Promise<Uint8Array | undefined>;
 }
 
 export function encodeReceipt(receipt: Receipt): Uint8Array {
@@ -51,22 +58,33 @@ export async function applyTx(state: StateDb, env: BlockEnv, tx: VerifiedTx): Pr
   if (free < ceiling) {
     throw new TxError('INSUFFICIENT_FUNDS', `spendable ${formatBcr(free)} BCR cannot cover the maximum fee ${formatBcr(ceiling)} BCR`);
   }
-  const fee = BigInt(tx.gas) * tx.body.gasPrice;
-  await putAccount(state, tx.sender, { ...account, balance: account.balance - fee, nonce: account.nonce + 1 });
-  await credit(state, env.producer, fee);
+  const price = tx.body.gasPrice;
+  // A metered kind holds its whole gas limit until it knows what it used.
+  const held = tx.kind.metered ? ceiling : BigInt(tx.gas) * price;
+  await putAccount(state, tx.sender, { ...account, balance: account.balance - held, nonce: account.nonce + 1 });
+  if (!tx.kind.metered) await credit(state, env.producer, held);
 
   const checkpoint = state.checkpoint();
+  let outcome: TxOutcome | null;
   try {
-    await tx.kind.apply(
-      { state, params: env.params, sender: tx.sender, txId: tx.id, height: env.height, slot: env.slot },
-      tx.payload,
-    );
-    return { status: ReceiptStatus.ok, gasUsed: tx.gas, fee, error: '' };
+    outcome =
+      (await tx.kind.apply(
+        { state, params: env.params, sender: tx.sender, txId: tx.id, height: env.height, slot: env.slot, gasLimit: tx.body.gasLimit, gasPrice: price, block: env },
+        tx.payload,
+      )) ?? null;
   } catch (error) {
     if (!(error instanceof TxFailure)) throw error;
     state.revertTo(checkpoint);
-    return { status: ReceiptStatus.failed, gasUsed: tx.gas, fee, error: error.code.slice(0, 64) };
+    outcome = { gasUsed: tx.gas, failure: error.code, evm: null };
   }
+  const gasUsed = tx.kind.metered ? (outcome?.gasUsed ?? tx.gas) : tx.gas;
+  const fee = BigInt(gasUsed) * price;
+  if (tx.kind.metered) {
+    await credit(state, tx.sender, held - fee);
+    await credit(state, env.producer, fee);
+  }
+  const failure = outcome?.failure ?? null;
+  return { status: failure === null ? ReceiptStatus.ok : ReceiptStatus.failed, gasUsed, fee, error: (failure ?? '').slice(0, 64), ...(outcome?.evm ? { evm: outcome.evm } : {}) };
 }
 
 /** Every state key a block's txs are known to read (senders, producer, declared touches). */
@@ -92,11 +110,13 @@ export async function applyBlockTxs(state: StateDb, env: BlockEnv, txs: Verified
   const receipts: Receipt[] = [];
   let gasUsed = 0;
   for (const tx of txs) {
-    gasUsed += tx.body.gasLimit;
-    if (gasUsed > env.params.blockGasLimit) {
-      throw new TxError('GAS_LIMIT_ABOVE_BLOCK', `txs declare more gas than the block gas limit ${env.params.blockGasLimit}`);
+    // As Ethereum: a tx fits if its gas limit fits in what the block has not used yet.
+    if (tx.body.gasLimit > env.params.blockGasLimit - gasUsed) {
+      throw new TxError('GAS_LIMIT_ABOVE_BLOCK', `tx gas limit ${tx.body.gasLimit} above the ${env.params.blockGasLimit - gasUsed} gas left in the block`);
     }
-    receipts.push(await applyTx(state, env, tx));
+    const receipt = await applyTx(state, env, tx);
+    receipts.push(receipt);
+    gasUsed += receipt.gasUsed;
   }
   const issued = await finishBlock(state, env);
   return { receipts, gasUsed, issued, events: state.takeEvents() };
@@ -129,12 +149,13 @@ export async function packBlockTxs(
   let gasUsed = 0;
   for (const tx of candidates) {
     if (included.length >= env.params.maxTxsPerBlock) break;
-    if (gasUsed + tx.body.gasLimit > env.params.blockGasLimit) continue;
+    if (tx.body.gasLimit > env.params.blockGasLimit - gasUsed) continue;
     const checkpoint = state.checkpoint();
     try {
-      receipts.push(await applyTx(state, env, tx));
+      const receipt = await applyTx(state, env, tx);
+      receipts.push(receipt);
       included.push(tx);
-      gasUsed += tx.body.gasLimit;
+      gasUsed += receipt.gasUsed;
     } catch (error) {
       state.revertTo(checkpoint);
       // A handler that throws anything but a TxFailure has a bug: importers would refuse a block

@@ -15,3 +15,8 @@ export * from './market/paych.js';
 export * from './governance.js';
 export * from './attestations.js';
 export * from './supply.js';
+export * from './contracts.js';
+export * from './evm/callKind.js';
+export * from './evm/receipt.js';
+export * from './evm/simulate.js';
+export * from './evm/runTx.js';

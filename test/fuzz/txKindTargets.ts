@@ -47,7 +47,7 @@ export function txKindTarget(chain: ChainStore, kind: TxKind, known: KnownValues
       try {
         const tx = verifyTx(raw, chain.params);
         const miner = chain.genesis.miners[0]!;
-        const env = blockEnv(chain.params, { height: head.height + 1, slot: head.slot + 1, vrfOutput: new Uint8Array(32).fill(9) }, head, miner.owner);
+        const env = blockEnv(chain.params, { height: head.height + 1, slot: head.slot + 1, vrfOutput: new Uint8Array(32).fill(9), timestamp: head.timestamp + 1000 }, head, miner.owner, async () => undefined);
         const receipt = await applyTx(chain.headState(), env, tx);
         return receipt.status === ReceiptStatus.ok ? ACCEPTED : receipt.error;
       } catch (error) {

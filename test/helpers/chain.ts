@@ -9,7 +9,7 @@ import { Database } from '../../src/db/index.js';
 import { DEV_WORKER_KEY, devVrfSecret } from '../../src/node.js';
 import { addressOf, bytesEqual, encode, fromHex, parseAddress, type Field } from '../../src/primitives/index.js';
 import { PROOF_PROFILES, TreeReader, bufferSource, buildTreeCache, provePost, replicaIdOf, sealInMemory, type ProvableSector } from '../../src/proofs/index.js';
-import { ESCROW_PREFIX, currentDeadline, decodeAccount, decodeEscrow, getMiner, minerIds, getSector, provableSectors, signTx, submitWindowPostKind, transferPayload, verifyTx, windowPostRandomness, type VerifiedTx } from '../../src/state/index.js';
+import { ESCROW_PREFIX, currentDeadline, decodeAccount, decodeEscrow, getMiner, minerIds, getSector, provableSectors, signTx, submitWindowPostKind, transferPayload, verifyTx, windowPostRandomness, type BlockEnv, type TxContext, type VerifiedTx } from '../../src/state/index.js';
 import { byPartition, submitWindowPostPayload } from '../../src/state/miners/txs.js';
 import { silentLogger } from '../../src/util/logger.js';
 
@@ -135,4 +135,10 @@ export function nowForSlot(chain: ChainStore, slot: number): number {
 
 export function encodeHeaderBytes(block: Block): Uint8Array {
   return encodeHeader(block.header);
+}
+
+/** A tx context for calling a kind's handler directly (the block around it is a plain test block). */
+export function txContext(base: Pick<TxContext, 'state' | 'params' | 'sender' | 'txId' | 'height' | 'slot'>): TxContext {
+  const block: BlockEnv = { params: base.params, height: base.height, slot: base.slot, parentSlot: Math.max(0, base.slot - 1), producer: new Uint8Array(20).fill(0xee), vrfOutput: new Uint8Array(32), timestampMs: base.slot * 1000 };
+  return { ...base, gasLimit: 1_000_000, gasPrice: base.params.minGasPrice, block };
 }

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { blockId, type Block, type ChainStore } from '../../src/chain/index.js';
 import { addressOf, sha256 } from '../../src/primitives/index.js';
 import { BURN_ADDRESS, DealState, MemoryKv, Overlay, StateDb, activateDeals, dealPayment, escrowAddKind, escrowAddPayload, getAccount, getDeal, getEscrow, payDeals, publishDealKind, publishDealPayload, putEscrow, putMiner, signDealProposal, type DealProposal } from '../../src/state/index.js';
-import { addBlock, DEV_ADDRESS, DEV_KEY, WORKER_KEY, kindTx, openChain, tempDir, testGenesis, transferTx } from '../helpers/chain.js';
+import { addBlock, DEV_ADDRESS, DEV_KEY, WORKER_KEY, kindTx, openChain, tempDir, testGenesis, transferTx, txContext } from '../helpers/chain.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -72,7 +72,7 @@ describe('storage deals on chain', () => {
     await putEscrow(state, client, { total: 1_000_000n, locked: 0n });
     await putEscrow(state, owner, { total: 1000n, locked: 0n });
     const proposal: DealProposal = { pieceCommitment: new Uint8Array(32), pieceBytes: 2048, client, provider: 1, startSlot: 10, endSlot: 40, pricePerSlot: 100n, providerCollateral: 1000n, clientCollateral: 0n, nonce: 9 };
-    await publishDealKind.apply({ state, params, sender: worker, txId: new Uint8Array(32), height: 1, slot: 1 }, { proposal, clientSignature: signDealProposal(clientKey, params.chainId, proposal) });
+    await publishDealKind.apply(txContext({ state, params, sender: worker, txId: new Uint8Array(32), height: 1, slot: 1 }), { proposal, clientSignature: signDealProposal(clientKey, params.chainId, proposal) });
     await activateDeals(state, [1]);
     await payDeals(state, [1], 20, true); // faulty until this proof: slots 10-20 unpaid, freed
     expect(await getEscrow(state, client)).toEqual({ total: 1_000_000n, locked: 2000n });

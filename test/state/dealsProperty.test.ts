@@ -25,7 +25,7 @@ import {
   slashDeals,
   type DealProposal,
 } from '../../src/state/index.js';
-import { WORKER_KEY, testGenesis } from '../helpers/chain.js';
+import { WORKER_KEY, testGenesis, txContext } from '../helpers/chain.js';
 
 const U64 = fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER });
 const AMOUNT = fc.bigInt({ min: 0n, max: (1n << 256n) - 1n });
@@ -100,7 +100,7 @@ describe('escrow arithmetic through a deal\'s life', () => {
           await putEscrow(state, owner, { total: terms.providerCollateral, locked: 0n });
           const held = async () => (await getEscrow(state, client)).total + (await getEscrow(state, owner)).total + (await getAccount(state, owner)).balance + (await getAccount(state, BURN_ADDRESS)).balance;
           const before = await held();
-          await publishDealKind.apply({ state, params, sender: worker, txId: new Uint8Array(32), height: 1, slot: 1 }, { proposal, clientSignature: signDealProposal(clientKey, params.chainId, proposal) });
+          await publishDealKind.apply(txContext({ state, params, sender: worker, txId: new Uint8Array(32), height: 1, slot: 1 }), { proposal, clientSignature: signDealProposal(clientKey, params.chainId, proposal) });
           await activateDeals(state, [1]);
           let slot = 100;
           for (const step of steps) {

@@ -4,7 +4,7 @@ import { blockId } from '../../src/chain/index.js';
 import { mintedAtSlot } from '../../src/consensus/index.js';
 import { addressOf, bcr, sha256 } from '../../src/primitives/index.js';
 import { MemoryKv, Overlay, StateDb, TxFailure, escrowAddKind, escrowAddPayload, escrowWithdrawKind, escrowWithdrawPayload, getEscrow, putEscrow } from '../../src/state/index.js';
-import { addBlock, DEV_ADDRESS, DEV_KEY, kindTx, openChain, tempDir, testGenesis } from '../helpers/chain.js';
+import { addBlock, DEV_ADDRESS, DEV_KEY, kindTx, openChain, tempDir, testGenesis, txContext } from '../helpers/chain.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -39,7 +39,7 @@ describe('market escrow', () => {
     const state = new StateDb(new Overlay(new MemoryKv()));
     const account = addressOf(sha256(new Uint8Array([0xe6])));
     await putEscrow(state, account, { total: bcr(10), locked: bcr(8) });
-    const ctx = { state, params: testGenesis().params, sender: account, txId: new Uint8Array(32), height: 1, slot: 1 };
+    const ctx = txContext({ state, params: testGenesis().params, sender: account, txId: new Uint8Array(32), height: 1, slot: 1 });
     await expect(escrowWithdrawKind.apply(ctx, { value: bcr(3) })).rejects.toBeInstanceOf(TxFailure);
     await escrowWithdrawKind.apply(ctx, { value: bcr(2) });
     expect(await getEscrow(state, account)).toEqual({ total: bcr(8), locked: bcr(8) });

@@ -22,32 +22,39 @@ function code(fn: () => unknown): string {
   }
 }
 
-describe('Ethereum-signed transfers', () => {
+describe('Ethereum-signed txs', () => {
   it.each([
     ['legacy EIP-155', { type: 0, gasPrice: 5n }],
     ['EIP-2930', { type: 1, gasPrice: 5n, accessList: [] }],
     ['EIP-1559', { type: 2, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n }],
-  ])('%s verifies as a native transfer with its keccak hash', async (_name, extra) => {
+  ])('%s verifies as an EVM tx with its keccak hash', async (_name, extra) => {
     const raw = await signed({ ...base, ...extra });
     const tx = verifyTx(raw, params);
     expect(toChecksumAddress(tx.sender)).toBe(wallet.address);
-    expect(tx.kind.name).toBe('transfer');
-    expect(tx.payload).toEqual({ to: fromHex(to), value: 12345n });
+    expect(tx.kind.name).toBe('evm call');
+    expect(tx.payload).toEqual({ to: fromHex(to), value: 12345n, data: new Uint8Array(0), accessList: [] });
+    expect(tx.gas).toBe(21_000);
     expect(tx.body.nonce).toBe(7);
     expect(hexKey(tx.id)).toBe(hexKey(keccak256(raw)));
     expect(hexKey(tx.id)).toBe(Transaction.from('0x' + hexKey(raw)).hash!.slice(2));
     if ((extra as { type: number }).type === 2) expect(tx.body.gasPrice).toBe(params.minGasPrice + 2n);
   });
 
-  it('refuses other chains, replayable legacy txs, contract calls and creation, and garbage', async () => {
+  it('refuses other chains, replayable legacy txs, gas below the intrinsic cost, oversized init code, and garbage', async () => {
     expect(code(() => verifyTx(fromHex('0x' + 'f8' + '00'), params))).toBe('MALFORMED');
     expect(code(() => verifyTx(new Uint8Array([0x02, 0xc0]), params))).toBe('MALFORMED');
     const other = await signed({ ...base, chainId: 1n, type: 2, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n });
     expect(code(() => verifyTx(other, params))).toBe('WRONG_CHAIN');
     const call = await signed({ ...base, type: 2, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n, data: '0x1234', gasLimit: 50_000n });
-    expect(code(() => verifyTx(call, params))).toBe('MALFORMED_PAYLOAD');
-    const create = await signed({ ...base, to: null, type: 2, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n, data: '0x', gasLimit: 50_000n });
-    expect(code(() => verifyTx(create, params))).toBe('MALFORMED_PAYLOAD');
+    expect(verifyTx(call, params).gas).toBe(21_000 + 2 * 4 * 10); // the EIP-7623 floor is above 21000 + 2 * 16
+    const create = await signed({ ...base, to: null, type: 2, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n, data: '0x00', gasLimit: 60_000n });
+    expect(verifyTx(create, params).gas).toBe(21_000 + 32_000 + 4 + 2);
+    const starved = await signed({ ...base, to: null, type: 2, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n, data: '0x00', gasLimit: 50_000n });
+    expect(code(() => verifyTx(starved, params))).toBe('GAS_TOO_LOW');
+    const floor = await signed({ ...base, type: 2, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n, data: '0x' + 'ff'.repeat(1000), gasLimit: 21_000n + 16_000n });
+    expect(code(() => verifyTx(floor, params))).toBe('GAS_TOO_LOW');
+    const huge = await signed({ ...base, to: null, type: 2, maxFeePerGas: 9n, maxPriorityFeePerGas: 2n, data: '0x' + '00'.repeat(49_153), gasLimit: 5_000_000n });
+    expect(code(() => verifyTx(huge, params))).toBe('MALFORMED_PAYLOAD');
     const preEip155 = fromHex(Transaction.from({ ...base, chainId: 0n, type: 0, gasPrice: 5n, signature: wallet.signingKey.sign(Transaction.from({ ...base, chainId: 0n, type: 0, gasPrice: 5n }).unsignedHash) }).serialized);
     expect(code(() => verifyTx(preEip155, params))).toBe('WRONG_CHAIN');
     const low = await signed({ ...base, type: 0, gasPrice: 0n });

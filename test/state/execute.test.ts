@@ -22,7 +22,7 @@ import { DEV_KEY, testGenesis, transferTx } from '../helpers/chain.js';
 
 const params = testGenesis().params;
 const producer = new Uint8Array(20).fill(0xee);
-const env = (slot = 5): BlockEnv => ({ params, height: 1, slot, parentSlot: slot - 1, producer, vrfOutput: new Uint8Array(32) });
+const env = (slot = 5): BlockEnv => ({ params, height: 1, slot, parentSlot: slot - 1, producer, vrfOutput: new Uint8Array(32), timestampMs: slot * 1000 });
 const keyOf = (i: number) => sha256(new Uint8Array([0x51, i]));
 
 async function fundedState(keys: Uint8Array[], amount = bcr(100)): Promise<MemoryKv> {

@@ -30,7 +30,7 @@ import {
   type TxContext,
   type VerifiedTx,
 } from '../../src/state/index.js';
-import { testGenesis } from '../helpers/chain.js';
+import { testGenesis, txContext } from '../helpers/chain.js';
 
 const params = testGenesis().params;
 const signer = (n: number) => addressOf(sha256(new Uint8Array([0x90, n])));
@@ -46,11 +46,11 @@ async function setup() {
   await putCouncil(state, { signers: [A, B, C], threshold: 2, noticeSlots: NOTICE });
   let slot = 10;
   let txCounter = 0;
-  const run = async (kind: { apply(ctx: TxContext, p: unknown): Promise<void> }, sender: Uint8Array, payload: unknown): Promise<{ code: string; txId: Uint8Array }> => {
+  const run = async (kind: { apply(ctx: TxContext, p: unknown): Promise<unknown> }, sender: Uint8Array, payload: unknown): Promise<{ code: string; txId: Uint8Array }> => {
     const txId = sha256(new Uint8Array([0x77, txCounter >> 8, txCounter++ & 0xff]));
     const checkpoint = state.checkpoint();
     try {
-      await kind.apply({ state, params, sender, txId, height: slot, slot }, payload);
+      await kind.apply(txContext({ state, params, sender, txId, height: slot, slot }), payload);
       return { code: 'ok', txId };
     } catch (error) {
       if (!(error instanceof TxFailure)) throw error;
@@ -173,7 +173,7 @@ describe('foundation governance', () => {
     const state = new StateDb(new Overlay(new MemoryKv()));
     await putAccount(state, FOUNDATION_ADDRESS, { balance: RESERVE, nonce: 0, vesting: null });
     const forged = { sender: FOUNDATION_ADDRESS, id: new Uint8Array(32), gas: 21_000, body: { chainId: params.chainId, nonce: 0, gasLimit: 21_000, gasPrice: 1n, kind: 0, payload: new Uint8Array(0) }, kind: transferKind, payload: { to: recipient, value: bcr(1) }, bytes: new Uint8Array(0) } as unknown as VerifiedTx;
-    await expect(applyTx(state, { params, height: 1, slot: 1, parentSlot: 0, producer: outsider, vrfOutput: new Uint8Array(32) }, forged)).rejects.toSatisfy((error: unknown) => error instanceof TxError && error.code === 'GOVERNED_FUNDS');
+    await expect(applyTx(state, { params, height: 1, slot: 1, parentSlot: 0, producer: outsider, vrfOutput: new Uint8Array(32), timestampMs: 0 }, forged)).rejects.toSatisfy((error: unknown) => error instanceof TxError && error.code === 'GOVERNED_FUNDS');
     expect((await getAccount(state, FOUNDATION_ADDRESS)).balance).toBe(RESERVE);
   });
 

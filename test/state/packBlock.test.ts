@@ -7,7 +7,7 @@ import { MemoryKv, Overlay, StateDb, applyBlockTxs, defineTxKind, getAccount, pa
 import { kindTx, testGenesis, transferTx } from '../helpers/chain.js';
 
 const params = testGenesis().params;
-const env: BlockEnv = { params, height: 1, slot: 5, parentSlot: 4, producer: new Uint8Array(20).fill(0xee), vrfOutput: new Uint8Array(32) };
+const env: BlockEnv = { params, height: 1, slot: 5, parentSlot: 4, producer: new Uint8Array(20).fill(0xee), vrfOutput: new Uint8Array(32), timestampMs: 5000 };
 const buggyPayload = struct({ n: uint() });
 const buggyKind = defineTxKind({
   id: 200,

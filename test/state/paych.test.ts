@@ -21,7 +21,7 @@ import {
   signVoucher,
   type TxContext,
 } from '../../src/state/index.js';
-import { testGenesis } from '../helpers/chain.js';
+import { testGenesis, txContext } from '../helpers/chain.js';
 
 const params = testGenesis().params;
 const payerKey = sha256(new Uint8Array([0x71]));
@@ -32,8 +32,8 @@ async function setup(balance: bigint) {
   const state = new StateDb(new Overlay(new MemoryKv()));
   await putAccount(state, payer, { ...(await getAccount(state, payer)), balance });
   let slot = 10;
-  const ctx = (sender: Uint8Array): TxContext => ({ state, params, sender, txId: new Uint8Array(32), height: slot, slot });
-  const run = async (kind: { apply(ctx: TxContext, p: unknown): Promise<void> }, sender: Uint8Array, payload: unknown): Promise<string> => {
+  const ctx = (sender: Uint8Array): TxContext => txContext({ state, params, sender, txId: new Uint8Array(32), height: slot, slot });
+  const run = async (kind: { apply(ctx: TxContext, p: unknown): Promise<unknown> }, sender: Uint8Array, payload: unknown): Promise<string> => {
     const checkpoint = state.checkpoint();
     try {
       await kind.apply(ctx(sender), payload);

@@ -25,9 +25,25 @@ export interface BranchSwitch {
   applied: { block: Block; id: Uint8Array }[];
 }
 
-/** The external facts a block's execution takes: its height and slots, producer and VRF output. */
-export function blockEnv(params: ChainParams, header: Pick<BlockHeader, 'height' | 'slot' | 'vrfOutput'>, parent: BlockHeader, owner: Uint8Array): BlockEnv {
-  return { params, height: header.height, slot: header.slot, parentSlot: parent.slot, producer: owner, vrfOutput: header.vrfOutput };
+/** The external facts a block's execution takes: its height, slots, time, producer, VRF output and ancestors. */
+export function blockEnv(params: ChainParams, header: Pick<BlockHeader, 'height' | 'slot' | 'vrfOutput' | 'timestamp'>, parent: BlockHeader, owner: Uint8Array, ancestors: (height: number) => Promise<Uint8Array | undefined>): BlockEnv {
+  return { params, height: header.height, slot: header.slot, parentSlot: parent.slot, producer: owner, vrfOutput: header.vrfOutput, timestampMs: header.timestamp, blockHash: ancestors };
+}
+
+/** Ids of the ancestors of a block whose parent is `parentId`, by height, read once each (BLOCKHASH). */
+export function ancestorIds(blocks: BlockStore, parentId: Uint8Array, parent: BlockHeader): (height: number) => Promise<Uint8Array | undefined> {
+  const known = new Map<number, Uint8Array>([[parent.height, parentId]]);
+  let cursor = { id: parentId, header: parent };
+  return async (height) => {
+    if (height < 0 || height > parent.height) return undefined;
+    while (cursor.header.height > height) {
+      const header = await blocks.getHeader(cursor.header.parentId);
+      if (!header) return undefined;
+      cursor = { id: cursor.header.parentId, header };
+      known.set(header.height, cursor.id);
+    }
+    return known.get(height);
+  };
 }
 
 /**
@@ -44,7 +60,7 @@ export async function applyBlock(ctx: ImportContext, overlay: Overlay, block: Bl
   let receipts: Receipt[];
   let events: StateEvent[];
   try {
-    ({ receipts, events } = await applyBlockTxs(state, blockEnv(params, block.header, parent, miner.owner), txs));
+    ({ receipts, events } = await applyBlockTxs(state, blockEnv(params, block.header, parent, miner.owner, ancestorIds(ctx.blocks, block.header.parentId, parent)), txs));
   } catch (error) {
     if (error instanceof TxError) throw new BlockError('BAD_TX', `tx cannot execute: ${error.message}`, { txCode: error.code });
     throw error;

@@ -6,3 +6,4 @@ import '../market/escrow.js';
 import '../market/deals.js';
 import '../governance.js';
 import '../attestations.js';
+import '../evm/callKind.js';

@@ -3,6 +3,8 @@
 import { decode, encode, type Field, type FieldSchema } from '../../primitives/index.js';
 import type { ChainParams } from '../../consensus/index.js';
 import type { StateDb } from '../stateDb.js';
+import type { BlockEnv } from '../execute.js';
+import type { EvmReceipt } from '../evm/receipt.js';
 
 export interface TxContext {
   state: StateDb;
@@ -11,6 +13,18 @@ export interface TxContext {
   txId: Uint8Array;
   height: number;
   slot: number;
+  /** What the tx declared and the price it pays per gas (a metered kind charges by what it used). */
+  gasLimit: number;
+  gasPrice: bigint;
+  block: BlockEnv;
+}
+
+/** What a metered kind reports: the gas it used, and for the EVM its receipt data. */
+export interface TxOutcome {
+  gasUsed: number;
+  /** A failure code when the tx's effect was undone (it still pays for gasUsed). */
+  failure: string | null;
+  evm: EvmReceipt | null;
 }
 
 export interface TxKindSpec<P> {
@@ -23,7 +37,12 @@ export interface TxKindSpec<P> {
   touches?(payload: P): Uint8Array[];
   /** Atto the tx moves out of the sender's balance besides its fee (the pool checks it against the balance). */
   spends?(payload: P): bigint;
-  apply(ctx: TxContext, payload: P): Promise<void>;
+  /**
+   * Metered kinds use a gas amount known only after execution: the sender is charged its gas limit
+   * first, apply returns what was used, and the rest is refunded. `gas` is then the least it can use.
+   */
+  metered?: boolean;
+  apply(ctx: TxContext, payload: P): Promise<void | TxOutcome>;
 }
 
 /** A kind with its payload type erased; decodePayload is the only way in, so types stay sound. */
@@ -38,7 +57,8 @@ export interface TxKind {
   gas(payload: unknown): number;
   touches(payload: unknown): Uint8Array[];
   spends(payload: unknown): bigint;
-  apply(ctx: TxContext, payload: unknown): Promise<void>;
+  metered: boolean;
+  apply(ctx: TxContext, payload: unknown): Promise<void | TxOutcome>;
 }
 
 const kinds = new Map<number, TxKind>();
@@ -53,6 +73,7 @@ export function defineTxKind<P>(spec: TxKindSpec<P>): TxKind {
     gas: (payload) => spec.gas(payload as P),
     touches: (payload) => spec.touches?.(payload as P) ?? [],
     spends: (payload) => spec.spends?.(payload as P) ?? 0n,
+    metered: spec.metered ?? false,
     apply: (ctx, payload) => spec.apply(ctx, payload as P),
   };
   if (kinds.has(spec.id)) throw new Error(`tx kind id ${spec.id} registered twice`);
