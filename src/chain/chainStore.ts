@@ -8,16 +8,17 @@ import { LRUCache } from 'lru-cache';
 import { BcrError, bytesEqual, decode, encode, hexKey, isBcrError, uint } from '../primitives/index.js';
 import { isHeavierTip, tipOf, type ChainParams } from '../consensus/index.js';
 import { Bucket, bucketKey, type Database } from '../db/index.js';
-import { MemoryKv, Overlay, StateDb, getAccount, lockedAmount, proveState, spendable, readStateRoot, type Account, type KvReader, type Receipt, type StateEvent, type StateProof, type TxError, type VerifiedTx } from '../state/index.js';
+import { MemoryKv, Overlay, StateDb, anyTxId, getAccount, getMiner, type BlockEnv, lockedAmount, proveState, spendable, readStateRoot, type Account, type KvReader, type Receipt, type StateEvent, type StateProof, type TxError, type VerifiedTx } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import { encodeBlock, encodeHeader, type Block, type BlockHeader } from './block.js';
 import { BlockStore, META_GENESIS, META_HEAD, META_PRUNED, canonicalKey, sideBlockKey, type HeadInfo, type TxLocation } from './blockStore.js';
-import { applyBlock, rewindState, switchToBranch, type BranchSwitch, type ImportContext } from './blocks/importBlock.js';
+import { ancestorIds, applyBlock, blockEnv, rewindState, switchToBranch, type BranchSwitch, type ImportContext } from './blocks/importBlock.js';
 import { ImportStats, elapsedMs } from './eligibility.js';
 import type { ImportStep, Metrics } from '../metrics/index.js';
 import { EquivocationWatch } from './equivocationWatch.js';
 import { BlockError } from './errors.js';
 import { migrateStateTree } from './stateMigration.js';
+import { logIndexKeys, queryLogs, type LocatedLog, type LogFilter, type LogLimits } from './logIndex.js';
 import { buildGenesis, type Genesis } from './genesis.js';
 import { buildBlock, type BuildBlockOptions } from './produce.js';
 import { validateBlock, type ValidationView } from './validation/block.js';
@@ -149,6 +150,10 @@ export class ChainStore implements ValidationView {
     return this.blocks.canonicalId(height, reader);
   }
 
+  isCanonical(id: Uint8Array, height: number): Promise<boolean> {
+    return this.blocks.isCanonical(id, height);
+  }
+
   getBlockByHeight(height: number): Promise<Block | undefined> {
     return this.blocks.getBlockByHeight(height);
   }
@@ -204,6 +209,20 @@ export class ChainStore implements ValidationView {
   /** Reads the state as of a canonical block from the finalized one to the head. Runs beside imports. */
   readStateAt<T>(block: StateBlock, read: (state: StateDb, height: number) => Promise<T>): Promise<T> {
     return this.withStateAt(block, ({ overlay, header }) => read(new StateDb(overlay), header.height));
+  }
+
+  /**
+   * Runs `work` on the state at `block` with the environment that block executed in (eth_call,
+   * eth_estimateGas). Writes stay in memory and are dropped.
+   */
+  executeAt<T>(block: StateBlock, work: (state: StateDb, env: BlockEnv) => Promise<T>): Promise<T> {
+    return this.withStateAt(block, async ({ overlay, header }) => {
+      const state = new StateDb(overlay);
+      const owner = (await getMiner(state, header.miner))?.owner ?? new Uint8Array(20);
+      const parent = header.height === 0 ? header : ((await this.blocks.getHeader(header.parentId)) ?? header);
+      const ancestors = header.height === 0 ? async () => undefined : ancestorIds(this.blocks, header.parentId, parent);
+      return work(state, blockEnv(this.params, header, parent, owner, ancestors));
+    });
   }
 
   /**
@@ -406,6 +425,22 @@ export class ChainStore implements ValidationView {
     return new BcrError('NOT_FOUND', `block 0x${hexKey(id)} is not in this node's store`);
   }
 
+  /** Canonical logs matching `filter`, through the log index (eth_getLogs). */
+  getLogs(filter: LogFilter, limits: LogLimits): Promise<LocatedLog[]> {
+    return queryLogs(
+      {
+        keys: (gte, lt) => this.db.keys(gte, lt),
+        canonicalId: (height) => this.blocks.canonicalId(height),
+        blockReceipts: async (id) => {
+          const [block, receipts] = await Promise.all([this.requireBlock(id), this.requireReceipts(id)]);
+          return { receipts, txIds: block.txs.map(anyTxId) };
+        },
+      },
+      filter,
+      limits,
+    );
+  }
+
   /** True when `id` is a canonical block whose body and receipts were pruned. */
   isPruned(id: Uint8Array): Promise<boolean> {
     return this.blocks.isPruned(id);
@@ -428,6 +463,8 @@ export class ChainStore implements ValidationView {
       if (!block) continue;
       overlay.put(bucketKey(Bucket.header, id), encodeHeader(block.header));
       overlay.del(bucketKey(Bucket.block, id));
+      const receipts = await this.blocks.getReceipts(id);
+      if (receipts) for (const key of logIndexKeys(height, receipts)) overlay.del(key);
       overlay.del(bucketKey(Bucket.receipts, id));
       overlay.del(bucketKey(Bucket.events, id));
     }

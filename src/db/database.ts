@@ -21,6 +21,8 @@ export const Bucket = {
   dealIndex: 0x08,
   /** Headers of canonical blocks whose bodies and receipts were pruned (--prune-blocks). */
   header: 0x09,
+  /** Heights of canonical blocks by log address and log topic (eth_getLogs); see chain/logIndex.ts. */
+  logIndex: 0x0a,
 } as const;
 
 /** Every key prefix in the store by name (0x10-0x12 belong to state/), for `bcr db stats` and metrics. */
@@ -35,6 +37,7 @@ export const KEY_PREFIXES: Record<string, number> = {
   events: Bucket.events,
   dealIndex: Bucket.dealIndex,
   prunedHeaders: Bucket.header,
+  logIndex: Bucket.logIndex,
   stateValues: 0x10,
   stateTreeLegacy: 0x11,
   stateTree: 0x12,

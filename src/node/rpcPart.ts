@@ -13,6 +13,7 @@ import { loadOrCreateSecret } from '../rpc/auth.js';
 import { bcrMethods } from '../rpc/bcrMethods.js';
 import { dealEvents, dealMethods } from '../rpc/dealMethods.js';
 import { ethMethods } from '../rpc/ethMethods.js';
+import { evmMethods, headChangeLogs } from '../rpc/evmMethods.js';
 import { loadExplorer } from '../rpc/explorer.js';
 import { formatHeader } from '../rpc/format.js';
 import { gatewayMethods, type GatewayFilesService } from '../rpc/gatewayMethods.js';
@@ -68,6 +69,7 @@ export async function startRpcPart(opts: RpcPartOptions, closers: Closers): Prom
   dispatcher.register(governanceMethods({ chain }));
   dispatcher.register(minerMethods({ chain, miner: () => local.current }));
   dispatcher.register(ethMethods({ chain, mempool }));
+  dispatcher.register(evmMethods({ chain }));
   dispatcher.register(walletMethods({ chain, mempool, keys: opts.signingKeys }));
   dispatcher.register(netMethods({ chain, network, sync }));
   dispatcher.register(marketMethods({ orders: opts.orders, network, asks: opts.asks, chain }));
@@ -90,6 +92,7 @@ export async function startRpcPart(opts: RpcPartOptions, closers: Closers): Prom
   // someone listens (no work, and no queue growing while the node syncs).
   let dealQueue: Promise<void> = Promise.resolve();
   let governanceQueue: Promise<void> = Promise.resolve();
+  let logQueue: Promise<void> = Promise.resolve();
   const subscriptions: SubscriptionHub = new SubscriptionHub({
     onHead: (listener) =>
       chain.onHeadChange((change) => {
@@ -110,6 +113,11 @@ export async function startRpcPart(opts: RpcPartOptions, closers: Closers): Prom
       chain.onHeadChange((change) => {
         if (!subscriptions.hasSubscribers('governance')) return;
         governanceQueue = governanceQueue.then(() => governanceEvents(chain, change, listener)).catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Governance events not published'));
+      }),
+    onLogs: (listener) =>
+      chain.onHeadChange((change) => {
+        if (!subscriptions.hasSubscribers('logs')) return;
+        logQueue = logQueue.then(() => headChangeLogs(chain, change, listener)).catch((error: unknown) => log.warn({ err: errorMessage(error) }, 'Logs not published'));
       }),
   });
   const rpc = new RpcServer(dispatcher, { host: opts.rpcHost, port: opts.rpcPort, secret: loadOrCreateSecret(opts.dataDir), subscriptions, explorer: loadExplorer(), ...(opts.corsOrigins ? { corsOrigins: opts.corsOrigins } : {}), ...(opts.wsOrigins ? { wsOrigins: opts.wsOrigins } : {}), ...(opts.allowedHosts ? { allowedHosts: opts.allowedHosts } : {}) }, log.child({ component: 'rpc' }));

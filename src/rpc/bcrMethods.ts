@@ -2,13 +2,26 @@
 import { TOTAL_SUPPLY, encodeHeader, type Block, type ChainStore, type StateBlock } from '../chain/index.js';
 import { MINING_SUPPLY, issuanceSchedule, mintedAtSlot } from '../consensus/index.js';
 import type { Mempool } from '../mempool/index.js';
-import { pairHashBackend, signatureBackend, toChecksumAddress, toHex } from '../primitives/index.js';
-import { accountKey, circulatingSupply, supplyOf, verifyTx } from '../state/index.js';
+import { fromHex, pairHashBackend, signatureBackend, toChecksumAddress, toHex } from '../primitives/index.js';
+import { accountKey, circulatingSupply, storageKey, supplyOf, verifyTx } from '../state/index.js';
 import { NODE_VERSION } from '../version.js';
 import { MAX_FEE_HISTORY_BLOCKS, feeSummary, suggestedGasPrice } from './fees.js';
 import { formatBlock, formatHeader, formatReceipt, formatTx, stateProofJson } from './format.js';
-import type { MethodDescriptor } from './jsonRpc.js';
+import type { MethodDescriptor, ParamSpec } from './jsonRpc.js';
 import { addressParam, boolParam, enumParam, hexDataParam, stateBlockParam, uintParam } from './params.js';
+
+/** Storage slots to prove beside an account: 32-byte 0x-hex each, at most 256. */
+function storageSlotsParam(): ParamSpec {
+  return {
+    name: 'storageSlots',
+    optional: true,
+    schema: { type: 'array', items: { type: 'string', pattern: '^0x[0-9a-fA-F]{64}$' }, maxItems: 256 },
+    parse(value) {
+      if (!Array.isArray(value) || value.length > 256 || !value.every((v) => typeof v === 'string' && /^0x[0-9a-fA-F]{64}$/.test(v))) throw new Error('expected a list of at most 256 32-byte 0x-hex storage slots');
+      return value.map((v: string) => fromHex(v));
+    },
+  };
+}
 
 export interface BcrRpcContext {
   chain: ChainStore;
@@ -137,13 +150,24 @@ export function bcrMethods({ chain, mempool }: BcrRpcContext): MethodDescriptor[
     },
     {
       name: 'bcr_getProof',
-      description: "Merkle proof of an account's state (or its absence) against the state root of the head, the finalized block, or a height between; with that block's id and encoded header (for governance and attestation records: bcr_getProposal and bcr_getAttestations with proof, or bcr_getStateProofs).",
-      params: [addressParam(), stateBlockParam()],
+      description: "Merkle proof of an account's state (or its absence) against the state root of the head, the finalized block, or a height between; with that block's id and encoded header. storageSlots adds proofs of a contract's storage slots (32-byte each; value = the slot's minimal big-endian bytes). For governance and attestation records: bcr_getProposal and bcr_getAttestations with proof, or bcr_getStateProofs.",
+      params: [addressParam(), stateBlockParam(), storageSlotsParam()],
       // Rolling the state back is the work: one unit per block between the head and `block`.
-      cost: ([, block]) => 1 + chain.depthOf((block ?? 'latest') as StateBlock),
-      handler: async ([address, block]) => {
-        const { height, id, header, proofs } = await chain.proveAt((block ?? 'latest') as StateBlock, [accountKey(address as Uint8Array)]);
-        return { address: toChecksumAddress(address as Uint8Array), height, blockId: toHex(id), stateRoot: toHex(header.stateRoot), header: toHex(encodeHeader(header)), ...stateProofJson(proofs[0]!) };
+      cost: ([, block, slots]) => 1 + chain.depthOf((block ?? 'latest') as StateBlock) + ((slots as unknown[] | undefined)?.length ?? 0),
+      handler: async ([address, block, slots]) => {
+        const at = address as Uint8Array;
+        const storage = (slots as Uint8Array[] | undefined) ?? [];
+        const { height, id, header, proofs } = await chain.proveAt((block ?? 'latest') as StateBlock, [accountKey(at), ...storage.map((slot) => storageKey(at, slot))]);
+        const [account, ...slotProofs] = proofs;
+        return {
+          address: toChecksumAddress(at),
+          height,
+          blockId: toHex(id),
+          stateRoot: toHex(header.stateRoot),
+          header: toHex(encodeHeader(header)),
+          ...stateProofJson(account!),
+          ...(storage.length > 0 ? { storageProofs: slotProofs.map((p, i) => ({ slot: toHex(storage[i]!), ...stateProofJson(p) })) } : {}),
+        };
       },
     },
     {

@@ -27,10 +27,11 @@ export async function feeSummary(chain: ChainStore, height: number): Promise<Blo
   if (cached) return cached;
   const block = await chain.requireBlock(id);
   const txs = block.txs.map((t) => verifyTx(t, chain.params));
+  const receipts = await chain.requireReceipts(id);
   const fees: BlockFees = {
     height,
     txs: txs.length,
-    gasUsed: txs.reduce((sum, tx) => sum + tx.gas, 0),
+    gasUsed: receipts.reduce((sum, receipt) => sum + receipt.gasUsed, 0),
     prices: txs.map((tx) => tx.body.gasPrice).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)),
   };
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);

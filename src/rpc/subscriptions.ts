@@ -1,13 +1,18 @@
 // JSON-RPC over WebSocket on the RPC port, with subscriptions: new heads, pending txs, a tx's
-// inclusion, and a miner's events. The same dispatcher (and permissions) serves ordinary calls.
+// inclusion, a miner's events, deal and governance steps, and EVM logs. The same dispatcher (and permissions) serves ordinary calls.
 import type { IncomingMessage } from 'node:http';
 import type { WebSocket } from 'ws';
 import { errorMessage, hexKey, toHex } from '../primitives/index.js';
 import type { CallContext, RpcDispatcher } from './jsonRpc.js';
 import { RpcErrorCode } from './jsonRpc.js';
 import type { MinerEvent } from '../miner/events.js';
+import { logMatches, type LogFilter } from '../chain/logIndex.js';
+import type { EvmLog } from '../state/index.js';
+import { parseLogCriteria } from './ethParams.js';
 
-export type Topic = 'newHeads' | 'pendingTransactions' | 'txInclusion' | 'minerEvents' | 'dealEvents' | 'governance';
+type LogCriteria = Pick<LogFilter, 'addresses' | 'topics'>;
+
+export type Topic = 'newHeads' | 'pendingTransactions' | 'txInclusion' | 'minerEvents' | 'dealEvents' | 'governance' | 'logs';
 
 export interface HeadEvent {
   id: Uint8Array;
@@ -29,6 +34,8 @@ export interface EventSources {
   onDealEvent(listener: (event: { keys: string[]; json: unknown }) => void): void;
   /** Governance steps (propose, approve, cancel, execute) as blocks carry them, keyed by proposal id. */
   onGovernanceEvent(listener: (event: { keys: string[]; json: unknown }) => void): void;
+  /** EVM logs of blocks that joined the canonical chain, and (removed) of blocks that left it. */
+  onLogs(listener: (logs: { log: EvmLog; json: unknown }[]) => void): void;
 }
 
 interface Subscription {
@@ -37,6 +44,8 @@ interface Subscription {
   topic: Topic;
   method: string;
   arg: string | number | null;
+  /** For "logs": the addresses and topics wanted. */
+  logFilter?: LogCriteria;
 }
 
 /** What one WebSocket may hold: its largest message, the bytes queued to it, its subscriptions. */
@@ -96,6 +105,20 @@ export class SubscriptionHub {
     sources.onMinerEvent((event) => this.publish('minerEvents', event.miner, event));
     sources.onDealEvent((event) => this.publish('dealEvents', event.keys, event.json));
     sources.onGovernanceEvent((event) => this.publish('governance', event.keys, event.json));
+    sources.onLogs((logs) => this.publishLogs(logs));
+  }
+
+  private publishLogs(logs: { log: EvmLog; json: unknown }[]): void {
+    for (const [id, sub] of this.subs) {
+      if (sub.topic !== 'logs' || !sub.logFilter) continue;
+      if (sub.socket.readyState !== sub.socket.OPEN) {
+        this.subs.delete(id);
+        continue;
+      }
+      for (const { log, json } of logs) {
+        if (logMatches(log, sub.logFilter)) sendTo(sub.socket, JSON.stringify({ jsonrpc: '2.0', method: sub.method, params: { subscription: id, result: json } }), sub.limits);
+      }
+    }
   }
 
   /** Sends to the topic's subscribers whose argument is one of the event's keys (or who gave none). */
@@ -149,7 +172,7 @@ export class SubscriptionHub {
     const fail = (code: number, message: string) => sendTo(socket, JSON.stringify({ jsonrpc: '2.0', id, error: { code, message } }), limits);
     if (method === 'bcr_subscribe' || method === 'eth_subscribe') {
       const [topic, arg] = Array.isArray(call.params) ? (call.params as unknown[]) : [];
-      const known: Topic[] = ['newHeads', 'pendingTransactions', 'txInclusion', 'minerEvents', 'dealEvents', 'governance'];
+      const known: Topic[] = ['newHeads', 'pendingTransactions', 'txInclusion', 'minerEvents', 'dealEvents', 'governance', 'logs'];
       if (typeof topic !== 'string' || !known.includes(topic as Topic)) return fail(RpcErrorCode.invalidParams, `invalid param 0 (topic): one of ${known.join(', ')}`);
       let key: string | number | null = null;
       if (topic === 'txInclusion') {
@@ -169,9 +192,17 @@ export class SubscriptionHub {
         if (typeof arg !== 'string' || !/^0x[0-9a-fA-F]{64}$/.test(arg)) return fail(RpcErrorCode.invalidParams, 'invalid param 1 (proposal): a 32-byte 0x-hex proposal id');
         key = arg.toLowerCase();
       }
+      let logFilter: LogCriteria | undefined;
+      if (topic === 'logs') {
+        try {
+          logFilter = parseLogCriteria(arg ?? {});
+        } catch (error) {
+          return fail(RpcErrorCode.invalidParams, errorMessage(error).replace('param 0', 'param 1'));
+        }
+      }
       if ([...this.subs.values()].filter((s) => s.socket === socket).length >= limits.maxSubscriptions) return fail(RpcErrorCode.limitExceeded, `at most ${limits.maxSubscriptions} subscriptions per connection`);
       const subId = `0x${(this.next++).toString(16)}`;
-      this.subs.set(subId, { socket, limits, topic: topic as Topic, method: method === 'eth_subscribe' ? 'eth_subscription' : 'bcr_subscription', arg: key });
+      this.subs.set(subId, { socket, limits, topic: topic as Topic, method: method === 'eth_subscribe' ? 'eth_subscription' : 'bcr_subscription', arg: key, ...(logFilter ? { logFilter } : {}) });
       return reply(subId);
     }
     if (method === 'bcr_unsubscribe' || method === 'eth_unsubscribe') {

@@ -20,3 +20,4 @@ export * from './evm/callKind.js';
 export * from './evm/receipt.js';
 export * from './evm/simulate.js';
 export * from './evm/runTx.js';
+export * from './evm/intrinsicGas.js';

@@ -7,6 +7,7 @@ import {
   decode,
   encode,
   isBcrError,
+  keccak256,
   recoverSigner,
   sha256,
   sign,
@@ -57,6 +58,11 @@ export function signTx(privateKey: Uint8Array, body: TxBody): Uint8Array {
 
 export function txId(txBytes: Uint8Array): Uint8Array {
   return sha256(txBytes);
+}
+
+/** A tx's id without verifying it: keccak256 for Ethereum-signed txs (their hash), sha256 for native ones. */
+export function anyTxId(txBytes: Uint8Array): Uint8Array {
+  return isEthTx(txBytes) ? keccak256(txBytes) : txId(txBytes);
 }
 
 

@@ -29,7 +29,7 @@ class StalledSocket extends EventEmitter {
 
 function hub() {
   let emitHead: (event: HeadEvent) => void = () => undefined;
-  const subscriptions = new SubscriptionHub({ onHead: (l) => (emitHead = l), onPendingTx: () => undefined, onMinerEvent: () => undefined, onDealEvent: () => undefined, onGovernanceEvent: () => undefined });
+  const subscriptions = new SubscriptionHub({ onHead: (l) => (emitHead = l), onPendingTx: () => undefined, onMinerEvent: () => undefined, onDealEvent: () => undefined, onGovernanceEvent: () => undefined, onLogs: () => undefined });
   return { subscriptions, head: (n: number) => emitHead({ id: new Uint8Array(32), height: n, slot: n, json: { height: n, pad: 'x'.repeat(1000) }, includedTxs: [] }) };
 }
 

@@ -9,6 +9,7 @@ import { encodeBlock, headerSigner, receiptsRootOf, type Block, type BlockHeader
 import { BlockStore, canonicalKey, dealIndexKeys, receiptsCodec, sideBlockKey, txLocationCodec, undoCodec, type HeadInfo } from '../blockStore.js';
 import { ImportStats, elapsedMs, verifyElection } from '../eligibility.js';
 import { BlockError } from '../errors.js';
+import { logIndexKeys } from '../logIndex.js';
 import { verifyBodyStateless } from '../validation/block.js';
 
 export interface ImportContext {
@@ -77,6 +78,7 @@ export async function applyBlock(ctx: ImportContext, overlay: Overlay, block: Bl
   overlay.del(sideBlockKey(block.header.height, id));
   overlay.put(bucketKey(Bucket.undo, id), encode(undoCodec, undo));
   overlay.put(bucketKey(Bucket.receipts, id), encode(receiptsCodec, receipts));
+  for (const key of logIndexKeys(block.header.height, receipts)) overlay.put(key, new Uint8Array(0));
   if (events.length) overlay.put(bucketKey(Bucket.events, id), encode(blockEventsCodec, events));
   for (const event of events) if (event.kind === DealEventKind.published) for (const key of dealIndexKeys(event)) overlay.put(key, new Uint8Array(0));
   txs.forEach((tx, index) => overlay.put(bucketKey(Bucket.txIndex, tx.id), encode(txLocationCodec, { blockId: id, index })));
@@ -102,6 +104,9 @@ export async function rewindState(overlay: Overlay, id: Uint8Array, parent: Bloc
 
 async function revertBlock(ctx: ImportContext, overlay: Overlay, block: Block, id: Uint8Array, parent: BlockHeader): Promise<void> {
   await rewindState(overlay, id, parent);
+  // The branch applied after this in the same batch puts back the keys its blocks share.
+  const receipts = await overlay.get(bucketKey(Bucket.receipts, id));
+  if (receipts) for (const key of logIndexKeys(block.header.height, decode(receiptsCodec, receipts, 'receipts'))) overlay.del(key);
   overlay.del(canonicalKey(block.header.height));
   overlay.del(bucketKey(Bucket.undo, id));
   overlay.put(sideBlockKey(block.header.height, id), new Uint8Array(0));
