@@ -3,7 +3,7 @@
 // eth_getLogs answers from the log index with a bounded block range and result count.
 import { blockId, type Block, type ChainStore, type HeadChange } from '../chain/index.js';
 import { fromHex, isBcrError, parseAddress, toHex } from '../primitives/index.js';
-import { anyTxId, estimateGas, getCode, getStorage, simulateCall, TxError, type AccessListEntry, type EvmOutcome, type EvmLog, type SimulatedCall, type StateDb } from '../state/index.js';
+import { anyTxId, isSystemAddress, SYSTEM_CODE, estimateGas, getCode, getStorage, simulateCall, TxError, type AccessListEntry, type EvmOutcome, type EvmLog, type SimulatedCall, type StateDb } from '../state/index.js';
 import { blockLogs, logJson, q, revertReason } from './ethFormat.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor, type ParamSpec } from './jsonRpc.js';
 import { addressParam, anyParam } from './params.js';
@@ -111,7 +111,7 @@ export function evmMethods({ chain }: { chain: ChainStore }): MethodDescriptor[]
       description: 'Contract code at an address (0x for an account without code), at a block from the finalized one to the head.',
       params: [addressParam(), blockTagParam()],
       cost: ([, tag]) => 1 + depthCost(tag),
-      handler: async ([address, tag]) => toHex((await read(tag, (state) => getCode(state, address as Uint8Array))).code),
+      handler: async ([address, tag]) => (isSystemAddress(address as Uint8Array) ? toHex(SYSTEM_CODE) : toHex((await read(tag, (state) => getCode(state, address as Uint8Array))).code)),
     },
     {
       name: 'eth_getStorageAt',

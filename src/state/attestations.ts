@@ -78,18 +78,28 @@ export const attestKind = defineTxKind({
   gas: (p) => 50_000 + 16 * p.meta.length,
   touches: (p) => [hashCountKey(p.hash), ...(p.ref ? [attestationKey(p.ref)] : [])],
   async apply(ctx, p) {
-    if (p.tag.length === 0) throw new TxFailure('EMPTY_TAG', 'an attestation needs a tag (its schema or kind)');
-    if (p.ref && !(await ctx.state.get(attestationKey(p.ref)))) throw new TxFailure('REF_NOT_FOUND', 'the referenced attestation does not exist');
-    const record: Attestation = { ...p, attester: ctx.sender, height: ctx.height, slot: ctx.slot };
-    await ctx.state.set(attestationKey(ctx.txId), encode(attestationCodec, record));
-    const bySeq = await countAt(ctx.state, hashCountKey(p.hash));
-    await ctx.state.set(hashItemKey(p.hash, bySeq), ctx.txId);
-    await ctx.state.set(hashCountKey(p.hash), encode(countCodec, bySeq + 1));
-    const byAttester = await countAt(ctx.state, attesterCountKey(ctx.sender));
-    await ctx.state.set(attesterItemKey(ctx.sender, byAttester), ctx.txId);
-    await ctx.state.set(attesterCountKey(ctx.sender), encode(countCodec, byAttester + 1));
+    await recordAttestation(ctx.state, ctx.txId, { ...p, attester: ctx.sender, height: ctx.height, slot: ctx.slot });
   },
 });
+
+/** How many attestations a content hash has. */
+export function attestationCountOf(state: StateDb, hash: Uint8Array): Promise<number> {
+  return countAt(state, hashCountKey(hash));
+}
+
+/** Writes an attestation under `id` with both index entries (from a tx, or from a contract through the system contract). */
+export async function recordAttestation(state: StateDb, id: Uint8Array, record: Attestation): Promise<void> {
+  if (record.tag.length === 0) throw new TxFailure('EMPTY_TAG', 'an attestation needs a tag (its schema or kind)');
+  if (record.ref && !(await state.get(attestationKey(record.ref)))) throw new TxFailure('REF_NOT_FOUND', 'the referenced attestation does not exist');
+  if (await state.get(attestationKey(id))) throw new TxFailure('ATTESTATION_EXISTS', 'an attestation with this id exists');
+  await state.set(attestationKey(id), encode(attestationCodec, record));
+  const bySeq = await countAt(state, hashCountKey(record.hash));
+  await state.set(hashItemKey(record.hash, bySeq), id);
+  await state.set(hashCountKey(record.hash), encode(countCodec, bySeq + 1));
+  const byAttester = await countAt(state, attesterCountKey(record.attester));
+  await state.set(attesterItemKey(record.attester, byAttester), id);
+  await state.set(attesterCountKey(record.attester), encode(countCodec, byAttester + 1));
+}
 
 /** The state keys whose proofs establish every attestation of `hash`: the count, each index entry, each record. */
 export function attestationProofKeys(hash: Uint8Array, ids: Uint8Array[], from = 0): Uint8Array[] {

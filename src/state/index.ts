@@ -21,3 +21,4 @@ export * from './evm/receipt.js';
 export * from './evm/simulate.js';
 export * from './evm/runTx.js';
 export * from './evm/intrinsicGas.js';
+export * from './evm/system/index.js';

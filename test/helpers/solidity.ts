@@ -2,10 +2,11 @@
 // imports from node_modules. Output is cached in the OS temp dir by source hash: a compile of
 // OpenZeppelin's ERC-20 takes seconds, and every worker would otherwise repeat it.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 
@@ -19,9 +20,12 @@ interface SolcOutput {
   contracts: Record<string, Record<string, { abi: unknown[]; evm: { bytecode: { object: string } } }>>;
 }
 
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+
+/** Imports resolve from the package's contracts/ directory, then from node_modules. */
 function findImport(path: string): { contents: string } | { error: string } {
   try {
-    return { contents: readFileSync(require.resolve(path), 'utf8') };
+    return { contents: readFileSync(path.startsWith('contracts/') ? join(REPO, path) : require.resolve(path), 'utf8') };
   } catch {
     return { error: `not found: ${path}` };
   }
@@ -35,7 +39,8 @@ export function compileSolidity(sources: Record<string, string>, evmVersion = 'c
     settings: { optimizer: { enabled: true, runs: 200 }, evmVersion, outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object'] } } },
   };
   const solcVersion = (require('solc/package.json') as { version: string }).version;
-  const key = createHash('sha256').update(solcVersion).update(JSON.stringify(input)).digest('hex').slice(0, 32);
+  const imported = readdirSync(join(REPO, 'contracts/interfaces')).sort().map((f) => readFileSync(join(REPO, 'contracts/interfaces', f), 'utf8'));
+  const key = createHash('sha256').update(solcVersion).update(JSON.stringify(input)).update(imported.join('\n')).digest('hex').slice(0, 32);
   const cacheFile = join(tmpdir(), 'bcr-solc-cache', `${key}.json`);
   if (existsSync(cacheFile)) return JSON.parse(readFileSync(cacheFile, 'utf8')) as Record<string, CompiledContract>;
 
@@ -72,5 +77,34 @@ contract Probe {
   function hashOf(uint256 height) external view returns (bytes32) { return blockhash(height); }
   function env() external view returns (uint256 chainId, uint256 number, uint256 time, address miner, uint256 baseFee) { return (block.chainid, block.number, block.timestamp, block.coinbase, block.basefee); }
   receive() external payable { stored = msg.value; }
+}`,
+};
+
+/** Contracts that use BCR's system contracts through the shipped interfaces. */
+export const SYSTEM_CALLERS = {
+  'StoragePayer.sol': `// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.20;
+import "contracts/interfaces/IBcrMarket.sol";
+import "contracts/interfaces/IBcrMiners.sol";
+import "contracts/interfaces/IBcrAttestations.sol";
+contract StoragePayer {
+  IBcrMarket constant MARKET = IBcrMarket(0x000000000000000000000000000000000000BC01);
+  IBcrMiners constant MINERS = IBcrMiners(0x000000000000000000000000000000000000bc02);
+  IBcrAttestations constant ATTESTATIONS = IBcrAttestations(0x000000000000000000000000000000000000Bc04);
+  function fund(address client) external payable { MARKET.deposit{value: msg.value}(client); }
+  function fundByDelegatecall(address client) external payable {
+    (bool ok, bytes memory reason) = address(MARKET).delegatecall(abi.encodeCall(IBcrMarket.deposit, (client)));
+    if (!ok) assembly { revert(add(reason, 32), mload(reason)) }
+  }
+  function escrowOf(address account) external view returns (uint256 total, uint256 locked) { return MARKET.escrow(account); }
+  function dealActive(uint64 id) external view returns (bool) { return MARKET.dealActive(id); }
+  function dealClient(uint64 id) external view returns (address) { return MARKET.getDeal(id).client; }
+  function minerPower(uint64 id) external view returns (uint256) { return MINERS.getMiner(id).power; }
+  function minerOwner(uint64 id) external view returns (address) { return MINERS.getMiner(id).owner; }
+  function notarize(bytes32 hash) external returns (bytes32) { return ATTESTATIONS.attest(hash, "notary/v1", bytes32(0), hex"0102"); }
+  function notarizeInStaticCall(bytes32 hash) external view returns (bool ok) {
+    (ok, ) = address(ATTESTATIONS).staticcall(abi.encodeCall(IBcrAttestations.attest, (hash, "notary/v1", bytes32(0), "")));
+  }
+  function attesterOf(bytes32 id) external view returns (address) { return ATTESTATIONS.getAttestation(id).attester; }
 }`,
 };

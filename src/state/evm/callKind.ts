@@ -51,11 +51,11 @@ interface BlockEvm {
 /** One EVM per block state: built at the block's first EVM tx, its precompiles bound to that state. */
 const evms = new WeakMap<StateDb, BlockEvm>();
 
-export function evmFor(state: StateDb, chainId: number, slot: number, blockHash: (height: number) => Promise<Uint8Array | undefined>): BlockEvm {
+export function evmFor(state: StateDb, chainId: number, slot: number, height: number, blockHash: (height: number) => Promise<Uint8Array | undefined>): BlockEvm {
   let entry = evms.get(state);
   if (!entry) {
     const adapter = new EvmStateAdapter(state, slot);
-    const evm = createBcrEvm({ chainId, state: adapter, blockHash, precompiles: systemPrecompiles(state, slot) });
+    const evm = createBcrEvm({ chainId, state: adapter, blockHash, precompiles: systemPrecompiles(state, slot, height) });
     entry = { evm, adapter };
     evms.set(state, entry);
   }
@@ -93,7 +93,7 @@ export const evmCallKind = defineTxKind({
       await credit(ctx.state, to, payload.value);
       return { gasUsed: minGas, failure: null, evm: null };
     }
-    const { evm, adapter } = evmFor(ctx.state, ctx.params.chainId, ctx.slot, ctx.block.blockHash ?? noBlockHash);
+    const { evm, adapter } = evmFor(ctx.state, ctx.params.chainId, ctx.slot, ctx.height, ctx.block.blockHash ?? noBlockHash);
     const outcome = await runEvmCall(evm, adapter, evmBlockContext(ctx), {
       caller: ctx.sender,
       to,

@@ -31,7 +31,7 @@ export async function simulateCall(state: StateDb, env: BlockEnv, call: Simulate
   if (gasLimit > env.params.blockGasLimit) throw new TxError('GAS_LIMIT_ABOVE_BLOCK', `gas ${gasLimit} above the block gas limit ${env.params.blockGasLimit}`);
   if (gasLimit < Math.max(intrinsic, floor)) throw new TxError('GAS_TOO_LOW', `gas ${gasLimit} below the ${Math.max(intrinsic, floor)} intrinsic gas of this call`);
   const adapter = new EvmStateAdapter(state, env.slot);
-  const evm = createBcrEvm({ chainId: env.params.chainId, state: adapter, blockHash: env.blockHash ?? (async () => undefined), precompiles: systemPrecompiles(state, env.slot) });
+  const evm = createBcrEvm({ chainId: env.params.chainId, state: adapter, blockHash: env.blockHash ?? (async () => undefined), precompiles: systemPrecompiles(state, env.slot, env.height) });
   const checkpoint = state.checkpoint();
   try {
     return await runEvmCall(evm, adapter, evmBlockContext({ params: env.params, block: env }), {

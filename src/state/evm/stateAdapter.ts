@@ -5,7 +5,10 @@
 import type { AccountFields, StateManagerInterface } from '@ethereumjs/common';
 import { Account, type Address } from '@ethereumjs/util';
 import { accountKey, decodeAccount, lockedAmount, putAccount as putBcrAccount } from '../accounts.js';
-import { EMPTY_CODE_HASH, getCode, getStorage, putCode, putStorage, storageKey } from '../contracts.js';
+import { decodeCode, EMPTY_CODE_HASH, getCode, getStorage, putCode, putStorage, storageKey, type ContractCode } from '../contracts.js';
+import { isSystemAddress, SYSTEM_CODE } from './system/abis.js';
+
+const SYSTEM_CONTRACT_CODE = decodeCode(SYSTEM_CODE);
 import type { StateDb } from '../stateDb.js';
 import { keyString } from '../../primitives/index.js';
 
@@ -37,9 +40,14 @@ export class EvmStateAdapter implements StateManagerInterface {
     private readonly slot: number,
   ) {}
 
+  /** A system contract shows SYSTEM_CODE; other accounts their stored code. */
+  private async code(address: Uint8Array): Promise<ContractCode> {
+    return isSystemAddress(address) ? SYSTEM_CONTRACT_CODE : getCode(this.state, address);
+  }
+
   async getAccount(address: Address): Promise<Account | undefined> {
     const stored = await this.state.getTyped(accountKey(address.bytes), decodeAccount);
-    const code = await getCode(this.state, address.bytes);
+    const code = await this.code(address.bytes);
     if (stored.balance === 0n && stored.nonce === 0 && stored.vesting === null && code.code.length === 0) return undefined;
     const spendable = stored.balance - lockedAmount(stored.vesting, this.slot);
     return new Account(BigInt(stored.nonce), spendable > 0n ? spendable : 0n, EMPTY_TRIE_ROOT, code.hash, code.code.length);
@@ -75,11 +83,11 @@ export class EvmStateAdapter implements StateManagerInterface {
   }
 
   async getCode(address: Address): Promise<Uint8Array> {
-    return (await getCode(this.state, address.bytes)).code;
+    return (await this.code(address.bytes)).code;
   }
 
   async getCodeSize(address: Address): Promise<number> {
-    return (await getCode(this.state, address.bytes)).code.length;
+    return (await this.code(address.bytes)).code.length;
   }
 
   async getStorage(address: Address, key: Uint8Array): Promise<Uint8Array> {
