@@ -22,3 +22,4 @@ export * from './evm/simulate.js';
 export * from './evm/runTx.js';
 export * from './evm/intrinsicGas.js';
 export * from './evm/system/index.js';
+export * from './apps.js';

@@ -3,7 +3,7 @@
 import { Interface } from 'ethers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { bcr, fromHex, hexKey, keccak256, toHex } from '../../src/primitives/index.js';
-import { ATTESTATIONS_ABI, MARKET_ABI, MINERS_ABI, GOVERNANCE_ABI, SYSTEM_ADDRESSES, getAccount, getAttestation, getEscrow } from '../../src/state/index.js';
+import { APPS_ABI, ATTESTATIONS_ABI, MARKET_ABI, MINERS_ABI, GOVERNANCE_ABI, SYSTEM_ADDRESSES, getAccount, getAttestation, getEscrow } from '../../src/state/index.js';
 import { compileSolidity, SYSTEM_CALLERS, type CompiledContract } from '../helpers/solidity.js';
 import { EvmChain, sender } from '../helpers/evmChain.js';
 
@@ -11,7 +11,7 @@ let contracts: Record<string, CompiledContract>;
 let interfaces: Record<string, CompiledContract>;
 beforeAll(() => {
   contracts = compileSolidity(SYSTEM_CALLERS);
-  interfaces = compileSolidity({ 'All.sol': 'import "contracts/interfaces/IBcrMarket.sol"; import "contracts/interfaces/IBcrMiners.sol"; import "contracts/interfaces/IBcrGovernance.sol"; import "contracts/interfaces/IBcrAttestations.sol";' });
+  interfaces = compileSolidity({ 'All.sol': 'import "contracts/interfaces/IBcrMarket.sol"; import "contracts/interfaces/IBcrMiners.sol"; import "contracts/interfaces/IBcrGovernance.sol"; import "contracts/interfaces/IBcrAttestations.sol"; import "contracts/interfaces/IBcrApps.sol";' });
 }, 120_000);
 
 const payer = () => new Interface(contracts.StoragePayer!.abi as never);
@@ -29,6 +29,7 @@ describe('system contracts', () => {
     expect(norm(interfaces.IBcrMiners!.abi)).toBe(norm(MINERS_ABI as unknown as unknown[]));
     expect(norm(interfaces.IBcrGovernance!.abi)).toBe(norm(GOVERNANCE_ABI as unknown as unknown[]));
     expect(norm(interfaces.IBcrAttestations!.abi)).toBe(norm(ATTESTATIONS_ABI as unknown as unknown[]));
+    expect(norm(interfaces.IBcrApps!.abi)).toBe(norm(APPS_ABI as unknown as unknown[]));
   });
 
   it('a contract funds a client escrow with msg.value; the value moves exactly once', async () => {
@@ -93,5 +94,59 @@ describe('system contracts', () => {
     expect(garbage.failure).toBe('REVERTED');
     const [owner] = payer().decodeFunctionResult('minerOwner', await chain.call(address, payer().encodeFunctionData('minerOwner', [12345n])));
     expect(owner).toBe('0x' + '00'.repeat(20));
+  });
+});
+
+describe('the app registry', () => {
+  const apps = new Interface(APPS_ABI as never);
+  const to = toHex(SYSTEM_ADDRESSES.apps);
+  const dev = fromHex('0x' + 'd1'.repeat(20));
+  const designer = fromHex('0x' + 'd2'.repeat(20));
+  const publish = (price: bigint, periodSlots: bigint, payees: [Uint8Array, number][]) =>
+    apps.encodeFunctionData('publish', ['Photo Vault', '1.0.0', toHex(keccak256(new Uint8Array([9]))), 'ipfs://bafy-photo-vault', price, periodSlots, payees.map(([account, shareBps]) => ({ account: toHex(account), shareBps }))]);
+
+  it('publishes, sells with payments split exactly to the payees, and refuses a wrong price or a second purchase', async () => {
+    const chain = new EvmChain();
+    await chain.fund(sender, bcr(1000));
+    const published = await chain.send({ to, data: publish(1_000_003n, 0n, [[dev, 7000], [designer, 3000]]) });
+    expect(published.status).toBe(0);
+    expect(published.evm!.logs).toHaveLength(1);
+    expect(apps.parseLog({ topics: published.evm!.logs[0]!.topics.map(toHex), data: toHex(published.evm!.logs[0]!.data) })?.name).toBe('Published');
+
+    const wrong = await chain.send({ to, data: apps.encodeFunctionData('buy', [0n]), value: 1_000_000n });
+    expect(wrong.status).toBe(1);
+    expect(new TextDecoder().decode(wrong.evm!.revertData)).toContain('costs 1000003 atto');
+    expect((await getAccount(chain.state(), dev)).balance).toBe(0n);
+
+    const bought = await chain.send({ to, data: apps.encodeFunctionData('buy', [0n]), value: 1_000_003n });
+    expect(bought.status).toBe(0);
+    // 70% and 30% rounded down; the dust goes to the first payee.
+    expect((await getAccount(chain.state(), designer)).balance).toBe(300_000n);
+    expect((await getAccount(chain.state(), dev)).balance).toBe(700_003n);
+    expect((await getAccount(chain.state(), SYSTEM_ADDRESSES.apps)).balance).toBe(0n);
+    const [licensed] = apps.decodeFunctionResult('hasLicense', await chain.call(SYSTEM_ADDRESSES.apps, apps.encodeFunctionData('hasLicense', [0n, toHex(sender)])));
+    expect(licensed).toBe(true);
+    const again = await chain.send({ to, data: apps.encodeFunctionData('buy', [0n]), value: 1_000_003n });
+    expect(again.status).toBe(1);
+    const [app] = apps.decodeFunctionResult('getApp', await chain.call(SYSTEM_ADDRESSES.apps, apps.encodeFunctionData('getApp', [0n])));
+    expect(app.sales).toBe(1n);
+    expect(app.name).toBe('Photo Vault');
+  });
+
+  it('subscriptions extend from the later of now and the current end; only the developer updates; bad payees are refused', async () => {
+    const chain = new EvmChain();
+    await chain.fund(sender, bcr(1000));
+    expect((await chain.send({ to, data: publish(10n, 100n, [[dev, 10_000]]) })).status).toBe(0);
+    await chain.send({ to, data: apps.encodeFunctionData('buy', [0n]), value: 10n });
+    const first = chain.height;
+    await chain.send({ to, data: apps.encodeFunctionData('buy', [0n]), value: 10n });
+    const [until] = apps.decodeFunctionResult('licenseOf', await chain.call(SYSTEM_ADDRESSES.apps, apps.encodeFunctionData('licenseOf', [0n, toHex(sender)])));
+    expect(until).toBe(BigInt(first + 200));
+    const update = await chain.send({ to, data: apps.encodeFunctionData('update', [0n, '1.1.0', toHex(keccak256(new Uint8Array([10]))), 'ipfs://v2', 20n]) });
+    expect(update.status).toBe(0);
+    expect((await chain.send({ to, data: apps.encodeFunctionData('buy', [0n]), value: 10n })).status).toBe(1);
+    const bad = await chain.send({ to, data: publish(1n, 0n, [[dev, 5000], [designer, 4000]]) });
+    expect(bad.status).toBe(1);
+    expect(new TextDecoder().decode(bad.evm!.revertData)).toContain('9000 basis points');
   });
 });

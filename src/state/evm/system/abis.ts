@@ -14,6 +14,7 @@ export const SYSTEM_ADDRESSES = {
   miners: systemAddress(0xbc02),
   governance: systemAddress(0xbc03),
   attestations: systemAddress(0xbc04),
+  apps: systemAddress(0xbc10),
 } as const;
 
 /**
@@ -55,4 +56,20 @@ export const ATTESTATIONS_ABI = parseAbi([
   'function attest(bytes32 hash, string tag, bytes32 ref, bytes meta) returns (bytes32 id)',
   'function getAttestation(bytes32 id) view returns (AttestationInfo)',
   'function countOf(bytes32 hash) view returns (uint64)',
+]);
+
+export const APPS_ABI = parseAbi([
+  'struct Payee { address account; uint16 shareBps; }',
+  'struct App { bool exists; address developer; string name; string version; bytes32 contentHash; string uri; uint256 price; uint64 periodSlots; Payee[] payees; uint64 sales; uint64 publishedHeight; uint64 updatedHeight; }',
+  'function publish(string name, string version, bytes32 contentHash, string uri, uint256 price, uint64 periodSlots, Payee[] payees) returns (uint64 id)',
+  'function update(uint64 id, string version, bytes32 contentHash, string uri, uint256 price)',
+  'function buy(uint64 id) payable returns (uint64 licensedUntil)',
+  'function buyFor(uint64 id, address user) payable returns (uint64 licensedUntil)',
+  'function getApp(uint64 id) view returns (App)',
+  'function licenseOf(uint64 id, address user) view returns (uint64 licensedUntil)',
+  'function hasLicense(uint64 id, address user) view returns (bool)',
+  'function appCount() view returns (uint64)',
+  'event Published(uint64 indexed id, address indexed developer, string name, string version)',
+  'event Updated(uint64 indexed id, string version, uint256 price)',
+  'event Purchased(uint64 indexed id, address indexed user, address indexed payer, uint256 price, uint64 licensedUntil)',
 ]);

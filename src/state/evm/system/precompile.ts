@@ -2,8 +2,8 @@
 // fixed gas per function, runs the function on the block's state, and answers ABI-encoded or
 // reverts with Error(string). Writes go through the StateDb the EVM journals, so a revert anywhere
 // up the call stack undoes them.
-import { EVMError, type ExecResult, type PrecompileInput } from '@ethereumjs/evm';
-import { decodeFunctionData, encodeErrorResult, encodeFunctionResult, type Abi } from 'viem';
+import { EVMError, type ExecResult, type Log, type PrecompileInput } from '@ethereumjs/evm';
+import { decodeFunctionData, encodeAbiParameters, encodeErrorResult, encodeEventTopics, encodeFunctionResult, type Abi } from 'viem';
 import { bytesEqual, fromHex, toHex } from '../../../primitives/index.js';
 import { TxFailure } from '../../errors.js';
 import type { StateDb } from '../../stateDb.js';
@@ -17,6 +17,8 @@ export interface SystemCall {
   self: Uint8Array;
   caller: Uint8Array;
   value: bigint;
+  /** Logs the call emits (kept only if it succeeds). */
+  logs: Log[];
 }
 
 export interface SystemFunction {
@@ -67,12 +69,23 @@ export function systemPrecompile(contract: SystemContract, state: StateDb, slot:
       if (message.delegatecall || !message.to || !bytesEqual(message.to.bytes, contract.address)) return revert(gas, `${decoded.functionName} must be called directly (CALL), not by DELEGATECALL or CALLCODE`);
     }
     try {
-      const result = await fn.run({ state, slot, height, self: contract.address, caller: message.caller.bytes, value: message.value }, args);
+      const logs: Log[] = [];
+      const result = await fn.run({ state, slot, height, self: contract.address, caller: message.caller.bytes, value: message.value, logs }, args);
       const returnValue = encodeFunctionResult({ abi: contract.abi, functionName: decoded.functionName, result } as Parameters<typeof encodeFunctionResult>[0]);
-      return { executionGasUsed: gas, returnValue: fromHex(returnValue) };
+      return { executionGasUsed: gas, returnValue: fromHex(returnValue), ...(logs.length > 0 ? { logs } : {}) };
     } catch (error) {
       if (error instanceof TxFailure) return revert(gas, error.message);
       throw error;
     }
   };
+}
+
+/** An ABI-encoded log of `eventName` from `contract`. */
+export function eventLog(contract: Pick<SystemContract, 'address' | 'abi'>, eventName: string, args: Record<string, unknown>): Log {
+  const topics = encodeEventTopics({ abi: contract.abi, eventName, args } as Parameters<typeof encodeEventTopics>[0]);
+  const event = contract.abi.find((item) => item.type === 'event' && item.name === eventName);
+  if (!event || event.type !== 'event') throw new Error(`no event ${eventName}`);
+  const unindexed = event.inputs.filter((input) => !input.indexed);
+  const data = encodeAbiParameters(unindexed, unindexed.map((input) => args[input.name!]));
+  return [contract.address, topics.map((t) => fromHex(t as string)), fromHex(data)];
 }
