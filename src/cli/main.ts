@@ -28,6 +28,7 @@ const COMMANDS: [name: string, load: () => Promise<Register>][] = [
   ['gov', async () => (await import('./commands/gov.js')).registerGov],
   ['vesting', async () => (await import('./commands/vesting.js')).registerVesting],
   ['attest', async () => (await import('./commands/attest.js')).registerAttest],
+  ['app', async () => (await import('./commands/app.js')).registerApp],
   ['devnet', async () => (await import('./commands/devnet.js')).registerDevnet],
   ['sim', async () => (await import('./commands/sim.js')).registerSim],
 ];

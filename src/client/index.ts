@@ -16,3 +16,5 @@ export * from './manifest.js';
 export * from './txs.js';
 export * from './paymentChannels.js';
 export * from './bcrClient.js';
+export * from './apps.js';
+export * from './contracts.js';

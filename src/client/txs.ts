@@ -15,6 +15,10 @@ export interface Receipt {
   height: number;
   error: string | null;
   fee: string;
+  /** EVM txs: the logs, the created contract, and a failed call's revert reason. */
+  logs?: { address: string; topics: string[]; data: string }[];
+  contractAddress?: string | null;
+  revertReason?: string | null;
 }
 
 /** Signs a tx of `kind` with `key` at the sender's next pending nonce; the raw bytes, not sent. */

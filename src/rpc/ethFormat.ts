@@ -4,7 +4,7 @@
 import { blockId, type Block } from '../chain/index.js';
 import type { LocatedLog } from '../chain/logIndex.js';
 import { keccak256, toChecksumAddress, toHex } from '../primitives/index.js';
-import { decodeEthTx, isEthTx, type EvmLog, type Receipt, type VerifiedTx } from '../state/index.js';
+import { decodeEthTx, isEthTx, revertReason, type EvmLog, type Receipt, type VerifiedTx } from '../state/index.js';
 
 export const q = (n: number | bigint): string => '0x' + n.toString(16);
 export const ZERO32 = '0x' + '00'.repeat(32);
@@ -86,14 +86,6 @@ export function blockLogs(block: Block, id: Uint8Array, receipts: Receipt[], txI
     for (const log of receipt.evm?.logs ?? []) out.push({ log, height: block.header.height, blockId: id, txIndex, txId: txIds[txIndex]!, logIndex: logIndex++ });
   });
   return out;
-}
-
-/** The text of a Solidity `Error(string)` revert, if that is what the data holds. */
-export function revertReason(data: Uint8Array): string | null {
-  if (data.length < 68 || toHex(data.subarray(0, 4)) !== '0x08c379a0') return null;
-  const length = Number(BigInt(toHex(data.subarray(36, 68))));
-  if (length > data.length - 68) return null;
-  return new TextDecoder().decode(data.subarray(68, 68 + length));
 }
 
 export function receiptJson(tx: VerifiedTx, place: TxPlace, receipts: Receipt[], txIds: Uint8Array[]) {

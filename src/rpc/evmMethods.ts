@@ -3,8 +3,8 @@
 // eth_getLogs answers from the log index with a bounded block range and result count.
 import { blockId, type Block, type ChainStore, type HeadChange } from '../chain/index.js';
 import { fromHex, isBcrError, parseAddress, toHex } from '../primitives/index.js';
-import { anyTxId, isSystemAddress, SYSTEM_CODE, estimateGas, getCode, getStorage, simulateCall, TxError, type AccessListEntry, type EvmOutcome, type EvmLog, type SimulatedCall, type StateDb } from '../state/index.js';
-import { blockLogs, logJson, q, revertReason } from './ethFormat.js';
+import { anyTxId, revertReason, isSystemAddress, SYSTEM_CODE, estimateGas, getCode, getStorage, simulateCall, TxError, type AccessListEntry, type EvmOutcome, type EvmLog, type SimulatedCall, type StateDb } from '../state/index.js';
+import { blockLogs, logJson, q } from './ethFormat.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor, type ParamSpec } from './jsonRpc.js';
 import { addressParam, anyParam } from './params.js';
 import { blockTagParam, parseLogFilter, stateBlockOf, type BlockSelector } from './ethParams.js';

@@ -2,7 +2,7 @@
 // strings of atto, bytes are 0x-hex, addresses are EIP-55.
 import type { Block, BlockHeader } from '../chain/index.js';
 import { fromHex, toChecksumAddress, toHex } from '../primitives/index.js';
-import type { Receipt, StateProof, VerifiedTx } from '../state/index.js';
+import { revertReason, type Receipt, type StateProof, type VerifiedTx } from '../state/index.js';
 
 export function formatHeader(id: Uint8Array, header: BlockHeader) {
   return {
@@ -51,7 +51,21 @@ export function formatBlock(id: Uint8Array, block: Block, txs: VerifiedTx[] | nu
 }
 
 export function formatReceipt(receipt: Receipt) {
-  return { status: receipt.status === 0 ? 'ok' : 'failed', gasUsed: receipt.gasUsed, fee: receipt.fee.toString(), error: receipt.error || null };
+  const evm = receipt.evm;
+  return {
+    status: receipt.status === 0 ? 'ok' : 'failed',
+    gasUsed: receipt.gasUsed,
+    fee: receipt.fee.toString(),
+    error: receipt.error || null,
+    ...(evm
+      ? {
+          logs: evm.logs.map((log) => ({ address: toChecksumAddress(log.address), topics: log.topics.map(toHex), data: toHex(log.data) })),
+          contractAddress: evm.contractAddress ? toChecksumAddress(evm.contractAddress) : null,
+          revertData: evm.revertData.length > 0 ? toHex(evm.revertData) : null,
+          revertReason: revertReason(evm.revertData),
+        }
+      : {}),
+  };
 }
 
 /** A state proof as JSON: the key, its value (null: absent), the sibling path and the terminal leaf. */

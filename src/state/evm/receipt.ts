@@ -1,6 +1,6 @@
 // What an EVM tx adds to its receipt: its logs, the contract it created, and on failure the data it
 // reverted with. Committed by the block's receipts root, like every receipt field.
-import { bytes, list, optional, struct, varBytes, type Infer } from '../../primitives/index.js';
+import { bytes, bytesToBigint, hexKey, list, optional, struct, varBytes, type Infer } from '../../primitives/index.js';
 
 /** LOG data costs 8 gas a byte: a 30M-gas block cannot hold more than 3.75 MB of it. */
 const MAX_LOG_DATA = 4 * 1024 * 1024;
@@ -19,3 +19,11 @@ export const evmReceiptCodec = struct({
   revertData: varBytes(MAX_REVERT_DATA),
 });
 export type EvmReceipt = Infer<typeof evmReceiptCodec>;
+
+/** The text of a Solidity `Error(string)` revert, if that is what the data holds. */
+export function revertReason(data: Uint8Array): string | null {
+  if (data.length < 68 || hexKey(data.subarray(0, 4)) !== '08c379a0') return null;
+  const length = Number(bytesToBigint(data.subarray(36, 68)));
+  if (length > data.length - 68) return null;
+  return new TextDecoder().decode(data.subarray(68, 68 + length));
+}
