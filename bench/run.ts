@@ -5,6 +5,7 @@ import { cliBench } from './cli.js';
 import { consensusBench } from './consensus.js';
 import { contentBench } from './content.js';
 import { diskBench } from './disk.js';
+import { evmBench } from './evm.js';
 import { marketBench } from './market.js';
 import { proofsBench } from './proofs.js';
 import { retrievalBench } from './retrieval.js';
@@ -12,7 +13,7 @@ import { rpcBench } from './rpc.js';
 import { stateBench } from './state.js';
 import { syncBench } from './sync.js';
 
-const areas: Record<string, BenchArea> = { attest: attestBench, cli: cliBench, consensus: consensusBench, content: contentBench, disk: diskBench, market: marketBench, proofs: proofsBench, retrieval: retrievalBench, rpc: rpcBench, state: stateBench, sync: syncBench };
+const areas: Record<string, BenchArea> = { attest: attestBench, cli: cliBench, consensus: consensusBench, content: contentBench, disk: diskBench, evm: evmBench, market: marketBench, proofs: proofsBench, retrieval: retrievalBench, rpc: rpcBench, state: stateBench, sync: syncBench };
 
 const [area, ...rest] = process.argv.slice(2);
 const selected = area ? areas[area] : undefined;

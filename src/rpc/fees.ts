@@ -27,7 +27,8 @@ export async function feeSummary(chain: ChainStore, height: number): Promise<Blo
   if (cached) return cached;
   const block = await chain.requireBlock(id);
   const txs = block.txs.map((t) => verifyTx(t, chain.params));
-  const receipts = await chain.requireReceipts(id);
+  // Genesis has no receipts stored.
+  const receipts = height === 0 ? [] : await chain.requireReceipts(id);
   const fees: BlockFees = {
     height,
     txs: txs.length,

@@ -7,6 +7,7 @@ import { DEV_ADDRESS, DEV_KEY, kindTx, nextBlock, nowForSlot, openChain, tempDir
 import { addressOf, bcr, sha256 } from '../../src/primitives/index.js';
 import { attestKind, attestPayload, govProposeKind, paychOpenKind, paychOpenPayload, proposePayload, ProposalAction, verifyTx } from '../../src/state/index.js';
 import { chainTargets, rpcTarget, type FuzzTarget } from './targets.js';
+import { evmCodeTarget } from './evmTargets.js';
 import { contentTargets } from './contentTargets.js';
 import { FUZZ_SENDERS, knownValues, txKindTargets } from './txKindTargets.js';
 
@@ -37,7 +38,7 @@ export async function fuzzHarness(): Promise<FuzzHarness> {
   const token = await createToken(readSecret(nodeDir.path), 'admin');
   const doc = (await (await fetch(node.rpcUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"jsonrpc":"2.0","id":1,"method":"rpc.discover"}' })).json()) as { result: { methods: { name: string; params: { name: string; schema: Record<string, unknown> }[] }[] } };
   const content = await contentTargets();
-  const targets = [...(await chainTargets(chain)), ...txKindTargets(chain, known), rpcTarget(node.rpcUrl, token, doc.result.methods), ...content.targets];
+  const targets = [...(await chainTargets(chain)), ...txKindTargets(chain, known), evmCodeTarget(chain), rpcTarget(node.rpcUrl, token, doc.result.methods), ...content.targets];
   return {
     targets,
     async close() {

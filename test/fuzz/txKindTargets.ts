@@ -35,9 +35,17 @@ export function txKindTarget(chain: ChainStore, kind: TxKind, known: KnownValues
       const { nonce } = await chain.getAccount(addressOf(key));
       // What the mempool asks of a payload before any state: gas, the keys it touches, what it spends.
       let gasLimit: number;
+      let decoded: unknown;
       try {
-        const decoded = kind.decodePayload(bytes);
-        gasLimit = kind.gas(decoded);
+        decoded = kind.decodePayload(bytes);
+      } catch (error) {
+        // A kind's stateless rules refuse some well-typed payloads (EVM init code too large).
+        if (error instanceof TxError) return error.code;
+        throw new Crash(`${kind.name}: decoding a well-typed payload threw: ${describeError(error)}`);
+      }
+      try {
+        // A metered kind (the EVM) gets room to execute, not only its intrinsic gas.
+        gasLimit = kind.metered ? Math.max(kind.gas(decoded), 2_000_000) : kind.gas(decoded);
         kind.touches(decoded);
         kind.spends(decoded);
       } catch (error) {

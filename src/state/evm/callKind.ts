@@ -82,6 +82,7 @@ export const evmCallKind = defineTxKind({
   maxPayloadBytes: MAX_DATA_BYTES + 64 + MAX_ACCESS_LIST * 64,
   gas: evmCallMinGas,
   metered: true,
+  check: checkEvmCall,
   touches: (payload) => (payload.to ? [accountKey(payload.to), codeKey(payload.to)] : []),
   spends: (payload) => payload.value,
   async apply(ctx, payload): Promise<TxOutcome> {

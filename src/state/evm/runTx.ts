@@ -82,18 +82,32 @@ export async function runEvmCall(evm: BcrEvm, state: EvmStateAdapter, block: Evm
   }
 
   const caller = new Address(call.caller);
-  const result = await evm.runCall({
-    block: evmBlock(block),
-    caller,
-    origin: caller,
-    to: call.to ? new Address(call.to) : undefined,
-    value: call.value,
-    data: call.data,
-    gasLimit: BigInt(call.gasLimit - call.intrinsicGas),
-    gasPrice: call.gasPrice,
-    // The chain bumped the nonce with the fee; the EVM derives a created address from nonce - 1.
-    skipNonceIncrement: call.bumpNonce !== true,
-  });
+  // Value beyond the spendable balance fails the tx before any code runs (the EVM would throw on a creation).
+  if (call.value > ((await state.getAccount(caller))?.balance ?? 0n)) {
+    return { gasUsed: Math.max(call.intrinsicGas, call.floorGas), failure: 'INSUFFICIENT_BALANCE', returnData: new Uint8Array(0), logs: [], contractAddress: null };
+  }
+  const before = state.state.checkpoint();
+  let result: Awaited<ReturnType<BcrEvm['runCall']>>;
+  try {
+    result = await evm.runCall({
+      block: evmBlock(block),
+      caller,
+      origin: caller,
+      to: call.to ? new Address(call.to) : undefined,
+      value: call.value,
+      data: call.data,
+      gasLimit: BigInt(call.gasLimit - call.intrinsicGas),
+      gasPrice: call.gasPrice,
+      // The chain bumped the nonce with the fee; the EVM derives a created address from nonce - 1.
+      skipNonceIncrement: call.bumpNonce !== true,
+    });
+  } catch (error) {
+    // @ethereumjs throws its halt reasons as plain objects in a few paths: a failed tx, all gas spent.
+    if (!isEvmError(error)) throw error;
+    state.state.revertTo(before);
+    state.resetCheckpoints();
+    return { gasUsed: call.gasLimit, failure: failureCode(error.error), returnData: new Uint8Array(0), logs: [], contractAddress: null };
+  }
   const exec = result.execResult;
   const error = exec.exceptionError?.error;
 
@@ -116,6 +130,10 @@ export async function runEvmCall(evm: BcrEvm, state: EvmStateAdapter, block: Evm
     logs: error ? [] : (exec.logs ?? []).map(([address, topics, data]) => ({ address, topics, data })),
     contractAddress: !error && !call.to && result.createdAddress ? result.createdAddress.bytes : null,
   };
+}
+
+function isEvmError(error: unknown): error is { error: string } {
+  return typeof error === 'object' && error !== null && (error as { errorType?: unknown }).errorType === 'EVMError' && typeof (error as { error?: unknown }).error === 'string';
 }
 
 function minBigint(a: bigint, b: bigint): bigint {

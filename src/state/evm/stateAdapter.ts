@@ -116,6 +116,11 @@ export class EvmStateAdapter implements StateManagerInterface {
     slots.clear();
   }
 
+  /** Forgets open checkpoints after the EVM threw out of a message (the caller reverted the StateDb). */
+  resetCheckpoints(): void {
+    this.checkpoints.length = 0;
+  }
+
   async checkpoint(): Promise<void> {
     this.checkpoints.push(this.state.checkpoint());
   }

@@ -33,6 +33,8 @@ export interface TxKindSpec<P> {
   payload: Field<P>;
   maxPayloadBytes: number;
   gas(payload: P): number;
+  /** Stateless rules beyond the codec (throws TxError); run when the tx is verified. */
+  check?(payload: P): void;
   /** State keys the tx will read besides its sender's account (prefetched before execution). */
   touches?(payload: P): Uint8Array[];
   /** Atto the tx moves out of the sender's balance besides its fee (the pool checks it against the balance). */
@@ -51,6 +53,7 @@ export interface TxKind {
   name: string;
   /** The payload's wire schema (what docs and fuzzers read). */
   payloadSchema: FieldSchema;
+  /** Decodes and checks a payload (codec errors, then the kind's stateless rules as TxError). */
   decodePayload(bytes: Uint8Array): unknown;
   /** Throws a RangeError when the value does not fit the payload's codec. */
   encodePayload(payload: unknown): Uint8Array;
@@ -68,7 +71,11 @@ export function defineTxKind<P>(spec: TxKindSpec<P>): TxKind {
     id: spec.id,
     name: spec.name,
     payloadSchema: spec.payload.schema,
-    decodePayload: (bytes) => decode(spec.payload, bytes, `${spec.name} payload`, spec.maxPayloadBytes),
+    decodePayload: (bytes) => {
+      const payload = decode(spec.payload, bytes, `${spec.name} payload`, spec.maxPayloadBytes);
+      spec.check?.(payload);
+      return payload;
+    },
     encodePayload: (payload) => encode(spec.payload, payload as P),
     gas: (payload) => spec.gas(payload as P),
     touches: (payload) => spec.touches?.(payload as P) ?? [],
