@@ -1,15 +1,16 @@
 // EVM throughput: OpenZeppelin ERC-20 transfers mined into a test-network chain by the real miner
 // loop, then imported by a second node's chain store (full block import: signatures, election,
 // WinningPoSt, execution, state root, one LevelDB batch per block). In the same run, references:
-// the same signed transfers in @ethereumjs/vm alone on an in-memory state (senders recovered before
-// the clock starts, state root once at the end), and as many native BCR transfers through the same
-// block import.
-import { mkdtempSync, rmSync } from 'node:fs';
+// the same signed transfers in @ethereumjs/vm alone on an in-memory state (its Merkle trie, state root
+// once at the end; and a plain map without a trie), senders recovered before the clock starts; and
+// as many native BCR transfers through the same block import.
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Mainnet, createCustomCommon, Hardfork } from '@ethereumjs/common';
 import { createTxFromRLP } from '@ethereumjs/tx';
 import { Account, Address } from '@ethereumjs/util';
+import { SimpleStateManager } from '@ethereumjs/statemanager';
 import { createVM, runTx } from '@ethereumjs/vm';
 import { Interface, Wallet } from 'ethers';
 import type { Block, ChainStore } from '../src/chain/index.js';
@@ -32,6 +33,7 @@ const TRANSFER_GAS_LIMIT = 80_000n;
 
 /** Mines blocks carrying `txs` (in order, `perBlock` at a time) and returns the blocks. */
 async function mine(dataDir: string, txs: Uint8Array[], perBlock: number): Promise<Block[]> {
+  mkdirSync(dataDir, { recursive: true });
   const { chain, db, genesis } = await openBenchChain(dataDir);
   const clock = { t: BENCH_GENESIS_TIME, now() { return this.t; } };
   const mempool = new Mempool({ params: chain.params, async accountState(address) { const a = await chain.getAccount(address); return { nonce: a.nonce, spendable: spendable(a, chain.head.header.slot) }; } }, { maxPerSender: 100_000 });
@@ -54,6 +56,7 @@ async function mine(dataDir: string, txs: Uint8Array[], perBlock: number): Promi
 
 /** Imports `blocks` into a fresh chain store; the time of the blocks after `skip`, and their gas. */
 async function importTimed(dataDir: string, blocks: Block[], skip: number): Promise<{ ms: number; gas: number; chain: ChainStore; close(): Promise<void> }> {
+  mkdirSync(dataDir, { recursive: true });
   const { chain, db } = await openBenchChain(dataDir);
   for (const block of blocks.slice(0, skip)) await chain.importBlock(block, slotStart(chain.params, block.header.slot) + 1);
   let gas = 0;
@@ -103,24 +106,30 @@ export const evmBench: BenchArea = {
       const nativeCount = nativeBlocks.reduce((n, b) => n + b.txs.length, 0);
       await nativeImport.close();
 
-      // Bare EVM: @ethereumjs/vm on its in-memory state.
+      // Bare EVM: @ethereumjs/vm on its in-memory Merkle trie (state root at the end), and on a plain
+      // map without any trie (the interpreter's own ceiling).
       const common = createCustomCommon({ chainId: 3012 }, Mainnet, { hardfork: Hardfork.Prague });
-      const vm = await createVM({ common });
-      await vm.stateManager.putAccount(new Address(fromHex(wallet.address)), new Account(0n, 10n ** 30n));
-      const deployTx = createTxFromRLP(deploy, { common });
-      const deployed = await runTx(vm, { tx: deployTx, skipBlockGasLimitValidation: true });
-      if (deployed.execResult.exceptionError) throw new Error(`bare VM deploy failed: ${deployed.execResult.exceptionError.error}`);
-      const vmTxs = signed.map((raw) => createTxFromRLP(raw, { common }));
-      for (const tx of vmTxs) tx.getSenderAddress();
-      let vmGas = 0n;
-      const vmStart = process.hrtime.bigint();
-      for (const tx of vmTxs) {
-        const result = await runTx(vm, { tx, skipBlockGasLimitValidation: true });
-        if (result.execResult.exceptionError) throw new Error(`bare VM transfer failed: ${result.execResult.exceptionError.error}`);
-        vmGas += result.totalGasSpent;
-      }
-      await vm.stateManager.getStateRoot();
-      const vmMs = msSince(vmStart);
+      const bare = async (stateManager?: SimpleStateManager) => {
+        const vm = await createVM({ common, ...(stateManager ? { stateManager } : {}) });
+        await vm.stateManager.putAccount(new Address(fromHex(wallet.address)), new Account(0n, 10n ** 30n));
+        const deployed = await runTx(vm, { tx: createTxFromRLP(deploy, { common }), skipBlockGasLimitValidation: true });
+        if (deployed.execResult.exceptionError) throw new Error(`bare VM deploy failed: ${deployed.execResult.exceptionError.error}`);
+        const vmTxs = signed.map((raw) => createTxFromRLP(raw, { common }));
+        for (const tx of vmTxs) tx.getSenderAddress();
+        let gas = 0n;
+        const start = process.hrtime.bigint();
+        for (const tx of vmTxs) {
+          const result = await runTx(vm, { tx, skipBlockGasLimitValidation: true });
+          if (result.execResult.exceptionError) throw new Error(`bare VM transfer failed: ${result.execResult.exceptionError.error}`);
+          gas += result.totalGasSpent;
+        }
+        if (!stateManager) await vm.stateManager.getStateRoot();
+        return { ms: msSince(start), gas: Number(gas) };
+      };
+      const trie = await bare();
+      const map = await bare(new SimpleStateManager());
+      const vmMs = trie.ms;
+      const vmGas = trie.gas;
 
       const chainTps = (imported * 1000) / evmImport.ms;
       const vmTps = (transfers * 1000) / vmMs;
@@ -129,11 +138,12 @@ export const evmBench: BenchArea = {
         { name: 'ERC-20 transfers, full block import', value: chainTps, unit: 'tx/s', note: `${imported} transfers in ${evmBlocks.length - deployHeight} blocks, ${(evmImport.ms / 1000).toFixed(2)} s` },
         { name: 'ERC-20 transfers, @ethereumjs/vm alone (reference)', value: vmTps, unit: 'tx/s', note: `${transfers} runTx on an in-memory trie, state root at the end` },
         { name: 'chain path / bare EVM', value: chainTps / vmTps, unit: 'ratio', note: 'goal >= 0.5' },
+        { name: 'ERC-20 transfers, @ethereumjs/vm on a plain map (no trie)', value: (transfers * 1000) / map.ms, unit: 'tx/s', note: 'the interpreter alone, no state root' },
         { name: 'native BCR transfers, full block import', value: nativeTps, unit: 'tx/s', note: `${nativeCount} transfers in ${nativeBlocks.length} blocks` },
         { name: 'EVM gas through import', value: (evmImport.gas * 1000) / evmImport.ms / 1e6, unit: 'Mgas/s' },
-        { name: 'EVM gas, bare VM', value: (Number(vmGas) * 1000) / vmMs / 1e6, unit: 'Mgas/s' },
+        { name: 'EVM gas, bare VM', value: (vmGas * 1000) / vmMs / 1e6, unit: 'Mgas/s' },
       ];
-      return { rows, json: { transfers, chainTps, vmTps, ratio: chainTps / vmTps, nativeTps, chainMgasPerS: (evmImport.gas * 1000) / evmImport.ms / 1e6, vmMgasPerS: (Number(vmGas) * 1000) / vmMs / 1e6 } };
+      return { rows, json: { transfers, chainTps, vmTps, ratio: chainTps / vmTps, nativeTps, chainMgasPerS: (evmImport.gas * 1000) / evmImport.ms / 1e6, vmMgasPerS: (vmGas * 1000) / vmMs / 1e6, vmMapTps: (transfers * 1000) / map.ms } };
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
