@@ -252,8 +252,45 @@ async function txPage(id, show) {
   );
 }
 
+/** A contract's code, creator and latest logs (decoded by the node for the system contracts). */
+async function contractSection(contract) {
+  if (!contract.code) return [];
+  const logs = await rpc('bcr_getContractLogs', [contract.address, 20]);
+  const args = (l) => (l.args ? Object.entries(l.args).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ') : `${l.topics.length} topics, ${(l.data.length - 2) / 2} bytes`);
+  return [
+    h('h2', {}, contract.system ? `System contract ${contract.system}` : 'Contract'),
+    fields([
+      ['code', contract.system ? 'built in (a precompile)' : `${contract.code.size} bytes, hash ${short(contract.code.hash)}`, 'contract-code'],
+      ...(contract.creator ? [['creator', accountLink(contract.creator), 'contract-creator'], ['created by', txLink(contract.creationTx)], ['created in block', blockLink(contract.creationHeight)]] : []),
+    ]),
+    h('h3', {}, 'Recent logs'),
+    logs.length === 0
+      ? h('p', { class: 'muted', testid: 'contract-no-logs' }, 'No logs in the last 10,000 blocks.')
+      : table(['height', 'tx', 'event', 'arguments'], logs.map((l) => h('tr', {}, h('td', {}, blockLink(l.height)), h('td', {}, txLink(l.txId)), h('td', { testid: 'contract-log-event' }, l.event ?? short(l.topics[0] ?? '—')), h('td', { class: 'mono' }, args(l)))), 'contract-logs'),
+  ];
+}
+
+async function appsPage(show) {
+  const { total, apps } = await rpc('bcr_listApps', [0, 100]);
+  show(
+    h('h1', {}, `Apps (${total})`),
+    h('p', {}, 'The app registry (system contract 0x…bc10): developers publish, users buy once or subscribe, and every sale is split to the payees in the same tx. bcr app publish | list | show | buy.'),
+    table(['#', 'app', 'price', 'terms', 'developer', 'payees', 'sold', 'content'], apps.map((a) => h('tr', { testid: `app-${a.id}` },
+      h('td', {}, String(a.id)),
+      h('td', {}, `${a.name} ${a.version}`),
+      h('td', {}, bcr(a.price)),
+      h('td', {}, a.periodSlots === 0 ? 'once' : `per ${a.periodSlots} slots`),
+      h('td', {}, accountLink(a.developer)),
+      h('td', {}, a.payees.map((p, i) => [i ? ', ' : '', accountLink(p.account), ` ${(p.shareBps / 100).toFixed(2)}%`])),
+      h('td', {}, String(a.sales)),
+      h('td', { class: 'mono' }, a.uri || short(a.contentHash)),
+    )), 'apps-table'),
+  );
+}
+
 async function accountPage(address, show) {
-  const [balance, nonce, chainHead, vesting] = await Promise.all([rpc('bcr_getBalance', [address]), rpc('bcr_getNonce', [address, 'latest']), rpc('bcr_chainHead'), rpc('bcr_getVesting', [address])]);
+  const [balance, nonce, chainHead, vesting, contract] = await Promise.all([rpc('bcr_getBalance', [address]), rpc('bcr_getNonce', [address, 'latest']), rpc('bcr_chainHead'), rpc('bcr_getVesting', [address]), rpc('bcr_getContract', [address])]);
+  const contractParts = await contractSection(contract);
   const grant = vesting.vesting;
   const rows = h('tbody');
   const history = table(['height', 'tx', 'kind', 'direction', 'counterparty', 'amount', 'status'], [], 'account-history');
@@ -269,6 +306,7 @@ async function accountPage(address, show) {
       ...(grant ? [['vesting grant', `${bcrRounded(grant.total)}: ${bcrRounded(grant.vested)} vested; cliff at slot ${grant.cliffSlot}, fully vested at slot ${grant.endSlot}${vesting.nextUnlock ? `; next unlock slot ${vesting.nextUnlock.slot}` : ''}`, 'account-vesting']] : []),
       ['nonce', String(nonce), 'account-nonce'],
     ]),
+    ...contractParts,
     h('h2', {}, 'History'),
     note,
     history,
@@ -491,6 +529,7 @@ const routes = [
   [/^#\/supply$/, (m, show) => supplyPage(show)],
   [/^#\/market$/, (m, show) => marketPage(show)],
   [/^#\/governance$/, (m, show) => governancePage(show)],
+  [/^#\/apps$/, (m, show) => appsPage(show)],
   [/^#\/hash\/(0x[0-9a-fA-F]{64})(?:\/(\d{1,9}))?$/, (m, show) => attestationsPage(m[1], Number(m[2] ?? 0), show)],
 ];
 

@@ -18,7 +18,7 @@ import type { ImportStep, Metrics } from '../metrics/index.js';
 import { EquivocationWatch } from './equivocationWatch.js';
 import { BlockError } from './errors.js';
 import { migrateStateTree } from './stateMigration.js';
-import { logIndexKeys, queryLogs, type LocatedLog, type LogFilter, type LogLimits } from './logIndex.js';
+import { contractCreationKey, logIndexKeys, queryLogs, type LocatedLog, type LogFilter, type LogLimits } from './logIndex.js';
 import { buildGenesis, type Genesis } from './genesis.js';
 import { buildBlock, type BuildBlockOptions } from './produce.js';
 import { validateBlock, type ValidationView } from './validation/block.js';
@@ -439,6 +439,11 @@ export class ChainStore implements ValidationView {
       filter,
       limits,
     );
+  }
+
+  /** The id of the canonical tx that created the contract at `address` (undefined: none known). */
+  async contractCreationTx(address: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.db.get(contractCreationKey(address));
   }
 
   /** True when `id` is a canonical block whose body and receipts were pruned. */

@@ -10,6 +10,20 @@ import type { EvmLog, Receipt } from '../state/index.js';
 const ADDRESS = 0x00;
 /** Topic at position i is kind TOPIC0 + i. */
 const TOPIC0 = 0x01;
+/** A created contract's address -> the id of the tx that created it (the explorer's "creator"). */
+const CREATED = 0xff;
+
+export const contractCreationKey = (address: Uint8Array): Uint8Array => concatBytes(new Uint8Array([Bucket.logIndex, CREATED]), address);
+
+/** The creation index entries of a block: contract address -> creating tx id. */
+export function contractCreations(receipts: Receipt[], txIds: Uint8Array[]): { key: Uint8Array; txId: Uint8Array }[] {
+  const out: { key: Uint8Array; txId: Uint8Array }[] = [];
+  receipts.forEach((receipt, i) => {
+    const created = receipt.evm?.contractAddress;
+    if (created) out.push({ key: contractCreationKey(created), txId: txIds[i]! });
+  });
+  return out;
+}
 
 function indexKey(kind: number, value: Uint8Array, height: number): Uint8Array {
   return concatBytes(new Uint8Array([Bucket.logIndex, kind]), value, uintToBytesBE(height, 8));

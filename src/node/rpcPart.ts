@@ -14,6 +14,7 @@ import { bcrMethods } from '../rpc/bcrMethods.js';
 import { dealEvents, dealMethods } from '../rpc/dealMethods.js';
 import { ethMethods } from '../rpc/ethMethods.js';
 import { evmMethods, headChangeLogs } from '../rpc/evmMethods.js';
+import { contractMethods } from '../rpc/contractMethods.js';
 import { loadExplorer } from '../rpc/explorer.js';
 import { formatHeader } from '../rpc/format.js';
 import { gatewayMethods, type GatewayFilesService } from '../rpc/gatewayMethods.js';
@@ -70,6 +71,7 @@ export async function startRpcPart(opts: RpcPartOptions, closers: Closers): Prom
   dispatcher.register(minerMethods({ chain, miner: () => local.current }));
   dispatcher.register(ethMethods({ chain, mempool }));
   dispatcher.register(evmMethods({ chain }));
+  dispatcher.register(contractMethods({ chain }));
   dispatcher.register(walletMethods({ chain, mempool, keys: opts.signingKeys }));
   dispatcher.register(netMethods({ chain, network, sync }));
   dispatcher.register(marketMethods({ orders: opts.orders, network, asks: opts.asks, chain }));

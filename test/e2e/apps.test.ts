@@ -1,8 +1,10 @@
 // The app registry as its users meet it: a developer publishes with `bcr app publish` (two payees),
-// a buyer lists, buys with `bcr app buy`, and the payees receive their exact shares in the same tx.
+// a buyer lists, buys with `bcr app buy`, the payees receive their exact shares in the same tx, and
+// the explorer (in a real browser) shows the app and the registry's decoded logs.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { JsonRpcProvider, Wallet } from 'ethers';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressOf, toChecksumAddress, toHex } from '../../src/primitives/index.js';
 import { DEV_KEY, tempDir } from '../helpers/chain.js';
@@ -57,5 +59,20 @@ describe('bcr app', () => {
     const again = await cli(['app', 'buy', '0', '--from', BUYER]);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/owns app 0 already/);
+
+    // The explorer, in a real browser: the apps page, and the registry's contract page with its decoded logs.
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${node.rpcUrl}explorer/#/apps`);
+      await page.getByTestId('app-0').waitFor({ timeout: 20_000 });
+      expect(await page.getByTestId('app-0').innerText()).toMatch(/Photo Vault 1\.0\.0[\s\S]*once[\s\S]*70\.00%[\s\S]*30\.00%/);
+      await page.goto(`${node.rpcUrl}explorer/#/account/0x000000000000000000000000000000000000bc10`);
+      await page.getByTestId('contract-logs').waitFor({ timeout: 20_000 });
+      expect(await page.getByTestId('contract-log-event').allInnerTexts()).toEqual(['Purchased', 'Published']);
+      expect(await page.getByTestId('contract-code').innerText()).toMatch(/built in/);
+    } finally {
+      await browser.close();
+    }
   }, 120_000);
 });

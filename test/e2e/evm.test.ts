@@ -42,6 +42,9 @@ describe('EVM contracts through the Ethereum RPC', () => {
     expect((await provider.getCode(address)).length).toBeGreaterThan(100);
     const deployReceipt = await provider.getTransactionReceipt(token.deploymentTransaction()!.hash);
     expect(deployReceipt?.contractAddress).toBe(address);
+    const contract = await rpc<{ creator: string; creationTx: string; code: { size: number } }>(node.rpcUrl, 'bcr_getContract', [address]);
+    expect(contract).toMatchObject({ creator: wallet.address, creationTx: token.deploymentTransaction()!.hash });
+    expect(contract.code.size).toBe((fromHex(await provider.getCode(address))).length);
 
     const recipient = Wallet.createRandom().address;
     const sent = await (token.transfer as (to: string, amount: bigint) => Promise<{ wait(): Promise<{ logs: unknown[]; blockNumber: number; status: number }> }>)(recipient, 5000n);

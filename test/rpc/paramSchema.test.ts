@@ -8,6 +8,7 @@ import { bcrMethods } from '../../src/rpc/bcrMethods.js';
 import { dealMethods } from '../../src/rpc/dealMethods.js';
 import { ethMethods } from '../../src/rpc/ethMethods.js';
 import { evmMethods } from '../../src/rpc/evmMethods.js';
+import { contractMethods } from '../../src/rpc/contractMethods.js';
 import { governanceMethods } from '../../src/rpc/governanceMethods.js';
 import { RpcDispatcher, RpcErrorCode, type MethodDescriptor } from '../../src/rpc/jsonRpc.js';
 import { marketMethods } from '../../src/rpc/marketMethods.js';
@@ -28,6 +29,7 @@ const methods: MethodDescriptor[] = [
   minerMethods({ chain: none, miner: none }),
   ethMethods({ chain: none, mempool: none }),
   evmMethods({ chain: none }),
+  contractMethods({ chain: none }),
   walletMethods({ chain: none, mempool: none, keys: [] }),
   netMethods({ chain: none, network: none, sync: none }),
   marketMethods({ orders: none, network: none, asks: none, chain: none }),

@@ -4,12 +4,12 @@
 import { bytesEqual, decode, encode, hexKey } from '../../primitives/index.js';
 import type { ChainParams } from '../../consensus/index.js';
 import { Bucket, bucketKey, type Database } from '../../db/index.js';
-import { DealEventKind, Overlay, StateDb, TxError, applyBlockTxs, blockEventsCodec, type StateEvent, blockStateKeys, verifyTx, type BlockEnv, type Receipt, type UndoEntry, type VerifiedTx } from '../../state/index.js';
+import { DealEventKind, Overlay, StateDb, TxError, anyTxId, applyBlockTxs, blockEventsCodec, type StateEvent, blockStateKeys, verifyTx, type BlockEnv, type Receipt, type UndoEntry, type VerifiedTx } from '../../state/index.js';
 import { encodeBlock, headerSigner, receiptsRootOf, type Block, type BlockHeader } from '../block.js';
 import { BlockStore, canonicalKey, dealIndexKeys, receiptsCodec, sideBlockKey, txLocationCodec, undoCodec, type HeadInfo } from '../blockStore.js';
 import { ImportStats, elapsedMs, verifyElection } from '../eligibility.js';
 import { BlockError } from '../errors.js';
-import { logIndexKeys } from '../logIndex.js';
+import { contractCreations, logIndexKeys } from '../logIndex.js';
 import { verifyBodyStateless } from '../validation/block.js';
 
 export interface ImportContext {
@@ -79,6 +79,7 @@ export async function applyBlock(ctx: ImportContext, overlay: Overlay, block: Bl
   overlay.put(bucketKey(Bucket.undo, id), encode(undoCodec, undo));
   overlay.put(bucketKey(Bucket.receipts, id), encode(receiptsCodec, receipts));
   for (const key of logIndexKeys(block.header.height, receipts)) overlay.put(key, new Uint8Array(0));
+  for (const { key, txId } of contractCreations(receipts, txs.map((tx) => tx.id))) overlay.put(key, txId);
   if (events.length) overlay.put(bucketKey(Bucket.events, id), encode(blockEventsCodec, events));
   for (const event of events) if (event.kind === DealEventKind.published) for (const key of dealIndexKeys(event)) overlay.put(key, new Uint8Array(0));
   txs.forEach((tx, index) => overlay.put(bucketKey(Bucket.txIndex, tx.id), encode(txLocationCodec, { blockId: id, index })));
@@ -106,7 +107,11 @@ async function revertBlock(ctx: ImportContext, overlay: Overlay, block: Block, i
   await rewindState(overlay, id, parent);
   // The branch applied after this in the same batch puts back the keys its blocks share.
   const receipts = await overlay.get(bucketKey(Bucket.receipts, id));
-  if (receipts) for (const key of logIndexKeys(block.header.height, decode(receiptsCodec, receipts, 'receipts'))) overlay.del(key);
+  if (receipts) {
+    const decoded = decode(receiptsCodec, receipts, 'receipts');
+    for (const key of logIndexKeys(block.header.height, decoded)) overlay.del(key);
+    for (const { key } of contractCreations(decoded, block.txs.map(anyTxId))) overlay.del(key);
+  }
   overlay.del(canonicalKey(block.header.height));
   overlay.del(bucketKey(Bucket.undo, id));
   overlay.put(sideBlockKey(block.header.height, id), new Uint8Array(0));
