@@ -1,6 +1,7 @@
 // Storage deals end to end on a 3-node devnet (real processes on 127.0.0.1, 1 MiB sectors): a client
 // stores a 3 MiB random file with one miner through `bcr client deal` (three 1 MiB pieces over the
-// libp2p deal protocols); the deals go published -> active (watched as dealEvents on another node);
+// libp2p deal protocols), its escrow funded by a contract (msg.value through the market system
+// contract), which also reads the deals on chain; the deals go published -> active (watched as dealEvents on another node);
 // each sector's CommD commits to its piece; the provider's owner is paid exactly price x slots proven
 // and the client's escrow falls by the same; the file reads back bit for bit from the provider's
 // unsealed copies. Then the provider loses the data: its sectors fault, are terminated, the deals are
@@ -8,6 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ContractFactory, JsonRpcProvider, Wallet, type Contract } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import parsePrometheus from 'parse-prometheus-text-format';
 import WebSocket from 'ws';
@@ -15,6 +17,9 @@ import { devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/d
 import { addressOf, bcr, fromHex, toChecksumAddress, toHex } from '../../src/primitives/index.js';
 import { unsealedCommD } from '../../src/proofs/index.js';
 import { DEV_KEY, tempDir } from '../helpers/chain.js';
+import { compileSolidity, SYSTEM_CALLERS } from '../helpers/solidity.js';
+
+const payerContract = compileSolidity(SYSTEM_CALLERS).StoragePayer!;
 import { balanceAt, logEntries, ownerFlows, p2pAddress, rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
 
 const MINERS = 2;
@@ -136,8 +141,13 @@ describe('storage deals across a devnet', () => {
     writeFileSync(devKeyFile, toHex(DEV_KEY));
     await cli(['wallet', 'import', '--key-file', devKeyFile, ...keys, '--light-kdf']);
     await cli(['wallet', 'send', '--from', DEV, '--to', client, '--amount', '1', ...keys, '--wait', '--rpc', observer.rpcUrl]);
-    await cli(['client', 'escrow', 'add', '--from', client, '--amount', '0.01', ...keys, '--rpc', observer.rpcUrl]);
+    // A contract funds the client's escrow (msg.value through the market system contract).
+    const provider1 = new JsonRpcProvider(observer.rpcUrl, undefined, { pollingInterval: 100 });
+    const payer = (await new ContractFactory(payerContract.abi as never, payerContract.bytecode, new Wallet(toHex(DEV_KEY), provider1)).deploy()) as Contract;
+    await payer.waitForDeployment();
+    await (await (payer.fund as (client: string, o: object) => Promise<{ wait(): Promise<unknown> }>)(client, { value: bcr(1) / 100n })).wait();
     escrowAtStart = bcr(1) / 100n;
+    expect(await rpc<Escrow>(observer.rpcUrl, 'bcr_getEscrow', [client])).toMatchObject({ total: String(escrowAtStart), locked: '0' });
     watch = await watchDealEvents(observer.rpcUrl, client);
 
     file = new Uint8Array(randomBytes(3 * SECTOR));
@@ -158,6 +168,11 @@ describe('storage deals across a devnet', () => {
     const ids = manifest.pieces.map((p) => p.deal);
     await waitFor('published and activated events', async () => ids.every((id) => watch.events.some((e) => e.deal === id && e.kind === 'activated')), 30_000, 100);
     for (const id of ids) expect(watch.events.filter((e) => e.deal === id).map((e) => e.kind).slice(0, 2)).toEqual(['published', 'activated']);
+    // The contract reads the client's deals on chain through the market system contract.
+    for (const id of ids) {
+      await waitFor(`deal ${id} active as a contract sees it`, () => (payer.dealActive as (id: bigint) => Promise<boolean>)(BigInt(id)), 30_000, 200);
+      expect(await (payer.dealClient as (id: bigint) => Promise<string>)(BigInt(id))).toBe(client);
+    }
 
     // Payment: between two heads, the owner (who signs nothing) gains exactly its blocks' rewards
     // plus the deal payments, which are the price times the slots settled, and the client's escrow
