@@ -7,16 +7,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { slotStart } from '../src/consensus/index.js';
-import { Mempool } from '../src/mempool/index.js';
-import { MinerService } from '../src/miner/miner.js';
-import { PieceIndex } from '../src/miner/pieceIndex.js';
-import { SectorStore } from '../src/miner/sectorStore.js';
-import { DEV_PRIVATE_KEY, DEV_WORKER_KEY, devVrfSecret } from '../src/node.js';
+import { DEV_PRIVATE_KEY } from '../src/node.js';
 import { encode, fromHex, sha256, uintToBytesBE, utf8 } from '../src/primitives/index.js';
-import { PROOF_PROFILES } from '../src/proofs/index.js';
-import { accountKey, attestKind, attestPayload, attestationIdsOfHash, attestationProofKeys, signTx, spendable, verifyAttestationProofs } from '../src/state/index.js';
-import { silentLogger } from '../src/util/logger.js';
-import { BENCH_GENESIS_TIME, openBenchChain } from './benchChain.js';
+import { accountKey, attestKind, attestPayload, attestationIdsOfHash, attestationProofKeys, signTx, verifyAttestationProofs } from '../src/state/index.js';
+import { startBenchMiner } from './benchChain.js';
 import { msSince, type BenchArea, type BenchRow } from './report.js';
 
 const HASHES = 20;
@@ -28,13 +22,7 @@ export const attestBench: BenchArea = {
     const perBlock = 40;
     const dir = mkdtempSync(join(tmpdir(), 'bcr-bench-attest-'));
     try {
-      const { chain, db, genesis } = await openBenchChain(dir);
-      const clock = { t: BENCH_GENESIS_TIME, now() { return this.t; } };
-      const mempool = new Mempool({ params: chain.params, async accountState(address) { const a = await chain.getAccount(address); return { nonce: a.nonce, spendable: spendable(a, chain.head.header.slot) }; } }, { maxPerSender: 10_000 });
-      chain.onHeadChange((change) => void mempool.onHeadChange(change));
-      const store = new SectorStore(join(dir, 'miner'), PROOF_PROFILES[genesis.params.miners.proofProfile]);
-      const miner = new MinerService({ chain, mempool, store, pieces: await PieceIndex.open(join(dir, 'miner')), minerId: 1, workerKey: fromHex(DEV_WORKER_KEY), vrfSecret: devVrfSecret(genesis.miners[0]!.seed), clock, log: silentLogger });
-      await miner.ensureGenesisSectors(genesis.miners[0]!);
+      const { chain, db, mempool, miner, clock } = await startBenchMiner(dir, 10_000);
       const dev = fromHex(DEV_PRIVATE_KEY);
       let nonce = 0;
       const hashOf = (n: number) => sha256(utf8(`product ${n % HASHES}`));

@@ -39,15 +39,31 @@ export interface BenchChain {
   buildMs: number;
 }
 
-/** Mines `target` blocks into `dataDir` (closed afterwards) and returns them. */
-export async function buildBenchChain(dataDir: string, target: number): Promise<BenchChain> {
+export interface BenchMiner {
+  chain: ChainStore;
+  db: Database;
+  genesis: Genesis;
+  mempool: Mempool;
+  miner: MinerService;
+  /** The miner's clock: set `t` to a slot's start before `miner.onSlot(slot)`. */
+  clock: { t: number; now(): number };
+}
+
+/** A bench chain in `dataDir` with the genesis miner's real loop on a settable clock, and its pool. */
+export async function startBenchMiner(dataDir: string, maxPerSender?: number): Promise<BenchMiner> {
   const { chain, db, genesis } = await openBenchChain(dataDir);
   const clock = { t: BENCH_GENESIS_TIME, now() { return this.t; } };
-  const mempool = new Mempool({ params: chain.params, async accountState(address) { const a = await chain.getAccount(address); return { nonce: a.nonce, spendable: spendable(a, chain.head.header.slot) }; } });
+  const mempool = new Mempool({ params: chain.params, async accountState(address) { const a = await chain.getAccount(address); return { nonce: a.nonce, spendable: spendable(a, chain.head.header.slot) }; } }, maxPerSender === undefined ? {} : { maxPerSender });
   chain.onHeadChange((change) => void mempool.onHeadChange(change));
   const store = new SectorStore(join(dataDir, 'miner'), PROOF_PROFILES[genesis.params.miners.proofProfile]);
   const miner = new MinerService({ chain, mempool, store, pieces: await PieceIndex.open(join(dataDir, 'miner')), minerId: 1, workerKey: fromHex(DEV_WORKER_KEY), vrfSecret: devVrfSecret(genesis.miners[0]!.seed), clock, log: silentLogger });
   await miner.ensureGenesisSectors(genesis.miners[0]!);
+  return { chain, db, genesis, mempool, miner, clock };
+}
+
+/** Mines `target` blocks into `dataDir` (closed afterwards) and returns them. */
+export async function buildBenchChain(dataDir: string, target: number): Promise<BenchChain> {
+  const { chain, db, mempool, miner, clock } = await startBenchMiner(dataDir);
   const dev = fromHex(DEV_PRIVATE_KEY);
   let nonce = 0;
   const start = process.hrtime.bigint();

@@ -15,17 +15,11 @@ import { createVM, runTx } from '@ethereumjs/vm';
 import { Interface, Wallet } from 'ethers';
 import type { Block, ChainStore } from '../src/chain/index.js';
 import { slotStart } from '../src/consensus/index.js';
-import { Mempool } from '../src/mempool/index.js';
-import { MinerService } from '../src/miner/miner.js';
-import { PieceIndex } from '../src/miner/pieceIndex.js';
-import { SectorStore } from '../src/miner/sectorStore.js';
-import { DEV_PRIVATE_KEY, DEV_WORKER_KEY, devVrfSecret } from '../src/node.js';
+import { DEV_PRIVATE_KEY } from '../src/node.js';
 import { encode, fromHex, sha256, uintToBytesBE } from '../src/primitives/index.js';
-import { PROOF_PROFILES } from '../src/proofs/index.js';
-import { signTx, spendable, transferPayload } from '../src/state/index.js';
-import { silentLogger } from '../src/util/logger.js';
+import { signTx, transferPayload } from '../src/state/index.js';
 import { compileSolidity, TEST_CONTRACTS } from '../test/helpers/solidity.js';
-import { BENCH_GENESIS_TIME, openBenchChain } from './benchChain.js';
+import { openBenchChain, startBenchMiner } from './benchChain.js';
 import { msSince, type BenchArea, type BenchRow } from './report.js';
 
 const GAS_PRICE = 10n;
@@ -34,13 +28,7 @@ const TRANSFER_GAS_LIMIT = 80_000n;
 /** Mines blocks carrying `txs` (in order, `perBlock` at a time) and returns the blocks. */
 async function mine(dataDir: string, txs: Uint8Array[], perBlock: number): Promise<Block[]> {
   mkdirSync(dataDir, { recursive: true });
-  const { chain, db, genesis } = await openBenchChain(dataDir);
-  const clock = { t: BENCH_GENESIS_TIME, now() { return this.t; } };
-  const mempool = new Mempool({ params: chain.params, async accountState(address) { const a = await chain.getAccount(address); return { nonce: a.nonce, spendable: spendable(a, chain.head.header.slot) }; } }, { maxPerSender: 100_000 });
-  chain.onHeadChange((change) => void mempool.onHeadChange(change));
-  const store = new SectorStore(join(dataDir, 'miner'), PROOF_PROFILES[genesis.params.miners.proofProfile]);
-  const miner = new MinerService({ chain, mempool, store, pieces: await PieceIndex.open(join(dataDir, 'miner')), minerId: 1, workerKey: fromHex(DEV_WORKER_KEY), vrfSecret: devVrfSecret(genesis.miners[0]!.seed), clock, log: silentLogger });
-  await miner.ensureGenesisSectors(genesis.miners[0]!);
+  const { chain, db, mempool, miner, clock } = await startBenchMiner(dataDir, 100_000);
   let next = 0;
   for (let slot = 1; next < txs.length || mempool.size > 0; slot++) {
     clock.t = slotStart(chain.params, slot);

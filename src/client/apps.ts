@@ -1,7 +1,7 @@
 // The app registry from the client library: publish, buy, list and show apps through the system
 // contract at 0x…bc10 (reads by eth_call, writes as BCR-signed EVM txs).
 import { fromHex, toChecksumAddress, toHex } from '../primitives/index.js';
-import { APPS_ABI, SYSTEM_ADDRESSES } from '../state/index.js';
+import { APPS_ABI, SYSTEM_ADDRESSES, type AppListing as StateAppListing } from '../state/index.js';
 import { readContract, writeContract } from './contracts.js';
 import { ClientError } from './errors.js';
 import type { Sender } from './txs.js';
@@ -71,15 +71,8 @@ export async function licenseOf(rpc: string, id: number, user: string): Promise<
   return until === 0n ? null : until === UINT64_MAX ? 'forever' : Number(until);
 }
 
-export interface AppListing {
-  name: string;
-  version: string;
-  contentHash: Uint8Array;
-  uri: string;
-  price: bigint;
-  periodSlots: number;
-  payees: { account: string; shareBps: number }[];
-}
+/** A listing as the registry keeps it, with payees as 0x-hex addresses. */
+export type AppListing = Omit<StateAppListing, 'payees'> & { payees: { account: string; shareBps: number }[] };
 
 export async function publishApp(rpc: string, sender: Sender, listing: AppListing): Promise<{ id: number; txId: string; height: number }> {
   const { id: txId, receipt } = await writeContract(rpc, sender, {

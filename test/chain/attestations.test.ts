@@ -5,25 +5,13 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { blockId, encodeHeader, type Block, type ChainStore } from '../../src/chain/index.js';
-import type { Database } from '../../src/db/index.js';
 import { sha256, utf8 } from '../../src/primitives/index.js';
 import { attestKind, attestPayload, attestationIdsOfHash, attestationPageOfHash, attestationProofKeys, getAttestation, txId, verifyAttestationPage, verifyAttestationProofs, type AttestPayload } from '../../src/state/index.js';
-import { DEV_KEY, addBlock, kindTx, nextBlock, nowForSlot, openChain, tempDir } from '../helpers/chain.js';
+import { DEV_KEY, addBlock, kindTx, nextBlock, nowForSlot, chainStores } from '../helpers/chain.js';
 
-const dirs: { cleanup: () => void }[] = [];
-const dbs: Database[] = [];
-afterAll(async () => {
-  for (const db of dbs) await db.close();
-  for (const dir of dirs) dir.cleanup();
-});
-
-async function freshChain(): Promise<ChainStore> {
-  const dir = tempDir('bcr-attest-');
-  dirs.push(dir);
-  const { chain, db } = await openChain(dir.path);
-  dbs.push(db);
-  return chain;
-}
+const stores = chainStores('bcr-attest-');
+afterAll(() => stores.closeAll());
+const freshChain = () => stores.fresh();
 
 const fileHash = (n: number) => sha256(utf8(`file ${n}`));
 const attest = (nonce: number, payload: Partial<AttestPayload> & { hash: Uint8Array }) => kindTx(DEV_KEY, nonce, attestKind, attestPayload, { tag: 'provenance/v1', ref: null, meta: new Uint8Array(0), ...payload });

@@ -3,26 +3,13 @@
 // the log index), and the winning branch's own contract state stands.
 import { Interface } from 'ethers';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ChainStore } from '../../src/chain/index.js';
-import type { Database } from '../../src/db/index.js';
 import { addressOf, encode, fromHex, keccak256, toHex } from '../../src/primitives/index.js';
 import { APPS_ABI, SYSTEM_ADDRESSES, evmCallKind, evmCallPayload, getAccount, licensedUntil, signTx } from '../../src/state/index.js';
-import { DEV_KEY, nextBlock, nowForSlot, openChain, tempDir } from '../helpers/chain.js';
+import { DEV_KEY, nextBlock, nowForSlot, chainStores } from '../helpers/chain.js';
 
-const dirs: { cleanup: () => void }[] = [];
-const dbs: Database[] = [];
-afterAll(async () => {
-  for (const db of dbs) await db.close();
-  for (const dir of dirs) dir.cleanup();
-});
-
-async function freshChain(): Promise<ChainStore> {
-  const dir = tempDir('bcr-evm-reorg-');
-  dirs.push(dir);
-  const { chain, db } = await openChain(dir.path);
-  dbs.push(db);
-  return chain;
-}
+const stores = chainStores('bcr-evm-reorg-');
+afterAll(() => stores.closeAll());
+const freshChain = () => stores.fresh();
 
 const apps = new Interface(APPS_ABI as never);
 const payee = fromHex('0x' + 'a7'.repeat(20));

@@ -39,6 +39,25 @@ export async function openChain(path: string, genesis = testGenesis()): Promise<
  * Every atto the state holds: account balances, miner collateral, pledges and deposits, and market
  * escrow. Conservation: this equals the genesis allocations plus what issuance minted.
  */
+/** Chain stores on temp dirs for one test file: `fresh()` opens one; `closeAll()` (afterAll) closes and deletes them. */
+export function chainStores(prefix: string): { fresh(): Promise<ChainStore>; closeAll(): Promise<void> } {
+  const opened: { db: Database; dir: { cleanup: () => void } }[] = [];
+  return {
+    async fresh() {
+      const dir = tempDir(prefix);
+      const { chain, db } = await openChain(dir.path);
+      opened.push({ db, dir });
+      return chain;
+    },
+    async closeAll() {
+      for (const { db, dir } of opened) {
+        await db.close();
+        dir.cleanup();
+      }
+    },
+  };
+}
+
 export async function heldSupply(chain: ChainStore, db: Database): Promise<bigint> {
   let held = 0n;
   for await (const [key, value] of db.entries(0x10)) {
