@@ -247,6 +247,9 @@ async function txPage(id, show) {
       ['gas price', `${tx.gasPrice} atto`],
       ['nonce', String(tx.nonce)],
       ...(receipt?.error ? [['error', h('span', { class: 'error' }, receipt.error)]] : []),
+      ...(receipt?.revertReason ? [['revert reason', h('span', { class: 'error', testid: 'tx-revert-reason' }, receipt.revertReason)]] : []),
+      ...(receipt?.contractAddress ? [['contract created', accountLink(receipt.contractAddress), 'tx-contract']] : []),
+      ...(receipt?.logs?.length ? [['logs', receipt.logs.map((l, i) => h('div', { class: 'mono', testid: 'tx-log' }, `${i}: `, accountLink(l.address), ` ${l.topics.length} topics, ${(l.data.length - 2) / 2} bytes`))]] : []),
       ...args.map(([k, v]) => [k, tx.kind === 'attest' && k === 'hash' ? link(`#/hash/${v}`, String(v), { class: 'mono', testid: 'tx-attested-hash' }) : h('span', { class: 'mono' }, typeof v === 'object' ? JSON.stringify(v) : String(v))]),
     ]),
   );

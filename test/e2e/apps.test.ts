@@ -71,6 +71,10 @@ describe('bcr app', () => {
       await page.getByTestId('contract-logs').waitFor({ timeout: 20_000 });
       expect(await page.getByTestId('contract-log-event').allInnerTexts()).toEqual(['Purchased', 'Published']);
       expect(await page.getByTestId('contract-code').innerText()).toMatch(/built in/);
+      // The purchase's tx page lists its log.
+      await page.goto(`${node.rpcUrl}explorer/#/tx/${(JSON.parse(bought.stdout) as { txId: string }).txId}`);
+      await page.getByTestId('tx-log').first().waitFor({ timeout: 20_000 });
+      expect(await page.getByTestId('tx-log').count()).toBe(1);
     } finally {
       await browser.close();
     }
