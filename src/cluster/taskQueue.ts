@@ -1,0 +1,96 @@
+// The cluster's task queue: PostgreSQL through graphile-worker (jobs claimed with SELECT … FOR
+// UPDATE SKIP LOCKED, retried with backoff, lower priority number first), as Curio coordinates its
+// machines through one database. The node schedules; workers on any host claim what they can do.
+// A task is either for any worker able to do it (`seal`) or for one worker (`windowPost@w2`: the
+// worker whose disk holds the sectors), so replicas never cross the network.
+import { Logger, makeWorkerUtils, run, type LogFunctionFactory, type Runner, type TaskList, type WorkerUtils } from 'graphile-worker';
+import type { Logger as PinoLogger } from '../util/logger.js';
+
+export const TASK_KINDS = ['winningPost', 'windowPost', 'seal', 'unseal', 'retrieve'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+/** Lower runs first: a block's WinningPoSt, then open WindowPoSt deadlines, then the rest. */
+export const TASK_PRIORITY: Record<TaskKind, number> = { winningPost: -30, windowPost: -20, retrieve: -10, unseal: -5, seal: 0 };
+
+/** The graphile-worker task identifier of `kind`, for one worker or for any that can do it. */
+export function taskIdentifier(kind: TaskKind, worker?: string): string {
+  return worker === undefined ? kind : `${kind}@${worker}`;
+}
+
+export interface ScheduleOptions {
+  /** Only this worker may run it (it holds the sectors). */
+  worker?: string;
+  /** At most one queued task per key: scheduling again replaces the queued one. */
+  key?: string;
+  maxAttempts?: number;
+}
+
+/** Routes graphile-worker's log lines to pino (debug and info quiet at `info`). */
+function loggerFor(log: PinoLogger): Logger {
+  const factory: LogFunctionFactory = (scope) => (level, message, meta) => {
+    const fields = { ...scope, ...(meta ?? {}) };
+    if (level === 'error') log.error(fields, message);
+    else if (level === 'warning') log.warn(fields, message);
+    else log.debug(fields, message);
+  };
+  return new Logger(factory);
+}
+
+/** The scheduling side (the node): adds tasks, and reads the queue for status. */
+export class ClusterQueue {
+  private constructor(
+    private readonly utils: WorkerUtils,
+  ) {}
+
+  /** Connects and creates or upgrades the queue's schema (idempotent). */
+  static async open(connectionString: string, log: PinoLogger): Promise<ClusterQueue> {
+    const utils = await makeWorkerUtils({ connectionString, logger: loggerFor(log) });
+    await utils.migrate();
+    return new ClusterQueue(utils);
+  }
+
+  async schedule(kind: TaskKind, payload: Record<string, unknown>, opts: ScheduleOptions = {}): Promise<string> {
+    const job = await this.utils.addJob(taskIdentifier(kind, opts.worker), payload, {
+      priority: TASK_PRIORITY[kind],
+      maxAttempts: opts.maxAttempts ?? 5,
+      ...(opts.key !== undefined ? { jobKey: opts.key } : {}),
+    });
+    return job.id;
+  }
+
+  async close(): Promise<void> {
+    await this.utils.release();
+  }
+}
+
+export type TaskHandler = (payload: unknown, task: { id: string; attempt: number }) => Promise<void>;
+
+export interface WorkerOptions {
+  connectionString: string;
+  /** This worker's name in the cluster (its targeted tasks end in `@name`). */
+  name: string;
+  handlers: Partial<Record<TaskKind, TaskHandler>>;
+  /** Tasks run at once (sealing is CPU-bound: one per core). */
+  concurrency: number;
+  log: PinoLogger;
+  /** How often an idle worker looks for work when no notification arrives (ms). */
+  pollIntervalMs?: number;
+}
+
+/** Starts claiming and running tasks; `stop()` lets running tasks finish first. */
+export async function startTaskWorker(opts: WorkerOptions): Promise<Runner> {
+  const taskList: TaskList = {};
+  for (const [kind, handler] of Object.entries(opts.handlers) as [TaskKind, TaskHandler][]) {
+    const task = (payload: unknown, helpers: { job: { id: string; attempts: number } }) => handler(payload, { id: helpers.job.id, attempt: helpers.job.attempts });
+    taskList[taskIdentifier(kind)] = task;
+    taskList[taskIdentifier(kind, opts.name)] = task;
+  }
+  return run({
+    connectionString: opts.connectionString,
+    concurrency: opts.concurrency,
+    taskList,
+    noHandleSignals: true,
+    pollInterval: opts.pollIntervalMs ?? 1000,
+    logger: loggerFor(opts.log),
+  });
+}
