@@ -28,7 +28,7 @@ const ALLOWED: Record<string, string[]> = {
   p2p: ['metrics', 'chain', 'mempool', 'state', 'primitives', 'util'],
   sync: ['metrics', 'chain', 'p2p', 'primitives', 'util'],
   miner: ['metrics', 'chain', 'consensus', 'content', 'proofs', 'mempool', 'state', 'primitives', 'util'],
-  cluster: ['util'],
+  cluster: ['miner', 'proofs', 'primitives', 'util'],
   market: ['metrics', 'chain', 'proofs', 'p2p', 'state', 'primitives', 'util'],
   // The client library: what wallets and apps call to store and fetch (the CLI wraps it).
   client: ['content', 'market', 'p2p', 'proofs', 'state', 'wallet', 'primitives', 'util'],

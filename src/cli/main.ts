@@ -29,6 +29,8 @@ const COMMANDS: [name: string, load: () => Promise<Register>][] = [
   ['vesting', async () => (await import('./commands/vesting.js')).registerVesting],
   ['attest', async () => (await import('./commands/attest.js')).registerAttest],
   ['app', async () => (await import('./commands/app.js')).registerApp],
+  ['worker', async () => (await import('./commands/cluster.js')).registerWorker],
+  ['cluster', async () => (await import('./commands/cluster.js')).registerCluster],
   ['devnet', async () => (await import('./commands/devnet.js')).registerDevnet],
   ['sim', async () => (await import('./commands/sim.js')).registerSim],
 ];
