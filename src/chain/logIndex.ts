@@ -99,7 +99,7 @@ export function logMatches(log: EvmLog, filter: Pick<LogFilter, 'addresses' | 't
 
 /** A short description of a filter for errors and logs. */
 export function describeFilter(filter: LogFilter): string {
-  return `blocks ${filter.fromHeight}-${filter.toHeight}, ${filter.addresses.length ? filter.addresses.map((a) => '0x' + hexKey(a)).join('|') : 'any address'}`;
+  return `blocks ${filter.fromHeight}-${filter.toHeight}, ${filter.addresses.length ? filter.addresses.map((a) => '0x' + hexKey(a)).join('|') : 'every address'}`;
 }
 
 export interface LocatedLog {
@@ -110,6 +110,16 @@ export interface LocatedLog {
   txId: Uint8Array;
   /** Position among all logs of the block (Ethereum's logIndex). */
   logIndex: number;
+}
+
+/** Every log of a block with its place (tx, position in the block), in block order. */
+export function locateLogs(height: number, blockId: Uint8Array, receipts: Receipt[], txIds: Uint8Array[]): LocatedLog[] {
+  const out: LocatedLog[] = [];
+  let logIndex = 0;
+  receipts.forEach((receipt, txIndex) => {
+    for (const log of receipt.evm?.logs ?? []) out.push({ log, height, blockId, txIndex, txId: txIds[txIndex]!, logIndex: logIndex++ });
+  });
+  return out;
 }
 
 export interface LogSource extends LogReader {
@@ -143,15 +153,10 @@ export async function queryLogs(source: LogSource, filter: LogFilter, limits: Lo
     const blockId = await source.canonicalId(height);
     if (!blockId) continue;
     const { receipts, txIds } = await source.blockReceipts(blockId);
-    let logIndex = 0;
-    for (let txIndex = 0; txIndex < receipts.length; txIndex++) {
-      for (const log of receipts[txIndex]!.evm?.logs ?? []) {
-        if (logMatches(log, filter)) {
-          if (out.length >= limits.maxLogs) throw new LogQueryError(`more than ${limits.maxLogs} logs match (${describeFilter(filter)}); narrow the block range or the filter`);
-          out.push({ log, height, blockId, txIndex, txId: txIds[txIndex]!, logIndex });
-        }
-        logIndex++;
-      }
+    for (const located of locateLogs(height, blockId, receipts, txIds)) {
+      if (!logMatches(located.log, filter)) continue;
+      if (out.length >= limits.maxLogs) throw new LogQueryError(`more than ${limits.maxLogs} logs match (${describeFilter(filter)}); narrow the block range or the filter`);
+      out.push(located);
     }
   }
   return out;

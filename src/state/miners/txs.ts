@@ -16,7 +16,7 @@ function fail(code: string, message: string): never {
   throw new TxFailure(code, message);
 }
 
-async function loadMiner(ctx: TxContext, id: number, who: 'owner' | 'worker' | 'any'): Promise<Miner> {
+async function loadMiner(ctx: TxContext, id: number, who: 'owner' | 'worker' | 'anyone'): Promise<Miner> {
   const miner = await getMiner(ctx.state, id);
   if (!miner) fail('NO_SUCH_MINER', `miner ${id} does not exist`);
   const isOwner = bytesEqual(ctx.sender, miner.owner);
@@ -73,7 +73,7 @@ export const addCollateralKind = defineTxKind({
   touches: () => [],
   spends: (p) => p.value,
   async apply(ctx, p) {
-    const miner = await loadMiner(ctx, p.miner, 'any');
+    const miner = await loadMiner(ctx, p.miner, 'anyone');
     await debit(ctx.state, ctx.sender, p.value, ctx.slot);
     miner.collateral += p.value;
     await putMiner(ctx.state, p.miner, miner);
