@@ -1,11 +1,11 @@
 // Calling contracts from the client library: an eth_call to read, and a BCR-signed EVM tx to write,
 // its gas limit from eth_estimateGas with a margin. ABI encoding is viem's.
 import { decodeFunctionResult, encodeFunctionData, type Abi } from 'viem';
-import { encode, fromHex, toHex } from '../primitives/index.js';
-import { evmCallKind, evmCallPayload, signTx } from '../state/index.js';
+import { fromHex, toHex } from '../primitives/index.js';
+import { evmCallKind, evmCallPayload } from '../state/index.js';
 import { ClientError } from './errors.js';
 import { callRpc } from './rpc.js';
-import { waitForReceipt, type Receipt, type Sender } from './txs.js';
+import { sendKindTx, waitForReceipt, type Receipt, type Sender } from './txs.js';
 
 /** Estimated gas times 5/4: state can change between the estimate and inclusion. */
 const GAS_MARGIN_NUM = 5n;
@@ -32,13 +32,8 @@ export async function readContract<T>(rpc: string, call: ContractCall): Promise<
 export async function writeContract(rpc: string, sender: Sender, call: ContractCall, value = 0n): Promise<{ id: string; receipt: Receipt }> {
   const data = calldata(call);
   const estimate = BigInt(await callRpc<string>(rpc, 'eth_estimateGas', [{ from: sender.address, to: toHex(call.address), data, value: '0x' + value.toString(16) }]));
-  const { chainId } = await callRpc<{ chainId: number }>(rpc, 'bcr_nodeInfo');
-  const nonce = await callRpc<number>(rpc, 'bcr_getNonce', [sender.address, 'pending']);
-  const gasPrice = BigInt(await callRpc<string>(rpc, 'bcr_gasPrice'));
-  const payload = encode(evmCallPayload, { to: call.address, value, data: fromHex(data), accessList: [] });
   const gasLimit = Number((estimate * GAS_MARGIN_NUM) / GAS_MARGIN_DEN);
-  const raw = signTx(sender.key, { chainId, nonce, gasLimit, gasPrice, kind: evmCallKind.id, payload });
-  const id = await callRpc<string>(rpc, 'bcr_sendRawTransaction', [toHex(raw)]);
+  const { id } = await sendKindTx(rpc, sender, evmCallKind, evmCallPayload, { to: call.address, value, data: fromHex(data), accessList: [] }, undefined, gasLimit);
   const receipt = await waitForReceipt(rpc, id);
   if (receipt.status !== 'ok') throw new ClientError(`${call.functionName} tx ${id} failed in block ${receipt.height}: ${receipt.revertReason ?? receipt.error}`);
   return { id, receipt };

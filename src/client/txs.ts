@@ -22,18 +22,19 @@ export interface Receipt {
 }
 
 /** Signs a tx of `kind` with `key` at the sender's next pending nonce; the raw bytes, not sent. */
-export async function signKindTx<P>(rpc: string, sender: Sender, kind: TxKind, codec: Field<P>, payload: P, gasPrice?: bigint): Promise<{ raw: Uint8Array; nonce: number }> {
+export async function signKindTx<P>(rpc: string, sender: Sender, kind: TxKind, codec: Field<P>, payload: P, gasPrice?: bigint, gasLimit?: number): Promise<{ raw: Uint8Array; nonce: number }> {
   const { chainId } = await callRpc<{ chainId: number }>(rpc, 'bcr_nodeInfo');
   const nonce = await callRpc<number>(rpc, 'bcr_getNonce', [sender.address, 'pending']);
   const price = gasPrice ?? BigInt(await callRpc<string>(rpc, 'bcr_gasPrice'));
   const bytes = encode(codec, payload);
-  const gasLimit = kind.gas(kind.decodePayload(bytes));
-  return { raw: signTx(sender.key, { chainId, nonce, gasLimit, gasPrice: price, kind: kind.id, payload: bytes }), nonce };
+  // A metered kind (an EVM call) needs its estimated gas; other kinds use exactly their fixed gas.
+  const limit = gasLimit ?? kind.gas(kind.decodePayload(bytes));
+  return { raw: signTx(sender.key, { chainId, nonce, gasLimit: limit, gasPrice: price, kind: kind.id, payload: bytes }), nonce };
 }
 
 /** Signs a tx of `kind` with `key`, sends it, and returns its id (and nonce). */
-export async function sendKindTx<P>(rpc: string, sender: Sender, kind: TxKind, codec: Field<P>, payload: P, gasPrice?: bigint): Promise<{ id: string; nonce: number }> {
-  const { raw, nonce } = await signKindTx(rpc, sender, kind, codec, payload, gasPrice);
+export async function sendKindTx<P>(rpc: string, sender: Sender, kind: TxKind, codec: Field<P>, payload: P, gasPrice?: bigint, gasLimit?: number): Promise<{ id: string; nonce: number }> {
+  const { raw, nonce } = await signKindTx(rpc, sender, kind, codec, payload, gasPrice, gasLimit);
   return { id: await callRpc<string>(rpc, 'bcr_sendRawTransaction', [toHex(raw)]), nonce };
 }
 

@@ -2,7 +2,7 @@
 // hash = block id, number = height, miner = the producing miner's owner, baseFeePerGas = the minimum
 // gas price, logsBloom = the 2048-bit bloom of the block's logs (the receipts root commits the logs).
 import { blockId, type Block } from '../chain/index.js';
-import type { LocatedLog } from '../chain/logIndex.js';
+import { locateLogs, type LocatedLog } from '../chain/logIndex.js';
 import { keccak256, toChecksumAddress, toHex } from '../primitives/index.js';
 import { decodeEthTx, isEthTx, revertReason, type EvmLog, type Receipt, type VerifiedTx } from '../state/index.js';
 
@@ -78,20 +78,10 @@ export function logJson(located: Omit<LocatedLog, 'log'> & { log: EvmLog }, remo
   };
 }
 
-/** Every log of a block with its place, in block order. */
-export function blockLogs(block: Block, id: Uint8Array, receipts: Receipt[], txIds: Uint8Array[]): LocatedLog[] {
-  const out: LocatedLog[] = [];
-  let logIndex = 0;
-  receipts.forEach((receipt, txIndex) => {
-    for (const log of receipt.evm?.logs ?? []) out.push({ log, height: block.header.height, blockId: id, txIndex, txId: txIds[txIndex]!, logIndex: logIndex++ });
-  });
-  return out;
-}
-
 export function receiptJson(tx: VerifiedTx, place: TxPlace, receipts: Receipt[], txIds: Uint8Array[]) {
   const receipt = receipts[place.index]!;
   const cumulative = receipts.slice(0, place.index + 1).reduce((sum, r) => sum + r.gasUsed, 0);
-  const logs = blockLogs(place.block, place.blockId, receipts, txIds).filter((l) => l.txIndex === place.index);
+  const logs = locateLogs(place.block.header.height, place.blockId, receipts, txIds).filter((l) => l.txIndex === place.index);
   const payload = tx.payload as { to?: Uint8Array | null };
   const revertData = receipt.evm?.revertData ?? new Uint8Array(0);
   const reason = revertReason(revertData);

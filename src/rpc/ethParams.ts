@@ -27,13 +27,21 @@ export function blockTagParam(name = 'block', optional = true): ParamSpec {
   };
 }
 
-/** A block selector as a block whose state is kept: tags, heights, or a canonical block's hash (EIP-1898). */
-export async function stateBlockOf(chain: ChainStore, tag: unknown): Promise<StateBlock> {
+/** A tag or height as a state block (null for an EIP-1898 {blockHash}, which needs a lookup). */
+export function tagStateBlock(tag: unknown): StateBlock | null {
   const selector = (tag ?? 'latest') as BlockSelector;
   if (selector === 'latest' || selector === 'pending') return 'latest';
   if (selector === 'safe' || selector === 'finalized') return 'finalized';
   if (selector === 'earliest') return 0;
   if (typeof selector === 'number') return selector;
+  return null;
+}
+
+/** A block selector as a block whose state is kept: tags, heights, or a canonical block's hash (EIP-1898). */
+export async function stateBlockOf(chain: ChainStore, tag: unknown): Promise<StateBlock> {
+  const byTag = tagStateBlock(tag);
+  if (byTag !== null) return byTag;
+  const selector = tag as { blockHash: Uint8Array };
   const header = await chain.getHeader(selector.blockHash);
   if (!header || !(await chain.isCanonical(selector.blockHash, header.height))) throw new RpcError(RpcErrorCode.notFound, `block ${toHex(selector.blockHash)} is not on the canonical chain`);
   return header.height;

@@ -4,11 +4,11 @@
 import { blockId, type Block, type ChainStore, type HeadChange } from '../chain/index.js';
 import { fromHex, isBcrError, parseAddress, toHex } from '../primitives/index.js';
 import { anyTxId, revertReason, isSystemAddress, SYSTEM_CODE, estimateGas, getCode, getStorage, simulateCall, TxError, type AccessListEntry, type EvmOutcome, type EvmLog, type SimulatedCall, type StateDb } from '../state/index.js';
-import { blockLogs, logJson, q } from './ethFormat.js';
+import { logJson, q } from './ethFormat.js';
 import { RpcError, RpcErrorCode, type MethodDescriptor, type ParamSpec } from './jsonRpc.js';
 import { addressParam, anyParam } from './params.js';
-import { blockTagParam, parseLogFilter, stateBlockOf, type BlockSelector } from './ethParams.js';
-import { LogQueryError, logMatches } from '../chain/logIndex.js';
+import { blockTagParam, parseLogFilter, stateBlockOf, tagStateBlock } from './ethParams.js';
+import { LogQueryError, locateLogs, logMatches } from '../chain/logIndex.js';
 
 /** Blocks one eth_getLogs may span, and logs it may return (what public providers allow). */
 export const MAX_LOG_RANGE = 10_000;
@@ -92,10 +92,8 @@ function simulationError(error: unknown): never {
 
 export function evmMethods({ chain }: { chain: ChainStore }): MethodDescriptor[] {
   const stateBlock = (tag: unknown) => stateBlockOf(chain, tag);
-  const depthCost = (tag: unknown) => {
-    const selector = (tag ?? 'latest') as BlockSelector;
-    return typeof selector === 'number' ? chain.depthOf(selector) : 0;
-  };
+  /** Rolling the state back is the work: one unit per block between the head and the block read (a hash: up to the finalized one). */
+  const depthCost = (tag: unknown) => chain.depthOf(tagStateBlock(tag) ?? 'finalized');
   const read = async <T>(tag: unknown, work: (state: StateDb) => Promise<T>): Promise<T> => {
     try {
       return await chain.readStateAt(await stateBlock(tag), (state) => work(state));
@@ -157,7 +155,7 @@ export function evmMethods({ chain }: { chain: ChainStore }): MethodDescriptor[]
         if (parsed.blockId !== undefined) {
           const block = await chain.requireBlock(parsed.blockId);
           const receipts = await chain.requireReceipts(parsed.blockId);
-          return blockLogs(block, parsed.blockId, receipts, block.txs.map(anyTxId)).filter((l) => logMatches(l.log, parsed)).map((l) => logJson(l));
+          return locateLogs(block.header.height, parsed.blockId, receipts, block.txs.map(anyTxId)).filter((l) => logMatches(l.log, parsed)).map((l) => logJson(l));
         }
         // Genesis carries no txs: an archive node answers from height 1, a pruned one from its oldest body.
         parsed.fromHeight = Math.max(parsed.fromHeight, 1);
@@ -192,7 +190,7 @@ export async function headChangeLogs(chain: ChainStore, change: HeadChange, list
     const id = blockId(block.header);
     const receipts = await chain.getReceipts(id);
     if (!receipts || !receipts.some((r) => (r.evm?.logs.length ?? 0) > 0)) return;
-    for (const located of blockLogs(block, id, receipts, block.txs.map(anyTxId))) out.push({ log: located.log, json: logJson(located, removed) });
+    for (const located of locateLogs(block.header.height, id, receipts, block.txs.map(anyTxId))) out.push({ log: located.log, json: logJson(located, removed) });
   };
   for (const block of change.reverted) await collect(block, true);
   for (const block of change.applied) await collect(block, false);

@@ -6,6 +6,7 @@ import { accountKey, credit, debit } from '../accounts.js';
 import { codeKey, getCode } from '../contracts.js';
 import { TxError } from '../errors.js';
 import { defineTxKind, type TxContext, type TxOutcome } from '../txKinds/registry.js';
+import type { BlockEnv } from '../execute.js';
 import type { StateDb } from '../stateDb.js';
 import { calldataFloorGas, intrinsicGas, MAX_INITCODE_BYTES } from './intrinsicGas.js';
 import { createBcrEvm, type BcrEvm } from './machine.js';
@@ -25,9 +26,15 @@ export const evmCallPayload = struct({
 });
 export type EvmCallPayload = Infer<typeof evmCallPayload>;
 
-/** The least gas the tx can use: its intrinsic gas, or the EIP-7623 calldata floor if higher. */
+/** The gas charged before execution, and the EIP-7623 floor the tx pays at least. */
+export function evmCallGas(payload: Pick<EvmCallPayload, 'to' | 'data' | 'accessList'>): { intrinsic: number; floor: number } {
+  return { intrinsic: intrinsicGas(payload.data, payload.to === null, payload.accessList), floor: calldataFloorGas(payload.data) };
+}
+
+/** The least gas the tx can use: its intrinsic gas, or the calldata floor if higher. */
 export function evmCallMinGas(payload: EvmCallPayload): number {
-  return Math.max(intrinsicGas(payload.data, payload.to === null, payload.accessList), calldataFloorGas(payload.data));
+  const { intrinsic, floor } = evmCallGas(payload);
+  return Math.max(intrinsic, floor);
 }
 
 /** Stateless rules an EVM payload must meet to enter a block. */
@@ -43,26 +50,28 @@ function isReserved(address: Uint8Array): boolean {
   return true;
 }
 
-interface BlockEvm {
+export interface BlockEvm {
   evm: BcrEvm;
   adapter: EvmStateAdapter;
 }
 
-/** One EVM per block state: built at the block's first EVM tx, its precompiles bound to that state. */
-const evms = new WeakMap<StateDb, BlockEvm>();
+const noBlockHash = async (): Promise<undefined> => undefined;
 
-export function evmFor(state: StateDb, chainId: number, slot: number, height: number, blockHash: (height: number) => Promise<Uint8Array | undefined>): BlockEvm {
-  let entry = evms.get(state);
-  if (!entry) {
-    const adapter = new EvmStateAdapter(state, slot);
-    const evm = createBcrEvm({ chainId, state: adapter, blockHash, precompiles: systemPrecompiles(state, slot, height) });
-    entry = { evm, adapter };
-    evms.set(state, entry);
-  }
-  return entry;
+/** An EVM over `state` for a block, its system contracts bound to that state. */
+export function newBlockEvm(state: StateDb, env: Pick<BlockEnv, 'params' | 'slot' | 'height' | 'blockHash'>): BlockEvm {
+  const adapter = new EvmStateAdapter(state, env.slot);
+  const evm = createBcrEvm({ chainId: env.params.chainId, state: adapter, blockHash: env.blockHash ?? noBlockHash, precompiles: systemPrecompiles(state, env.slot, env.height) });
+  return { evm, adapter };
 }
 
-const noBlockHash = async (): Promise<undefined> => undefined;
+/** One EVM per block state: built at the block's first EVM tx. */
+const evms = new WeakMap<StateDb, BlockEvm>();
+
+function evmFor(state: StateDb, env: BlockEnv): BlockEvm {
+  let entry = evms.get(state);
+  if (!entry) evms.set(state, (entry = newBlockEvm(state, env)));
+  return entry;
+}
 
 export function evmBlockContext(ctx: Pick<TxContext, 'params' | 'block'>): EvmBlockContext {
   return {
@@ -87,14 +96,14 @@ export const evmCallKind = defineTxKind({
   spends: (payload) => payload.value,
   async apply(ctx, payload): Promise<TxOutcome> {
     if ((await getCode(ctx.state, ctx.sender)).code.length > 0) throw new TxError('SENDER_NOT_EOA', 'the sender has code: only an externally owned account signs txs (EIP-3607)');
-    const minGas = evmCallMinGas(payload);
+    const { intrinsic, floor } = evmCallGas(payload);
     const { to } = payload;
     if (to && payload.data.length === 0 && !isReserved(to) && (await getCode(ctx.state, to)).code.length === 0) {
       await debit(ctx.state, ctx.sender, payload.value, ctx.slot);
       await credit(ctx.state, to, payload.value);
-      return { gasUsed: minGas, failure: null, evm: null };
+      return { gasUsed: Math.max(intrinsic, floor), failure: null, evm: null };
     }
-    const { evm, adapter } = evmFor(ctx.state, ctx.params.chainId, ctx.slot, ctx.height, ctx.block.blockHash ?? noBlockHash);
+    const { evm, adapter } = evmFor(ctx.state, ctx.block);
     const outcome = await runEvmCall(evm, adapter, evmBlockContext(ctx), {
       caller: ctx.sender,
       to,
@@ -103,8 +112,8 @@ export const evmCallKind = defineTxKind({
       gasLimit: ctx.gasLimit,
       gasPrice: ctx.gasPrice,
       accessList: payload.accessList,
-      intrinsicGas: intrinsicGas(payload.data, to === null, payload.accessList),
-      floorGas: calldataFloorGas(payload.data),
+      intrinsicGas: intrinsic,
+      floorGas: floor,
     });
     return {
       gasUsed: outcome.gasUsed,

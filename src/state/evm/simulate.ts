@@ -3,12 +3,9 @@
 import { TxError } from '../errors.js';
 import type { BlockEnv } from '../execute.js';
 import type { StateDb } from '../stateDb.js';
-import { evmBlockContext } from './callKind.js';
-import { calldataFloorGas, intrinsicGas, MAX_INITCODE_BYTES, type AccessListEntry } from './intrinsicGas.js';
-import { createBcrEvm } from './machine.js';
+import { checkEvmCall, evmBlockContext, evmCallGas, newBlockEvm } from './callKind.js';
+import type { AccessListEntry } from './intrinsicGas.js';
 import { runEvmCall, type EvmOutcome } from './runTx.js';
-import { EvmStateAdapter } from './stateAdapter.js';
-import { systemPrecompiles } from './system/index.js';
 
 export interface SimulatedCall {
   from: Uint8Array;
@@ -24,14 +21,13 @@ export interface SimulatedCall {
 /** Runs `call` on `state` (which keeps the writes in memory only: pass a state you drop). */
 export async function simulateCall(state: StateDb, env: BlockEnv, call: SimulatedCall): Promise<EvmOutcome> {
   const accessList = call.accessList ?? [];
-  if (call.to === null && call.data.length > MAX_INITCODE_BYTES) throw new TxError('MALFORMED_PAYLOAD', `init code is ${call.data.length} bytes, above the ${MAX_INITCODE_BYTES} EIP-3860 allows`);
-  const intrinsic = intrinsicGas(call.data, call.to === null, accessList);
-  const floor = calldataFloorGas(call.data);
+  const payload = { to: call.to, value: call.value, data: call.data, accessList };
+  checkEvmCall(payload);
+  const { intrinsic, floor } = evmCallGas(payload);
   const gasLimit = call.gasLimit ?? env.params.blockGasLimit;
   if (gasLimit > env.params.blockGasLimit) throw new TxError('GAS_LIMIT_ABOVE_BLOCK', `gas ${gasLimit} above the block gas limit ${env.params.blockGasLimit}`);
   if (gasLimit < Math.max(intrinsic, floor)) throw new TxError('GAS_TOO_LOW', `gas ${gasLimit} below the ${Math.max(intrinsic, floor)} intrinsic gas of this call`);
-  const adapter = new EvmStateAdapter(state, env.slot);
-  const evm = createBcrEvm({ chainId: env.params.chainId, state: adapter, blockHash: env.blockHash ?? (async () => undefined), precompiles: systemPrecompiles(state, env.slot, env.height) });
+  const { evm, adapter } = newBlockEvm(state, env);
   const checkpoint = state.checkpoint();
   try {
     return await runEvmCall(evm, adapter, evmBlockContext({ params: env.params, block: env }), {

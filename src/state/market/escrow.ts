@@ -28,6 +28,12 @@ export async function putEscrow(state: StateDb, address: Uint8Array, escrow: Esc
   await state.set(escrowKey(address), escrow.total === 0n && escrow.locked === 0n ? null : encode(escrowCodec, escrow));
 }
 
+/** Adds `value` (already taken from its payer) to `account`'s escrow. */
+export async function addEscrow(state: StateDb, account: Uint8Array, value: bigint): Promise<void> {
+  const escrow = await getEscrow(state, account);
+  await putEscrow(state, account, { ...escrow, total: escrow.total + value });
+}
+
 export const escrowAddPayload = struct({ account: bytes(20), value: amount() });
 export const escrowWithdrawPayload = struct({ value: amount() });
 
@@ -42,8 +48,7 @@ export const escrowAddKind = defineTxKind({
   async apply(ctx, p) {
     if (p.value === 0n) throw new TxFailure('ZERO_VALUE', 'nothing to add');
     await debit(ctx.state, ctx.sender, p.value, ctx.slot);
-    const escrow = await getEscrow(ctx.state, p.account);
-    await putEscrow(ctx.state, p.account, { ...escrow, total: escrow.total + p.value });
+    await addEscrow(ctx.state, p.account, p.value);
   },
 });
 

@@ -5,16 +5,11 @@ import { appCount, buyApp, FOREVER, getApp, licensedUntil, publishApp, updateApp
 import { TxFailure } from '../../errors.js';
 import { fromHex, toHex } from '../../../primitives/index.js';
 import { APPS_ABI, SYSTEM_ADDRESSES } from './abis.js';
-import { eventLog, type SystemCall, type SystemContract } from './precompile.js';
+import { READ_GAS, ZERO_ADDRESS, ZERO_HASH, eventLog, requireId, type SystemCall, type SystemContract } from './precompile.js';
 
 const UINT64_MAX = (1n << 64n) - 1n;
-const ZERO_ADDRESS = '0x' + '00'.repeat(20);
 
-function appId(arg: unknown): number {
-  const value = arg as bigint;
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new TxFailure('NOT_FOUND', `no app ${value}`);
-  return Number(value);
-}
+const appId = (arg: unknown): number => requireId(arg, `no app ${arg as bigint}`);
 
 /** Licenses that never end read as uint64 max. */
 const untilWord = (until: number): bigint => (until === FOREVER ? UINT64_MAX : BigInt(until));
@@ -55,15 +50,15 @@ export const appsContract: SystemContract = {
     buy: { gas: 60_000, payable: true, run: (call, [id]) => buy(call, appId(id), call.caller) },
     buyFor: { gas: 60_000, payable: true, run: (call, [id, user]) => buy(call, appId(id), fromHex(user as string)) },
     getApp: {
-      gas: 2_600,
+      gas: READ_GAS,
       async run(call, [id]) {
         const app = await getApp(call.state, appId(id));
-        if (!app) return { exists: false, developer: ZERO_ADDRESS, name: '', version: '', contentHash: '0x' + '00'.repeat(32), uri: '', price: 0n, periodSlots: 0n, payees: [], sales: 0n, publishedHeight: 0n, updatedHeight: 0n };
+        if (!app) return { exists: false, developer: ZERO_ADDRESS, name: '', version: '', contentHash: ZERO_HASH, uri: '', price: 0n, periodSlots: 0n, payees: [], sales: 0n, publishedHeight: 0n, updatedHeight: 0n };
         return { exists: true, developer: toHex(app.developer), name: app.name, version: app.version, contentHash: toHex(app.contentHash), uri: app.uri, price: app.price, periodSlots: BigInt(app.periodSlots), payees: app.payees.map((p) => ({ account: toHex(p.account), shareBps: p.shareBps })), sales: BigInt(app.sales), publishedHeight: BigInt(app.publishedHeight), updatedHeight: BigInt(app.updatedHeight) };
       },
     },
-    licenseOf: { gas: 2_600, run: async (call, [id, user]) => untilWord(await licensedUntil(call.state, appId(id), fromHex(user as string))) },
-    hasLicense: { gas: 2_600, run: async (call, [id, user]) => (await licensedUntil(call.state, appId(id), fromHex(user as string))) > call.slot },
-    appCount: { gas: 2_600, run: async (call) => BigInt(await appCount(call.state)) },
+    licenseOf: { gas: READ_GAS, run: async (call, [id, user]) => untilWord(await licensedUntil(call.state, appId(id), fromHex(user as string))) },
+    hasLicense: { gas: READ_GAS, run: async (call, [id, user]) => (await licensedUntil(call.state, appId(id), fromHex(user as string))) > call.slot },
+    appCount: { gas: READ_GAS, run: async (call) => BigInt(await appCount(call.state)) },
   },
 };

@@ -4,9 +4,8 @@ import { concatBytes, fromHex, sha256, toHex, uintToBytesBE, utf8 } from '../../
 import { attestationCountOf, getAttestation, MAX_META_BYTES, MAX_TAG_BYTES, recordAttestation } from '../../attestations.js';
 import { TxFailure } from '../../errors.js';
 import { ATTESTATIONS_ABI, SYSTEM_ADDRESSES } from './abis.js';
-import type { SystemContract } from './precompile.js';
+import { READ_GAS, ZERO_ADDRESS, ZERO_HASH, type SystemContract } from './precompile.js';
 
-const ZERO_HASH = '0x' + '00'.repeat(32);
 
 export const attestationsContract: SystemContract = {
   address: SYSTEM_ADDRESSES.attestations,
@@ -29,13 +28,13 @@ export const attestationsContract: SystemContract = {
       },
     },
     getAttestation: {
-      gas: 2_600,
+      gas: READ_GAS,
       async run(call, [id]) {
         const record = await getAttestation(call.state, fromHex(id as string));
-        if (!record) return { exists: false, hash: ZERO_HASH, tag: '', ref: ZERO_HASH, meta: '0x', attester: '0x' + '00'.repeat(20), height: 0n };
+        if (!record) return { exists: false, hash: ZERO_HASH, tag: '', ref: ZERO_HASH, meta: '0x', attester: ZERO_ADDRESS, height: 0n };
         return { exists: true, hash: toHex(record.hash), tag: record.tag, ref: record.ref ? toHex(record.ref) : ZERO_HASH, meta: toHex(record.meta), attester: toHex(record.attester), height: BigInt(record.height) };
       },
     },
-    countOf: { gas: 2_600, run: async (call, [hash]) => BigInt(await attestationCountOf(call.state, fromHex(hash as string))) },
+    countOf: { gas: READ_GAS, run: async (call, [hash]) => BigInt(await attestationCountOf(call.state, fromHex(hash as string))) },
   },
 };

@@ -3,17 +3,12 @@
 import { debit } from '../../accounts.js';
 import { TxFailure } from '../../errors.js';
 import { DealState, dealCount, getDeal } from '../../market/deals.js';
-import { getEscrow, putEscrow } from '../../market/escrow.js';
+import { addEscrow, getEscrow } from '../../market/escrow.js';
 import { fromHex, toHex } from '../../../primitives/index.js';
 import { MARKET_ABI, SYSTEM_ADDRESSES } from './abis.js';
-import type { SystemContract } from './precompile.js';
+import { READ_GAS, requireId, type SystemContract } from './precompile.js';
 
-const READ_GAS = 2_600;
-const id = (arg: unknown): number => {
-  const value = arg as bigint;
-  if (value > BigInt(Number.MAX_SAFE_INTEGER)) throw new TxFailure('NOT_FOUND', 'no deal has that id');
-  return Number(value);
-};
+const id = (arg: unknown): number => requireId(arg, 'no deal has that id');
 
 export const marketContract: SystemContract = {
   address: SYSTEM_ADDRESSES.market,
@@ -26,9 +21,7 @@ export const marketContract: SystemContract = {
         if (call.value === 0n) throw new TxFailure('ZERO_VALUE', 'deposit needs a value');
         // The EVM put msg.value in this contract's balance; it moves on to the client's escrow.
         await debit(call.state, call.self, call.value, call.slot);
-        const account = fromHex(client as string);
-        const escrow = await getEscrow(call.state, account);
-        await putEscrow(call.state, account, { ...escrow, total: escrow.total + call.value });
+        await addEscrow(call.state, fromHex(client as string), call.value);
         return undefined;
       },
     },

@@ -2,12 +2,8 @@
 import { toHex } from '../../../primitives/index.js';
 import { getMiner, getSector } from '../../miners/records.js';
 import { MINERS_ABI, SYSTEM_ADDRESSES } from './abis.js';
-import type { SystemContract } from './precompile.js';
+import { READ_GAS, ZERO_ADDRESS, ZERO_HASH, smallId, type SystemContract } from './precompile.js';
 
-const READ_GAS = 2_600;
-const ZERO_ADDRESS = '0x' + '00'.repeat(20);
-const ZERO_HASH = '0x' + '00'.repeat(32);
-const small = (arg: unknown): number | null => ((arg as bigint) > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(arg as bigint));
 
 export const minersContract: SystemContract = {
   address: SYSTEM_ADDRESSES.miners,
@@ -16,7 +12,7 @@ export const minersContract: SystemContract = {
     getMiner: {
       gas: READ_GAS,
       async run(call, [id]) {
-        const n = small(id);
+        const n = smallId(id);
         const miner = n === null ? null : await getMiner(call.state, n);
         if (!miner) return { exists: false, owner: ZERO_ADDRESS, worker: ZERO_ADDRESS, sectorSize: 0n, power: 0n, collateral: 0n, pledge: 0n, nextSector: 0n };
         return { exists: true, owner: toHex(miner.owner), worker: toHex(miner.worker), sectorSize: BigInt(miner.sectorSize), power: miner.power, collateral: miner.collateral, pledge: miner.pledge, nextSector: BigInt(miner.nextSector) };
@@ -25,8 +21,8 @@ export const minersContract: SystemContract = {
     getSector: {
       gas: READ_GAS,
       async run(call, [miner, number]) {
-        const m = small(miner);
-        const s = small(number);
+        const m = smallId(miner);
+        const s = smallId(number);
         const sector = m === null || s === null ? null : await getSector(call.state, m, s);
         if (!sector) return { exists: false, state: 0, commD: ZERO_HASH, commR: ZERO_HASH, activation: 0n, expiration: 0n, dealIds: [] };
         return { exists: true, state: sector.state, commD: toHex(sector.commD), commR: toHex(sector.commR), activation: BigInt(sector.activation), expiration: BigInt(sector.expiration), dealIds: sector.dealIds.map(BigInt) };

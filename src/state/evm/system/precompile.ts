@@ -36,6 +36,24 @@ export interface SystemContract {
   functions: Record<string, SystemFunction>;
 }
 
+/** Gas of a system contract's read (a cold account access). */
+export const READ_GAS = 2_600;
+export const ZERO_ADDRESS = '0x' + '00'.repeat(20);
+export const ZERO_HASH = '0x' + '00'.repeat(32);
+
+/** A uint64 id argument as a number; null past 2^53, where no record is. */
+export function smallId(arg: unknown): number | null {
+  const value = arg as bigint;
+  return value > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(value);
+}
+
+/** A uint64 id argument as a number, or a revert with `notFound`. */
+export function requireId(arg: unknown, notFound: string): number {
+  const id = smallId(arg);
+  if (id === null) throw new TxFailure('NOT_FOUND', notFound);
+  return id;
+}
+
 const ERROR_ABI = [{ type: 'error', name: 'Error', inputs: [{ type: 'string', name: 'message' }] }] as const;
 
 function revert(gas: bigint, message: string): ExecResult {
