@@ -8,6 +8,8 @@ import type { Mempool } from './mempool/index.js';
 import type { MinerService } from './miner/miner.js';
 import type { WatchdogSettings } from './miner/watchdog.js';
 import { LocalMiner, reportEquivocations, startLocalMiner } from './miner/setup.js';
+import { ClusterSectors } from './cluster/clusterSectors.js';
+import type { RemoteSectors } from './miner/remoteSectors.js';
 import { createMetrics } from './metrics/index.js';
 import type { Network } from './p2p/network.js';
 import { BcrError } from './primitives/index.js';
@@ -61,6 +63,8 @@ export interface NodeOptions {
   workerKey?: Uint8Array;
   /** Run this registered miner, with its worker and VRF keys from `keystore`. */
   minerId?: number;
+  /** The miner cluster's database (bcr node --cluster): sealing and proving on its workers. */
+  cluster?: string;
   /** Keystore (and its password) holding the miner's worker and VRF keys. */
   keystore?: { dir: string; password: string };
   clock?: Clock;
@@ -142,7 +146,7 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
   let marketStarted = false;
   const gateway = options.gateway ? await startGatewayPart(options.gateway, options.dataDir, () => (marketStarted ? miner : null), () => paymentGate, metrics, log, closers) : null;
   const local = options.mine
-    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(options.watchdog ? { watchdog: options.watchdog } : {}), ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: [...network.addresses().slice(0, gateway ? 15 : 16), ...(gateway ? [gateway.multiaddr] : [])] } } : {}), synced: () => !(sync?.progress().syncing ?? false) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: keystoreKeyResolver(options.keystore.dir, options.keystore.password) } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
+    ? await startLocalMiner({ chain, mempool, genesis, dataDir: options.dataDir, clock, log, metrics, ...(options.watchdog ? { watchdog: options.watchdog } : {}), ...(network ? { p2p: { peerId: network.peerId.toString(), addresses: [...network.addresses().slice(0, gateway ? 15 : 16), ...(gateway ? [gateway.multiaddr] : [])] } } : {}), synced: () => !(sync?.progress().syncing ?? false), ...(options.cluster ? { remoteSectors: clusterConnector(options.cluster, genesis, log) } : {}) }, { ...(options.minerId !== undefined ? { minerId: options.minerId } : {}), ...(options.keystore ? { keystore: keystoreKeyResolver(options.keystore.dir, options.keystore.password) } : {}), ...(options.workerKey ? { workerKey: options.workerKey } : {}) })
     : new LocalMiner();
   miner = local;
   closers.add('miner', () => local.stop());
@@ -205,4 +209,9 @@ async function startParts(options: NodeOptions, closers: Closers): Promise<BcrNo
       log.info('Node stopped');
     },
   };
+}
+
+/** Opens the miner's connection to its cluster of workers when the miner starts. */
+function clusterConnector(cluster: string, genesis: Genesis, log: Logger): (minerId: number) => Promise<RemoteSectors> {
+  return (minerId) => ClusterSectors.open({ cluster, minerId, profile: genesis.params.miners.proofProfile, log: log.child({ component: 'cluster' }) });
 }

@@ -45,3 +45,9 @@ export function parseAttoOption(text: string, name: string): bigint {
   if (!/^\d{1,78}$/.test(text) || BigInt(text) >= 1n << 256n) throw new UsageError(`${name} must be a whole number of atto, got "${text}"`);
   return BigInt(text);
 }
+
+/** A --cluster database URL, checked before anything starts. */
+export function clusterUrl(text: string): string {
+  if (!/^postgres(ql)?:\/\/\S+$/.test(text)) throw new UsageError(`--cluster: expected a PostgreSQL URL (postgres://user@host:port/db), got ${JSON.stringify(text)}`);
+  return text;
+}

@@ -40,7 +40,18 @@ create table if not exists bcr_cluster.results (
   result jsonb not null,
   finished_at timestamptz not null default now()
 );
+alter table bcr_cluster.workers add column if not exists bad_reason text;
+create table if not exists bcr_cluster.running (
+  job_id text primary key,
+  worker text not null,
+  locked_by text not null,
+  task text not null,
+  started_at timestamptz not null default now()
+);
 `;
+
+/** The channel a finished task's key is announced on (the node waits on it). */
+export const RESULTS_CHANNEL = 'bcr_cluster_results';
 
 export interface StoragePath {
   path: string;
@@ -55,6 +66,8 @@ export interface WorkerInfo {
   concurrency: number;
   alive: boolean;
   lastSeenMs: number;
+  /** Why the node refuses this worker's answers (a proof that did not verify); null while trusted. */
+  badReason: string | null;
   storage: StoragePath[];
 }
 
@@ -79,7 +92,19 @@ export class ClusterRegistry {
     const pool = new pg.Pool({ connectionString, max: 4 });
     // A connection dropped by the server must not crash the process: queries fail and are retried.
     pool.on('error', () => undefined);
-    await pool.query(SCHEMA);
+    // Processes joining at once would race on "create ... if not exists": one at a time.
+    const client = await pool.connect();
+    try {
+      await client.query('begin');
+      await client.query('select pg_advisory_xact_lock(7523001)');
+      await client.query(SCHEMA);
+      await client.query('commit');
+    } catch (error) {
+      await client.query('rollback').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
     return new ClusterRegistry(pool);
   }
 
@@ -111,8 +136,8 @@ export class ClusterRegistry {
   }
 
   async workers(): Promise<WorkerInfo[]> {
-    const rows = await this.pool.query<{ name: string; host: string; tasks: TaskKind[]; concurrency: number; age_ms: string }>(
-      `select name, host, tasks, concurrency, (extract(epoch from now() - last_seen) * 1000)::bigint as age_ms from bcr_cluster.workers order by name`,
+    const rows = await this.pool.query<{ name: string; host: string; tasks: TaskKind[]; concurrency: number; age_ms: string; bad_reason: string | null }>(
+      `select name, host, tasks, concurrency, bad_reason, (extract(epoch from now() - last_seen) * 1000)::bigint as age_ms from bcr_cluster.workers order by name`,
     );
     const disks = await this.pool.query<{ worker: string; path: string; capacity_bytes: string; free_bytes: string }>('select worker, path, capacity_bytes, free_bytes from bcr_cluster.storage order by worker, path');
     return rows.rows.map((w) => ({
@@ -122,6 +147,7 @@ export class ClusterRegistry {
       concurrency: w.concurrency,
       alive: Number(w.age_ms) < WORKER_TIMEOUT_MS,
       lastSeenMs: Number(w.age_ms),
+      badReason: w.bad_reason,
       storage: disks.rows.filter((d) => d.worker === w.name).map((d) => ({ path: d.path, capacityBytes: Number(d.capacity_bytes), freeBytes: Number(d.free_bytes) })),
     }));
   }
@@ -133,6 +159,13 @@ export class ClusterRegistry {
        on conflict (miner, sector) do update set worker = $3, path = $4, state = $5, updated_at = now()`,
       [location.miner, location.sector, location.worker, location.path, location.state],
     );
+  }
+
+  /** Where a sector's replica is, or null when no worker holds it. */
+  async sectorLocation(miner: number, sector: number): Promise<SectorLocation | null> {
+    const rows = await this.pool.query<{ worker: string; path: string; state: string }>('select worker, path, state from bcr_cluster.sectors where miner = $1 and sector = $2', [miner, sector]);
+    const row = rows.rows[0];
+    return row ? { miner, sector, worker: row.worker, path: row.path, state: row.state } : null;
   }
 
   async sectorsOf(miner: number): Promise<SectorLocation[]> {
@@ -147,6 +180,57 @@ export class ClusterRegistry {
        on conflict (key) do update set worker = $2, result = $3, finished_at = now()`,
       [key, worker, JSON.stringify(result)],
     );
+    await this.pool.query('select pg_notify($1, $2)', [RESULTS_CHANNEL, key]);
+  }
+
+  async deleteResult(key: string): Promise<void> {
+    await this.pool.query('delete from bcr_cluster.results where key = $1', [key]);
+  }
+
+  /** The node refuses this worker's answers from now on (it returned a proof that does not verify). */
+  async markBad(name: string, reason: string): Promise<void> {
+    await this.pool.query('update bcr_cluster.workers set bad_reason = $2 where name = $1', [name, reason]);
+  }
+
+  /** A task a worker started, with the queue's lock id of the process running it. */
+  async taskStarted(jobId: string, worker: string, lockedBy: string, task: string): Promise<void> {
+    await this.pool.query('insert into bcr_cluster.running (job_id, worker, locked_by, task) values ($1, $2, $3, $4) on conflict (job_id) do update set worker = $2, locked_by = $3, task = $4, started_at = now()', [jobId, worker, lockedBy, task]);
+  }
+
+  async taskEnded(jobId: string): Promise<void> {
+    await this.pool.query('delete from bcr_cluster.running where job_id = $1', [jobId]);
+  }
+
+  /**
+   * Lock ids of tasks held by workers that stopped beating (or, with `worker`, by that worker's
+   * earlier life), removed from the running list: the caller unlocks them so another worker retries them.
+   */
+  async takeOrphanedLocks(worker?: string): Promise<string[]> {
+    const rows = worker === undefined
+      ? await this.pool.query<{ locked_by: string }>(
+          `delete from bcr_cluster.running r using bcr_cluster.workers w
+           where r.worker = w.name and w.last_seen < now() - make_interval(secs => $1) returning r.locked_by`,
+          [WORKER_TIMEOUT_MS / 1000],
+        )
+      : await this.pool.query<{ locked_by: string }>('delete from bcr_cluster.running where worker = $1 returning locked_by', [worker]);
+    return [...new Set(rows.rows.map((r) => r.locked_by))];
+  }
+
+  /** How many sectors each worker holds, by miner (for status). */
+  async sectorCounts(): Promise<{ miner: number; worker: string; sectors: number }[]> {
+    const rows = await this.pool.query<{ miner: string; worker: string; n: string }>('select miner, worker, count(*) as n from bcr_cluster.sectors group by miner, worker order by miner, worker');
+    return rows.rows.map((r) => ({ miner: Number(r.miner), worker: r.worker, sectors: Number(r.n) }));
+  }
+
+  /** Tasks running now, by worker (for status). */
+  async running(): Promise<{ jobId: string; worker: string; task: string; runningMs: number }[]> {
+    const rows = await this.pool.query<{ job_id: string; worker: string; task: string; ms: string }>(`select job_id, worker, task, (extract(epoch from now() - started_at) * 1000)::bigint as ms from bcr_cluster.running order by started_at`);
+    return rows.rows.map((r) => ({ jobId: r.job_id, worker: r.worker, task: r.task, runningMs: Number(r.ms) }));
+  }
+
+  /** Results nobody collected (an answer after its deadline) older than `ms`. */
+  async pruneResults(ms: number): Promise<void> {
+    await this.pool.query('delete from bcr_cluster.results where finished_at < now() - make_interval(secs => $1)', [ms / 1000]);
   }
 
   async getResult(key: string): Promise<{ worker: string; result: Record<string, unknown> } | null> {

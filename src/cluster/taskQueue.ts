@@ -6,11 +6,14 @@
 import { Logger, makeWorkerUtils, run, type LogFunctionFactory, type Runner, type TaskList, type WorkerUtils } from 'graphile-worker';
 import type { Logger as PinoLogger } from '../util/logger.js';
 
-export const TASK_KINDS = ['winningPost', 'windowPost', 'seal', 'unseal', 'retrieve'] as const;
+export const TASK_KINDS = ['winningPost', 'windowPost', 'porep', 'seal', 'unseal', 'retrieve'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
-/** Lower runs first: a block's WinningPoSt, then open WindowPoSt deadlines, then the rest. */
-export const TASK_PRIORITY: Record<TaskKind, number> = { winningPost: -30, windowPost: -20, retrieve: -10, unseal: -5, seal: 0 };
+/**
+ * Lower runs first: a block's WinningPoSt, then open WindowPoSt deadlines, then PoReps (a pre-commit's
+ * deposit burns if its prove-commit is late), then the rest.
+ */
+export const TASK_PRIORITY: Record<TaskKind, number> = { winningPost: -30, windowPost: -20, porep: -15, retrieve: -10, unseal: -5, seal: 0 };
 
 /** The graphile-worker task identifier of `kind`, for one worker or for any that can do it. */
 export function taskIdentifier(kind: TaskKind, worker?: string): string {
@@ -58,12 +61,30 @@ export class ClusterQueue {
     return job.id;
   }
 
+  /** Frees the tasks locked by processes that died, so other workers retry them. */
+  async unlock(lockIds: string[]): Promise<void> {
+    if (lockIds.length > 0) await this.utils.forceUnlockWorkers(lockIds);
+  }
+
+  /** Drops a task nobody claimed yet (its answer is no longer wanted); a running one finishes unheeded. */
+  async cancel(jobId: string): Promise<void> {
+    await this.utils.completeJobs([jobId]);
+  }
+
   async close(): Promise<void> {
     await this.utils.release();
   }
 }
 
-export type TaskHandler = (payload: unknown, task: { id: string; attempt: number }) => Promise<void>;
+export interface TaskInfo {
+  id: string;
+  attempt: number;
+  /** The queue's id of the process holding the task's lock. */
+  lockedBy: string;
+  identifier: string;
+}
+
+export type TaskHandler = (payload: unknown, task: TaskInfo) => Promise<void>;
 
 export interface WorkerOptions {
   connectionString: string;
@@ -75,13 +96,24 @@ export interface WorkerOptions {
   log: PinoLogger;
   /** How often an idle worker looks for work when no notification arrives (ms). */
   pollIntervalMs?: number;
+  /** Around every task (the cluster records which process runs what, to free a dead one's tasks). */
+  onStart?: (task: TaskInfo) => Promise<void>;
+  onEnd?: (task: TaskInfo) => Promise<void>;
 }
 
 /** Starts claiming and running tasks; `stop()` lets running tasks finish first. */
 export async function startTaskWorker(opts: WorkerOptions): Promise<Runner> {
   const taskList: TaskList = {};
   for (const [kind, handler] of Object.entries(opts.handlers) as [TaskKind, TaskHandler][]) {
-    const task = (payload: unknown, helpers: { job: { id: string; attempts: number } }) => handler(payload, { id: helpers.job.id, attempt: helpers.job.attempts });
+    const task = async (payload: unknown, helpers: { job: { id: string; attempts: number; locked_by: string | null; task_identifier: string } }) => {
+      const info: TaskInfo = { id: helpers.job.id, attempt: helpers.job.attempts, lockedBy: helpers.job.locked_by ?? '', identifier: helpers.job.task_identifier };
+      await opts.onStart?.(info);
+      try {
+        await handler(payload, info);
+      } finally {
+        await opts.onEnd?.(info);
+      }
+    };
     taskList[taskIdentifier(kind)] = task;
     taskList[taskIdentifier(kind, opts.name)] = task;
   }

@@ -5,10 +5,18 @@
 import { hostname } from 'node:os';
 import { SectorStore } from '../miner/sectorStore.js';
 import { fromHex, toHex } from '../primitives/index.js';
-import { PROOF_PROFILES, type ProofProfileName } from '../proofs/index.js';
+import { MAX_POST_SECTORS, PROOF_PROFILES, provePost, type PostKind, type ProofProfileName, type SealProgress } from '../proofs/index.js';
+import { provePartition, type ReplicaAccess } from '../miner/windowPost.js';
 import type { Logger } from '../util/logger.js';
 import { ClusterRegistry, measureStorage, type StoragePath } from './registry.js';
-import { startTaskWorker, type TaskHandler, type TaskKind } from './taskQueue.js';
+import { ClusterQueue, startTaskWorker, type TaskHandler, type TaskKind } from './taskQueue.js';
+
+/** A progress line per label layer, as the node's own sealing prints. */
+function sealProgress(log: Logger, sector: number): (p: SealProgress) => void {
+  return (p) => {
+    if (p.phase === 'labels' && p.done === 0) log.info({ sector, layer: p.layer }, 'Sealing: labelling layer');
+  };
+}
 
 /** How often a worker beats (its disks' free space with it). */
 const HEARTBEAT_MS = 5_000;
@@ -33,14 +41,41 @@ export interface SealTask {
   commD: string;
 }
 
-function parseSealTask(payload: unknown): SealTask {
-  const p = payload as Partial<SealTask> | null;
-  const hex32 = (v: unknown) => typeof v === 'string' && /^0x[0-9a-fA-F]{64}$/.test(v);
-  if (!p || typeof p.key !== 'string' || !Number.isSafeInteger(p.miner) || !Number.isSafeInteger(p.sector) || !(typeof p.profile === 'string' && p.profile in PROOF_PROFILES) || !hex32(p.sealRandomness) || !hex32(p.commD)) {
-    throw new Error(`malformed seal task: ${JSON.stringify(payload).slice(0, 200)}`);
-  }
-  return p as SealTask;
+/** A PoRep of a sector this worker holds, on the chain's seed. */
+export interface PorepTask {
+  key: string;
+  miner: number;
+  sector: number;
+  profile: ProofProfileName;
+  seed: string;
 }
+
+/** A WindowPoSt or WinningPoSt part over sectors this worker holds. */
+export interface PostTask {
+  key: string;
+  miner: number;
+  profile: ProofProfileName;
+  kind: PostKind;
+  randomness: string;
+  sectors: { number: number; commR: string }[];
+}
+
+const hex32 = (v: unknown) => typeof v === 'string' && /^0x[0-9a-fA-F]{64}$/.test(v);
+const sectorNumber = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** The payload as T when every field checks, else a clear error (the database is shared: never trust a row blindly). */
+function parseTask<T>(kind: string, payload: unknown, check: (p: Record<string, unknown>) => boolean): T {
+  const p = payload as Record<string, unknown> | null;
+  if (!p || typeof p !== 'object' || typeof p.key !== 'string' || !sectorNumber(p.miner) || !(typeof p.profile === 'string' && p.profile in PROOF_PROFILES) || !check(p)) {
+    throw new Error(`malformed ${kind} task: ${JSON.stringify(payload).slice(0, 200)}`);
+  }
+  return p as T;
+}
+
+const parseSealTask = (payload: unknown) => parseTask<SealTask>('seal', payload, (p) => sectorNumber(p.sector) && hex32(p.sealRandomness) && hex32(p.commD));
+const parsePorepTask = (payload: unknown) => parseTask<PorepTask>('porep', payload, (p) => sectorNumber(p.sector) && hex32(p.seed));
+const parsePostTask = (payload: unknown) =>
+  parseTask<PostTask>('post', payload, (p) => (p.kind === 'window' || p.kind === 'winning') && hex32(p.randomness) && Array.isArray(p.sectors) && p.sectors.length <= MAX_POST_SECTORS && p.sectors.every((s: { number?: unknown; commR?: unknown } | null) => s !== null && typeof s === 'object' && sectorNumber(s.number) && hex32(s.commR)));
 
 /** The storage path with the most free space that fits `bytes` more. */
 function pickPath(paths: StoragePath[], bytes: number): StoragePath {
@@ -49,16 +84,31 @@ function pickPath(paths: StoragePath[], bytes: number): StoragePath {
   return fits[0]!;
 }
 
-/** The task kinds a worker can run so far. */
-export const WORKER_TASKS: TaskKind[] = ['seal'];
+/** The task kinds a worker can run (unseal and retrieve stay with the node for now). */
+export const WORKER_TASKS: TaskKind[] = ['seal', 'porep', 'windowPost', 'winningPost'];
 
 export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<{ name: string; stop(): Promise<void> }> {
   const missing = opts.tasks.filter((t) => !WORKER_TASKS.includes(t));
   if (missing.length > 0) throw new Error(`a worker cannot run ${missing.join(', ')} tasks yet (it runs: ${WORKER_TASKS.join(', ')})`);
   const name = opts.name ?? `${hostname()}-${process.pid}`;
   const registry = await ClusterRegistry.open(opts.cluster);
+  const queue = await ClusterQueue.open(opts.cluster, opts.log);
   const measure = () => Promise.all(opts.storage.map(measureStorage));
   await registry.register({ name, host: hostname(), tasks: opts.tasks, concurrency: opts.concurrency }, await measure());
+  // Tasks this worker held when it last died are free again for whoever can run them.
+  await queue.unlock(await registry.takeOrphanedLocks(name));
+  await queue.close();
+  const stores = new Map<string, SectorStore>();
+  const storeAt = (path: string, profile: ProofProfileName) => {
+    const key = `${path}\0${profile}`;
+    if (!stores.has(key)) stores.set(key, new SectorStore(path, PROOF_PROFILES[profile]));
+    return stores.get(key)!;
+  };
+  /** The store on this worker's disks that holds the sector. */
+  const holding = async (sector: number, profile: ProofProfileName): Promise<SectorStore | null> => {
+    for (const path of opts.storage) if (await storeAt(path, profile).has(sector)) return storeAt(path, profile);
+    return null;
+  };
   const heartbeat = setInterval(() => {
     void measure()
       .then((storage) => registry.beat(name, storage))
@@ -72,24 +122,59 @@ export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<{ 
     // Labels, columns and the replica: several sector sizes of scratch.
     const path = pickPath(await measure(), params.sectorSize * (params.layers + 4));
     opts.log.info({ miner: job.miner, sector: job.sector, path: path.path, attempt: task.attempt }, 'Sealing sector for the cluster');
-    const store = new SectorStore(path.path, params);
-    try {
-      const sealed = await store.sealCommittedCapacity(job.miner, job.sector, fromHex(job.sealRandomness), fromHex(job.commD));
-      await registry.placeSector({ miner: job.miner, sector: job.sector, worker: name, path: path.path, state: 'sealed' });
-      await registry.putResult(job.key, name, { commR: sealed.meta.commR, replicaId: sealed.meta.replicaId, commC: sealed.meta.commC, commRLast: sealed.meta.commRLast, commD: toHex(fromHex(job.commD)) });
-      opts.log.info({ miner: job.miner, sector: job.sector, commR: sealed.meta.commR }, 'Sealed sector for the cluster');
-    } finally {
-      await store.close();
-    }
+    const store = storeAt(path.path, job.profile);
+    const sealed = await store.sealCommittedCapacity(job.miner, job.sector, fromHex(job.sealRandomness), fromHex(job.commD), sealProgress(opts.log, job.sector));
+    await registry.placeSector({ miner: job.miner, sector: job.sector, worker: name, path: path.path, state: 'sealed' });
+    const hex = (text: string) => toHex(fromHex(text));
+    await registry.putResult(job.key, name, { commR: hex(sealed.meta.commR), replicaId: hex(sealed.meta.replicaId), commC: hex(sealed.meta.commC), commRLast: hex(sealed.meta.commRLast), commD: hex(job.commD) });
+    opts.log.info({ miner: job.miner, sector: job.sector, commR: sealed.meta.commR }, 'Sealed sector for the cluster');
   };
+
+  const porep: TaskHandler = async (payload) => {
+    const job = parsePorepTask(payload);
+    const store = await holding(job.sector, job.profile);
+    if (!store) throw new Error(`sector ${job.sector} is not on this worker's disks`);
+    const proof = await store.provePorep(job.sector, fromHex(job.seed));
+    await registry.putResult(job.key, name, { proof: toHex(proof) });
+    opts.log.info({ miner: job.miner, sector: job.sector, proofBytes: proof.length }, 'Proved a sector\'s replication for the cluster');
+  };
+
+  const post: TaskHandler = async (payload) => {
+    const job = parsePostTask(payload);
+    const params = PROOF_PROFILES[job.profile];
+    const located = new Map<number, SectorStore>();
+    for (const s of job.sectors) {
+      const store = await holding(s.number, job.profile);
+      if (store) located.set(s.number, store);
+    }
+    const replicas: ReplicaAccess = {
+      has: async (sector) => located.has(sector),
+      provable: (sector) => located.get(sector)!.provable(sector),
+    };
+    const result = await provePartition(params, fromHex(job.randomness), job.sectors.map((s) => ({ number: s.number, commR: fromHex(s.commR) })), replicas, provePost, job.kind);
+    await registry.putResult(job.key, name, { proof: toHex(result.proof), proven: result.proven, skipped: result.skipped });
+    opts.log.info({ miner: job.miner, kind: job.kind, sectors: result.proven, skipped: result.skipped }, 'Proved sectors for the cluster');
+  };
+
+  const all: Record<string, TaskHandler> = { seal, porep, windowPost: post, winningPost: post };
   const handlers: Partial<Record<TaskKind, TaskHandler>> = {};
-  if (opts.tasks.includes('seal')) handlers.seal = seal;
-  const runner = await startTaskWorker({ connectionString: opts.cluster, name, handlers, concurrency: opts.concurrency, log: opts.log, ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}) });
+  for (const kind of opts.tasks) handlers[kind] = all[kind];
+  const runner = await startTaskWorker({
+    connectionString: opts.cluster,
+    name,
+    handlers,
+    concurrency: opts.concurrency,
+    log: opts.log,
+    onStart: (task) => registry.taskStarted(task.id, name, task.lockedBy, task.identifier),
+    onEnd: (task) => registry.taskEnded(task.id),
+    ...(opts.pollIntervalMs !== undefined ? { pollIntervalMs: opts.pollIntervalMs } : {}),
+  });
   return {
     name,
     async stop() {
       clearInterval(heartbeat);
       await runner.stop();
+      await Promise.all([...stores.values()].map((store) => store.close()));
       await registry.close();
     },
   };

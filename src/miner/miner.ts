@@ -14,7 +14,7 @@ import { SealingPipeline } from './sealing.js';
 import { submitLocalTx } from './localTx.js';
 import type { SectorStore } from './sectorStore.js';
 import type { MinerEvent } from './events.js';
-import { checkReplica, provePartition } from './windowPost.js';
+import { SectorProver, type RemoteSectors } from './remoteSectors.js';
 import { DeadlineWatchdog, defaultWatchdogSettings, type WatchdogSettings } from './watchdog.js';
 import type { Metrics } from '../metrics/index.js';
 import type { Clock } from '../util/clock.js';
@@ -36,6 +36,8 @@ export interface MinerOptions {
   metrics?: Metrics | null;
   /** Computes a PoSt (default: provePost); a test may slow it down to play a slow disk. */
   prover?: typeof provePost;
+  /** Sectors sealed and held by a cluster's workers (bcr node --cluster); none by default. */
+  remote?: RemoteSectors | null;
   watchdog?: Partial<WatchdogSettings>;
 }
 
@@ -53,7 +55,8 @@ export class MinerService {
   readonly watchdog: DeadlineWatchdog;
   /** The WindowPoSt being computed, off the slot loop (one at a time). */
   private proving: Promise<void> | null = null;
-  private readonly prover: typeof provePost;
+  /** Proves sectors where their replicas are: the local store or a cluster worker. */
+  readonly prover: SectorProver;
 
   /** Won slots, WindowPoSts, faults and recoveries, for subscribers. */
   onEvent(listener: (event: MinerEvent) => void): void {
@@ -68,18 +71,23 @@ export class MinerService {
     this.worker = addressOf(opts.workerKey);
     this.pieces = opts.pieces;
     this.blocks = opts.blocks ?? null;
-    this.sealing = new SealingPipeline(opts.chain, opts.mempool, opts.store, opts.pieces, opts.minerId, opts.workerKey, opts.log);
-    this.prover = opts.prover ?? provePost;
+    this.sealing = new SealingPipeline(opts.chain, opts.mempool, opts.store, opts.pieces, opts.minerId, opts.workerKey, opts.log, opts.remote ?? null);
+    this.prover = new SectorProver(opts.store.params, opts.store, opts.remote ?? null, opts.prover ?? provePost);
     this.watchdog = new DeadlineWatchdog({
       chain: opts.chain,
       minerId: opts.minerId,
-      proofParams: opts.store.params,
-      replicas: opts.store,
+      checkReplica: (sector) => this.prover.check(sector, this.windowMs()),
       emit: (kind, fields) => this.emit(kind, fields),
       metrics: opts.metrics ?? null,
       log: opts.log,
       settings: { ...defaultWatchdogSettings(opts.chain.params.miners), ...opts.watchdog },
     });
+  }
+
+  /** How long a remote holder has to answer a WindowPoSt (half a deadline window). */
+  private windowMs(): number {
+    const { params } = this.opts.chain;
+    return Math.max(params.slotMs, Math.floor((params.miners.provingPeriod / params.miners.deadlines / 2) * params.slotMs));
   }
 
   get minerId(): number {
@@ -116,6 +124,7 @@ export class MinerService {
     await this.proving;
     await this.sealing.flushed();
     await this.opts.store.close();
+    await this.opts.remote?.close();
     this.opts.blocks?.close();
   }
 
@@ -197,8 +206,7 @@ export class MinerService {
     try {
       const ticket = await claimSlot(chain.headState(), chain.params, minerId, this.opts.vrfSecret, chain.head.header.height, slot);
       if (!ticket) return false;
-      const sectors = await Promise.all(ticket.sectors.map((s) => store.provable(s.sectorNumber)));
-      const winningPost = await provePost(store.params, 'winning', ticket.postRandomness, sectors);
+      const winningPost = this.opts.remote ? await this.proveWinningAnywhere(ticket.postRandomness, ticket.sectors) : await provePost(store.params, 'winning', ticket.postRandomness, await Promise.all(ticket.sectors.map((s) => store.provable(s.sectorNumber))));
       const candidates = await mempool.selectForBlock(chain.params.maxTxsPerBlock);
       const start = slotStart(chain.params, slot);
       const timestamp = Math.max(start, Math.min(clock.now(), start + chain.params.slotMs - 1));
@@ -224,16 +232,23 @@ export class MinerService {
     }
   }
 
+  /** A WinningPoSt whose sectors may sit on cluster workers: every part verified, none may be missing. */
+  private async proveWinningAnywhere(randomness: Uint8Array, sectors: { sectorNumber: number; commR: Uint8Array }[]): Promise<Uint8Array> {
+    const { proof, skipped } = await this.prover.prove('winning', randomness, sectors.map((s) => ({ number: s.sectorNumber, commR: s.commR })), Math.floor(this.opts.chain.params.slotMs / 2));
+    if (skipped.length > 0) throw new Error(`WinningPoSt: ${skipped.map((s) => `sector ${s.sector} ${s.reason}`).join('; ')}`);
+    return proof;
+  }
+
   private recoveryTx: Uint8Array | null = null;
   /** Faulty sectors whose replica failed its recovery check, by the slot of the check. */
   private readonly failedChecks = new Map<number, number>();
 
   /** Whether a faulty sector's replica answers a fresh challenge; a failed one is checked again a proving period later. */
   private async replicaRecovered(slot: number, number: number, commR: Uint8Array): Promise<boolean> {
-    const { store, log, chain } = this.opts;
+    const { log, chain } = this.opts;
     const last = this.failedChecks.get(number);
     if (last !== undefined && slot < last + chain.params.miners.provingPeriod) return false;
-    const failure = await checkReplica(store.params, number, commR, store);
+    const failure = await this.prover.check({ number, commR }, this.windowMs());
     if (!failure) {
       this.failedChecks.delete(number);
       return true;
@@ -249,14 +264,14 @@ export class MinerService {
    * it would only be skipped again.
    */
   async declareRecoveries(slot: number): Promise<void> {
-    const { chain, mempool, store, log, minerId } = this.opts;
+    const { chain, mempool, log, minerId } = this.opts;
     if (this.recoveryTx && mempool.has(this.recoveryTx)) return;
     const state = chain.headState();
     const recoverable: number[] = [];
     for (let d = 0; d < chain.params.miners.deadlines; d++) {
       for (const number of await deadlineSectors(state, minerId, d)) {
         const sector = (await getSector(state, minerId, number))!;
-        if (sector.state !== SectorState.faulty || sector.recovering || !(await store.has(number))) continue;
+        if (sector.state !== SectorState.faulty || sector.recovering || !(await this.prover.holds(number))) continue;
         if (await this.replicaRecovered(slot, number, sector.commR)) recoverable.push(number);
       }
     }
@@ -300,10 +315,11 @@ export class MinerService {
   }
 
   private async proveAndSubmit(key: string, window: { period: number; deadline: number; partition: number; open: number; close: number }, randomness: Uint8Array, sectors: ProvableSectorRef[], prior: { nonce: number; gasPrice: bigint } | undefined, priorPooled: boolean): Promise<void> {
-    const { chain, mempool, store, log, minerId } = this.opts;
+    const { chain, mempool, log, minerId } = this.opts;
     try {
       const started = performance.now();
-      const { proof, proven, skipped } = await provePartition(store.params, randomness, sectors, store, this.prover);
+      const timeoutMs = Math.max(this.opts.chain.params.slotMs, (window.close - slotAt(chain.params, this.opts.clock.now()) - 1) * chain.params.slotMs);
+      const { proof, proven, skipped } = await this.prover.prove('window', randomness, sectors, timeoutMs);
       this.watchdog.provedIn(performance.now() - started, window);
       if (skipped.length > 0) {
         log.warn({ period: window.period, deadline: window.deadline, partition: window.partition, skipped }, 'Skipping sectors whose replicas cannot be proven: they turn faulty, the rest of the partition stays proven');

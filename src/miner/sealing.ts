@@ -14,7 +14,7 @@ import { zeroCommD } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
 import { BcrError, addressOf, bytesEqual, errorMessage, formatBcr, fromHex, hexKey, toChecksumAddress, toHex } from '../primitives/index.js';
 import { writeFile } from 'node:fs/promises';
-import { SectorFiles, TreeReader, buildTreeCache, fileSource, merkleRoot, provePorep, unsealedCommD, type LeafSource, type SealProgress } from '../proofs/index.js';
+import { merkleRoot, replicaIdOf, unsealedCommD, verifyPorep, type SealProgress } from '../proofs/index.js';
 import { addCollateralKind, collateralPayload, dealIdOf, escrowAddKind, escrowAddPayload, getDeal, getEscrow, getMiner, getSector, publishDealKind, publishDealPayload, type DealProposal, preCommitKind, preCommitPayload, proveCommitKind, proveCommitPayload, sealInputs, SectorState, type TxKind } from '../state/index.js';
 import type { Field } from '../primitives/index.js';
 import { decode, encode } from '../primitives/index.js';
@@ -24,6 +24,7 @@ import type { Logger } from '../util/logger.js';
 import { submitLocalTx } from './localTx.js';
 import type { PieceIndex } from './pieceIndex.js';
 import type { SectorStore } from './sectorStore.js';
+import type { RemoteSectors } from './remoteSectors.js';
 
 export interface SealJob {
   sector: number;
@@ -46,6 +47,10 @@ export interface SealJob {
   txId?: string;
   /** Where its pre-commit landed, once seen on chain. */
   precommitHeight?: number;
+  /** The cluster worker holding the replica (sealed remotely); none when it is in the local store. */
+  holder?: string;
+  /** A remote seal asked for: its task key and inputs' height (a restart waits for the same task). */
+  remoteSeal?: { key: string; sealRandHeight: number };
 }
 
 /** A deal on its way into a sector: published by our worker, then packed with others into a sector. */
@@ -83,6 +88,7 @@ export class SealingPipeline {
     private readonly minerId: number,
     private readonly workerKey: Uint8Array,
     private readonly log: Logger,
+    private readonly remote: RemoteSectors | null = null,
   ) {
     this.snapshot = new DurableSnapshot(join(store.dir, STATE_FILE), () => JSON.stringify({ jobs: [...this.jobs.values()].map(jobJson), dealPieces: this.dealPieces.map(pieceJson) }, null, 1));
   }
@@ -124,8 +130,9 @@ export class SealingPipeline {
       if (job.status === 'proving') job.status = 'precommitted'; // prove again unless it landed (tick sees)
       if (job.status === 'precommitted' && !(await getSector(state, this.minerId, job.sector)) && !(await this.landed(job.txId))) job.status = 'sealing';
       if (job.status !== 'sealing') continue;
-      this.log.info({ sector: job.sector, stage: job.sealed ? 'sealed: pre-committing' : 'sealing again' }, 'Resuming sector');
-      this.busy = this.busy.then(() => (job.sealed ? this.precommit(job).catch((error: unknown) => this.markFailed(job, error)) : this.sealAndPrecommit(job.sector)));
+      this.log.info({ sector: job.sector, stage: job.sealed ? 'sealed: pre-committing' : job.remoteSeal ? 'waiting for the cluster\'s seal' : 'sealing again' }, 'Resuming sector');
+      if (!job.sealed && job.remoteSeal) void this.sealRemotely(job.sector);
+      else this.busy = this.busy.then(() => (job.sealed ? this.precommit(job).catch((error: unknown) => this.markFailed(job, error)) : this.sealAndPrecommit(job.sector)));
     }
     for (const piece of this.dealPieces) {
       if (piece.status !== 'publishing' || (await this.landed(piece.tx))) continue;
@@ -153,7 +160,9 @@ export class SealingPipeline {
       const number = await this.nextSectorNumber();
       numbers.push(number);
       this.jobs.set(number, { sector: number, status: 'sealing' });
-      this.busy = this.busy.then(() => this.sealAndPrecommit(number));
+      // A cluster seals committed capacity on its workers, many at once; this node seals one at a time.
+      if (this.remote) void this.sealRemotely(number);
+      else this.busy = this.busy.then(() => this.sealAndPrecommit(number));
     }
     await this.persist();
     return numbers;
@@ -315,6 +324,61 @@ export class SealingPipeline {
     }
   }
 
+  /**
+   * Has a cluster worker seal a committed-capacity sector, then pre-commits it here. The worker's
+   * CommR is checked by the PoRep it must later give for it (verified before the prove-commit).
+   */
+  private async sealRemotely(number: number): Promise<void> {
+    const job = this.jobs.get(number)!;
+    try {
+      if (!job.remoteSeal) {
+        const sealRandHeight = Math.max(0, this.chain.head.header.height - 1);
+        job.remoteSeal = { key: `seal:${this.minerId}:${number}:${sealRandHeight}`, sealRandHeight };
+        await this.persist();
+      }
+      const { sealRandHeight, key } = job.remoteSeal;
+      const inputs = await sealInputs({ state: this.chain.headState() }, sealRandHeight, sealRandHeight);
+      if (!inputs) throw new Error('no seal randomness');
+      const commD = zeroCommD(this.store.params.sectorSize);
+      this.log.info({ sector: number, key }, 'Sealing sector on the cluster');
+      const sealed = await this.remote!.sealCommittedCapacity({ key, sector: number, sealRandomness: inputs.sealRandomness, commD });
+      job.holder = sealed.holder;
+      job.sealed = { commD, commR: sealed.commR, sealRandHeight };
+      await this.persist();
+      this.log.info({ sector: number, holder: sealed.holder, commR: toHex(sealed.commR) }, 'Sector sealed on the cluster');
+      this.busy = this.busy.then(() => this.precommit(job).catch((error: unknown) => this.markFailed(job, error)));
+    } catch (error) {
+      job.status = 'failed';
+      job.error = errorMessage(error);
+      this.log.warn({ sector: number, err: job.error }, 'Sealing on the cluster failed');
+    }
+  }
+
+  /**
+   * The holder's PoRep, verified here before its prove-commit is sent: a worker that answers with a
+   * proof that does not verify is reported (its answers refused from then on) and the sector fails.
+   */
+  private async proveRemotely(job: SealJob, sealRandomness: Uint8Array, seed: Uint8Array): Promise<void> {
+    const holder = job.holder!;
+    try {
+      const { commD, commR } = job.sealed!;
+      const proof = await this.remote!.provePorep({ key: `porep:${this.minerId}:${job.sector}:${toHex(seed)}`, holder, sector: job.sector, seed });
+      const failure = verifyPorep({ params: this.store.params, replicaId: replicaIdOf(this.minerId, job.sector, sealRandomness, commD), commD, commR, seed }, proof);
+      if (failure) {
+        await this.remote!.reportBad(holder, `PoRep of sector ${job.sector} does not verify (${failure})`);
+        throw new Error(`worker ${holder} returned a PoRep that does not verify (${failure})`);
+      }
+      await this.ensureCollateral();
+      job.txId = await this.submit(proveCommitKind, proveCommitPayload, { miner: this.minerId, sector: job.sector, proof });
+      this.log.info({ sector: job.sector, holder, proofBytes: proof.length }, 'Submitted prove-commit (PoRep from the cluster, verified)');
+    } catch (error) {
+      job.status = 'failed';
+      job.error = errorMessage(error);
+      this.log.warn({ sector: job.sector, holder, err: job.error }, 'Prove-commit failed');
+    }
+    await this.persist();
+  }
+
   /** Deal ids of the sector's deals at the head, waiting (briefly) for any a reorg took off the chain to land again. */
   private async resolveDeals(job: SealJob): Promise<number[]> {
     if (!job.dealKeys) return job.deals ?? [];
@@ -437,6 +501,7 @@ export class SealingPipeline {
       // Activation is a slot: final once the finalized block is at or past it.
       if (!sector || sector.state !== SectorState.active || sector.activation > finalSlot) continue;
       job.scratchKept = false;
+      if (job.holder !== undefined) continue; // on its worker's disk
       const freed = await this.store.deleteScratch(job.sector);
       this.log.info({ sector: job.sector, bytesFreed: freed }, 'Sealing scratch deleted (activation final)');
     }
@@ -483,33 +548,12 @@ export class SealingPipeline {
       job.status = 'proving';
       try {
         const inputs = (await sealInputs({ state: this.chain.headState() }, sector.sealRandHeight, seedHeight))!;
-        const { dir, meta } = await this.store.get(job.sector);
-        const leaves = this.store.params.sectorSize / 32;
-        const opened: { close(): Promise<void> }[] = [];
-        const open = async (path: string) => {
-          const source = await fileSource(path, leaves);
-          opened.push(source);
-          return source;
-        };
-        const reader = async (source: LeafSource) => new TreeReader(source, await buildTreeCache(source));
-        let proof: Uint8Array;
-        try {
-          proof = await provePorep(
-            {
-              params: this.store.params,
-              replicaId: fromHex(meta.replicaId),
-              commC: fromHex(meta.commC),
-              commRLast: fromHex(meta.commRLast),
-              data: await reader(await open(job.dataPath ?? join(this.store.dir, `zeros-${this.store.params.sectorSize}.bin`))),
-              replica: await reader(await open(join(dir, SectorFiles.replica))),
-              columns: await reader(await open(join(dir, SectorFiles.columns))),
-              layers: await Promise.all(Array.from({ length: this.store.params.layers }, (_, l) => open(join(dir, SectorFiles.layer(l + 1))))),
-            },
-            inputs.seed,
-          );
-        } finally {
-          await Promise.all(opened.map((s) => s.close()));
+        if (job.holder !== undefined && this.remote) {
+          // Off the slot loop: the holder's answer may take a while.
+          void this.proveRemotely(job, inputs.sealRandomness, inputs.seed);
+          continue;
         }
+        const proof = await this.store.provePorep(job.sector, inputs.seed, job.dataPath);
         await this.ensureCollateral();
         job.txId = await this.submit(proveCommitKind, proveCommitPayload, { miner: this.minerId, sector: job.sector, proof });
         this.log.info({ sector: job.sector, proofBytes: proof.length }, 'Submitted prove-commit');

@@ -5,7 +5,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BcrError, fromHex, hexKey } from '../primitives/index.js';
-import { SectorFiles, TreeReader, buildTreeCache, fileSource, replicaIdOf, sealFile, type ProofParams, type ProvableSector, type SealProgress, type SealedSectorMeta } from '../proofs/index.js';
+import { SectorFiles, TreeReader, buildTreeCache, fileSource, provePorep, replicaIdOf, sealFile, type LeafSource, type ProofParams, type ProvableSector, type SealProgress, type SealedSectorMeta } from '../proofs/index.js';
 
 export interface StoredSector {
   number: number;
@@ -65,6 +65,39 @@ export class SectorStore {
     await sealFile({ params: this.params, replicaId, dataPath, dir: this.sectorDir(number), onProgress });
     this.trees.delete(number);
     return this.get(number);
+  }
+
+  /**
+   * The sector's PoRep on `seed`, from its label layers, column hashes and replica (kept until the
+   * activation is final) and its data: `dataPath`, or zeros for committed capacity.
+   */
+  async provePorep(number: number, seed: Uint8Array, dataPath?: string): Promise<Uint8Array> {
+    const { dir, meta } = await this.get(number);
+    const leaves = this.params.sectorSize / 32;
+    const opened: { close(): Promise<void> }[] = [];
+    const open = async (path: string) => {
+      const source = await fileSource(path, leaves);
+      opened.push(source);
+      return source;
+    };
+    const reader = async (source: LeafSource) => new TreeReader(source, await buildTreeCache(source));
+    try {
+      return await provePorep(
+        {
+          params: this.params,
+          replicaId: fromHex(meta.replicaId),
+          commC: fromHex(meta.commC),
+          commRLast: fromHex(meta.commRLast),
+          data: await reader(await open(dataPath ?? (await this.zeroData()))),
+          replica: await reader(await open(join(dir, SectorFiles.replica))),
+          columns: await reader(await open(join(dir, SectorFiles.columns))),
+          layers: await Promise.all(Array.from({ length: this.params.layers }, (_, l) => open(join(dir, SectorFiles.layer(l + 1))))),
+        },
+        seed,
+      );
+    } finally {
+      await Promise.all(opened.map((s) => s.close()));
+    }
   }
 
   /** Sector numbers with a directory in the store. */

@@ -2,6 +2,7 @@
 // key and VRF (election) key it holds in its keystore (`bcr node --miner ID`); the miner loop starts
 // once the miner's record is on the node's chain (a new node may still be syncing). Genesis miners of
 // devnet and test may use the well-known development keys; mainnet never does.
+import type { RemoteSectors } from './remoteSectors.js';
 import { join } from 'node:path';
 import { EquivocationWatch, devVrfSecret, type ChainStore, type Genesis } from '../chain/index.js';
 import { vrfPublicKey } from '../consensus/index.js';
@@ -100,6 +101,8 @@ interface StartContext {
   p2p?: { peerId: string; addresses: string[] };
   /** Whether the node has caught up with its peers (registration waits: a tx sent while syncing is dropped). */
   synced?: () => boolean;
+  /** Connects the miner to its cluster's workers (bcr node --cluster); sectors stay local without it. */
+  remoteSectors?: (minerId: number) => Promise<RemoteSectors>;
 }
 
 /**
@@ -183,11 +186,13 @@ async function run(ctx: StartContext, local: LocalMiner, keys: MinerKeys): Promi
   const store = new SectorStore(join(ctx.dataDir, 'miner'), PROOF_PROFILES[genesis.params.miners.proofProfile]);
   const pieces = await PieceIndex.open(join(ctx.dataDir, 'miner'));
   const blocks = await BlockIndex.open(join(ctx.dataDir, 'miner'), pieces, log.child({ component: 'gateway' }));
-  const service = new MinerService({ chain, mempool, store, pieces, blocks, minerId: keys.minerId, workerKey: keys.workerKey, vrfSecret: keys.vrfSecret, clock, metrics: ctx.metrics ?? null, ...(ctx.watchdog ? { watchdog: ctx.watchdog } : {}), log: log.child({ component: 'miner' }) });
+  const remote = ctx.remoteSectors ? await ctx.remoteSectors(keys.minerId) : null;
+  const service = new MinerService({ chain, mempool, store, pieces, blocks, remote, minerId: keys.minerId, workerKey: keys.workerKey, vrfSecret: keys.vrfSecret, clock, metrics: ctx.metrics ?? null, ...(ctx.watchdog ? { watchdog: ctx.watchdog } : {}), log: log.child({ component: 'miner' }) });
   const genesisMiner = genesis.miners[keys.minerId - 1];
   if (genesisMiner && bytesEqual(genesisMiner.vrfKey, vrfPublicKey(keys.vrfSecret))) await service.ensureGenesisSectors(genesisMiner);
   if (local.isStopped) {
     await store.close();
+    await remote?.close();
     return;
   }
   // Sectors and deals under way when the node stopped (or crashed) continue from their last stage.

@@ -7,11 +7,10 @@ import { randomInt } from 'node:crypto';
 import type { ChainStore } from '../chain/index.js';
 import type { MinerParams } from '../consensus/index.js';
 import type { Metrics, WatchdogWarning } from '../metrics/index.js';
-import type { ProofParams } from '../proofs/index.js';
 import { allProven, getMiner, provableSectors, upcomingWindows, windowStatus, type Miner, type StateDb, type WindowStatus } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
 import type { MinerEvent } from './events.js';
-import { checkReplica, type ReplicaAccess } from './windowPost.js';
+import type { DueSector } from './remoteSectors.js';
 
 export interface WatchdogSettings {
   /** Warn when a window's WindowPoSt has not landed this many slots before it closes. */
@@ -31,8 +30,8 @@ export function defaultWatchdogSettings(params: MinerParams): WatchdogSettings {
 export interface WatchdogContext {
   chain: ChainStore;
   minerId: number;
-  proofParams: ProofParams;
-  replicas: ReplicaAccess;
+  /** Null when the sector's replica (wherever it is held) answers a fresh challenge; else why not. */
+  checkReplica: (sector: DueSector) => Promise<string | null>;
   emit: (kind: MinerEvent['kind'], fields: Record<string, unknown>) => void;
   metrics: Metrics | null;
   log: Logger;
@@ -104,7 +103,7 @@ export class DeadlineWatchdog {
     const live = sectors.filter((s) => !s.faulty);
     if (live.length === 0) return;
     const sector = live[randomInt(live.length)]!;
-    const failure = await checkReplica(this.ctx.proofParams, sector.number, sector.commR, this.ctx.replicas);
+    const failure = await this.ctx.checkReplica(sector);
     if (failure) {
       this.warn('replica_check_failed', `${key}:${sector.number}`, 'replicaCheckFailed', { sector: sector.number, period: next.period, deadline: next.deadline, opens: next.open, reason: failure }, 'Replica failed its self-check before its deadline');
     } else this.ctx.log.debug({ sector: sector.number, deadline: next.deadline }, 'Replica self-check passed');

@@ -2,9 +2,8 @@
 // proof checked here before the proof goes out; a sector that cannot answer (replica gone,
 // unreadable, or answering wrong) is skipped, which declares it faulty in the same tx, so one bad
 // disk costs its own sectors and not the whole partition.
-import { randomBytes } from 'node:crypto';
 import { errorMessage } from '../primitives/index.js';
-import { checkPostSectors, decodePost, encodePost, provePost, type ProofParams, type ProvableSector, type SectorPostProof } from '../proofs/index.js';
+import { checkPostSectors, decodePost, encodePost, provePost, type PostKind, type ProofParams, type ProvableSector, type SectorPostProof } from '../proofs/index.js';
 
 /** Where a miner's replicas are read from (the SectorStore). */
 export interface ReplicaAccess {
@@ -32,7 +31,7 @@ interface Loaded {
 }
 
 /** Proves what can be proven of a partition's due sectors; the rest come back as skipped, with reasons. */
-export async function provePartition(params: ProofParams, randomness: Uint8Array, due: { number: number; commR: Uint8Array }[], replicas: ReplicaAccess, prover: typeof provePost = provePost): Promise<PartitionProof> {
+export async function provePartition(params: ProofParams, randomness: Uint8Array, due: { number: number; commR: Uint8Array }[], replicas: ReplicaAccess, prover: typeof provePost = provePost, kind: PostKind = 'window'): Promise<PartitionProof> {
   const skipped: SkippedSector[] = [];
   let loaded: Loaded[] = [];
   for (const { number, commR } of due) {
@@ -45,12 +44,12 @@ export async function provePartition(params: ProofParams, randomness: Uint8Array
   }
   let proofs: SectorPostProof[];
   try {
-    proofs = decodePost(await prover(params, 'window', randomness, loaded.map((l) => l.sector)));
+    proofs = decodePost(await prover(params, kind, randomness, loaded.map((l) => l.sector)));
   } catch {
     // A read failed somewhere: prove sector by sector to find which.
-    ({ proofs, loaded } = await proveOneByOne(params, randomness, loaded, prover, skipped));
+    ({ proofs, loaded } = await proveOneByOne(params, kind, randomness, loaded, prover, skipped));
   }
-  const valid = checkPostSectors(params, 'window', randomness, loaded.map((l) => ({ sectorNumber: l.number, commR: l.commR })), proofs);
+  const valid = checkPostSectors(params, kind, randomness, loaded.map((l) => ({ sectorNumber: l.number, commR: l.commR })), proofs);
   valid.forEach((ok, i) => ok || skipped.push({ sector: loaded[i]!.number, reason: 'its proof does not verify against its CommR (replica corrupt)' }));
   return {
     proof: encodePost(proofs.filter((_, i) => valid[i])),
@@ -59,22 +58,16 @@ export async function provePartition(params: ProofParams, randomness: Uint8Array
   };
 }
 
-async function proveOneByOne(params: ProofParams, randomness: Uint8Array, loaded: Loaded[], prover: typeof provePost, skipped: SkippedSector[]): Promise<{ proofs: SectorPostProof[]; loaded: Loaded[] }> {
+async function proveOneByOne(params: ProofParams, kind: PostKind, randomness: Uint8Array, loaded: Loaded[], prover: typeof provePost, skipped: SkippedSector[]): Promise<{ proofs: SectorPostProof[]; loaded: Loaded[] }> {
   const proofs: SectorPostProof[] = [];
   const kept: Loaded[] = [];
   for (const l of loaded) {
     try {
-      proofs.push(decodePost(await prover(params, 'window', randomness, [l.sector]))[0]!);
+      proofs.push(decodePost(await prover(params, kind, randomness, [l.sector]))[0]!);
       kept.push(l);
     } catch (error) {
       skipped.push({ sector: l.number, reason: errorMessage(error) });
     }
   }
   return { proofs, loaded: kept };
-}
-
-/** Null when the replica answers a random challenge (fresh unless given) with a valid proof; else why not. */
-export async function checkReplica(params: ProofParams, number: number, commR: Uint8Array, replicas: ReplicaAccess, randomness = new Uint8Array(randomBytes(32))): Promise<string | null> {
-  const { skipped } = await provePartition(params, randomness, [{ number, commR }], replicas);
-  return skipped[0]?.reason ?? null;
 }

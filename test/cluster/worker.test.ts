@@ -75,7 +75,7 @@ describe('bcr worker', () => {
     const placed = await registry.sectorsOf(7);
     for (let sector = 1; sector <= 4; sector++) {
       const sealed = await local.sealCommittedCapacity(7, sector, randomness[sector - 1]!, commD);
-      expect(results[sector - 1]!.result.commR).toBe(sealed.meta.commR);
+      expect(results[sector - 1]!.result.commR).toBe(`0x${sealed.meta.commR}`);
       const at = placed.find((p) => p.sector === sector)!;
       expect(at.worker).toBe(results[sector - 1]!.worker);
       expect(joined.workers.find((w) => w.name === at.worker)!.storage.map((s) => s.path)).toContain(at.path);

@@ -2,7 +2,8 @@
 // ones skipped with their reasons, and the proof that goes out verifies for exactly the good ones.
 import { describe, expect, it } from 'vitest';
 import { TreeReader, bufferSource, buildTreeCache, commROf, replicaIdOf, sealInMemory, verifyPost, type LeafSource, type ProvableSector } from '../../src/proofs/index.js';
-import { checkReplica, provePartition, type ReplicaAccess } from '../../src/miner/windowPost.js';
+import { provePartition, type ReplicaAccess } from '../../src/miner/windowPost.js';
+import { SectorProver } from '../../src/miner/remoteSectors.js';
 import { TEST_PROOFS } from '../helpers/chain.js';
 
 const randomness = new Uint8Array(32).fill(7);
@@ -37,8 +38,8 @@ describe('provePartition', () => {
     expect(result.skipped.map((s) => s.reason)).toEqual([expect.stringMatching(/does not verify/), 'replica file missing', expect.stringMatching(/no longer matches/), expect.stringMatching(/EIO/)]);
     expect(verifyPost(TEST_PROOFS, 'window', randomness, good.map((s) => ({ sectorNumber: s.number, commR: s.commR })), result.proof)).toBeNull();
 
-    expect(await checkReplica(TEST_PROOFS, 0, good[0]!.commR, replicas, randomness)).toBeNull();
-    expect(await checkReplica(TEST_PROOFS, 1, corrupt.commR, replicas, randomness)).toMatch(/does not verify/);
+    expect(await new SectorProver(TEST_PROOFS, replicas, null).check({ number: 0, commR: good[0]!.commR }, 0, randomness)).toBeNull();
+    expect(await new SectorProver(TEST_PROOFS, replicas, null).check({ number: 1, commR: corrupt.commR }, 0, randomness)).toMatch(/does not verify/);
   });
 
   it('skips every sector when none can be proven: the proof is empty and verifies for no sectors', async () => {

@@ -5,7 +5,7 @@ import { createLogger } from '../../util/logger.js';
 import { defaultKeystoreDir, findKeystore, unlockKeystore } from '../../wallet/index.js';
 import { readFileSync } from 'node:fs';
 import { fromHex } from '../../primitives/index.js';
-import { UsageError, parseIntOption, readPassword } from '../io.js';
+import { UsageError, clusterUrl, parseIntOption, readPassword } from '../io.js';
 import { checkLogLevel, checkNetwork, checkPeerAddress, checkPortFree, parsePortOption, parsePruneBlocks } from '../nodeFlags.js';
 
 export function registerNode(program: Command): void {
@@ -37,11 +37,12 @@ export function registerNode(program: Command): void {
     .option('--gateway-announce <url>', 'the public URL of the gateway, announced on chain with the miner\'s addresses (default: the address it listens on)')
     .option('--rpc-allowed-hosts <hosts>', "comma-separated Host names accepted besides loopback ('*' for any)")
     .option('--miner <id>', 'run this registered miner: its worker and VRF keys come from --keystore (password from --password-file, BCR_PASSWORD or a prompt)')
+    .option('--cluster <url>', 'seal and prove on a cluster of worker machines (bcr worker) coordinated through this PostgreSQL database, postgres://user@host:port/db; sectors stay on this machine without it')
     .option('--worker-key-file <file>', 'the local miner\'s worker key (0x-hex); devnet/test default to the dev worker key')
     .option('--unlock <addresses>', 'comma-separated keystore addresses the node may sign with (bcr_sendTransaction)')
     .option('--keystore <dir>', 'keystore for --unlock', defaultKeystoreDir())
     .option('--password-file <file>', 'password of the --unlock keys (else env BCR_PASSWORD, else a prompt)')
-    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort?: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; gatewayPort?: string; gatewayHost: string; gatewayUpload?: string; gatewayAnnounce?: string; pruneBlocks?: string; watchdogMargin?: string; watchdogSlowShare: string; retrievalPaymentInterval: string; retrievalMinSettleDelay?: string; workerKeyFile?: string; miner?: string }) => {
+    .action(async (opts: { network: string; dataDir: string; rpcHost: string; rpcPort: string; logLevel: string; mine: boolean; rpcCors?: string; wsOrigins?: string; rpcAllowedHosts?: string; unlock?: string; keystore: string; passwordFile?: string; p2pHost: string; p2pPort?: string; bootstrap?: string; mdns: boolean; metricsPort?: string; metricsHost: string; gatewayPort?: string; gatewayHost: string; gatewayUpload?: string; gatewayAnnounce?: string; pruneBlocks?: string; watchdogMargin?: string; watchdogSlowShare: string; retrievalPaymentInterval: string; retrievalMinSettleDelay?: string; workerKeyFile?: string; miner?: string; cluster?: string }) => {
       const list = (text?: string) => (text ? text.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
       // Every flag is checked and both ports bound once before the data dir is touched.
       checkNetwork(opts.network);
@@ -90,6 +91,7 @@ export function registerNode(program: Command): void {
         rpcPort,
         mine: opts.mine,
         signingKeys,
+        ...(opts.cluster !== undefined ? { cluster: clusterUrl(opts.cluster) } : {}),
         ...(opts.workerKeyFile ? { workerKey: fromHex(readFileSync(opts.workerKeyFile, 'utf8').trim()) } : {}),
         pruneBlocks,
         watchdog,
@@ -117,3 +119,4 @@ export function registerNode(program: Command): void {
       process.on('SIGTERM', () => shutdown('SIGTERM'));
     });
 }
+

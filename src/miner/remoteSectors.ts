@@ -1,0 +1,78 @@
+// Sectors sealed and held by other machines (a cluster's workers). The miner asks them for seals and
+// proofs and relies on nothing they return unchecked: a PoSt part is verified against the sector's
+// CommR before it joins a proof, a PoRep before its prove-commit is sent. The local store and the
+// remote holders are proven together, each sector where its replica is.
+import { randomBytes } from 'node:crypto';
+import { decodePost, encodePost, provePost, type PostKind, type ProofParams, type SectorPostProof } from '../proofs/index.js';
+import { provePartition, type PartitionProof, type ReplicaAccess, type SkippedSector } from './windowPost.js';
+
+export interface DueSector {
+  number: number;
+  commR: Uint8Array;
+}
+
+export interface RemoteSectors {
+  /** The worker holding the sector's replica, or null when no worker does. */
+  holderOf(sector: number): Promise<string | null>;
+  /**
+   * Seals a committed-capacity sector on some worker; its CommR and holder. The same `key` names the
+   * same task, so a restarted node waits for the seal it asked for instead of asking again.
+   */
+  sealCommittedCapacity(request: { key: string; sector: number; sealRandomness: Uint8Array; commD: Uint8Array }): Promise<{ commR: Uint8Array; holder: string }>;
+  /** The holder's PoRep of the sector on `seed`, unverified (the caller verifies it). */
+  provePorep(request: { key: string; holder: string; sector: number; seed: Uint8Array }): Promise<Uint8Array>;
+  /**
+   * PoSt parts of remotely held sectors, each verified against its CommR; a sector whose holder is
+   * down, answers late or answers wrong comes back skipped with the reason.
+   */
+  provePost(kind: PostKind, randomness: Uint8Array, sectors: DueSector[], timeoutMs: number): Promise<{ proofs: Map<number, SectorPostProof>; skipped: SkippedSector[] }>;
+  /** A worker returned a proof that does not verify: its later answers are refused. */
+  reportBad(worker: string, reason: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Proves sectors wherever their replicas are: the local store, or the worker holding each. */
+export class SectorProver {
+  constructor(
+    private readonly params: ProofParams,
+    private readonly local: ReplicaAccess,
+    private readonly remote: RemoteSectors | null,
+    private readonly prover: typeof provePost = provePost,
+  ) {}
+
+  /** Whether this miner holds the sector's replica somewhere (here or on a worker). */
+  async holds(sector: number): Promise<boolean> {
+    if (await this.local.has(sector)) return true;
+    return this.remote !== null && (await this.remote.holderOf(sector).catch(() => null)) !== null;
+  }
+
+  /**
+   * A PoSt of `due` in order, the sectors that could not be proven left out and listed as skipped.
+   * `timeoutMs` bounds the wait for remote holders (a WinningPoSt has a slot, a WindowPoSt its window).
+   */
+  async prove(kind: PostKind, randomness: Uint8Array, due: DueSector[], timeoutMs: number): Promise<PartitionProof> {
+    const remoteDue: DueSector[] = [];
+    const localDue: DueSector[] = [];
+    // Not here: the cluster answers for it (or says why not), even when its database is unreachable.
+    for (const sector of due) (this.remote !== null && !(await this.local.has(sector.number)) ? remoteDue : localDue).push(sector);
+    if (remoteDue.length === 0) return provePartition(this.params, randomness, localDue, this.local, this.prover, kind);
+    const [local, remote] = await Promise.all([
+      localDue.length > 0 ? provePartition(this.params, randomness, localDue, this.local, this.prover, kind) : null,
+      this.remote!.provePost(kind, randomness, remoteDue, timeoutMs),
+    ]);
+    const proofs = new Map(remote.proofs);
+    if (local) decodePost(local.proof).forEach((proof, i) => proofs.set(local.proven[i]!, proof));
+    const proven = due.map((s) => s.number).filter((n) => proofs.has(n));
+    return {
+      proof: encodePost(proven.map((n) => proofs.get(n)!)),
+      proven,
+      skipped: [...(local?.skipped ?? []), ...remote.skipped].sort((a, b) => a.sector - b.sector),
+    };
+  }
+
+  /** Null when the sector's replica answers a random challenge (fresh unless given) with a valid proof; else why not. */
+  async check(sector: DueSector, timeoutMs: number, randomness = new Uint8Array(randomBytes(32))): Promise<string | null> {
+    const { skipped } = await this.prove('window', randomness, [sector], timeoutMs);
+    return skipped[0]?.reason ?? null;
+  }
+}

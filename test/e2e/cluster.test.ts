@@ -1,0 +1,128 @@
+// A miner spread over three processes on a real PostgreSQL: `bcr node --cluster` and two `bcr worker`s.
+// The node asks for 6 committed-capacity sectors; the workers seal them onto their own disks. One
+// worker is SIGKILLed mid-seal: the node frees its task once it stops beating, and the other worker
+// seals that sector. The killed worker rejoins under its name; from then on the node's WindowPoSts
+// cover the sectors on both workers, each part proven by the worker whose disk holds the sector
+// (verified by the node) and the node's own genesis sectors proven locally; power is exact.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClusterRegistry } from '../../src/cluster/registry.js';
+import { devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/devnet.js';
+import { tempDir } from '../helpers/chain.js';
+import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { CLI, logEntries, rpc, runCli, startNodeProcess, stopProcess, waitFor, type RunningNode } from '../helpers/process.js';
+
+const dir = tempDir('bcr-cluster-e2e-');
+let pg: TestPostgres;
+let registry: ClusterRegistry;
+let node: RunningNode | null = null;
+const workers: Worker[] = [];
+
+interface Worker {
+  name: string;
+  child: ChildProcessWithoutNullStreams;
+  logs: Record<string, unknown>[];
+}
+
+beforeAll(async () => {
+  pg = await startPostgres();
+  registry = await ClusterRegistry.open(pg.url);
+}, 60_000);
+afterAll(async () => {
+  for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
+  if (node) await stopProcess(node, 'SIGKILL');
+  await registry?.close();
+  await pg?.stop();
+  dir.cleanup();
+});
+
+function startWorker(name: string): Worker {
+  const storage = join(dir.path, `${name}-disk`);
+  mkdirSync(storage, { recursive: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'worker', '--cluster', pg.url, '--storage', storage, '--name', name, '--tasks', 'seal,prove']);
+  const worker: Worker = { name, child, logs: [] };
+  let buffer = '';
+  child.stdout.on('data', (d: Buffer) => {
+    buffer += d.toString();
+    const lines = buffer.split('\n');
+    buffer = lines.pop()!;
+    for (const line of lines) {
+      if (process.env.BCR_TEST_LOGS) appendFileSync(join(process.env.BCR_TEST_LOGS, `worker-${name}-${child.pid}.log`), `${line}\n`);
+      try {
+        worker.logs.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        // not a log line
+      }
+    }
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    if (process.env.BCR_TEST_LOGS) appendFileSync(join(process.env.BCR_TEST_LOGS, `worker-${name}-${child.pid}.log`), d.toString());
+  });
+  workers.push(worker);
+  return worker;
+}
+
+const SECTOR = 1n << 20n;
+const PERIOD = 24;
+const genesis = devnetGenesis({ miners: 1, sectors: [2], nowMs: Date.now(), startDelayMs: 3000, slotMs: 500, proofProfile: 'devnet', tag: 'cluster', minerParams: { provingPeriod: PERIOD, deadlines: 2, powerLookback: 2, randomnessLookback: 2 } });
+
+type MinerJson = { power: string; sectors: { active: number } };
+type SectorJson = { sector: number; state: string; deadline: number };
+
+describe('a miner on a cluster of workers', () => {
+  it('seals 6 sectors over two workers, finishes a killed worker\'s seal on the other, and proves each sector on its holder', async () => {
+    const dataDir = join(dir.path, 'node');
+    const w1 = startWorker('w1');
+    startWorker('w2');
+    node = await startNodeProcess([...prepareDevnetNode({ dataDir, genesisJson: devnetGenesisJson(genesis), index: 0, miners: 1, rpcPort: 0, p2pPort: 0, bootstrap: [] }), '--cluster', pg.url], 60_000);
+    const url = node.rpcUrl;
+    await waitFor('mining started', async () => logEntries(node!, 'Mining started').length > 0, 60_000);
+    await waitFor('both workers up', async () => (await registry.workers()).filter((w) => w.alive).length === 2, 60_000, 100);
+
+    const seal = await runCli(['miner', 'seal', '--count', '6', '--rpc', url, '--data-dir', dataDir]);
+    expect(seal.code, seal.stderr).toBe(0);
+    const numbers = [...seal.stdout.matchAll(/\d+/g)].map((m) => Number(m[0])).slice(0, 6);
+    expect(numbers).toHaveLength(6);
+
+    // w1 dies in the middle of its second seal (its first is done and stays on its disk).
+    const claimed = await waitFor('w1 sealing its second sector', async () => w1.logs.filter((l) => l.msg === 'Sealing sector for the cluster')[1], 60_000, 2);
+    w1.child.kill('SIGKILL');
+    const killedSector = claimed.sector as number;
+    const finished = await waitFor('the killed seal finished by w2', async () => (await registry.sectorsOf(1)).find((s) => s.sector === killedSector && s.worker === 'w2'), 120_000, 200);
+    expect(finished.state).toBe('sealed');
+    expect(logEntries(node, 'Freed the tasks of workers that stopped: others retry them').length).toBeGreaterThan(0);
+
+    // w1 rejoins under its name with its disk (the sectors it sealed before dying are still there).
+    const w1again = startWorker('w1');
+    await waitFor('all 6 sectors on workers', async () => ((await registry.sectorsOf(1)).length === 6 ? true : null), 120_000, 200);
+    await waitFor('8 sectors proven', async () => {
+      const miner = await rpc<MinerJson>(url, 'bcr_getMiner', [1]);
+      return BigInt(miner.power) === 8n * SECTOR && miner.sectors.active === 8;
+    }, 180_000, 250);
+    const placed = await registry.sectorsOf(1);
+    expect(placed.map((p) => p.sector).sort((a, b) => a - b)).toEqual(numbers.sort((a, b) => a - b));
+    expect(new Set(placed.map((p) => p.worker))).toEqual(new Set(['w1', 'w2']));
+
+    // A proving period from now every cluster sector has been in a WindowPoSt part its holder proved,
+    // and the node's WindowPoSts skipped nothing.
+    const from = (await rpc<{ slot: number }>(url, 'bcr_chainHead')).slot;
+    const windowParts = (w: Worker) => w.logs.filter((l) => l.msg === 'Proved sectors for the cluster' && l.kind === 'window');
+    const before = new Map(workers.map((w) => [w, windowParts(w).length]));
+    await waitFor('a proving period of WindowPoSts', async () => (await rpc<{ slot: number }>(url, 'bcr_chainHead')).slot > from + PERIOD + 2, 120_000, 250);
+    const provenBy = new Map<number, string>();
+    for (const w of [w1again, workers[1]!]) for (const l of windowParts(w).slice(before.get(w))) for (const n of l.sectors as number[]) provenBy.set(n, w.name);
+    for (const p of placed) expect([p.sector, provenBy.get(p.sector)]).toEqual([p.sector, p.worker]);
+    const sectors = await rpc<SectorJson[]>(url, 'bcr_getSectors', [1]);
+    expect(sectors.filter((s) => s.state === 'active')).toHaveLength(8);
+    const miner = await rpc<MinerJson>(url, 'bcr_getMiner', [1]);
+    expect(BigInt(miner.power)).toBe(8n * SECTOR);
+    const submitted = logEntries<{ sectors: number; skipped: number; slot?: number }>(node, 'Submitted WindowPoSt');
+    expect(submitted.length).toBeGreaterThan(0);
+    expect(logEntries(node, 'Cluster worker answered with a proof that does not verify: its answers are refused from now on')).toHaveLength(0);
+
+    const status = JSON.parse((await runCli(['cluster', 'status', '--cluster', pg.url, '--json'])).stdout) as { workers: { name: string; alive: boolean }[]; sectors: { worker: string; sectors: number }[] };
+    expect(status.workers.map((w) => [w.name, w.alive])).toEqual([['w1', true], ['w2', true]]);
+  }, 420_000);
+});
