@@ -242,7 +242,7 @@ export class ClusterSectors implements RemoteSectors {
     }
     if (bad) {
       await this.reportBad(holder, bad);
-      for (const s of due) if (!proofs.has(s.number)) reasons.set(s.number, `${holder}: ${bad}`);
+      for (const s of due) if (!proofs.has(s.number) && !reasons.has(s.number)) reasons.set(s.number, `${holder}: ${bad}`);
     }
     return { proofs, reasons };
   }

@@ -3,7 +3,8 @@
 // CommR before it joins a proof, a PoRep before its prove-commit is sent. The local store and the
 // remote holders are proven together, each sector where its replica is.
 import { randomBytes } from 'node:crypto';
-import { decodePost, encodePost, provePost, type PostKind, type ProofParams, type SectorPostProof } from '../proofs/index.js';
+import { decodePost, encodePost, provePost, replicaIdOf, verifyPorep, type PostKind, type ProofParams, type SectorPostProof } from '../proofs/index.js';
+import { toHex } from '../primitives/index.js';
 import { provePartition, type PartitionProof, type ReplicaAccess, type SkippedSector } from './windowPost.js';
 
 export interface DueSector {
@@ -31,6 +32,24 @@ export interface RemoteSectors {
   close(): Promise<void>;
 }
 
+/**
+ * A remote seal whose CommR is checked before a pre-commit deposit rides on it: the holder must answer
+ * a PoRep on a seed drawn only now. A worker whose check fails is reported (its seals are refused
+ * from then on) and the sector is sealed again elsewhere, up to three times.
+ */
+export async function sealChecked(remote: RemoteSectors, params: ProofParams, minerId: number, request: { key: string; sector: number; sealRandomness: Uint8Array; commD: Uint8Array }): Promise<{ commR: Uint8Array; holder: string }> {
+  const { sector, sealRandomness, commD } = request;
+  for (let attempt = 0; ; attempt++) {
+    const sealed = await remote.sealCommittedCapacity(request);
+    const seed = new Uint8Array(randomBytes(32));
+    const proof = await remote.provePorep({ key: `porep-check:${minerId}:${sector}:${toHex(seed)}`, holder: sealed.holder, sector, seed });
+    const failure = verifyPorep({ params, replicaId: replicaIdOf(minerId, sector, sealRandomness, commD), commD, commR: sealed.commR, seed }, proof);
+    if (!failure) return sealed;
+    await remote.reportBad(sealed.holder, `its seal of sector ${sector} fails a PoRep check (${failure})`);
+    if (attempt >= 2) throw new Error(`sector ${sector}: seals from ${attempt + 1} workers failed their PoRep check`);
+  }
+}
+
 /** Proves sectors wherever their replicas are: the local store, or the worker holding each. */
 export class SectorProver {
   constructor(
@@ -50,14 +69,14 @@ export class SectorProver {
    * A PoSt of `due` in order, the sectors that could not be proven left out and listed as skipped.
    * `timeoutMs` bounds the wait for remote holders (a WinningPoSt has a slot, a WindowPoSt its window).
    */
-  async prove(kind: PostKind, randomness: Uint8Array, due: DueSector[], timeoutMs: number): Promise<PartitionProof> {
+  async prove(kind: PostKind, randomness: Uint8Array, due: DueSector[], timeoutMs: number, prover = this.prover): Promise<PartitionProof> {
     const remoteDue: DueSector[] = [];
     const localDue: DueSector[] = [];
     // Not here: the cluster answers for it (or says why not), even when its database is unreachable.
     for (const sector of due) (this.remote !== null && !(await this.local.has(sector.number)) ? remoteDue : localDue).push(sector);
-    if (remoteDue.length === 0) return provePartition(this.params, randomness, localDue, this.local, this.prover, kind);
+    if (remoteDue.length === 0) return provePartition(this.params, randomness, localDue, this.local, prover, kind);
     const [local, remote] = await Promise.all([
-      localDue.length > 0 ? provePartition(this.params, randomness, localDue, this.local, this.prover, kind) : null,
+      localDue.length > 0 ? provePartition(this.params, randomness, localDue, this.local, prover, kind) : null,
       this.remote!.provePost(kind, randomness, remoteDue, timeoutMs),
     ]);
     const proofs = new Map(remote.proofs);
@@ -70,9 +89,12 @@ export class SectorProver {
     };
   }
 
-  /** Null when the sector's replica answers a random challenge (fresh unless given) with a valid proof; else why not. */
+  /**
+   * Null when the sector's replica answers a random challenge (fresh unless given) with a valid proof;
+   * else why not. Always the plain prover: a test's slowed one plays a slow WindowPoSt, not a slow check.
+   */
   async check(sector: DueSector, timeoutMs: number, randomness = new Uint8Array(randomBytes(32))): Promise<string | null> {
-    const { skipped } = await this.prove('window', randomness, [sector], timeoutMs);
+    const { skipped } = await this.prove('window', randomness, [sector], timeoutMs, provePost);
     return skipped[0]?.reason ?? null;
   }
 }

@@ -24,7 +24,7 @@ import type { Logger } from '../util/logger.js';
 import { submitLocalTx } from './localTx.js';
 import type { PieceIndex } from './pieceIndex.js';
 import type { SectorStore } from './sectorStore.js';
-import type { RemoteSectors } from './remoteSectors.js';
+import { sealChecked, type RemoteSectors } from './remoteSectors.js';
 
 export interface SealJob {
   sector: number;
@@ -341,7 +341,7 @@ export class SealingPipeline {
       if (!inputs) throw new Error('no seal randomness');
       const commD = zeroCommD(this.store.params.sectorSize);
       this.log.info({ sector: number, key }, 'Sealing sector on the cluster');
-      const sealed = await this.remote!.sealCommittedCapacity({ key, sector: number, sealRandomness: inputs.sealRandomness, commD });
+      const sealed = await sealChecked(this.remote!, this.store.params, this.minerId, { key, sector: number, sealRandomness: inputs.sealRandomness, commD });
       job.holder = sealed.holder;
       job.sealed = { commD, commR: sealed.commR, sealRandHeight };
       await this.persist();
