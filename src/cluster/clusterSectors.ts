@@ -52,11 +52,17 @@ class ResultWaiter {
     client.on('error', (error) => {
       this.log.warn({ err: error.message }, 'Cluster result listener lost its connection: reconnecting');
       this.listener = null;
-      setTimeout(() => void this.start().catch(() => undefined), 1000).unref();
+      this.retry();
     });
     await client.connect();
     await client.query(`listen ${RESULTS_CHANNEL}`);
     this.listener = client;
+  }
+
+  /** Reconnects every few seconds until it succeeds (results are polled meanwhile). */
+  private retry(): void {
+    if (this.closed) return;
+    setTimeout(() => void this.start().catch(() => this.retry()), 3000).unref();
   }
 
   /** The result under `key` once a worker writes it; null after `timeoutMs`. */

@@ -31,7 +31,9 @@ export interface ScheduleOptions {
 /** Routes graphile-worker's log lines to pino (debug and info quiet at `info`). */
 function loggerFor(log: PinoLogger): Logger {
   const factory: LogFunctionFactory = (scope) => (level, message, meta) => {
-    const fields = { ...scope, ...(meta ?? {}) };
+    // graphile-worker passes whole client objects as `error`: keep their message only.
+    const { error, ...rest } = (meta ?? {}) as { error?: unknown };
+    const fields = { ...scope, ...rest, ...(error !== undefined ? { err: error instanceof Error ? error.message : String(error) } : {}) };
     if (level === 'error') log.error(fields, message);
     else if (level === 'warning') log.warn(fields, message);
     else log.debug(fields, message);

@@ -3,7 +3,8 @@
 // worker is SIGKILLed mid-seal: the node frees its task once it stops beating, and the other worker
 // seals that sector. The killed worker rejoins under its name; from then on the node's WindowPoSts
 // cover the sectors on both workers, each part proven by the worker whose disk holds the sector
-// (verified by the node) and the node's own genesis sectors proven locally; power is exact.
+// (verified by the node) and the node's own genesis sectors proven locally; power is exact. Without
+// its database the node still proves its own sectors and skips the workers' (declared, not missed).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,6 +17,7 @@ import { CLI, logEntries, rpc, runCli, startNodeProcess, stopProcess, waitFor, t
 
 const dir = tempDir('bcr-cluster-e2e-');
 let pg: TestPostgres;
+let pgStopped = false;
 let registry: ClusterRegistry;
 let node: RunningNode | null = null;
 const workers: Worker[] = [];
@@ -33,8 +35,8 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
   if (node) await stopProcess(node, 'SIGKILL');
-  await registry?.close();
-  await pg?.stop();
+  await registry?.close().catch(() => undefined);
+  if (!pgStopped) await pg?.stop();
   dir.cleanup();
 });
 
@@ -124,5 +126,15 @@ describe('a miner on a cluster of workers', () => {
 
     const status = JSON.parse((await runCli(['cluster', 'status', '--cluster', pg.url, '--json'])).stdout) as { workers: { name: string; alive: boolean }[]; sectors: { worker: string; sectors: number }[] };
     expect(status.workers.map((w) => [w.name, w.alive])).toEqual([['w1', true], ['w2', true]]);
+
+    // The database goes away: the node keeps proving its own sectors; the workers' are skipped, not missed.
+    const submittedBefore = logEntries(node, 'Submitted WindowPoSt').length;
+    await registry.close();
+    await pg.stop();
+    pgStopped = true;
+    const degraded = await waitFor('a WindowPoSt without the cluster', async () => logEntries<{ sectors: number; skipped: number }>(node!, 'Submitted WindowPoSt').slice(submittedBefore).find((e) => e.skipped > 0), 60_000, 250);
+    expect(degraded.sectors).toBeGreaterThanOrEqual(1); // the node's genesis sector of that deadline
+    expect(degraded.sectors + degraded.skipped).toBe(4);
+    expect(node.process.exitCode).toBeNull();
   }, 420_000);
 });
