@@ -357,7 +357,10 @@ async function accountPage(address, show) {
 }
 
 async function minerPage(id, show) {
-  const [miner, power, deadlines, sectors] = await Promise.all([rpc('bcr_getMiner', [Number(id)]), rpc('bcr_getPowerTable'), rpc('bcr_getDeadlines', [Number(id)]), rpc('bcr_getSectors', [Number(id)])]);
+  const [miner, power, deadlines, sectors, info] = await Promise.all([rpc('bcr_getMiner', [Number(id)]), rpc('bcr_getPowerTable'), rpc('bcr_getDeadlines', [Number(id)]), rpc('bcr_getSectors', [Number(id)]), rpc('bcr_minerInfo').catch(() => null)]);
+  // The cluster of workers, when this node runs this miner on one (bcr node --cluster).
+  const cluster = info?.miner === Number(id) ? await rpc('bcr_clusterStatus').catch(() => null) : null;
+  const heldBy = new Map((cluster?.sectors ?? []).map((s) => [s.sector, s.worker]));
   const share = BigInt(power.total) > 0n ? Number((BigInt(miner.power) * 10000n) / BigInt(power.total)) / 100 : 0;
   show(
     h('h1', { testid: 'miner-title' }, `Miner ${miner.miner}`),
@@ -375,9 +378,21 @@ async function minerPage(id, show) {
     ]),
     h('h2', {}, 'Next deadlines'),
     table(['period', 'deadline', 'slots', 'state', 'sectors', 'proof', 'margin'], deadlines.windows.map((w) => h('tr', {}, h('td', {}, String(w.period)), h('td', {}, String(w.deadline)), h('td', {}, `${w.open}–${w.close - 1}`), h('td', {}, w.state), h('td', {}, `${w.sectors}${w.faulty ? ` (${w.faulty} faulty)` : ''}`), h('td', {}, w.sectors === 0 ? '—' : w.proven ? (w.state === 'open' ? 'proven' : 'nothing owed this period') : 'to prove'), h('td', {}, w.state === 'open' ? `closes in ${w.marginSlots} slots` : `opens in ${w.opensInSlots} slots`))), 'miner-deadlines'),
+    ...(cluster ? clusterSection(cluster) : []),
     h('h2', {}, 'Sectors'),
-    table(['sector', 'state', 'deadline', 'activation', 'expiration', 'CommR'], sectors.map((s) => h('tr', {}, h('td', {}, String(s.sector)), h('td', {}, s.state), h('td', {}, String(s.deadline)), h('td', {}, slotText(s.activation)), h('td', {}, slotText(s.expiration)), h('td', { class: 'mono' }, short(s.commR)))), 'miner-sectors'),
+    table(['sector', 'state', 'deadline', 'activation', 'expiration', 'CommR', ...(cluster ? ['held by'] : [])], sectors.map((s) => h('tr', {}, h('td', {}, String(s.sector)), h('td', {}, s.state), h('td', {}, String(s.deadline)), h('td', {}, slotText(s.activation)), h('td', {}, slotText(s.expiration)), h('td', { class: 'mono' }, short(s.commR)), ...(cluster ? [h('td', {}, heldBy.get(s.sector) ?? 'this node')] : []))), 'miner-sectors'),
   );
+}
+
+/** Workers (up, down or refused), their disks and sectors, the task queue, and who proves the next windows. */
+function clusterSection(cluster) {
+  const workerState = (w) => (w.refused ? `refused: ${w.refused}` : w.alive ? 'up' : `down (last seen ${Math.round(w.lastSeenMs / 1000)} s ago)`);
+  return [
+    h('h2', {}, 'Cluster'),
+    table(['worker', 'state', 'tasks', 'disks', 'free', 'sectors'], cluster.workers.map((w) => h('tr', {}, h('td', {}, w.name), h('td', {}, workerState(w)), h('td', {}, w.tasks.join(', ')), h('td', {}, String(w.disks)), h('td', {}, `${bytesText(String(w.freeBytes))} of ${bytesText(String(w.capacityBytes))}`), h('td', {}, String(w.sectors)))), 'cluster-workers'),
+    table(['task', 'queued', 'running', 'failing'], cluster.tasks.map((t) => h('tr', {}, h('td', {}, t.task), h('td', {}, String(t.queued)), h('td', {}, String(t.running)), h('td', {}, String(t.failing)))), 'cluster-tasks'),
+    table(['period', 'deadline', 'slots', 'proven by'], cluster.windows.map((w) => h('tr', {}, h('td', {}, String(w.period)), h('td', {}, String(w.deadline)), h('td', {}, `${w.open}–${w.close - 1}`), h('td', {}, w.provers.map((p) => `${p.worker === 'node' ? 'this node' : p.worker}: ${p.sectors}`).join(', ') || '—'))), 'cluster-windows'),
+  ];
 }
 
 async function powerPage(show) {

@@ -37,6 +37,23 @@ export function collectNodeMetrics(metrics: Metrics, parts: MeteredParts): void 
     metrics.sealingJobs.reset();
     for (const job of parts.miner()?.sealing.jobs.values() ?? []) metrics.sealingJobs.inc({ stage: job.status });
   });
+  metrics.addCollector(async () => {
+    const remote = parts.miner()?.remote;
+    if (!remote) return;
+    const status = await remote.status();
+    metrics.clusterWorkers.reset();
+    for (const state of ['up', 'down', 'refused']) metrics.clusterWorkers.set({ state }, 0);
+    for (const w of status.workers) metrics.clusterWorkers.inc({ state: w.badReason ? 'refused' : w.alive ? 'up' : 'down' });
+    metrics.clusterTasks.reset();
+    for (const t of status.tasks) {
+      const task = t.task.split('@')[0]!;
+      metrics.clusterTasks.inc({ task, state: 'queued' }, t.queued);
+      metrics.clusterTasks.inc({ task, state: 'running' }, t.running);
+      metrics.clusterTasks.inc({ task, state: 'failing' }, t.failing);
+    }
+    metrics.clusterSectors.reset();
+    for (const s of status.sectors) metrics.clusterSectors.inc({ worker: s.worker });
+  });
   // The same rows and states as `bcr miner deals` (bcr_minerDeals), so the two always agree.
   metrics.addCollector(async () => {
     const miner = parts.miner();

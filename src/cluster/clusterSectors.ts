@@ -5,7 +5,7 @@
 // of workers that stopped beating, so another worker retries them.
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import type { DueSector, RemoteSectors } from '../miner/remoteSectors.js';
+import type { ClusterStatus, DueSector, RemoteSectors } from '../miner/remoteSectors.js';
 import type { SkippedSector } from '../miner/windowPost.js';
 import { errorMessage, fromHex, toHex } from '../primitives/index.js';
 import { PROOF_PROFILES, checkPostSectors, decodePost, type PostKind, type ProofProfileName, type SectorPostProof } from '../proofs/index.js';
@@ -133,6 +133,16 @@ export class ClusterSectors implements RemoteSectors {
     } catch (error) {
       this.opts.log.warn({ err: errorMessage(error) }, 'Cluster housekeeping failed (database unreachable?)');
     }
+  }
+
+  async status(): Promise<ClusterStatus> {
+    const [workers, tasks, running, sectors] = await Promise.all([this.registry.workers(), this.registry.taskCounts(), this.registry.running(), this.registry.sectorsOf(this.opts.minerId)]);
+    return {
+      workers: workers.map((w) => ({ name: w.name, host: w.host, alive: w.alive, badReason: w.badReason, tasks: w.tasks, lastSeenMs: w.lastSeenMs, storage: w.storage })),
+      tasks,
+      running: running.map((r) => ({ worker: r.worker, task: r.task, runningMs: r.runningMs })),
+      sectors: sectors.map((s) => ({ sector: s.sector, worker: s.worker, path: s.path })),
+    };
   }
 
   async holderOf(sector: number): Promise<string | null> {

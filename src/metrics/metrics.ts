@@ -40,6 +40,9 @@ export interface Metrics {
   deadlinesMissed: Counter<'miner'>;
   windowPostSeconds: Histogram;
   sealingJobs: Gauge<'stage'>;
+  clusterWorkers: Gauge<'state'>;
+  clusterTasks: Gauge<'task' | 'state'>;
+  clusterSectors: Gauge<'worker'>;
   watchdogWarnings: Counter<'kind'>;
   marketDeals: Gauge<'state'>;
   gatewayRequests: Counter<'format' | 'status'>;
@@ -89,6 +92,9 @@ export function createMetrics(): Metrics {
     deadlinesMissed: new Counter({ ...r, name: 'bcr_miner_deadlines_missed_total', help: 'Proving deadlines that closed without a WindowPoSt', labelNames: ['miner'] }),
     windowPostSeconds: new Histogram({ ...r, name: 'bcr_miner_window_post_seconds', help: 'Time to compute a WindowPoSt', buckets: SECONDS }),
     sealingJobs: new Gauge({ ...r, name: 'bcr_miner_sealing_jobs', help: 'Sealing jobs by stage', labelNames: ['stage'] }),
+    clusterWorkers: new Gauge({ ...r, name: 'bcr_cluster_workers', help: 'Cluster workers by state (up, down, refused after a proof that did not verify)', labelNames: ['state'] }),
+    clusterTasks: new Gauge({ ...r, name: 'bcr_cluster_tasks', help: 'Cluster tasks by kind (seal, porep, windowPost, winningPost) and state (queued, running, failing)', labelNames: ['task', 'state'] }),
+    clusterSectors: new Gauge({ ...r, name: 'bcr_cluster_sectors', help: 'Sectors of the local miner held by each cluster worker', labelNames: ['worker'] }),
     watchdogWarnings: new Counter({ ...r, name: 'bcr_miner_watchdog_warnings_total', help: 'Deadline watchdog warnings by kind', labelNames: ['kind'] }),
     marketDeals: new Gauge({ ...r, name: 'bcr_market_deals', help: "Deals of the local miner by state", labelNames: ['state'] }),
     gatewayRequests: new Counter({ ...r, name: 'bcr_gateway_requests_total', help: 'IPFS gateway requests by answer format (raw, car, none) and HTTP status', labelNames: ['format', 'status'] }),

@@ -90,6 +90,11 @@ export class MinerService {
     return Math.max(params.slotMs, Math.floor((params.miners.provingPeriod / params.miners.deadlines / 2) * params.slotMs));
   }
 
+  /** The cluster of workers this miner seals and proves on (bcr node --cluster), if any. */
+  get remote(): RemoteSectors | null {
+    return this.opts.remote ?? null;
+  }
+
   get minerId(): number {
     return this.opts.minerId;
   }

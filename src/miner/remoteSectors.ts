@@ -12,7 +12,18 @@ export interface DueSector {
   commR: Uint8Array;
 }
 
+/** What a cluster is doing, for status lines, metrics and the explorer. */
+export interface ClusterStatus {
+  workers: { name: string; host: string; alive: boolean; badReason: string | null; tasks: string[]; lastSeenMs: number; storage: { path: string; capacityBytes: number; freeBytes: number }[] }[];
+  /** Queued and running tasks by task identifier (`windowPost@w2` is one worker's). */
+  tasks: { task: string; queued: number; running: number; failing: number }[];
+  running: { worker: string; task: string; runningMs: number }[];
+  /** Where each of this miner's remotely held sectors is. */
+  sectors: { sector: number; worker: string; path: string }[];
+}
+
 export interface RemoteSectors {
+  status(): Promise<ClusterStatus>;
   /** The worker holding the sector's replica, or null when no worker does. */
   holderOf(sector: number): Promise<string | null>;
   /**

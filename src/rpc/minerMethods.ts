@@ -108,6 +108,36 @@ export function minerMethods({ chain, miner: localMiner }: { chain: ChainStore; 
       },
     },
     {
+      name: 'bcr_clusterStatus',
+      description: "The local miner's cluster (bcr node --cluster): its workers (up, down or refused after a proof that did not verify), their free space, queued and running tasks, where each sector is held, and the next proving windows with who proves which sectors. Hosts and disk paths are left out.",
+      params: [],
+      handler: async () => {
+        const miner = localMiner();
+        const remote = miner?.remote;
+        if (!miner || !remote) throw new RpcError(RpcErrorCode.notFound, 'this node runs no miner cluster (bcr node --cluster)');
+        const status = await remote.status();
+        const holder = new Map(status.sectors.map((s) => [s.sector, s.worker]));
+        const m = await load(miner.minerId);
+        const state = chain.headState();
+        const windows = [];
+        for (const w of upcomingWindows(chain.params.miners, m, chain.head.header.slot, chain.params.miners.deadlines)) {
+          const counts = new Map<string, number>();
+          for (const s of await provableSectors(state, miner.minerId, w.deadline)) {
+            const by = holder.get(s.number) ?? 'node';
+            counts.set(by, (counts.get(by) ?? 0) + 1);
+          }
+          windows.push({ period: w.period, deadline: w.deadline, open: w.open, close: w.close, provers: [...counts].map(([worker, sectors]) => ({ worker, sectors })) });
+        }
+        return {
+          workers: status.workers.map((w) => ({ name: w.name, alive: w.alive, refused: w.badReason, tasks: w.tasks, lastSeenMs: w.lastSeenMs, disks: w.storage.length, capacityBytes: w.storage.reduce((a, d) => a + d.capacityBytes, 0), freeBytes: w.storage.reduce((a, d) => a + d.freeBytes, 0), sectors: status.sectors.filter((s) => s.worker === w.name).length })),
+          tasks: status.tasks,
+          running: status.running,
+          sectors: status.sectors.map((s) => ({ sector: s.sector, worker: s.worker })),
+          windows,
+        };
+      },
+    },
+    {
       name: 'bcr_minerSeal',
       description: 'Seals, pre-commits and prove-commits `count` new committed-capacity sectors (local miner; needs admin).',
       permission: 'admin',

@@ -8,7 +8,10 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import parsePrometheus from 'parse-prometheus-text-format';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SectorLocation } from '../../src/cluster/registry.js';
 import { ClusterRegistry } from '../../src/cluster/registry.js';
 import { devnetGenesis, devnetGenesisJson, prepareDevnetNode } from '../../src/devnet.js';
 import { tempDir } from '../helpers/chain.js';
@@ -66,6 +69,9 @@ function startWorker(name: string): Worker {
   return worker;
 }
 
+/** [worker, alive, sectors held] per worker, from the sector index. */
+const placedBy = (placed: SectorLocation[]) => ['w1', 'w2'].map((w) => [w, true, placed.filter((p) => p.worker === w).length]);
+
 const SECTOR = 1n << 20n;
 const PERIOD = 24;
 const genesis = devnetGenesis({ miners: 1, sectors: [2], nowMs: Date.now(), startDelayMs: 3000, slotMs: 500, proofProfile: 'devnet', tag: 'cluster', minerParams: { provingPeriod: PERIOD, deadlines: 2, powerLookback: 2, randomnessLookback: 2 } });
@@ -78,7 +84,7 @@ describe('a miner on a cluster of workers', () => {
     const dataDir = join(dir.path, 'node');
     const w1 = startWorker('w1');
     startWorker('w2');
-    node = await startNodeProcess([...prepareDevnetNode({ dataDir, genesisJson: devnetGenesisJson(genesis), index: 0, miners: 1, rpcPort: 0, p2pPort: 0, bootstrap: [] }), '--cluster', pg.url], 60_000);
+    node = await startNodeProcess([...prepareDevnetNode({ dataDir, genesisJson: devnetGenesisJson(genesis), index: 0, miners: 1, rpcPort: 0, p2pPort: 0, bootstrap: [] }), '--cluster', pg.url, '--metrics-port', '0'], 60_000);
     const url = node.rpcUrl;
     await waitFor('mining started', async () => logEntries(node!, 'Mining started').length > 0, 60_000);
     await waitFor('both workers up', async () => (await registry.workers()).filter((w) => w.alive).length === 2, 60_000, 100);
@@ -126,6 +132,28 @@ describe('a miner on a cluster of workers', () => {
 
     const status = JSON.parse((await runCli(['cluster', 'status', '--cluster', pg.url, '--json'])).stdout) as { workers: { name: string; alive: boolean }[]; sectors: { worker: string; sectors: number }[] };
     expect(status.workers.map((w) => [w.name, w.alive])).toEqual([['w1', true], ['w2', true]]);
+
+    // The same from the node: its RPC, Prometheus metrics and the explorer's miner page.
+    const viaRpc = await rpc<{ workers: { name: string; alive: boolean; sectors: number }[]; windows: { provers: { worker: string; sectors: number }[] }[] }>(url, 'bcr_clusterStatus');
+    expect(viaRpc.workers.map((w) => [w.name, w.alive, w.sectors])).toEqual(placedBy(placed));
+    expect(viaRpc.windows.flatMap((w) => w.provers).reduce((n, p) => n + p.sectors, 0)).toBe(8);
+    const metricsUrl = await waitFor('the metrics address', async () => logEntries<{ url: string }>(node!, 'Metrics listening')[0]?.url);
+    const families = parsePrometheus(await (await fetch(metricsUrl)).text());
+    const sample = (name: string, labels: Record<string, string>) => Number(families.find((f) => f.name === name)?.metrics.find((m) => Object.entries(labels).every(([k, v]) => (m as { labels?: Record<string, string> }).labels?.[k] === v))?.value ?? Number.NaN);
+    expect(sample('bcr_cluster_workers', { state: 'up' })).toBe(2);
+    expect(sample('bcr_cluster_sectors', { worker: 'w1' }) + sample('bcr_cluster_sectors', { worker: 'w2' })).toBe(6);
+    const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(`${url}explorer/#/miner/1`);
+      const workersTable = page.getByTestId('cluster-workers');
+      await workersTable.waitFor({ timeout: 30_000 });
+      expect(await workersTable.innerText()).toMatch(/w1\s+up[\s\S]*w2\s+up/);
+      expect(await page.getByTestId('cluster-windows').innerText()).toMatch(/this node: 1/);
+      expect(await page.getByTestId('miner-sectors').innerText()).toMatch(/held by/);
+    } finally {
+      await browser.close();
+    }
 
     // The database goes away: the node keeps proving its own sectors; the workers' are skipped, not missed.
     const submittedBefore = logEntries(node, 'Submitted WindowPoSt').length;
