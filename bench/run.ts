@@ -2,6 +2,7 @@
 import { printReport, type BenchArea } from './report.js';
 import { attestBench } from './attest.js';
 import { cliBench } from './cli.js';
+import { clusterBench } from './cluster.js';
 import { consensusBench } from './consensus.js';
 import { contentBench } from './content.js';
 import { diskBench } from './disk.js';
@@ -13,7 +14,7 @@ import { rpcBench } from './rpc.js';
 import { stateBench } from './state.js';
 import { syncBench } from './sync.js';
 
-const areas: Record<string, BenchArea> = { attest: attestBench, cli: cliBench, consensus: consensusBench, content: contentBench, disk: diskBench, evm: evmBench, market: marketBench, proofs: proofsBench, retrieval: retrievalBench, rpc: rpcBench, state: stateBench, sync: syncBench };
+const areas: Record<string, BenchArea> = { attest: attestBench, cli: cliBench, cluster: clusterBench, consensus: consensusBench, content: contentBench, disk: diskBench, evm: evmBench, market: marketBench, proofs: proofsBench, retrieval: retrievalBench, rpc: rpcBench, state: stateBench, sync: syncBench };
 
 const [area, ...rest] = process.argv.slice(2);
 const selected = area ? areas[area] : undefined;
