@@ -2,10 +2,12 @@
 // the tasks it was started for. Sealing writes the sector's files to the disk with the most free
 // space and records where they are (the sector index) and the sealed commitments (the task's
 // result) for the node, which checks them before it relies on them.
+import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { SectorStore } from '../miner/sectorStore.js';
 import { fromHex, toHex } from '../primitives/index.js';
-import { MAX_POST_SECTORS, PROOF_PROFILES, provePost, type PostKind, type ProofProfileName, type SealProgress } from '../proofs/index.js';
+import { MAX_POST_SECTORS, PROOF_PROFILES, ScratchFiles, provePost, type PostKind, type ProofProfileName, type SealProgress } from '../proofs/index.js';
 import { provePartition, type ReplicaAccess } from '../miner/windowPost.js';
 import type { Logger } from '../util/logger.js';
 import { ClusterRegistry, measureStorage, type StoragePath } from './registry.js';
@@ -119,8 +121,11 @@ export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<{ 
   const seal: TaskHandler = async (payload, task) => {
     const job = parseSealTask(payload);
     const params = PROOF_PROFILES[job.profile];
-    // Labels, columns and the replica: several sector sizes of scratch.
-    const path = pickPath(await measure(), params.sectorSize * (params.layers + 4));
+    // A seal started before (this worker before a crash, or another on shared storage) resumes at its
+    // last finished layer where its files are; else the path with room for labels, columns and replica.
+    const disks = await measure();
+    const started = disks.find((d) => existsSync(join(d.path, 'sectors', String(job.sector), ScratchFiles.progress)));
+    const path = started ?? pickPath(disks, params.sectorSize * (params.layers + 4));
     opts.log.info({ miner: job.miner, sector: job.sector, path: path.path, attempt: task.attempt }, 'Sealing sector for the cluster');
     const store = storeAt(path.path, job.profile);
     const sealed = await store.sealCommittedCapacity(job.miner, job.sector, fromHex(job.sealRandomness), fromHex(job.commD), sealProgress(opts.log, job.sector));

@@ -145,7 +145,7 @@ export interface SealedSectorMeta {
 }
 
 /** Scratch files of a sealing in progress (deleted when the sector is sealed). */
-const ScratchFiles = {
+export const ScratchFiles = {
   parents: 'parents.bin',
   expanders: 'expanders.bin',
   progress: 'labelling.json',

@@ -132,6 +132,10 @@ describe('a miner on a cluster of workers', () => {
 
     const status = JSON.parse((await runCli(['cluster', 'status', '--cluster', pg.url, '--json'])).stdout) as { workers: { name: string; alive: boolean }[]; sectors: { worker: string; sectors: number }[] };
     expect(status.workers.map((w) => [w.name, w.alive])).toEqual([['w1', true], ['w2', true]]);
+    expect(status.sectors.reduce((n, s) => n + s.sectors, 0)).toBe(6);
+    const text = (await runCli(['cluster', 'status', '--cluster', pg.url, '--rpc', url])).stdout;
+    expect(text).toMatch(/^w1 \(.*\)  up  tasks seal,porep,windowPost,winningPost/m);
+    expect(text).toMatch(/^deadline \d of period \d+ \(slots \d+-\d+\): .*1 on the node/m);
 
     // The same from the node: its RPC, Prometheus metrics and the explorer's miner page.
     const viaRpc = await rpc<{ workers: { name: string; alive: boolean; sectors: number }[]; windows: { provers: { worker: string; sectors: number }[] }[] }>(url, 'bcr_clusterStatus');

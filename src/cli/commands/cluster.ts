@@ -5,6 +5,7 @@ import { ClusterRegistry, type WorkerInfo } from '../../cluster/registry.js';
 import type { TaskKind } from '../../cluster/taskQueue.js';
 import { WORKER_TASKS, startClusterWorker } from '../../cluster/worker.js';
 import { createLogger } from '../../util/logger.js';
+import { callRpc } from '../../client/rpc.js';
 import { UsageError, clusterUrl, parseIntOption, printJson } from '../io.js';
 
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)} GiB`;
@@ -56,12 +57,15 @@ export function registerCluster(program: Command): void {
     .command('status')
     .description('workers (up or down), their disks and free space, and queued and running tasks')
     .requiredOption('--cluster <url>', 'the cluster database, postgres://user@host:port/db')
+    .option('--rpc <url>', 'also ask the cluster\'s node which worker proves the next proving windows')
     .option('--json', 'machine-readable output')
-    .action(async (opts: { cluster: string; json?: boolean }) => {
-      const registry = await ClusterRegistry.open(opts.cluster);
+    .action(async (opts: { cluster: string; rpc?: string; json?: boolean }) => {
+      const registry = await ClusterRegistry.open(clusterUrl(opts.cluster));
       try {
         const [workers, tasks, running, sectors] = await Promise.all([registry.workers(), registry.taskCounts(), registry.running(), registry.sectorCounts()]);
-        if (opts.json) return printJson({ workers, tasks, running, sectors });
+        const windows = opts.rpc ? (await callRpc<{ windows: { period: number; deadline: number; open: number; close: number; provers: { worker: string; sectors: number }[] }[] }>(opts.rpc, 'bcr_clusterStatus', [])).windows : undefined;
+        if (opts.json) return printJson({ workers, tasks, running, sectors, ...(windows ? { windows } : {}) });
+        for (const w of windows ?? []) console.log(`deadline ${w.deadline} of period ${w.period} (slots ${w.open}-${w.close - 1}): ${w.provers.map((p) => `${p.sectors} on ${p.worker === 'node' ? 'the node' : p.worker}`).join(', ') || 'no sectors'}`);
         console.log(workers.length === 0 ? 'no workers have joined' : workers.map(workerLine).join('\n'));
         for (const s of sectors) console.log(`miner ${s.miner}: ${s.sectors} sector(s) on ${s.worker}`);
         for (const r of running) console.log(`running ${r.task} on ${r.worker} for ${Math.round(r.runningMs / 1000)} s`);
