@@ -263,6 +263,11 @@ export class ClusterSectors implements RemoteSectors {
     return { proofs, reasons };
   }
 
+  async release(request: { holder: string; sector: number; what: 'scratch' | 'sector' }): Promise<void> {
+    const key = `cleanup:${this.opts.minerId}:${request.sector}:${request.what}`;
+    await this.queue.schedule('cleanup', { key, miner: this.opts.minerId, profile: this.opts.profile, sector: request.sector, what: request.what }, { worker: request.holder, key, maxAttempts: 10 });
+  }
+
   async reportBad(worker: string, reason: string): Promise<void> {
     this.opts.log.error({ worker, reason }, 'Cluster worker answered with a proof that does not verify: its answers are refused from now on');
     await this.registry.markBad(worker, reason).catch((error: unknown) => this.opts.log.warn({ err: errorMessage(error) }, 'Marking the worker bad failed'));

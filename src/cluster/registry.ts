@@ -168,6 +168,11 @@ export class ClusterRegistry {
     return row ? { miner, sector, worker: row.worker, path: row.path, state: row.state } : null;
   }
 
+  /** The sector's files are gone from its worker (the chain no longer holds it). */
+  async removeSector(miner: number, sector: number, worker: string): Promise<void> {
+    await this.pool.query('delete from bcr_cluster.sectors where miner = $1 and sector = $2 and worker = $3', [miner, sector, worker]);
+  }
+
   async sectorsOf(miner: number): Promise<SectorLocation[]> {
     const rows = await this.pool.query<{ miner: string; sector: string; worker: string; path: string; state: string }>('select miner, sector, worker, path, state from bcr_cluster.sectors where miner = $1 order by sector', [miner]);
     return rows.rows.map((r) => ({ miner: Number(r.miner), sector: Number(r.sector), worker: r.worker, path: r.path, state: r.state }));

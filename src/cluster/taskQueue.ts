@@ -6,14 +6,14 @@
 import { Logger, makeWorkerUtils, run, type LogFunctionFactory, type Runner, type TaskList, type WorkerUtils } from 'graphile-worker';
 import type { Logger as PinoLogger } from '../util/logger.js';
 
-export const TASK_KINDS = ['winningPost', 'windowPost', 'porep', 'seal', 'unseal', 'retrieve'] as const;
+export const TASK_KINDS = ['winningPost', 'windowPost', 'porep', 'seal', 'cleanup', 'unseal', 'retrieve'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 /**
  * Lower runs first: a block's WinningPoSt, then open WindowPoSt deadlines, then PoReps (a pre-commit's
- * deposit burns if its prove-commit is late), then the rest.
+ * deposit burns if its prove-commit is late), then the rest; deleting files last.
  */
-export const TASK_PRIORITY: Record<TaskKind, number> = { winningPost: -30, windowPost: -20, porep: -15, retrieve: -10, unseal: -5, seal: 0 };
+export const TASK_PRIORITY: Record<TaskKind, number> = { winningPost: -30, windowPost: -20, porep: -15, retrieve: -10, unseal: -5, seal: 0, cleanup: 5 };
 
 /** The graphile-worker task identifier of `kind`, for one worker or for any that can do it. */
 export function taskIdentifier(kind: TaskKind, worker?: string): string {

@@ -75,6 +75,16 @@ function parseTask<T>(kind: string, payload: unknown, check: (p: Record<string, 
 }
 
 const parseSealTask = (payload: unknown) => parseTask<SealTask>('seal', payload, (p) => sectorNumber(p.sector) && hex32(p.sealRandomness) && hex32(p.commD));
+/** Files of a sector this worker holds that are no longer needed. */
+export interface CleanupTask {
+  key: string;
+  miner: number;
+  profile: ProofProfileName;
+  sector: number;
+  what: 'scratch' | 'sector';
+}
+
+const parseCleanupTask = (payload: unknown) => parseTask<CleanupTask>('cleanup', payload, (p) => sectorNumber(p.sector) && (p.what === 'scratch' || p.what === 'sector'));
 const parsePorepTask = (payload: unknown) => parseTask<PorepTask>('porep', payload, (p) => sectorNumber(p.sector) && hex32(p.seed));
 const parsePostTask = (payload: unknown) =>
   parseTask<PostTask>('post', payload, (p) => (p.kind === 'window' || p.kind === 'winning') && hex32(p.randomness) && Array.isArray(p.sectors) && p.sectors.length <= MAX_POST_SECTORS && p.sectors.every((s: { number?: unknown; commR?: unknown } | null) => s !== null && typeof s === 'object' && sectorNumber(s.number) && hex32(s.commR)));
@@ -161,8 +171,19 @@ export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<{ 
     opts.log.info({ miner: job.miner, kind: job.kind, sectors: result.proven, skipped: result.skipped }, 'Proved sectors for the cluster');
   };
 
+  // The node's order to free this worker's disk: labels once a sector's activation is final, or the
+  // whole sector once the chain no longer holds it.
+  const cleanup: TaskHandler = async (payload) => {
+    const job = parseCleanupTask(payload);
+    const store = await holding(job.sector, job.profile);
+    const freed = store ? (job.what === 'scratch' ? await store.deleteScratch(job.sector) : await store.remove(job.sector)) : 0;
+    if (job.what === 'sector') await registry.removeSector(job.miner, job.sector, name);
+    opts.log.info({ miner: job.miner, sector: job.sector, what: job.what, bytesFreed: freed }, 'Freed sector files for the cluster');
+  };
+
   const all: Record<string, TaskHandler> = { seal, porep, windowPost: post, winningPost: post };
-  const handlers: Partial<Record<TaskKind, TaskHandler>> = {};
+  // Every worker frees its own disk when told to, whatever else it runs.
+  const handlers: Partial<Record<TaskKind, TaskHandler>> = { cleanup };
   for (const kind of opts.tasks) handlers[kind] = all[kind];
   const runner = await startTaskWorker({
     connectionString: opts.cluster,

@@ -167,7 +167,9 @@ export class MinerService {
     const miner = await getMiner(state, minerId);
     if (!miner) return;
     const height = chain.head.header.height;
-    for (const number of await store.list()) {
+    const remote = this.opts.remote ? (await this.opts.remote.status()).sectors : [];
+    const holders = new Map(remote.map((s) => [s.sector, s.worker]));
+    for (const number of [...(await store.list()), ...holders.keys()]) {
       const job = this.sealing.jobs.get(number);
       const sector = await getSector(state, minerId, number);
       const gone = sector ? sector.state === SectorState.terminated : number < miner.nextSector && (!job || job.status === 'failed' || job.status === 'active');
@@ -178,6 +180,13 @@ export class MinerService {
       const since = this.deadSince.get(number) ?? height;
       this.deadSince.set(number, since);
       if (height - since < chain.params.finality) continue;
+      const holder = holders.get(number);
+      if (holder !== undefined && !(await store.has(number))) {
+        await this.opts.remote!.release({ holder, sector: number, what: 'sector' });
+        this.deadSince.delete(number);
+        log.info({ sector: number, holder, reason: sector ? 'terminated' : 'expired' }, 'Sector files to be deleted on their worker: the chain no longer holds the sector');
+        continue;
+      }
       const freed = await store.remove(number);
       this.deadSince.delete(number);
       log.info({ sector: number, bytesFreed: freed, reason: sector ? 'terminated' : 'expired' }, 'Deleted the files of a sector the chain no longer holds');

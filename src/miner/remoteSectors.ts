@@ -38,6 +38,11 @@ export interface RemoteSectors {
    * down, answers late or answers wrong comes back skipped with the reason.
    */
   provePost(kind: PostKind, randomness: Uint8Array, sectors: DueSector[], timeoutMs: number): Promise<{ proofs: Map<number, SectorPostProof>; skipped: SkippedSector[] }>;
+  /**
+   * Frees the holder's disk: a sector's sealing scratch once its activation is final, or the whole
+   * sector once the chain no longer holds it (then it leaves the sector index). Not waited for.
+   */
+  release(request: { holder: string; sector: number; what: 'scratch' | 'sector' }): Promise<void>;
   /** A worker returned a proof that does not verify: its later answers are refused. */
   reportBad(worker: string, reason: string): Promise<void>;
   close(): Promise<void>;

@@ -325,8 +325,8 @@ export class SealingPipeline {
   }
 
   /**
-   * Has a cluster worker seal a committed-capacity sector, then pre-commits it here. The worker's
-   * CommR is checked by the PoRep it must later give for it (verified before the prove-commit).
+   * Has a cluster worker seal a committed-capacity sector, then pre-commits it here once its CommR
+   * passed a PoRep check on a seed drawn after the seal (sealChecked).
    */
   private async sealRemotely(number: number): Promise<void> {
     const job = this.jobs.get(number)!;
@@ -501,7 +501,11 @@ export class SealingPipeline {
       // Activation is a slot: final once the finalized block is at or past it.
       if (!sector || sector.state !== SectorState.active || sector.activation > finalSlot) continue;
       job.scratchKept = false;
-      if (job.holder !== undefined) continue; // on its worker's disk
+      if (job.holder !== undefined && this.remote) {
+        await this.remote.release({ holder: job.holder, sector: job.sector, what: 'scratch' });
+        this.log.info({ sector: job.sector, holder: job.holder }, 'Sealing scratch to be deleted on its worker (activation final)');
+        continue;
+      }
       const freed = await this.store.deleteScratch(job.sector);
       this.log.info({ sector: job.sector, bytesFreed: freed }, 'Sealing scratch deleted (activation final)');
     }

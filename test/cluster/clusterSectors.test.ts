@@ -5,7 +5,7 @@
 // and its next answer refused without asking. A seal with a forged CommR fails the node's PoRep check
 // and is sealed again on an honest worker. Tasks of a worker that stopped beating are freed.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zeroCommD } from '../../src/chain/index.js';
@@ -105,6 +105,15 @@ describe('ClusterSectors (the node side)', () => {
     expect(second.proofs.size).toBe(0);
     expect(second.skipped[0]!.reason).toMatch(/^its holder liar is marked bad/);
     expect(liarAsked).toBe(1);
+
+    // The node frees the honest worker's disk: sealing scratch first, then (the chain done with it) the sector.
+    const sectorDir = join(honestDisk, 'sectors', '1');
+    expect(readdirSync(sectorDir).some((f) => /^labels-\d+\.bin$/.test(f))).toBe(true);
+    await node.release({ holder: 'honest', sector: 1, what: 'scratch' });
+    await waitFor('the labels deleted', async () => !readdirSync(sectorDir).some((f) => /^labels-\d+\.bin$/.test(f)), 30_000, 50);
+    expect(existsSync(join(sectorDir, 'replica.bin'))).toBe(true);
+    await node.release({ holder: 'honest', sector: 1, what: 'sector' });
+    await waitFor('the sector deleted and out of the index', async () => !existsSync(sectorDir) && (await node.holderOf(1)) === null, 30_000, 50);
     honestStopped = true;
     await honest.stop();
   }, 120_000);
@@ -122,6 +131,8 @@ describe('ClusterSectors (the node side)', () => {
       pollIntervalMs: 50,
       handlers: {
         seal: async (payload) => {
+          // One forgery; a later seal it happens to claim before it stops goes back to the queue.
+          if (forged > 0) throw new Error('the forger takes no more seals');
           forged++;
           await registry.putResult((payload as { key: string }).key, 'forger', { commR: toHex(new Uint8Array(randomBytes(32))) });
         },
@@ -133,7 +144,8 @@ describe('ClusterSectors (the node side)', () => {
     const commD = zeroCommD(params.sectorSize);
     const sealRandomness = new Uint8Array(randomBytes(32));
     const sealing = sealChecked(node, params, MINER, { key: 'seal:9:5:0', sector: 5, sealRandomness, commD });
-    await waitFor('the forger answering a seal', async () => forged > 0, 30_000, 20);
+    // The node asks the forger for its PoRep check, and marks it bad when that fails to verify.
+    await waitFor('the forger marked bad', async () => forged > 0 && (await registry.workers()).find((w) => w.name === 'forger')?.badReason, 30_000, 20);
     await forger.stop();
     const honestDisk = join(dir.path, 'honest2');
     mkdirSync(honestDisk, { recursive: true });
