@@ -7,18 +7,14 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { SectorStore } from '../miner/sectorStore.js';
 import { fromHex, toHex } from '../primitives/index.js';
-import { MAX_POST_SECTORS, PROOF_PROFILES, ScratchFiles, provePost, type PostKind, type ProofProfileName, type SealProgress } from '../proofs/index.js';
+import { MAX_POST_SECTORS, PROOF_PROFILES, ScratchFiles, provePost, type PostKind, type ProofProfileName } from '../proofs/index.js';
+import { sealProgressLogger } from '../miner/sealProgress.js';
 import { provePartition, type ReplicaAccess } from '../miner/windowPost.js';
 import type { Logger } from '../util/logger.js';
 import { ClusterRegistry, measureStorage, type StoragePath } from './registry.js';
 import { ClusterQueue, startTaskWorker, type TaskHandler, type TaskKind } from './taskQueue.js';
 
-/** A progress line per label layer, as the node's own sealing prints. */
-function sealProgress(log: Logger, sector: number): (p: SealProgress) => void {
-  return (p) => {
-    if (p.phase === 'labels' && p.done === 0) log.info({ sector, layer: p.layer }, 'Sealing: labelling layer');
-  };
-}
+
 
 /** How often a worker beats (its disks' free space with it). */
 const HEARTBEAT_MS = 5_000;
@@ -138,7 +134,7 @@ export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<{ 
     const path = started ?? pickPath(disks, params.sectorSize * (params.layers + 4));
     opts.log.info({ miner: job.miner, sector: job.sector, path: path.path, attempt: task.attempt }, 'Sealing sector for the cluster');
     const store = storeAt(path.path, job.profile);
-    const sealed = await store.sealCommittedCapacity(job.miner, job.sector, fromHex(job.sealRandomness), fromHex(job.commD), sealProgress(opts.log, job.sector));
+    const sealed = await store.sealCommittedCapacity(job.miner, job.sector, fromHex(job.sealRandomness), fromHex(job.commD), sealProgressLogger(opts.log, job.sector));
     await registry.placeSector({ miner: job.miner, sector: job.sector, worker: name, path: path.path, state: 'sealed' });
     const hex = (text: string) => toHex(fromHex(text));
     await registry.putResult(job.key, name, { commR: hex(sealed.meta.commR), replicaId: hex(sealed.meta.replicaId), commC: hex(sealed.meta.commC), commRLast: hex(sealed.meta.commRLast), commD: hex(job.commD) });

@@ -14,7 +14,8 @@ import { zeroCommD } from '../chain/index.js';
 import type { Mempool } from '../mempool/index.js';
 import { BcrError, addressOf, bytesEqual, errorMessage, formatBcr, fromHex, hexKey, toChecksumAddress, toHex } from '../primitives/index.js';
 import { writeFile } from 'node:fs/promises';
-import { merkleRoot, replicaIdOf, unsealedCommD, verifyPorep, type SealProgress } from '../proofs/index.js';
+import { merkleRoot, replicaIdOf, unsealedCommD, verifyPorep } from '../proofs/index.js';
+import { sealProgressLogger } from './sealProgress.js';
 import { addCollateralKind, collateralPayload, dealIdOf, escrowAddKind, escrowAddPayload, getDeal, getEscrow, getMiner, getSector, publishDealKind, publishDealPayload, type DealProposal, preCommitKind, preCommitPayload, proveCommitKind, proveCommitPayload, sealInputs, SectorState, type TxKind } from '../state/index.js';
 import type { Field } from '../primitives/index.js';
 import { decode, encode } from '../primitives/index.js';
@@ -310,9 +311,7 @@ export class SealingPipeline {
       if (!inputs) throw new Error('no seal randomness');
       const commD = job.commD ? fromHex(job.commD) : zeroCommD(this.store.params.sectorSize);
       this.log.info({ sector: number, deals: job.deals ?? [] }, 'Sealing sector');
-      const progress = (p: SealProgress) => {
-        if (p.phase === 'labels' && p.done === 0) this.log.info({ sector: number, layer: p.layer }, 'Sealing: labelling layer');
-      };
+      const progress = sealProgressLogger(this.log, number);
       const sealed = job.dataPath ? await this.store.sealData(this.minerId, number, inputs.sealRandomness, commD, job.dataPath, progress) : await this.store.sealCommittedCapacity(this.minerId, number, inputs.sealRandomness, commD, progress);
       job.sealed = { commD, commR: fromHex(sealed.meta.commR), sealRandHeight };
       await this.persist();

@@ -3,15 +3,18 @@
 // sector is and its commitments, and stop cleanly on SIGTERM.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zeroCommD } from '../../src/chain/index.js';
 import { ClusterRegistry, type WorkerInfo } from '../../src/cluster/registry.js';
 import { ClusterQueue } from '../../src/cluster/taskQueue.js';
 import { SectorStore } from '../../src/miner/sectorStore.js';
+import { startClusterWorker } from '../../src/cluster/worker.js';
 import { toHex } from '../../src/primitives/index.js';
-import { PROOF_PROFILES } from '../../src/proofs/index.js';
+import { PROOF_PROFILES, ScratchFiles, SectorFiles } from '../../src/proofs/index.js';
 import { silentLogger } from '../../src/util/logger.js';
 import { tempDir } from '../helpers/chain.js';
 import { CLI, runCli, waitFor } from '../helpers/process.js';
@@ -88,4 +91,38 @@ describe('bcr worker', () => {
     expect(codes).toEqual([0, 0]);
     expect(w1.out.join('\n')).toMatch(/Worker stopped/);
   }, 180_000);
+
+  it('resumes a seal at the last finished layer when its files are on one of its disks (a crash, or shared storage)', async () => {
+    const params = PROOF_PROFILES.test;
+    const commD = zeroCommD(params.sectorSize);
+    const sealRandomness = new Uint8Array(randomBytes(32));
+    const shared = join(dir.path, 'shared');
+    // A seal that died after its first layer was made durable (the labelling stops at layer 2).
+    const first = new SectorStore(shared, params);
+    await expect(first.sealCommittedCapacity(11, 1, sealRandomness, commD, (p) => {
+      if (p.phase === 'labels' && p.layer === 2) throw new Error('power cut');
+    })).rejects.toThrow('power cut');
+    await first.close();
+    expect(existsSync(join(shared, 'sectors', '1', ScratchFiles.progress))).toBe(true);
+    const layerOne = join(shared, 'sectors', '1', SectorFiles.layer(1));
+    const layerOneWritten = statSync(layerOne).mtimeMs;
+
+    const lines: { msg: string; layer?: number; sector?: number }[] = [];
+    const log = pino({ level: 'info' }, new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(JSON.parse(chunk.toString()) as { msg: string }), done()) }));
+    const worker = await startClusterWorker({ cluster: pg.url, name: 'resumer', storage: [join(dir.path, 'empty-disk'), shared].map((d) => (mkdirSync(d, { recursive: true }), d)), tasks: ['seal'], concurrency: 1, log, pollIntervalMs: 100 });
+    try {
+      await queue.schedule('seal', { key: 'seal/11/1', miner: 11, sector: 1, profile: 'test', sealRandomness: toHex(sealRandomness), commD: toHex(commD) }, { key: 'seal/11/1' });
+      const result = await waitFor('the resumed seal', () => registry.getResult('seal/11/1'), 60_000, 100);
+      const fresh = new SectorStore(join(dir.path, 'fresh'), params);
+      expect(result.result.commR).toBe(`0x${(await fresh.sealCommittedCapacity(11, 1, sealRandomness, commD)).meta.commR}`);
+      await fresh.close();
+      expect((await registry.sectorsOf(11))[0]!.path).toBe(shared);
+      // Layer 1 was not labelled again: its file is the one written before the cut.
+      expect(statSync(layerOne).mtimeMs).toBe(layerOneWritten);
+      expect(lines.some((l) => l.msg === 'Sealed sector for the cluster' && l.sector === 1)).toBe(true);
+    } finally {
+      await worker.stop();
+    }
+  }, 120_000);
 });
+
