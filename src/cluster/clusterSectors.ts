@@ -22,6 +22,12 @@ const SEAL_ATTEMPTS = 3;
 /** A PoRep has until its pre-commit's prove window closes; this bounds the wait for one answer. */
 const POREP_TIMEOUT_MS = 3600_000;
 
+/** A failure to reach PostgreSQL at all (refused, reset, timed out, shutting down), not a query's error. */
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return (typeof code === 'string' && (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE)$/.test(code) || code.startsWith('08') || code === '57P01' || code === '57P03')) || /Connection terminated|connect ECONNREFUSED/.test(errorMessage(error));
+}
+
 const HEX32 = /^0x[0-9a-fA-F]{64}$/;
 
 export interface ClusterSectorsOptions {
@@ -97,6 +103,7 @@ class ResultWaiter {
 
 export class ClusterSectors implements RemoteSectors {
   private reaper: NodeJS.Timeout | null = null;
+  private closed = false;
 
   private constructor(
     private readonly opts: ClusterSectorsOptions,
@@ -156,13 +163,13 @@ export class ClusterSectors implements RemoteSectors {
   async sealCommittedCapacity(request: { key: string; sector: number; sealRandomness: Uint8Array; commD: Uint8Array }): Promise<{ commR: Uint8Array; holder: string }> {
     for (let attempt = 0; attempt < SEAL_ATTEMPTS; attempt++) {
       const key = attempt === 0 ? request.key : `${request.key}#${attempt}`;
-      let answer = await this.registry.getResult(key);
+      let answer = await this.untilReachable(() => this.registry.getResult(key));
       if (!answer) {
-        await this.queue.schedule('seal', { key, miner: this.opts.minerId, sector: request.sector, profile: this.opts.profile, sealRandomness: toHex(request.sealRandomness), commD: toHex(request.commD) }, { key, maxAttempts: 25 });
+        await this.untilReachable(() => this.queue.schedule('seal', { key, miner: this.opts.minerId, sector: request.sector, profile: this.opts.profile, sealRandomness: toHex(request.sealRandomness), commD: toHex(request.commD) }, { key, maxAttempts: 25 }));
         answer = await this.results.wait(key, Number.MAX_SAFE_INTEGER);
         if (!answer) throw new Error('the cluster connection closed while sealing');
       }
-      const worker = (await this.workerStates()).get(answer.worker);
+      const worker = (await this.untilReachable(() => this.workerStates())).get(answer.worker);
       if (worker?.badReason) {
         this.opts.log.warn({ sector: request.sector, worker: answer.worker, reason: worker.badReason }, 'Seal answered by a worker marked bad: asking again');
         continue;
@@ -175,13 +182,29 @@ export class ClusterSectors implements RemoteSectors {
   }
 
   async provePorep(request: { key: string; holder: string; sector: number; seed: Uint8Array }): Promise<Uint8Array> {
-    const worker = (await this.workerStates()).get(request.holder);
+    const worker = (await this.untilReachable(() => this.workerStates())).get(request.holder);
     if (worker?.badReason) throw new Error(`the holder ${request.holder} of sector ${request.sector} is marked bad (${worker.badReason})`);
-    const answer = (await this.registry.getResult(request.key)) ?? (await this.ask('porep', request.holder, request.key, { sector: request.sector, seed: toHex(request.seed) }, POREP_TIMEOUT_MS));
+    const answer = (await this.untilReachable(() => this.registry.getResult(request.key))) ?? (await this.untilReachable(() => this.ask('porep', request.holder, request.key, { sector: request.sector, seed: toHex(request.seed) }, POREP_TIMEOUT_MS)));
     if (!answer) throw new Error(`worker ${request.holder} gave no PoRep of sector ${request.sector} within ${POREP_TIMEOUT_MS / 60_000} min`);
     const proof = answer.result.proof;
     if (typeof proof !== 'string' || !/^0x[0-9a-fA-F]*$/.test(proof)) throw new Error(`worker ${request.holder} answered without a proof`);
     return fromHex(proof);
+  }
+
+  /**
+   * Sealing waits out a lost database instead of failing: it retries every few seconds (a WindowPoSt
+   * never waits here: it skips what it cannot reach and proves the node's own sectors).
+   */
+  private async untilReachable<T>(operation: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await operation();
+      } catch (error) {
+        if (this.closed || !isConnectionError(error)) throw error;
+        if (attempt === 0) this.opts.log.warn({ err: errorMessage(error) }, 'Cluster database unreachable: sealing waits for it');
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+      }
+    }
   }
 
   /** Schedules a task for one worker and waits for its answer (null after `timeoutMs`, the task dropped if unclaimed). */
@@ -274,6 +297,7 @@ export class ClusterSectors implements RemoteSectors {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.reaper) clearInterval(this.reaper);
     await this.results.close();
     await this.queue.close();
