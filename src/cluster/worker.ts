@@ -85,6 +85,11 @@ const parsePorepTask = (payload: unknown) => parseTask<PorepTask>('porep', paylo
 const parsePostTask = (payload: unknown) =>
   parseTask<PostTask>('post', payload, (p) => (p.kind === 'window' || p.kind === 'winning') && hex32(p.randomness) && Array.isArray(p.sectors) && p.sectors.length <= MAX_POST_SECTORS && p.sectors.every((s: { number?: unknown; commR?: unknown } | null) => s !== null && typeof s === 'object' && sectorNumber(s.number) && hex32(s.commR)));
 
+/** Where a miner's sectors sit on a storage path: PATH/miner-ID/sectors/N. */
+export function minerDir(path: string, miner: number): string {
+  return join(path, `miner-${miner}`);
+}
+
 /** The storage path with the most free space that fits `bytes` more. */
 function pickPath(paths: StoragePath[], bytes: number): StoragePath {
   const fits = paths.filter((p) => p.freeBytes >= bytes).sort((a, b) => b.freeBytes - a.freeBytes);
@@ -107,14 +112,15 @@ export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<{ 
   await queue.unlock(await registry.takeOrphanedLocks(name));
   await queue.close();
   const stores = new Map<string, SectorStore>();
-  const storeAt = (path: string, profile: ProofProfileName) => {
-    const key = `${path}\0${profile}`;
-    if (!stores.has(key)) stores.set(key, new SectorStore(path, PROOF_PROFILES[profile]));
+  /** A miner's sectors on one storage path (miners sharing a cluster never share a directory). */
+  const storeAt = (path: string, miner: number, profile: ProofProfileName) => {
+    const key = `${path}\0${miner}\0${profile}`;
+    if (!stores.has(key)) stores.set(key, new SectorStore(minerDir(path, miner), PROOF_PROFILES[profile]));
     return stores.get(key)!;
   };
   /** The store on this worker's disks that holds the sector. */
-  const holding = async (sector: number, profile: ProofProfileName): Promise<SectorStore | null> => {
-    for (const path of opts.storage) if (await storeAt(path, profile).has(sector)) return storeAt(path, profile);
+  const holding = async (job: { miner: number; sector: number; profile: ProofProfileName }): Promise<SectorStore | null> => {
+    for (const path of opts.storage) if (await storeAt(path, job.miner, job.profile).has(job.sector)) return storeAt(path, job.miner, job.profile);
     return null;
   };
   const heartbeat = setInterval(() => {
@@ -130,10 +136,10 @@ export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<{ 
     // A seal started before (this worker before a crash, or another on shared storage) resumes at its
     // last finished layer where its files are; else the path with room for labels, columns and replica.
     const disks = await measure();
-    const started = disks.find((d) => existsSync(join(d.path, 'sectors', String(job.sector), ScratchFiles.progress)));
+    const started = disks.find((d) => existsSync(join(minerDir(d.path, job.miner), 'sectors', String(job.sector), ScratchFiles.progress)));
     const path = started ?? pickPath(disks, params.sectorSize * (params.layers + 4));
     opts.log.info({ miner: job.miner, sector: job.sector, path: path.path, attempt: task.attempt }, 'Sealing sector for the cluster');
-    const store = storeAt(path.path, job.profile);
+    const store = storeAt(path.path, job.miner, job.profile);
     const sealed = await store.sealCommittedCapacity(job.miner, job.sector, fromHex(job.sealRandomness), fromHex(job.commD), sealProgressLogger(opts.log, job.sector));
     await registry.placeSector({ miner: job.miner, sector: job.sector, worker: name, path: path.path, state: 'sealed' });
     const hex = (text: string) => toHex(fromHex(text));
@@ -143,7 +149,7 @@ export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<{ 
 
   const porep: TaskHandler = async (payload) => {
     const job = parsePorepTask(payload);
-    const store = await holding(job.sector, job.profile);
+    const store = await holding(job);
     if (!store) throw new Error(`sector ${job.sector} is not on this worker's disks`);
     const proof = await store.provePorep(job.sector, fromHex(job.seed));
     await registry.putResult(job.key, name, { proof: toHex(proof) });
@@ -155,7 +161,7 @@ export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<{ 
     const params = PROOF_PROFILES[job.profile];
     const located = new Map<number, SectorStore>();
     for (const s of job.sectors) {
-      const store = await holding(s.number, job.profile);
+      const store = await holding({ ...job, sector: s.number });
       if (store) located.set(s.number, store);
     }
     const replicas: ReplicaAccess = {
@@ -171,7 +177,7 @@ export async function startClusterWorker(opts: ClusterWorkerOptions): Promise<{ 
   // whole sector once the chain no longer holds it.
   const cleanup: TaskHandler = async (payload) => {
     const job = parseCleanupTask(payload);
-    const store = await holding(job.sector, job.profile);
+    const store = await holding(job);
     const freed = store ? (job.what === 'scratch' ? await store.deleteScratch(job.sector) : await store.remove(job.sector)) : 0;
     if (job.what === 'sector') await registry.removeSector(job.miner, job.sector, name);
     opts.log.info({ miner: job.miner, sector: job.sector, what: job.what, bytesFreed: freed }, 'Freed sector files for the cluster');

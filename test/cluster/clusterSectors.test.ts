@@ -12,7 +12,7 @@ import { zeroCommD } from '../../src/chain/index.js';
 import { ClusterSectors } from '../../src/cluster/clusterSectors.js';
 import { ClusterRegistry } from '../../src/cluster/registry.js';
 import { startTaskWorker } from '../../src/cluster/taskQueue.js';
-import { startClusterWorker } from '../../src/cluster/worker.js';
+import { minerDir, startClusterWorker } from '../../src/cluster/worker.js';
 import { sealChecked } from '../../src/miner/remoteSectors.js';
 import { SectorStore } from '../../src/miner/sectorStore.js';
 import { fromHex, toHex } from '../../src/primitives/index.js';
@@ -107,7 +107,7 @@ describe('ClusterSectors (the node side)', () => {
     expect(liarAsked).toBe(1);
 
     // The node frees the honest worker's disk: sealing scratch first, then (the chain done with it) the sector.
-    const sectorDir = join(honestDisk, 'sectors', '1');
+    const sectorDir = join(minerDir(honestDisk, MINER), 'sectors', '1');
     expect(readdirSync(sectorDir).some((f) => /^labels-\d+\.bin$/.test(f))).toBe(true);
     await node.release({ holder: 'honest', sector: 1, what: 'scratch' });
     await waitFor('the labels deleted', async () => !readdirSync(sectorDir).some((f) => /^labels-\d+\.bin$/.test(f)), 30_000, 50);

@@ -12,7 +12,7 @@ import { zeroCommD } from '../../src/chain/index.js';
 import { ClusterRegistry, type WorkerInfo } from '../../src/cluster/registry.js';
 import { ClusterQueue } from '../../src/cluster/taskQueue.js';
 import { SectorStore } from '../../src/miner/sectorStore.js';
-import { startClusterWorker } from '../../src/cluster/worker.js';
+import { minerDir, startClusterWorker } from '../../src/cluster/worker.js';
 import { toHex } from '../../src/primitives/index.js';
 import { PROOF_PROFILES, ScratchFiles, SectorFiles } from '../../src/proofs/index.js';
 import { silentLogger } from '../../src/util/logger.js';
@@ -82,7 +82,7 @@ describe('bcr worker', () => {
       const at = placed.find((p) => p.sector === sector)!;
       expect(at.worker).toBe(results[sector - 1]!.worker);
       expect(joined.workers.find((w) => w.name === at.worker)!.storage.map((s) => s.path)).toContain(at.path);
-      expect(existsSync(join(at.path, 'sectors', String(sector)))).toBe(true);
+      expect(existsSync(join(minerDir(at.path, 7), 'sectors', String(sector)))).toBe(true);
     }
     await local.close();
 
@@ -98,13 +98,13 @@ describe('bcr worker', () => {
     const sealRandomness = new Uint8Array(randomBytes(32));
     const shared = join(dir.path, 'shared');
     // A seal that died after its first layer was made durable (the labelling stops at layer 2).
-    const first = new SectorStore(shared, params);
+    const first = new SectorStore(minerDir(shared, 11), params);
     await expect(first.sealCommittedCapacity(11, 1, sealRandomness, commD, (p) => {
       if (p.phase === 'labels' && p.layer === 2) throw new Error('power cut');
     })).rejects.toThrow('power cut');
     await first.close();
-    expect(existsSync(join(shared, 'sectors', '1', ScratchFiles.progress))).toBe(true);
-    const layerOne = join(shared, 'sectors', '1', SectorFiles.layer(1));
+    expect(existsSync(join(minerDir(shared, 11), 'sectors', '1', ScratchFiles.progress))).toBe(true);
+    const layerOne = join(minerDir(shared, 11), 'sectors', '1', SectorFiles.layer(1));
     const layerOneWritten = statSync(layerOne).mtimeMs;
 
     const lines: { msg: string; layer?: number; sector?: number }[] = [];
