@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zeroCommD } from '../../src/chain/index.js';
 import { ClusterSectors } from '../../src/cluster/clusterSectors.js';
 import { ClusterRegistry } from '../../src/cluster/registry.js';
-import { startTaskWorker } from '../../src/cluster/taskQueue.js';
+import { startTaskWorker, type TaskHandler, type TaskKind } from '../../src/cluster/taskQueue.js';
 import { minerDir, startClusterWorker } from '../../src/cluster/worker.js';
 import { sealChecked } from '../../src/miner/remoteSectors.js';
 import { SectorStore } from '../../src/miner/sectorStore.js';
@@ -40,6 +40,11 @@ afterAll(async () => {
   dir.cleanup();
 });
 
+/** A worker of the test's own making: handlers that answer as it likes (a liar, a forger). */
+function fakeWorker(name: string, handlers: Partial<Record<TaskKind, TaskHandler>>) {
+  return startTaskWorker({ connectionString: pg.url, name, concurrency: 1, log: silentLogger, pollIntervalMs: 50, handlers });
+}
+
 describe('ClusterSectors (the node side)', () => {
   it('takes verified seals and proofs from an honest worker, skips a holder that is down, and refuses a liar', async () => {
     const node = await ClusterSectors.open({ cluster: pg.url, minerId: MINER, profile: 'test', log: silentLogger });
@@ -66,19 +71,12 @@ describe('ClusterSectors (the node side)', () => {
     await registry.register({ name: 'liar', host: 'elsewhere', tasks: ['windowPost'], concurrency: 1 }, []);
     await registry.placeSector({ miner: MINER, sector: 2, worker: 'liar', path: liarStore.dir, state: 'sealed' });
     let liarAsked = 0;
-    const liar = await startTaskWorker({
-      connectionString: pg.url,
-      name: 'liar',
-      concurrency: 1,
-      log: silentLogger,
-      pollIntervalMs: 100,
-      handlers: {
-        windowPost: async (payload) => {
-          liarAsked++;
-          const { key } = payload as { key: string };
-          const stale = await provePost(params, 'window', new Uint8Array(32), [await liarStore.provable(2)]);
-          await registry.putResult(key, 'liar', { proof: toHex(stale), proven: [2], skipped: [] });
-        },
+    const liar = await fakeWorker('liar', {
+      windowPost: async (payload) => {
+        liarAsked++;
+        const { key } = payload as { key: string };
+        const stale = await provePost(params, 'window', new Uint8Array(32), [await liarStore.provable(2)]);
+        await registry.putResult(key, 'liar', { proof: toHex(stale), proven: [2], skipped: [] });
       },
     });
     stops.push(() => liar.stop(), () => liarStore.close());
@@ -123,21 +121,14 @@ describe('ClusterSectors (the node side)', () => {
     stops.push(() => node.close());
     // The forger answers seals at once with a made-up CommR, and PoReps with bytes of no proof.
     let forged = 0;
-    const forger = await startTaskWorker({
-      connectionString: pg.url,
-      name: 'forger',
-      concurrency: 1,
-      log: silentLogger,
-      pollIntervalMs: 50,
-      handlers: {
-        seal: async (payload) => {
-          // One forgery; a later seal it happens to claim before it stops goes back to the queue.
-          if (forged > 0) throw new Error('the forger takes no more seals');
-          forged++;
-          await registry.putResult((payload as { key: string }).key, 'forger', { commR: toHex(new Uint8Array(randomBytes(32))) });
-        },
-        porep: async (payload) => registry.putResult((payload as { key: string }).key, 'forger', { proof: toHex(new Uint8Array(randomBytes(200))) }),
+    const forger = await fakeWorker('forger', {
+      seal: async (payload) => {
+        // One forgery; a later seal it happens to claim before it stops goes back to the queue.
+        if (forged > 0) throw new Error('the forger takes no more seals');
+        forged++;
+        await registry.putResult((payload as { key: string }).key, 'forger', { commR: toHex(new Uint8Array(randomBytes(32))) });
       },
+      porep: async (payload) => registry.putResult((payload as { key: string }).key, 'forger', { proof: toHex(new Uint8Array(randomBytes(200))) }),
     });
     stops.push(() => forger.stop());
     await registry.register({ name: 'forger', host: 'elsewhere', tasks: ['seal', 'porep'], concurrency: 1 }, []);
