@@ -354,28 +354,44 @@ export class SealingPipeline {
   }
 
   /**
-   * The holder's PoRep, verified here before its prove-commit is sent: a worker that answers with a
-   * proof that does not verify is reported (its answers refused from then on) and the sector fails.
+   * The holder's PoRep, verified here before its prove-commit is sent. A holder that answers with a
+   * proof that does not verify is reported (its answers refused from then on); when it does that or
+   * gives no PoRep at all, the sector is sealed once more on another worker: sealing is
+   * deterministic, so the same inputs give the pre-committed CommR and the deposit is saved.
    */
-  private async proveRemotely(job: SealJob, sealRandomness: Uint8Array, seed: Uint8Array): Promise<void> {
+  private async proveRemotely(job: SealJob, sealRandomness: Uint8Array, seed: Uint8Array, resealed = false): Promise<void> {
     const holder = job.holder!;
+    const { commD, commR } = job.sealed!;
     try {
-      const { commD, commR } = job.sealed!;
-      const proof = await this.remote!.provePorep({ key: `porep:${this.minerId}:${job.sector}:${toHex(seed)}`, holder, sector: job.sector, seed });
-      const failure = verifyPorep({ params: this.store.params, replicaId: replicaIdOf(this.minerId, job.sector, sealRandomness, commD), commD, commR, seed }, proof);
-      if (failure) {
-        await this.remote!.reportBad(holder, `PoRep of sector ${job.sector} does not verify (${failure})`);
-        throw new Error(`worker ${holder} returned a PoRep that does not verify (${failure})`);
+      let failure: string;
+      try {
+        const proof = await this.remote!.provePorep({ key: `porep:${this.minerId}:${job.sector}:${toHex(seed)}`, holder, sector: job.sector, seed });
+        const invalid = verifyPorep({ params: this.store.params, replicaId: replicaIdOf(this.minerId, job.sector, sealRandomness, commD), commD, commR, seed }, proof);
+        if (!invalid) {
+          await this.ensureCollateral();
+          job.txId = await this.submit(proveCommitKind, proveCommitPayload, { miner: this.minerId, sector: job.sector, proof });
+          this.log.info({ sector: job.sector, holder, proofBytes: proof.length }, 'Submitted prove-commit (PoRep from the cluster, verified)');
+          await this.persist();
+          return;
+        }
+        await this.remote!.reportBad(holder, `PoRep of sector ${job.sector} does not verify (${invalid})`);
+        failure = `worker ${holder} returned a PoRep that does not verify (${invalid})`;
+      } catch (error) {
+        failure = errorMessage(error);
       }
-      await this.ensureCollateral();
-      job.txId = await this.submit(proveCommitKind, proveCommitPayload, { miner: this.minerId, sector: job.sector, proof });
-      this.log.info({ sector: job.sector, holder, proofBytes: proof.length }, 'Submitted prove-commit (PoRep from the cluster, verified)');
+      if (resealed || !job.remoteSeal) throw new Error(failure);
+      this.log.warn({ sector: job.sector, holder, err: failure }, 'No valid PoRep from the holder: sealing the sector again on another worker');
+      const again = await sealChecked(this.remote!, this.store.params, this.minerId, { key: `${job.remoteSeal.key}:again`, sector: job.sector, sealRandomness, commD });
+      if (!bytesEqual(again.commR, commR)) throw new Error(`sealed again to another CommR (${toHex(again.commR)}): the pre-commit's CommR came from a lying worker`);
+      job.holder = again.holder;
+      await this.persist();
+      await this.proveRemotely(job, sealRandomness, seed, true);
     } catch (error) {
       job.status = 'failed';
       job.error = errorMessage(error);
       this.log.warn({ sector: job.sector, holder, err: job.error }, 'Prove-commit failed');
+      await this.persist();
     }
-    await this.persist();
   }
 
   /** Deal ids of the sector's deals at the head, waiting (briefly) for any a reorg took off the chain to land again. */
