@@ -2,10 +2,12 @@ import type { Command } from 'commander';
 import { allocationVesting, isGoverned, parseGenesis, readGenesisJson } from '../../chain/index.js';
 import { isValidActiveSlotCoeff, parseActiveSlotCoeff, type ActiveSlotCoefficient } from '../../consensus/index.js';
 import { formatBcr, utf8 } from '../../primitives/index.js';
-import { projectSupply, reportElection, simulateElection, type ElectionReport } from '../../sim/index.js';
+import { projectSupply, reportElection, sharesPlot, simulateElection, supplyPlot, type ElectionReport } from '../../sim/index.js';
+import type { SimRun } from '../../sim/output.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
 
 interface ElectionFlags {
+  out?: string;
   powers?: string;
   miners?: string;
   zipf: string;
@@ -79,9 +81,10 @@ export function registerSim(program: Command): void {
     .option('--network <name>', 'network whose active slot coefficient to use; devnet by default, as in every command', 'devnet')
     .option('--delay <list>', 'slots until a block reaches the other miners, comma-separated for a sweep', '1')
     .option('--seed <text>', 'seed of the stand-in VRF outputs', 'bcr-sim')
+    .option('--out <dir>', 'also write the run to DIR: JSON, CSV, SVG plots and a self-contained HTML report')
     .option('--selfish <miner>', 'this miner (an index into the powers) mines selfishly: withholds blocks, publishes to win races')
     .option('--json', 'machine-readable output')
-    .action((flags: ElectionFlags) => {
+    .action(async (flags: ElectionFlags) => {
       const powers = minerPowers(flags);
       const slots = parseIntOption(flags.slots, '--slots');
       const f = flags.f ? parseFraction(flags.f) : parseGenesis(readGenesisJson(flags.network), 0).params.miners.activeSlotCoeff;
@@ -93,6 +96,16 @@ export function registerSim(program: Command): void {
         const result = asUsage(() => simulateElection({ powers, slots, f, delaySlots, seed: utf8(flags.seed), selfishMiner }));
         return { delaySlots, result, report: reportElection(result, f) };
       });
+      if (flags.out) {
+        const first = runs[0]!;
+        await writeSimRun(flags.out, {
+          name: 'election',
+          params: { network: flags.network, f: `${f.numerator}/${f.denominator}`, slots, powers: powers.join(','), delays: delays.join(','), seed: flags.seed, selfish: selfishMiner ?? 'none' },
+          summary: { runs: runs.map(({ delaySlots, report }) => ({ delaySlots, ...report })) },
+          tables: { shares: runs.flatMap(({ delaySlots, report }) => report.shares.map((s) => ({ delaySlots, ...s }))) },
+          plots: { shares: { title: `Share of blocks against share of power (delay ${first.delaySlots} slot(s))`, spec: sharesPlot(first.report.shares) } },
+        });
+      }
       if (flags.json) {
         printJson({ f: `${f.numerator}/${f.denominator}`, slots, powers, selfishMiner: selfishMiner ?? null, runs: runs.map(({ delaySlots, result, report }) => ({ delaySlots, ...report, blocks: result.blocks, chainLength: result.chainLength })) });
         return;
@@ -105,11 +118,12 @@ export function registerSim(program: Command): void {
   sim
     .command('supply')
     .description('project the supply from genesis: minted by the schedule, vesting released, circulating, growth per year')
-    .option('--network <name>', 'network profile (devnet, test, mainnet) or a genesis file path; devnet by default, as in every command', 'devnet')
+    .option('--network <name>', 'network profile (devnet, test, mainnet) or a genesis file path', 'mainnet')
     .option('--step-days <n>', 'days between rows', '90')
     .option('--years <n>', 'how far to project', '4')
     .option('--json', 'machine-readable output (amounts as decimal atto strings)')
-    .action((flags: { network: string; stepDays: string; years: string; json?: boolean }) => {
+    .option('--out <dir>', 'also write the run to DIR: JSON, CSV, SVG plots and a self-contained HTML report')
+    .action(async (flags: { network: string; stepDays: string; years: string; json?: boolean; out?: string }) => {
       const { params, allocations } = parseGenesis(readGenesisJson(flags.network), 0);
       const slotsPerDay = Math.round(86_400_000 / params.slotMs);
       const stepSlots = parseIntOption(flags.stepDays, '--step-days') * slotsPerDay;
@@ -123,6 +137,16 @@ export function registerSim(program: Command): void {
         const growth = previous && previous.circulating > 0n ? (Number(p.circulating - previous.circulating) / Number(previous.circulating)) * ((365 * slotsPerDay) / (p.slot - previous.slot)) : null;
         return { day: p.slot / slotsPerDay, ...p, circulatingGrowthPerYear: growth };
       });
+      if (flags.out) {
+        const whole = (x: bigint) => Number(x / 10n ** 18n);
+        await writeSimRun(flags.out, {
+          name: 'supply',
+          params: { network: params.network, slotMs: params.slotMs, stepDays: flags.stepDays, years: flags.years },
+          summary: { endDay: rows.at(-1)?.day ?? 0, minted: rows.at(-1)?.minted.toString() ?? '0', circulating: rows.at(-1)?.circulating.toString() ?? '0' },
+          tables: { supply: rows.map((r) => ({ day: r.day, slot: r.slot, minted: r.minted.toString(), vestingLocked: r.vestingLocked.toString(), circulating: r.circulating.toString(), circulatingGrowthPerYear: r.circulatingGrowthPerYear })) },
+          plots: { supply: { title: `Supply of ${params.network} (whole BCR)`, spec: supplyPlot(rows.map((r) => ({ day: r.day, minted: whole(r.minted), vestingLocked: whole(r.vestingLocked), circulating: whole(r.circulating) }))) } },
+        });
+      }
       if (flags.json) {
         printJson({ network: params.network, slotMs: params.slotMs, rows });
         return;
@@ -135,4 +159,11 @@ export function registerSim(program: Command): void {
         console.log(`${String(r.day).padStart(6)}  ${whole(r.minted).padStart(13)}  ${whole(r.vestingLocked).padStart(15)}  ${whole(r.circulating).padStart(16)}  ${growth.padStart(10)}`);
       }
     });
+}
+
+/** Writes a run's files (the plotting libraries load only here) and says where, on stderr. */
+async function writeSimRun(dir: string, run: SimRun): Promise<void> {
+  const { writeRun } = await import('../../sim/output.js');
+  const files = await writeRun(dir, run);
+  process.stderr.write(`wrote ${files.length} files to ${dir} (open ${run.name}.html)\n`);
 }

@@ -1,0 +1,48 @@
+// The plots of the existing scenarios as vega-lite specifications (rendered by output.ts): the
+// supply projection over time, and each miner's share of blocks against its share of power.
+import type { PlotSpec, Row } from './output.js';
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+
+/** Minted, vesting still locked and circulating BCR by day, one line each. */
+export function supplyPlot(rows: { day: number; minted: number; vestingLocked: number; circulating: number }[]): PlotSpec {
+  const values: Row[] = rows.flatMap((r) => [
+    { day: r.day, series: 'minted by the schedule', bcr: r.minted },
+    { day: r.day, series: 'vesting still locked', bcr: r.vestingLocked },
+    { day: r.day, series: 'circulating', bcr: r.circulating },
+  ]);
+  return {
+    $schema: SCHEMA,
+    width: 720,
+    height: 320,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x: { field: 'day', type: 'quantitative', title: 'day since genesis' },
+      y: { field: 'bcr', type: 'quantitative', title: 'BCR' },
+      color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 0 } },
+    },
+  };
+}
+
+/** Per miner: share of power, expected share of blocks (the election's odds) and share won. */
+export function sharesPlot(shares: { miner: number; powerShare: number; expectedShare: number; wonShare: number }[]): PlotSpec {
+  const values: Row[] = shares.flatMap((s) => [
+    { miner: `miner ${s.miner}`, measure: 'power', share: s.powerShare },
+    { miner: `miner ${s.miner}`, measure: 'blocks expected', share: s.expectedShare },
+    { miner: `miner ${s.miner}`, measure: 'blocks won', share: s.wonShare },
+  ]);
+  return {
+    $schema: SCHEMA,
+    width: { step: 14 },
+    height: 280,
+    data: { values },
+    mark: 'bar',
+    encoding: {
+      x: { field: 'miner', type: 'nominal', title: null, sort: null },
+      xOffset: { field: 'measure', type: 'nominal' },
+      y: { field: 'share', type: 'quantitative', title: 'share', axis: { format: '%' } },
+      color: { field: 'measure', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 0 } },
+    },
+  };
+}
