@@ -48,9 +48,9 @@ export function logIndexKeys(height: number, receipts: Receipt[]): Uint8Array[] 
 export interface LogFilter {
   fromHeight: number;
   toHeight: number;
-  /** Any of these addresses (empty: any address). */
+  /** Logs from one of these addresses (empty list: from every address). */
   addresses: Uint8Array[];
-  /** Per position: any of these topics; null or empty matches anything there. */
+  /** Per position, one of these topics; null or empty matches anything there. */
   topics: (Uint8Array[] | null)[];
 }
 
