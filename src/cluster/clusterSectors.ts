@@ -10,7 +10,7 @@ import type { SkippedSector } from '../miner/windowPost.js';
 import { errorMessage, fromHex, toHex } from '../primitives/index.js';
 import { PROOF_PROFILES, checkPostSectors, decodePost, type PostKind, type ProofProfileName, type SectorPostProof } from '../proofs/index.js';
 import type { Logger } from '../util/logger.js';
-import { ClusterRegistry, RESULTS_CHANNEL, type WorkerInfo } from './registry.js';
+import { ClusterRegistry, RESULTS_CHANNEL, isHex32, type WorkerInfo } from './registry.js';
 import { ClusterQueue } from './taskQueue.js';
 
 /** How often dead workers' tasks are looked for and freed. */
@@ -27,8 +27,6 @@ function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
   return (typeof code === 'string' && (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EPIPE)$/.test(code) || code.startsWith('08') || code === '57P01' || code === '57P03')) || /Connection terminated|connect ECONNREFUSED/.test(errorMessage(error));
 }
-
-const HEX32 = /^0x[0-9a-fA-F]{64}$/;
 
 export interface ClusterSectorsOptions {
   cluster: string;
@@ -175,7 +173,7 @@ export class ClusterSectors implements RemoteSectors {
         continue;
       }
       const commR = answer.result.commR;
-      if (typeof commR !== 'string' || !HEX32.test(commR)) throw new Error(`worker ${answer.worker} answered the seal of sector ${request.sector} without a CommR`);
+      if (!isHex32(commR)) throw new Error(`worker ${answer.worker} answered the seal of sector ${request.sector} without a CommR`);
       return { commR: fromHex(commR), holder: answer.worker };
     }
     throw new Error(`sector ${request.sector}: ${SEAL_ATTEMPTS} seals answered by workers marked bad`);
@@ -223,8 +221,9 @@ export class ClusterSectors implements RemoteSectors {
     const byHolder = new Map<string, DueSector[]>();
     try {
       workers = await this.workerStates();
+      const holders = new Map((await this.registry.sectorLocations(this.opts.minerId, sectors.map((s) => s.number))).map((s) => [s.sector, s.worker]));
       for (const sector of sectors) {
-        const holder = await this.holderOf(sector.number);
+        const holder = holders.get(sector.number) ?? null;
         if (holder === null) skipped.push({ sector: sector.number, reason: 'no worker holds its replica' });
         else byHolder.set(holder, [...(byHolder.get(holder) ?? []), sector]);
       }

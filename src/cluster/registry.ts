@@ -50,6 +50,9 @@ create table if not exists bcr_cluster.running (
 );
 `;
 
+/** Whether a value in a task's payload or result is 32 bytes of 0x-hex (rows are checked, never trusted). */
+export const isHex32 = (value: unknown): value is string => typeof value === 'string' && /^0x[0-9a-fA-F]{64}$/.test(value);
+
 /** The channel a finished task's key is announced on (the node waits on it). */
 export const RESULTS_CHANNEL = 'bcr_cluster_results';
 
@@ -166,6 +169,12 @@ export class ClusterRegistry {
     const rows = await this.pool.query<{ worker: string; path: string; state: string }>('select worker, path, state from bcr_cluster.sectors where miner = $1 and sector = $2', [miner, sector]);
     const row = rows.rows[0];
     return row ? { miner, sector, worker: row.worker, path: row.path, state: row.state } : null;
+  }
+
+  /** Where each of these sectors is (one query for a whole partition); sectors no worker holds are left out. */
+  async sectorLocations(miner: number, sectors: number[]): Promise<SectorLocation[]> {
+    const rows = await this.pool.query<{ sector: string; worker: string; path: string; state: string }>('select sector, worker, path, state from bcr_cluster.sectors where miner = $1 and sector = any($2::bigint[])', [miner, sectors]);
+    return rows.rows.map((r) => ({ miner, sector: Number(r.sector), worker: r.worker, path: r.path, state: r.state }));
   }
 
   /** The sector's files are gone from its worker (the chain no longer holds it). */

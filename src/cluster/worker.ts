@@ -11,7 +11,7 @@ import { MAX_POST_SECTORS, PROOF_PROFILES, ScratchFiles, provePost, type PostKin
 import { sealProgressLogger } from '../miner/sealProgress.js';
 import { provePartition, type ReplicaAccess } from '../miner/windowPost.js';
 import type { Logger } from '../util/logger.js';
-import { ClusterRegistry, measureStorage, type StoragePath } from './registry.js';
+import { ClusterRegistry, isHex32, measureStorage, type StoragePath } from './registry.js';
 import { ClusterQueue, startTaskWorker, type TaskHandler, type TaskKind } from './taskQueue.js';
 
 
@@ -58,7 +58,6 @@ export interface PostTask {
   sectors: { number: number; commR: string }[];
 }
 
-const hex32 = (v: unknown) => typeof v === 'string' && /^0x[0-9a-fA-F]{64}$/.test(v);
 const sectorNumber = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /** The payload as T when every field checks, else a clear error (the database is shared: never trust a row blindly). */
@@ -70,7 +69,7 @@ function parseTask<T>(kind: string, payload: unknown, check: (p: Record<string, 
   return p as T;
 }
 
-const parseSealTask = (payload: unknown) => parseTask<SealTask>('seal', payload, (p) => sectorNumber(p.sector) && hex32(p.sealRandomness) && hex32(p.commD));
+const parseSealTask = (payload: unknown) => parseTask<SealTask>('seal', payload, (p) => sectorNumber(p.sector) && isHex32(p.sealRandomness) && isHex32(p.commD));
 /** Files of a sector this worker holds that are no longer needed. */
 export interface CleanupTask {
   key: string;
@@ -81,9 +80,9 @@ export interface CleanupTask {
 }
 
 const parseCleanupTask = (payload: unknown) => parseTask<CleanupTask>('cleanup', payload, (p) => sectorNumber(p.sector) && (p.what === 'scratch' || p.what === 'sector'));
-const parsePorepTask = (payload: unknown) => parseTask<PorepTask>('porep', payload, (p) => sectorNumber(p.sector) && hex32(p.seed));
+const parsePorepTask = (payload: unknown) => parseTask<PorepTask>('porep', payload, (p) => sectorNumber(p.sector) && isHex32(p.seed));
 const parsePostTask = (payload: unknown) =>
-  parseTask<PostTask>('post', payload, (p) => (p.kind === 'window' || p.kind === 'winning') && hex32(p.randomness) && Array.isArray(p.sectors) && p.sectors.length <= MAX_POST_SECTORS && p.sectors.every((s: { number?: unknown; commR?: unknown } | null) => s !== null && typeof s === 'object' && sectorNumber(s.number) && hex32(s.commR)));
+  parseTask<PostTask>('post', payload, (p) => (p.kind === 'window' || p.kind === 'winning') && isHex32(p.randomness) && Array.isArray(p.sectors) && p.sectors.length <= MAX_POST_SECTORS && p.sectors.every((s: { number?: unknown; commR?: unknown } | null) => s !== null && typeof s === 'object' && sectorNumber(s.number) && isHex32(s.commR)));
 
 /** Where a miner's sectors sit on a storage path: PATH/miner-ID/sectors/N. */
 export function minerDir(path: string, miner: number): string {

@@ -1,11 +1,12 @@
 // What a simulation run leaves for a researcher (`--out DIR`): its tables as CSV and all of it as
 // JSON, each plot as an SVG drawn in Node by vega-lite (no browser), and one self-contained HTML
 // report with the plots, the parameters, the seed and the commit. Files are written whole
-// (write then rename), so a run cut off never leaves a half report that looks finished.
+// (writeFileDurable: fsync and rename), so a run cut off never leaves a half report that looks finished.
 import { execFileSync } from 'node:child_process';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
+import { writeFileDurable } from '../util/durableFile.js';
 
 export type Row = Record<string, string | number | boolean | null>;
 
@@ -77,17 +78,12 @@ ${plots}
 `;
 }
 
-async function writeWhole(path: string, text: string): Promise<void> {
-  await writeFile(`${path}.tmp`, text);
-  await rename(`${path}.tmp`, path);
-}
-
 /** Writes NAME.json, NAME-TABLE.csv, NAME-PLOT.svg and NAME.html into `dir`; returns the files written. */
 export async function writeRun(dir: string, run: SimRun, commit = currentCommit()): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const files: string[] = [];
   const write = async (name: string, text: string) => {
-    await writeWhole(join(dir, name), text);
+    await writeFileDurable(join(dir, name), text);
     files.push(join(dir, name));
   };
   const svgs: Record<string, string> = {};
