@@ -46,3 +46,36 @@ export function sharesPlot(shares: { miner: number; powerShare: number; expected
     },
   };
 }
+
+/** One line per series over a quantitative x. */
+export function linesPlot(values: Row[], axes: { x: string; y: string; series: string; xTitle: string; yTitle: string; yFormat?: string; logY?: boolean }): PlotSpec {
+  return {
+    $schema: SCHEMA,
+    width: 720,
+    height: 320,
+    data: { values },
+    mark: { type: 'line' },
+    encoding: {
+      x: { field: axes.x, type: 'quantitative', title: axes.xTitle },
+      y: { field: axes.y, type: 'quantitative', title: axes.yTitle, ...(axes.yFormat ? { axis: { format: axes.yFormat } } : {}), ...(axes.logY ? { scale: { type: 'log' } } : {}) },
+      color: { field: axes.series, type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 0, columns: 4 } },
+    },
+  };
+}
+
+/** Grouped bars: one group per category, one bar per measure. */
+export function groupedBarsPlot(values: Row[], axes: { category: string; measure: string; y: string; yTitle: string; yFormat?: string }): PlotSpec {
+  return {
+    $schema: SCHEMA,
+    width: { step: 14 },
+    height: 280,
+    data: { values },
+    mark: 'bar',
+    encoding: {
+      x: { field: axes.category, type: 'nominal', title: null, sort: null },
+      xOffset: { field: axes.measure, type: 'nominal' },
+      y: { field: axes.y, type: 'quantitative', title: axes.yTitle, ...(axes.yFormat ? { axis: { format: axes.yFormat } } : {}) },
+      color: { field: axes.measure, type: 'nominal', title: null, legend: { orient: 'bottom' } },
+    },
+  };
+}

@@ -136,7 +136,21 @@ export class StateDb {
 
   /** Writes flat values and tree nodes into the overlay; returns the new state root and the undo data. */
   async commit(): Promise<{ stateRoot: Uint8Array; undo: UndoEntry[] }> {
-    const changes = [];
+    const { changed, undo } = this.writeValues();
+    const stateRoot = await smtUpdate(this.store, changed.map(({ key, value }) => ({ key: smtKeyOf(key), valueHash: value === null ? null : sha256(value) })));
+    return { stateRoot, undo };
+  }
+
+  /**
+   * Writes the flat values only, leaving the authenticated tree behind: for the simulations, which
+   * run the state machine for years of blocks and never read a state root.
+   */
+  commitValues(): void {
+    this.writeValues();
+  }
+
+  private writeValues(): { changed: { key: Uint8Array; value: Uint8Array | null }[]; undo: UndoEntry[] } {
+    const changed = [];
     const undo: UndoEntry[] = [];
     for (const [id, entry] of this.current) {
       const original = this.originals.get(id)!;
@@ -145,13 +159,12 @@ export class StateDb {
       undo.push(original);
       if (value === null) this.store.del(flatKey(entry.key), FLAT_ID_PREFIX + id);
       else this.store.put(flatKey(entry.key), value, FLAT_ID_PREFIX + id);
-      changes.push({ key: smtKeyOf(entry.key), valueHash: value === null ? null : sha256(value) });
+      changed.push({ key: entry.key, value });
     }
-    const stateRoot = await smtUpdate(this.store, changes);
     this.current.clear();
     this.originals.clear();
     this.journal = [];
-    return { stateRoot, undo };
+    return { changed, undo };
   }
 }
 

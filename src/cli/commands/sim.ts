@@ -3,8 +3,9 @@ import { allocationVesting, isGoverned, parseGenesis, readGenesisJson } from '..
 import { isValidActiveSlotCoeff, parseActiveSlotCoeff, type ActiveSlotCoefficient } from '../../consensus/index.js';
 import { formatBcr, utf8 } from '../../primitives/index.js';
 import { projectSupply, reportElection, sharesPlot, simulateElection, supplyPlot, type ElectionReport } from '../../sim/index.js';
-import type { SimRun } from '../../sim/output.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
+import { asUsage, writeSimRun } from './simIo.js';
+import { registerStorageSims } from './simStorage.js';
 
 interface ElectionFlags {
   out?: string;
@@ -40,16 +41,6 @@ function minerPowers(flags: ElectionFlags): bigint[] {
   return powers.map(BigInt);
 }
 
-/** The simulations refuse options they cannot run with a RangeError: for the CLI that is a usage mistake. */
-function asUsage<T>(run: () => T): T {
-  try {
-    return run();
-  } catch (error) {
-    if (error instanceof RangeError) throw new UsageError(error.message);
-    throw error;
-  }
-}
-
 const percent = (x: number) => `${(100 * x).toFixed(2)}%`;
 
 function printReport(delay: number, report: ElectionReport, selfishMiner: number | undefined): void {
@@ -69,7 +60,8 @@ function printReport(delay: number, report: ElectionReport, selfishMiner: number
 }
 
 export function registerSim(program: Command): void {
-  const sim = program.command('sim').description('simulation suite on the pure consensus rules, in virtual time');
+  const sim = program.command('sim').description('simulation suite on the pure consensus rules and the real state machine, in virtual time');
+  registerStorageSims(sim);
   sim
     .command('election')
     .description('slot lottery and fork choice with a network delay (honest miners, or one selfish): block shares, empty and contested slots, orphans')
@@ -159,11 +151,4 @@ export function registerSim(program: Command): void {
         console.log(`${String(r.day).padStart(6)}  ${whole(r.minted).padStart(13)}  ${whole(r.vestingLocked).padStart(15)}  ${whole(r.circulating).padStart(16)}  ${growth.padStart(10)}`);
       }
     });
-}
-
-/** Writes a run's files (the plotting libraries load only here) and says where, on stderr. */
-async function writeSimRun(dir: string, run: SimRun): Promise<void> {
-  const { writeRun } = await import('../../sim/output.js');
-  const files = await writeRun(dir, run);
-  process.stderr.write(`wrote ${files.length} files to ${dir} (open ${run.name}.html)\n`);
 }

@@ -1,0 +1,255 @@
+// A simulated storage miner: it joins, seals committed-capacity sectors (really sealed, at the test
+// proof profile's size), proves them with the tx kinds a node sends (pre-commit, prove-commit with a
+// real PoRep, a real WindowPoSt per deadline), loses sectors to disk faults, repairs and recovers
+// them or lets the cron terminate them, and may exit. Its decisions are a pure function of the
+// committed state and its own random stream.
+import type { ChainParams } from '../../consensus/index.js';
+import { PROOF_PROFILES, TreeReader, bufferSource, buildTreeCache, merkleRoot, provePorep, provePost, replicaIdOf, sealInMemory, type ProofParams, type ProvableSector } from '../../proofs/index.js';
+import {
+  SectorState,
+  addCollateralKind,
+  byPartition,
+  createMinerKind,
+  currentDeadline,
+  declareRecoveriesKind,
+  derivedRandomness,
+  getBeacon,
+  getMiner,
+  getSector,
+  preCommitKind,
+  proveCommitKind,
+  provableSectors,
+  sealInputs,
+  submitWindowPostKind,
+  terminateSectorsKind,
+  transferKind,
+  windowPostRandomness,
+  withdrawCollateralKind,
+  type StateDb,
+  type VerifiedTx,
+} from '../../state/index.js';
+import type { SimRng } from '../rng.js';
+import type { SimChain } from '../simChain.js';
+
+export interface MinerPlan {
+  /** Day the miner joins (buys collateral, registers). */
+  joinDay: number;
+  /** Sectors it keeps live (it reseals what faults take for good). */
+  sectors: number;
+  sealPerDay: number;
+  /** Day it terminates every sector and withdraws its collateral; null: it stays. */
+  exitDay: number | null;
+}
+
+export interface FaultModel {
+  /** Chance per sector per day that its disk fails, in parts per million. */
+  faultPpmPerDay: number;
+  /** Days to repair a failed sector (then it declares the recovery and proves it). */
+  repairDays: number;
+  /** Percent of failures that lose the sector for good (never recovered; the cron terminates it). */
+  permanentPercent: number;
+}
+
+interface SimSector {
+  number: number;
+  sealRandHeight: number;
+  precommitHeight: number;
+  /** Until prove-commit: what the PoRep needs. */
+  sealed: ReturnType<typeof sealInMemory> | null;
+  provable: ProvableSector | null;
+  /** Slot the disk failed, or null. */
+  brokenAt: number | null;
+  permanent: boolean;
+}
+
+const zeroCommDs = new Map<number, Uint8Array>();
+function zeroCommD(sectorSize: number): Uint8Array {
+  let commD = zeroCommDs.get(sectorSize);
+  if (!commD) zeroCommDs.set(sectorSize, (commD = merkleRoot(new Uint8Array(sectorSize))));
+  return commD;
+}
+
+async function readerOf(bytes: Uint8Array): Promise<TreeReader> {
+  const source = bufferSource(bytes);
+  return new TreeReader(source, await buildTreeCache(source, 3));
+}
+
+export class SimMiner {
+  id: number | null = null;
+  /** Collateral it added, and withdrew (atto). */
+  deposited = 0n;
+  withdrawn = 0n;
+  private created = false;
+  private collateralAdded = false;
+  private exited = false;
+  private withdrawnAll = false;
+  private readonly sectors = new Map<number, SimSector>();
+  private nextSector = 0;
+  private sealedToday = { day: -1, count: 0 };
+  private readonly proofs: ProofParams;
+
+  constructor(
+    readonly index: number,
+    readonly owner: Uint8Array,
+    readonly vrfKey: Uint8Array,
+    readonly plan: MinerPlan,
+    private readonly faults: FaultModel,
+    private readonly rng: SimRng,
+    private readonly params: ChainParams,
+  ) {
+    this.proofs = { ...PROOF_PROFILES[params.miners.proofProfile] };
+  }
+
+  /** What joining costs: every planned sector's pre-commit deposit and pledge, and fees besides. */
+  get collateralNeeded(): bigint {
+    const m = this.params.miners;
+    return (m.preCommitDeposit + m.initialPledge) * BigInt(this.plan.sectors);
+  }
+
+  get live(): number {
+    return [...this.sectors.values()].filter((s) => !s.permanent || s.brokenAt === null).length;
+  }
+
+  /** The txs this miner sends in the block at `slot` (height `height`), given the committed state. */
+  async txs(chain: SimChain, view: StateDb, funder: Uint8Array, slot: number, height: number, slotsPerDay: number, stepSlots: number): Promise<VerifiedTx[]> {
+    const day = Math.floor(slot / slotsPerDay);
+    const out: VerifiedTx[] = [];
+    if (day < this.plan.joinDay) return out;
+    if (!this.created) {
+      this.created = true;
+      out.push(await chain.tx(funder, transferKind, { to: this.owner, value: this.collateralNeeded + 10n ** 21n }));
+      out.push(await chain.tx(this.owner, createMinerKind, { worker: this.owner, vrfKey: this.vrfKey, peerId: '', multiaddrs: [] }));
+      return out;
+    }
+    if (this.id === null) return out;
+    const id = this.id;
+    const miner = (await getMiner(view, id))!;
+    if (!this.collateralAdded) {
+      this.collateralAdded = true;
+      this.deposited = this.collateralNeeded;
+      out.push(await chain.tx(this.owner, addCollateralKind, { miner: id, value: this.collateralNeeded }));
+      return out;
+    }
+    if (this.exited) {
+      if (!this.withdrawnAll && miner.collateral > 0n && miner.deposits === 0n) {
+        this.withdrawnAll = true;
+        this.withdrawn = miner.collateral;
+        out.push(await chain.tx(this.owner, withdrawCollateralKind, { miner: id, value: miner.collateral }));
+      }
+      return out;
+    }
+    if (this.plan.exitDay !== null && day >= this.plan.exitDay) {
+      this.exited = true;
+      const live: number[] = [];
+      for (const s of this.sectors.values()) {
+        const record = await getSector(view, id, s.number);
+        if (record && (record.state === SectorState.active || record.state === SectorState.faulty)) live.push(s.number);
+      }
+      this.sectors.clear();
+      if (live.length) out.push(await chain.tx(this.owner, terminateSectorsKind, { miner: id, sectors: live }));
+      return out;
+    }
+    await this.forget(view, id, height);
+    this.breakDisks(slot, stepSlots, slotsPerDay);
+    out.push(...(await this.windowPosts(chain, view, id, miner, slot, height)));
+    out.push(...(await this.recoveries(chain, view, id, slot, slotsPerDay)));
+    out.push(...(await this.proveCommits(chain, view, id, height)));
+    const seal = await this.sealOne(chain, view, id, slot, height, day);
+    if (seal) out.push(seal);
+    return out;
+  }
+
+  /** Sectors the chain ended: terminated (by the cron after too many faulty periods), or a pre-commit that expired. */
+  private async forget(view: StateDb, id: number, height: number): Promise<void> {
+    for (const s of [...this.sectors.values()]) {
+      const record = await getSector(view, id, s.number);
+      if (record ? record.state === SectorState.terminated : s.precommitHeight < height) this.sectors.delete(s.number);
+    }
+  }
+
+  private breakDisks(slot: number, stepSlots: number, slotsPerDay: number): void {
+    for (const s of this.sectors.values()) {
+      if (s.provable === null || s.brokenAt !== null) continue;
+      if (this.rng.chance(this.faults.faultPpmPerDay * stepSlots, 1_000_000 * slotsPerDay)) {
+        s.brokenAt = slot;
+        s.permanent = this.rng.chance(this.faults.permanentPercent, 100);
+      }
+    }
+  }
+
+  private async windowPosts(chain: SimChain, view: StateDb, id: number, miner: NonNullable<Awaited<ReturnType<typeof getMiner>>>, slot: number, height: number): Promise<VerifiedTx[]> {
+    const now = currentDeadline(this.params.miners, miner, slot);
+    if (!now) return [];
+    const due = await provableSectors(view, id, now.deadline);
+    if (due.length === 0) return [];
+    const randomness = await windowPostRandomness(view, height, id, now.period, now.deadline, now.open);
+    if (!randomness) return [];
+    const out: VerifiedTx[] = [];
+    for (const [partition, members] of byPartition(this.params.miners, due)) {
+      const proven: ProvableSector[] = [];
+      const skipped: number[] = [];
+      for (const ref of members) {
+        const record = (await getSector(view, id, ref.number))!;
+        if (record.provenPeriod >= now.period + 1) continue;
+        const s = this.sectors.get(ref.number);
+        if (!s?.provable || s.brokenAt !== null) skipped.push(ref.number);
+        else proven.push(s.provable);
+      }
+      if (proven.length === 0 && skipped.length === 0) continue;
+      // A partition all skipped still tells the chain at once (the sectors turn faulty now).
+      const proof = await provePost(this.proofs, 'window', randomness, proven);
+      out.push(await chain.tx(this.owner, submitWindowPostKind, { miner: id, deadline: now.deadline, partition, skipped, proof }));
+    }
+    return out;
+  }
+
+  private async recoveries(chain: SimChain, view: StateDb, id: number, slot: number, slotsPerDay: number): Promise<VerifiedTx[]> {
+    const ready: number[] = [];
+    for (const s of this.sectors.values()) {
+      if (s.brokenAt === null || s.permanent || slot - s.brokenAt < this.faults.repairDays * slotsPerDay) continue;
+      const record = await getSector(view, id, s.number);
+      if (record?.state === SectorState.faulty && !record.recovering) {
+        s.brokenAt = null;
+        ready.push(s.number);
+      } else if (record?.state === SectorState.active) s.brokenAt = null; // repaired before its next proof
+    }
+    return ready.length ? [await chain.tx(this.owner, declareRecoveriesKind, { miner: id, sectors: ready.sort((a, b) => a - b) })] : [];
+  }
+
+  private async proveCommits(chain: SimChain, view: StateDb, id: number, height: number): Promise<VerifiedTx[]> {
+    const out: VerifiedTx[] = [];
+    for (const s of this.sectors.values()) {
+      if (!s.sealed || s.precommitHeight === 0) continue;
+      const seedHeight = s.precommitHeight + this.params.miners.seedDelay;
+      if (height <= seedHeight) continue;
+      const inputs = await sealInputs({ state: view }, s.sealRandHeight, seedHeight);
+      if (!inputs) continue;
+      const sealed = s.sealed;
+      const proof = await provePorep(
+        { params: this.proofs, replicaId: sealed.replicaId, commC: sealed.commC, commRLast: sealed.commRLast, data: await readerOf(new Uint8Array(this.proofs.sectorSize)), replica: await readerOf(sealed.replica), columns: await readerOf(sealed.columns), layers: sealed.layers.map((l) => bufferSource(l)) },
+        inputs.seed,
+      );
+      out.push(await chain.tx(this.owner, proveCommitKind, { miner: id, sector: s.number, proof }));
+      s.provable = { sectorNumber: s.number, commC: sealed.commC, commRLast: sealed.commRLast, replica: await readerOf(sealed.replica) };
+      s.sealed = null;
+    }
+    return out;
+  }
+
+  private async sealOne(chain: SimChain, view: StateDb, id: number, slot: number, height: number, day: number): Promise<VerifiedTx | null> {
+    if (this.sealedToday.day !== day) this.sealedToday = { day, count: 0 };
+    if (this.sealedToday.count >= this.plan.sealPerDay || this.live >= this.plan.sectors) return null;
+    const sealRandHeight = height - 1;
+    const beacon = await getBeacon(view, sealRandHeight);
+    if (!beacon) return null;
+    this.sealedToday.count++;
+    const number = this.nextSector++;
+    const commD = zeroCommD(this.proofs.sectorSize);
+    const replicaId = replicaIdOf(id, number, derivedRandomness('seal', beacon.mix, sealRandHeight), commD);
+    const sealed = sealInMemory(this.proofs, replicaId, new Uint8Array(this.proofs.sectorSize));
+    this.sectors.set(number, { number, sealRandHeight, precommitHeight: height, sealed, provable: null, brokenAt: null, permanent: false });
+    // Sectors live past the run: expiry is not what this scenario studies.
+    const expiration = slot + 20 * 365 * 86_400_000 / this.params.slotMs;
+    return chain.tx(this.owner, preCommitKind, { miner: id, sector: number, commD, commR: sealed.commR, sealRandHeight, expiration: Math.floor(expiration), dealIds: [] });
+  }
+}
