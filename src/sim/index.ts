@@ -9,3 +9,5 @@ export * from './simChain.js';
 export * from './storage/agent.js';
 export * from './storage/run.js';
 export * from './storage/plans.js';
+export * from './attacks.js';
+export * from './market.js';

@@ -5,6 +5,7 @@ import { formatBcr, utf8 } from '../../primitives/index.js';
 import { projectSupply, reportElection, sharesPlot, simulateElection, supplyPlot, type ElectionReport } from '../../sim/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
 import { asUsage, writeSimRun } from './simIo.js';
+import { registerAttackSims } from './simAttacks.js';
 import { registerStorageSims } from './simStorage.js';
 
 interface ElectionFlags {
@@ -62,6 +63,7 @@ function printReport(delay: number, report: ElectionReport, selfishMiner: number
 export function registerSim(program: Command): void {
   const sim = program.command('sim').description('simulation suite on the pure consensus rules and the real state machine, in virtual time');
   registerStorageSims(sim);
+  registerAttackSims(sim);
   sim
     .command('election')
     .description('slot lottery and fork choice with a network delay (honest miners, or one selfish): block shares, empty and contested slots, orphans')
