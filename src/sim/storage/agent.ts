@@ -151,6 +151,15 @@ export class SimMiner {
     }
     await this.forget(view, id, height);
     this.breakDisks(slot, stepSlots, slotsPerDay);
+    // Fees taken from collateral leave less for the pledges to come: top it up from the owner's
+    // rewards first (the top-up applies before this block's proofs and pre-commit).
+    const m = this.params.miners;
+    const pending = BigInt([...this.sectors.values()].filter((s) => s.sealed !== null).length);
+    const needed = pending * (m.initialPledge - m.preCommitDeposit) + (this.wantsToSeal(day) ? m.preCommitDeposit + m.initialPledge : 0n);
+    if (miner.collateral < needed) {
+      this.deposited += needed - miner.collateral;
+      out.push(await chain.tx(this.owner, addCollateralKind, { miner: id, value: needed - miner.collateral }));
+    }
     out.push(...(await this.windowPosts(chain, view, id, miner, slot, height)));
     out.push(...(await this.recoveries(chain, view, id, slot, slotsPerDay)));
     out.push(...(await this.proveCommits(chain, view, id, height)));
@@ -236,9 +245,13 @@ export class SimMiner {
     return out;
   }
 
-  private async sealOne(chain: SimChain, view: StateDb, id: number, slot: number, height: number, day: number): Promise<VerifiedTx | null> {
+  private wantsToSeal(day: number): boolean {
     if (this.sealedToday.day !== day) this.sealedToday = { day, count: 0 };
-    if (this.sealedToday.count >= this.plan.sealPerDay || this.live >= this.plan.sectors) return null;
+    return this.sealedToday.count < this.plan.sealPerDay && this.live < this.plan.sectors;
+  }
+
+  private async sealOne(chain: SimChain, view: StateDb, id: number, slot: number, height: number, day: number): Promise<VerifiedTx | null> {
+    if (!this.wantsToSeal(day)) return null;
     const sealRandHeight = height - 1;
     const beacon = await getBeacon(view, sealRandHeight);
     if (!beacon) return null;

@@ -29,6 +29,8 @@ export interface StorageSimOptions {
   miners: MinerPlan[];
   faults: FaultModel;
   days: number;
+  /** Run this many slots instead of `days` whole days (short runs and tests). */
+  slots?: number;
   /** Slots per executed block (at most one deadline window, so every window gets a block). */
   stepSlots: number;
   seed: string;
@@ -120,7 +122,8 @@ export async function runStorageSim(options: StorageSimOptions): Promise<Storage
   if (!Number.isSafeInteger(stepSlots) || stepSlots < 1 || stepSlots > width) throw new RangeError(`the step must be 1..${width} slots (one deadline window)`);
   if (!Number.isInteger(days) || days < 1) throw new RangeError('days must be a positive integer');
   const slotsPerDay = Math.round(86_400_000 / params.slotMs);
-  const endSlot = days * slotsPerDay;
+  const endSlot = options.slots ?? days * slotsPerDay;
+  if (!Number.isSafeInteger(endSlot) || endSlot < stepSlots) throw new RangeError('run at least one step of slots');
   const rng = new SimRng(`storage/${options.seed}`);
   const chain = new SimChain(params, copyKv(genesis.kv), sha256(utf8(`beacon/${options.seed}`)));
   const lottery = new SlotLottery<SimMiner>(rng.fork('lottery'), params.miners.activeSlotCoeff);
