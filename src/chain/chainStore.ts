@@ -6,7 +6,7 @@
 import { withProofObserver, type ProofObserver } from '../proofs/index.js';
 import { LRUCache } from 'lru-cache';
 import { BcrError, bytesEqual, decode, encode, hexKey, isBcrError, uint } from '../primitives/index.js';
-import { isHeavierTip, tipOf, type ChainParams } from '../consensus/index.js';
+import { finalizedHeightOf, isHeavierTip, tipOf, type ChainParams } from '../consensus/index.js';
 import { Bucket, bucketKey, type Database } from '../db/index.js';
 import { MemoryKv, Overlay, StateDb, anyTxId, getAccount, getMiner, type BlockEnv, lockedAmount, proveState, spendable, readStateRoot, type Account, type KvReader, type Receipt, type StateEvent, type StateProof, type TxError, type VerifiedTx } from '../state/index.js';
 import type { Logger } from '../util/logger.js';
@@ -117,7 +117,7 @@ export class ChainStore implements ValidationView {
   }
 
   get finalizedHeight(): number {
-    return Math.max(0, this.headInfo.header.height - this.params.finality);
+    return finalizedHeightOf(this.headInfo.header.height, this.params.finality);
   }
 
   onHeadChange(listener: (change: HeadChange) => void): void {

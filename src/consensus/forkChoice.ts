@@ -18,3 +18,16 @@ export function isHeavierTip(a: ForkTip, b: ForkTip): boolean {
 export function tipOf(header: { height: number; vrfOutput: Uint8Array }): ForkTip {
   return { height: header.height, ticket: bytesToBigint(header.vrfOutput.subarray(0, 32)) };
 }
+
+/** The height at and below which blocks are final, for a head at `headHeight`. */
+export function finalizedHeightOf(headHeight: number, finality: number): number {
+  return Math.max(0, headHeight - finality);
+}
+
+/**
+ * Whether a branch may replace canonical blocks: its first block off the canonical chain must be
+ * above the finalized height. A heavier branch that forks deeper is refused whatever its weight.
+ */
+export function branchAllowed(firstBranchHeight: number, finalizedHeight: number): boolean {
+  return firstBranchHeight > finalizedHeight;
+}

@@ -7,9 +7,10 @@
 // - grinding: a winner chooses between publishing its block and withholding it, whichever beacon
 //   gives it more wins in the slots that beacon decides (the real win threshold).
 // - long range: how often a minority fork started d blocks back overtakes the honest chain; the
-//   node refuses any fork below finality whatever its weight (chain/blocks/importBlock.ts).
+//   node's rule (consensus/forkChoice.ts branchAllowed, which block import applies) refuses any fork
+//   below finality whatever its weight, so a deeper fork overtakes nothing.
 // - floods: what filling every block (or a mempool) costs at the minimum gas price.
-import { winThreshold, type ActiveSlotCoefficient, type ChainParams } from '../consensus/index.js';
+import { branchAllowed, finalizedHeightOf, winThreshold, type ActiveSlotCoefficient, type ChainParams } from '../consensus/index.js';
 import { MAINNET_ATTACKER, WINDOW_LEAD_SLOTS, bindingReport, leafCount, postChallenges, regenerationPath, type ProofParams } from '../proofs/index.js';
 import { concatBytes, sha256, uintToBytesBE, utf8 } from '../primitives/index.js';
 import { simulateElection } from './electionSim.js';
@@ -157,7 +158,10 @@ export function longRangeFork(shares: number[], depths: number[], params: Pick<C
         }
         if (lead < 0) overtaken++;
       }
-      rows.push({ powerShare: share, depth, overtaken: overtaken / trials, theory: Math.min(1, (share / (1 - share)) ** depth), refused: depth > params.finality });
+      // The node's own rule: a head well past finality, and the fork's first block `depth` back from it.
+      const head = params.finality + depth + 1;
+      const refused = !branchAllowed(head - depth + 1, finalizedHeightOf(head, params.finality));
+      rows.push({ powerShare: share, depth, overtaken: refused ? 0 : overtaken / trials, theory: Math.min(1, (share / (1 - share)) ** depth), refused });
     }
   }
   return rows;

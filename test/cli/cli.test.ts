@@ -112,6 +112,26 @@ describe('bcr CLI', () => {
     expect(out.rows.at(-1).minted).toBe('45000000000000000000000000');
   });
 
+  it('runs the storage, economics, attacks and market scenarios as a researcher would, with reports', async () => {
+    const storage = await runCli(['sim', 'storage', '--days', '1', '--miners', '3', '--largest', '4', '--json']);
+    expect(storage.code).toBe(0);
+    const s = JSON.parse(storage.stdout);
+    expect(s.params).toMatchObject({ network: 'mainnet', days: 1, stepSlots: 300, miners: 3 });
+    expect(s.summary).toMatchObject({ supplyConserved: true, rejectedTxs: 0, steps: 288 });
+    expect(s.miners).toHaveLength(3);
+    const economics = await runCli(['sim', 'economics', '--days', '2', '--per-cohort', '1', '--sectors', '2', '--out', `${dir.path}/economics`]);
+    expect(economics.code).toBe(0);
+    expect(economics.stdout).toMatch(/joins at 1\/2/);
+    expect(readFileSync(`${dir.path}/economics/economics.html`, 'utf8')).toMatch(/<svg/);
+    const attacks = await runCli(['sim', 'attacks', '--trials', '50', '--slots', '2000', '--json']);
+    expect(attacks.code).toBe(0);
+    const a = JSON.parse(attacks.stdout);
+    expect(a.longRange.filter((r: { refused: boolean }) => r.refused).every((r: { depth: number }) => r.depth > 900)).toBe(true);
+    const market = await runCli(['sim', 'market', '--files', '100', '--providers', '20', '--years', '1', '--schemes', '1+0,4+2', '--failure', '50', '--json']);
+    expect(market.code).toBe(0);
+    expect(JSON.parse(market.stdout).rows.map((r: { scheme: string }) => r.scheme)).toEqual(['1+0', '4+2']);
+  }, 240_000);
+
   it('reports user mistakes as one line with a non-zero exit and no stack trace', async () => {
     const cases = [
       ['tx', 'transfer', '--from', '0x70997970C51812dc3A010C7d01b50e0d17dc79C8', '--to', '0x1234', '--amount', '1', '--nonce', '0', '--keystore', dir.path],
@@ -124,6 +144,8 @@ describe('bcr CLI', () => {
       ['sim', 'election', '--powers', '1,2', '--selfish', '2'],
       ['sim', 'supply', '--step-days', '0'],
       ['sim', 'supply', '--step-days', '1', '--years', '1000'],
+      ['sim', 'storage', '--days', '1', '--step', '7'],
+      ['sim', 'market', '--schemes', '4-2'],
     ];
     for (const args of cases) {
       const { code, stderr } = await runCli(args);

@@ -2,7 +2,7 @@
 // their undo data, and moving the state from the head to any branch within finality. Everything
 // happens in an in-memory overlay; the caller writes it as ONE atomic batch (or drops it).
 import { bytesEqual, decode, encode, hexKey } from '../../primitives/index.js';
-import type { ChainParams } from '../../consensus/index.js';
+import { branchAllowed, type ChainParams } from '../../consensus/index.js';
 import { Bucket, bucketKey, type Database } from '../../db/index.js';
 import { DealEventKind, Overlay, StateDb, TxError, anyTxId, applyBlockTxs, blockEventsCodec, type StateEvent, blockStateKeys, verifyTx, type BlockEnv, type Receipt, type UndoEntry, type VerifiedTx } from '../../state/index.js';
 import { encodeBlock, headerSigner, receiptsRootOf, type Block, type BlockHeader } from '../block.js';
@@ -133,7 +133,7 @@ export async function switchToBranch(ctx: ImportContext, overlay: Overlay, head:
     if (!header) throw new BlockError('PARENT_UNKNOWN', 'branch ancestor missing', { ancestor: hexKey(cursorId) });
     cursorHeight = header.height;
     if (await blocks.isCanonical(cursorId, cursorHeight)) break;
-    if (cursorHeight <= finalizedHeight) throw new BlockError('FINALIZED_CONFLICT', `branch forks from the canonical chain below the finalized height ${finalizedHeight}`);
+    if (!branchAllowed(cursorHeight, finalizedHeight)) throw new BlockError('FINALIZED_CONFLICT', `branch forks from the canonical chain below the finalized height ${finalizedHeight}`);
     branch.unshift({ block: (await blocks.getBlock(cursorId))!, id: cursorId });
     cursorId = header.parentId;
   }

@@ -72,7 +72,7 @@ export function registerSim(program: Command): void {
     .option('--zipf <s>', 'Zipf exponent for --miners (0: equal powers)', '1')
     .option('--slots <n>', 'slots to simulate', '100000')
     .option('--f <a/b>', 'active slot coefficient (default: the network\'s)')
-    .option('--network <name>', 'network whose active slot coefficient to use; devnet by default, as in every command', 'devnet')
+    .option('--network <name>', 'network whose active slot coefficient to use (like every scenario, mainnet by default)', 'mainnet')
     .option('--delay <list>', 'slots until a block reaches the other miners, comma-separated for a sweep', '1')
     .option('--seed <text>', 'seed of the stand-in VRF outputs', 'bcr-sim')
     .option('--out <dir>', 'also write the run to DIR: JSON, CSV, SVG plots and a self-contained HTML report')
