@@ -6,8 +6,8 @@
 // with steps, not blocks. With a step of one slot and a block only where one was won, this is the
 // chain itself. Txs enter as verified: signatures are the gossip layer's check, not the state's.
 import { blockIssuance, type ChainParams } from '../consensus/index.js';
-import { concatBytes, encode, sha256, systemAddress, uintToBytesBE } from '../primitives/index.js';
-import { MemoryKv, Overlay, StateDb, credit, debit, getAccount, packBlockTxs, txBodyCodec, type BlockEnv, type Receipt, type TxKind, type VerifiedTx } from '../state/index.js';
+import { concatBytes, decode, encode, keyString, sha256, systemAddress, uintToBytesBE } from '../primitives/index.js';
+import { MemoryKv, Overlay, StateDb, credit, debit, flatKey, getAccount, minerCodec, minerKey, packBlockTxs, txBodyCodec, type BlockEnv, type Miner, type Receipt, type TxKind, type VerifiedTx } from '../state/index.js';
 
 /** Receives each executed block's issuance and fees, and pays them to the blocks' producers. */
 export const SIM_POOL_ADDRESS = systemAddress('sim-pool');
@@ -37,6 +37,7 @@ export class SimChain {
   /** Fees taken in steps without a won block, paid with the next one. */
   private unpaidFees = 0n;
   private readonly nonces = new Map<string, number>();
+  private readonly miners = new Map<number, { bytes: Uint8Array; miner: Miner }>();
 
   constructor(
     readonly params: ChainParams,
@@ -47,6 +48,20 @@ export class SimChain {
   /** The committed state, for reads between steps. */
   view(): StateDb {
     return new StateDb(new Overlay(this.kv));
+  }
+
+  /**
+   * A miner's committed record, decoded again only when its stored bytes changed: the run reads
+   * every miner several times a step and most steps leave them alone. Read-only.
+   */
+  miner(id: number): Miner | null {
+    const bytes = this.kv.map.get(keyString(flatKey(minerKey(id))));
+    if (!bytes) return null;
+    const cached = this.miners.get(id);
+    if (cached?.bytes === bytes) return cached.miner;
+    const miner = decode(minerCodec, bytes, 'miner');
+    this.miners.set(id, { bytes, miner });
+    return miner;
   }
 
   /** A verified tx from `sender`, its nonce following the sender's earlier txs in this run. */

@@ -14,7 +14,6 @@ import {
   declareRecoveriesKind,
   derivedRandomness,
   getBeacon,
-  getMiner,
   getSector,
   preCommitKind,
   proveCommitKind,
@@ -25,6 +24,7 @@ import {
   transferKind,
   windowPostRandomness,
   withdrawCollateralKind,
+  type Miner,
   type StateDb,
   type VerifiedTx,
 } from '../../state/index.js';
@@ -123,7 +123,7 @@ export class SimMiner {
     }
     if (this.id === null) return out;
     const id = this.id;
-    const miner = (await getMiner(view, id))!;
+    const miner = chain.miner(id)!;
     if (!this.collateralAdded) {
       this.collateralAdded = true;
       this.deposited = this.collateralNeeded;
@@ -168,25 +168,32 @@ export class SimMiner {
     return out;
   }
 
-  /** Sectors the chain ended: terminated (by the cron after too many faulty periods), or a pre-commit that expired. */
+  /**
+   * Sectors the chain ended: a pre-commit that expired, or a failed sector the cron terminated
+   * (a healthy proven sector lives past the run, so only these are looked up).
+   */
   private async forget(view: StateDb, id: number, height: number): Promise<void> {
     for (const s of [...this.sectors.values()]) {
+      if (s.sealed === null && s.brokenAt === null) continue;
       const record = await getSector(view, id, s.number);
       if (record ? record.state === SectorState.terminated : s.precommitHeight < height) this.sectors.delete(s.number);
     }
   }
 
+  /**
+   * Disk failures in this step: one draw per miner (at most one failure a step, exact while the
+   * expected failures per miner per step are well below one, as they are at any sane rate), then
+   * which proven sector it hit.
+   */
   private breakDisks(slot: number, stepSlots: number, slotsPerDay: number): void {
-    for (const s of this.sectors.values()) {
-      if (s.provable === null || s.brokenAt !== null) continue;
-      if (this.rng.chance(this.faults.faultPpmPerDay * stepSlots, 1_000_000 * slotsPerDay)) {
-        s.brokenAt = slot;
-        s.permanent = this.rng.chance(this.faults.permanentPercent, 100);
-      }
-    }
+    const healthy = [...this.sectors.values()].filter((s) => s.provable !== null && s.brokenAt === null);
+    if (healthy.length === 0 || !this.rng.chance(Math.min(healthy.length * this.faults.faultPpmPerDay * stepSlots, 1_000_000 * slotsPerDay), 1_000_000 * slotsPerDay)) return;
+    const s = healthy[this.rng.below(healthy.length)]!;
+    s.brokenAt = slot;
+    s.permanent = this.rng.chance(this.faults.permanentPercent, 100);
   }
 
-  private async windowPosts(chain: SimChain, view: StateDb, id: number, miner: NonNullable<Awaited<ReturnType<typeof getMiner>>>, slot: number, height: number): Promise<VerifiedTx[]> {
+  private async windowPosts(chain: SimChain, view: StateDb, id: number, miner: Miner, slot: number, height: number): Promise<VerifiedTx[]> {
     const now = currentDeadline(this.params.miners, miner, slot);
     if (!now) return [];
     const due = await provableSectors(view, id, now.deadline);

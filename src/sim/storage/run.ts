@@ -137,6 +137,7 @@ export async function runStorageSim(options: StorageSimOptions): Promise<Storage
   const lookbackSteps = Math.min(params.miners.powerLookback, Math.max(1, Math.round((params.miners.powerLookback * Number(f.denominator)) / Number(f.numerator) / stepSlots)));
   const stats = agents.map(() => ({ blocks: 0, rewards: 0n, powerSlots: 0n, peakLocked: 0n, locked: 0n }));
   let networkPowerSlots = 0n;
+  let lastPowers = '';
   const result: StorageSimResult = { days, steps: 0, slots: endSlot, blocks: 0, txs: 0, failedTxs: {}, rejectedTxs: 0, miners: [], daily: [], supply: [] };
   const byOwner = new Map(agents.map((a) => [Buffer.from(a.owner).toString('hex'), a]));
 
@@ -147,13 +148,16 @@ export async function runStorageSim(options: StorageSimOptions): Promise<Storage
     const entrants = [];
     for (const agent of agents) {
       if (agent.id === null) continue;
-      const miner = (await getMiner(view, agent.id))!;
+      const miner = chain.miner(agent.id)!;
       const power = powerAt(miner.powerLog, Math.max(0, height - lookbackSteps));
       entrants.push({ power, who: agent });
       stats[agent.index]!.powerSlots += miner.power * BigInt(stepSlots);
       networkPowerSlots += miner.power * BigInt(stepSlots);
     }
-    lottery.setPowers(entrants);
+    // The thresholds are recomputed only when some power changed (most steps change none).
+    const powers = entrants.map((e) => `${e.who.index}:${e.power}`).join(',');
+    if (powers !== lastPowers) lottery.setPowers(entrants);
+    lastPowers = powers;
     const won = lottery.draw(slot - stepSlots, slot).map(({ slot: s, who }) => ({ slot: s, producer: who.owner, agent: who }));
     const txs: VerifiedTx[] = [];
     for (const agent of agents) txs.push(...(await agent.txs(chain, view, genesis.funder, slot, height, slotsPerDay, stepSlots)));

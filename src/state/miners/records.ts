@@ -61,7 +61,13 @@ const countCodec = struct({ n: uint() });
 export const minerKey = (id: number) => concatBytes(new Uint8Array([MinerKeyPrefix.miner]), uintToBytesBE(id, 8));
 export const sectorKey = (id: number, sector: number) => concatBytes(new Uint8Array([MinerKeyPrefix.sector]), uintToBytesBE(id, 8), uintToBytesBE(sector, 8));
 export const deadlineKey = (id: number, deadline: number) => concatBytes(new Uint8Array([MinerKeyPrefix.deadline]), uintToBytesBE(id, 8), uintToBytesBE(deadline, 2));
-const networkKey = (name: string, n?: number) => concatBytes(new Uint8Array([MinerKeyPrefix.network]), new TextEncoder().encode(name), n === undefined ? new Uint8Array(0) : uintToBytesBE(n, 8));
+const networkPrefixes = new Map<string, Uint8Array>();
+/** The cron builds hundreds of these a block: each name's prefix bytes are made once. */
+const networkKey = (name: string, n?: number) => {
+  let prefix = networkPrefixes.get(name);
+  if (!prefix) networkPrefixes.set(name, (prefix = concatBytes(new Uint8Array([MinerKeyPrefix.network]), new TextEncoder().encode(name))));
+  return n === undefined ? prefix.slice() : concatBytes(prefix, uintToBytesBE(n, 8));
+};
 
 export async function getMiner(state: StateDb, id: number): Promise<Miner | null> {
   const bytes = await state.get(minerKey(id));
