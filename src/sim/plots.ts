@@ -48,7 +48,7 @@ export function sharesPlot(shares: { miner: number; powerShare: number; expected
 }
 
 /** One line per series over a quantitative x. */
-export function linesPlot(values: Row[], axes: { x: string; y: string; series: string; xTitle: string; yTitle: string; yFormat?: string; logY?: boolean }): PlotSpec {
+export function linesPlot(values: Row[], axes: { x: string; y: string; series: string; xTitle: string; yTitle: string; yFormat?: string; logY?: boolean; dash?: string }): PlotSpec {
   return {
     $schema: SCHEMA,
     width: 720,
@@ -59,6 +59,7 @@ export function linesPlot(values: Row[], axes: { x: string; y: string; series: s
       x: { field: axes.x, type: 'quantitative', title: axes.xTitle },
       y: { field: axes.y, type: 'quantitative', title: axes.yTitle, ...(axes.yFormat ? { axis: { format: axes.yFormat } } : {}), ...(axes.logY ? { scale: { type: 'log' } } : {}) },
       color: { field: axes.series, type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 0, columns: 4 } },
+      ...(axes.dash ? { strokeDash: { field: axes.dash, type: 'nominal', title: null, legend: { orient: 'bottom' } } } : {}),
     },
   };
 }

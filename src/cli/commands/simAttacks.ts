@@ -39,7 +39,8 @@ export function registerAttackSims(sim: Command): void {
       const summary = {
         deletionDetectedFirstPeriod: Object.fromEntries(deletion.filter((r) => r.period === 1).map((r) => [r.deletedFraction, { detected: r.detected, theory: r.theory }])),
         regeneration: regeneration.map((r) => ({ compressionNs: r.compressionNs, margin: Number(r.margin.toFixed(2)) })),
-        selfishBreakEven: selfish.find((r) => r.selfishShare > r.honestShare)?.powerShare ?? null,
+        // The smallest share from which selfish mining beats honesty at every larger share (one noisy point does not count).
+        selfishBreakEven: selfish.find((_, i) => selfish.slice(i).every((r) => r.selfishShare > r.honestShare))?.powerShare ?? null,
         grindingGain: grinding.map((r) => ({ powerShare: r.powerShare, gain: Number(r.gain.toFixed(4)) })),
         longRangeRefusedBeyond: params.finality,
         floodCostPerDayBcr: floods.map((r) => ({ attack: r.attack, bcr: formatBcr(r.costPerDay) })),
@@ -53,7 +54,7 @@ export function registerAttackSims(sim: Command): void {
           summary,
           tables: { deletion: deletion.map((r) => ({ ...r })), regeneration: regeneration.map((r) => ({ ...r })), selfish: selfish.map((r) => ({ ...r })), grinding: grinding.map((r) => ({ ...r })), longRange: longRange.map((r) => ({ ...r })), floods: floods.map((r) => ({ attack: r.attack, costPerDay: r.costPerDay.toString(), effect: r.effect })) },
           plots: {
-            deletion: { title: 'Replica deletion: chance WindowPoSt has caught it by each period (measured solid, theory dashed)', spec: linesPlot(deletion.flatMap((r) => [{ period: r.period, series: `${r.deletedFraction * 100}% deleted`, detected: r.detected }, { period: r.period, series: `${r.deletedFraction * 100}% theory`, detected: r.theory }]), { x: 'period', y: 'detected', series: 'series', xTitle: 'proving periods', yTitle: 'detected', yFormat: '%' }) },
+            deletion: { title: 'Replica deletion: chance WindowPoSt has caught it by each period, measured against 1 - (1 - f)^(k periods)', spec: linesPlot(deletion.flatMap((r) => [{ period: r.period, series: `${r.deletedFraction * 100}% deleted`, kind: 'measured', detected: r.detected }, { period: r.period, series: `${r.deletedFraction * 100}% deleted`, kind: '1 - (1 - f)^(k periods)', detected: r.theory }]), { x: 'period', y: 'detected', series: 'series', dash: 'kind', xTitle: 'proving periods', yTitle: 'detected', yFormat: '%' }) },
             regeneration: { title: 'Regeneration attack: time to relabel a challenged leaf over the window (above 1: the attack fails)', spec: linesPlot(regeneration.map((r) => ({ compressionNs: r.compressionNs, series: 'margin', margin: r.margin })), { x: 'compressionNs', y: 'margin', series: 'series', xTitle: 'attacker SHA-256 compression latency (ns)', yTitle: 'regeneration time / window', logY: true }) },
             selfish: { title: 'Selfish mining: share of the final chain vs power share', spec: linesPlot(selfish.flatMap((r) => [{ power: r.powerShare, series: 'selfish', share: r.selfishShare }, { power: r.powerShare, series: 'honest', share: r.honestShare }]), { x: 'power', y: 'share', series: 'series', xTitle: 'power share', yTitle: 'share of chain', yFormat: '%' }) },
             longRange: { title: 'Long-range fork: chance a minority fork overtakes from d blocks back (refused beyond finality)', spec: linesPlot(longRange.filter((r) => !r.refused).map((r) => ({ depth: r.depth, series: `${r.powerShare * 100}% power`, overtaken: Math.max(r.overtaken, 1e-6) })), { x: 'depth', y: 'overtaken', series: 'series', xTitle: 'depth (blocks)', yTitle: 'overtaken', logY: true }) },

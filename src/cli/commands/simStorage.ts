@@ -199,6 +199,7 @@ export function registerStorageSims(sim: Command): void {
           tables: { cohorts: table, supply: bigintsToText(first.result.supply), miners: bigintsToText(first.result.miners) },
           plots: {
             supply: { title: 'Supply: circulating, locked by miners, the reserve, burned (whole BCR)', spec: linesPlot(supplyRows(first.result), { x: 'day', y: 'bcr', series: 'series', xTitle: 'day', yTitle: 'BCR' }) },
+            locked: { title: 'Held out of circulation by miners and burned (whole BCR)', spec: linesPlot(first.result.supply.flatMap((r) => [{ day: r.day, series: 'collateral and pledge locked', bcr: whole(r.collateral + r.pledge) }, { day: r.day, series: 'burned (fault, termination and expired pre-commit fees)', bcr: whole(r.burned) }]), { x: 'day', y: 'bcr', series: 'series', xTitle: 'day', yTitle: 'BCR' }) },
             rewards: { title: 'Cumulative rewards of one miner, by cohort (whole BCR)', spec: linesPlot([...byCohortDay.values()], { x: 'day', y: 'bcr', series: 'cohort', xTitle: 'day', yTitle: 'BCR per miner' }) },
           },
         });
