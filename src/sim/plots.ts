@@ -32,19 +32,7 @@ export function sharesPlot(shares: { miner: number; powerShare: number; expected
     { miner: `miner ${s.miner}`, measure: 'blocks expected', share: s.expectedShare },
     { miner: `miner ${s.miner}`, measure: 'blocks won', share: s.wonShare },
   ]);
-  return {
-    $schema: SCHEMA,
-    width: { step: 14 },
-    height: 280,
-    data: { values },
-    mark: 'bar',
-    encoding: {
-      x: { field: 'miner', type: 'nominal', title: null, sort: null },
-      xOffset: { field: 'measure', type: 'nominal' },
-      y: { field: 'share', type: 'quantitative', title: 'share', axis: { format: '%' } },
-      color: { field: 'measure', type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 0 } },
-    },
-  };
+  return groupedBarsPlot(values, { category: 'miner', measure: 'measure', y: 'share', yTitle: 'share', yFormat: '%' });
 }
 
 /** One line per series over a quantitative x. */
@@ -76,7 +64,7 @@ export function groupedBarsPlot(values: Row[], axes: { category: string; measure
       x: { field: axes.category, type: 'nominal', title: null, sort: null },
       xOffset: { field: axes.measure, type: 'nominal' },
       y: { field: axes.y, type: 'quantitative', title: axes.yTitle, ...(axes.yFormat ? { axis: { format: axes.yFormat } } : {}) },
-      color: { field: axes.measure, type: 'nominal', title: null, legend: { orient: 'bottom' } },
+      color: { field: axes.measure, type: 'nominal', title: null, legend: { orient: 'bottom', labelLimit: 0 } },
     },
   };
 }

@@ -4,7 +4,7 @@ import { isValidActiveSlotCoeff, parseActiveSlotCoeff, type ActiveSlotCoefficien
 import { formatBcr, utf8 } from '../../primitives/index.js';
 import { projectSupply, reportElection, sharesPlot, simulateElection, supplyPlot, type ElectionReport } from '../../sim/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
-import { asUsage, writeSimRun } from './simIo.js';
+import { asUsage, runOptions, writeSimRun } from './simIo.js';
 import { registerAttackSims } from './simAttacks.js';
 import { registerStorageSims } from './simStorage.js';
 
@@ -64,8 +64,7 @@ export function registerSim(program: Command): void {
   const sim = program.command('sim').description('simulation suite on the pure consensus rules and the real state machine, in virtual time');
   registerStorageSims(sim);
   registerAttackSims(sim);
-  sim
-    .command('election')
+  runOptions(sim.command('election'))
     .description('slot lottery and fork choice with a network delay (honest miners, or one selfish): block shares, empty and contested slots, orphans')
     .option('--powers <list>', 'miner powers, comma-separated (default 1,2,5)')
     .option('--miners <n>', 'instead of --powers: n miners with Zipf-distributed powers')
@@ -74,10 +73,7 @@ export function registerSim(program: Command): void {
     .option('--f <a/b>', 'active slot coefficient (default: the network\'s)')
     .option('--network <name>', 'network whose active slot coefficient to use (like every scenario, mainnet by default)', 'mainnet')
     .option('--delay <list>', 'slots until a block reaches the other miners, comma-separated for a sweep', '1')
-    .option('--seed <text>', 'seed of the stand-in VRF outputs', 'bcr-sim')
-    .option('--out <dir>', 'also write the run to DIR: JSON, CSV, SVG plots and a self-contained HTML report')
     .option('--selfish <miner>', 'this miner (an index into the powers) mines selfishly: withholds blocks, publishes to win races')
-    .option('--json', 'machine-readable output')
     .action(async (flags: ElectionFlags) => {
       const powers = minerPowers(flags);
       const slots = parseIntOption(flags.slots, '--slots');

@@ -6,20 +6,16 @@ import { PROOF_PROFILES } from '../../proofs/index.js';
 import { REFERENCE_ATTACKER_NS, deletionDetection, floodCosts, grindingAttack, linesPlot, longRangeFork, meanCi, regenerationAttack, selfishSweep, simulateMarket } from '../../sim/index.js';
 import { bcr, formatBcr } from '../../primitives/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
-import { asUsage, writeSimRun } from './simIo.js';
+import { asUsage, runOptions, writeSimRun } from './simIo.js';
 
 const SHARES = [0.05, 0.1, 0.2, 0.25, 0.3, 0.33, 0.4, 0.45];
 
 export function registerAttackSims(sim: Command): void {
-  sim
-    .command('attacks')
+  runOptions(sim.command('attacks'))
     .description('replica deletion vs WindowPoSt detection, regeneration vs the window, selfish mining, beacon grinding, long-range forks, floods')
     .option('--network <name>', 'network profile or genesis file', 'mainnet')
-    .option('--seed <text>', 'seed of every random draw', 'bcr-sim')
     .option('--trials <n>', 'trials per point of the Monte Carlo parts', '2000')
     .option('--slots <n>', 'slots per selfish-mining run', '200000')
-    .option('--out <dir>', 'also write the run to DIR: JSON, CSV, SVG plots and a self-contained HTML report')
-    .option('--json', 'machine-readable output')
     .action(async (flags: { network: string; seed: string; trials: string; slots: string; out?: string; json?: boolean }) => {
       const { params } = parseGenesis(readGenesisJson(flags.network), 0);
       const trials = parseIntOption(flags.trials, '--trials');
@@ -57,7 +53,7 @@ export function registerAttackSims(sim: Command): void {
             deletion: { title: 'Replica deletion: chance WindowPoSt has caught it by each period, measured against 1 - (1 - f)^(k periods)', spec: linesPlot(deletion.flatMap((r) => [{ period: r.period, series: `${r.deletedFraction * 100}% deleted`, kind: 'measured', detected: r.detected }, { period: r.period, series: `${r.deletedFraction * 100}% deleted`, kind: '1 - (1 - f)^(k periods)', detected: r.theory }]), { x: 'period', y: 'detected', series: 'series', dash: 'kind', xTitle: 'proving periods', yTitle: 'detected', yFormat: '%' }) },
             regeneration: { title: 'Regeneration attack: time to relabel a challenged leaf over the window (above 1: the attack fails)', spec: linesPlot(regeneration.map((r) => ({ compressionNs: r.compressionNs, series: 'margin', margin: r.margin })), { x: 'compressionNs', y: 'margin', series: 'series', xTitle: 'attacker SHA-256 compression latency (ns)', yTitle: 'regeneration time / window', logY: true }) },
             selfish: { title: 'Selfish mining: share of the final chain vs power share', spec: linesPlot(selfish.flatMap((r) => [{ power: r.powerShare, series: 'selfish', share: r.selfishShare }, { power: r.powerShare, series: 'honest', share: r.honestShare }]), { x: 'power', y: 'share', series: 'series', xTitle: 'power share', yTitle: 'share of chain', yFormat: '%' }) },
-            longRange: { title: 'Long-range fork: chance a minority fork overtakes from d blocks back (refused beyond finality)', spec: linesPlot(longRange.filter((r) => !r.refused).map((r) => ({ depth: r.depth, series: `${r.powerShare * 100}% power`, overtaken: Math.max(r.overtaken, 1e-6) })), { x: 'depth', y: 'overtaken', series: 'series', xTitle: 'depth (blocks)', yTitle: 'overtaken', logY: true }) },
+            longRange: { title: 'Long-range fork: chance a minority fork overtakes from d blocks back (none seen: drawn at 0.0001%; refused beyond finality)', spec: linesPlot(longRange.filter((r) => !r.refused).map((r) => ({ depth: r.depth, series: `${r.powerShare * 100}% power`, overtaken: Math.max(r.overtaken, 1e-6) })), { x: 'depth', y: 'overtaken', series: 'series', xTitle: 'depth (blocks)', yTitle: 'overtaken', logY: true }) },
           },
         });
       }
@@ -72,8 +68,7 @@ export function registerAttackSims(sim: Command): void {
       console.log(`  ${summary.wallSeconds} s wall`);
     });
 
-  sim
-    .command('market')
+  runOptions(sim.command('market'))
     .description('erasure-coded files on failing providers, repaired by clients: share of files lost vs K+M and failure rate')
     .option('--files <n>', 'files stored', '2000')
     .option('--providers <n>', 'storage providers', '60')
@@ -82,10 +77,7 @@ export function registerAttackSims(sim: Command): void {
     .option('--failure <list>', 'provider failure rates, percent per year, comma-separated', '5,10,20,40,80')
     .option('--detect-days <n>', 'days to notice a lost shard (a proving period)', '1')
     .option('--repair-days <n>', 'days to rebuild it on another provider', '2')
-    .option('--seed <text>', 'seed of every random draw', 'bcr-sim')
     .option('--seeds <n>', 'seeds per point, for means with 95% confidence intervals', '1')
-    .option('--out <dir>', 'also write the run to DIR: JSON, CSV, SVG plots and a self-contained HTML report')
-    .option('--json', 'machine-readable output')
     .action(async (flags: { files: string; providers: string; years: string; schemes: string; failure: string; detectDays: string; repairDays: string; seed: string; seeds: string; out?: string; json?: boolean }) => {
       const schemes = flags.schemes.split(',').map((s) => {
         const match = /^(\d+)\+(\d+)$/.exec(s.trim());
@@ -113,7 +105,7 @@ export function registerAttackSims(sim: Command): void {
           params: runParams,
           summary: { wallSeconds, points: rows.length },
           tables: { files: rows },
-          plots: { lost: { title: 'Share of files lost vs provider failure rate, by erasure scheme K+M', spec: linesPlot(rows.map((r) => ({ failure: r.failurePercentPerYear, scheme: r.scheme, lost: Math.max(r.lostShare, 1e-5) })), { x: 'failure', y: 'lost', series: 'scheme', xTitle: 'provider failures, % per year', yTitle: 'files lost', logY: true }) } },
+          plots: { lost: { title: 'Share of files lost vs provider failure rate, by erasure scheme K+M (no file lost: drawn at 0.001%)', spec: linesPlot(rows.map((r) => ({ failure: r.failurePercentPerYear, scheme: r.scheme, lost: Math.max(r.lostShare, 1e-5) })), { x: 'failure', y: 'lost', series: 'scheme', xTitle: 'provider failures, % per year', yTitle: 'files lost', logY: true }) } },
         });
       }
       if (flags.json) return printJson({ params: runParams, wallSeconds, rows });

@@ -1,5 +1,6 @@
 // What every simulation command shares: usage errors from the simulations' RangeErrors, and
 // writing a run's report files.
+import type { Command } from 'commander';
 import type { SimRun } from '../../sim/output.js';
 import { UsageError } from '../io.js';
 
@@ -22,4 +23,12 @@ export async function writeSimRun(dir: string, run: SimRun): Promise<void> {
   const { writeRun } = await import('../../sim/output.js');
   const files = await writeRun(dir, run);
   process.stderr.write(`wrote ${files.length} files to ${dir} (open ${run.name}.html)\n`);
+}
+
+/** The options every scenario shares: its seed, the report files, the summary on stdout. */
+export function runOptions(command: Command): Command {
+  return command
+    .option('--seed <text>', 'seed of every random draw', 'bcr-sim')
+    .option('--out <dir>', 'also write the run to DIR: JSON, CSV, SVG plots and a self-contained HTML report')
+    .option('--json', 'machine-readable summary on stdout');
 }

@@ -5,7 +5,7 @@ import { formatBcr, bcr, systemAddress } from '../../primitives/index.js';
 import { councilSpending, economicsCohorts, groupedBarsPlot, linesPlot, meanCi, runStorageSim, storagePopulation, type FaultModel, type MinerPlan, type StorageSimResult } from '../../sim/index.js';
 import type { Row, SimRun } from '../../sim/output.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
-import { asUsage, writeSimRun } from './simIo.js';
+import { asUsage, runOptions, writeSimRun } from './simIo.js';
 import { simGenesis } from './simGenesis.js';
 
 interface CommonFlags {
@@ -25,18 +25,16 @@ interface CommonFlags {
 const whole = (atto: bigint) => Number(atto / 10n ** 18n);
 
 function commonOptions(command: Command): Command {
-  return command
+  return runOptions(command)
     .option('--network <name>', 'network profile or genesis file (its economics; proofs run at the test size)', 'mainnet')
     .option('--years <n>', 'years of slots to simulate', '3')
     .option('--days <n>', 'days instead of --years (short runs)')
-    .option('--seed <text>', 'seed of every random draw', 'bcr-sim')
     .option('--seeds <n>', 'run this many seeds (seed, seed-1, ...) and report means with 95% confidence intervals', '1')
     .option('--step <slots>', 'slots per executed block (default: one deadline window)')
     .option('--fault-ppm <n>', 'chance per sector per day that its disk fails, parts per million', '500')
     .option('--repair-days <n>', 'days to repair a failed disk before declaring the recovery', '2')
     .option('--permanent <percent>', 'percent of failures that lose the sector for good', '10')
-    .option('--out <dir>', 'also write the run to DIR: JSON, CSV, SVG plots and a self-contained HTML report')
-    .option('--json', 'machine-readable summary on stdout');
+;
 }
 
 interface Setup {
