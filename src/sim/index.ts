@@ -11,3 +11,4 @@ export * from './storage/run.js';
 export * from './storage/plans.js';
 export * from './attacks.js';
 export * from './market.js';
+export * from './marketChain.js';

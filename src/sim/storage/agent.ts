@@ -11,11 +11,14 @@ import {
   byPartition,
   createMinerKind,
   currentDeadline,
+  dealIdOf,
   declareRecoveriesKind,
+  escrowAddKind,
   derivedRandomness,
   getBeacon,
   getSector,
   preCommitKind,
+  publishDealKind,
   proveCommitKind,
   provableSectors,
   sealInputs,
@@ -24,6 +27,7 @@ import {
   transferKind,
   windowPostRandomness,
   withdrawCollateralKind,
+  type DealProposal,
   type Miner,
   type StateDb,
   type VerifiedTx,
@@ -39,6 +43,15 @@ export interface MinerPlan {
   sealPerDay: number;
   /** Day it terminates every sector and withdraws its collateral; null: it stays. */
   exitDay: number | null;
+  /** Escrow its owner holds for deals' provider collateral (atto); zero: it takes no deals. */
+  dealEscrow?: bigint;
+}
+
+/** A client's signed deal the provider publishes and seals (the piece fills one sector). */
+export interface OfferedDeal {
+  proposal: DealProposal;
+  clientSignature: Uint8Array;
+  data: Uint8Array;
 }
 
 export interface FaultModel {
@@ -60,6 +73,8 @@ interface SimSector {
   /** Slot the disk failed, or null. */
   brokenAt: number | null;
   permanent: boolean;
+  /** A deal sector's data (the PoRep opens it); null: committed capacity, all zeros. */
+  data: Uint8Array | null;
 }
 
 const zeroCommDs = new Map<number, Uint8Array>();
@@ -87,6 +102,12 @@ export class SimMiner {
   private nextSector = 0;
   private sealedToday = { day: -1, count: 0 };
   private readonly proofs: ProofParams;
+  /** Deals to publish, then (once the chain gave them ids) to seal. */
+  private readonly offered: OfferedDeal[] = [];
+  private readonly published: OfferedDeal[] = [];
+  private readonly dealsToSeal: { id: number; data: Uint8Array }[] = [];
+  /** A provider that vanished (its disks and node gone): it sends nothing more; the cron does the rest. */
+  gone = false;
 
   constructor(
     readonly index: number,
@@ -110,15 +131,22 @@ export class SimMiner {
     return [...this.sectors.values()].filter((s) => !s.permanent || s.brokenAt === null).length;
   }
 
+  /** A client hands over a signed deal and its data. */
+  offer(deal: OfferedDeal): void {
+    this.offered.push(deal);
+  }
+
   /** The txs this miner sends in the block at `slot` (height `height`), given the committed state. */
   async txs(chain: SimChain, view: StateDb, funder: Uint8Array, slot: number, height: number, slotsPerDay: number, stepSlots: number): Promise<VerifiedTx[]> {
     const day = Math.floor(slot / slotsPerDay);
     const out: VerifiedTx[] = [];
-    if (day < this.plan.joinDay) return out;
+    if (day < this.plan.joinDay || this.gone) return out;
     if (!this.created) {
       this.created = true;
-      out.push(await chain.tx(funder, transferKind, { to: this.owner, value: this.collateralNeeded + 10n ** 21n }));
+      const dealEscrow = this.plan.dealEscrow ?? 0n;
+      out.push(await chain.tx(funder, transferKind, { to: this.owner, value: this.collateralNeeded + dealEscrow + 10n ** 21n }));
       out.push(await chain.tx(this.owner, createMinerKind, { worker: this.owner, vrfKey: this.vrfKey, peerId: '', multiaddrs: [] }));
+      if (dealEscrow > 0n) out.push(await chain.tx(this.owner, escrowAddKind, { account: this.owner, value: dealEscrow }));
       return out;
     }
     if (this.id === null) return out;
@@ -151,6 +179,14 @@ export class SimMiner {
     }
     await this.forget(view, id, height);
     this.breakDisks(slot, stepSlots, slotsPerDay);
+    for (const deal of this.published.splice(0)) {
+      const dealId = await dealIdOf(view, deal.proposal.client, deal.proposal.nonce);
+      if (dealId !== null) this.dealsToSeal.push({ id: dealId, data: deal.data });
+    }
+    for (const deal of this.offered.splice(0)) {
+      out.push(await chain.tx(this.owner, publishDealKind, { proposal: deal.proposal, clientSignature: deal.clientSignature }));
+      this.published.push(deal);
+    }
     // Fees taken from collateral leave less for the pledges to come: top it up from the owner's
     // rewards first (the top-up applies before this block's proofs and pre-commit).
     const m = this.params.miners;
@@ -242,19 +278,20 @@ export class SimMiner {
       if (!inputs) continue;
       const sealed = s.sealed;
       const proof = await provePorep(
-        { params: this.proofs, replicaId: sealed.replicaId, commC: sealed.commC, commRLast: sealed.commRLast, data: await readerOf(new Uint8Array(this.proofs.sectorSize)), replica: await readerOf(sealed.replica), columns: await readerOf(sealed.columns), layers: sealed.layers.map((l) => bufferSource(l)) },
+        { params: this.proofs, replicaId: sealed.replicaId, commC: sealed.commC, commRLast: sealed.commRLast, data: await readerOf(s.data ?? new Uint8Array(this.proofs.sectorSize)), replica: await readerOf(sealed.replica), columns: await readerOf(sealed.columns), layers: sealed.layers.map((l) => bufferSource(l)) },
         inputs.seed,
       );
       out.push(await chain.tx(this.owner, proveCommitKind, { miner: id, sector: s.number, proof }));
       s.provable = { sectorNumber: s.number, commC: sealed.commC, commRLast: sealed.commRLast, replica: await readerOf(sealed.replica) };
       s.sealed = null;
+      s.data = null;
     }
     return out;
   }
 
   private wantsToSeal(day: number): boolean {
     if (this.sealedToday.day !== day) this.sealedToday = { day, count: 0 };
-    return this.sealedToday.count < this.plan.sealPerDay && this.live < this.plan.sectors;
+    return this.sealedToday.count < this.plan.sealPerDay && (this.dealsToSeal.length > 0 || this.live < this.plan.sectors);
   }
 
   private async sealOne(chain: SimChain, view: StateDb, id: number, slot: number, height: number, day: number): Promise<VerifiedTx | null> {
@@ -264,12 +301,15 @@ export class SimMiner {
     if (!beacon) return null;
     this.sealedToday.count++;
     const number = this.nextSector++;
-    const commD = zeroCommD(this.proofs.sectorSize);
+    // A deal's piece fills the sector: its CommD is the piece's commitment. Otherwise committed capacity.
+    const deal = this.dealsToSeal.shift();
+    const data = deal?.data ?? new Uint8Array(this.proofs.sectorSize);
+    const commD = deal ? merkleRoot(data.slice()) : zeroCommD(this.proofs.sectorSize);
     const replicaId = replicaIdOf(id, number, derivedRandomness('seal', beacon.mix, sealRandHeight), commD);
-    const sealed = sealInMemory(this.proofs, replicaId, new Uint8Array(this.proofs.sectorSize));
-    this.sectors.set(number, { number, sealRandHeight, precommitHeight: height, sealed, provable: null, brokenAt: null, permanent: false });
+    const sealed = sealInMemory(this.proofs, replicaId, data);
+    this.sectors.set(number, { number, sealRandHeight, precommitHeight: height, sealed, provable: null, brokenAt: null, permanent: false, data: deal ? data : null });
     // Sectors live past the run: expiry is not what this scenario studies.
-    const expiration = slot + 20 * 365 * 86_400_000 / this.params.slotMs;
-    return chain.tx(this.owner, preCommitKind, { miner: id, sector: number, commD, commR: sealed.commR, sealRandHeight, expiration: Math.floor(expiration), dealIds: [] });
+    const expiration = slot + (20 * 365 * 86_400_000) / this.params.slotMs;
+    return chain.tx(this.owner, preCommitKind, { miner: id, sector: number, commD, commR: sealed.commR, sealRandHeight, expiration: Math.floor(expiration), dealIds: deal ? [deal.id] : [] });
   }
 }

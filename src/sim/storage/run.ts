@@ -36,6 +36,8 @@ export interface StorageSimOptions {
   seed: string;
   /** Extra txs each step (the economics scenario's council spending). */
   extraTxs?: (chain: SimChain, view: StateDb, slot: number, height: number) => Promise<VerifiedTx[]>;
+  /** Hands the miner agents to the caller before the first step (the market scenario's clients deal with them). */
+  onStart?: (agents: SimMiner[], chain: SimChain) => void;
   /** Called once a day with the day and the steps run so far. */
   onDay?: (day: number) => void;
 }
@@ -132,6 +134,7 @@ export async function runStorageSim(options: StorageSimOptions): Promise<Storage
     const owner = sha256(concatBytes(utf8('sim-owner'), secret)).slice(0, 20);
     return new SimMiner(i, owner, ed25519.getPublicKey(secret), plan, options.faults, rng.fork(`miner-${i}`), params);
   });
+  options.onStart?.(agents, chain);
   // Election power is looked up as far back as the chain's lookback reaches in slots.
   const f = params.miners.activeSlotCoeff;
   const lookbackSteps = Math.min(params.miners.powerLookback, Math.max(1, Math.round((params.miners.powerLookback * Number(f.denominator)) / Number(f.numerator) / stepSlots)));

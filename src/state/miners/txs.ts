@@ -338,15 +338,18 @@ export const declareRecoveriesKind = defineTxKind({
   },
 });
 
-/** Ends a sector: power removed, termination fee taken, the rest of its pledge freed. */
+/** Ends a sector: power removed, termination fee taken, the rest of its pledge (what fault fees left of it) freed. */
 export async function terminateSector(ctx: Pick<TxContext, 'state' | 'params' | 'height'>, minerId: number, miner: Miner, number: number): Promise<void> {
   const params = ctx.params.miners;
   const sector = (await getSector(ctx.state, minerId, number))!;
   await slashDeals(ctx.state, sector.dealIds);
   if (sector.state === SectorState.active) await changePower(ctx.state, minerId, miner, -BigInt(miner.sectorSize), ctx.height, params);
-  const fee = params.terminationFee < sector.pledge ? params.terminationFee : sector.pledge;
-  miner.pledge -= sector.pledge;
-  miner.collateral += sector.pledge - fee;
+  // Fault fees beyond the free collateral were taken from the miner's pledge, not from any one
+  // sector's: a sector releases at most what the miner still has pledged (never below zero).
+  const released = sector.pledge < miner.pledge ? sector.pledge : miner.pledge;
+  const fee = params.terminationFee < released ? params.terminationFee : released;
+  miner.pledge -= released;
+  miner.collateral += released - fee;
   await credit(ctx.state, BURN_ADDRESS, fee);
   sector.state = SectorState.terminated;
   sector.pledge = 0n;
