@@ -94,8 +94,11 @@ export async function runMarketChain(o: MarketChainOptions): Promise<MarketChain
   let lastDay = -1;
 
   const offer = (file: ClientFile, data: Uint8Array, slot: number, exclude: Set<SimMiner>): Shard | null => {
-    const candidates = agents.filter((a) => a.id !== null && !a.gone && !exclude.has(a)).sort((a, b) => (asks[a.index]! < asks[b.index]! ? -1 : asks[a.index]! > asks[b.index]! ? 1 : a.index - b.index));
-    const provider = candidates[0];
+    // As in simulateMarket: a client hears 2(K + M) providers' asks and takes the cheapest.
+    const open = agents.filter((a) => a.id !== null && !a.gone && !exclude.has(a));
+    const heard: SimMiner[] = [];
+    while (heard.length < Math.min(open.length, 2 * (o.k + o.m))) heard.push(open.splice(rng.below(open.length), 1)[0]!);
+    const provider = heard.sort((a, b) => (asks[a.index]! < asks[b.index]! ? -1 : asks[a.index]! > asks[b.index]! ? 1 : a.index - b.index))[0];
     if (!provider) return null;
     const nonce = file.nextNonce++;
     const proposal = { pieceCommitment: merkleRoot(data.slice()), pieceBytes: sectorSize, client: file.client, provider: provider.id!, startSlot: slot + startDelay, endSlot: endSlot + slotsPerDay, pricePerSlot: asks[provider.index]!, providerCollateral: o.providerCollateral, clientCollateral: 0n, nonce };
@@ -177,7 +180,9 @@ export async function runMarketChain(o: MarketChainOptions): Promise<MarketChain
 
   const run = await runStorageSim({
     genesis: o.genesis,
-    miners: Array.from({ length: o.providers }, () => ({ joinDay: 0, sectors: 0, sealPerDay: 96, exitDay: null, dealEscrow: o.providerCollateral * BigInt(4 * o.files) })),
+    // Funds for every deal it might take (each shard, and its repairs): the collateral, and the
+    // pre-commit deposit and pledge of the sector each deal fills.
+    miners: Array.from({ length: o.providers }, () => ({ joinDay: 0, sectors: 0, sealPerDay: 96, exitDay: null, dealEscrow: o.providerCollateral * BigInt(4 * o.files), extraFunds: (params.miners.preCommitDeposit + params.miners.initialPledge) * BigInt(4 * o.files) })),
     faults: { faultPpmPerDay: 0, repairDays: 1, permanentPercent: 0 },
     days: o.days,
     stepSlots: o.stepSlots,

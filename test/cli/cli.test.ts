@@ -127,9 +127,11 @@ describe('bcr CLI', () => {
     expect(attacks.code).toBe(0);
     const a = JSON.parse(attacks.stdout);
     expect(a.longRange.filter((r: { refused: boolean }) => r.refused).every((r: { depth: number }) => r.depth > 900)).toBe(true);
-    const market = await runCli(['sim', 'market', '--files', '100', '--providers', '20', '--years', '1', '--schemes', '1+0,4+2', '--failure', '50', '--json']);
+    const market = await runCli(['sim', 'market', '--files', '100', '--providers', '20', '--years', '1', '--schemes', '1+0,4+2', '--failure', '50', '--chain-days', '3', '--json']);
     expect(market.code).toBe(0);
-    expect(JSON.parse(market.stdout).rows.map((r: { scheme: string }) => r.scheme)).toEqual(['1+0', '4+2']);
+    const m = JSON.parse(market.stdout);
+    expect(m.rows.map((r: { scheme: string }) => r.scheme)).toEqual(['1+0', '4+2']);
+    expect(m.onChain).toMatchObject({ files: 10, supplyConserved: true, failedTxs: {} });
   }, 240_000);
 
   it('reports user mistakes as one line with a non-zero exit and no stack trace', async () => {

@@ -3,10 +3,11 @@
 import type { Command } from 'commander';
 import { parseGenesis, readGenesisJson } from '../../chain/index.js';
 import { PROOF_PROFILES } from '../../proofs/index.js';
-import { REFERENCE_ATTACKER_NS, deletionDetection, floodCosts, grindingAttack, linesPlot, longRangeFork, meanCi, regenerationAttack, selfishSweep, simulateMarket } from '../../sim/index.js';
+import { REFERENCE_ATTACKER_NS, runMarketChain, deletionDetection, floodCosts, grindingAttack, linesPlot, longRangeFork, meanCi, regenerationAttack, selfishSweep, simulateMarket } from '../../sim/index.js';
 import { bcr, formatBcr } from '../../primitives/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
 import { asUsage, runOptions, writeSimRun } from './simIo.js';
+import { simGenesis } from './simGenesis.js';
 
 const SHARES = [0.05, 0.1, 0.2, 0.25, 0.3, 0.33, 0.4, 0.45];
 
@@ -78,7 +79,11 @@ export function registerAttackSims(sim: Command): void {
     .option('--detect-days <n>', 'days to notice a lost shard (a proving period)', '1')
     .option('--repair-days <n>', 'days to rebuild it on another provider', '2')
     .option('--seeds <n>', 'seeds per point, for means with 95% confidence intervals', '1')
-    .action(async (flags: { files: string; providers: string; years: string; schemes: string; failure: string; detectDays: string; repairDays: string; seed: string; seeds: string; out?: string; json?: boolean }) => {
+    .option('--chain-days <n>', 'also run the market on the real state machine for this many days (0: skip)', '30')
+    .option('--chain-scheme <k+m>', 'the on-chain run\'s erasure scheme', '4+2')
+    .option('--chain-failure <percent>', 'the on-chain run\'s provider failures, percent per year', '200')
+    .option('--chain-network <name>', 'the on-chain run\'s network profile or genesis file', 'mainnet')
+    .action(async (flags: { chainDays: string; chainScheme: string; chainFailure: string; chainNetwork: string; files: string; providers: string; years: string; schemes: string; failure: string; detectDays: string; repairDays: string; seed: string; seeds: string; out?: string; json?: boolean }) => {
       const schemes = flags.schemes.split(',').map((s) => {
         const match = /^(\d+)\+(\d+)$/.exec(s.trim());
         if (!match) throw new UsageError(`--schemes takes K+M pairs like 4+2, got "${s}"`);
@@ -98,20 +103,52 @@ export function registerAttackSims(sim: Command): void {
         }
       }
       const wallSeconds = Number(((performance.now() - started) / 1000).toFixed(1));
-      const runParams = { files: flags.files, providers: flags.providers, years: flags.years, schemes: flags.schemes, failure: flags.failure, detectDays: flags.detectDays, repairDays: flags.repairDays, seed: flags.seed, seeds };
+      const onChain = await marketOnChain(flags);
+      const runParams = { chainDays: flags.chainDays, chainScheme: flags.chainScheme, chainFailure: flags.chainFailure, files: flags.files, providers: flags.providers, years: flags.years, schemes: flags.schemes, failure: flags.failure, detectDays: flags.detectDays, repairDays: flags.repairDays, seed: flags.seed, seeds };
       if (flags.out) {
         await writeSimRun(flags.out, {
           name: 'market',
           params: runParams,
-          summary: { wallSeconds, points: rows.length },
+          summary: { wallSeconds, points: rows.length, onChain },
           tables: { files: rows },
           plots: { lost: { title: 'Share of files lost vs provider failure rate, by erasure scheme K+M (no file lost: drawn at 0.001%)', spec: linesPlot(rows.map((r) => ({ failure: r.failurePercentPerYear, scheme: r.scheme, lost: Math.max(r.lostShare, 1e-5) })), { x: 'failure', y: 'lost', series: 'scheme', xTitle: 'provider failures, % per year', yTitle: 'files lost', logY: true }) } },
         });
       }
-      if (flags.json) return printJson({ params: runParams, wallSeconds, rows });
+      if (flags.json) return printJson({ params: runParams, wallSeconds, rows, onChain });
       console.log(`market: ${flags.files} files on ${flags.providers} providers for ${flags.years} years, repair after ${flags.detectDays} + ${flags.repairDays} days`);
       console.log('  scheme  failures/yr  files lost   cost BCR/GiB-yr');
       for (const r of rows) console.log(`  ${r.scheme.padEnd(6)}  ${String(r.failurePercentPerYear).padStart(10)}%  ${(100 * r.lostShare).toFixed(2).padStart(9)}%  ${r.costPerGibYearBcr.toFixed(4).padStart(16)}`);
       console.log(`  ${wallSeconds} s wall`);
+      if (onChain) {
+        console.log(`on the real state machine (${flags.chainScheme}, ${flags.chainFailure}% failures a year, ${flags.chainDays} days): ${onChain.files} files, ${onChain.filesLost} lost, ${onChain.providersFailed} providers failed, ${onChain.dealsMade} deals (${Object.entries(onChain.dealStates).map(([k, v]) => `${v} ${k}`).join(', ')}), ${onChain.repairs} shards re-dealt`);
+        console.log(`  clients escrowed ${onChain.clientsDepositedBcr} BCR and hold ${onChain.clientsHoldAtEndBcr} BCR at the end (refunds and slashed collateral included); supply ${onChain.supplyConserved ? 'conserved' : 'NOT conserved'}; ${onChain.wallSeconds} s`);
+      }
     });
+}
+
+/** The market on the real state machine: deals, proofs, a failing provider's slashing, clients' repairs. */
+async function marketOnChain(flags: { chainDays: string; chainScheme: string; chainFailure: string; chainNetwork: string; seed: string }) {
+  const days = parseIntOption(flags.chainDays, '--chain-days');
+  if (days === 0) return null;
+  const match = /^(\d+)\+(\d+)$/.exec(flags.chainScheme.trim());
+  if (!match) throw new UsageError(`--chain-scheme takes K+M like 4+2, got "${flags.chainScheme}"`);
+  const genesis = await simGenesis(flags.chainNetwork);
+  const started = performance.now();
+  const width = Math.floor(genesis.params.miners.provingPeriod / genesis.params.miners.deadlines);
+  const r = await asUsage(() =>
+    runMarketChain({ genesis, providers: 12, files: 10, k: Number(match[1]), m: Number(match[2]), failurePercentPerYear: parseIntOption(flags.chainFailure, '--chain-failure'), detectDays: 1, days, stepSlots: width, seed: flags.seed, askLow: bcr(1) / 10n ** 9n, askHigh: (3n * bcr(1)) / 10n ** 9n, providerCollateral: bcr(10) }),
+  );
+  return {
+    files: r.files,
+    filesLost: r.filesLost,
+    providersFailed: r.providersFailed,
+    dealsMade: r.dealsMade,
+    repairs: r.repairs,
+    dealStates: r.dealStates,
+    clientsDepositedBcr: formatBcr(r.clientsDeposited),
+    clientsHoldAtEndBcr: formatBcr(r.clientsHoldAtEnd),
+    failedTxs: r.run.failedTxs,
+    supplyConserved: r.run.supply.every((s) => s.conservationError === 0n),
+    wallSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
+  };
 }

@@ -45,6 +45,8 @@ export interface MinerPlan {
   exitDay: number | null;
   /** Escrow its owner holds for deals' provider collateral (atto); zero: it takes no deals. */
   dealEscrow?: bigint;
+  /** Funds its owner starts with beyond its collateral and deal escrow (for deal sectors' pledges). */
+  extraFunds?: bigint;
 }
 
 /** A client's signed deal the provider publishes and seals (the piece fills one sector). */
@@ -144,7 +146,7 @@ export class SimMiner {
     if (!this.created) {
       this.created = true;
       const dealEscrow = this.plan.dealEscrow ?? 0n;
-      out.push(await chain.tx(funder, transferKind, { to: this.owner, value: this.collateralNeeded + dealEscrow + 10n ** 21n }));
+      out.push(await chain.tx(funder, transferKind, { to: this.owner, value: this.collateralNeeded + dealEscrow + (this.plan.extraFunds ?? 0n) + 10n ** 21n }));
       out.push(await chain.tx(this.owner, createMinerKind, { worker: this.owner, vrfKey: this.vrfKey, peerId: '', multiaddrs: [] }));
       if (dealEscrow > 0n) out.push(await chain.tx(this.owner, escrowAddKind, { account: this.owner, value: dealEscrow }));
       return out;
