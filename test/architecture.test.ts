@@ -23,7 +23,8 @@ const ALLOWED: Record<string, string[]> = {
   chain: ['metrics', 'state', 'consensus', 'proofs', 'db', 'primitives', 'util'],
   mempool: ['metrics', 'state', 'consensus', 'primitives', 'util'],
   wallet: ['primitives', 'util'],
-  sim: ['consensus', 'state', 'proofs', 'primitives', 'util'],
+  // The flood scenario runs the node's own mempool against the state machine.
+  sim: ['consensus', 'state', 'proofs', 'mempool', 'primitives', 'util'],
   // p2p maps chain, mempool and tx (state) errors to gossip verdicts.
   p2p: ['metrics', 'chain', 'mempool', 'state', 'primitives', 'util'],
   sync: ['metrics', 'chain', 'p2p', 'primitives', 'util'],

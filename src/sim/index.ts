@@ -12,3 +12,4 @@ export * from './storage/plans.js';
 export * from './attacks.js';
 export * from './market.js';
 export * from './marketChain.js';
+export * from './floods.js';

@@ -64,15 +64,16 @@ export class SimChain {
     return miner;
   }
 
-  /** A verified tx from `sender`, its nonce following the sender's earlier txs in this run. */
-  async tx(sender: Uint8Array, kind: TxKind, payload: unknown): Promise<VerifiedTx> {
+  /** A verified tx from `sender`, its nonce following the sender's earlier txs in this run unless given. */
+  async tx(sender: Uint8Array, kind: TxKind, payload: unknown, options: { nonce?: number; gasPrice?: bigint } = {}): Promise<VerifiedTx> {
     const bytes = kind.encodePayload(payload);
     const decoded = kind.decodePayload(bytes);
     const gas = kind.gas(decoded);
     const id = Buffer.from(sender).toString('hex');
-    const nonce = this.nonces.get(id) ?? (await getAccount(this.view(), sender)).nonce;
-    this.nonces.set(id, nonce + 1);
-    const body = { chainId: this.params.chainId, nonce, gasLimit: gas, gasPrice: this.params.minGasPrice, kind: kind.id, payload: bytes };
+    // An explicit nonce is the sender's own business (a mempool's senders): it is not tracked here.
+    const nonce = options.nonce ?? this.nonces.get(id) ?? (await getAccount(this.view(), sender)).nonce;
+    if (options.nonce === undefined) this.nonces.set(id, nonce + 1);
+    const body = { chainId: this.params.chainId, nonce, gasLimit: gas, gasPrice: options.gasPrice ?? this.params.minGasPrice, kind: kind.id, payload: bytes };
     const bodyBytes = encode(txBodyCodec, body);
     return { id: sha256(concatBytes(bodyBytes, sender)), bytes: bodyBytes, body, sender, kind, payload: decoded, gas };
   }

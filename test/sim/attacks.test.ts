@@ -49,3 +49,22 @@ describe('market scenario', () => {
     expect(() => simulateMarket({ ...base, k: 20, m: 20 })).toThrow(RangeError);
   });
 });
+
+describe('mempool flood scenario', () => {
+  it('leaves honest txs alone when the attacker pays the floor, and shuts them out when it outbids them', async () => {
+    const { simGenesis } = await import('../../src/cli/commands/simGenesis.js');
+    const { simulateFlood } = await import('../../src/sim/index.js');
+    const genesis = await simGenesis('mainnet');
+    const base = { genesis, slots: 400, honestUsers: 40, honestEverySlots: 10, honestPriceMultiple: 2, attackerAccounts: 30, seed: 'test' };
+    const [none, floor, outbid] = [await simulateFlood({ ...base, attackerPriceMultiple: 0 }), await simulateFlood({ ...base, attackerPriceMultiple: 1 }), await simulateFlood({ ...base, attackerPriceMultiple: 4 })];
+    expect(none.honestRefused).toBe(0);
+    expect(none.honestIncluded).toBeGreaterThan(0);
+    // At the floor the attacker only buys spare block space: the honest outcome is unchanged.
+    expect(floor.honestIncluded).toBe(none.honestIncluded);
+    expect(floor.honestRefused).toBe(0);
+    expect(floor.attackerFees).toBeGreaterThan(0n);
+    // Outbidding fills every block: honest txs wait in the pool, and the attacker pays for every block.
+    expect(outbid.honestIncluded).toBeLessThan(none.honestIncluded / 2);
+    expect(outbid.attackerFees).toBeGreaterThan(floor.attackerFees);
+  }, 120_000);
+});

@@ -3,7 +3,7 @@
 import type { Command } from 'commander';
 import { parseGenesis, readGenesisJson } from '../../chain/index.js';
 import { PROOF_PROFILES } from '../../proofs/index.js';
-import { REFERENCE_ATTACKER_NS, runMarketChain, deletionDetection, floodCosts, grindingAttack, linesPlot, longRangeFork, meanCi, regenerationAttack, selfishSweep, simulateMarket } from '../../sim/index.js';
+import { REFERENCE_ATTACKER_NS, runMarketChain, simulateFlood, deletionDetection, floodCosts, grindingAttack, linesPlot, longRangeFork, meanCi, regenerationAttack, selfishSweep, simulateMarket } from '../../sim/index.js';
 import { bcr, formatBcr } from '../../primitives/index.js';
 import { UsageError, parseIntOption, printJson } from '../io.js';
 import { asUsage, runOptions, writeSimRun } from './simIo.js';
@@ -17,7 +17,8 @@ export function registerAttackSims(sim: Command): void {
     .option('--network <name>', 'network profile or genesis file', 'mainnet')
     .option('--trials <n>', 'trials per point of the Monte Carlo parts', '2000')
     .option('--slots <n>', 'slots per selfish-mining run', '200000')
-    .action(async (flags: { network: string; seed: string; trials: string; slots: string; out?: string; json?: boolean }) => {
+    .option('--flood-slots <n>', 'slots of each mempool flood run against the node\'s own pool (0: skip)', '1200')
+    .action(async (flags: { network: string; seed: string; trials: string; slots: string; floodSlots: string; out?: string; json?: boolean }) => {
       const { params } = parseGenesis(readGenesisJson(flags.network), 0);
       const trials = parseIntOption(flags.trials, '--trials');
       const slots = parseIntOption(flags.slots, '--slots');
@@ -32,6 +33,11 @@ export function registerAttackSims(sim: Command): void {
       const grinding = grindingAttack(SHARES, f, Math.round(Number(f.denominator) / Number(f.numerator)), trials * 10, flags.seed);
       const longRange = longRangeFork([0.1, 0.25, 0.33, 0.45], [1, 2, 5, 10, 20, params.finality + 1], params, 20 * Number(f.denominator), trials, flags.seed);
       const floods = floodCosts(params);
+      const floodSlots = parseIntOption(flags.floodSlots, '--flood-slots');
+      const genesis = floodSlots > 0 ? await simGenesis(flags.network) : null;
+      const mempoolFloods = [];
+      // Honest users pay twice the floor; the attacker none (no attack), the floor, the same, or twice theirs.
+      if (genesis) for (const multiple of [0, 1, 2, 4]) mempoolFloods.push(await simulateFlood({ genesis, slots: floodSlots, honestUsers: 200, honestEverySlots: 10, honestPriceMultiple: 2, attackerPriceMultiple: multiple, attackerAccounts: 60, seed: flags.seed }));
       const wallSeconds = (performance.now() - started) / 1000;
       const summary = {
         deletionDetectedFirstPeriod: Object.fromEntries(deletion.filter((r) => r.period === 1).map((r) => [r.deletedFraction, { detected: r.detected, theory: r.theory }])),
@@ -41,6 +47,7 @@ export function registerAttackSims(sim: Command): void {
         grindingGain: grinding.map((r) => ({ powerShare: r.powerShare, gain: Number(r.gain.toFixed(4)) })),
         longRangeRefusedBeyond: params.finality,
         floodCostPerDayBcr: floods.map((r) => ({ attack: r.attack, bcr: formatBcr(r.costPerDay) })),
+        mempoolFlood: mempoolFloods.map((r) => ({ attackerPriceMultiple: r.attackerPriceMultiple, honestRefusedShare: r.honestSent ? Number((r.honestRefused / r.honestSent).toFixed(4)) : 0, honestMeanWaitSlots: Number(r.honestMeanWaitSlots.toFixed(1)), attackerBcrPerHour: formatBcr(r.attackerFeesPerHour) })),
         wallSeconds: Number(wallSeconds.toFixed(1)),
       };
       const runParams = { network: flags.network, seed: flags.seed, trials, selfishSlots: slots, postChallenges: proofs.postChallenges, faultMaxPeriods: params.miners.faultMaxPeriods, windowSlots: width, finality: params.finality, f: `${f.numerator}/${f.denominator}` };
@@ -49,8 +56,9 @@ export function registerAttackSims(sim: Command): void {
           name: 'attacks',
           params: runParams,
           summary,
-          tables: { deletion: deletion.map((r) => ({ ...r })), regeneration: regeneration.map((r) => ({ ...r })), selfish: selfish.map((r) => ({ ...r })), grinding: grinding.map((r) => ({ ...r })), longRange: longRange.map((r) => ({ ...r })), floods: floods.map((r) => ({ attack: r.attack, costPerDay: r.costPerDay.toString(), effect: r.effect })) },
+          tables: { deletion: deletion.map((r) => ({ ...r })), regeneration: regeneration.map((r) => ({ ...r })), selfish: selfish.map((r) => ({ ...r })), grinding: grinding.map((r) => ({ ...r })), longRange: longRange.map((r) => ({ ...r })), floods: floods.map((r) => ({ attack: r.attack, costPerDay: r.costPerDay.toString(), effect: r.effect })), mempoolFlood: mempoolFloods.map((r) => ({ ...r, attackerFees: r.attackerFees.toString(), attackerFeesPerHour: r.attackerFeesPerHour.toString() })) },
           plots: {
+            ...(mempoolFloods.length ? { mempoolFlood: { title: 'Mempool flood: honest txs (paying 2x the floor) refused and included, by the attacker\'s price', spec: linesPlot(mempoolFloods.flatMap((r) => [{ price: r.attackerPriceMultiple, series: 'refused by the pool', share: r.honestSent ? r.honestRefused / r.honestSent : 0 }, { price: r.attackerPriceMultiple, series: 'included', share: r.honestSent ? r.honestIncluded / r.honestSent : 0 }]), { x: 'price', y: 'share', series: 'series', xTitle: 'attacker gas price, multiples of the floor (0: no attack)', yTitle: 'honest txs', yFormat: '%' }) } } : {}),
             deletion: { title: 'Replica deletion: chance WindowPoSt has caught it by each period, measured against 1 - (1 - f)^(k periods)', spec: linesPlot(deletion.flatMap((r) => [{ period: r.period, series: `${r.deletedFraction * 100}% deleted`, kind: 'measured', detected: r.detected }, { period: r.period, series: `${r.deletedFraction * 100}% deleted`, kind: '1 - (1 - f)^(k periods)', detected: r.theory }]), { x: 'period', y: 'detected', series: 'series', dash: 'kind', xTitle: 'proving periods', yTitle: 'detected', yFormat: '%' }) },
             regeneration: { title: 'Regeneration attack: time to relabel a challenged leaf over the window (above 1: the attack fails)', spec: linesPlot(regeneration.map((r) => ({ compressionNs: r.compressionNs, series: 'margin', margin: r.margin })), { x: 'compressionNs', y: 'margin', series: 'series', xTitle: 'attacker SHA-256 compression latency (ns)', yTitle: 'regeneration time / window', logY: true }) },
             selfish: { title: 'Selfish mining: share of the final chain vs power share', spec: linesPlot(selfish.flatMap((r) => [{ power: r.powerShare, series: 'selfish', share: r.selfishShare }, { power: r.powerShare, series: 'honest', share: r.honestShare }]), { x: 'power', y: 'share', series: 'series', xTitle: 'power share', yTitle: 'share of chain', yFormat: '%' }) },
@@ -58,7 +66,7 @@ export function registerAttackSims(sim: Command): void {
           },
         });
       }
-      if (flags.json) return printJson({ params: runParams, summary, deletion, regeneration, selfish, grinding, longRange, floods: floods.map((r) => ({ ...r, costPerDay: r.costPerDay.toString() })) });
+      if (flags.json) return printJson({ params: runParams, summary, deletion, regeneration, selfish, grinding, longRange, floods: floods.map((r) => ({ ...r, costPerDay: r.costPerDay.toString() })), mempoolFlood: summary.mempoolFlood });
       console.log(`attacks on ${flags.network} (seed "${flags.seed}", ${trials} trials a point)`);
       console.log(`  replica deletion, caught in the first period (k = ${proofs.postChallenges} challenges): ${deletion.filter((r) => r.period === 1).map((r) => `${r.deletedFraction * 100}%: ${(100 * r.detected).toFixed(1)}% (theory ${(100 * r.theory).toFixed(1)}%)`).join(', ')}`);
       console.log(`  regeneration vs a ${regeneration[0]!.windowSeconds} s window: ${regeneration.map((r) => `${r.compressionNs} ns/compression -> ${r.margin.toFixed(1)}x`).join(', ')}`);
@@ -66,6 +74,7 @@ export function registerAttackSims(sim: Command): void {
       console.log(`  beacon grinding gain: ${grinding.map((r) => `${r.powerShare}: ${(100 * r.gain).toFixed(2)}%`).join(', ')}`);
       console.log(`  long-range forks: beyond ${params.finality} blocks refused; overtaken from 10 back: ${longRange.filter((r) => r.depth === 10).map((r) => `${r.powerShare}: ${r.overtaken}`).join(', ')}`);
       for (const r of floods) console.log(`  ${r.attack}: ${formatBcr(r.costPerDay)} BCR a day (${r.effect})`);
+      for (const r of summary.mempoolFlood) console.log(`  mempool flood at ${r.attackerPriceMultiple}x the floor vs honest txs at 2x: ${(100 * r.honestRefusedShare).toFixed(1)}% of honest txs refused, mean wait ${r.honestMeanWaitSlots} slots, attacker pays ${r.attackerBcrPerHour} BCR an hour`);
       console.log(`  ${summary.wallSeconds} s wall`);
     });
 

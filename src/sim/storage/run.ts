@@ -111,7 +111,8 @@ export async function heldCoins(kv: MemoryKv, view: StateDb): Promise<bigint> {
   return held;
 }
 
-function copyKv(kv: MemoryKv): MemoryKv {
+/** A copy of a store, so runs from one genesis never share state. */
+export function copyKv(kv: MemoryKv): MemoryKv {
   const copy = new MemoryKv();
   for (const [id, value] of kv.map) copy.map.set(id, value);
   return copy;
