@@ -157,7 +157,8 @@ export class SimMiner {
     if (!this.collateralAdded) {
       this.collateralAdded = true;
       this.deposited = this.collateralNeeded;
-      out.push(await chain.tx(this.owner, addCollateralKind, { miner: id, value: this.collateralNeeded }));
+      // A provider that only takes deals tops up per sector as its deals come.
+      if (this.collateralNeeded > 0n) out.push(await chain.tx(this.owner, addCollateralKind, { miner: id, value: this.collateralNeeded }));
       return out;
     }
     if (this.exited) {
